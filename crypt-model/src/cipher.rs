@@ -1,0 +1,247 @@
+//! [`Cipher`]: the engine that encrypts the sensitive fields of an item and decrypts them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::attribute::{AttributeValue, Item};
+use crate::cache::{CacheLimits, CachingKeyring, KeyringCalls};
+use crate::error::{Error, Result};
+use crate::format::{self, Binding, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN};
+use crate::keyring::{EncryptionContext, Keyring};
+use crate::plaintext::Plaintext;
+use crate::random;
+use crate::schema::Schema;
+use crate::sensitive::Sensitive;
+
+/// The encryption engine: a keyring, its data-key cache, and the item format.
+///
+/// Per item it draws a random salt and derives, with HKDF-SHA256 from a data key the keyring
+/// wraps, a key per sensitive field and a key commitment; each field is encrypted with
+/// XChaCha20-Poly1305 under a random 24-byte nonce, with associated data that binds the format
+/// version, the logical table, the primary key, the owner and the field's name. The header
+/// attribute (`__cm_header`) carries the format version, the key id, the wrapped data key, the
+/// salt and the commitment. `docs/format.md` specifies the bytes.
+///
+/// A `Cipher` is cheap to share (`Arc<Cipher>`) and safe to use from many tasks.
+///
+/// ```
+/// use crypt_model::{AttributeValue, Cipher, Item, LocalKeyring, Plaintexts, Schema};
+///
+/// const NOTES: Schema = Schema::new("notes", "user_id", "user_id").with_sensitive(&["body"]);
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), crypt_model::Error> {
+/// let cipher = Cipher::new(LocalKeyring::generate()?);
+///
+/// let mut item = Item::new();
+/// item.insert("user_id", AttributeValue::S("alice".into()));
+/// let mut plaintexts = Plaintexts::new();
+/// plaintexts.insert("body", &String::from("dear diary"))?;
+/// cipher.encrypt(&NOTES, &mut item, &plaintexts).await?;
+/// assert!(matches!(item.get("body"), Some(AttributeValue::B(_))));
+///
+/// let mut opened = cipher.decrypt(&NOTES, &item).await?;
+/// let body = opened.take::<String>("body")?.expect("the field was written");
+/// assert_eq!(body.expose_secret(), "dear diary");
+/// # Ok(()) }
+/// ```
+pub struct Cipher {
+    keys: CachingKeyring,
+}
+
+impl Cipher {
+    /// An engine over `keyring`, with the default [`CacheLimits`].
+    pub fn new(keyring: impl Keyring + 'static) -> Self {
+        Self::with_cache_limits(keyring, CacheLimits::default())
+    }
+
+    /// An engine over `keyring` with the given cache limits.
+    pub fn with_cache_limits(keyring: impl Keyring + 'static, limits: CacheLimits) -> Self {
+        Cipher { keys: CachingKeyring::new(Arc::new(keyring), limits) }
+    }
+
+    /// The calls that reached the keyring so far: the key-provider budget of what this engine
+    /// did.
+    pub fn keyring_calls(&self) -> KeyringCalls {
+        self.keys.calls()
+    }
+
+    /// The keyring and its cache.
+    pub fn keyring(&self) -> &CachingKeyring {
+        &self.keys
+    }
+
+    /// Encrypts `plaintexts` into `item`, which holds the record's plain attributes (its keys and
+    /// owner among them), and adds the header.
+    ///
+    /// On error `item` is unchanged. Errors: an invalid schema, a missing or malformed key or
+    /// owner attribute, a field that the schema does not declare sensitive or that `item` also
+    /// holds in plain, a reserved attribute in `item`, a value over 400 KB, a key-provider
+    /// failure.
+    pub async fn encrypt(&self, schema: &Schema, item: &mut Item, plaintexts: &Plaintexts) -> Result<()> {
+        schema.validate()?;
+        let binding = Binding::new(schema, item)?;
+        if let Some((name, _)) = item.iter().find(|(name, _)| name.starts_with(format::RESERVED_PREFIX)) {
+            return Err(Error::InvalidValue {
+                attribute: name.to_owned(),
+                reason: format!(
+                    "names starting with `{}` are reserved for crypt-model",
+                    format::RESERVED_PREFIX
+                ),
+            });
+        }
+        let mut total: u64 = 0;
+        for (name, plaintext) in &plaintexts.fields {
+            if !schema.is_sensitive(name) {
+                return Err(Error::Config(format!(
+                    "`{name}` is not a sensitive attribute of table `{}`",
+                    schema.table()
+                )));
+            }
+            if item.contains(name) {
+                return Err(Error::InvalidValue {
+                    attribute: (*name).to_owned(),
+                    reason: "a sensitive attribute cannot also be given in plain".to_owned(),
+                });
+            }
+            if plaintext.len() > MAX_FIELD_LEN {
+                return Err(Error::InvalidValue {
+                    attribute: (*name).to_owned(),
+                    reason: format!(
+                        "its {} bytes exceed DynamoDB's 400 KB item limit",
+                        plaintext.len()
+                    ),
+                });
+            }
+            total += plaintext.len() as u64;
+        }
+
+        let context = EncryptionContext::for_table(schema.table());
+        let key = self.keys.encryption_key(&context, total).await?;
+
+        let salt = random::array::<SALT_LEN>()?;
+        let mut nonces = vec![[0; NONCE_LEN]; plaintexts.fields.len()];
+        random::fill(nonces.as_flattened_mut())?;
+        let fields: Vec<(&str, &[u8], [u8; NONCE_LEN])> = plaintexts
+            .fields
+            .iter()
+            .zip(nonces)
+            .map(|((name, plaintext), nonce)| (*name, plaintext.as_slice(), nonce))
+            .collect();
+        let (header, ciphertexts) =
+            format::seal_item(schema.table(), &binding, &key.key, &key.wrapped, salt, &fields)?;
+
+        for ((name, _, _), ciphertext) in fields.iter().zip(ciphertexts) {
+            item.insert(*name, AttributeValue::B(ciphertext));
+        }
+        item.insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
+        Ok(())
+    }
+
+    /// Checks and decrypts the sensitive attributes of `item` that `schema` declares.
+    ///
+    /// The key commitment is checked before any field is decrypted; a failed check of the header
+    /// or of any field gives [`Error::Integrity`] and no plaintext at all. This does not check
+    /// who is asking: the owner gate runs above this layer, before it is called.
+    pub async fn decrypt(&self, schema: &Schema, item: &Item) -> Result<Plaintexts> {
+        schema.validate()?;
+        let header = match item.get(HEADER_ATTRIBUTE) {
+            Some(AttributeValue::B(bytes)) => Header::parse(bytes)?,
+            Some(_) => return Err(Error::malformed(HEADER_ATTRIBUTE, "the header must be binary (B)")),
+            None => return Err(Error::MissingAttribute { attribute: HEADER_ATTRIBUTE.to_owned() }),
+        };
+        let binding = Binding::new(schema, item)?;
+        let mut fields = Vec::with_capacity(schema.sensitive().len());
+        for &name in schema.sensitive() {
+            match item.get(name) {
+                Some(AttributeValue::B(sealed)) => fields.push((name, sealed.as_slice())),
+                Some(_) => return Err(Error::malformed(name, "a sensitive attribute must be binary (B)")),
+                None => {}
+            }
+        }
+        let context = EncryptionContext::for_table(schema.table());
+        let key = self.keys.decryption_key(&context, &header.wrapped).await?;
+        let fields = format::open_item(schema.table(), &binding, &key, &header, &fields)?;
+        Ok(Plaintexts { fields })
+    }
+}
+
+impl fmt::Debug for Cipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cipher").field("keyring", &self.keys).finish()
+    }
+}
+
+/// The plaintext bytes of an item's sensitive fields, by attribute name: what
+/// [`Cipher::encrypt`] takes and [`Cipher::decrypt`] returns. Wiped on drop; `Debug` shows the
+/// names only.
+#[derive(Default)]
+pub struct Plaintexts {
+    fields: Vec<(&'static str, Zeroizing<Vec<u8>>)>,
+}
+
+impl Plaintexts {
+    /// No fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Encodes `value` (see [`Plaintext`]) as the plaintext of `field`, replacing any earlier one.
+    pub fn insert<T: Plaintext>(&mut self, field: &'static str, value: &T) -> Result<()> {
+        let mut bytes = Zeroizing::new(Vec::new());
+        value.encode(&mut bytes).map_err(|e| Error::InvalidValue {
+            attribute: field.to_owned(),
+            reason: e.to_string(),
+        })?;
+        self.insert_bytes(field, bytes);
+        Ok(())
+    }
+
+    /// Sets the plaintext bytes of `field`, replacing any earlier ones.
+    pub fn insert_bytes(&mut self, field: &'static str, bytes: Zeroizing<Vec<u8>>) {
+        match self.fields.iter_mut().find(|(name, _)| *name == field) {
+            Some((_, old)) => *old = bytes,
+            None => self.fields.push((field, bytes)),
+        }
+    }
+
+    /// Removes `field` and decodes it as a `T`; `None` when the item had no such attribute.
+    pub fn take<T: Plaintext>(&mut self, field: &str) -> Result<Option<Sensitive<T>>> {
+        let Some(index) = self.fields.iter().position(|(name, _)| *name == field) else {
+            return Ok(None);
+        };
+        let (name, bytes) = self.fields.swap_remove(index);
+        T::decode(&bytes).map(|value| Some(Sensitive::new(value))).map_err(|e| Error::MalformedAttribute {
+            attribute: name.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The plaintext bytes of `field`.
+    pub fn get_bytes(&self, field: &str) -> Option<&[u8]> {
+        self.fields.iter().find(|(name, _)| *name == field).map(|(_, bytes)| bytes.as_slice())
+    }
+
+    /// The fields held, in insertion order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.fields.iter().map(|(name, _)| *name)
+    }
+
+    /// The number of fields held.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether no field is held.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+impl fmt::Debug for Plaintexts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plaintexts").field("fields", &self.names().collect::<Vec<_>>()).finish()
+    }
+}

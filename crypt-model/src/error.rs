@@ -1,0 +1,146 @@
+//! The one error type of crypt-model.
+//!
+//! Every variant names *where* something went wrong (an attribute, a key id, a table) and never
+//! *what* the value was: an error message must be safe to log even when the record it came from
+//! holds secrets.
+
+use std::fmt;
+
+/// A boxed error from a key provider or a storage backend.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong in crypt-model.
+///
+/// `Display` and `Debug` of every variant contain names (of attributes, fields, key ids, tables)
+/// and never a stored value, a plaintext or key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A ciphertext or the header of an item failed its integrity check. The item was modified,
+    /// copied from another record, field, owner or table, or written under another key. No
+    /// plaintext was produced.
+    #[error(
+        "integrity check failed for attribute `{attribute}`: the item was modified, copied from \
+         another record, or written under another key; nothing was decrypted"
+    )]
+    Integrity {
+        /// The attribute whose check failed (a sensitive field, or the header attribute).
+        attribute: String,
+    },
+
+    /// The header names a key id that the keyring does not hold.
+    #[error(
+        "the item was encrypted under key `{key_id}`, which this keyring does not hold; \
+         add that key (as a read key, if it was rotated out) to decrypt it"
+    )]
+    UnknownKeyId {
+        /// The key id named in the item's header.
+        key_id: String,
+    },
+
+    /// The keyring holds a key with the right id, but the wrapped data key did not unwrap under
+    /// it: the key-encryption key is wrong, or the header or the encryption context differ from
+    /// those the data key was wrapped with.
+    #[error(
+        "the data key could not be unwrapped with key `{key_id}`: the key-encryption key is \
+         not the one the item was written with, or the item belongs to another table"
+    )]
+    UnwrapFailed {
+        /// The key id named in the item's header.
+        key_id: String,
+    },
+
+    /// The key provider (KMS, a remote service) failed or could not be reached. Nothing was
+    /// encrypted, decrypted or written.
+    #[error("key provider failed{}: {message}", key_id_suffix(.key_id))]
+    KeyProvider {
+        /// The key id involved, when known.
+        key_id: Option<String>,
+        /// What the provider said, free of key material.
+        message: String,
+        /// The provider's own error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The item's header carries a format version this build of crypt-model cannot read.
+    #[error(
+        "the item uses ciphertext format version {version}, which this version of crypt-model \
+         does not support (it reads version {supported}); upgrade crypt-model to read it"
+    )]
+    UnsupportedVersion {
+        /// The version found in the header.
+        version: u8,
+        /// The version this build reads and writes.
+        supported: u8,
+    },
+
+    /// An attribute is present but has the wrong type or shape.
+    #[error("attribute `{attribute}` is malformed: {reason}")]
+    MalformedAttribute {
+        /// The attribute's name.
+        attribute: String,
+        /// What was expected, without the value found.
+        reason: String,
+    },
+
+    /// An attribute that must be present is missing.
+    #[error("attribute `{attribute}` is missing from the item")]
+    MissingAttribute {
+        /// The attribute's name.
+        attribute: String,
+    },
+
+    /// A value cannot be stored: too large, not representable as an attribute, or a reserved
+    /// attribute name.
+    #[error("attribute `{attribute}` cannot be stored: {reason}")]
+    InvalidValue {
+        /// The attribute's name.
+        attribute: String,
+        /// Why, without the value.
+        reason: String,
+    },
+
+    /// A key given to a keyring was refused (wrong length, all zero, bad encoding, bad id).
+    #[error("invalid key `{key_id}`: {reason}")]
+    InvalidKey {
+        /// The id the key was given under.
+        key_id: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A configuration value (a table name, a schema, a cache limit) is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// The caller may not open or write this record.
+    #[error("access denied: caller `{caller}` may not access this record of table `{table}`")]
+    AccessDenied {
+        /// The caller's identity.
+        caller: String,
+        /// The logical table.
+        table: String,
+    },
+
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Randomness,
+}
+
+fn key_id_suffix(key_id: &Option<String>) -> String {
+    key_id.as_ref().map(|id| format!(" for key `{id}`")).unwrap_or_default()
+}
+
+impl Error {
+    pub(crate) fn malformed(attribute: &str, reason: impl fmt::Display) -> Self {
+        Error::MalformedAttribute { attribute: attribute.to_owned(), reason: reason.to_string() }
+    }
+
+    pub(crate) fn integrity(attribute: &str) -> Self {
+        Error::Integrity { attribute: attribute.to_owned() }
+    }
+}
+
+/// A shorthand for results of crypt-model operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,298 @@
+//! The stored format, version 1: the header, field ciphertexts, key derivation and associated
+//! data. `docs/format.md` is the specification of everything here; its known-answer vectors are
+//! checked by this module's tests, so the two cannot drift apart.
+
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::attribute::{AttributeValue, Item};
+use crate::error::{Error, Result};
+use crate::keyring::{DataKey, KEY_LEN, WrappedDataKey};
+use crate::schema::Schema;
+
+/// The format version this build writes and reads.
+pub const VERSION: u8 = 1;
+/// The attribute that holds an item's header.
+pub const HEADER_ATTRIBUTE: &str = "__cm_header";
+/// Attribute names that start with this are reserved for crypt-model.
+pub const RESERVED_PREFIX: &str = "__cm";
+/// The length of a nonce (XChaCha20-Poly1305).
+pub(crate) const NONCE_LEN: usize = 24;
+/// The length of an authentication tag (Poly1305).
+pub(crate) const TAG_LEN: usize = 16;
+/// The length of an item's salt.
+pub(crate) const SALT_LEN: usize = 32;
+/// The length of an item's key commitment.
+pub(crate) const COMMITMENT_LEN: usize = 32;
+/// The largest plaintext of one field: DynamoDB's whole item is at most 400 KB.
+pub const MAX_FIELD_LEN: usize = 400 * 1024;
+
+const COMMIT_LABEL: &[u8] = b"crypt-model commit";
+const FIELD_LABEL: &[u8] = b"crypt-model field";
+
+/// Appends a 4-byte big-endian length or count. Every length here is far below 4 GiB (an item
+/// is at most 400 KB), so saturating never happens in practice and cannot make two encodings
+/// equal without also making them longer than any item.
+pub(crate) fn put_u32(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
+}
+
+/// Appends `bytes` with a 4-byte big-endian length prefix.
+pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u32(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+/// XChaCha20-Poly1305: `nonce || ciphertext || tag`.
+pub(crate) fn seal(key: &[u8; KEY_LEN], nonce: [u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let aead = XChaCha20Poly1305::new(key.into());
+    let tag = aead
+        .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[NONCE_LEN..]).into())
+        .unwrap_or_else(|_| unreachable!("XChaCha20-Poly1305 accepts messages up to 256 GiB"));
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// Opens what [`seal`] wrote; `None` on any failure, without saying which check failed.
+pub(crate) fn open(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let (nonce, rest) = sealed.split_first_chunk::<NONCE_LEN>()?;
+    let (body, tag) = rest.split_last_chunk::<TAG_LEN>()?;
+    let mut plaintext = Zeroizing::new(body.to_vec());
+    let aead = XChaCha20Poly1305::new(key.into());
+    aead.decrypt_inout_detached(
+        &XNonce::from(*nonce),
+        aad,
+        plaintext.as_mut_slice().into(),
+        &(*tag).into(),
+    )
+    .ok()?;
+    Some(plaintext)
+}
+
+/// The header attribute of an item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) wrapped: WrappedDataKey,
+    pub(crate) salt: [u8; SALT_LEN],
+    pub(crate) commitment: [u8; COMMITMENT_LEN],
+}
+
+impl Header {
+    /// `version (1) || key id length (2) || key id || wrapped length (2) || wrapped || salt (32)
+    /// || commitment (32)`, lengths big-endian.
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let too_long = |what: &str| Error::InvalidValue {
+            attribute: HEADER_ATTRIBUTE.to_owned(),
+            reason: format!("the {what} is longer than 65,535 bytes"),
+        };
+        let key_id = self.wrapped.key_id.as_bytes();
+        let key_id_len = u16::try_from(key_id.len()).map_err(|_| too_long("key id"))?;
+        let wrapped = &self.wrapped.ciphertext;
+        let wrapped_len = u16::try_from(wrapped.len()).map_err(|_| too_long("wrapped data key"))?;
+        let mut out = Vec::with_capacity(5 + key_id.len() + wrapped.len() + SALT_LEN + COMMITMENT_LEN);
+        out.push(VERSION);
+        out.extend_from_slice(&key_id_len.to_be_bytes());
+        out.extend_from_slice(key_id);
+        out.extend_from_slice(&wrapped_len.to_be_bytes());
+        out.extend_from_slice(wrapped);
+        out.extend_from_slice(&self.salt);
+        out.extend_from_slice(&self.commitment);
+        Ok(out)
+    }
+
+    /// Parses a header, checking the version before anything else.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
+        let malformed = |reason: &str| Error::malformed(HEADER_ATTRIBUTE, reason);
+        let (&version, rest) = bytes.split_first().ok_or_else(|| malformed("the header is empty"))?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion { version, supported: VERSION });
+        }
+        let truncated = || malformed("the header is truncated");
+        let (key_id, rest) = split_u16_prefixed(rest).ok_or_else(truncated)?;
+        let (wrapped, rest) = split_u16_prefixed(rest).ok_or_else(truncated)?;
+        let (salt, rest) = rest.split_first_chunk::<SALT_LEN>().ok_or_else(truncated)?;
+        let (commitment, rest) = rest.split_first_chunk::<COMMITMENT_LEN>().ok_or_else(truncated)?;
+        if !rest.is_empty() {
+            return Err(malformed("the header has trailing bytes"));
+        }
+        let key_id = std::str::from_utf8(key_id).map_err(|_| malformed("the key id is not UTF-8"))?;
+        if key_id.is_empty() {
+            return Err(malformed("the key id is empty"));
+        }
+        Ok(Header {
+            wrapped: WrappedDataKey { key_id: key_id.to_owned(), ciphertext: wrapped.to_vec() },
+            salt: *salt,
+            commitment: *commitment,
+        })
+    }
+}
+
+fn split_u16_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_first_chunk::<2>()?;
+    let len = usize::from(u16::from_be_bytes(*len));
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+/// What binds every ciphertext of an item to its record: the format version, the logical table,
+/// the primary key and the owner, encoded without ambiguity.
+pub(crate) struct Binding {
+    bytes: Vec<u8>,
+}
+
+impl Binding {
+    /// Reads the key and owner attributes of `item` as `schema` names them.
+    pub(crate) fn new(schema: &Schema, item: &Item) -> Result<Binding> {
+        let mut bytes = Vec::with_capacity(128);
+        bytes.push(VERSION);
+        put_bytes(&mut bytes, schema.table().as_bytes());
+        put_key_part(&mut bytes, schema.partition_key(), item)?;
+        match schema.sort_key() {
+            None => bytes.push(0),
+            Some(sort_key) => {
+                bytes.push(1);
+                put_key_part(&mut bytes, sort_key, item)?;
+            }
+        }
+        let owner = match item.get(schema.owner()) {
+            Some(AttributeValue::S(owner)) => owner,
+            Some(_) => return Err(Error::malformed(schema.owner(), "the owner must be a string (S)")),
+            None => return Err(Error::MissingAttribute { attribute: schema.owner().to_owned() }),
+        };
+        put_bytes(&mut bytes, schema.owner().as_bytes());
+        put_bytes(&mut bytes, owner.as_bytes());
+        Ok(Binding { bytes })
+    }
+
+    /// The commitment's HKDF info: the binding and the names of the encrypted fields, sorted.
+    fn commit_info(&self, fields: &mut Vec<&str>) -> Vec<u8> {
+        fields.sort_unstable();
+        let names: usize = fields.iter().map(|f| f.len() + 4).sum();
+        let mut info = Vec::with_capacity(4 + COMMIT_LABEL.len() + self.bytes.len() + 4 + names);
+        put_bytes(&mut info, COMMIT_LABEL);
+        info.extend_from_slice(&self.bytes);
+        put_u32(&mut info, fields.len());
+        for field in fields.iter() {
+            put_bytes(&mut info, field.as_bytes());
+        }
+        info
+    }
+
+    /// A field's associated data: the binding and the field's attribute name.
+    fn field_aad(&self, field: &str) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(self.bytes.len() + 4 + field.len());
+        aad.extend_from_slice(&self.bytes);
+        put_bytes(&mut aad, field.as_bytes());
+        aad
+    }
+}
+
+fn put_key_part(out: &mut Vec<u8>, name: &str, item: &Item) -> Result<()> {
+    let (tag, value) = match item.get(name) {
+        Some(AttributeValue::S(s)) => (1, s.as_bytes()),
+        Some(AttributeValue::N(n)) => (2, n.as_bytes()),
+        Some(AttributeValue::B(b)) => (3, b.as_slice()),
+        Some(_) => {
+            return Err(Error::malformed(
+                name,
+                "a key attribute must be a string (S), a number (N) or binary (B)",
+            ));
+        }
+        None => return Err(Error::MissingAttribute { attribute: name.to_owned() }),
+    };
+    put_bytes(out, name.as_bytes());
+    out.push(tag);
+    put_bytes(out, value);
+    Ok(())
+}
+
+/// The keys of one item: HKDF-SHA256 extracted from the data key with the item's salt.
+pub(crate) struct ItemKeys {
+    hkdf: Hkdf<Sha256>,
+}
+
+impl ItemKeys {
+    pub(crate) fn new(data_key: &DataKey, salt: &[u8; SALT_LEN]) -> Self {
+        ItemKeys { hkdf: Hkdf::<Sha256>::new(Some(salt), data_key.bytes()) }
+    }
+
+    fn expand(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0; 32]);
+        self.hkdf
+            .expand(info, out.as_mut_slice())
+            .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
+        out
+    }
+
+    fn commitment(&self, binding: &Binding, fields: &mut Vec<&str>) -> [u8; COMMITMENT_LEN] {
+        *self.expand(&binding.commit_info(fields))
+    }
+
+    fn field_key(&self, table: &str, field: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        let mut info = Vec::with_capacity(4 + FIELD_LABEL.len() + 1 + 8 + table.len() + field.len());
+        put_bytes(&mut info, FIELD_LABEL);
+        info.push(VERSION);
+        put_bytes(&mut info, table.as_bytes());
+        put_bytes(&mut info, field.as_bytes());
+        self.expand(&info)
+    }
+}
+
+/// Encrypts the fields of one item with the given randomness: the deterministic core of
+/// [`Cipher::encrypt`](crate::Cipher::encrypt), separate so that known-answer tests can fix the
+/// salt and nonces. Returns the header and the field ciphertexts, in the order of `fields`.
+pub(crate) fn seal_item(
+    table: &str,
+    binding: &Binding,
+    data_key: &DataKey,
+    wrapped: &WrappedDataKey,
+    salt: [u8; SALT_LEN],
+    fields: &[(&str, &[u8], [u8; NONCE_LEN])],
+) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
+    let keys = ItemKeys::new(data_key, &salt);
+    let mut names: Vec<&str> = fields.iter().map(|(name, _, _)| *name).collect();
+    let commitment = keys.commitment(binding, &mut names);
+    let header = Header { wrapped: wrapped.clone(), salt, commitment }.encode()?;
+    let ciphertexts = fields
+        .iter()
+        .map(|&(name, plaintext, nonce)| {
+            seal(&keys.field_key(table, name), nonce, &binding.field_aad(name), plaintext)
+        })
+        .collect();
+    Ok((header, ciphertexts))
+}
+
+/// Checks the key commitment of an item, then decrypts its fields: the core of
+/// [`Cipher::decrypt`](crate::Cipher::decrypt). Nothing is decrypted unless the commitment
+/// matches.
+pub(crate) fn open_item(
+    table: &str,
+    binding: &Binding,
+    data_key: &DataKey,
+    header: &Header,
+    fields: &[(&'static str, &[u8])],
+) -> Result<Vec<(&'static str, Zeroizing<Vec<u8>>)>> {
+    let keys = ItemKeys::new(data_key, &header.salt);
+    let mut names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    let expected = keys.commitment(binding, &mut names);
+    if !bool::from(expected.ct_eq(&header.commitment)) {
+        return Err(Error::integrity(HEADER_ATTRIBUTE));
+    }
+    fields
+        .iter()
+        .map(|&(name, sealed)| {
+            open(&keys.field_key(table, name), &binding.field_aad(name), sealed)
+                .map(|plaintext| (name, plaintext))
+                .ok_or_else(|| Error::integrity(name))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

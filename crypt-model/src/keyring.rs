@@ -1,0 +1,152 @@
+//! Key providers: the [`Keyring`] trait, its data keys, and [`LocalKeyring`].
+//!
+//! crypt-model uses envelope encryption: each item's keys are derived from a 256-bit *data key*;
+//! a keyring generates data keys and wraps them under a key-encryption key it holds (a local key,
+//! or an AWS KMS key in `crypt-model-dynamo`), and later unwraps them. Only the wrapped form is
+//! stored, in the item's header. The [`Cipher`](crate::Cipher) puts a cache in front of the
+//! keyring so that one data key serves many items.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use zeroize::Zeroizing;
+
+use crate::error::Result;
+use crate::format;
+
+pub(crate) mod local;
+
+pub use local::LocalKeyring;
+
+/// The length of a data key and of a key-encryption key, in bytes.
+pub const KEY_LEN: usize = 32;
+
+/// A plaintext 256-bit data key. Wiped on drop; its `Debug` is redacted.
+#[derive(Clone)]
+pub struct DataKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl DataKey {
+    /// A data key from its 32 bytes, as a key provider returns them.
+    ///
+    /// Refuses any other length, so that a provider misconfigured to return (say) a 128-bit key
+    /// fails loudly instead of weakening every item.
+    pub fn from_slice(key_id: &str, bytes: &[u8]) -> Result<Self> {
+        let bytes: [u8; KEY_LEN] = bytes.try_into().map_err(|_| crate::Error::InvalidKey {
+            key_id: key_id.to_owned(),
+            reason: format!("a data key must be {KEY_LEN} bytes, the provider returned {}", bytes.len()),
+        })?;
+        Ok(DataKey(Zeroizing::new(bytes)))
+    }
+
+    pub(crate) fn from_array(bytes: [u8; KEY_LEN]) -> Self {
+        DataKey(Zeroizing::new(bytes))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DataKey([REDACTED])")
+    }
+}
+
+/// A data key wrapped (encrypted) by a keyring: safe to store, useless without the keyring.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct WrappedDataKey {
+    /// The id of the key-encryption key that wrapped it (a local key name, a KMS key ARN).
+    pub key_id: String,
+    /// The wrapped key, in the keyring's own format.
+    pub ciphertext: Vec<u8>,
+}
+
+/// A fresh data key, in plaintext for this process and wrapped for storage.
+#[derive(Clone, Debug)]
+pub struct GeneratedDataKey {
+    /// The plaintext key.
+    pub key: DataKey,
+    /// The same key, wrapped.
+    pub wrapped: WrappedDataKey,
+}
+
+/// The non-secret context a data key is wrapped under; unwrapping succeeds only under the same
+/// context.
+///
+/// crypt-model puts in it the logical table and the format version, and nothing that varies per
+/// item, because one data key serves many items of a table (see the cache). Per-item binding
+/// (keys, owner, field) is done by the item's key derivation and associated data instead. AWS
+/// KMS logs the context with every call, so it never holds a value of a record.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct EncryptionContext {
+    entries: BTreeMap<String, String>,
+}
+
+impl EncryptionContext {
+    /// The context for data keys of the logical table `table`.
+    pub fn for_table(table: &str) -> Self {
+        let entries = BTreeMap::from([
+            ("crypt-model:table".to_owned(), table.to_owned()),
+            ("crypt-model:format".to_owned(), format::VERSION.to_string()),
+        ]);
+        EncryptionContext { entries }
+    }
+
+    /// The entries, in key order (for AWS KMS's `EncryptionContext`).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// An unambiguous byte encoding (a count, then each key and value length-prefixed), for
+    /// keyrings that bind the context as associated data.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        format::put_u32(&mut out, self.entries.len());
+        for (key, value) in &self.entries {
+            format::put_bytes(&mut out, key.as_bytes());
+            format::put_bytes(&mut out, value.as_bytes());
+        }
+        out
+    }
+}
+
+/// A key provider: generates data keys and unwraps them.
+///
+/// Object-safe and async, so that a remote provider (AWS KMS) fits it. Implementations must fail
+/// closed: an unwrap under a context other than the one a key was wrapped under fails, and no
+/// error carries key material.
+#[async_trait]
+pub trait Keyring: Send + Sync + fmt::Debug {
+    /// Generates a new data key and wraps it under the current (primary) key-encryption key.
+    async fn generate_data_key(&self, context: &EncryptionContext) -> Result<GeneratedDataKey>;
+
+    /// Unwraps a data key that this keyring (or one with the same keys) wrapped under `context`.
+    ///
+    /// Errors: [`Error::UnknownKeyId`](crate::Error::UnknownKeyId) when the key id is not held,
+    /// [`Error::UnwrapFailed`](crate::Error::UnwrapFailed) when the key is held but does not
+    /// unwrap this ciphertext under this context, [`Error::KeyProvider`](crate::Error::KeyProvider)
+    /// when the provider cannot be reached.
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<DataKey>;
+}
+
+#[async_trait]
+impl<K: Keyring + ?Sized> Keyring for Arc<K> {
+    async fn generate_data_key(&self, context: &EncryptionContext) -> Result<GeneratedDataKey> {
+        (**self).generate_data_key(context).await
+    }
+
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<DataKey> {
+        (**self).unwrap_data_key(wrapped, context).await
+    }
+}

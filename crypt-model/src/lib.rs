@@ -1,0 +1,30 @@
+#![doc = include_str!("../../README.md")]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod attribute;
+mod cache;
+mod cipher;
+mod error;
+mod format;
+mod keyring;
+mod plaintext;
+mod random;
+mod schema;
+mod sensitive;
+
+pub use attribute::{Attribute, AttributeError, AttributeValue, Item, SerdeAttribute, SetMember};
+pub use cache::{CacheLimits, CachingKeyring, KeyringCalls};
+pub use cipher::{Cipher, Plaintexts};
+pub use error::{BoxError, Error, Result};
+pub use format::{HEADER_ATTRIBUTE, MAX_FIELD_LEN, RESERVED_PREFIX, VERSION as FORMAT_VERSION};
+pub use keyring::{
+    DataKey, EncryptionContext, GeneratedDataKey, KEY_LEN, Keyring, LocalKeyring, WrappedDataKey,
+};
+pub use plaintext::{Plaintext, PlaintextError, SerdePlaintext};
+pub use schema::{Schema, validate_attribute_name, validate_table_name};
+pub use sensitive::Sensitive;
+
+/// Re-exported so that `#[derive(Zeroize)]` is at hand for [`SerdePlaintext`] types.
+pub use zeroize;
+/// Re-exported for implementors of [`Keyring`].
+pub use async_trait::async_trait;

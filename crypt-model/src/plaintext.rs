@@ -1,0 +1,411 @@
+//! The byte encoding of sensitive values before they are encrypted.
+//!
+//! The encoding is part of the stored format (see `docs/format.md`) and is stable:
+//!
+//! | type | bytes |
+//! |---|---|
+//! | `String` | its UTF-8 bytes |
+//! | `Vec<u8>` | the bytes themselves |
+//! | `bool` | one byte, `0x00` or `0x01` |
+//! | integers | two's complement, big-endian, the type's own width (`u16`: 2 bytes, `i128`: 16); `usize`/`isize` as 8 bytes |
+//! | `f32`, `f64` | IEEE 754, big-endian |
+//! | `Option<T>` | `0x00` for `None`; `0x01` then `T` |
+//! | `Vec<T>`, sets | a 4-byte big-endian count, then each element as a 4-byte big-endian length and its bytes |
+//! | maps from `String` | a 4-byte count, then per entry the key and the value, each length-prefixed as above |
+//! | [`SerdePlaintext`] types | CBOR (RFC 8949) as written by `ciborium` |
+//!
+//! Fixed widths mean a ciphertext's length says nothing of a number's magnitude.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+
+use zeroize::Zeroize;
+
+/// A sensitive value could not be decoded from its plaintext bytes. It says what was expected,
+/// never what the bytes were.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlaintextError {
+    expected: &'static str,
+}
+
+impl PlaintextError {
+    /// An error saying what the bytes should have been.
+    pub fn expected(what: &'static str) -> Self {
+        PlaintextError { expected: what }
+    }
+}
+
+impl fmt::Display for PlaintextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "decrypted bytes are not {}", self.expected)
+    }
+}
+
+impl std::error::Error for PlaintextError {}
+
+/// A type a sensitive field can hold: it has a stable byte encoding and can wipe itself.
+///
+/// See the [module documentation](self) for the encoding of each type. Implement
+/// [`SerdePlaintext`] (a marker) to use a `serde` type.
+pub trait Plaintext: Sized {
+    /// Appends the value's bytes to `out`.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError>;
+
+    /// Reads a value back from exactly the bytes [`encode`](Plaintext::encode) wrote.
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError>;
+
+    /// Overwrites the value's memory (heap buffers included) with zeros or empties it.
+    fn wipe(&mut self);
+
+    /// How a `Vec<Self>` is encoded: counted elements, except `Vec<u8>`, which is raw bytes.
+    #[doc(hidden)]
+    fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        encode_sequence(items.iter(), items.len(), out)
+    }
+
+    /// How a `Vec<Self>` is decoded; see `__vec_encode`.
+    #[doc(hidden)]
+    fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, PlaintextError> {
+        let mut reader = Reader::new(bytes)?;
+        let mut items = Vec::with_capacity(reader.remaining.min(1024));
+        while let Some(element) = reader.next()? {
+            items.push(Self::decode(element)?);
+        }
+        Ok(items)
+    }
+
+    /// Wipes every element of a `Vec<Self>`.
+    #[doc(hidden)]
+    fn __vec_wipe(items: &mut Vec<Self>) {
+        items.iter_mut().for_each(Plaintext::wipe);
+        items.clear();
+    }
+}
+
+/// Appends one length-prefixed element.
+fn encode_element<T: Plaintext>(value: &T, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    value.encode(out)?;
+    let len = u32::try_from(out.len() - start - 4)
+        .map_err(|_| PlaintextError::expected("an element shorter than 4 GiB"))?;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+fn encode_count(count: usize, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    let count = u32::try_from(count)
+        .map_err(|_| PlaintextError::expected("a collection of fewer than 2^32 elements"))?;
+    out.extend_from_slice(&count.to_be_bytes());
+    Ok(())
+}
+
+fn encode_sequence<'a, T: Plaintext + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), PlaintextError> {
+    encode_count(count, out)?;
+    items.map(|item| encode_element(item, out)).collect()
+}
+
+/// Reads the counted, length-prefixed elements of a collection.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    remaining: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Result<Self, PlaintextError> {
+        let (count, rest) = split_u32(bytes)?;
+        Ok(Reader { bytes: rest, remaining: count as usize })
+    }
+
+    fn next(&mut self) -> Result<Option<&'a [u8]>, PlaintextError> {
+        if self.remaining == 0 {
+            return if self.bytes.is_empty() {
+                Ok(None)
+            } else {
+                Err(PlaintextError::expected("a collection without trailing bytes"))
+            };
+        }
+        let (len, rest) = split_u32(self.bytes)?;
+        let len = len as usize;
+        if rest.len() < len {
+            return Err(PlaintextError::expected("a complete collection element"));
+        }
+        let (element, rest) = rest.split_at(len);
+        self.bytes = rest;
+        self.remaining -= 1;
+        Ok(Some(element))
+    }
+}
+
+fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), PlaintextError> {
+    match bytes.split_first_chunk::<4>() {
+        Some((len, rest)) => Ok((u32::from_be_bytes(*len), rest)),
+        None => Err(PlaintextError::expected("a complete length prefix")),
+    }
+}
+
+impl Plaintext for String {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        out.extend_from_slice(self.as_bytes());
+        Ok(())
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| PlaintextError::expected("UTF-8 text"))
+    }
+    fn wipe(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl Plaintext for bool {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        out.push(u8::from(*self));
+        Ok(())
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        match bytes {
+            [0] => Ok(false),
+            [1] => Ok(true),
+            _ => Err(PlaintextError::expected("a boolean byte")),
+        }
+    }
+    fn wipe(&mut self) {
+        self.zeroize();
+    }
+}
+
+macro_rules! fixed_width_plaintext {
+    ($($t:ty => $wire:ty),* $(,)?) => {$(
+        impl Plaintext for $t {
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+                // Widening casts only (usize/isize to 64 bits, a no-op elsewhere).
+                out.extend_from_slice(&(*self as $wire).to_be_bytes());
+                Ok(())
+            }
+            fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+                let wire = <$wire>::from_be_bytes(bytes.try_into().map_err(|_| {
+                    PlaintextError::expected(concat!("a ", stringify!($t), " of the right width"))
+                })?);
+                <$t>::try_from(wire).map_err(|_| {
+                    PlaintextError::expected(concat!("a number that fits in ", stringify!($t)))
+                })
+            }
+            fn wipe(&mut self) {
+                self.zeroize();
+            }
+            fixed_width_plaintext!(@vec $t);
+        }
+    )*};
+    (@vec u8) => {
+        fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+            out.extend_from_slice(items);
+            Ok(())
+        }
+        fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, PlaintextError> {
+            Ok(bytes.to_vec())
+        }
+        fn __vec_wipe(items: &mut Vec<Self>) {
+            items.zeroize();
+        }
+    };
+    (@vec $t:ty) => {};
+}
+
+fixed_width_plaintext!(
+    u8 => u8, u16 => u16, u32 => u32, u64 => u64, u128 => u128, usize => u64,
+    i8 => i8, i16 => i16, i32 => i32, i64 => i64, i128 => i128, isize => i64,
+);
+
+macro_rules! float_plaintext {
+    ($($t:ty),*) => {$(
+        impl Plaintext for $t {
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+                out.extend_from_slice(&self.to_be_bytes());
+                Ok(())
+            }
+            fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+                bytes.try_into().map(<$t>::from_be_bytes).map_err(|_| {
+                    PlaintextError::expected(concat!("an ", stringify!($t), " of the right width"))
+                })
+            }
+            fn wipe(&mut self) {
+                self.zeroize();
+            }
+        }
+    )*};
+}
+
+float_plaintext!(f32, f64);
+
+impl<T: Plaintext> Plaintext for Option<T> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        match self {
+            None => {
+                out.push(0);
+                Ok(())
+            }
+            Some(value) => {
+                out.push(1);
+                value.encode(out)
+            }
+        }
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        match bytes.split_first() {
+            Some((0, [])) => Ok(None),
+            Some((1, rest)) => T::decode(rest).map(Some),
+            _ => Err(PlaintextError::expected("an option tag")),
+        }
+    }
+    fn wipe(&mut self) {
+        if let Some(value) = self {
+            value.wipe();
+        }
+        *self = None;
+    }
+}
+
+impl<T: Plaintext> Plaintext for Vec<T> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        T::__vec_encode(self, out)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        T::__vec_decode(bytes)
+    }
+    fn wipe(&mut self) {
+        T::__vec_wipe(self);
+    }
+}
+
+fn decode_collection<T: Plaintext, C: FromIterator<T>>(bytes: &[u8]) -> Result<C, PlaintextError> {
+    let mut reader = Reader::new(bytes)?;
+    std::iter::from_fn(|| reader.next().transpose()).map(|element| T::decode(element?)).collect()
+}
+
+impl<T: Plaintext + Ord> Plaintext for BTreeSet<T> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        encode_sequence(self.iter(), self.len(), out)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        decode_collection(bytes)
+    }
+    fn wipe(&mut self) {
+        std::mem::take(self).into_iter().for_each(|mut item| item.wipe());
+    }
+}
+
+impl<T: Plaintext + Hash + Eq, H: BuildHasher + Default> Plaintext for HashSet<T, H> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        encode_sequence(self.iter(), self.len(), out)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        decode_collection(bytes)
+    }
+    fn wipe(&mut self) {
+        std::mem::take(self).into_iter().for_each(|mut item| item.wipe());
+    }
+}
+
+fn encode_map<'a, T: Plaintext + 'a>(
+    entries: impl Iterator<Item = (&'a String, &'a T)>,
+    count: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), PlaintextError> {
+    encode_count(count, out)?;
+    for (key, value) in entries {
+        encode_element(key, out)?;
+        encode_element(value, out)?;
+    }
+    Ok(())
+}
+
+fn decode_map<T: Plaintext, M: FromIterator<(String, T)>>(bytes: &[u8]) -> Result<M, PlaintextError> {
+    let mut reader = Reader::new(bytes)?;
+    let mut entries = Vec::with_capacity(reader.remaining.min(1024));
+    while let Some(key) = reader.next()? {
+        let key = String::decode(key)?;
+        // The count covers entries; each entry holds two elements.
+        let (len, rest) = split_u32(reader.bytes)?;
+        let len = len as usize;
+        if rest.len() < len {
+            return Err(PlaintextError::expected("a complete map value"));
+        }
+        let (value, rest) = rest.split_at(len);
+        reader.bytes = rest;
+        entries.push((key, T::decode(value)?));
+    }
+    Ok(entries.into_iter().collect())
+}
+
+fn wipe_map<T: Plaintext>(entries: impl Iterator<Item = (String, T)>) {
+    for (mut key, mut value) in entries {
+        key.zeroize();
+        value.wipe();
+    }
+}
+
+impl<T: Plaintext> Plaintext for BTreeMap<String, T> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        encode_map(self.iter(), self.len(), out)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        decode_map(bytes)
+    }
+    fn wipe(&mut self) {
+        wipe_map(std::mem::take(self).into_iter());
+    }
+}
+
+impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        encode_map(self.iter(), self.len(), out)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        decode_map(bytes)
+    }
+    fn wipe(&mut self) {
+        wipe_map(std::mem::take(self).into_iter());
+    }
+}
+
+/// Opts a `serde` type in as a sensitive value: `impl SerdePlaintext for CardDetails {}`.
+///
+/// The value is encoded as CBOR (RFC 8949) by `ciborium`, a compact, self-describing format,
+/// so that adding a field with `#[serde(default)]` keeps old records readable. The type must
+/// implement [`Zeroize`] (derive it with `#[derive(Zeroize)]`) so that its plaintext is wiped on
+/// drop.
+///
+/// ```
+/// use crypt_model::{Plaintext, SerdePlaintext};
+/// use crypt_model::zeroize::Zeroize;
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Zeroize, PartialEq, Debug)]
+/// struct CardDetails { number: String, expiry: String }
+/// impl SerdePlaintext for CardDetails {}
+///
+/// let card = CardDetails { number: "4111111111111111".into(), expiry: "12/29".into() };
+/// let mut bytes = Vec::new();
+/// card.encode(&mut bytes).unwrap();
+/// assert_eq!(CardDetails::decode(&bytes).unwrap(), card);
+/// ```
+pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + Zeroize {}
+
+impl<T: SerdePlaintext> Plaintext for T {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        ciborium::into_writer(self, out)
+            .map_err(|_| PlaintextError::expected("a value CBOR can represent"))
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+        ciborium::from_reader(bytes).map_err(|_| PlaintextError::expected("CBOR of the serde type"))
+    }
+    fn wipe(&mut self) {
+        self.zeroize();
+    }
+}

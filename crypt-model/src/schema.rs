@@ -1,0 +1,141 @@
+//! [`Schema`]: what the engine needs to know of a model — its logical table, key, owner and
+//! sensitive attributes.
+
+use crate::error::{Error, Result};
+use crate::format::RESERVED_PREFIX;
+
+/// The static description of an encrypted model: the logical table, the key and owner
+/// attributes, and the sensitive attributes. The derive generates one per model; the engine,
+/// the table layer and provisioning read it instead of repeating it.
+///
+/// The *logical* table name is bound into every ciphertext. It names the data set, not the
+/// physical DynamoDB table: keep it stable across environments, renames and restores from
+/// backup, so that a restored table stays readable.
+///
+/// ```
+/// use crypt_model::Schema;
+///
+/// const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")
+///     .with_sort_key("kind")
+///     .with_sensitive(&["ssn", "email"]);
+/// assert!(PROFILES.validate().is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schema {
+    table: &'static str,
+    partition_key: &'static str,
+    sort_key: Option<&'static str>,
+    owner: &'static str,
+    sensitive: &'static [&'static str],
+}
+
+impl Schema {
+    /// A schema for the logical table `table`, keyed by `partition_key`, whose records belong to
+    /// the identity in the string attribute `owner` (which may be the partition key).
+    pub const fn new(table: &'static str, partition_key: &'static str, owner: &'static str) -> Self {
+        Schema { table, partition_key, sort_key: None, owner, sensitive: &[] }
+    }
+
+    /// Adds a sort key attribute.
+    pub const fn with_sort_key(mut self, sort_key: &'static str) -> Self {
+        self.sort_key = Some(sort_key);
+        self
+    }
+
+    /// Sets the sensitive (encrypted) attributes.
+    pub const fn with_sensitive(mut self, sensitive: &'static [&'static str]) -> Self {
+        self.sensitive = sensitive;
+        self
+    }
+
+    /// The logical table name.
+    pub const fn table(&self) -> &'static str {
+        self.table
+    }
+
+    /// The partition key attribute.
+    pub const fn partition_key(&self) -> &'static str {
+        self.partition_key
+    }
+
+    /// The sort key attribute, if any.
+    pub const fn sort_key(&self) -> Option<&'static str> {
+        self.sort_key
+    }
+
+    /// The owner attribute.
+    pub const fn owner(&self) -> &'static str {
+        self.owner
+    }
+
+    /// The sensitive attributes.
+    pub const fn sensitive(&self) -> &'static [&'static str] {
+        self.sensitive
+    }
+
+    /// Whether `attribute` is one of the sensitive attributes.
+    pub fn is_sensitive(&self, attribute: &str) -> bool {
+        self.sensitive.contains(&attribute)
+    }
+
+    /// Checks the table name and the attribute names: valid names, none reserved, no sensitive
+    /// attribute that is also a key or the owner, no attribute named twice.
+    pub fn validate(&self) -> Result<()> {
+        validate_table_name(self.table)?;
+        let keys = [Some(self.partition_key), self.sort_key, Some(self.owner)];
+        for name in keys.into_iter().flatten().chain(self.sensitive.iter().copied()) {
+            validate_attribute_name(name)?;
+        }
+        if self.sort_key == Some(self.partition_key) {
+            return Err(Error::Config(format!(
+                "table `{}`: the sort key cannot be the partition key `{}`",
+                self.table, self.partition_key
+            )));
+        }
+        for (i, field) in self.sensitive.iter().enumerate() {
+            if keys.contains(&Some(field)) {
+                return Err(Error::Config(format!(
+                    "table `{}`: `{field}` is a key or the owner and cannot be sensitive: a \
+                     randomly encrypted value cannot be looked up or checked",
+                    self.table
+                )));
+            }
+            if self.sensitive[..i].contains(field) {
+                return Err(Error::Config(format!(
+                    "table `{}`: sensitive attribute `{field}` is listed twice",
+                    self.table
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a table name against DynamoDB's rules: 3 to 255 characters of `A-Z a-z 0-9 _ . -`.
+pub fn validate_table_name(name: &str) -> Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if !(3..=255).contains(&name.len()) || !name.chars().all(allowed) {
+        return Err(Error::Config(format!(
+            "invalid table name `{}`: a table name is 3 to 255 characters of A-Z a-z 0-9 _ . -",
+            name.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an attribute name: 1 to 255 bytes, not starting with the reserved `__cm`.
+pub fn validate_attribute_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 255 {
+        return Err(Error::Config(format!(
+            "invalid attribute name `{}`: an attribute name is 1 to 255 bytes",
+            name.escape_debug()
+        )));
+    }
+    if name.starts_with(RESERVED_PREFIX) {
+        return Err(Error::Config(format!(
+            "invalid attribute name `{name}`: names starting with `{RESERVED_PREFIX}` are \
+             reserved for crypt-model's own attributes"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! [`Sensitive<T>`]: the only type a sensitive field may have.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
+use zeroize::Zeroize;
+
+use crate::plaintext::Plaintext;
+
+/// A secret value: the type of every `#[sensitive]` field.
+///
+/// Built on [`secrecy::SecretBox`]: the value lives on the heap, is wiped when dropped, and is
+/// reachable only through [`expose_secret`](Sensitive::expose_secret), so that every place that
+/// reads a plaintext can be found with `grep expose_secret`. It has a redacted `Debug`, and
+/// deliberately no `Display`, no `Serialize`, no `PartialEq` and no `Clone`: a sensitive value
+/// cannot be printed, serialized or compared by accident.
+///
+/// ```
+/// use crypt_model::Sensitive;
+///
+/// let ssn = Sensitive::new(String::from("078-05-1120"));
+/// assert_eq!(format!("{ssn:?}"), "Sensitive([REDACTED])");
+/// assert_eq!(ssn.expose_secret(), "078-05-1120");
+/// ```
+pub struct Sensitive<T: Plaintext>(SecretBox<Wiped<T>>);
+
+/// Adapts [`Plaintext::wipe`] to the [`Zeroize`] that `SecretBox` calls on drop.
+struct Wiped<T: Plaintext>(T);
+
+impl<T: Plaintext> Zeroize for Wiped<T> {
+    fn zeroize(&mut self) {
+        self.0.wipe();
+    }
+}
+
+impl<T: Plaintext> Sensitive<T> {
+    /// Wraps a value.
+    pub fn new(value: T) -> Self {
+        Sensitive(SecretBox::new(Box::new(Wiped(value))))
+    }
+
+    /// The plaintext. Every read of a secret goes through here.
+    pub fn expose_secret(&self) -> &T {
+        &self.0.expose_secret().0
+    }
+
+    /// The plaintext, mutably.
+    pub fn expose_secret_mut(&mut self) -> &mut T {
+        &mut self.0.expose_secret_mut().0
+    }
+}
+
+impl<T: Plaintext> From<T> for Sensitive<T> {
+    fn from(value: T) -> Self {
+        Sensitive::new(value)
+    }
+}
+
+impl<T: Plaintext> fmt::Debug for Sensitive<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sensitive([REDACTED])")
+    }
+}
