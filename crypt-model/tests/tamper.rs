@@ -1,0 +1,390 @@
+//! The tamper matrix: every way a stored item can be edited, copied or opened with the wrong
+//! keys, each asserting the exact error and that no plaintext came back. Every error is searched
+//! for the secrets the test wrote.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use crypt_model::{
+    AttributeValue, CacheLimits, Cipher, Error, HEADER_ATTRIBUTE, Item, LocalKeyring, Plaintexts,
+};
+
+/// Decrypts a profile that must fail, and returns the (clean) error.
+async fn refused(cipher: &Cipher, item: &Item) -> Error {
+    match cipher.decrypt(&PROFILES, item).await {
+        Ok(plaintexts) => panic!("a tampered item decrypted: {plaintexts:?}"),
+        Err(error) => clean(error),
+    }
+}
+
+fn bytes_of<'a>(item: &'a mut Item, attribute: &str) -> &'a mut Vec<u8> {
+    match item.get_mut(attribute) {
+        Some(AttributeValue::B(bytes)) => bytes,
+        other => panic!("`{attribute}` is not binary: {other:?}"),
+    }
+}
+
+fn integrity(attribute: &str) -> impl Fn(&Error) -> bool + '_ {
+    move |e| matches!(e, Error::Integrity { attribute: a } if a == attribute)
+}
+
+#[tokio::test]
+async fn an_untouched_item_opens_and_holds_no_plaintext() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    assert_item_clean(&item);
+    assert_profile_opens(&cipher, &item).await;
+}
+
+#[tokio::test]
+async fn a_flipped_bit_anywhere_in_a_field_ciphertext_is_an_integrity_failure() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let len = match item.get("ssn") {
+        Some(AttributeValue::B(b)) => b.len(),
+        _ => unreachable!(),
+    };
+    assert_eq!(len, 24 + SSN.len() + 16, "nonce, ciphertext, tag");
+    for offset in 0..len {
+        let region = match offset {
+            0..24 => "nonce",
+            o if o < len - 16 => "ciphertext",
+            _ => "tag",
+        };
+        for bit in 0..8 {
+            let mut tampered = item.clone();
+            bytes_of(&mut tampered, "ssn")[offset] ^= 1 << bit;
+            let error = refused(&cipher, &tampered).await;
+            assert!(integrity("ssn")(&error), "{region} byte {offset} bit {bit}: {error:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_field_is_an_integrity_failure() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let full = match item.get("email") {
+        Some(AttributeValue::B(b)) => b.len(),
+        _ => unreachable!(),
+    };
+    for len in 0..full {
+        let mut tampered = item.clone();
+        bytes_of(&mut tampered, "email").truncate(len);
+        let error = refused(&cipher, &tampered).await;
+        assert!(integrity("email")(&error), "cut to {len}: {error:?}");
+    }
+}
+
+/// The header of an item written under key id `k1`: version (1), key id length (2), key id (2),
+/// wrapped length (2), wrapped key (72), salt (32), commitment (32).
+#[tokio::test]
+async fn a_flipped_bit_in_each_header_field_gives_that_fields_error() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let header = match item.get(HEADER_ATTRIBUTE) {
+        Some(AttributeValue::B(b)) => b.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(header.len(), 1 + 2 + 2 + 2 + 72 + 32 + 32);
+    for offset in 0..header.len() {
+        let mut tampered = item.clone();
+        bytes_of(&mut tampered, HEADER_ATTRIBUTE)[offset] ^= 0x01;
+        let error = refused(&cipher, &tampered).await;
+        let (field, expected): (&str, bool) = match offset {
+            0 => ("version", matches!(error, Error::UnsupportedVersion { version: 0, supported: 1 })),
+            1..3 => ("key id length", matches!(error, Error::MalformedAttribute { .. })),
+            3 => ("key id", matches!(&error, Error::UnknownKeyId { key_id } if key_id == "j1")),
+            4 => ("key id", matches!(&error, Error::UnknownKeyId { key_id } if key_id == "k0")),
+            5..7 => ("wrapped length", matches!(error, Error::MalformedAttribute { .. })),
+            7..79 => ("wrapped key", matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1")),
+            79..111 => ("salt", integrity(HEADER_ATTRIBUTE)(&error)),
+            _ => ("commitment", integrity(HEADER_ATTRIBUTE)(&error)),
+        };
+        assert!(expected, "header {field}, byte {offset}: {error:?}");
+    }
+    // Every other bit too: always an error, never plaintext.
+    for offset in 0..header.len() {
+        for bit in 1..8 {
+            let mut tampered = item.clone();
+            bytes_of(&mut tampered, HEADER_ATTRIBUTE)[offset] ^= 1 << bit;
+            refused(&cipher, &tampered).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_or_extended_header_is_malformed() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let len = match item.get(HEADER_ATTRIBUTE) {
+        Some(AttributeValue::B(b)) => b.len(),
+        _ => unreachable!(),
+    };
+    for cut in 0..len {
+        let mut tampered = item.clone();
+        bytes_of(&mut tampered, HEADER_ATTRIBUTE).truncate(cut);
+        let error = refused(&cipher, &tampered).await;
+        assert!(
+            matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == HEADER_ATTRIBUTE),
+            "cut to {cut}: {error:?}"
+        );
+    }
+    let mut tampered = item.clone();
+    bytes_of(&mut tampered, HEADER_ATTRIBUTE).push(0);
+    assert!(matches!(refused(&cipher, &tampered).await, Error::MalformedAttribute { .. }));
+}
+
+#[tokio::test]
+async fn swapping_two_fields_of_one_item_is_an_integrity_failure() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let mut swapped = item.clone();
+    let ssn = swapped.remove("ssn").unwrap();
+    let email = swapped.remove("email").unwrap();
+    swapped.insert("ssn", email);
+    swapped.insert("email", ssn);
+    assert!(integrity("ssn")(&refused(&cipher, &swapped).await));
+}
+
+#[tokio::test]
+async fn a_field_copied_from_another_record_of_the_same_owner_is_an_integrity_failure() {
+    let cipher = Cipher::new(local("k1", 1));
+    let target = encrypted_profile(&cipher, "alice", "profile").await;
+    let source = encrypted_profile(&cipher, "alice", "backup").await;
+    let mut copied = target.clone();
+    copied.insert("notes", source.get("notes").unwrap().clone());
+    assert!(integrity("notes")(&refused(&cipher, &copied).await));
+    // Copying the header along with it breaks the commitment instead.
+    copied.insert(HEADER_ATTRIBUTE, source.get(HEADER_ATTRIBUTE).unwrap().clone());
+    assert!(integrity(HEADER_ATTRIBUTE)(&refused(&cipher, &copied).await));
+}
+
+#[tokio::test]
+async fn a_field_copied_from_another_owner_is_an_integrity_failure() {
+    let cipher = Cipher::new(local("k1", 1));
+    let alice = encrypted_profile(&cipher, "alice", "profile").await;
+    let bob = encrypted_profile(&cipher, "bob", "profile").await;
+    let mut copied = bob.clone();
+    copied.insert("ssn", alice.get("ssn").unwrap().clone());
+    assert!(integrity("ssn")(&refused(&cipher, &copied).await));
+    // The whole encrypted part of alice's record, moved under bob's key.
+    let mut moved = alice.clone();
+    moved.insert("user_id", s("bob"));
+    assert!(integrity(HEADER_ATTRIBUTE)(&refused(&cipher, &moved).await));
+}
+
+#[tokio::test]
+async fn editing_the_stored_partition_key_sort_key_or_owner_is_an_integrity_failure() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    for (attribute, value) in [("user_id", s("alicf")), ("kind", s("profilf"))] {
+        let mut edited = item.clone();
+        edited.insert(attribute, value);
+        let error = refused(&cipher, &edited).await;
+        assert!(integrity(HEADER_ATTRIBUTE)(&error), "{attribute}: {error:?}");
+    }
+
+    // An owner that is not the partition key.
+    let order = encrypted_order(&cipher, "42", "carol").await;
+    let mut edited = order.clone();
+    edited.insert("customer", s("mallory"));
+    let error = clean(cipher.decrypt(&ORDERS, &edited).await.unwrap_err());
+    assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
+    let mut edited = order.clone();
+    edited.insert("order_no", AttributeValue::N("43".into()));
+    let error = clean(cipher.decrypt(&ORDERS, &edited).await.unwrap_err());
+    assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
+    assert!(cipher.decrypt(&ORDERS, &order).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_owner_change_is_detected_even_with_no_sensitive_field_present() {
+    let cipher = Cipher::new(local("k1", 1));
+    let mut item = Item::from_iter([("order_no", AttributeValue::N("7".into())), ("customer", s("carol"))]);
+    cipher.encrypt(&ORDERS, &mut item, &Plaintexts::new()).await.unwrap();
+    assert!(cipher.decrypt(&ORDERS, &item).await.unwrap().is_empty());
+    item.insert("customer", s("mallory"));
+    let error = clean(cipher.decrypt(&ORDERS, &item).await.unwrap_err());
+    assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
+}
+
+#[tokio::test]
+async fn deleting_or_adding_an_encrypted_field_is_an_integrity_failure() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let mut deleted = item.clone();
+    deleted.remove("notes");
+    assert!(integrity(HEADER_ATTRIBUTE)(&refused(&cipher, &deleted).await));
+
+    let mut partial = profile("alice", "profile");
+    let mut only_ssn = Plaintexts::new();
+    only_ssn.insert("ssn", &SSN.to_owned()).unwrap();
+    cipher.encrypt(&PROFILES, &mut partial, &only_ssn).await.unwrap();
+    partial.insert("notes", item.get("notes").unwrap().clone());
+    assert!(integrity(HEADER_ATTRIBUTE)(&refused(&cipher, &partial).await));
+}
+
+#[tokio::test]
+async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
+    const OTHER_TABLE: crypt_model::Schema =
+        crypt_model::Schema::new("profiles-v2", "user_id", "user_id")
+            .with_sort_key("kind")
+            .with_sensitive(&["ssn", "email", "notes"]);
+
+    // The data key is wrapped under the table: the local keyring refuses to unwrap it.
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let error = clean(cipher.decrypt(&OTHER_TABLE, &item).await.unwrap_err());
+    assert!(matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"), "{error:?}");
+
+    // Even a provider that ignores the context cannot make it decrypt: the engine binds the
+    // table into the commitment, the field keys and the associated data.
+    let blind = Cipher::new(ContextBlind(local("k1", 1)));
+    let item = encrypted_profile(&blind, "alice", "profile").await;
+    let error = clean(blind.decrypt(&OTHER_TABLE, &item).await.unwrap_err());
+    assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
+    assert_profile_opens(&blind, &item).await;
+}
+
+#[tokio::test]
+async fn an_unknown_format_version_is_refused_before_anything_else() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    for version in [0u8, 2, 255] {
+        let mut future = item.clone();
+        bytes_of(&mut future, HEADER_ATTRIBUTE)[0] = version;
+        let error = refused(&cipher, &future).await;
+        assert!(
+            matches!(error, Error::UnsupportedVersion { version: v, supported: 1 } if v == version),
+            "{error:?}"
+        );
+    }
+    // A version-2 header need not follow version 1's layout: the version is read first.
+    let mut future = item.clone();
+    future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![2]));
+    assert!(matches!(refused(&cipher, &future).await, Error::UnsupportedVersion { version: 2, .. }));
+}
+
+#[tokio::test]
+async fn a_wrong_key_encryption_key_with_the_same_id_fails_to_unwrap() {
+    let writer = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&writer, "alice", "profile").await;
+    let reader = Cipher::new(local("k1", 2));
+    let error = refused(&reader, &item).await;
+    assert!(matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_key_id_is_named_in_the_error() {
+    let writer = Cipher::new(local("2026-01", 1));
+    let item = encrypted_profile(&writer, "alice", "profile").await;
+    let reader = Cipher::new(local("2026-11", 1));
+    let error = refused(&reader, &item).await;
+    assert!(matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-01"), "{error:?}");
+    assert!(error.to_string().contains("2026-01"));
+}
+
+#[tokio::test]
+async fn a_key_rotated_out_but_kept_for_reads_still_decrypts() {
+    let old = Cipher::new(local("2026-01", 1));
+    let before = encrypted_profile(&old, "alice", "profile").await;
+
+    let rotated = LocalKeyring::new("2026-11", &key(2)).unwrap().with_read_key("2026-01", &key(1)).unwrap();
+    let cipher = Cipher::new(rotated);
+    assert_profile_opens(&cipher, &before).await;
+
+    let after = encrypted_profile(&cipher, "alice", "profile").await;
+    assert_profile_opens(&cipher, &after).await;
+    // New writes use the new primary key: the old keyring alone cannot read them.
+    let error = refused(&old, &after).await;
+    assert!(matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-11"), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_key_provider_that_is_down_fails_closed() {
+    let (keyring, down) = Switchable::new(local("k1", 1));
+    let cipher = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let error = refused(&cipher, &item).await;
+    assert!(matches!(error, Error::KeyProvider { .. }), "{error:?}");
+
+    // A write fails and leaves the item as it was: no partial encryption.
+    let mut unwritten = profile("bob", "profile");
+    let before = unwritten.clone();
+    let error = clean(cipher.encrypt(&PROFILES, &mut unwritten, &profile_secrets()).await.unwrap_err());
+    assert!(matches!(error, Error::KeyProvider { .. }), "{error:?}");
+    assert_eq!(unwritten, before);
+
+    down.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_profile_opens(&cipher, &item).await;
+}
+
+#[tokio::test]
+async fn missing_or_mistyped_attributes_are_named() {
+    let cipher = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+
+    let mut no_header = item.clone();
+    no_header.remove(HEADER_ATTRIBUTE);
+    let error = refused(&cipher, &no_header).await;
+    assert!(matches!(&error, Error::MissingAttribute { attribute } if attribute == HEADER_ATTRIBUTE));
+
+    let mut text_header = item.clone();
+    text_header.insert(HEADER_ATTRIBUTE, s("AQID"));
+    let error = refused(&cipher, &text_header).await;
+    assert!(matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == HEADER_ATTRIBUTE));
+
+    // A sensitive attribute replaced by the plaintext itself: refused, and the plaintext
+    // is not echoed in the error.
+    let mut plain_ssn = item.clone();
+    plain_ssn.insert("ssn", s(SSN));
+    let error = refused(&cipher, &plain_ssn).await;
+    assert!(matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == "ssn"));
+
+    let mut no_sort_key = item.clone();
+    no_sort_key.remove("kind");
+    let error = refused(&cipher, &no_sort_key).await;
+    assert!(matches!(&error, Error::MissingAttribute { attribute } if attribute == "kind"));
+
+    let mut numeric_owner = item.clone();
+    numeric_owner.insert("user_id", AttributeValue::N("1".into()));
+    let error = refused(&cipher, &numeric_owner).await;
+    assert!(matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == "user_id"));
+}
+
+#[tokio::test]
+async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_item_alone() {
+    let cipher = Cipher::new(local("k1", 1));
+
+    let mut reserved = profile("alice", "profile");
+    reserved.insert("__cm_extra", s("x"));
+    let before = reserved.clone();
+    let error = clean(cipher.encrypt(&PROFILES, &mut reserved, &profile_secrets()).await.unwrap_err());
+    assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "__cm_extra"));
+    assert_eq!(reserved, before);
+
+    let mut undeclared = profile("alice", "profile");
+    let mut secrets = profile_secrets();
+    secrets.insert("display_name", &"Alice".to_owned()).unwrap();
+    let error = clean(cipher.encrypt(&PROFILES, &mut undeclared, &secrets).await.unwrap_err());
+    assert!(matches!(error, Error::Config(_)), "{error:?}");
+
+    let mut doubled = profile("alice", "profile");
+    doubled.insert("ssn", s("placeholder"));
+    let error = clean(cipher.encrypt(&PROFILES, &mut doubled, &profile_secrets()).await.unwrap_err());
+    assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "ssn"));
+}
+
+#[tokio::test]
+async fn two_encryptions_of_the_same_record_differ() {
+    let cipher = Cipher::new(local("k1", 1));
+    let a = encrypted_profile(&cipher, "alice", "profile").await;
+    let b = encrypted_profile(&cipher, "alice", "profile").await;
+    for attribute in ["ssn", "email", "notes", HEADER_ATTRIBUTE] {
+        assert_ne!(a.get(attribute), b.get(attribute), "{attribute} is deterministic");
+    }
+}
