@@ -182,7 +182,7 @@ impl Plaintext for bool {
 }
 
 macro_rules! fixed_width_plaintext {
-    ($($t:ty => $wire:ty),* $(,)?) => {$(
+    ($($t:ident => $wire:ident),* $(,)?) => {$(
         impl Plaintext for $t {
             fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
                 // Widening casts only (usize/isize to 64 bits, a no-op elsewhere).
@@ -215,7 +215,7 @@ macro_rules! fixed_width_plaintext {
             items.zeroize();
         }
     };
-    (@vec $t:ty) => {};
+    (@vec $t:ident) => {};
 }
 
 fixed_width_plaintext!(

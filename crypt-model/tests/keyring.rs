@@ -1,0 +1,235 @@
+//! Keys: the local keyring's refusals and rotation, and the data-key cache's budget.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::*;
+use crypt_model::{
+    CacheLimits, Cipher, EncryptionContext, Error, Keyring, KeyringCalls, LocalKeyring,
+};
+
+const KEY_ENV: &str = "CRYPT_MODEL_TEST_KEY_B64";
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn refused(result: Result<LocalKeyring, Error>) -> String {
+    match result {
+        Ok(keyring) => panic!("accepted: {keyring:?}"),
+        Err(error @ Error::InvalidKey { .. }) => clean(error).to_string(),
+        Err(other) => panic!("wrong error: {other:?}"),
+    }
+}
+
+#[test]
+fn keys_that_are_not_32_bytes_or_are_all_zero_are_refused() {
+    assert!(refused(LocalKeyring::new("k", &[1; 31])).contains("exactly 32 bytes, not 31"));
+    assert!(refused(LocalKeyring::new("k", &[1; 33])).contains("not 33"));
+    assert!(refused(LocalKeyring::new("k", &[])).contains("not 0"));
+    assert!(refused(LocalKeyring::new("k", &[0; 32])).contains("all-zero"));
+    assert!(refused(LocalKeyring::from_base64("k", &b64(&[1; 16]))).contains("not 16"));
+    assert!(refused(LocalKeyring::from_base64("k", "not base64!")).contains("base64"));
+    let ok = LocalKeyring::new("k", &[1; 32]).unwrap();
+    assert!(refused(ok.with_read_key("old", &[0; 32])).contains("all-zero"));
+}
+
+#[test]
+fn key_ids_are_short_and_printable() {
+    for bad in ["", "has space", "new\nline", &"x".repeat(256)] {
+        refused(LocalKeyring::new(bad, &[1; 32]));
+    }
+    for good in ["k", "2026-11", "arn:aws:kms:eu-west-1:111122223333:key/abc", "a_b.c+d=e@f"] {
+        LocalKeyring::new(good, &[1; 32]).unwrap();
+    }
+    let keyring = LocalKeyring::new("k", &[1; 32]).unwrap();
+    assert!(refused(keyring.with_read_key("k", &[2; 32])).contains("already holds"));
+}
+
+#[test]
+fn key_material_is_never_printed() {
+    let key: [u8; 32] = std::array::from_fn(|i| 0xc0 ^ i as u8);
+    let keyring = LocalKeyring::new("primary", &key).unwrap().with_read_key("old", &[0x5a; 32]).unwrap();
+    let debug = format!("{keyring:?} {keyring:#?}");
+    assert_eq!(format!("{keyring:?}"), r#"LocalKeyring { primary: "primary", keys: ["old", "primary"] }"#);
+    for material in [b64(&key), hex::encode(key), format!("{:?}", key), format!("{}", 0xc0)] {
+        assert!(!debug.contains(&material), "key material in {debug}");
+    }
+    let cipher = Cipher::new(keyring);
+    let debug = format!("{cipher:?}");
+    assert!(!debug.contains(&hex::encode(key)) && !debug.contains(&format!("{:?}", key)));
+}
+
+#[tokio::test]
+async fn data_keys_are_redacted_and_unwrap_only_under_their_context() {
+    let keyring = local("k1", 1);
+    let context = EncryptionContext::for_table("profiles");
+    let generated = keyring.generate_data_key(&context).await.unwrap();
+    assert_eq!(format!("{:?}", generated.key), "DataKey([REDACTED])");
+    assert_eq!(generated.wrapped.key_id, "k1");
+    assert_eq!(generated.wrapped.ciphertext.len(), 24 + 32 + 16);
+    keyring.unwrap_data_key(&generated.wrapped, &context).await.unwrap();
+    let other = EncryptionContext::for_table("orders");
+    let error = clean(keyring.unwrap_data_key(&generated.wrapped, &other).await.unwrap_err());
+    assert!(matches!(error, Error::UnwrapFailed { .. }));
+    let mut edited = generated.wrapped.clone();
+    edited.ciphertext[30] ^= 1;
+    assert!(matches!(keyring.unwrap_data_key(&edited, &context).await, Err(Error::UnwrapFailed { .. })));
+}
+
+#[test]
+fn a_key_comes_from_base64_or_from_the_environment() {
+    let key = [0x42u8; 32];
+    let from_b64 = LocalKeyring::from_base64("k", &format!("  {}\n", b64(&key))).unwrap();
+    assert_eq!(from_b64.primary_key_id(), "k");
+
+    let missing = refused(LocalKeyring::from_env("k", "CRYPT_MODEL_SURELY_UNSET_VARIABLE"));
+    assert!(missing.contains("CRYPT_MODEL_SURELY_UNSET_VARIABLE"), "{missing}");
+
+    // Setting a variable in this process is unsafe; a child process of this test gets it instead.
+    match std::env::var(KEY_ENV) {
+        Ok(_) => {
+            let keyring = LocalKeyring::from_env("env-key", KEY_ENV).unwrap();
+            assert_eq!(keyring.primary_key_id(), "env-key");
+        }
+        Err(_) => {
+            let status = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "a_key_comes_from_base64_or_from_the_environment", "--test-threads=1"])
+                .env(KEY_ENV, b64(&key))
+                .status()
+                .unwrap();
+            assert!(status.success(), "the child that reads the key from {KEY_ENV} failed");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_generated_keyring_round_trips_and_another_generated_one_cannot_read() {
+    let a = Cipher::new(LocalKeyring::generate().unwrap());
+    let b = Cipher::new(LocalKeyring::generate().unwrap());
+    let item = encrypted_profile(&a, "alice", "profile").await;
+    assert_profile_opens(&a, &item).await;
+    let error = clean(b.decrypt(&PROFILES, &item).await.unwrap_err());
+    assert!(matches!(error, Error::UnknownKeyId { .. }), "{error:?}");
+}
+
+fn calls(generate: u64, unwrap: u64) -> KeyringCalls {
+    KeyringCalls { generate, unwrap }
+}
+
+#[tokio::test]
+async fn n_plus_one_writes_with_a_limit_of_n_make_exactly_two_generate_calls() {
+    let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_items(10));
+    for i in 0..11 {
+        encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
+    }
+    assert_eq!(cipher.keyring_calls(), calls(2, 0));
+}
+
+#[tokio::test]
+async fn reads_of_1000_items_under_one_data_key_make_one_unwrap_call() {
+    let keyring = Arc::new(local("k1", 1));
+    let writer = Cipher::new(keyring.clone());
+    let mut items = Vec::new();
+    for i in 0..1000 {
+        items.push(encrypted_profile(&writer, "alice", &format!("p{i}")).await);
+    }
+    assert_eq!(writer.keyring_calls(), calls(1, 0));
+
+    // Another process (a fresh cache) reads them all.
+    let reader = Cipher::new(keyring);
+    for item in &items {
+        reader.decrypt(&PROFILES, item).await.unwrap();
+    }
+    assert_eq!(reader.keyring_calls(), calls(0, 1));
+    // The writer reads what it wrote without any unwrap.
+    writer.decrypt(&PROFILES, &items[0]).await.unwrap();
+    assert_eq!(writer.keyring_calls(), calls(1, 0));
+}
+
+#[tokio::test]
+async fn the_default_cache_writes_10000_items_with_one_data_key() {
+    let cipher = Cipher::new(local("k1", 1));
+    for i in 0..10_000 {
+        encrypted_order(&cipher, &i.to_string(), "carol").await;
+    }
+    assert_eq!(cipher.keyring_calls(), calls(1, 0));
+    encrypted_order(&cipher, "10000", "carol").await;
+    assert_eq!(cipher.keyring_calls(), calls(2, 0));
+}
+
+#[tokio::test]
+async fn the_byte_and_age_limits_start_a_new_data_key() {
+    // Each profile holds 11 + 32 + 29 = 72 bytes of sensitive plaintext.
+    let per_item = (SSN.len() + EMAIL.len() + NOTES.len()) as u64;
+    let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_bytes(3 * per_item));
+    for i in 0..7 {
+        encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
+    }
+    assert_eq!(cipher.keyring_calls(), calls(3, 0), "3 + 3 + 1 items");
+
+    let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_age(Duration::ZERO));
+    for i in 0..3 {
+        encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
+    }
+    assert_eq!(cipher.keyring_calls(), calls(3, 0));
+}
+
+#[tokio::test]
+async fn data_keys_are_per_logical_table() {
+    let cipher = Cipher::new(local("k1", 1));
+    encrypted_profile(&cipher, "alice", "profile").await;
+    encrypted_order(&cipher, "1", "carol").await;
+    encrypted_profile(&cipher, "alice", "other").await;
+    assert_eq!(cipher.keyring_calls(), calls(2, 0));
+}
+
+#[tokio::test]
+async fn the_read_cache_is_bounded() {
+    let keyring = Arc::new(local("k1", 1));
+    let writer = Cipher::with_cache_limits(keyring.clone(), CacheLimits::disabled());
+    let mut items = Vec::new();
+    for i in 0..3 {
+        items.push(encrypted_profile(&writer, "alice", &format!("p{i}")).await);
+    }
+    assert_eq!(writer.keyring_calls(), calls(3, 0), "no cache: a data key per item");
+
+    let reader = Cipher::with_cache_limits(keyring.clone(), CacheLimits::default().max_unwrapped_keys(2));
+    for _ in 0..2 {
+        for item in &items {
+            reader.decrypt(&PROFILES, item).await.unwrap();
+        }
+    }
+    // Cycling through 3 keys in a cache of 2 evicts each before it is used again.
+    assert_eq!(reader.keyring_calls(), calls(0, 6));
+
+    let roomy = Cipher::with_cache_limits(keyring, CacheLimits::default().max_unwrapped_keys(3));
+    for _ in 0..2 {
+        for item in &items {
+            roomy.decrypt(&PROFILES, item).await.unwrap();
+        }
+    }
+    assert_eq!(roomy.keyring_calls(), calls(0, 3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cipher_is_shared_across_tasks() {
+    let cipher = Arc::new(Cipher::new(local("k1", 1)));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let cipher = cipher.clone();
+            tokio::spawn(async move {
+                let item = encrypted_profile(&cipher, &format!("user{i}"), "profile").await;
+                assert_profile_opens(&cipher, &item).await;
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(cipher.keyring_calls().generate >= 1);
+}
