@@ -1,1 +1,241 @@
-fn main(){}
+//! The engine against the cryptographic floor, in one run.
+//!
+//! The reference item: a partition key (25 bytes), a sort key (10), an owner (13), two plain
+//! fields, and three sensitive strings of 30, 11 and 1,000 bytes. "engine" is what a user pays
+//! through `Cipher` (plaintext encoding, validation, cache, item assembly); "floor" is the same
+//! OS randomness, HKDF-SHA256 and XChaCha20-Poly1305 calls made directly, with no item model.
+//! The target for engine/floor is at most 1.5.
+//!
+//! Run: `cargo bench -p crypt-model --bench cipher`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crypt_model::{AttributeValue, Cipher, Item, LocalKeyring, Plaintexts, Schema};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+const SCHEMA: Schema = Schema::new("profiles", "pk", "owner")
+    .with_sort_key("sk")
+    .with_sensitive(&["email", "ssn", "notes"]);
+
+/// Runs a future that never waits (the local keyring and a warm cache never do).
+fn now<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the benchmark's future waited"),
+    }
+}
+
+fn plain_item() -> Item {
+    Item::from_iter([
+        ("pk", AttributeValue::S("tenant-0042#user-00000017".into())),
+        ("sk", AttributeValue::S("profile#01".into())),
+        ("owner", AttributeValue::S("user-00000017".into())),
+        ("display_name", AttributeValue::S("Ada Lovelace".into())),
+        ("age", AttributeValue::N("36".into())),
+    ])
+}
+
+struct Secrets {
+    email: String,
+    ssn: String,
+    notes: String,
+}
+
+fn secrets() -> Secrets {
+    Secrets {
+        email: "ada.lovelace@analytical.engine".into(),
+        ssn: "078-05-1120".into(),
+        notes: "n".repeat(1000),
+    }
+}
+
+fn engine_encrypt(cipher: &Cipher, s: &Secrets) -> Item {
+    let mut item = plain_item();
+    let mut plaintexts = Plaintexts::new();
+    plaintexts.insert("email", &s.email).unwrap();
+    plaintexts.insert("ssn", &s.ssn).unwrap();
+    plaintexts.insert("notes", &s.notes).unwrap();
+    now(cipher.encrypt(&SCHEMA, &mut item, &plaintexts)).unwrap();
+    item
+}
+
+fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// The floor: the same primitive calls with the inputs prepared in advance.
+struct Floor {
+    data_key: [u8; 32],
+    binding: Vec<u8>,
+    commit_info: Vec<u8>,
+    field_infos: Vec<Vec<u8>>,
+    aads: Vec<Vec<u8>>,
+}
+
+impl Floor {
+    fn new() -> Self {
+        let mut binding = vec![1];
+        lp(&mut binding, b"profiles");
+        lp(&mut binding, b"pk");
+        binding.push(1);
+        lp(&mut binding, b"tenant-0042#user-00000017");
+        binding.push(1);
+        lp(&mut binding, b"sk");
+        binding.push(1);
+        lp(&mut binding, b"profile#01");
+        lp(&mut binding, b"owner");
+        lp(&mut binding, b"user-00000017");
+        let mut commit_info = Vec::new();
+        lp(&mut commit_info, b"crypt-model commit");
+        commit_info.extend_from_slice(&binding);
+        commit_info.extend_from_slice(&3u32.to_be_bytes());
+        for f in ["email", "notes", "ssn"] {
+            lp(&mut commit_info, f.as_bytes());
+        }
+        let fields = ["email", "ssn", "notes"];
+        let field_infos = fields
+            .iter()
+            .map(|f| {
+                let mut info = Vec::new();
+                lp(&mut info, b"crypt-model field");
+                info.push(1);
+                lp(&mut info, b"profiles");
+                lp(&mut info, f.as_bytes());
+                info
+            })
+            .collect();
+        let aads = fields
+            .iter()
+            .map(|f| {
+                let mut aad = binding.clone();
+                lp(&mut aad, f.as_bytes());
+                aad
+            })
+            .collect();
+        Floor {
+            data_key: [7; 32],
+            binding,
+            commit_info,
+            field_infos,
+            aads,
+        }
+    }
+
+    fn encrypt(&self, plaintexts: [&[u8]; 3]) -> ([u8; 32], [u8; 32], Vec<Vec<u8>>) {
+        let mut salt = [0; 32];
+        getrandom::fill(&mut salt).unwrap();
+        let mut nonces = [[0u8; 24]; 3];
+        getrandom::fill(nonces.as_flattened_mut()).unwrap();
+        let hkdf = Hkdf::<Sha256>::new(Some(&salt), &self.data_key);
+        let mut commitment = [0; 32];
+        hkdf.expand(&self.commit_info, &mut commitment).unwrap();
+        let sealed = (0..3)
+            .map(|i| {
+                let mut key = [0; 32];
+                hkdf.expand(&self.field_infos[i], &mut key).unwrap();
+                let mut out = Vec::with_capacity(24 + plaintexts[i].len() + 16);
+                out.extend_from_slice(&nonces[i]);
+                out.extend_from_slice(plaintexts[i]);
+                let tag = XChaCha20Poly1305::new(&key.into())
+                    .encrypt_inout_detached(
+                        &XNonce::from(nonces[i]),
+                        &self.aads[i],
+                        (&mut out[24..]).into(),
+                    )
+                    .unwrap();
+                out.extend_from_slice(&tag);
+                out
+            })
+            .collect();
+        (salt, commitment, sealed)
+    }
+
+    fn decrypt(&self, salt: &[u8; 32], commitment: &[u8; 32], sealed: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let hkdf = Hkdf::<Sha256>::new(Some(salt), &self.data_key);
+        let mut expected = [0; 32];
+        hkdf.expand(&self.commit_info, &mut expected).unwrap();
+        assert!(bool::from(expected.ct_eq(commitment)));
+        (0..3)
+            .map(|i| {
+                let mut key = [0; 32];
+                hkdf.expand(&self.field_infos[i], &mut key).unwrap();
+                let (nonce, rest) = sealed[i].split_first_chunk::<24>().unwrap();
+                let (body, tag) = rest.split_last_chunk::<16>().unwrap();
+                let mut plaintext = body.to_vec();
+                XChaCha20Poly1305::new(&key.into())
+                    .decrypt_inout_detached(
+                        &XNonce::from(*nonce),
+                        &self.aads[i],
+                        plaintext.as_mut_slice().into(),
+                        &(*tag).into(),
+                    )
+                    .unwrap();
+                plaintext
+            })
+            .collect()
+    }
+}
+
+fn reference_item(c: &mut Criterion) {
+    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let s = secrets();
+    let stored = engine_encrypt(&cipher, &s);
+    now(cipher.decrypt(&SCHEMA, &stored)).unwrap();
+    let floor = Floor::new();
+    assert_eq!(floor.binding[0], 1);
+    let plaintexts = [s.email.as_bytes(), s.ssn.as_bytes(), s.notes.as_bytes()];
+    let (salt, commitment, sealed) = floor.encrypt(plaintexts);
+
+    let mut group = c.benchmark_group("reference item");
+    group.bench_function("encrypt/engine", |b| {
+        b.iter(|| engine_encrypt(&cipher, black_box(&s)))
+    });
+    group.bench_function("encrypt/floor", |b| {
+        b.iter(|| floor.encrypt(black_box(plaintexts)))
+    });
+    group.bench_function("decrypt/engine", |b| {
+        b.iter(|| {
+            let mut opened = now(cipher.decrypt(&SCHEMA, black_box(&stored))).unwrap();
+            let email = opened.take::<String>("email").unwrap();
+            let ssn = opened.take::<String>("ssn").unwrap();
+            let notes = opened.take::<String>("notes").unwrap();
+            (email, ssn, notes)
+        })
+    });
+    group.bench_function("decrypt/floor", |b| {
+        b.iter(|| floor.decrypt(black_box(&salt), &commitment, black_box(&sealed)))
+    });
+    group.finish();
+}
+
+fn field_size(c: &mut Criterion) {
+    const ONE: Schema = Schema::new("blobs", "pk", "pk").with_sensitive(&["blob"]);
+    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let mut group = c.benchmark_group("one sensitive field");
+    for kb in [1usize, 10, 100] {
+        let blob = vec![0x5au8; kb * 1024];
+        group.throughput(Throughput::Bytes(blob.len() as u64));
+        group.bench_function(format!("encrypt/{kb} KB"), |b| {
+            b.iter(|| {
+                let mut item = Item::from_iter([("pk", AttributeValue::S("k".into()))]);
+                let mut p = Plaintexts::new();
+                p.insert("blob", black_box(&blob)).unwrap();
+                now(cipher.encrypt(&ONE, &mut item, &p)).unwrap();
+                item
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, reference_item, field_size);
+criterion_main!(benches);

@@ -68,7 +68,11 @@ impl Item {
     }
 
     /// Sets an attribute, returning the value it replaces.
-    pub fn insert(&mut self, name: impl Into<String>, value: AttributeValue) -> Option<AttributeValue> {
+    pub fn insert(
+        &mut self,
+        name: impl Into<String>,
+        value: AttributeValue,
+    ) -> Option<AttributeValue> {
         self.attributes.insert(name.into(), value)
     }
 
@@ -121,7 +125,9 @@ impl From<BTreeMap<String, AttributeValue>> for Item {
 
 impl<K: Into<String>> FromIterator<(K, AttributeValue)> for Item {
     fn from_iter<I: IntoIterator<Item = (K, AttributeValue)>>(iter: I) -> Self {
-        Item { attributes: iter.into_iter().map(|(k, v)| (k.into(), v)).collect() }
+        Item {
+            attributes: iter.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        }
     }
 }
 
@@ -145,7 +151,9 @@ pub struct AttributeError {
 impl AttributeError {
     /// An error saying what was expected (`"a string (S)"`, `"a number that fits in u8"`).
     pub fn expected(what: impl Into<String>) -> Self {
-        AttributeError { expected: what.into() }
+        AttributeError {
+            expected: what.into(),
+        }
     }
 
     /// What was expected.
@@ -179,7 +187,11 @@ pub trait Attribute: Sized {
     /// How a `Vec<Self>` is stored: a list, except for `Vec<u8>`, which is binary.
     #[doc(hidden)]
     fn __vec_to_attribute(items: &[Self]) -> Result<AttributeValue, AttributeError> {
-        items.iter().map(Attribute::to_attribute).collect::<Result<_, _>>().map(AttributeValue::L)
+        items
+            .iter()
+            .map(Attribute::to_attribute)
+            .collect::<Result<_, _>>()
+            .map(AttributeValue::L)
     }
 
     /// How a `Vec<Self>` is read back; see `__vec_to_attribute`.
@@ -217,7 +229,8 @@ impl Attribute for bool {
 }
 
 fn parse_number<T: std::str::FromStr>(text: &str, type_name: &str) -> Result<T, AttributeError> {
-    text.parse().map_err(|_| AttributeError::expected(format!("a number that fits in {type_name}")))
+    text.parse()
+        .map_err(|_| AttributeError::expected(format!("a number that fits in {type_name}")))
 }
 
 macro_rules! integer_attribute {
@@ -360,7 +373,11 @@ fn set_to_attribute<'a, T: SetMember + 'a>(
     len: usize,
     items: impl Iterator<Item = &'a T>,
 ) -> AttributeValue {
-    if len == 0 { AttributeValue::Null } else { T::to_set(items) }
+    if len == 0 {
+        AttributeValue::Null
+    } else {
+        T::to_set(items)
+    }
 }
 
 fn set_from_attribute<T: SetMember>(value: AttributeValue) -> Result<Vec<T>, AttributeError> {
@@ -401,9 +418,10 @@ fn map_from_attribute<T: Attribute, M: FromIterator<(String, T)>>(
     value: AttributeValue,
 ) -> Result<M, AttributeError> {
     match value {
-        AttributeValue::M(entries) => {
-            entries.into_iter().map(|(k, v)| Ok((k, T::from_attribute(v)?))).collect()
-        }
+        AttributeValue::M(entries) => entries
+            .into_iter()
+            .map(|(k, v)| Ok((k, T::from_attribute(v)?)))
+            .collect(),
         _ => Err(AttributeError::expected("a map (M)")),
     }
 }
@@ -468,7 +486,10 @@ fn from_serde_dynamo(value: serde_dynamo::AttributeValue) -> AttributeValue {
         D::Null(_) => AttributeValue::Null,
         D::L(items) => AttributeValue::L(items.into_iter().map(from_serde_dynamo).collect()),
         D::M(entries) => AttributeValue::M(
-            entries.into_iter().map(|(k, v)| (k, from_serde_dynamo(v))).collect(),
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, from_serde_dynamo(v)))
+                .collect(),
         ),
         D::Ss(items) => AttributeValue::Ss(items),
         D::Ns(items) => AttributeValue::Ns(items),
@@ -485,9 +506,12 @@ fn to_serde_dynamo(value: AttributeValue) -> serde_dynamo::AttributeValue {
         AttributeValue::Bool(b) => D::Bool(b),
         AttributeValue::Null => D::Null(true),
         AttributeValue::L(items) => D::L(items.into_iter().map(to_serde_dynamo).collect()),
-        AttributeValue::M(entries) => {
-            D::M(entries.into_iter().map(|(k, v)| (k, to_serde_dynamo(v))).collect())
-        }
+        AttributeValue::M(entries) => D::M(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, to_serde_dynamo(v)))
+                .collect(),
+        ),
         AttributeValue::Ss(items) => D::Ss(items),
         AttributeValue::Ns(items) => D::Ns(items),
         AttributeValue::Bs(items) => D::Bs(items),

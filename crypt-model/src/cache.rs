@@ -52,7 +52,12 @@ impl Default for CacheLimits {
 impl CacheLimits {
     /// No caching: a new data key for every item, an unwrap for every read.
     pub const fn disabled() -> Self {
-        CacheLimits { max_items: 1, max_bytes: 0, max_age: Duration::ZERO, max_unwrapped_keys: 0 }
+        CacheLimits {
+            max_items: 1,
+            max_bytes: 0,
+            max_age: Duration::ZERO,
+            max_unwrapped_keys: 0,
+        }
     }
 
     /// At most `n` items per data key (at least 1).
@@ -142,7 +147,9 @@ pub struct CachingKeyring {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // No code panics while holding these locks, so a poisoned lock still holds a consistent map.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl CachingKeyring {
@@ -201,7 +208,12 @@ impl CachingKeyring {
         tracing::debug!(key_id = %key.wrapped.key_id, "generated a new data key");
         let now = Instant::now();
         self.remember(context, &key.wrapped, &key.key, now);
-        let active = ActiveKey { key: key.clone(), created: now, items: 1, bytes };
+        let active = ActiveKey {
+            key: key.clone(),
+            created: now,
+            items: 1,
+            bytes,
+        };
         lock(&self.active).insert(context.clone(), active);
         Ok(key)
     }
@@ -234,9 +246,18 @@ impl CachingKeyring {
 
     /// Keeps a plaintext data key for reads, so that reading what this process wrote needs no
     /// unwrap.
-    fn remember(&self, context: &EncryptionContext, wrapped: &WrappedDataKey, key: &DataKey, created: Instant) {
+    fn remember(
+        &self,
+        context: &EncryptionContext,
+        wrapped: &WrappedDataKey,
+        key: &DataKey,
+        created: Instant,
+    ) {
         if let Some(cache) = &self.unwrapped {
-            let entry = UnwrappedKey { key: key.clone(), created };
+            let entry = UnwrappedKey {
+                key: key.clone(),
+                created,
+            };
             lock(cache).put(unwrapped_cache_key(context, wrapped), entry);
         }
     }

@@ -8,7 +8,9 @@ use zeroize::Zeroizing;
 use crate::attribute::{AttributeValue, Item};
 use crate::cache::{CacheLimits, CachingKeyring, KeyringCalls};
 use crate::error::{Error, Result};
-use crate::format::{self, Binding, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN};
+use crate::format::{
+    self, Binding, FieldPlaintexts, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN,
+};
 use crate::keyring::{EncryptionContext, Keyring};
 use crate::plaintext::Plaintext;
 use crate::random;
@@ -59,7 +61,9 @@ impl Cipher {
 
     /// An engine over `keyring` with the given cache limits.
     pub fn with_cache_limits(keyring: impl Keyring + 'static, limits: CacheLimits) -> Self {
-        Cipher { keys: CachingKeyring::new(Arc::new(keyring), limits) }
+        Cipher {
+            keys: CachingKeyring::new(Arc::new(keyring), limits),
+        }
     }
 
     /// The calls that reached the keyring so far: the key-provider budget of what this engine
@@ -80,10 +84,18 @@ impl Cipher {
     /// owner attribute, a field that the schema does not declare sensitive or that `item` also
     /// holds in plain, a reserved attribute in `item`, a value over 400 KB, a key-provider
     /// failure.
-    pub async fn encrypt(&self, schema: &Schema, item: &mut Item, plaintexts: &Plaintexts) -> Result<()> {
+    pub async fn encrypt(
+        &self,
+        schema: &Schema,
+        item: &mut Item,
+        plaintexts: &Plaintexts,
+    ) -> Result<()> {
         schema.validate()?;
         let binding = Binding::new(schema, item)?;
-        if let Some((name, _)) = item.iter().find(|(name, _)| name.starts_with(format::RESERVED_PREFIX)) {
+        if let Some((name, _)) = item
+            .iter()
+            .find(|(name, _)| name.starts_with(format::RESERVED_PREFIX))
+        {
             return Err(Error::InvalidValue {
                 attribute: name.to_owned(),
                 reason: format!(
@@ -130,8 +142,14 @@ impl Cipher {
             .zip(nonces)
             .map(|((name, plaintext), nonce)| (*name, plaintext.as_slice(), nonce))
             .collect();
-        let (header, ciphertexts) =
-            format::seal_item(schema.table(), &binding, &key.key, &key.wrapped, salt, &fields)?;
+        let (header, ciphertexts) = format::seal_item(
+            schema.table(),
+            &binding,
+            &key.key,
+            &key.wrapped,
+            salt,
+            &fields,
+        )?;
 
         for ((name, _, _), ciphertext) in fields.iter().zip(ciphertexts) {
             item.insert(*name, AttributeValue::B(ciphertext));
@@ -149,15 +167,29 @@ impl Cipher {
         schema.validate()?;
         let header = match item.get(HEADER_ATTRIBUTE) {
             Some(AttributeValue::B(bytes)) => Header::parse(bytes)?,
-            Some(_) => return Err(Error::malformed(HEADER_ATTRIBUTE, "the header must be binary (B)")),
-            None => return Err(Error::MissingAttribute { attribute: HEADER_ATTRIBUTE.to_owned() }),
+            Some(_) => {
+                return Err(Error::malformed(
+                    HEADER_ATTRIBUTE,
+                    "the header must be binary (B)",
+                ));
+            }
+            None => {
+                return Err(Error::MissingAttribute {
+                    attribute: HEADER_ATTRIBUTE.to_owned(),
+                });
+            }
         };
         let binding = Binding::new(schema, item)?;
         let mut fields = Vec::with_capacity(schema.sensitive().len());
         for &name in schema.sensitive() {
             match item.get(name) {
                 Some(AttributeValue::B(sealed)) => fields.push((name, sealed.as_slice())),
-                Some(_) => return Err(Error::malformed(name, "a sensitive attribute must be binary (B)")),
+                Some(_) => {
+                    return Err(Error::malformed(
+                        name,
+                        "a sensitive attribute must be binary (B)",
+                    ));
+                }
                 None => {}
             }
         }
@@ -170,7 +202,9 @@ impl Cipher {
 
 impl fmt::Debug for Cipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cipher").field("keyring", &self.keys).finish()
+        f.debug_struct("Cipher")
+            .field("keyring", &self.keys)
+            .finish()
     }
 }
 
@@ -179,7 +213,7 @@ impl fmt::Debug for Cipher {
 /// names only.
 #[derive(Default)]
 pub struct Plaintexts {
-    fields: Vec<(&'static str, Zeroizing<Vec<u8>>)>,
+    fields: FieldPlaintexts,
 }
 
 impl Plaintexts {
@@ -213,15 +247,20 @@ impl Plaintexts {
             return Ok(None);
         };
         let (name, bytes) = self.fields.swap_remove(index);
-        T::decode(&bytes).map(|value| Some(Sensitive::new(value))).map_err(|e| Error::MalformedAttribute {
-            attribute: name.to_owned(),
-            reason: e.to_string(),
-        })
+        T::decode(&bytes)
+            .map(|value| Some(Sensitive::new(value)))
+            .map_err(|e| Error::MalformedAttribute {
+                attribute: name.to_owned(),
+                reason: e.to_string(),
+            })
     }
 
     /// The plaintext bytes of `field`.
     pub fn get_bytes(&self, field: &str) -> Option<&[u8]> {
-        self.fields.iter().find(|(name, _)| *name == field).map(|(_, bytes)| bytes.as_slice())
+        self.fields
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, bytes)| bytes.as_slice())
     }
 
     /// The fields held, in insertion order.
@@ -242,6 +281,8 @@ impl Plaintexts {
 
 impl fmt::Debug for Plaintexts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plaintexts").field("fields", &self.names().collect::<Vec<_>>()).finish()
+        f.debug_struct("Plaintexts")
+            .field("fields", &self.names().collect::<Vec<_>>())
+            .finish()
     }
 }

@@ -129,16 +129,24 @@ pub enum Error {
 }
 
 fn key_id_suffix(key_id: &Option<String>) -> String {
-    key_id.as_ref().map(|id| format!(" for key `{id}`")).unwrap_or_default()
+    key_id
+        .as_ref()
+        .map(|id| format!(" for key `{id}`"))
+        .unwrap_or_default()
 }
 
 impl Error {
     pub(crate) fn malformed(attribute: &str, reason: impl fmt::Display) -> Self {
-        Error::MalformedAttribute { attribute: attribute.to_owned(), reason: reason.to_string() }
+        Error::MalformedAttribute {
+            attribute: attribute.to_owned(),
+            reason: reason.to_string(),
+        }
     }
 
     pub(crate) fn integrity(attribute: &str) -> Self {
-        Error::Integrity { attribute: attribute.to_owned() }
+        Error::Integrity {
+            attribute: attribute.to_owned(),
+        }
     }
 }
 

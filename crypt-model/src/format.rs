@@ -48,7 +48,12 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// XChaCha20-Poly1305: `nonce || ciphertext || tag`.
-pub(crate) fn seal(key: &[u8; KEY_LEN], nonce: [u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+pub(crate) fn seal(
+    key: &[u8; KEY_LEN],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
@@ -96,7 +101,8 @@ impl Header {
         let key_id_len = u16::try_from(key_id.len()).map_err(|_| too_long("key id"))?;
         let wrapped = &self.wrapped.ciphertext;
         let wrapped_len = u16::try_from(wrapped.len()).map_err(|_| too_long("wrapped data key"))?;
-        let mut out = Vec::with_capacity(5 + key_id.len() + wrapped.len() + SALT_LEN + COMMITMENT_LEN);
+        let mut out =
+            Vec::with_capacity(5 + key_id.len() + wrapped.len() + SALT_LEN + COMMITMENT_LEN);
         out.push(VERSION);
         out.extend_from_slice(&key_id_len.to_be_bytes());
         out.extend_from_slice(key_id);
@@ -110,24 +116,35 @@ impl Header {
     /// Parses a header, checking the version before anything else.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
         let malformed = |reason: &str| Error::malformed(HEADER_ATTRIBUTE, reason);
-        let (&version, rest) = bytes.split_first().ok_or_else(|| malformed("the header is empty"))?;
+        let (&version, rest) = bytes
+            .split_first()
+            .ok_or_else(|| malformed("the header is empty"))?;
         if version != VERSION {
-            return Err(Error::UnsupportedVersion { version, supported: VERSION });
+            return Err(Error::UnsupportedVersion {
+                version,
+                supported: VERSION,
+            });
         }
         let truncated = || malformed("the header is truncated");
         let (key_id, rest) = split_u16_prefixed(rest).ok_or_else(truncated)?;
         let (wrapped, rest) = split_u16_prefixed(rest).ok_or_else(truncated)?;
         let (salt, rest) = rest.split_first_chunk::<SALT_LEN>().ok_or_else(truncated)?;
-        let (commitment, rest) = rest.split_first_chunk::<COMMITMENT_LEN>().ok_or_else(truncated)?;
+        let (commitment, rest) = rest
+            .split_first_chunk::<COMMITMENT_LEN>()
+            .ok_or_else(truncated)?;
         if !rest.is_empty() {
             return Err(malformed("the header has trailing bytes"));
         }
-        let key_id = std::str::from_utf8(key_id).map_err(|_| malformed("the key id is not UTF-8"))?;
+        let key_id =
+            std::str::from_utf8(key_id).map_err(|_| malformed("the key id is not UTF-8"))?;
         if key_id.is_empty() {
             return Err(malformed("the key id is empty"));
         }
         Ok(Header {
-            wrapped: WrappedDataKey { key_id: key_id.to_owned(), ciphertext: wrapped.to_vec() },
+            wrapped: WrappedDataKey {
+                key_id: key_id.to_owned(),
+                ciphertext: wrapped.to_vec(),
+            },
             salt: *salt,
             commitment: *commitment,
         })
@@ -162,8 +179,17 @@ impl Binding {
         }
         let owner = match item.get(schema.owner()) {
             Some(AttributeValue::S(owner)) => owner,
-            Some(_) => return Err(Error::malformed(schema.owner(), "the owner must be a string (S)")),
-            None => return Err(Error::MissingAttribute { attribute: schema.owner().to_owned() }),
+            Some(_) => {
+                return Err(Error::malformed(
+                    schema.owner(),
+                    "the owner must be a string (S)",
+                ));
+            }
+            None => {
+                return Err(Error::MissingAttribute {
+                    attribute: schema.owner().to_owned(),
+                });
+            }
         };
         put_bytes(&mut bytes, schema.owner().as_bytes());
         put_bytes(&mut bytes, owner.as_bytes());
@@ -204,13 +230,20 @@ fn put_key_part(out: &mut Vec<u8>, name: &str, item: &Item) -> Result<()> {
                 "a key attribute must be a string (S), a number (N) or binary (B)",
             ));
         }
-        None => return Err(Error::MissingAttribute { attribute: name.to_owned() }),
+        None => {
+            return Err(Error::MissingAttribute {
+                attribute: name.to_owned(),
+            });
+        }
     };
     put_bytes(out, name.as_bytes());
     out.push(tag);
     put_bytes(out, value);
     Ok(())
 }
+
+/// The plaintext bytes of an item's fields, by attribute name.
+pub(crate) type FieldPlaintexts = Vec<(&'static str, Zeroizing<Vec<u8>>)>;
 
 /// The keys of one item: HKDF-SHA256 extracted from the data key with the item's salt.
 pub(crate) struct ItemKeys {
@@ -219,7 +252,9 @@ pub(crate) struct ItemKeys {
 
 impl ItemKeys {
     pub(crate) fn new(data_key: &DataKey, salt: &[u8; SALT_LEN]) -> Self {
-        ItemKeys { hkdf: Hkdf::<Sha256>::new(Some(salt), data_key.bytes()) }
+        ItemKeys {
+            hkdf: Hkdf::<Sha256>::new(Some(salt), data_key.bytes()),
+        }
     }
 
     fn expand(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
@@ -235,7 +270,8 @@ impl ItemKeys {
     }
 
     fn field_key(&self, table: &str, field: &str) -> Zeroizing<[u8; KEY_LEN]> {
-        let mut info = Vec::with_capacity(4 + FIELD_LABEL.len() + 1 + 8 + table.len() + field.len());
+        let mut info =
+            Vec::with_capacity(4 + FIELD_LABEL.len() + 1 + 8 + table.len() + field.len());
         put_bytes(&mut info, FIELD_LABEL);
         info.push(VERSION);
         put_bytes(&mut info, table.as_bytes());
@@ -258,11 +294,21 @@ pub(crate) fn seal_item(
     let keys = ItemKeys::new(data_key, &salt);
     let mut names: Vec<&str> = fields.iter().map(|(name, _, _)| *name).collect();
     let commitment = keys.commitment(binding, &mut names);
-    let header = Header { wrapped: wrapped.clone(), salt, commitment }.encode()?;
+    let header = Header {
+        wrapped: wrapped.clone(),
+        salt,
+        commitment,
+    }
+    .encode()?;
     let ciphertexts = fields
         .iter()
         .map(|&(name, plaintext, nonce)| {
-            seal(&keys.field_key(table, name), nonce, &binding.field_aad(name), plaintext)
+            seal(
+                &keys.field_key(table, name),
+                nonce,
+                &binding.field_aad(name),
+                plaintext,
+            )
         })
         .collect();
     Ok((header, ciphertexts))
@@ -277,7 +323,7 @@ pub(crate) fn open_item(
     data_key: &DataKey,
     header: &Header,
     fields: &[(&'static str, &[u8])],
-) -> Result<Vec<(&'static str, Zeroizing<Vec<u8>>)>> {
+) -> Result<FieldPlaintexts> {
     let keys = ItemKeys::new(data_key, &header.salt);
     let mut names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
     let expected = keys.commitment(binding, &mut names);
@@ -287,9 +333,13 @@ pub(crate) fn open_item(
     fields
         .iter()
         .map(|&(name, sealed)| {
-            open(&keys.field_key(table, name), &binding.field_aad(name), sealed)
-                .map(|plaintext| (name, plaintext))
-                .ok_or_else(|| Error::integrity(name))
+            open(
+                &keys.field_key(table, name),
+                &binding.field_aad(name),
+                sealed,
+            )
+            .map(|plaintext| (name, plaintext))
+            .ok_or_else(|| Error::integrity(name))
         })
         .collect()
 }

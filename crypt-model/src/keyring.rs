@@ -35,7 +35,10 @@ impl DataKey {
     pub fn from_slice(key_id: &str, bytes: &[u8]) -> Result<Self> {
         let bytes: [u8; KEY_LEN] = bytes.try_into().map_err(|_| crate::Error::InvalidKey {
             key_id: key_id.to_owned(),
-            reason: format!("a data key must be {KEY_LEN} bytes, the provider returned {}", bytes.len()),
+            reason: format!(
+                "a data key must be {KEY_LEN} bytes, the provider returned {}",
+                bytes.len()
+            ),
         })?;
         Ok(DataKey(Zeroizing::new(bytes)))
     }

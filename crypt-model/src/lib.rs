@@ -24,7 +24,7 @@ pub use plaintext::{Plaintext, PlaintextError, SerdePlaintext};
 pub use schema::{Schema, validate_attribute_name, validate_table_name};
 pub use sensitive::Sensitive;
 
-/// Re-exported so that `#[derive(Zeroize)]` is at hand for [`SerdePlaintext`] types.
-pub use zeroize;
 /// Re-exported for implementors of [`Keyring`].
 pub use async_trait::async_trait;
+/// Re-exported so that `#[derive(Zeroize)]` is at hand for [`SerdePlaintext`] types.
+pub use zeroize;

@@ -1,20 +1,6 @@
 //! The byte encoding of sensitive values before they are encrypted.
 //!
-//! The encoding is part of the stored format (see `docs/format.md`) and is stable:
-//!
-//! | type | bytes |
-//! |---|---|
-//! | `String` | its UTF-8 bytes |
-//! | `Vec<u8>` | the bytes themselves |
-//! | `bool` | one byte, `0x00` or `0x01` |
-//! | integers | two's complement, big-endian, the type's own width (`u16`: 2 bytes, `i128`: 16); `usize`/`isize` as 8 bytes |
-//! | `f32`, `f64` | IEEE 754, big-endian |
-//! | `Option<T>` | `0x00` for `None`; `0x01` then `T` |
-//! | `Vec<T>`, sets | a 4-byte big-endian count, then each element as a 4-byte big-endian length and its bytes |
-//! | maps from `String` | a 4-byte count, then per entry the key and the value, each length-prefixed as above |
-//! | [`SerdePlaintext`] types | CBOR (RFC 8949) as written by `ciborium` |
-//!
-//! Fixed widths mean a ciphertext's length says nothing of a number's magnitude.
+//! The encoding is part of the stored format (`docs/format.md`); the table is on [`Plaintext`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -46,8 +32,23 @@ impl std::error::Error for PlaintextError {}
 
 /// A type a sensitive field can hold: it has a stable byte encoding and can wipe itself.
 ///
-/// See the [module documentation](self) for the encoding of each type. Implement
-/// [`SerdePlaintext`] (a marker) to use a `serde` type.
+/// The encoding is part of the stored format (`docs/format.md`) and is stable:
+///
+/// | type | bytes |
+/// |---|---|
+/// | `String` | its UTF-8 bytes |
+/// | `Vec<u8>` | the bytes themselves |
+/// | `bool` | one byte, `0x00` or `0x01` |
+/// | integers | two's complement, big-endian, the type's own width (`u16`: 2 bytes, `i128`: 16); `usize`/`isize` as 8 bytes |
+/// | `f32`, `f64` | IEEE 754, big-endian |
+/// | `Option<T>` | `0x00` for `None`; `0x01` then `T` |
+/// | `Vec<T>`, sets | a 4-byte big-endian count, then each element as a 4-byte big-endian length and its bytes |
+/// | maps from `String` | a 4-byte count, then per entry the key and the value, each length-prefixed as above |
+/// | [`SerdePlaintext`] types | CBOR (RFC 8949) as written by `ciborium` |
+///
+/// Fixed widths mean a ciphertext's length says nothing of a number's magnitude.
+///
+/// Implement [`SerdePlaintext`] (a marker) to use a `serde` type.
 pub trait Plaintext: Sized {
     /// Appends the value's bytes to `out`.
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError>;
@@ -107,7 +108,9 @@ fn encode_sequence<'a, T: Plaintext + 'a>(
     out: &mut Vec<u8>,
 ) -> Result<(), PlaintextError> {
     encode_count(count, out)?;
-    items.map(|item| encode_element(item, out)).collect()
+    items
+        .into_iter()
+        .try_for_each(|item| encode_element(item, out))
 }
 
 /// Reads the counted, length-prefixed elements of a collection.
@@ -119,7 +122,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn new(bytes: &'a [u8]) -> Result<Self, PlaintextError> {
         let (count, rest) = split_u32(bytes)?;
-        Ok(Reader { bytes: rest, remaining: count as usize })
+        Ok(Reader {
+            bytes: rest,
+            remaining: count as usize,
+        })
     }
 
     fn next(&mut self) -> Result<Option<&'a [u8]>, PlaintextError> {
@@ -127,7 +133,9 @@ impl<'a> Reader<'a> {
             return if self.bytes.is_empty() {
                 Ok(None)
             } else {
-                Err(PlaintextError::expected("a collection without trailing bytes"))
+                Err(PlaintextError::expected(
+                    "a collection without trailing bytes",
+                ))
             };
         }
         let (len, rest) = split_u32(self.bytes)?;
@@ -286,7 +294,9 @@ impl<T: Plaintext> Plaintext for Vec<T> {
 
 fn decode_collection<T: Plaintext, C: FromIterator<T>>(bytes: &[u8]) -> Result<C, PlaintextError> {
     let mut reader = Reader::new(bytes)?;
-    std::iter::from_fn(|| reader.next().transpose()).map(|element| T::decode(element?)).collect()
+    std::iter::from_fn(|| reader.next().transpose())
+        .map(|element| T::decode(element?))
+        .collect()
 }
 
 impl<T: Plaintext + Ord> Plaintext for BTreeSet<T> {
@@ -297,7 +307,9 @@ impl<T: Plaintext + Ord> Plaintext for BTreeSet<T> {
         decode_collection(bytes)
     }
     fn wipe(&mut self) {
-        std::mem::take(self).into_iter().for_each(|mut item| item.wipe());
+        std::mem::take(self)
+            .into_iter()
+            .for_each(|mut item| item.wipe());
     }
 }
 
@@ -309,7 +321,9 @@ impl<T: Plaintext + Hash + Eq, H: BuildHasher + Default> Plaintext for HashSet<T
         decode_collection(bytes)
     }
     fn wipe(&mut self) {
-        std::mem::take(self).into_iter().for_each(|mut item| item.wipe());
+        std::mem::take(self)
+            .into_iter()
+            .for_each(|mut item| item.wipe());
     }
 }
 
@@ -326,7 +340,9 @@ fn encode_map<'a, T: Plaintext + 'a>(
     Ok(())
 }
 
-fn decode_map<T: Plaintext, M: FromIterator<(String, T)>>(bytes: &[u8]) -> Result<M, PlaintextError> {
+fn decode_map<T: Plaintext, M: FromIterator<(String, T)>>(
+    bytes: &[u8],
+) -> Result<M, PlaintextError> {
     let mut reader = Reader::new(bytes)?;
     let mut entries = Vec::with_capacity(reader.remaining.min(1024));
     while let Some(key) = reader.next()? {

@@ -32,8 +32,18 @@ pub struct Schema {
 impl Schema {
     /// A schema for the logical table `table`, keyed by `partition_key`, whose records belong to
     /// the identity in the string attribute `owner` (which may be the partition key).
-    pub const fn new(table: &'static str, partition_key: &'static str, owner: &'static str) -> Self {
-        Schema { table, partition_key, sort_key: None, owner, sensitive: &[] }
+    pub const fn new(
+        table: &'static str,
+        partition_key: &'static str,
+        owner: &'static str,
+    ) -> Self {
+        Schema {
+            table,
+            partition_key,
+            sort_key: None,
+            owner,
+            sensitive: &[],
+        }
     }
 
     /// Adds a sort key attribute.
@@ -83,7 +93,11 @@ impl Schema {
     pub fn validate(&self) -> Result<()> {
         validate_table_name(self.table)?;
         let keys = [Some(self.partition_key), self.sort_key, Some(self.owner)];
-        for name in keys.into_iter().flatten().chain(self.sensitive.iter().copied()) {
+        for name in keys
+            .into_iter()
+            .flatten()
+            .chain(self.sensitive.iter().copied())
+        {
             validate_attribute_name(name)?;
         }
         if self.sort_key == Some(self.partition_key) {

@@ -43,7 +43,12 @@ fn key_ids_are_short_and_printable() {
     for bad in ["", "has space", "new\nline", &"x".repeat(256)] {
         refused(LocalKeyring::new(bad, &[1; 32]));
     }
-    for good in ["k", "2026-11", "arn:aws:kms:eu-west-1:111122223333:key/abc", "a_b.c+d=e@f"] {
+    for good in [
+        "k",
+        "2026-11",
+        "arn:aws:kms:eu-west-1:111122223333:key/abc",
+        "a_b.c+d=e@f",
+    ] {
         LocalKeyring::new(good, &[1; 32]).unwrap();
     }
     let keyring = LocalKeyring::new("k", &[1; 32]).unwrap();
@@ -53,10 +58,21 @@ fn key_ids_are_short_and_printable() {
 #[test]
 fn key_material_is_never_printed() {
     let key: [u8; 32] = std::array::from_fn(|i| 0xc0 ^ i as u8);
-    let keyring = LocalKeyring::new("primary", &key).unwrap().with_read_key("old", &[0x5a; 32]).unwrap();
+    let keyring = LocalKeyring::new("primary", &key)
+        .unwrap()
+        .with_read_key("old", &[0x5a; 32])
+        .unwrap();
     let debug = format!("{keyring:?} {keyring:#?}");
-    assert_eq!(format!("{keyring:?}"), r#"LocalKeyring { primary: "primary", keys: ["old", "primary"] }"#);
-    for material in [b64(&key), hex::encode(key), format!("{:?}", key), format!("{}", 0xc0)] {
+    assert_eq!(
+        format!("{keyring:?}"),
+        r#"LocalKeyring { primary: "primary", keys: ["old", "primary"] }"#
+    );
+    for material in [
+        b64(&key),
+        hex::encode(key),
+        format!("{:?}", key),
+        format!("{}", 0xc0),
+    ] {
         assert!(!debug.contains(&material), "key material in {debug}");
     }
     let cipher = Cipher::new(keyring);
@@ -72,13 +88,24 @@ async fn data_keys_are_redacted_and_unwrap_only_under_their_context() {
     assert_eq!(format!("{:?}", generated.key), "DataKey([REDACTED])");
     assert_eq!(generated.wrapped.key_id, "k1");
     assert_eq!(generated.wrapped.ciphertext.len(), 24 + 32 + 16);
-    keyring.unwrap_data_key(&generated.wrapped, &context).await.unwrap();
+    keyring
+        .unwrap_data_key(&generated.wrapped, &context)
+        .await
+        .unwrap();
     let other = EncryptionContext::for_table("orders");
-    let error = clean(keyring.unwrap_data_key(&generated.wrapped, &other).await.unwrap_err());
+    let error = clean(
+        keyring
+            .unwrap_data_key(&generated.wrapped, &other)
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(error, Error::UnwrapFailed { .. }));
     let mut edited = generated.wrapped.clone();
     edited.ciphertext[30] ^= 1;
-    assert!(matches!(keyring.unwrap_data_key(&edited, &context).await, Err(Error::UnwrapFailed { .. })));
+    assert!(matches!(
+        keyring.unwrap_data_key(&edited, &context).await,
+        Err(Error::UnwrapFailed { .. })
+    ));
 }
 
 #[test]
@@ -87,8 +114,14 @@ fn a_key_comes_from_base64_or_from_the_environment() {
     let from_b64 = LocalKeyring::from_base64("k", &format!("  {}\n", b64(&key))).unwrap();
     assert_eq!(from_b64.primary_key_id(), "k");
 
-    let missing = refused(LocalKeyring::from_env("k", "CRYPT_MODEL_SURELY_UNSET_VARIABLE"));
-    assert!(missing.contains("CRYPT_MODEL_SURELY_UNSET_VARIABLE"), "{missing}");
+    let missing = refused(LocalKeyring::from_env(
+        "k",
+        "CRYPT_MODEL_SURELY_UNSET_VARIABLE",
+    ));
+    assert!(
+        missing.contains("CRYPT_MODEL_SURELY_UNSET_VARIABLE"),
+        "{missing}"
+    );
 
     // Setting a variable in this process is unsafe; a child process of this test gets it instead.
     match std::env::var(KEY_ENV) {
@@ -97,12 +130,21 @@ fn a_key_comes_from_base64_or_from_the_environment() {
             assert_eq!(keyring.primary_key_id(), "env-key");
         }
         Err(_) => {
-            let status = std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "a_key_comes_from_base64_or_from_the_environment", "--test-threads=1"])
+            let child = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "a_key_comes_from_base64_or_from_the_environment",
+                    "--test-threads=1",
+                ])
                 .env(KEY_ENV, b64(&key))
-                .status()
+                .output()
                 .unwrap();
-            assert!(status.success(), "the child that reads the key from {KEY_ENV} failed");
+            assert!(
+                child.status.success(),
+                "the child that reads the key from {KEY_ENV} failed:\n{}{}",
+                String::from_utf8_lossy(&child.stdout),
+                String::from_utf8_lossy(&child.stderr)
+            );
         }
     }
 }
@@ -166,13 +208,19 @@ async fn the_default_cache_writes_10000_items_with_one_data_key() {
 async fn the_byte_and_age_limits_start_a_new_data_key() {
     // Each profile holds 11 + 32 + 29 = 72 bytes of sensitive plaintext.
     let per_item = (SSN.len() + EMAIL.len() + NOTES.len()) as u64;
-    let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_bytes(3 * per_item));
+    let cipher = Cipher::with_cache_limits(
+        local("k1", 1),
+        CacheLimits::default().max_bytes(3 * per_item),
+    );
     for i in 0..7 {
         encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
     }
     assert_eq!(cipher.keyring_calls(), calls(3, 0), "3 + 3 + 1 items");
 
-    let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_age(Duration::ZERO));
+    let cipher = Cipher::with_cache_limits(
+        local("k1", 1),
+        CacheLimits::default().max_age(Duration::ZERO),
+    );
     for i in 0..3 {
         encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
     }
@@ -196,9 +244,16 @@ async fn the_read_cache_is_bounded() {
     for i in 0..3 {
         items.push(encrypted_profile(&writer, "alice", &format!("p{i}")).await);
     }
-    assert_eq!(writer.keyring_calls(), calls(3, 0), "no cache: a data key per item");
+    assert_eq!(
+        writer.keyring_calls(),
+        calls(3, 0),
+        "no cache: a data key per item"
+    );
 
-    let reader = Cipher::with_cache_limits(keyring.clone(), CacheLimits::default().max_unwrapped_keys(2));
+    let reader = Cipher::with_cache_limits(
+        keyring.clone(),
+        CacheLimits::default().max_unwrapped_keys(2),
+    );
     for _ in 0..2 {
         for item in &items {
             reader.decrypt(&PROFILES, item).await.unwrap();

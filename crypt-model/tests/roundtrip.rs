@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use common::*;
 use crypt_model::{
     Attribute, AttributeValue, Cipher, Error, Item, MAX_FIELD_LEN, Plaintext, Plaintexts, Schema,
-    SerdeAttribute, SerdePlaintext, Sensitive, zeroize::Zeroize,
+    Sensitive, SerdeAttribute, SerdePlaintext, zeroize::Zeroize,
 };
 use proptest::prelude::*;
 
@@ -18,23 +18,42 @@ const VAULT: Schema = Schema::new("vault", "owner", "owner").with_sensitive(&["v
 
 fn attribute_round_trip<T: Attribute + PartialEq + Debug>(value: T) -> AttributeValue {
     let stored = value.to_attribute().unwrap();
-    assert_eq!(T::from_attribute(stored.clone()).unwrap(), value, "via {stored:?}");
+    assert_eq!(
+        T::from_attribute(stored.clone()).unwrap(),
+        value,
+        "via {stored:?}"
+    );
     stored
 }
 
 #[test]
 fn plain_attributes_round_trip() {
-    assert_eq!(attribute_round_trip(String::from("héllo")), AttributeValue::S("héllo".into()));
-    assert_eq!(attribute_round_trip(String::new()), AttributeValue::S(String::new()));
+    assert_eq!(
+        attribute_round_trip(String::from("héllo")),
+        AttributeValue::S("héllo".into())
+    );
+    assert_eq!(
+        attribute_round_trip(String::new()),
+        AttributeValue::S(String::new())
+    );
     assert_eq!(attribute_round_trip(true), AttributeValue::Bool(true));
-    assert_eq!(attribute_round_trip(vec![0u8, 255]), AttributeValue::B(vec![0, 255]));
-    assert_eq!(attribute_round_trip(Option::<String>::None), AttributeValue::Null);
+    assert_eq!(
+        attribute_round_trip(vec![0u8, 255]),
+        AttributeValue::B(vec![0, 255])
+    );
+    assert_eq!(
+        attribute_round_trip(Option::<String>::None),
+        AttributeValue::Null
+    );
     attribute_round_trip(Some(7u32));
     attribute_round_trip(vec![String::from("a"), String::from("b")]);
     attribute_round_trip(vec![Some(1i64), None]);
     attribute_round_trip(vec![vec![1u8], vec![]]);
     attribute_round_trip(BTreeMap::from([("a".to_owned(), 1u8), ("b".to_owned(), 2)]));
-    attribute_round_trip(HashMap::<String, Vec<String>>::from([("k".to_owned(), vec!["v".to_owned()])]));
+    attribute_round_trip(HashMap::<String, Vec<String>>::from([(
+        "k".to_owned(),
+        vec!["v".to_owned()],
+    )]));
     attribute_round_trip(1.5f64);
     attribute_round_trip(-0.000_001f64);
     attribute_round_trip(f64::MAX);
@@ -50,7 +69,9 @@ fn integers_keep_full_precision() {
             attribute_round_trip(0 as $t);
         )*};
     }
-    extremes!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+    extremes!(
+        u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+    );
     assert_eq!(
         attribute_round_trip(u128::MAX),
         AttributeValue::N("340282366920938463463374607431768211455".into())
@@ -69,7 +90,10 @@ fn sets_are_dynamodb_sets_and_an_empty_set_is_null() {
     assert!(matches!(attribute_round_trip(numbers), AttributeValue::Ns(v) if v.len() == 2));
     let binaries = BTreeSet::from([vec![1u8], vec![2u8]]);
     assert!(matches!(attribute_round_trip(binaries), AttributeValue::Bs(v) if v.len() == 2));
-    assert_eq!(attribute_round_trip(BTreeSet::<String>::new()), AttributeValue::Null);
+    assert_eq!(
+        attribute_round_trip(BTreeSet::<String>::new()),
+        AttributeValue::Null
+    );
 }
 
 #[test]
@@ -96,7 +120,11 @@ impl SerdeAttribute for Card {}
 impl SerdePlaintext for Card {}
 
 fn card() -> Card {
-    Card { number: CARD.to_owned(), expiry: (12, 2029), cvv: None }
+    Card {
+        number: CARD.to_owned(),
+        expiry: (12, 2029),
+        cvv: None,
+    }
 }
 
 #[test]
@@ -112,7 +140,10 @@ async fn sensitive_round_trip<T: Plaintext + PartialEq + Debug>(cipher: &Cipher,
     let mut item = Item::from_iter([("owner", s("alice"))]);
     let mut plaintexts = Plaintexts::new();
     plaintexts.insert("value", &value).unwrap();
-    cipher.encrypt(&VAULT, &mut item, &plaintexts).await.unwrap();
+    cipher
+        .encrypt(&VAULT, &mut item, &plaintexts)
+        .await
+        .unwrap();
     assert_item_clean(&item);
     let mut opened = cipher.decrypt(&VAULT, &item).await.unwrap();
     let back: Sensitive<T> = opened.take("value").unwrap().unwrap();
@@ -135,7 +166,9 @@ async fn sensitive_values_of_every_type_round_trip_through_the_cipher() {
             sensitive_round_trip(c, <$t>::MAX).await;
         )*};
     }
-    extremes!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+    extremes!(
+        u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+    );
     sensitive_round_trip(c, -1.5e300f64).await;
     sensitive_round_trip(c, 3.25f32).await;
     sensitive_round_trip(c, Some(EMAIL.to_owned())).await;
@@ -145,7 +178,11 @@ async fn sensitive_values_of_every_type_round_trip_through_the_cipher() {
     sensitive_round_trip(c, vec![vec![1u8, 2], vec![]]).await;
     sensitive_round_trip(c, BTreeSet::from([1i64, -1])).await;
     sensitive_round_trip(c, HashSet::from([SSN.to_owned()])).await;
-    sensitive_round_trip(c, BTreeMap::from([("a".to_owned(), vec![1u16]), ("".to_owned(), vec![])])).await;
+    sensitive_round_trip(
+        c,
+        BTreeMap::from([("a".to_owned(), vec![1u16]), ("".to_owned(), vec![])]),
+    )
+    .await;
     sensitive_round_trip(c, HashMap::from([("k".to_owned(), CARD.to_owned())])).await;
     sensitive_round_trip(c, card()).await;
 }
@@ -166,7 +203,10 @@ fn plaintext_encodings_are_the_documented_bytes() {
     assert_eq!(bytes(Option::<u8>::None), [0]);
     assert_eq!(bytes(Some(5u8)), [1, 5]);
     assert_eq!(bytes(vec![9u8, 8]), [9, 8]);
-    assert_eq!(bytes(vec![String::from("a"), String::from("bc")]), [0, 0, 0, 2, 0, 0, 0, 1, b'a', 0, 0, 0, 2, b'b', b'c']);
+    assert_eq!(
+        bytes(vec![String::from("a"), String::from("bc")]),
+        [0, 0, 0, 2, 0, 0, 0, 1, b'a', 0, 0, 0, 2, b'b', b'c']
+    );
     assert_eq!(
         bytes(BTreeMap::from([(String::from("k"), 1u8)])),
         [0, 0, 0, 1, 0, 0, 0, 1, b'k', 0, 0, 0, 1, 1]
@@ -180,8 +220,14 @@ fn malformed_plaintext_bytes_are_refused_without_echoing_them() {
     assert!(u32::decode(&[1, 2, 3]).is_err());
     assert!(usize::decode(&u64::MAX.to_be_bytes()).is_ok() || cfg!(target_pointer_width = "32"));
     assert!(Option::<u8>::decode(&[0, 1]).is_err());
-    assert!(Vec::<String>::decode(&[0, 0, 0, 2, 0, 0, 0, 1, b'a']).is_err(), "count too large");
-    assert!(Vec::<String>::decode(&[0, 0, 0, 0, 9]).is_err(), "trailing bytes");
+    assert!(
+        Vec::<String>::decode(&[0, 0, 0, 2, 0, 0, 0, 1, b'a']).is_err(),
+        "count too large"
+    );
+    assert!(
+        Vec::<String>::decode(&[0, 0, 0, 0, 9]).is_err(),
+        "trailing bytes"
+    );
     assert!(BTreeMap::<String, u8>::decode(&[0, 0, 0, 1, 0, 0, 0, 1, b'k']).is_err());
     let error = Card::decode(b"078-05-1120").unwrap_err();
     assert!(!error.to_string().contains("078"));
@@ -220,14 +266,23 @@ async fn empty_and_350_kb_values_round_trip_and_oversized_ones_are_refused() {
 
     let mut item = Item::from_iter([("owner", s("alice"))]);
     let mut plaintexts = Plaintexts::new();
-    plaintexts.insert("value", &vec![0u8; MAX_FIELD_LEN + 1]).unwrap();
-    let error = clean(cipher.encrypt(&VAULT, &mut item, &plaintexts).await.unwrap_err());
+    plaintexts
+        .insert("value", &vec![0u8; MAX_FIELD_LEN + 1])
+        .unwrap();
+    let error = clean(
+        cipher
+            .encrypt(&VAULT, &mut item, &plaintexts)
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "value"));
     assert_eq!(item.len(), 1, "nothing was added");
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 proptest! {

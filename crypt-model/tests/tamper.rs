@@ -56,7 +56,10 @@ async fn a_flipped_bit_anywhere_in_a_field_ciphertext_is_an_integrity_failure() 
             let mut tampered = item.clone();
             bytes_of(&mut tampered, "ssn")[offset] ^= 1 << bit;
             let error = refused(&cipher, &tampered).await;
-            assert!(integrity("ssn")(&error), "{region} byte {offset} bit {bit}: {error:?}");
+            assert!(
+                integrity("ssn")(&error),
+                "{region} byte {offset} bit {bit}: {error:?}"
+            );
         }
     }
 }
@@ -93,12 +96,36 @@ async fn a_flipped_bit_in_each_header_field_gives_that_fields_error() {
         bytes_of(&mut tampered, HEADER_ATTRIBUTE)[offset] ^= 0x01;
         let error = refused(&cipher, &tampered).await;
         let (field, expected): (&str, bool) = match offset {
-            0 => ("version", matches!(error, Error::UnsupportedVersion { version: 0, supported: 1 })),
-            1..3 => ("key id length", matches!(error, Error::MalformedAttribute { .. })),
-            3 => ("key id", matches!(&error, Error::UnknownKeyId { key_id } if key_id == "j1")),
-            4 => ("key id", matches!(&error, Error::UnknownKeyId { key_id } if key_id == "k0")),
-            5..7 => ("wrapped length", matches!(error, Error::MalformedAttribute { .. })),
-            7..79 => ("wrapped key", matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1")),
+            0 => (
+                "version",
+                matches!(
+                    error,
+                    Error::UnsupportedVersion {
+                        version: 0,
+                        supported: 1
+                    }
+                ),
+            ),
+            1..3 => (
+                "key id length",
+                matches!(error, Error::MalformedAttribute { .. }),
+            ),
+            3 => (
+                "key id",
+                matches!(&error, Error::UnknownKeyId { key_id } if key_id == "j1"),
+            ),
+            4 => (
+                "key id",
+                matches!(&error, Error::UnknownKeyId { key_id } if key_id == "k0"),
+            ),
+            5..7 => (
+                "wrapped length",
+                matches!(error, Error::MalformedAttribute { .. }),
+            ),
+            7..79 => (
+                "wrapped key",
+                matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"),
+            ),
             79..111 => ("salt", integrity(HEADER_ATTRIBUTE)(&error)),
             _ => ("commitment", integrity(HEADER_ATTRIBUTE)(&error)),
         };
@@ -133,7 +160,10 @@ async fn a_truncated_or_extended_header_is_malformed() {
     }
     let mut tampered = item.clone();
     bytes_of(&mut tampered, HEADER_ATTRIBUTE).push(0);
-    assert!(matches!(refused(&cipher, &tampered).await, Error::MalformedAttribute { .. }));
+    assert!(matches!(
+        refused(&cipher, &tampered).await,
+        Error::MalformedAttribute { .. }
+    ));
 }
 
 #[tokio::test]
@@ -157,8 +187,13 @@ async fn a_field_copied_from_another_record_of_the_same_owner_is_an_integrity_fa
     copied.insert("notes", source.get("notes").unwrap().clone());
     assert!(integrity("notes")(&refused(&cipher, &copied).await));
     // Copying the header along with it breaks the commitment instead.
-    copied.insert(HEADER_ATTRIBUTE, source.get(HEADER_ATTRIBUTE).unwrap().clone());
-    assert!(integrity(HEADER_ATTRIBUTE)(&refused(&cipher, &copied).await));
+    copied.insert(
+        HEADER_ATTRIBUTE,
+        source.get(HEADER_ATTRIBUTE).unwrap().clone(),
+    );
+    assert!(integrity(HEADER_ATTRIBUTE)(
+        &refused(&cipher, &copied).await
+    ));
 }
 
 #[tokio::test]
@@ -183,7 +218,10 @@ async fn editing_the_stored_partition_key_sort_key_or_owner_is_an_integrity_fail
         let mut edited = item.clone();
         edited.insert(attribute, value);
         let error = refused(&cipher, &edited).await;
-        assert!(integrity(HEADER_ATTRIBUTE)(&error), "{attribute}: {error:?}");
+        assert!(
+            integrity(HEADER_ATTRIBUTE)(&error),
+            "{attribute}: {error:?}"
+        );
     }
 
     // An owner that is not the partition key.
@@ -202,8 +240,14 @@ async fn editing_the_stored_partition_key_sort_key_or_owner_is_an_integrity_fail
 #[tokio::test]
 async fn an_owner_change_is_detected_even_with_no_sensitive_field_present() {
     let cipher = Cipher::new(local("k1", 1));
-    let mut item = Item::from_iter([("order_no", AttributeValue::N("7".into())), ("customer", s("carol"))]);
-    cipher.encrypt(&ORDERS, &mut item, &Plaintexts::new()).await.unwrap();
+    let mut item = Item::from_iter([
+        ("order_no", AttributeValue::N("7".into())),
+        ("customer", s("carol")),
+    ]);
+    cipher
+        .encrypt(&ORDERS, &mut item, &Plaintexts::new())
+        .await
+        .unwrap();
     assert!(cipher.decrypt(&ORDERS, &item).await.unwrap().is_empty());
     item.insert("customer", s("mallory"));
     let error = clean(cipher.decrypt(&ORDERS, &item).await.unwrap_err());
@@ -216,14 +260,21 @@ async fn deleting_or_adding_an_encrypted_field_is_an_integrity_failure() {
     let item = encrypted_profile(&cipher, "alice", "profile").await;
     let mut deleted = item.clone();
     deleted.remove("notes");
-    assert!(integrity(HEADER_ATTRIBUTE)(&refused(&cipher, &deleted).await));
+    assert!(integrity(HEADER_ATTRIBUTE)(
+        &refused(&cipher, &deleted).await
+    ));
 
     let mut partial = profile("alice", "profile");
     let mut only_ssn = Plaintexts::new();
     only_ssn.insert("ssn", &SSN.to_owned()).unwrap();
-    cipher.encrypt(&PROFILES, &mut partial, &only_ssn).await.unwrap();
+    cipher
+        .encrypt(&PROFILES, &mut partial, &only_ssn)
+        .await
+        .unwrap();
     partial.insert("notes", item.get("notes").unwrap().clone());
-    assert!(integrity(HEADER_ATTRIBUTE)(&refused(&cipher, &partial).await));
+    assert!(integrity(HEADER_ATTRIBUTE)(
+        &refused(&cipher, &partial).await
+    ));
 }
 
 #[tokio::test]
@@ -237,7 +288,10 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
     let cipher = Cipher::new(local("k1", 1));
     let item = encrypted_profile(&cipher, "alice", "profile").await;
     let error = clean(cipher.decrypt(&OTHER_TABLE, &item).await.unwrap_err());
-    assert!(matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"), "{error:?}");
+    assert!(
+        matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"),
+        "{error:?}"
+    );
 
     // Even a provider that ignores the context cannot make it decrypt: the engine binds the
     // table into the commitment, the field keys and the associated data.
@@ -264,7 +318,10 @@ async fn an_unknown_format_version_is_refused_before_anything_else() {
     // A version-2 header need not follow version 1's layout: the version is read first.
     let mut future = item.clone();
     future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![2]));
-    assert!(matches!(refused(&cipher, &future).await, Error::UnsupportedVersion { version: 2, .. }));
+    assert!(matches!(
+        refused(&cipher, &future).await,
+        Error::UnsupportedVersion { version: 2, .. }
+    ));
 }
 
 #[tokio::test]
@@ -273,7 +330,10 @@ async fn a_wrong_key_encryption_key_with_the_same_id_fails_to_unwrap() {
     let item = encrypted_profile(&writer, "alice", "profile").await;
     let reader = Cipher::new(local("k1", 2));
     let error = refused(&reader, &item).await;
-    assert!(matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"), "{error:?}");
+    assert!(
+        matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -282,7 +342,10 @@ async fn an_unknown_key_id_is_named_in_the_error() {
     let item = encrypted_profile(&writer, "alice", "profile").await;
     let reader = Cipher::new(local("2026-11", 1));
     let error = refused(&reader, &item).await;
-    assert!(matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-01"), "{error:?}");
+    assert!(
+        matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-01"),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("2026-01"));
 }
 
@@ -291,7 +354,10 @@ async fn a_key_rotated_out_but_kept_for_reads_still_decrypts() {
     let old = Cipher::new(local("2026-01", 1));
     let before = encrypted_profile(&old, "alice", "profile").await;
 
-    let rotated = LocalKeyring::new("2026-11", &key(2)).unwrap().with_read_key("2026-01", &key(1)).unwrap();
+    let rotated = LocalKeyring::new("2026-11", &key(2))
+        .unwrap()
+        .with_read_key("2026-01", &key(1))
+        .unwrap();
     let cipher = Cipher::new(rotated);
     assert_profile_opens(&cipher, &before).await;
 
@@ -299,7 +365,10 @@ async fn a_key_rotated_out_but_kept_for_reads_still_decrypts() {
     assert_profile_opens(&cipher, &after).await;
     // New writes use the new primary key: the old keyring alone cannot read them.
     let error = refused(&old, &after).await;
-    assert!(matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-11"), "{error:?}");
+    assert!(
+        matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-11"),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -315,7 +384,12 @@ async fn a_key_provider_that_is_down_fails_closed() {
     // A write fails and leaves the item as it was: no partial encryption.
     let mut unwritten = profile("bob", "profile");
     let before = unwritten.clone();
-    let error = clean(cipher.encrypt(&PROFILES, &mut unwritten, &profile_secrets()).await.unwrap_err());
+    let error = clean(
+        cipher
+            .encrypt(&PROFILES, &mut unwritten, &profile_secrets())
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(error, Error::KeyProvider { .. }), "{error:?}");
     assert_eq!(unwritten, before);
 
@@ -331,12 +405,16 @@ async fn missing_or_mistyped_attributes_are_named() {
     let mut no_header = item.clone();
     no_header.remove(HEADER_ATTRIBUTE);
     let error = refused(&cipher, &no_header).await;
-    assert!(matches!(&error, Error::MissingAttribute { attribute } if attribute == HEADER_ATTRIBUTE));
+    assert!(
+        matches!(&error, Error::MissingAttribute { attribute } if attribute == HEADER_ATTRIBUTE)
+    );
 
     let mut text_header = item.clone();
     text_header.insert(HEADER_ATTRIBUTE, s("AQID"));
     let error = refused(&cipher, &text_header).await;
-    assert!(matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == HEADER_ATTRIBUTE));
+    assert!(
+        matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == HEADER_ATTRIBUTE)
+    );
 
     // A sensitive attribute replaced by the plaintext itself: refused, and the plaintext
     // is not echoed in the error.
@@ -353,7 +431,9 @@ async fn missing_or_mistyped_attributes_are_named() {
     let mut numeric_owner = item.clone();
     numeric_owner.insert("user_id", AttributeValue::N("1".into()));
     let error = refused(&cipher, &numeric_owner).await;
-    assert!(matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == "user_id"));
+    assert!(
+        matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == "user_id")
+    );
 }
 
 #[tokio::test]
@@ -363,19 +443,34 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
     let mut reserved = profile("alice", "profile");
     reserved.insert("__cm_extra", s("x"));
     let before = reserved.clone();
-    let error = clean(cipher.encrypt(&PROFILES, &mut reserved, &profile_secrets()).await.unwrap_err());
+    let error = clean(
+        cipher
+            .encrypt(&PROFILES, &mut reserved, &profile_secrets())
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "__cm_extra"));
     assert_eq!(reserved, before);
 
     let mut undeclared = profile("alice", "profile");
     let mut secrets = profile_secrets();
     secrets.insert("display_name", &"Alice".to_owned()).unwrap();
-    let error = clean(cipher.encrypt(&PROFILES, &mut undeclared, &secrets).await.unwrap_err());
+    let error = clean(
+        cipher
+            .encrypt(&PROFILES, &mut undeclared, &secrets)
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(error, Error::Config(_)), "{error:?}");
 
     let mut doubled = profile("alice", "profile");
     doubled.insert("ssn", s("placeholder"));
-    let error = clean(cipher.encrypt(&PROFILES, &mut doubled, &profile_secrets()).await.unwrap_err());
+    let error = clean(
+        cipher
+            .encrypt(&PROFILES, &mut doubled, &profile_secrets())
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "ssn"));
 }
 
@@ -385,6 +480,10 @@ async fn two_encryptions_of_the_same_record_differ() {
     let a = encrypted_profile(&cipher, "alice", "profile").await;
     let b = encrypted_profile(&cipher, "alice", "profile").await;
     for attribute in ["ssn", "email", "notes", HEADER_ATTRIBUTE] {
-        assert_ne!(a.get(attribute), b.get(attribute), "{attribute} is deterministic");
+        assert_ne!(
+            a.get(attribute),
+            b.get(attribute),
+            "{attribute} is deterministic"
+        );
     }
 }

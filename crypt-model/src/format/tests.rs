@@ -41,45 +41,71 @@ fn vectors() -> BTreeMap<String, BTreeMap<String, String>> {
 }
 
 fn hex(fields: &BTreeMap<String, String>, name: &str) -> Vec<u8> {
-    hex::decode(fields.get(name).unwrap_or_else(|| panic!("vector lacks `{name}`")))
-        .unwrap_or_else(|_| panic!("`{name}` is not hex"))
+    hex::decode(
+        fields
+            .get(name)
+            .unwrap_or_else(|| panic!("vector lacks `{name}`")),
+    )
+    .unwrap_or_else(|_| panic!("`{name}` is not hex"))
 }
 
 fn text<'a>(fields: &'a BTreeMap<String, String>, name: &str) -> &'a str {
-    fields.get(name).unwrap_or_else(|| panic!("vector lacks `{name}`"))
+    fields
+        .get(name)
+        .unwrap_or_else(|| panic!("vector lacks `{name}`"))
 }
 
 fn array<const N: usize>(fields: &BTreeMap<String, String>, name: &str) -> [u8; N] {
-    hex(fields, name).try_into().unwrap_or_else(|_| panic!("`{name}` is not {N} bytes"))
+    hex(fields, name)
+        .try_into()
+        .unwrap_or_else(|_| panic!("`{name}` is not {N} bytes"))
 }
 
 /// Builds the schema and item a vector describes.
 fn record(v: &BTreeMap<String, String>) -> (Schema, Item) {
     let leak = |s: &str| -> &'static str { Box::leak(s.to_owned().into_boxed_str()) };
-    let fields: Vec<&'static str> = text(v, "fields").split(',').map(|f| leak(f.trim())).collect();
-    let mut schema =
-        Schema::new(leak(text(v, "table")), leak(text(v, "partition key")), leak(text(v, "owner")))
-            .with_sensitive(Box::leak(fields.into_boxed_slice()));
+    let fields: Vec<&'static str> = text(v, "fields")
+        .split(',')
+        .map(|f| leak(f.trim()))
+        .collect();
+    let mut schema = Schema::new(
+        leak(text(v, "table")),
+        leak(text(v, "partition key")),
+        leak(text(v, "owner")),
+    )
+    .with_sensitive(Box::leak(fields.into_boxed_slice()));
     let mut item = Item::new();
     let value = |typed: &str| match typed.split_once(' ') {
         Some(("S", s)) => AttributeValue::S(s.to_owned()),
         Some(("N", n)) => AttributeValue::N(n.to_owned()),
         _ => panic!("unknown key value `{typed}`"),
     };
-    item.insert(text(v, "partition key"), value(text(v, "partition key value")));
+    item.insert(
+        text(v, "partition key"),
+        value(text(v, "partition key value")),
+    );
     if let Some(sort_key) = v.get("sort key") {
         schema = schema.with_sort_key(leak(sort_key));
         item.insert(sort_key.as_str(), value(text(v, "sort key value")));
     }
     if text(v, "owner") != text(v, "partition key") {
-        item.insert(text(v, "owner"), AttributeValue::S(text(v, "owner value").to_owned()));
+        item.insert(
+            text(v, "owner"),
+            AttributeValue::S(text(v, "owner value").to_owned()),
+        );
     }
     (schema, item)
 }
 
 fn item_vectors() -> Vec<BTreeMap<String, String>> {
-    let vectors: Vec<_> = vectors().into_values().filter(|v| v.contains_key("header")).collect();
-    assert!(vectors.len() >= 2, "docs/format.md should hold at least two item vectors");
+    let vectors: Vec<_> = vectors()
+        .into_values()
+        .filter(|v| v.contains_key("header"))
+        .collect();
+    assert!(
+        vectors.len() >= 2,
+        "docs/format.md should hold at least two item vectors"
+    );
     vectors
 }
 
@@ -93,18 +119,32 @@ fn item_vectors_through_the_engine() {
             key_id: text(&v, "key id").to_owned(),
             ciphertext: hex(&v, "wrapped data key"),
         };
-        let plaintexts: Vec<Vec<u8>> =
-            schema.sensitive().iter().map(|f| hex(&v, &format!("{f} plaintext"))).collect();
+        let plaintexts: Vec<Vec<u8>> = schema
+            .sensitive()
+            .iter()
+            .map(|f| hex(&v, &format!("{f} plaintext")))
+            .collect();
         let fields: Vec<(&str, &[u8], [u8; NONCE_LEN])> = schema
             .sensitive()
             .iter()
             .zip(&plaintexts)
             .map(|(f, p)| (*f, p.as_slice(), array(&v, &format!("{f} nonce"))))
             .collect();
-        let (header, ciphertexts) =
-            seal_item(schema.table(), &binding, &data_key, &wrapped, array(&v, "salt"), &fields)
-                .unwrap();
-        assert_eq!(hex::encode(&header), text(&v, "header"), "{}: header", text(&v, "vector"));
+        let (header, ciphertexts) = seal_item(
+            schema.table(),
+            &binding,
+            &data_key,
+            &wrapped,
+            array(&v, "salt"),
+            &fields,
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(&header),
+            text(&v, "header"),
+            "{}: header",
+            text(&v, "vector")
+        );
         for (field, ciphertext) in schema.sensitive().iter().zip(&ciphertexts) {
             assert_eq!(
                 hex::encode(ciphertext),
@@ -116,8 +156,12 @@ fn item_vectors_through_the_engine() {
 
         // And back.
         let parsed = Header::parse(&header).unwrap();
-        let sealed: Vec<(&'static str, &[u8])> =
-            schema.sensitive().iter().zip(&ciphertexts).map(|(f, c)| (*f, c.as_slice())).collect();
+        let sealed: Vec<(&'static str, &[u8])> = schema
+            .sensitive()
+            .iter()
+            .zip(&ciphertexts)
+            .map(|(f, c)| (*f, c.as_slice()))
+            .collect();
         let opened = open_item(schema.table(), &binding, &data_key, &parsed, &sealed).unwrap();
         for ((_, plaintext), expected) in opened.iter().zip(&plaintexts) {
             assert_eq!(plaintext.as_slice(), expected.as_slice());
@@ -163,9 +207,15 @@ fn item_vectors_from_the_spec_prose() {
             None => binding.push(0),
         }
         lp(&mut binding, schema.owner().as_bytes());
-        let AttributeValue::S(owner) = item.get(schema.owner()).unwrap() else { unreachable!() };
+        let AttributeValue::S(owner) = item.get(schema.owner()).unwrap() else {
+            unreachable!()
+        };
         lp(&mut binding, owner.as_bytes());
-        assert_eq!(hex::encode(&binding), text(&v, "binding"), "{name}: binding");
+        assert_eq!(
+            hex::encode(&binding),
+            text(&v, "binding"),
+            "{name}: binding"
+        );
 
         let (prk, hkdf) = Hkdf::<Sha256>::extract(Some(&hex(&v, "salt")), &hex(&v, "data key"));
         assert_eq!(hex::encode(prk), text(&v, "prk"), "{name}: prk");
@@ -181,7 +231,11 @@ fn item_vectors_from_the_spec_prose() {
         }
         let mut commitment = [0; 32];
         hkdf.expand(&commit_info, &mut commitment).unwrap();
-        assert_eq!(hex::encode(commitment), text(&v, "commitment"), "{name}: commitment");
+        assert_eq!(
+            hex::encode(commitment),
+            text(&v, "commitment"),
+            "{name}: commitment"
+        );
 
         let key_id = text(&v, "key id").as_bytes();
         let wrapped = hex(&v, "wrapped data key");
@@ -202,7 +256,11 @@ fn item_vectors_from_the_spec_prose() {
             lp(&mut info, field.as_bytes());
             let mut key = [0; 32];
             hkdf.expand(&info, &mut key).unwrap();
-            assert_eq!(hex::encode(key), text(&v, &format!("{field} key")), "{name}: {field} key");
+            assert_eq!(
+                hex::encode(key),
+                text(&v, &format!("{field} key")),
+                "{name}: {field} key"
+            );
             let mut aad = binding.clone();
             lp(&mut aad, field.as_bytes());
             let nonce: [u8; 24] = array(&v, &format!("{field} nonce"));
@@ -211,14 +269,20 @@ fn item_vectors_from_the_spec_prose() {
                 .encrypt_inout_detached(&XNonce::from(nonce), &aad, body.as_mut_slice().into())
                 .unwrap();
             let sealed = [&nonce[..], &body, &tag].concat();
-            assert_eq!(hex::encode(sealed), text(&v, &format!("{field} ciphertext")), "{name}: {field}");
+            assert_eq!(
+                hex::encode(sealed),
+                text(&v, &format!("{field} ciphertext")),
+                "{name}: {field}"
+            );
         }
     }
 }
 
 #[test]
 fn local_wrap_vector() {
-    let v = vectors().remove("local-wrap-1").expect("docs/format.md has vector local-wrap-1");
+    let v = vectors()
+        .remove("local-wrap-1")
+        .expect("docs/format.md has vector local-wrap-1");
     let context = EncryptionContext::for_table(text(&v, "table"));
     assert_eq!(hex::encode(context.to_bytes()), text(&v, "context bytes"));
     let wrapped = local::wrap_with_nonce(
@@ -234,20 +298,34 @@ fn local_wrap_vector() {
 #[test]
 fn header_parse_rejects_bad_shapes() {
     let header = Header {
-        wrapped: WrappedDataKey { key_id: "k".into(), ciphertext: vec![1, 2, 3] },
+        wrapped: WrappedDataKey {
+            key_id: "k".into(),
+            ciphertext: vec![1, 2, 3],
+        },
         salt: [5; SALT_LEN],
         commitment: [6; COMMITMENT_LEN],
     };
     let bytes = header.encode().unwrap();
     assert_eq!(Header::parse(&bytes).unwrap(), header);
     for len in 0..bytes.len() {
-        assert!(Header::parse(&bytes[..len]).is_err(), "a header cut to {len} bytes parsed");
+        assert!(
+            Header::parse(&bytes[..len]).is_err(),
+            "a header cut to {len} bytes parsed"
+        );
     }
     let mut long = bytes.clone();
     long.push(0);
-    assert!(matches!(Header::parse(&long), Err(Error::MalformedAttribute { .. })));
+    assert!(matches!(
+        Header::parse(&long),
+        Err(Error::MalformedAttribute { .. })
+    ));
     let mut v2 = bytes;
     v2[0] = 2;
-    assert!(matches!(Header::parse(&v2), Err(Error::UnsupportedVersion { version: 2, supported: 1 })));
+    assert!(matches!(
+        Header::parse(&v2),
+        Err(Error::UnsupportedVersion {
+            version: 2,
+            supported: 1
+        })
+    ));
 }
-

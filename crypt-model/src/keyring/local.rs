@@ -48,7 +48,10 @@ impl LocalKeyring {
     pub fn new(key_id: &str, key: &[u8]) -> Result<Self> {
         let mut keys = BTreeMap::new();
         keys.insert(key_id.to_owned(), checked_key(key_id, key)?);
-        Ok(LocalKeyring { primary: key_id.to_owned(), keys })
+        Ok(LocalKeyring {
+            primary: key_id.to_owned(),
+            keys,
+        })
     }
 
     /// A keyring whose primary key is given in standard base64 (44 characters with padding).
@@ -85,7 +88,8 @@ impl LocalKeyring {
                 reason: "this keyring already holds a key with that id".to_owned(),
             });
         }
-        self.keys.insert(key_id.to_owned(), checked_key(key_id, key)?);
+        self.keys
+            .insert(key_id.to_owned(), checked_key(key_id, key)?);
         Ok(self)
     }
 
@@ -109,7 +113,9 @@ impl LocalKeyring {
         self.keys
             .get(key_id)
             .map(|key| &**key)
-            .ok_or_else(|| Error::UnknownKeyId { key_id: key_id.to_owned() })
+            .ok_or_else(|| Error::UnknownKeyId {
+                key_id: key_id.to_owned(),
+            })
     }
 }
 
@@ -141,7 +147,10 @@ impl Keyring for LocalKeyring {
             wrap_with_nonce(kek, &self.primary, context, key.bytes(), random::array()?);
         Ok(GeneratedDataKey {
             key,
-            wrapped: WrappedDataKey { key_id: self.primary.clone(), ciphertext },
+            wrapped: WrappedDataKey {
+                key_id: self.primary.clone(),
+                ciphertext,
+            },
         })
     }
 
@@ -151,9 +160,15 @@ impl Keyring for LocalKeyring {
         context: &EncryptionContext,
     ) -> Result<DataKey> {
         let kek = self.key(&wrapped.key_id)?;
-        let failed = || Error::UnwrapFailed { key_id: wrapped.key_id.clone() };
-        let plaintext = format::open(kek, &wrap_aad(&wrapped.key_id, context), &wrapped.ciphertext)
-            .ok_or_else(failed)?;
+        let failed = || Error::UnwrapFailed {
+            key_id: wrapped.key_id.clone(),
+        };
+        let plaintext = format::open(
+            kek,
+            &wrap_aad(&wrapped.key_id, context),
+            &wrapped.ciphertext,
+        )
+        .ok_or_else(failed)?;
         DataKey::from_slice(&wrapped.key_id, &plaintext).map_err(|_| failed())
     }
 }
@@ -169,13 +184,21 @@ impl fmt::Debug for LocalKeyring {
 
 fn checked_key(key_id: &str, key: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
     check_key_id(key_id)?;
-    let refuse = |reason: String| Error::InvalidKey { key_id: key_id.to_owned(), reason };
-    let key: [u8; KEY_LEN] = key
-        .try_into()
-        .map_err(|_| refuse(format!("a key must be exactly {KEY_LEN} bytes, not {}", key.len())))?;
+    let refuse = |reason: String| Error::InvalidKey {
+        key_id: key_id.to_owned(),
+        reason,
+    };
+    let key: [u8; KEY_LEN] = key.try_into().map_err(|_| {
+        refuse(format!(
+            "a key must be exactly {KEY_LEN} bytes, not {}",
+            key.len()
+        ))
+    })?;
     let key = Zeroizing::new(key);
     if key.iter().all(|&b| b == 0) {
-        return Err(refuse("an all-zero key is refused: generate one with a secure RNG".to_owned()));
+        return Err(refuse(
+            "an all-zero key is refused: generate one with a secure RNG".to_owned(),
+        ));
     }
     Ok(key)
 }
@@ -194,7 +217,11 @@ fn check_key_id(key_id: &str) -> Result<()> {
 }
 
 fn decode_base64(key_id: &str, key: &str) -> Result<Zeroizing<Vec<u8>>> {
-    base64::engine::general_purpose::STANDARD.decode(key.trim()).map(Zeroizing::new).map_err(|_| {
-        Error::InvalidKey { key_id: key_id.to_owned(), reason: "not valid standard base64".to_owned() }
-    })
+    base64::engine::general_purpose::STANDARD
+        .decode(key.trim())
+        .map(Zeroizing::new)
+        .map_err(|_| Error::InvalidKey {
+            key_id: key_id.to_owned(),
+            reason: "not valid standard base64".to_owned(),
+        })
 }

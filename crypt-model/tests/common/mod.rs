@@ -1,5 +1,11 @@
 //! Shared fixtures of the crypt-model tests: models, secrets, and keyrings that fail or count.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,8 +21,7 @@ pub const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")
     .with_sensitive(&["ssn", "email", "notes"]);
 
 /// A model whose owner is a separate attribute.
-pub const ORDERS: Schema =
-    Schema::new("orders", "order_no", "customer").with_sensitive(&["card"]);
+pub const ORDERS: Schema = Schema::new("orders", "order_no", "customer").with_sensitive(&["card"]);
 
 pub const SSN: &str = "078-05-1120";
 pub const EMAIL: &str = "alice.secret.mailbox@example.com";
@@ -24,7 +29,15 @@ pub const NOTES: &str = "diagnosis-confidential-7f3a9c";
 pub const CARD: &str = "4111-1111-1111-1111";
 
 /// Every secret a test in this suite writes; no string a test sees may contain one.
-pub const SECRETS: &[&str] = &[SSN, EMAIL, NOTES, CARD, "078-05", "4111-1111", "confidential-7f3a"];
+pub const SECRETS: &[&str] = &[
+    SSN,
+    EMAIL,
+    NOTES,
+    CARD,
+    "078-05",
+    "4111-1111",
+    "confidential-7f3a",
+];
 
 /// Panics if `text` contains any secret.
 pub fn assert_clean(text: &str) {
@@ -67,7 +80,11 @@ pub fn s(value: &str) -> AttributeValue {
 
 /// The plain part of a profile record.
 pub fn profile(owner: &str, kind: &str) -> Item {
-    Item::from_iter([("user_id", s(owner)), ("kind", s(kind)), ("display_name", s("Alice"))])
+    Item::from_iter([
+        ("user_id", s(owner)),
+        ("kind", s(kind)),
+        ("display_name", s("Alice")),
+    ])
 }
 
 pub fn profile_secrets() -> Plaintexts {
@@ -81,7 +98,10 @@ pub fn profile_secrets() -> Plaintexts {
 /// A profile of `owner`, encrypted.
 pub async fn encrypted_profile(cipher: &Cipher, owner: &str, kind: &str) -> Item {
     let mut item = profile(owner, kind);
-    cipher.encrypt(&PROFILES, &mut item, &profile_secrets()).await.unwrap();
+    cipher
+        .encrypt(&PROFILES, &mut item, &profile_secrets())
+        .await
+        .unwrap();
     item
 }
 
@@ -99,10 +119,23 @@ pub async fn encrypted_order(cipher: &Cipher, order_no: &str, customer: &str) ->
 
 /// Decrypts a profile and checks every field.
 pub async fn assert_profile_opens(cipher: &Cipher, item: &Item) {
-    let mut p = cipher.decrypt(&PROFILES, item).await.map_err(clean).unwrap();
-    assert_eq!(p.take::<String>("ssn").unwrap().unwrap().expose_secret(), SSN);
-    assert_eq!(p.take::<String>("email").unwrap().unwrap().expose_secret(), EMAIL);
-    assert_eq!(p.take::<String>("notes").unwrap().unwrap().expose_secret(), NOTES);
+    let mut p = cipher
+        .decrypt(&PROFILES, item)
+        .await
+        .map_err(clean)
+        .unwrap();
+    assert_eq!(
+        p.take::<String>("ssn").unwrap().unwrap().expose_secret(),
+        SSN
+    );
+    assert_eq!(
+        p.take::<String>("email").unwrap().unwrap().expose_secret(),
+        EMAIL
+    );
+    assert_eq!(
+        p.take::<String>("notes").unwrap().unwrap().expose_secret(),
+        NOTES
+    );
 }
 
 pub fn key(byte: u8) -> [u8; 32] {
@@ -123,7 +156,13 @@ pub struct Switchable {
 impl Switchable {
     pub fn new(inner: LocalKeyring) -> (Self, Arc<AtomicBool>) {
         let down = Arc::new(AtomicBool::new(false));
-        (Switchable { inner, down: down.clone() }, down)
+        (
+            Switchable {
+                inner,
+                down: down.clone(),
+            },
+            down,
+        )
     }
 
     fn check(&self) -> Result<()> {
@@ -144,7 +183,11 @@ impl Keyring for Switchable {
         self.check()?;
         self.inner.generate_data_key(context).await
     }
-    async fn unwrap_data_key(&self, wrapped: &WrappedDataKey, context: &EncryptionContext) -> Result<DataKey> {
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<DataKey> {
         self.check()?;
         self.inner.unwrap_data_key(wrapped, context).await
     }
@@ -158,10 +201,18 @@ pub struct ContextBlind(pub LocalKeyring);
 #[async_trait]
 impl Keyring for ContextBlind {
     async fn generate_data_key(&self, _: &EncryptionContext) -> Result<GeneratedDataKey> {
-        self.0.generate_data_key(&EncryptionContext::for_table("any")).await
+        self.0
+            .generate_data_key(&EncryptionContext::for_table("any"))
+            .await
     }
-    async fn unwrap_data_key(&self, wrapped: &WrappedDataKey, _: &EncryptionContext) -> Result<DataKey> {
-        self.0.unwrap_data_key(wrapped, &EncryptionContext::for_table("any")).await
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &WrappedDataKey,
+        _: &EncryptionContext,
+    ) -> Result<DataKey> {
+        self.0
+            .unwrap_data_key(wrapped, &EncryptionContext::for_table("any"))
+            .await
     }
 }
 
