@@ -195,7 +195,14 @@ impl Cipher {
         }
         let context = EncryptionContext::for_table(schema.table());
         let key = self.keys.decryption_key(&context, &header.wrapped).await?;
-        let fields = format::open_item(schema.table(), &binding, &key, &header, &fields)?;
+        let fields = format::open_item(schema.table(), &binding, &key, &header, &fields)
+            .inspect_err(|error| {
+                if let Error::Integrity { attribute } = error {
+                    // A security event worth an alert; the record's key may itself be personal
+                    // data, so only the table and the attribute are logged.
+                    tracing::warn!(table = schema.table(), attribute, "integrity check failed");
+                }
+            })?;
         Ok(Plaintexts { fields })
     }
 }

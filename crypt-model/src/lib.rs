@@ -26,5 +26,13 @@ pub use sensitive::Sensitive;
 
 /// Re-exported for implementors of [`Keyring`].
 pub use async_trait::async_trait;
+/// Guides and specifications, rendered from the repository's `docs/` folder.
+pub mod docs {
+    #[doc = include_str!("../../docs/format.md")]
+    pub mod format {}
+    #[doc = include_str!("../../docs/threat-model.md")]
+    pub mod threat_model {}
+}
+
 /// Re-exported so that `#[derive(Zeroize)]` is at hand for [`SerdePlaintext`] types.
 pub use zeroize;
