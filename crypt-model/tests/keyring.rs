@@ -56,6 +56,22 @@ fn key_ids_are_short_and_printable() {
 }
 
 #[test]
+fn a_key_given_as_the_key_id_is_refused_without_being_echoed() {
+    let key = b64(&[0x37; 32]);
+    let message = refused(LocalKeyring::from_base64(&key, "2026-11"));
+    assert!(
+        message.contains("swapped") && !message.contains(&key),
+        "{message}"
+    );
+    let key = hex::encode([0x37; 32]);
+    let message = refused(LocalKeyring::new(&key, &[1; 32]));
+    assert!(
+        message.contains("swapped") && !message.contains(&key),
+        "{message}"
+    );
+}
+
+#[test]
 fn key_material_is_never_printed() {
     let key: [u8; 32] = std::array::from_fn(|i| 0xc0 ^ i as u8);
     let keyring = LocalKeyring::new("primary", &key)

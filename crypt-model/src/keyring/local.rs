@@ -61,6 +61,7 @@ impl LocalKeyring {
 
     /// A keyring whose primary key is read, in base64, from the environment variable `var`.
     pub fn from_env(key_id: &str, var: &str) -> Result<Self> {
+        check_key_id(key_id)?;
         let value = Zeroizing::new(std::env::var(var).map_err(|_| Error::InvalidKey {
             key_id: key_id.to_owned(),
             reason: format!("environment variable `{var}` is not set or is not valid Unicode"),
@@ -203,8 +204,22 @@ fn checked_key(key_id: &str, key: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
     Ok(key)
 }
 
-/// Key ids are stored in every header and shown in errors: short, printable, no spaces.
+/// Key ids are stored in every header and shown in errors: short, printable, no spaces, and not
+/// a key given in the id's place by swapped arguments.
 fn check_key_id(key_id: &str) -> Result<()> {
+    let base64_key = key_id.len() == 44
+        && base64::engine::general_purpose::STANDARD
+            .decode(key_id)
+            .is_ok_and(|k| k.len() == KEY_LEN);
+    let hex_key = key_id.len() == 2 * KEY_LEN && key_id.chars().all(|c| c.is_ascii_hexdigit());
+    if base64_key || hex_key {
+        return Err(Error::InvalidKey {
+            key_id: "[REDACTED]".to_owned(),
+            reason: "the key id looks like a 256-bit key: key ids are stored in every item and \
+                     shown in errors; were the key id and the key swapped?"
+                .to_owned(),
+        });
+    }
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.:/+=@".contains(c);
     if key_id.is_empty() || key_id.len() > 255 || !key_id.chars().all(allowed) {
         return Err(Error::InvalidKey {
@@ -217,6 +232,7 @@ fn check_key_id(key_id: &str) -> Result<()> {
 }
 
 fn decode_base64(key_id: &str, key: &str) -> Result<Zeroizing<Vec<u8>>> {
+    check_key_id(key_id)?;
     base64::engine::general_purpose::STANDARD
         .decode(key.trim())
         .map(Zeroizing::new)
