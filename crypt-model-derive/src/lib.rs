@@ -1,4 +1,26 @@
 //! The `#[derive(EncryptedItem)]` macro of crypt-model.
 //!
-//! Use it through the `crypt-model` crate, which re-exports it. It arrives with the issue "The
-//! derive macro, `Sealed<T>` and the owner gate"; until then this crate exports nothing.
+//! Use it through the `crypt-model` crate, which re-exports it and documents every attribute.
+//! The stages, one file each: `ast` (the struct as we understand it), `attr` (parsing the
+//! attributes into it), `check` (one function per rule), `expand` (the generated code, and the
+//! stub emitted when there are errors).
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives `crypt_model::EncryptedItem`. See the documentation of its re-export in
+/// `crypt-model`.
+#[proc_macro_derive(
+    EncryptedItem,
+    attributes(partition_key, sort_key, owner, sensitive, crypt_model)
+)]
+pub fn derive_encrypted_item(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}

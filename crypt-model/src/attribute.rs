@@ -172,17 +172,36 @@ impl std::error::Error for AttributeError {}
 
 /// A type that is stored as one plain (unencrypted) attribute.
 ///
+/// In a model, a plain field of type `Option<T>` stores no attribute when `None`.
+///
 /// Implemented for `String`, `bool`, every integer type, `f32`, `f64`, `Vec<u8>` (binary),
 /// `Option<T>` (`None` is `NULL`), `Vec<T>` (a list), `BTreeSet`/`HashSet` of strings, integers or
 /// byte vectors (DynamoDB sets; an empty set is stored as `NULL`, since DynamoDB has no empty
 /// sets), and `BTreeMap`/`HashMap` from `String` (a map). Any `serde` type opts in through
 /// [`SerdeAttribute`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored as a plain attribute",
+    note = "a secret belongs in a `#[sensitive]` field of type `Sensitive<T>`; a serde type can opt \
+            in as a plain attribute by implementing `crypt_model::SerdeAttribute`"
+)]
 pub trait Attribute: Sized {
     /// Converts the value into an attribute.
     fn to_attribute(&self) -> Result<AttributeValue, AttributeError>;
 
     /// Converts an attribute back into a value.
     fn from_attribute(value: AttributeValue) -> Result<Self, AttributeError>;
+
+    /// Whether the value is stored as no attribute at all (`None` at the top level of an item).
+    #[doc(hidden)]
+    fn __is_absent(&self) -> bool {
+        false
+    }
+
+    /// The value of an attribute missing from an item, if that is allowed (`None`).
+    #[doc(hidden)]
+    fn __missing() -> Option<Self> {
+        None
+    }
 
     /// How a `Vec<Self>` is stored: a list, except for `Vec<u8>`, which is binary.
     #[doc(hidden)]
@@ -322,6 +341,12 @@ impl<T: Attribute> Attribute for Option<T> {
             AttributeValue::Null => Ok(None),
             value => T::from_attribute(value).map(Some),
         }
+    }
+    fn __is_absent(&self) -> bool {
+        self.is_none()
+    }
+    fn __missing() -> Option<Self> {
+        Some(None)
     }
 }
 

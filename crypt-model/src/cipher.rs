@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use crate::access::Grant;
 use crate::attribute::{AttributeValue, Item};
 use crate::cache::{CacheLimits, CachingKeyring, KeyringCalls};
 use crate::error::{Error, Result};
@@ -51,6 +52,7 @@ use crate::sensitive::Sensitive;
 /// ```
 pub struct Cipher {
     keys: CachingKeyring,
+    grants: Vec<Grant>,
 }
 
 impl Cipher {
@@ -63,7 +65,20 @@ impl Cipher {
     pub fn with_cache_limits(keyring: impl Keyring + 'static, limits: CacheLimits) -> Self {
         Cipher {
             keys: CachingKeyring::new(Arc::new(keyring), limits),
+            grants: Vec::new(),
         }
+    }
+
+    /// Lets a named service open records of one logical table that it does not own. Every use
+    /// is logged; see [`Grant`].
+    pub fn with_grant(mut self, grant: Grant) -> Self {
+        self.grants.push(grant);
+        self
+    }
+
+    /// The grants configured.
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
     }
 
     /// The calls that reached the keyring so far: the key-provider budget of what this engine

@@ -1,6 +1,7 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod access;
 mod attribute;
 mod cache;
 mod cipher;
@@ -10,8 +11,14 @@ mod keyring;
 mod plaintext;
 mod random;
 mod schema;
+mod sealed;
 mod sensitive;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use access::{Caller, Grant};
 pub use attribute::{Attribute, AttributeError, AttributeValue, Item, SerdeAttribute, SetMember};
 pub use cache::{CacheLimits, CachingKeyring, KeyringCalls};
 pub use cipher::{Cipher, Plaintexts};
@@ -22,6 +29,10 @@ pub use keyring::{
 };
 pub use plaintext::{Plaintext, PlaintextError, SerdePlaintext};
 pub use schema::{Schema, validate_attribute_name, validate_table_name};
+pub use sealed::{EncryptedItem, OwnerId, Sealed, SensitiveField};
+
+#[doc = include_str!("../../docs/derive.md")]
+pub use crypt_model_derive::EncryptedItem;
 pub use sensitive::Sensitive;
 
 /// Re-exported for implementors of [`Keyring`].

@@ -395,8 +395,9 @@ impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H>
 ///
 /// The value is encoded as CBOR (RFC 8949) by `ciborium`, a compact, self-describing format,
 /// so that adding a field with `#[serde(default)]` keeps old records readable. The type must
-/// implement [`Zeroize`] (derive it with `#[derive(Zeroize)]`) so that its plaintext is wiped on
-/// drop.
+/// implement [`Zeroize`] so that its plaintext is wiped on drop: `#[derive(Zeroize)]`, with
+/// `zeroize = { version = "1", features = ["derive"] }` in your `Cargo.toml` (the derive names
+/// the `zeroize` crate directly).
 ///
 /// ```
 /// use crypt_model::{Plaintext, SerdePlaintext};

@@ -1,0 +1,187 @@
+//! The rules a model must follow, one function each, with the reason in its message.
+
+use std::collections::BTreeMap;
+
+use crate::ast::Container;
+use crate::ctxt::Ctxt;
+
+/// The attribute holding an item's header; names starting with this prefix are reserved.
+const RESERVED_PREFIX: &str = "__cm";
+
+/// Runs every rule, recording each violation.
+pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
+    no_generics(cx, cont);
+    table_is_named_and_valid(cx, cont);
+    one_partition_key(cx, cont);
+    at_most_one_sort_key(cx, cont);
+    one_owner(cx, cont);
+    keys_and_owner_are_not_sensitive(cx, cont);
+    partition_and_sort_key_differ(cx, cont);
+    attribute_names_are_valid(cx, cont);
+    attribute_names_are_unique(cx, cont);
+}
+
+/// Generic and lifetime parameters are not supported: the schema and the generated glue are
+/// per concrete type.
+fn no_generics(cx: &mut Ctxt, cont: &Container<'_>) {
+    if !cont.generics.params.is_empty() {
+        cx.error_spanned_by(
+            cont.generics,
+            "#[derive(EncryptedItem)] does not support generic or lifetime parameters: a model \
+             is one concrete type with owned fields; use a concrete type per table",
+        );
+    }
+}
+
+/// The logical table is bound into every ciphertext, so it must be given, and it follows
+/// DynamoDB's table-name rules.
+fn table_is_named_and_valid(cx: &mut Ctxt, cont: &Container<'_>) {
+    let Some(table) = &cont.table else {
+        cx.error_spanned_by(
+            cont.ident,
+            "missing `#[crypt_model(table = \"…\")]`: the logical table name is bound into every \
+             ciphertext; name the data set, e.g. `#[crypt_model(table = \"profiles\")]`",
+        );
+        return;
+    };
+    let name = table.value();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if !(3..=255).contains(&name.len()) || !name.chars().all(allowed) {
+        cx.error_spanned_by(
+            table,
+            "invalid table name: a table name is 3 to 255 characters of A-Z a-z 0-9 _ . -",
+        );
+    }
+}
+
+/// Exactly one partition key: records are found and bound by it.
+fn one_partition_key(cx: &mut Ctxt, cont: &Container<'_>) {
+    let marked = cont.marked(|f| f.partition_key.as_ref());
+    if marked.is_empty() {
+        cx.error_spanned_by(
+            cont.ident,
+            "missing `#[partition_key]`: mark the field that identifies the record",
+        );
+    }
+    for (_, marker) in marked.iter().skip(1) {
+        cx.error_spanned_by(
+            marker,
+            "a model has one `#[partition_key]`; this is the second (a composite key is a \
+             `#[partition_key]` and a `#[sort_key]`)",
+        );
+    }
+}
+
+/// At most one sort key.
+fn at_most_one_sort_key(cx: &mut Ctxt, cont: &Container<'_>) {
+    for (_, marker) in cont.marked(|f| f.sort_key.as_ref()).iter().skip(1) {
+        cx.error_spanned_by(
+            marker,
+            "a model has at most one `#[sort_key]`; this is the second",
+        );
+    }
+}
+
+/// Exactly one owner: the owner gate compares it with the caller.
+fn one_owner(cx: &mut Ctxt, cont: &Container<'_>) {
+    let marked = cont.marked(|f| f.owner.as_ref());
+    if marked.is_empty() {
+        cx.error_spanned_by(
+            cont.ident,
+            "missing `#[owner]`: mark the field holding the id of the user who owns the record; \
+             only that user (or a granted service) can open it",
+        );
+    }
+    for (_, marker) in marked.iter().skip(1) {
+        cx.error_spanned_by(
+            marker,
+            "a record has one `#[owner]`; this is the second (grant other callers access with \
+             `crypt_model::Grant` instead)",
+        );
+    }
+}
+
+/// Keys and the owner are stored in plain: a randomly encrypted value cannot be looked up, and
+/// the owner must be readable to check access before anything is decrypted.
+fn keys_and_owner_are_not_sensitive(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in &cont.fields {
+        let Some(sensitive) = &field.sensitive else {
+            continue;
+        };
+        if field.partition_key.is_some() {
+            cx.error_spanned_by(
+                sensitive,
+                "`#[sensitive]` cannot be on the partition key: a randomly encrypted key cannot be \
+                 looked up; keep the key a plain id and put the secret in another field",
+            );
+        }
+        if field.sort_key.is_some() {
+            cx.error_spanned_by(
+                sensitive,
+                "`#[sensitive]` cannot be on the sort key: a randomly encrypted key cannot be \
+                 looked up or ordered; put the secret in another field",
+            );
+        }
+        if field.owner.is_some() {
+            cx.error_spanned_by(
+                sensitive,
+                "`#[sensitive]` cannot be on the owner: the owner is checked against the caller \
+                 before anything is decrypted, so it is stored in plain (and bound to every \
+                 ciphertext)",
+            );
+        }
+    }
+}
+
+/// One field cannot be both keys.
+fn partition_and_sort_key_differ(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in &cont.fields {
+        if let (Some(_), Some(sort_key)) = (&field.partition_key, &field.sort_key) {
+            cx.error_spanned_by(
+                sort_key,
+                "a field cannot be both the partition key and the sort key",
+            );
+        }
+    }
+}
+
+/// Attribute names are 1 to 255 bytes and do not use crypt-model's reserved prefix, where the
+/// header lives.
+fn attribute_names_are_valid(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in &cont.fields {
+        if field.name.is_empty() || field.name.len() > 255 {
+            cx.syn_error(syn::Error::new(
+                field.name_span,
+                "an attribute name is 1 to 255 bytes",
+            ));
+        }
+        if field.name.starts_with(RESERVED_PREFIX) {
+            cx.syn_error(syn::Error::new(
+                field.name_span,
+                format!(
+                    "attribute `{}` is in the reserved `{RESERVED_PREFIX}` namespace, where \
+                     crypt-model keeps its header; rename it with \
+                     `#[crypt_model(rename = \"…\")]`",
+                    field.name
+                ),
+            ));
+        }
+    }
+}
+
+/// Two fields stored under one attribute name would overwrite each other.
+fn attribute_names_are_unique(cx: &mut Ctxt, cont: &Container<'_>) {
+    let mut seen = BTreeMap::new();
+    for field in &cont.fields {
+        if let Some(first) = seen.insert(field.name.as_str(), field.ident) {
+            cx.syn_error(syn::Error::new(
+                field.name_span,
+                format!(
+                    "fields `{first}` and `{}` are both stored as attribute `{}`; rename one with \
+                     `#[crypt_model(rename = \"…\")]`",
+                    field.ident, field.name
+                ),
+            ));
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! What the derive's generated code names (`::crypt_model::__private::…`). Not a public API:
+//! anything here may change in any release.
+
+pub use crate::attribute::{Attribute, AttributeValue, Item};
+pub use crate::cipher::Plaintexts;
+pub use crate::error::{Error, Result};
+pub use crate::schema::Schema;
+pub use crate::sealed::{EncryptedItem, OwnerId, SensitiveField};
+
+/// Stores a plain field (nothing for `None`).
+pub fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<()> {
+    if value.__is_absent() {
+        return Ok(());
+    }
+    let value = value.to_attribute().map_err(|e| Error::InvalidValue {
+        attribute: name.to_owned(),
+        reason: e.to_string(),
+    })?;
+    item.insert(name, value);
+    Ok(())
+}
+
+fn convert<T: Attribute>(name: &'static str, value: Option<AttributeValue>) -> Result<T> {
+    match value {
+        Some(value) => T::from_attribute(value).map_err(|e| Error::malformed(name, e)),
+        None => T::__missing().ok_or_else(|| Error::MissingAttribute {
+            attribute: name.to_owned(),
+        }),
+    }
+}
+
+/// Takes a plain field out of a stored item.
+pub fn take_plain<T: Attribute>(item: &mut Item, name: &'static str) -> Result<T> {
+    convert(name, item.remove(name))
+}
+
+/// Reads a plain field that must stay in the item (a key or the owner, bound into the
+/// ciphertexts).
+pub fn read_plain<T: Attribute>(item: &Item, name: &'static str) -> Result<T> {
+    convert(name, item.get(name).cloned())
+}
+
+/// Checks the stored shape of a sensitive field without decrypting it.
+pub fn check_sealed<F: SensitiveField>(item: &Item, name: &'static str) -> Result<()> {
+    match item.get(name) {
+        Some(AttributeValue::B(_)) => Ok(()),
+        Some(_) => Err(Error::malformed(
+            name,
+            "a sensitive attribute must be binary (B)",
+        )),
+        None if F::__REQUIRED => Err(Error::MissingAttribute {
+            attribute: name.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Adds a sensitive field's plaintext (nothing for `None`).
+pub fn put_sensitive<F: SensitiveField>(
+    plaintexts: &mut Plaintexts,
+    name: &'static str,
+    value: &F,
+) -> Result<()> {
+    value.__put(name, plaintexts)
+}
+
+/// Takes a sensitive field's decrypted value.
+pub fn take_sensitive<F: SensitiveField>(
+    plaintexts: &mut Plaintexts,
+    name: &'static str,
+) -> Result<F> {
+    F::__take(name, plaintexts)
+}
+
+/// The owner's id.
+pub fn owner_id<O: OwnerId>(owner: &O) -> &str {
+    owner.owner_id()
+}
+
+/// How the derive stores and reads one plain field. Built once per field by a `const`, where the
+/// type's bound is checked: a wrong type is one error, at the field, and the calls through these
+/// function pointers add none.
+pub struct PlainField<T> {
+    /// Stores the field.
+    pub put: fn(&mut Item, &'static str, &T) -> Result<()>,
+    /// Takes the field out of a stored item.
+    pub take: fn(&mut Item, &'static str) -> Result<T>,
+    /// Reads a key or owner field, leaving it in the item.
+    pub read: fn(&Item, &'static str) -> Result<T>,
+}
+
+/// The glue for a plain field of type `T`. A free function, so that a type without the bound
+/// gets the trait's own diagnostic.
+pub const fn plain_field<T: Attribute>() -> PlainField<T> {
+    PlainField {
+        put: put_plain::<T>,
+        take: take_plain::<T>,
+        read: read_plain::<T>,
+    }
+}
+
+/// How the derive handles the owner field; see [`PlainField`].
+pub struct OwnerField<T> {
+    /// The field as a plain attribute.
+    pub plain: PlainField<T>,
+    /// The owner's id.
+    pub id: fn(&T) -> &str,
+}
+
+/// The glue for an owner field of type `T`.
+pub const fn owner_field<T: OwnerId>() -> OwnerField<T> {
+    OwnerField {
+        plain: plain_field::<T>(),
+        id: owner_id::<T>,
+    }
+}
+
+/// How the derive handles a sensitive field; see [`PlainField`].
+pub struct SecretField<T> {
+    /// Adds the plaintext.
+    pub put: fn(&mut Plaintexts, &'static str, &T) -> Result<()>,
+    /// Checks the stored shape.
+    pub check: fn(&Item, &'static str) -> Result<()>,
+    /// Takes the decrypted value.
+    pub take: fn(&mut Plaintexts, &'static str) -> Result<T>,
+}
+
+/// The glue for a sensitive field of type `T`.
+pub const fn secret_field<T: SensitiveField>() -> SecretField<T> {
+    SecretField {
+        put: put_sensitive::<T>,
+        check: check_sealed::<T>,
+        take: take_sensitive::<T>,
+    }
+}

@@ -1,0 +1,581 @@
+//! The derive end to end: every field type through `to_item` → `from_item` → `open`, the owner
+//! gate, grants and their log, and what a stored item can and cannot be made to do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crypt_model::{
+    AttributeValue, CacheLimits, Caller, Cipher, DataKey, EncryptedItem, EncryptionContext, Error,
+    GeneratedDataKey, Grant, HEADER_ATTRIBUTE, Item, Keyring, LocalKeyring, Sensitive,
+    SerdeAttribute, SerdePlaintext, WrappedDataKey, async_trait,
+};
+use zeroize::Zeroize;
+
+const SSN: &str = "078-05-1120";
+const CARD: &str = "4111-1111-1111-1111";
+const DIAGNOSIS: &str = "diagnosis-confidential-7f3a9c";
+const SECRETS: &[&str] = &[
+    SSN,
+    CARD,
+    DIAGNOSIS,
+    "078-05",
+    "4111-1111",
+    "confidential-7f3a",
+];
+
+fn assert_clean(text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "a secret leaked into: {text}");
+    }
+}
+
+fn clean(error: Error) -> Error {
+    assert_clean(&error.to_string());
+    assert_clean(&format!("{error:?}"));
+    error
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Zeroize, PartialEq, Debug, Clone)]
+struct CardDetails {
+    number: String,
+    expiry: String,
+}
+impl SerdePlaintext for CardDetails {}
+
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug, Clone)]
+struct Address {
+    city: String,
+    zip: u32,
+}
+impl SerdeAttribute for Address {}
+
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sort_key]
+    kind: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+    #[sensitive]
+    card: Option<Sensitive<CardDetails>>,
+    #[crypt_model(rename = "name")]
+    display_name: String,
+}
+
+fn profile(owner: &str) -> Profile {
+    Profile {
+        user_id: owner.into(),
+        kind: "profile".into(),
+        ssn: Sensitive::new(SSN.into()),
+        card: Some(Sensitive::new(CardDetails {
+            number: CARD.into(),
+            expiry: "12/29".into(),
+        })),
+        display_name: "Alice".into(),
+    }
+}
+
+/// Every supported type, plain and sensitive, with a separate owner and a numeric key.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "everything")]
+struct Everything {
+    #[partition_key]
+    id: u64,
+    #[owner]
+    owner: String,
+    text: String,
+    flag: bool,
+    small: i8,
+    big: u128,
+    negative: i128,
+    ratio: f64,
+    bytes: Vec<u8>,
+    maybe: Option<String>,
+    absent: Option<u32>,
+    list: Vec<String>,
+    set: BTreeSet<String>,
+    numbers: BTreeSet<i64>,
+    map: HashMap<String, u16>,
+    address: Address,
+    #[sensitive]
+    s_text: Sensitive<String>,
+    #[sensitive]
+    s_bytes: Sensitive<Vec<u8>>,
+    #[sensitive]
+    s_bool: Sensitive<bool>,
+    #[sensitive]
+    s_int: Sensitive<i128>,
+    #[sensitive]
+    s_float: Sensitive<f64>,
+    #[sensitive]
+    s_list: Sensitive<Vec<String>>,
+    #[sensitive]
+    s_map: Sensitive<BTreeMap<String, Vec<u8>>>,
+    #[sensitive]
+    s_set: Sensitive<BTreeSet<u32>>,
+    #[sensitive]
+    s_option: Sensitive<Option<String>>,
+    #[sensitive]
+    s_serde: Sensitive<CardDetails>,
+    #[sensitive]
+    s_some: Option<Sensitive<String>>,
+    #[sensitive]
+    s_none: Option<Sensitive<String>>,
+}
+
+fn everything() -> Everything {
+    Everything {
+        id: u64::MAX,
+        owner: "carol".into(),
+        text: "plain text".into(),
+        flag: true,
+        small: -128,
+        big: u128::MAX,
+        negative: i128::MIN,
+        ratio: -0.125,
+        bytes: vec![0, 1, 255],
+        maybe: Some("here".into()),
+        absent: None,
+        list: vec!["a".into(), "b".into()],
+        set: BTreeSet::from(["x".into()]),
+        numbers: BTreeSet::from([-1, 1]),
+        map: HashMap::from([("k".into(), 7)]),
+        address: Address {
+            city: "Lyon".into(),
+            zip: 69001,
+        },
+        s_text: Sensitive::new(DIAGNOSIS.into()),
+        s_bytes: Sensitive::new(vec![9; 100]),
+        s_bool: Sensitive::new(true),
+        s_int: Sensitive::new(i128::MIN),
+        s_float: Sensitive::new(f64::MAX),
+        s_list: Sensitive::new(vec![SSN.into(), String::new()]),
+        s_map: Sensitive::new(BTreeMap::from([("key".into(), vec![1, 2])])),
+        s_set: Sensitive::new(BTreeSet::from([3, 4])),
+        s_option: Sensitive::new(Some(CARD.into())),
+        s_serde: Sensitive::new(CardDetails {
+            number: CARD.into(),
+            expiry: "01/30".into(),
+        }),
+        s_some: Some(Sensitive::new(SSN.into())),
+        s_none: None,
+    }
+}
+
+fn assert_item_clean(item: &Item) {
+    assert_clean(&format!("{item:?}"));
+    for (_, value) in item.iter() {
+        if let AttributeValue::B(bytes) = value {
+            for secret in SECRETS {
+                assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+            }
+        }
+    }
+}
+
+fn cipher() -> Cipher {
+    Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
+}
+
+#[tokio::test]
+async fn every_field_type_round_trips_through_to_item_from_item_and_open() {
+    let cipher = cipher();
+    let original = everything();
+    let item = original.to_item(&cipher).await.unwrap();
+    assert_item_clean(&item);
+    assert_eq!(
+        item.get("id"),
+        Some(&AttributeValue::N(u64::MAX.to_string()))
+    );
+    assert!(
+        !item.contains("absent") && !item.contains("s_none"),
+        "None stores nothing"
+    );
+    for sensitive in Everything::SCHEMA
+        .sensitive()
+        .iter()
+        .filter(|n| **n != "s_none")
+    {
+        assert!(
+            matches!(item.get(sensitive), Some(AttributeValue::B(_))),
+            "{sensitive}"
+        );
+    }
+
+    let opened = Everything::from_item(item)
+        .unwrap()
+        .open(&Caller::user("carol"), &cipher)
+        .await
+        .unwrap();
+    let o = &original;
+    assert_eq!(
+        (
+            opened.id,
+            &opened.owner,
+            &opened.text,
+            opened.flag,
+            opened.small,
+            opened.big,
+            opened.negative
+        ),
+        (o.id, &o.owner, &o.text, o.flag, o.small, o.big, o.negative)
+    );
+    assert_eq!(
+        (opened.ratio, &opened.bytes, &opened.maybe, opened.absent),
+        (o.ratio, &o.bytes, &o.maybe, o.absent)
+    );
+    assert_eq!(
+        (&opened.list, &opened.set, &opened.numbers, &opened.map),
+        (&o.list, &o.set, &o.numbers, &o.map)
+    );
+    assert_eq!(opened.address, o.address);
+    assert_eq!(opened.s_text.expose_secret(), o.s_text.expose_secret());
+    assert_eq!(opened.s_bytes.expose_secret(), o.s_bytes.expose_secret());
+    assert_eq!(opened.s_bool.expose_secret(), o.s_bool.expose_secret());
+    assert_eq!(opened.s_int.expose_secret(), o.s_int.expose_secret());
+    assert_eq!(opened.s_float.expose_secret(), o.s_float.expose_secret());
+    assert_eq!(opened.s_list.expose_secret(), o.s_list.expose_secret());
+    assert_eq!(opened.s_map.expose_secret(), o.s_map.expose_secret());
+    assert_eq!(opened.s_set.expose_secret(), o.s_set.expose_secret());
+    assert_eq!(opened.s_option.expose_secret(), o.s_option.expose_secret());
+    assert_eq!(opened.s_serde.expose_secret(), o.s_serde.expose_secret());
+    assert_eq!(
+        opened.s_some.as_ref().map(|s| s.expose_secret()),
+        Some(&SSN.to_owned())
+    );
+    assert!(opened.s_none.is_none());
+}
+
+#[test]
+fn the_schema_is_generated_from_the_attributes() {
+    let schema = Profile::SCHEMA;
+    assert_eq!(schema.table(), "profiles");
+    assert_eq!(schema.partition_key(), "user_id");
+    assert_eq!(schema.sort_key(), Some("kind"));
+    assert_eq!(schema.owner(), "user_id");
+    assert_eq!(schema.sensitive(), &["ssn", "card"]);
+    schema.validate().unwrap();
+    assert_eq!(Everything::SCHEMA.owner(), "owner");
+    assert_eq!(Everything::SCHEMA.sort_key(), None);
+    assert_eq!(profile("alice").owner(), "alice");
+}
+
+#[tokio::test]
+async fn the_owner_gets_plaintext_and_the_debug_output_is_redacted() {
+    let cipher = cipher();
+    let item = profile("alice").to_item(&cipher).await.unwrap();
+    assert_eq!(
+        item.get("name"),
+        Some(&AttributeValue::S("Alice".into())),
+        "renamed"
+    );
+    let sealed = Profile::from_item(item).unwrap();
+    assert_clean(&format!("{sealed:?}"));
+    assert_eq!(sealed.partition_key(), &AttributeValue::S("alice".into()));
+    assert_eq!(
+        sealed.sort_key(),
+        Some(&AttributeValue::S("profile".into()))
+    );
+    assert_eq!(sealed.table(), "profiles");
+
+    let opened = sealed.open(&Caller::user("alice"), &cipher).await.unwrap();
+    assert_eq!(opened.ssn.expose_secret(), SSN);
+    assert_eq!(opened.card.as_ref().unwrap().expose_secret().number, CARD);
+    let debug = format!("{opened:?}");
+    assert!(debug.contains("ssn: Sensitive([REDACTED])"), "{debug}");
+    assert!(
+        debug.contains("card: Some(Sensitive([REDACTED]))"),
+        "{debug}"
+    );
+    assert_clean(&debug);
+    assert_clean(&format!("{opened:#?}"));
+}
+
+/// A keyring that counts unwraps and can be switched off.
+#[derive(Debug)]
+struct Watched {
+    inner: LocalKeyring,
+    unwraps: Arc<Mutex<u32>>,
+    down: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Keyring for Watched {
+    async fn generate_data_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> crypt_model::Result<GeneratedDataKey> {
+        self.inner.generate_data_key(context).await
+    }
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> crypt_model::Result<DataKey> {
+        *self.unwraps.lock().unwrap() += 1;
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Error::KeyProvider {
+                key_id: None,
+                message: "down".into(),
+                source: None,
+            });
+        }
+        self.inner.unwrap_data_key(wrapped, context).await
+    }
+}
+
+#[tokio::test]
+async fn another_caller_is_refused_before_any_key_is_unwrapped() {
+    let writer = cipher();
+    let item = profile("alice").to_item(&writer).await.unwrap();
+
+    let unwraps = Arc::new(Mutex::new(0));
+    let down = Arc::new(AtomicBool::new(false));
+    let reader = Cipher::with_cache_limits(
+        Watched {
+            inner: LocalKeyring::new("k1", &[1; 32]).unwrap(),
+            unwraps: unwraps.clone(),
+            down: down.clone(),
+        },
+        CacheLimits::disabled(),
+    );
+    for caller in [
+        Caller::user("mallory"),
+        Caller::user(""),
+        Caller::user("ALICE"),
+        Caller::service("alice"),
+    ] {
+        let error = clean(
+            Profile::from_item(item.clone())
+                .unwrap()
+                .open(&caller, &reader)
+                .await
+                .unwrap_err(),
+        );
+        assert!(
+            matches!(&error, Error::AccessDenied { caller: c, table } if c == caller.id() && table == "profiles"),
+            "{caller:?}: {error:?}"
+        );
+    }
+    assert_eq!(
+        *unwraps.lock().unwrap(),
+        0,
+        "no key was unwrapped for a refused caller"
+    );
+
+    // Refusal does not depend on the key provider: it is decided first.
+    down.store(true, Ordering::SeqCst);
+    let error = Profile::from_item(item.clone())
+        .unwrap()
+        .open(&Caller::user("mallory"), &reader)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::AccessDenied { .. }));
+    let error = Profile::from_item(item)
+        .unwrap()
+        .open(&Caller::user("alice"), &reader)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::KeyProvider { .. }),
+        "the owner reaches the key provider"
+    );
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_granted_service_gets_plaintext_and_each_use_is_logged_without_a_value() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let cipher = cipher().with_grant(Grant::new("support-tool", "profiles"));
+    let item = profile("alice").to_item(&cipher).await.unwrap();
+
+    let support = Caller::service("support-tool");
+    let opened = Profile::from_item(item.clone())
+        .unwrap()
+        .open(&support, &cipher)
+        .await
+        .unwrap();
+    assert_eq!(opened.ssn.expose_secret(), SSN);
+
+    // The grant is for one service and one table.
+    for caller in [
+        Caller::service("billing-export"),
+        Caller::user("support-tool"),
+    ] {
+        let error = Profile::from_item(item.clone())
+            .unwrap()
+            .open(&caller, &cipher)
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::AccessDenied { .. }), "{caller:?}");
+    }
+    let other_table = cipher_with_grant_on("orders");
+    let error = Profile::from_item(item)
+        .unwrap()
+        .open(&support, &other_table)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::AccessDenied { .. }));
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let grant_line = logs
+        .lines()
+        .find(|l| l.contains("policy grant used"))
+        .expect(&logs);
+    for expected in [
+        "INFO",
+        "crypt_model::access",
+        "caller=\"support-tool\"",
+        "table=\"profiles\"",
+        "key=user_id=\"alice\" kind=\"profile\"",
+    ] {
+        assert!(
+            grant_line.contains(expected),
+            "{expected} missing from: {grant_line}"
+        );
+    }
+    assert_eq!(logs.matches("policy grant used").count(), 1, "{logs}");
+    assert!(
+        logs.contains("access denied") && logs.contains("billing-export"),
+        "{logs}"
+    );
+    assert_clean(&logs);
+}
+
+fn cipher_with_grant_on(table: &str) -> Cipher {
+    cipher().with_grant(Grant::new("support-tool", table))
+}
+
+#[tokio::test]
+async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
+    let cipher = cipher();
+    let item = profile("alice").to_item(&cipher).await.unwrap();
+    let mut stolen = item.clone();
+    stolen.insert("user_id", AttributeValue::S("mallory".into()));
+    let sealed = Profile::from_item(stolen).unwrap();
+    assert_eq!(
+        sealed.owner(),
+        "mallory",
+        "the gate passes: mallory is the stored owner"
+    );
+    let error = clean(
+        sealed
+            .open(&Caller::user("mallory"), &cipher)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        matches!(&error, Error::Integrity { attribute } if attribute == HEADER_ATTRIBUTE),
+        "{error:?}"
+    );
+
+    // Same with an owner that is not the partition key.
+    let item = everything().to_item(&cipher).await.unwrap();
+    let mut stolen = item.clone();
+    stolen.insert("owner", AttributeValue::S("mallory".into()));
+    let error = clean(
+        Everything::from_item(stolen)
+            .unwrap()
+            .open(&Caller::user("mallory"), &cipher)
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(error, Error::Integrity { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn from_item_names_missing_and_malformed_attributes_and_never_their_values() {
+    let cipher = cipher();
+    let item = profile("alice").to_item(&cipher).await.unwrap();
+    let missing = |name: &str| {
+        let mut item = item.clone();
+        item.remove(name);
+        clean(Profile::from_item(item).unwrap_err())
+    };
+    for name in ["ssn", "name", "kind", "user_id", HEADER_ATTRIBUTE] {
+        let error = missing(name);
+        assert!(
+            matches!(&error, Error::MissingAttribute { attribute } if attribute == name),
+            "{name}: {error:?}"
+        );
+    }
+    let mut no_card = item.clone();
+    no_card.remove("card");
+    assert!(
+        Profile::from_item(no_card).is_ok(),
+        "an optional sensitive field may be absent"
+    );
+
+    let malformed = |name: &str, value: AttributeValue| {
+        let mut item = item.clone();
+        item.insert(name, value);
+        clean(Profile::from_item(item).unwrap_err())
+    };
+    for (name, value) in [
+        ("ssn", AttributeValue::S(SSN.into())),
+        ("name", AttributeValue::N("4111111111111111".into())),
+        ("user_id", AttributeValue::N("1".into())),
+        (HEADER_ATTRIBUTE, AttributeValue::S(CARD.into())),
+    ] {
+        let error = malformed(name, value);
+        assert!(
+            matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == name),
+            "{name}: {error:?}"
+        );
+        assert!(!error.to_string().contains("4111111111111111"));
+    }
+    let mut future = item.clone();
+    future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![9]));
+    assert!(matches!(
+        Profile::from_item(future),
+        Err(Error::UnsupportedVersion { version: 9, .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_value_that_cannot_be_stored_fails_the_write_naming_the_field() {
+    #[derive(EncryptedItem)]
+    #[crypt_model(table = "measurements")]
+    struct Measurement {
+        #[partition_key]
+        #[owner]
+        user: String,
+        value: f64,
+    }
+    let error = Measurement {
+        user: "u".into(),
+        value: f64::NAN,
+    }
+    .to_item(&cipher())
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "value"),
+        "{error:?}"
+    );
+}

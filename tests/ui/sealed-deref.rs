@@ -1,0 +1,20 @@
+use crypt_model::{EncryptedItem, Item, Sealed, Sensitive};
+
+#[derive(EncryptedItem)]
+#[crypt_model(table = "profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+}
+
+fn sealed(item: Item) -> Sealed<Profile> {
+    Profile::from_item(item).unwrap()
+}
+
+fn main() {
+    // `Sealed<T>` does not dereference to `T`.
+    let profile: &Profile = &*sealed(Item::new());
+}

@@ -1,0 +1,20 @@
+use crypt_model::{EncryptedItem, Item, Sealed, Sensitive};
+
+#[derive(EncryptedItem)]
+#[crypt_model(table = "profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+}
+
+fn sealed(item: Item) -> Sealed<Profile> {
+    Profile::from_item(item).unwrap()
+}
+
+fn main() {
+    // A sensitive field is not reachable through `Sealed`: only `open` decrypts it.
+    let ssn = &sealed(Item::new()).ssn;
+}

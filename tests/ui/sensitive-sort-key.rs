@@ -1,0 +1,14 @@
+use crypt_model::{EncryptedItem, Sensitive};
+
+#[derive(EncryptedItem)]
+#[crypt_model(table = "people")]
+struct Person {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sort_key]
+    #[sensitive]
+    email: Sensitive<String>,
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use crypt_model::{EncryptedItem, Sensitive};
+
+#[derive(EncryptedItem)]
+#[crypt_model(table = "profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive(algorithm = "aes")]
+    ssn: Sensitive<String>,
+}
+
+fn main() {}
