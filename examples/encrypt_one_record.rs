@@ -1,84 +1,99 @@
-//! Encrypts one record with a local key, shows what would be stored, reads it back, and shows
-//! that a copied or edited ciphertext is refused. No AWS account, no server.
+//! Encrypts one record with a local key, shows what would be stored, opens it as its owner, and
+//! shows that another user, and a stored item edited to name another owner, are refused.
+//! No AWS account, no server.
 //!
 //! Run: `cargo run --example encrypt_one_record`.
 
-use crypt_model::{AttributeValue, Cipher, Error, Item, LocalKeyring, Plaintexts, Schema};
+use crypt_model::{
+    AttributeValue, Caller, Cipher, EncryptedItem, Error, HEADER_ATTRIBUTE, LocalKeyring, Sensitive,
+};
 
-/// The model: table `profiles`, keyed by `user_id` (who also owns the record) and `kind`; the
-/// SSN and the email are sensitive.
-const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")
-    .with_sort_key("kind")
-    .with_sensitive(&["ssn", "email"]);
+/// A user's profile: the SSN and the email never leave the process in plain.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sort_key]
+    kind: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+    #[sensitive]
+    email: Sensitive<String>,
+    display_name: String,
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // A fresh key for this run; production uses AWS KMS or a managed key.
     let cipher = Cipher::new(LocalKeyring::generate()?);
 
-    let mut item = Item::new();
-    item.insert("user_id", AttributeValue::S("alice".into()));
-    item.insert("kind", AttributeValue::S("profile".into()));
-    item.insert("display_name", AttributeValue::S("Alice".into()));
-    let mut secrets = Plaintexts::new();
-    secrets.insert("ssn", &String::from("078-05-1120"))?;
-    secrets.insert("email", &String::from("alice@example.com"))?;
-    cipher.encrypt(&PROFILES, &mut item, &secrets).await?;
+    let profile = Profile {
+        user_id: "alice".into(),
+        kind: "profile".into(),
+        ssn: Sensitive::new("078-05-1120".into()),
+        email: Sensitive::new("alice@example.com".into()),
+        display_name: "Alice".into(),
+    };
+    let item = profile.to_item(&cipher).await?;
 
     println!("Stored item (what DynamoDB would hold):");
     for (name, value) in item.iter() {
-        println!("  {name:<13} {}", describe(value));
+        println!("  {name:<13} {}", describe(name, value));
     }
 
-    let mut opened = cipher.decrypt(&PROFILES, &item).await?;
-    let ssn = opened
-        .take::<String>("ssn")?
-        .ok_or(Error::MissingAttribute {
-            attribute: "ssn".into(),
-        })?;
-    // Printing a secret takes an explicit `expose_secret()`; `{:?}` would show `[REDACTED]`.
-    println!(
-        "\nRead back by the application: ssn = {} ({ssn:?} when debug-printed)",
-        ssn.expose_secret()
-    );
+    let opened = Profile::from_item(item.clone())?
+        .open(&Caller::user("alice"), &cipher)
+        .await?;
+    // Reading a secret takes an explicit `expose_secret()`; `{:?}` shows `[REDACTED]`.
+    println!("\nOpened by alice: ssn = {}", opened.ssn.expose_secret());
+    println!("Debug-printed:   {opened:?}");
 
-    let mut stolen = item.clone();
+    match Profile::from_item(item.clone())?
+        .open(&Caller::user("mallory"), &cipher)
+        .await
+    {
+        Err(error @ Error::AccessDenied { .. }) => {
+            println!("\nOpened by mallory: refused ({error})")
+        }
+        other => return Err(unexpected(other.map(|_| ()))),
+    }
+
+    let mut stolen = item;
     stolen.insert("user_id", AttributeValue::S("mallory".into()));
-    match cipher.decrypt(&PROFILES, &stolen).await {
+    match Profile::from_item(stolen)?
+        .open(&Caller::user("mallory"), &cipher)
+        .await
+    {
         Err(error @ Error::Integrity { .. }) => {
-            println!("\nThe same item moved to mallory: refused ({error})")
+            println!("Item rewritten to name mallory as owner: refused ({error})")
         }
-        other => return Err(unexpected(other)),
-    }
-
-    let mut tampered = item.clone();
-    if let Some(AttributeValue::B(bytes)) = tampered.get_mut("email") {
-        bytes[30] ^= 1;
-    }
-    match cipher.decrypt(&PROFILES, &tampered).await {
-        Err(error @ Error::Integrity { .. }) => {
-            println!("One bit of the email flipped: refused ({error})")
-        }
-        other => return Err(unexpected(other)),
+        other => return Err(unexpected(other.map(|_| ()))),
     }
     Ok(())
 }
 
-/// One attribute as DynamoDB JSON would show its type, binary values abbreviated.
-fn describe(value: &AttributeValue) -> String {
+/// One attribute with its DynamoDB type, binary values abbreviated.
+fn describe(name: &str, value: &AttributeValue) -> String {
     match value {
         AttributeValue::S(s) => format!("S  {s:?}"),
         AttributeValue::B(bytes) => {
             let hex: String = bytes.iter().take(12).map(|b| format!("{b:02x}")).collect();
-            format!("B  {hex}… ({} bytes of ciphertext)", bytes.len())
+            let what = if name == HEADER_ATTRIBUTE {
+                "header: key id, wrapped data key, salt, commitment"
+            } else {
+                "ciphertext"
+            };
+            format!("B  {hex}… ({} bytes, {what})", bytes.len())
         }
         other => format!("{}  {other:?}", other.type_name()),
     }
 }
 
-fn unexpected(outcome: Result<Plaintexts, Error>) -> Error {
+fn unexpected(outcome: Result<(), Error>) -> Error {
     Error::Config(match outcome {
-        Ok(_) => "a tampered item decrypted: this must never happen".into(),
-        Err(error) => format!("a tampered item gave an unexpected error: {error}"),
+        Ok(()) => "a refused record opened: this must never happen".into(),
+        Err(error) => format!("an unexpected error: {error}"),
     })
 }

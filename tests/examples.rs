@@ -27,12 +27,12 @@ fn run_example(name: &str) -> String {
 }
 
 #[test]
-fn encrypt_one_record_stores_ciphertext_reads_back_and_refuses_tampering() {
+fn encrypt_one_record_stores_ciphertext_opens_for_the_owner_and_refuses_others() {
     let out = run_example("encrypt_one_record");
-    let stored = out.split("Read back").next().unwrap();
+    let stored = out.split("Opened by alice").next().unwrap();
     assert!(stored.contains("__cm_header"), "{out}");
     assert!(
-        stored.contains("ssn") && stored.contains("bytes of ciphertext"),
+        stored.contains("ssn") && stored.contains("bytes, ciphertext"),
         "{out}"
     );
     for secret in ["078-05-1120", "alice@example.com"] {
@@ -41,16 +41,18 @@ fn encrypt_one_record_stores_ciphertext_reads_back_and_refuses_tampering() {
             "plaintext in the stored item: {out}"
         );
     }
+    assert!(out.contains("Opened by alice: ssn = 078-05-1120"), "{out}");
     assert!(
-        out.contains("ssn = 078-05-1120 (Sensitive([REDACTED]) when debug-printed)"),
+        out.contains("ssn: Sensitive([REDACTED]), email: Sensitive([REDACTED])"),
+        "{out}"
+    );
+    assert!(!out.contains("alice@example.com"), "{out}");
+    assert!(
+        out.contains("Opened by mallory: refused (access denied"),
         "{out}"
     );
     assert!(
-        out.contains("moved to mallory: refused (integrity check failed"),
-        "{out}"
-    );
-    assert!(
-        out.contains("flipped: refused (integrity check failed for attribute `email`"),
+        out.contains("to name mallory as owner: refused (integrity check failed"),
         "{out}"
     );
 }
