@@ -3,14 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crypt_model::{
     AttributeValue, CacheLimits, Caller, Cipher, DataKey, EncryptedItem, EncryptionContext, Error,
-    GeneratedDataKey, Grant, HEADER_ATTRIBUTE, Item, Keyring, LocalKeyring, Sensitive,
-    SerdeAttribute, SerdePlaintext, WrappedDataKey, async_trait,
+    GeneratedDataKey, HEADER_ATTRIBUTE, Item, Keyring, LocalKeyring, Sensitive, SerdeAttribute,
+    SerdePlaintext, WrappedDataKey, async_trait,
 };
 use zeroize::Zeroize;
 
@@ -386,89 +385,6 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
         matches!(error, Error::KeyProvider { .. }),
         "the owner reaches the key provider"
     );
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn a_granted_service_gets_plaintext_and_each_use_is_logged_without_a_value() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let cipher = cipher().with_grant(Grant::new("support-tool", "profiles"));
-    let item = profile("alice").to_item(&cipher).await.unwrap();
-
-    let support = Caller::service("support-tool");
-    let opened = Profile::from_item(item.clone())
-        .unwrap()
-        .open(&support, &cipher)
-        .await
-        .unwrap();
-    assert_eq!(opened.ssn.expose_secret(), SSN);
-
-    // The grant is for one service and one table.
-    for caller in [
-        Caller::service("billing-export"),
-        Caller::user("support-tool"),
-    ] {
-        let error = Profile::from_item(item.clone())
-            .unwrap()
-            .open(&caller, &cipher)
-            .await
-            .unwrap_err();
-        assert!(matches!(error, Error::AccessDenied { .. }), "{caller:?}");
-    }
-    let other_table = cipher_with_grant_on("orders");
-    let error = Profile::from_item(item)
-        .unwrap()
-        .open(&support, &other_table)
-        .await
-        .unwrap_err();
-    assert!(matches!(error, Error::AccessDenied { .. }));
-
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let grant_line = logs
-        .lines()
-        .find(|l| l.contains("policy grant used"))
-        .expect(&logs);
-    for expected in [
-        "INFO",
-        "crypt_model::access",
-        "caller=\"support-tool\"",
-        "table=\"profiles\"",
-        "key=user_id=\"alice\" kind=\"profile\"",
-    ] {
-        assert!(
-            grant_line.contains(expected),
-            "{expected} missing from: {grant_line}"
-        );
-    }
-    assert_eq!(logs.matches("policy grant used").count(), 1, "{logs}");
-    assert!(
-        logs.contains("access denied") && logs.contains("billing-export"),
-        "{logs}"
-    );
-    assert_clean(&logs);
-}
-
-fn cipher_with_grant_on(table: &str) -> Cipher {
-    cipher().with_grant(Grant::new("support-tool", table))
 }
 
 #[tokio::test]
