@@ -56,3 +56,40 @@ fn encrypt_one_record_stores_ciphertext_opens_for_the_owner_and_refuses_others()
         "{out}"
     );
 }
+
+#[test]
+fn the_quickstart_stores_no_plaintext_serves_the_owner_and_refuses_the_rest() {
+    let out = run_example("quickstart");
+    let stored = out.split("alice reads").next().unwrap();
+    assert!(stored.contains("\"__cm_header\": {\"B\":"), "{out}");
+    assert!(
+        stored.contains("\"ssn\": {\"B\":") && stored.contains("\"card\": {\"B\":"),
+        "{out}"
+    );
+    for secret in ["078-05-1120", "4111", "12/29"] {
+        assert!(
+            !stored.contains(secret),
+            "plaintext in the stored item: {out}"
+        );
+    }
+    assert!(
+        out.contains("alice reads her profile: ssn 078-05-1120, card ending 1111"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ssn: Sensitive([REDACTED]), card: Some(Sensitive([REDACTED]))"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mallory asks for alice's profile: not found"),
+        "{out}"
+    );
+    assert!(
+        out.contains("moved to mallory's key: refused (integrity check failed"),
+        "{out}"
+    );
+    assert!(
+        out.lines().count() < 25,
+        "the quickstart's output stays short: {out}"
+    );
+}

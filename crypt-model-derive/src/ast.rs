@@ -31,6 +31,8 @@ pub(crate) struct Field<'a> {
     pub(crate) sort_key: Option<Path>,
     pub(crate) owner: Option<Path>,
     pub(crate) sensitive: Option<Path>,
+    /// `#[crypt_model(version)]`.
+    pub(crate) version: Option<Path>,
 }
 
 impl<'a> Container<'a> {
@@ -86,6 +88,7 @@ impl<'a> Container<'a> {
                     sort_key: markers.sort_key,
                     owner: markers.owner,
                     sensitive: markers.sensitive,
+                    version: markers.version,
                 })
             })
             .collect();
@@ -117,6 +120,11 @@ impl<'a> Container<'a> {
     /// The sort key field, if any.
     pub(crate) fn sort_key(&self) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.sort_key.is_some())
+    }
+
+    /// The version field, if any.
+    pub(crate) fn version(&self) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.version.is_some())
     }
 
     /// The owner field (after checks: exactly one).

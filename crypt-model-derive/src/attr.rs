@@ -19,6 +19,7 @@ pub(crate) struct FieldMarkers {
     pub(crate) owner: Option<Path>,
     pub(crate) sensitive: Option<Path>,
     pub(crate) rename: Option<LitStr>,
+    pub(crate) version: Option<Path>,
 }
 
 const MARKERS: [&str; 4] = ["partition_key", "sort_key", "owner", "sensitive"];
@@ -91,7 +92,7 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
             sensitive_options(cx, attr);
             &mut markers.sensitive
         } else if path.is_ident("crypt_model") {
-            field_options(cx, attr, &mut markers.rename);
+            field_options(cx, attr, &mut markers.rename, &mut markers.version);
             continue;
         } else {
             continue;
@@ -133,9 +134,23 @@ fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) {
 }
 
 /// A field's `#[crypt_model(rename = "…")]`.
-fn field_options(cx: &mut Ctxt, attr: &Attribute, rename: &mut Option<LitStr>) {
+fn field_options(
+    cx: &mut Ctxt,
+    attr: &Attribute,
+    rename: &mut Option<LitStr>,
+    version: &mut Option<Path>,
+) {
     let result = attr.parse_nested_meta(|meta| {
-        if meta.path.is_ident("rename") {
+        if meta.path.is_ident("version") {
+            if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+                return Err(meta.error("`version` takes no value: `#[crypt_model(version)]`"));
+            }
+            if version.is_some() {
+                return Err(meta.error("duplicate `version` option"));
+            }
+            *version = Some(meta.path.clone());
+            Ok(())
+        } else if meta.path.is_ident("rename") {
             let value: LitStr = meta.value()?.parse()?;
             if rename.is_some() {
                 return Err(meta.error("duplicate `rename` option"));
@@ -150,7 +165,7 @@ fn field_options(cx: &mut Ctxt, attr: &Attribute, rename: &mut Option<LitStr>) {
             )))
         } else {
             Err(meta.error(format!(
-                "unknown `crypt_model` field attribute `{}`; expected `rename`",
+                "unknown `crypt_model` field attribute `{}`; expected `rename` or `version`",
                 path_name(&meta.path)
             )))
         }

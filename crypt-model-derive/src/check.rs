@@ -17,6 +17,7 @@ pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
     one_owner(cx, cont);
     keys_and_owner_are_not_sensitive(cx, cont);
     partition_and_sort_key_differ(cx, cont);
+    version_is_a_plain_field_of_its_own(cx, cont);
     attribute_names_are_valid(cx, cont);
     attribute_names_are_unique(cx, cont);
 }
@@ -140,6 +141,28 @@ fn partition_and_sort_key_differ(cx: &mut Ctxt, cont: &Container<'_>) {
             cx.error_spanned_by(
                 sort_key,
                 "a field cannot be both the partition key and the sort key",
+            );
+        }
+    }
+}
+
+/// At most one version field, and it is nothing else: the table increments it on every write.
+fn version_is_a_plain_field_of_its_own(cx: &mut Ctxt, cont: &Container<'_>) {
+    for (_, marker) in cont.marked(|f| f.version.as_ref()).iter().skip(1) {
+        cx.error_spanned_by(
+            marker,
+            "a model has at most one `version` field; this is the second",
+        );
+    }
+    for field in &cont.fields {
+        let Some(version) = &field.version else {
+            continue;
+        };
+        if field.is_bound() || field.sensitive.is_some() {
+            cx.error_spanned_by(
+                version,
+                "the `version` field counts writes: it cannot also be a key, the owner or \
+                 sensitive",
             );
         }
     }

@@ -65,6 +65,8 @@ fn expand(cont: &Container<'_>) -> TokenStream {
         let ty = f.ty;
         let (kind, constructor) = if f.sensitive.is_some() {
             (quote!(SecretField), quote!(secret_field))
+        } else if f.version.is_some() {
+            (quote!(VersionGlue), quote!(version_field))
         } else if f.owner.is_some() {
             (quote!(OwnerField), quote!(owner_field))
         } else {
@@ -72,9 +74,9 @@ fn expand(cont: &Container<'_>) -> TokenStream {
         };
         quote_spanned!(ty.span()=> const #glue: #private::#kind<#ty> = #private::#constructor::<#ty>();)
     });
-    // The plain-attribute glue of a plain field (the owner's is nested).
+    // The plain-attribute glue of a plain field (the owner's and the version's is nested).
     let plain_glue = |f: &Field<'_>, glue: &Ident| {
-        if f.owner.is_some() {
+        if f.owner.is_some() || f.version.is_some() {
             quote!(#glue.plain)
         } else {
             quote!(#glue)
@@ -127,6 +129,24 @@ fn expand(cont: &Container<'_>) -> TokenStream {
         .find(|(f, _)| f.owner.is_some())
         .map(|(_, glue)| glue);
     let owner_member = owner.ident;
+    let with_version = cont.version().map(|v| {
+        let name = &v.name;
+        quote!(.with_version(#name))
+    });
+    let version_fns = fields
+        .iter()
+        .find(|(f, _)| f.version.is_some())
+        .map(|(f, glue)| {
+            let member = f.ident;
+            quote! {
+                fn version(&self) -> ::core::option::Option<u64> {
+                    ::core::option::Option::Some((#glue.get)(&self.#member))
+                }
+                fn set_version(&mut self, version: u64) {
+                    self.#member = (#glue.from_u64)(version);
+                }
+            }
+        });
 
     quote! {
         const _: () = {
@@ -142,6 +162,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
             impl #private::EncryptedItem for #ident {
                 const SCHEMA: #private::Schema = #private::Schema::new(#table, #pk_name, #owner_name)
                     #with_sort_key
+                    #with_version
                     .with_sensitive(&[#(#sensitive_names),*]);
 
                 type __Plain = __CryptModelPlainFields;
@@ -169,6 +190,8 @@ fn expand(cont: &Container<'_>) -> TokenStream {
                 fn owner(&self) -> &str {
                     (#owner_glue.id)(&self.#owner_member)
                 }
+
+                #version_fns
             }
         };
     }

@@ -104,46 +104,99 @@ impl Grant {
     }
 }
 
-/// The owner gate: decides whether `caller` may open a record of `schema` owned by `owner`,
-/// logging grant uses and refusals. Runs before any key is unwrapped.
+/// What a caller is doing to a record, for the access log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Open,
+    Write,
+    Delete,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Open => "open",
+            Action::Write => "write",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Why a caller may act on a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Permit {
+    Owner,
+    Grant,
+    Denied,
+}
+
+/// The owner gate's decision, without logging: the caller is the owner, or a service with a
+/// grant on the table.
+pub(crate) fn permit(grants: &[Grant], caller: &Caller, table: &str, owner: &str) -> Permit {
+    if caller.kind == Kind::User && caller.id == owner {
+        Permit::Owner
+    } else if granted(grants, caller, table) {
+        Permit::Grant
+    } else {
+        Permit::Denied
+    }
+}
+
+/// Whether `caller` is a service with a grant on `table`.
+pub(crate) fn granted(grants: &[Grant], caller: &Caller, table: &str) -> bool {
+    caller.kind == Kind::Service
+        && grants
+            .iter()
+            .any(|g| g.service == caller.id && g.table == table)
+}
+
+/// The owner gate: decides whether `caller` may act on a record of `schema` owned by `owner`,
+/// whose key attributes are in `item`; logs grant uses (INFO) and refusals (WARN). Runs before
+/// any key is unwrapped.
 pub(crate) fn authorize(
     grants: &[Grant],
     caller: &Caller,
     schema: &Schema,
     owner: &str,
     item: &Item,
+    action: Action,
 ) -> Result<()> {
     let table = schema.table();
-    if caller.kind == Kind::User && caller.id == owner {
-        return Ok(());
+    match permit(grants, caller, table, owner) {
+        Permit::Owner => Ok(()),
+        Permit::Grant => {
+            log_grant(caller, schema, item, action);
+            Ok(())
+        }
+        Permit::Denied => {
+            tracing::warn!(
+                target: "crypt_model::access",
+                caller = caller.id(),
+                service = caller.is_service(),
+                table,
+                key = %RecordKey { schema, item },
+                action = action.verb(),
+                "access denied"
+            );
+            Err(Error::AccessDenied {
+                caller: caller.id.clone(),
+                table: table.to_owned(),
+            })
+        }
     }
-    let key = RecordKey { schema, item };
-    if caller.kind == Kind::Service
-        && grants
-            .iter()
-            .any(|g| g.service == caller.id && g.table == table)
-    {
-        tracing::info!(
-            target: "crypt_model::access",
-            caller = caller.id(),
-            table,
-            key = %key,
-            "policy grant used to open a record"
-        );
-        return Ok(());
-    }
-    tracing::warn!(
+}
+
+/// Logs one use of a grant.
+pub(crate) fn log_grant(caller: &Caller, schema: &Schema, item: &Item, action: Action) {
+    tracing::info!(
         target: "crypt_model::access",
         caller = caller.id(),
-        service = caller.is_service(),
-        table,
-        key = %key,
-        "access denied"
+        table = schema.table(),
+        key = %RecordKey { schema, item },
+        action = action.verb(),
+        "policy grant used to {} a record",
+        action.verb()
     );
-    Err(Error::AccessDenied {
-        caller: caller.id.clone(),
-        table: table.to_owned(),
-    })
 }
 
 /// A record's primary key, for access logs: `pk=value` and `sk=value`.

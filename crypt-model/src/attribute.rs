@@ -115,6 +115,88 @@ impl Item {
     pub fn into_map(self) -> BTreeMap<String, AttributeValue> {
         self.attributes
     }
+
+    /// The item in DynamoDB's JSON format, as the AWS CLI and console show it (binary values in
+    /// base64), one attribute per line.
+    ///
+    /// ```
+    /// use crypt_model::{AttributeValue, Item};
+    ///
+    /// let item = Item::from_iter([("id", AttributeValue::S("a\"b".into())), ("n", AttributeValue::N("7".into()))]);
+    /// assert_eq!(item.to_dynamodb_json(), "{\n  \"id\": {\"S\": \"a\\\"b\"},\n  \"n\": {\"N\": \"7\"}\n}");
+    /// ```
+    pub fn to_dynamodb_json(&self) -> String {
+        let lines: Vec<String> = self
+            .attributes
+            .iter()
+            .map(|(name, value)| format!("  {}: {}", json_string(name), value.to_dynamodb_json()))
+            .collect();
+        if lines.is_empty() {
+            "{}".to_owned()
+        } else {
+            format!("{{\n{}\n}}", lines.join(",\n"))
+        }
+    }
+}
+
+impl AttributeValue {
+    /// The value in DynamoDB's JSON format: `{"S": "text"}`, `{"N": "12"}`, `{"B": "base64"}`, …
+    pub fn to_dynamodb_json(&self) -> String {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| json_string(&base64::engine::general_purpose::STANDARD.encode(b));
+        let strings = |v: &[String]| {
+            v.iter()
+                .map(|s| json_string(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            AttributeValue::S(s) => format!("{{\"S\": {}}}", json_string(s)),
+            AttributeValue::N(n) => format!("{{\"N\": {}}}", json_string(n)),
+            AttributeValue::B(b) => format!("{{\"B\": {}}}", b64(b)),
+            AttributeValue::Bool(b) => format!("{{\"BOOL\": {b}}}"),
+            AttributeValue::Null => "{\"NULL\": true}".to_owned(),
+            AttributeValue::L(items) => {
+                let items: Vec<String> =
+                    items.iter().map(AttributeValue::to_dynamodb_json).collect();
+                format!("{{\"L\": [{}]}}", items.join(", "))
+            }
+            AttributeValue::M(entries) => {
+                let entries: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", json_string(k), v.to_dynamodb_json()))
+                    .collect();
+                format!("{{\"M\": {{{}}}}}", entries.join(", "))
+            }
+            AttributeValue::Ss(v) => format!("{{\"SS\": [{}]}}", strings(v)),
+            AttributeValue::Ns(v) => format!("{{\"NS\": [{}]}}", strings(v)),
+            AttributeValue::Bs(v) => {
+                format!(
+                    "{{\"BS\": [{}]}}",
+                    v.iter().map(|b| b64(b)).collect::<Vec<_>>().join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// A JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 impl From<BTreeMap<String, AttributeValue>> for Item {

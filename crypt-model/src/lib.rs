@@ -13,6 +13,8 @@ mod random;
 mod schema;
 mod sealed;
 mod sensitive;
+mod store;
+mod table;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -29,11 +31,17 @@ pub use keyring::{
 };
 pub use plaintext::{Plaintext, PlaintextError, SerdePlaintext};
 pub use schema::{Schema, validate_attribute_name, validate_table_name};
-pub use sealed::{EncryptedItem, OwnerId, Sealed, SensitiveField};
+pub use sealed::{EncryptedItem, OwnerId, Sealed, SensitiveField, VersionField};
 
 #[doc = include_str!("../../docs/derive.md")]
 pub use crypt_model_derive::EncryptedItem;
 pub use sensitive::Sensitive;
+pub use store::{
+    BatchGet, Condition, Cursor, IndexRef, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_ITEM_SIZE,
+    MAX_TRANSACTION, MemoryStore, Page, Query, SortCondition, Store, TableRef, TransactItem,
+    Update, compare_keys,
+};
+pub use table::{Table, Write};
 
 /// Re-exported for implementors of [`Keyring`].
 pub use async_trait::async_trait;

@@ -5,7 +5,7 @@ pub use crate::attribute::{Attribute, AttributeValue, Item};
 pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::schema::Schema;
-pub use crate::sealed::{EncryptedItem, OwnerId, SensitiveField};
+pub use crate::sealed::{EncryptedItem, OwnerId, SensitiveField, VersionField};
 
 /// Stores a plain field (nothing for `None`).
 pub fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<()> {
@@ -131,5 +131,28 @@ pub const fn secret_field<T: SensitiveField>() -> SecretField<T> {
         put: put_sensitive::<T>,
         check: check_sealed::<T>,
         take: take_sensitive::<T>,
+    }
+}
+
+/// How the derive handles the version field; see [`PlainField`].
+pub struct VersionGlue<T> {
+    /// The field as a plain attribute.
+    pub plain: PlainField<T>,
+    /// The version as a number.
+    pub get: fn(&T) -> u64,
+    /// The version from a number.
+    pub from_u64: fn(u64) -> T,
+}
+
+fn version_of<T: VersionField>(version: &T) -> u64 {
+    version.get()
+}
+
+/// The glue for a version field of type `T`.
+pub const fn version_field<T: VersionField>() -> VersionGlue<T> {
+    VersionGlue {
+        plain: plain_field::<T>(),
+        get: version_of::<T>,
+        from_u64: T::from_u64,
     }
 }

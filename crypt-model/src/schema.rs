@@ -27,6 +27,7 @@ pub struct Schema {
     sort_key: Option<&'static str>,
     owner: &'static str,
     sensitive: &'static [&'static str],
+    version: Option<&'static str>,
 }
 
 impl Schema {
@@ -43,6 +44,7 @@ impl Schema {
             sort_key: None,
             owner,
             sensitive: &[],
+            version: None,
         }
     }
 
@@ -56,6 +58,17 @@ impl Schema {
     pub const fn with_sensitive(mut self, sensitive: &'static [&'static str]) -> Self {
         self.sensitive = sensitive;
         self
+    }
+
+    /// Sets the version attribute, a number incremented by every write (optimistic locking).
+    pub const fn with_version(mut self, version: &'static str) -> Self {
+        self.version = Some(version);
+        self
+    }
+
+    /// The version attribute, if the model has one.
+    pub const fn version(&self) -> Option<&'static str> {
+        self.version
     }
 
     /// The logical table name.
@@ -105,6 +118,14 @@ impl Schema {
                 "table `{}`: the sort key cannot be the partition key `{}`",
                 self.table, self.partition_key
             )));
+        }
+        if let Some(version) = self.version {
+            if keys.contains(&Some(version)) || self.is_sensitive(version) {
+                return Err(Error::Config(format!(
+                    "table `{}`: the version attribute `{version}` must be a plain field of its own",
+                    self.table
+                )));
+            }
         }
         for (i, field) in self.sensitive.iter().enumerate() {
             if keys.contains(&Some(field)) {

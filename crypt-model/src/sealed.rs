@@ -4,7 +4,7 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::access::{self, Caller};
+use crate::access::{self, Action, Caller, Permit};
 use crate::attribute::{Attribute, AttributeValue, Item};
 use crate::cipher::{Cipher, Plaintexts};
 use crate::error::{Error, Result};
@@ -44,6 +44,17 @@ pub trait EncryptedItem: Sized {
 
     /// The id of the record's owner (the `#[owner]` field).
     fn owner(&self) -> &str;
+
+    /// The record's version (the `#[crypt_model(version)]` field): the number of writes it has
+    /// seen, 0 for a record never written. `None` for a model without one.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
+    /// Sets the version; the table does it after each successful write.
+    fn set_version(&mut self, version: u64) {
+        let _ = version;
+    }
 
     /// The item to store: plain fields as attributes, sensitive fields encrypted, the header
     /// added. Fails, storing nothing, when a value cannot be stored or the key provider fails.
@@ -141,7 +152,33 @@ impl<T: EncryptedItem> Sealed<T> {
     /// Whether `caller` may open this record (the owner, or a service with a grant), without
     /// opening it. Refusals and grant uses are logged as by [`open`](Self::open).
     pub fn check_access(&self, caller: &Caller, cipher: &Cipher) -> Result<()> {
-        access::authorize(cipher.grants(), caller, &T::SCHEMA, &self.owner, &self.item)
+        access::authorize(
+            cipher.grants(),
+            caller,
+            &T::SCHEMA,
+            &self.owner,
+            &self.item,
+            Action::Open,
+        )
+    }
+
+    /// The owner gate's decision without logging a refusal (a grant use is still logged): for
+    /// filtering query results, where records of other owners are expected.
+    pub(crate) fn permitted(&self, caller: &Caller, cipher: &Cipher) -> bool {
+        match access::permit(cipher.grants(), caller, T::SCHEMA.table(), &self.owner) {
+            Permit::Owner => true,
+            Permit::Grant => {
+                access::log_grant(caller, &T::SCHEMA, &self.item, Action::Open);
+                true
+            }
+            Permit::Denied => false,
+        }
+    }
+
+    /// Opens the record without the owner gate: for the table layer, after `permitted`.
+    pub(crate) async fn open_permitted(self, cipher: &Cipher) -> Result<T> {
+        let mut plaintexts = cipher.decrypt(&T::SCHEMA, &self.item).await?;
+        T::__assemble(self.plain, &mut plaintexts)
     }
 
     /// Opens the record for `caller`.
@@ -152,8 +189,7 @@ impl<T: EncryptedItem> Sealed<T> {
     /// and decrypted; a record edited or copied in storage gives [`Error::Integrity`].
     pub async fn open(self, caller: &Caller, cipher: &Cipher) -> Result<T> {
         self.check_access(caller, cipher)?;
-        let mut plaintexts = cipher.decrypt(&T::SCHEMA, &self.item).await?;
-        T::__assemble(self.plain, &mut plaintexts)
+        self.open_permitted(cipher).await
     }
 }
 
@@ -186,6 +222,27 @@ impl<T: EncryptedItem> fmt::Debug for Sealed<T> {
 pub trait OwnerId: Attribute {
     /// The id, as the caller presents it.
     fn owner_id(&self) -> &str;
+}
+
+/// The type of a `#[crypt_model(version)]` field.
+#[diagnostic::on_unimplemented(
+    message = "a `#[crypt_model(version)]` field must be a `u64`, not `{Self}`",
+    label = "the version counts writes"
+)]
+pub trait VersionField: Attribute + Copy {
+    /// The version as a number.
+    fn get(self) -> u64;
+    /// The version from a number.
+    fn from_u64(version: u64) -> Self;
+}
+
+impl VersionField for u64 {
+    fn get(self) -> u64 {
+        self
+    }
+    fn from_u64(version: u64) -> Self {
+        version
+    }
 }
 
 impl OwnerId for String {

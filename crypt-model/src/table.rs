@@ -1,0 +1,456 @@
+//! [`Table<T, S>`]: typed, owner-gated operations on the records of one model over a [`Store`].
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::access::{self, Action, Caller, Permit};
+use crate::attribute::{AttributeValue, Item};
+use crate::cipher::Cipher;
+use crate::error::{Error, Result};
+use crate::sealed::EncryptedItem;
+use crate::store::{
+    Condition, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION, Page, Query, Store, TableRef,
+    TransactItem,
+};
+
+/// The records of one model `T` in one physical table of a store `S`: what most applications
+/// call. Every operation takes the [`Caller`] and applies the owner gate; nothing here accepts
+/// a table name from a request.
+///
+/// **Reads of records that belong to someone else look like missing records.** `get` returns
+/// `Ok(None)`, `delete` returns `Ok(false)`, and `query` leaves them out, exactly as for a key
+/// that holds nothing, so that an HTTP API answers 404 in both cases and a caller cannot learn
+/// which keys exist by probing. The refusal is logged (target `crypt_model::access`). Writes
+/// cannot hide it: a `put` on a key another owner holds fails with [`Error::AccessDenied`] and
+/// changes nothing.
+///
+/// ```
+/// use std::sync::Arc;
+/// use crypt_model::{Caller, Cipher, EncryptedItem, Key, LocalKeyring, MemoryStore, Sensitive, Table};
+///
+/// #[derive(EncryptedItem)]
+/// #[crypt_model(table = "notes")]
+/// struct Note {
+///     #[partition_key]
+///     #[owner]
+///     user_id: String,
+///     #[sort_key]
+///     title: String,
+///     #[sensitive]
+///     body: Sensitive<String>,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), crypt_model::Error> {
+/// let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
+/// let notes = Table::<Note, _>::new(MemoryStore::new(), cipher)?;
+/// let alice = Caller::user("alice");
+///
+/// let mut note = Note { user_id: "alice".into(), title: "todo".into(), body: Sensitive::new("milk".into()) };
+/// notes.put(&alice, &mut note).await?;
+///
+/// let key = Key::new("alice").with_sort("todo");
+/// let read = notes.get(&alice, &key).await?.expect("alice's note");
+/// assert_eq!(read.body.expose_secret(), "milk");
+/// // Bob gets what he would get for a key that holds nothing.
+/// assert!(notes.get(&Caller::user("bob"), &key).await?.is_none());
+/// # Ok(()) }
+/// ```
+pub struct Table<T, S> {
+    store: S,
+    cipher: Arc<Cipher>,
+    table: TableRef,
+    retry: Retry,
+    model: PhantomData<fn() -> T>,
+}
+
+/// How batches retry unprocessed items.
+#[derive(Clone, Copy, Debug)]
+struct Retry {
+    attempts: u32,
+    base_delay: Duration,
+}
+
+impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
+    /// The model's records in the physical table named as its logical table.
+    pub fn new(store: S, cipher: Arc<Cipher>) -> Result<Self> {
+        Self::named(store, cipher, T::SCHEMA.table())
+    }
+
+    /// The model's records in the physical table `name`, fixed here by configuration (an
+    /// environment's prefix, a restored copy). The name is validated once, now. The logical table
+    /// bound into ciphertexts stays the model's.
+    pub fn named(store: S, cipher: Arc<Cipher>, name: &str) -> Result<Self> {
+        T::SCHEMA.validate()?;
+        let table = TableRef::new(name, T::SCHEMA.partition_key(), T::SCHEMA.sort_key())?;
+        let retry = Retry {
+            attempts: 8,
+            base_delay: Duration::from_millis(25),
+        };
+        Ok(Table {
+            store,
+            cipher,
+            table,
+            retry,
+            model: PhantomData,
+        })
+    }
+
+    /// Batches retry unprocessed items up to `attempts` times in all, waiting `base_delay`, then
+    /// twice as long each time (at most 5 s), with jitter. Default: 8 attempts from 25 ms.
+    pub fn with_batch_retry(mut self, attempts: u32, base_delay: Duration) -> Self {
+        self.retry = Retry {
+            attempts: attempts.max(1),
+            base_delay,
+        };
+        self
+    }
+
+    /// The physical table.
+    pub fn table_ref(&self) -> &TableRef {
+        &self.table
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The cipher.
+    pub fn cipher(&self) -> &Cipher {
+        &self.cipher
+    }
+
+    /// Checks that `caller` may write `record` (its owner, or a service with a grant) before
+    /// anything is encrypted; grant uses and refusals are logged with the record's key.
+    fn authorize_write(&self, caller: &Caller, record: &T) -> Result<()> {
+        let grants = self.cipher.grants();
+        if access::permit(grants, caller, T::SCHEMA.table(), record.owner()) == Permit::Owner {
+            return Ok(());
+        }
+        let (plain, _) = record.__to_parts()?;
+        access::authorize(
+            grants,
+            caller,
+            &T::SCHEMA,
+            record.owner(),
+            &plain,
+            Action::Write,
+        )
+    }
+
+    /// The condition of a delete by `caller`: the stored owner is the caller, or, for a service
+    /// with a grant (logged), the record exists.
+    fn delete_condition(&self, caller: &Caller, key_item: &Item) -> Condition {
+        if access::granted(self.cipher.grants(), caller, T::SCHEMA.table()) {
+            access::log_grant(caller, &T::SCHEMA, key_item, Action::Delete);
+            Condition::Exists
+        } else {
+            Condition::equals(T::SCHEMA.owner(), caller.id())
+        }
+    }
+
+    /// The condition of a put: the key is free or already the same owner's, and, for a
+    /// versioned model, the stored version is the one the record was read at.
+    fn put_condition(&self, record: &T) -> Condition {
+        let owned = Condition::Or(vec![
+            Condition::NotExists,
+            Condition::equals(T::SCHEMA.owner(), record.owner()),
+        ]);
+        match (T::SCHEMA.version(), record.version()) {
+            (Some(_), Some(0)) => Condition::NotExists,
+            (Some(attribute), Some(version)) => {
+                Condition::And(vec![owned, Condition::equals(attribute, version)])
+            }
+            _ => owned,
+        }
+    }
+
+    /// Encrypts `record` into the item a write stores, with its next version.
+    async fn item_to_write(&self, record: &T) -> Result<Item> {
+        let mut item = record.to_item(&self.cipher).await?;
+        if let (Some(attribute), Some(version)) = (T::SCHEMA.version(), record.version()) {
+            item.insert(attribute, AttributeValue::from(version + 1));
+        }
+        Ok(item)
+    }
+
+    /// Why a conditional write of `record` failed: someone else's record (access denied), a
+    /// stale version (conflict), or the condition otherwise.
+    async fn explain_refusal(&self, record: &T, key: &Key) -> Error {
+        let stored = match self.store.get(&self.table, key).await {
+            Ok(stored) => stored,
+            Err(error) => return error,
+        };
+        let owner = stored.as_ref().and_then(|item| item.get(T::SCHEMA.owner()));
+        match owner {
+            Some(AttributeValue::S(owner)) if owner != record.owner() => Error::AccessDenied {
+                caller: record.owner().to_owned(),
+                table: T::SCHEMA.table().to_owned(),
+            },
+            _ if T::SCHEMA.version().is_some() => Error::Conflict {
+                table: self.table.name().to_owned(),
+            },
+            _ => Error::ConditionFailed {
+                table: self.table.name().to_owned(),
+            },
+        }
+    }
+
+    /// Stores `record`, encrypted.
+    ///
+    /// Only its owner, or a service with a grant, may write it; the write is conditional on
+    /// the stored owner, so no one can take over a record another owner holds by choosing its
+    /// key ([`Error::AccessDenied`], nothing written). For a model with a
+    /// `#[crypt_model(version)]` field, the write also requires the stored version to be the
+    /// record's (0: a new record) and increments it, in the store and in `record`; a stale
+    /// record fails with [`Error::Conflict`].
+    pub async fn put(&self, caller: &Caller, record: &mut T) -> Result<()> {
+        self.authorize_write(caller, record)?;
+        let item = self.item_to_write(record).await?;
+        let key = self.table.key_of(&item)?;
+        match self
+            .store
+            .put(&self.table, item, &self.put_condition(record))
+            .await
+        {
+            Ok(()) => {
+                if let Some(version) = record.version() {
+                    record.set_version(version + 1);
+                }
+                Ok(())
+            }
+            Err(Error::ConditionFailed { .. }) => Err(self.explain_refusal(record, &key).await),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The record under `key`, opened for `caller`; `None` when there is none **or when it is
+    /// not the caller's** (see the type's documentation).
+    pub async fn get(&self, caller: &Caller, key: &Key) -> Result<Option<T>> {
+        let Some(item) = self.store.get(&self.table, key).await? else {
+            return Ok(None);
+        };
+        let sealed = T::from_item(item)?;
+        match sealed.check_access(caller, &self.cipher) {
+            Ok(()) => sealed.open_permitted(&self.cipher).await.map(Some),
+            Err(Error::AccessDenied { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Deletes the record under `key` if `caller` owns it (or is a service with a grant);
+    /// `false` when there is none **or when it is not the caller's**, and then nothing changes.
+    /// The owner check is part of the delete itself, so it cannot race with a write.
+    pub async fn delete(&self, caller: &Caller, key: &Key) -> Result<bool> {
+        let condition = self.delete_condition(caller, &self.table.key_item(key)?);
+        match self.store.delete(&self.table, key, &condition).await {
+            Ok(()) => Ok(true),
+            Err(Error::ConditionFailed { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// One page of the records of a partition, in sort-key order, opened for `caller`: records
+    /// the caller may not open are left out (a page may then hold fewer than `limit`). Pass the
+    /// page's `cursor` to [`Query::after`] for the next page.
+    pub async fn query(&self, caller: &Caller, query: &Query) -> Result<Page<T>> {
+        let page = self.store.query(&self.table, query).await?;
+        let mut records = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            let sealed = T::from_item(item)?;
+            if sealed.permitted(caller, &self.cipher) {
+                records.push(sealed.open_permitted(&self.cipher).await?);
+            }
+        }
+        Ok(Page {
+            items: records,
+            cursor: page.cursor,
+        })
+    }
+
+    /// Every record of a partition that `caller` may open, following cursors to the end.
+    pub async fn query_all(&self, caller: &Caller, query: Query) -> Result<Vec<T>> {
+        let mut query = query;
+        let mut records = Vec::new();
+        loop {
+            let page = self.query(caller, &query).await?;
+            records.extend(page.items);
+            match page.cursor {
+                Some(cursor) => query = query.after(Some(cursor)),
+                None => return Ok(records),
+            }
+        }
+    }
+
+    /// Stores many records, 25 to a store batch, retrying unprocessed items with backoff.
+    ///
+    /// Batch writes cannot be conditional, so this refuses models where that would matter: a
+    /// model whose owner is not part of its key (a batch could overwrite a record another owner
+    /// holds) and a versioned model; use [`put`](Self::put) or [`transact`](Self::transact) for
+    /// those. When retries run out, [`Error::Unprocessed`] lists the keys not written; the
+    /// others are stored.
+    pub async fn batch_put(&self, caller: &Caller, records: &[T]) -> Result<()> {
+        let schema = T::SCHEMA;
+        let owner_in_key =
+            schema.owner() == schema.partition_key() || Some(schema.owner()) == schema.sort_key();
+        if !owner_in_key || schema.version().is_some() {
+            return Err(Error::Config(format!(
+                "batch_put on `{}`: batch writes are unconditional, so they could overwrite \
+                 another owner's record (the owner is not part of the key) or skip the version \
+                 check; use put or transact",
+                schema.table()
+            )));
+        }
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
+            self.authorize_write(caller, record)?;
+        }
+        for record in records {
+            items.push(self.item_to_write(record).await?);
+        }
+        let mut chunks = Vec::new();
+        while !items.is_empty() {
+            let rest = items.split_off(items.len().min(MAX_BATCH_WRITE));
+            chunks.push(std::mem::replace(&mut items, rest));
+        }
+        let mut chunks = chunks.into_iter();
+        while let Some(chunk) = chunks.next() {
+            let mut pending = chunk;
+            let mut attempts = 0;
+            while !pending.is_empty() {
+                if attempts == self.retry.attempts {
+                    pending.extend(chunks.flatten());
+                    let keys = pending
+                        .iter()
+                        .map(|item| self.table.key_of(item))
+                        .collect::<Result<_>>()?;
+                    return Err(Error::Unprocessed {
+                        table: self.table.name().to_owned(),
+                        keys,
+                        attempts,
+                    });
+                }
+                if attempts > 0 {
+                    self.backoff(attempts).await;
+                }
+                attempts += 1;
+                pending = self.store.batch_put(&self.table, pending).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The records under `keys` that exist and that `caller` may open, in the order of `keys`;
+    /// 100 to a store batch, retrying unprocessed keys with backoff.
+    pub async fn batch_get(&self, caller: &Caller, keys: &[Key]) -> Result<Vec<T>> {
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_BATCH_GET) {
+            let mut pending = chunk.to_vec();
+            let mut attempts = 0;
+            while !pending.is_empty() {
+                if attempts == self.retry.attempts {
+                    return Err(Error::Unprocessed {
+                        table: self.table.name().to_owned(),
+                        keys: pending,
+                        attempts,
+                    });
+                }
+                if attempts > 0 {
+                    self.backoff(attempts).await;
+                }
+                attempts += 1;
+                let got = self.store.batch_get(&self.table, pending).await?;
+                items.extend(got.items);
+                pending = got.unprocessed;
+            }
+        }
+        let mut found: Vec<(usize, T)> = Vec::with_capacity(items.len());
+        for item in items {
+            let key = self.table.key_of(&item)?;
+            let position = keys.iter().position(|k| *k == key).unwrap_or(usize::MAX);
+            let sealed = T::from_item(item)?;
+            if sealed.permitted(caller, &self.cipher) {
+                found.push((position, sealed.open_permitted(&self.cipher).await?));
+            }
+        }
+        found.sort_by_key(|(position, _)| *position);
+        Ok(found.into_iter().map(|(_, record)| record).collect())
+    }
+
+    /// Writes and deletes records all or nothing, with the same owner (and version) conditions
+    /// as [`put`](Self::put) and [`delete`](Self::delete); versions of written records are
+    /// incremented on success. A failed condition cancels everything:
+    /// [`Error::TransactionCancelled`] says which write caused it.
+    pub async fn transact(&self, caller: &Caller, writes: Vec<Write<'_, T>>) -> Result<()> {
+        if writes.is_empty() || writes.len() > MAX_TRANSACTION {
+            return Err(self
+                .table
+                .invalid(format!("a transaction holds 1 to {MAX_TRANSACTION} writes")));
+        }
+        let mut items = Vec::with_capacity(writes.len());
+        for write in &writes {
+            items.push(match write {
+                Write::Put(record) => {
+                    self.authorize_write(caller, record)?;
+                    let item = self.item_to_write(record).await?;
+                    let condition = self.put_condition(record);
+                    TransactItem::Put {
+                        table: self.table.clone(),
+                        item,
+                        condition,
+                    }
+                }
+                Write::Delete(key) => {
+                    let condition = self.delete_condition(caller, &self.table.key_item(key)?);
+                    TransactItem::Delete {
+                        table: self.table.clone(),
+                        key: key.clone(),
+                        condition,
+                    }
+                }
+            });
+        }
+        self.store.transact_write(items).await?;
+        for write in writes {
+            if let Write::Put(record) = write {
+                if let Some(version) = record.version() {
+                    record.set_version(version + 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits before retry `attempt` (1, 2, …): exponential, at most 5 s, with full jitter.
+    async fn backoff(&self, attempt: u32) {
+        let ceiling = self
+            .retry
+            .base_delay
+            .saturating_mul(1 << attempt.min(16))
+            .min(Duration::from_secs(5));
+        let jitter = crate::random::array::<4>()
+            .map(u32::from_be_bytes)
+            .unwrap_or(u32::MAX);
+        let delay = ceiling.mul_f64(0.5 + 0.5 * f64::from(jitter) / f64::from(u32::MAX));
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// One write of a [`Table::transact`].
+pub enum Write<'a, T> {
+    /// Stores the record (its version, if any, is incremented on success).
+    Put(&'a mut T),
+    /// Deletes the record under the key.
+    Delete(Key),
+}
+
+impl<T, S: std::fmt::Debug> std::fmt::Debug for Table<T, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("table", &self.table)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}

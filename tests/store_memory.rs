@@ -1,0 +1,84 @@
+//! The `Store` conformance suite against `MemoryStore`, plus what only the memory store can
+//! show: batches cut short (as by throttling) and retried by the table.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crypt_model::{
+    Caller, Cipher, Error, Key, LocalKeyring, MemoryStore, Sensitive, Store, Table, TableRef,
+};
+
+/// A fresh memory store per test; its batches process 7 items per call.
+struct Memory(MemoryStore);
+
+impl Memory {
+    fn new() -> Self {
+        Memory(MemoryStore::with_batch_capacity(7))
+    }
+}
+
+#[crypt_model::async_trait]
+impl conformance::Backend for Memory {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::new(self.0.clone())
+    }
+    async fn table(&self, table: TableRef) -> TableRef {
+        table
+    }
+}
+
+conformance_suite!(Memory::new());
+
+#[tokio::test]
+async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
+    let store = MemoryStore::with_batch_capacity(10);
+    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
+    let profiles = Table::<conformance::Profile, _>::new(store.clone(), cipher)
+        .unwrap()
+        .with_batch_retry(2, Duration::from_millis(1));
+    let records: Vec<conformance::Profile> = (0..30)
+        .map(|i| conformance::Profile {
+            user_id: "alice".into(),
+            kind: format!("k{i:02}"),
+            ssn: Sensitive::new("s".into()),
+        })
+        .collect();
+    let error = profiles
+        .batch_put(&Caller::user("alice"), &records)
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Unprocessed { keys, attempts, .. } => {
+            assert_eq!(*attempts, 2);
+            // Batches of 25 and 5; each call writes 10: two attempts write 20 of the first
+            // batch, and the second batch is never tried.
+            assert_eq!(keys.len(), 5 + 5);
+            assert_eq!(
+                store.len("conf_profiles") + keys.len(),
+                30,
+                "what is not listed was written"
+            );
+            assert!(keys.contains(&Key::new("alice").with_sort("k29")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !error.to_string().contains("k29"),
+        "the message counts, the keys are in the field"
+    );
+}
+
+#[tokio::test]
+async fn the_key_schema_of_a_table_cannot_change() {
+    let store = MemoryStore::new();
+    let a = TableRef::new("fixed", "pk", None).unwrap();
+    let b = TableRef::new("fixed", "id", None).unwrap();
+    store.get(&a, &Key::new("x")).await.unwrap();
+    assert!(matches!(
+        store.get(&b, &Key::new("x")).await,
+        Err(Error::InvalidRequest { .. })
+    ));
+}
