@@ -17,6 +17,7 @@ use crate::plaintext::Plaintext;
 use crate::random;
 use crate::schema::Schema;
 use crate::sensitive::Sensitive;
+use crate::store::Update;
 
 /// The encryption engine: a keyring, its data-key cache, and the item format.
 ///
@@ -219,6 +220,76 @@ impl Cipher {
                 }
             })?;
         Ok(Plaintexts { fields })
+    }
+}
+
+impl Cipher {
+    /// The changes that replace one sensitive field of a stored item (or remove it, for
+    /// `None`), under the item's existing data key and salt, after checking the stored item's
+    /// commitment. The rest of the item is untouched.
+    pub(crate) async fn reseal_field(
+        &self,
+        schema: &Schema,
+        stored: &Item,
+        field: &'static str,
+        plaintext: Option<&[u8]>,
+    ) -> Result<Update> {
+        schema.validate()?;
+        if !schema.is_sensitive(field) {
+            return Err(Error::Config(format!(
+                "`{field}` is not a sensitive attribute of table `{}`",
+                schema.table()
+            )));
+        }
+        if plaintext.is_some_and(|p| p.len() > MAX_FIELD_LEN) {
+            return Err(Error::InvalidValue {
+                attribute: field.to_owned(),
+                reason: "it exceeds DynamoDB's 400 KB item limit".to_owned(),
+            });
+        }
+        let header = match stored.get(HEADER_ATTRIBUTE) {
+            Some(AttributeValue::B(bytes)) => Header::parse(bytes)?,
+            Some(_) => {
+                return Err(Error::malformed(
+                    HEADER_ATTRIBUTE,
+                    "the header must be binary (B)",
+                ));
+            }
+            None => {
+                return Err(Error::MissingAttribute {
+                    attribute: HEADER_ATTRIBUTE.to_owned(),
+                });
+            }
+        };
+        let binding = Binding::new(schema, stored)?;
+        let present: Vec<&'static str> = schema
+            .sensitive()
+            .iter()
+            .copied()
+            .filter(|name| stored.contains(name))
+            .collect();
+        let context = EncryptionContext::for_table(schema.table());
+        let key = self.keys.decryption_key(&context, &header.wrapped).await?;
+        let change = format::FieldChange {
+            name: field,
+            plaintext,
+            nonce: random::array()?,
+        };
+        let resealed =
+            format::reseal_field(schema.table(), &binding, &key, &header, &present, change)?;
+        let mut update = Update::default();
+        match resealed.ciphertext {
+            Some(ciphertext) => {
+                update.set.insert(field, AttributeValue::B(ciphertext));
+            }
+            None => update.remove.push(field.to_owned()),
+        }
+        if let Some(header) = resealed.header {
+            update
+                .set
+                .insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
+        }
+        Ok(update)
     }
 }
 

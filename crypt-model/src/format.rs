@@ -346,3 +346,68 @@ pub(crate) fn open_item(
 
 #[cfg(test)]
 mod tests;
+
+/// One field's new value, for [`reseal_field`]: `None` removes it.
+pub(crate) struct FieldChange<'a> {
+    pub(crate) name: &'static str,
+    pub(crate) plaintext: Option<&'a [u8]>,
+    pub(crate) nonce: [u8; NONCE_LEN],
+}
+
+/// What [`reseal_field`] produces: the field's new ciphertext (`None`: remove it) and, when
+/// the set of encrypted fields changed, the new header.
+pub(crate) struct Resealed {
+    pub(crate) ciphertext: Option<Vec<u8>>,
+    pub(crate) header: Option<Vec<u8>>,
+}
+
+/// Re-encrypts one field of a stored item under the item's existing keys, for an update that
+/// leaves the rest of the item as it is. The stored commitment is checked first; a new header
+/// (same key and salt, new commitment) is made only when the set of encrypted fields changes.
+pub(crate) fn reseal_field(
+    table: &str,
+    binding: &Binding,
+    data_key: &DataKey,
+    header: &Header,
+    present: &[&'static str],
+    change: FieldChange<'_>,
+) -> Result<Resealed> {
+    let keys = ItemKeys::new(data_key, &header.salt);
+    let mut before: Vec<&str> = present.to_vec();
+    if !bool::from(
+        keys.commitment(binding, &mut before)
+            .ct_eq(&header.commitment),
+    ) {
+        return Err(Error::integrity(HEADER_ATTRIBUTE));
+    }
+    let field = change.name;
+    let mut after: Vec<&str> = present.iter().copied().filter(|f| *f != field).collect();
+    if change.plaintext.is_some() {
+        after.push(field);
+    }
+    let new_header = if after.len() == present.len() {
+        None
+    } else {
+        let commitment = keys.commitment(binding, &mut after);
+        Some(
+            Header {
+                wrapped: header.wrapped.clone(),
+                salt: header.salt,
+                commitment,
+            }
+            .encode()?,
+        )
+    };
+    let ciphertext = change.plaintext.map(|plaintext| {
+        seal(
+            &keys.field_key(table, field),
+            change.nonce,
+            &binding.field_aad(field),
+            plaintext,
+        )
+    });
+    Ok(Resealed {
+        ciphertext,
+        header: new_header,
+    })
+}

@@ -252,6 +252,73 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
     }
 
+    /// Writes one sensitive field of `record` without rewriting the rest of the stored record
+    /// (the other ciphertexts, the header's key and salt stay as they are).
+    ///
+    /// `record` is one read from this table, with `field` changed in memory. The model must have
+    /// a `#[crypt_model(version)]` field: the write is conditional on the stored version being
+    /// the record's, so it fails with [`Error::Conflict`] if anything changed since the read,
+    /// and it increments the version. Only the owner (or a granted service) may do it.
+    pub async fn update_sensitive(
+        &self,
+        caller: &Caller,
+        record: &mut T,
+        field: &'static str,
+    ) -> Result<()> {
+        let (Some(version_attribute), Some(version)) = (T::SCHEMA.version(), record.version())
+        else {
+            return Err(Error::Config(format!(
+                "update_sensitive on `{}` needs a `#[crypt_model(version)]` field, so that the \
+                 update can require the record unchanged since it was read",
+                T::SCHEMA.table()
+            )));
+        };
+        self.authorize_write(caller, record)?;
+        let (plain, plaintexts) = record.__to_parts()?;
+        let key = self.table.key_of(&plain)?;
+        let conflict = || Error::Conflict {
+            table: self.table.name().to_owned(),
+        };
+        let stored = self
+            .store
+            .get(&self.table, &key)
+            .await?
+            .ok_or_else(conflict)?;
+        let stored_owner = stored.get(T::SCHEMA.owner());
+        if stored_owner != Some(&AttributeValue::S(record.owner().to_owned())) {
+            return Err(Error::AccessDenied {
+                caller: caller.id().to_owned(),
+                table: T::SCHEMA.table().to_owned(),
+            });
+        }
+        if stored.get(version_attribute) != Some(&AttributeValue::from(version)) {
+            return Err(conflict());
+        }
+        let mut update = self
+            .cipher
+            .reseal_field(&T::SCHEMA, &stored, field, plaintexts.get_bytes(field))
+            .await?;
+        update
+            .set
+            .insert(version_attribute, AttributeValue::from(version + 1));
+        let condition = Condition::And(vec![
+            Condition::equals(T::SCHEMA.owner(), record.owner()),
+            Condition::equals(version_attribute, version),
+        ]);
+        match self
+            .store
+            .update(&self.table, &key, &update, &condition)
+            .await
+        {
+            Ok(()) => {
+                record.set_version(version + 1);
+                Ok(())
+            }
+            Err(Error::ConditionFailed { .. }) => Err(conflict()),
+            Err(error) => Err(error),
+        }
+    }
+
     /// One page of the records of a partition, in sort-key order, opened for `caller`: records
     /// the caller may not open are left out (a page may then hold fewer than `limit`). Pass the
     /// page's `cursor` to [`Query::after`] for the next page.

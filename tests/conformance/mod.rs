@@ -40,7 +40,8 @@ macro_rules! conformance_suite {
             takeover_is_refused, enumeration_looks_like_a_missing_record,
             query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
             stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
-            batch_put_refuses_models_whose_owner_is_not_in_the_key, stored_items_hold_no_plaintext
+            batch_put_refuses_models_whose_owner_is_not_in_the_key, stored_items_hold_no_plaintext,
+            update_sensitive_rewrites_one_field_only
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(
@@ -1117,4 +1118,145 @@ pub async fn stored_items_hold_no_plaintext(backend: &impl Backend) {
             assert!(!bytes.windows(SSN.len()).any(|w| w == SSN.as_bytes()));
         }
     }
+}
+
+/// A versioned model with two sensitive fields, one optional.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_vaults")]
+pub struct Vault {
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    #[crypt_model(version)]
+    pub version: u64,
+    #[sensitive]
+    pub pin: Sensitive<String>,
+    #[sensitive]
+    pub recovery: Option<Sensitive<String>>,
+    pub label: String,
+}
+
+pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Backend) {
+    let vaults = table::<Vault>(backend).await;
+    let erin = Caller::user("erin");
+    let key = Key::new("erin");
+    let mut vault = Vault {
+        user_id: "erin".into(),
+        version: 0,
+        pin: Sensitive::new("1234".into()),
+        recovery: None,
+        label: "main".into(),
+    };
+    vaults.put(&erin, &mut vault).await.unwrap();
+    let before = backend
+        .store()
+        .get(vaults.table_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut read = vaults.get(&erin, &key).await.unwrap().unwrap();
+    *read.pin.expose_secret_mut() = "9876".into();
+    vaults
+        .update_sensitive(&erin, &mut read, "pin")
+        .await
+        .unwrap();
+    assert_eq!(read.version, 2);
+    let after = backend
+        .store()
+        .get(vaults.table_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(after.get("pin"), before.get("pin"));
+    for unchanged in ["__cm_header", "label", "user_id"] {
+        assert_eq!(
+            after.get(unchanged),
+            before.get(unchanged),
+            "{unchanged} was rewritten"
+        );
+    }
+    let reread = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert_eq!(reread.pin.expose_secret(), "9876");
+    assert_eq!(reread.version, 2);
+
+    // Adding the optional field changes the set of encrypted fields, so the header's commitment.
+    let mut with_recovery = reread;
+    with_recovery.recovery = Some(Sensitive::new("words words".into()));
+    vaults
+        .update_sensitive(&erin, &mut with_recovery, "recovery")
+        .await
+        .unwrap();
+    let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert_eq!(
+        opened.recovery.as_ref().unwrap().expose_secret(),
+        "words words"
+    );
+    assert_eq!(opened.pin.expose_secret(), "9876");
+
+    // A record read before the last write is stale.
+    let mut stale = with_recovery;
+    stale.version = 2;
+    *stale.pin.expose_secret_mut() = "0000".into();
+    assert!(matches!(
+        vaults.update_sensitive(&erin, &mut stale, "pin").await,
+        Err(Error::Conflict { .. })
+    ));
+    // Someone else cannot, and a field that is not sensitive is refused.
+    let mut current = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert!(matches!(
+        vaults
+            .update_sensitive(&Caller::user("frank"), &mut current, "pin")
+            .await,
+        Err(Error::AccessDenied { .. })
+    ));
+    assert!(matches!(
+        vaults.update_sensitive(&erin, &mut current, "label").await,
+        Err(Error::Config(_))
+    ));
+    // Removing the optional field.
+    current.recovery = None;
+    vaults
+        .update_sensitive(&erin, &mut current, "recovery")
+        .await
+        .unwrap();
+    let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert!(opened.recovery.is_none());
+    assert_eq!(opened.pin.expose_secret(), "9876");
+
+    // A stored item whose header was tampered with is refused, not re-sealed.
+    let mut in_hand = vaults.get(&erin, &key).await.unwrap().unwrap();
+    let mut raw = backend
+        .store()
+        .get(vaults.table_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    if let Some(AttributeValue::B(header)) = raw.get_mut("__cm_header") {
+        let salt_byte = header.len() - 40;
+        header[salt_byte] ^= 1;
+    }
+    backend
+        .store()
+        .put(vaults.table_ref(), raw, &Condition::Always)
+        .await
+        .unwrap();
+    *in_hand.pin.expose_secret_mut() = "5555".into();
+    let error = vaults
+        .update_sensitive(&erin, &mut in_hand, "pin")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Integrity { attribute } if attribute == "__cm_header"),
+        "{error:?}"
+    );
+
+    // A model without a version cannot promise "unchanged since read".
+    let profiles = table::<Profile>(backend).await;
+    let mut p = profile("erin", "x");
+    profiles.put(&erin, &mut p).await.unwrap();
+    assert!(matches!(
+        profiles.update_sensitive(&erin, &mut p, "ssn").await,
+        Err(Error::Config(_))
+    ));
 }
