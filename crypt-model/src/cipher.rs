@@ -181,20 +181,7 @@ impl Cipher {
     /// who is asking: the owner gate runs above this layer, before it is called.
     pub async fn decrypt(&self, schema: &Schema, item: &Item) -> Result<Plaintexts> {
         schema.validate()?;
-        let header = match item.get(HEADER_ATTRIBUTE) {
-            Some(AttributeValue::B(bytes)) => Header::parse(bytes)?,
-            Some(_) => {
-                return Err(Error::malformed(
-                    HEADER_ATTRIBUTE,
-                    "the header must be binary (B)",
-                ));
-            }
-            None => {
-                return Err(Error::MissingAttribute {
-                    attribute: HEADER_ATTRIBUTE.to_owned(),
-                });
-            }
-        };
+        let header = Header::from_item(item)?;
         let binding = Binding::new(schema, item)?;
         let mut fields = Vec::with_capacity(schema.sensitive().len());
         for &name in schema.sensitive() {
@@ -247,20 +234,7 @@ impl Cipher {
                 reason: "it exceeds DynamoDB's 400 KB item limit".to_owned(),
             });
         }
-        let header = match stored.get(HEADER_ATTRIBUTE) {
-            Some(AttributeValue::B(bytes)) => Header::parse(bytes)?,
-            Some(_) => {
-                return Err(Error::malformed(
-                    HEADER_ATTRIBUTE,
-                    "the header must be binary (B)",
-                ));
-            }
-            None => {
-                return Err(Error::MissingAttribute {
-                    attribute: HEADER_ATTRIBUTE.to_owned(),
-                });
-            }
-        };
+        let header = Header::from_item(stored)?;
         let binding = Binding::new(schema, stored)?;
         let present: Vec<&'static str> = schema
             .sensitive()

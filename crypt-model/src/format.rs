@@ -113,6 +113,20 @@ impl Header {
         Ok(out)
     }
 
+    /// The header of `item`, parsed.
+    pub(crate) fn from_item(item: &Item) -> Result<Header> {
+        match item.get(HEADER_ATTRIBUTE) {
+            Some(AttributeValue::B(bytes)) => Header::parse(bytes),
+            Some(_) => Err(Error::malformed(
+                HEADER_ATTRIBUTE,
+                "the header must be binary (B)",
+            )),
+            None => Err(Error::MissingAttribute {
+                attribute: HEADER_ATTRIBUTE.to_owned(),
+            }),
+        }
+    }
+
     /// Parses a header, checking the version before anything else.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
         let malformed = |reason: &str| Error::malformed(HEADER_ATTRIBUTE, reason);
@@ -177,20 +191,7 @@ impl Binding {
                 put_key_part(&mut bytes, sort_key, item)?;
             }
         }
-        let owner = match item.get(schema.owner()) {
-            Some(AttributeValue::S(owner)) => owner,
-            Some(_) => {
-                return Err(Error::malformed(
-                    schema.owner(),
-                    "the owner must be a string (S)",
-                ));
-            }
-            None => {
-                return Err(Error::MissingAttribute {
-                    attribute: schema.owner().to_owned(),
-                });
-            }
-        };
+        let owner = owner_of(schema, item)?;
         put_bytes(&mut bytes, schema.owner().as_bytes());
         put_bytes(&mut bytes, owner.as_bytes());
         Ok(Binding { bytes })
@@ -216,6 +217,20 @@ impl Binding {
         aad.extend_from_slice(&self.bytes);
         put_bytes(&mut aad, field.as_bytes());
         aad
+    }
+}
+
+/// The owner id stored in `item`: the schema's owner attribute, a string.
+pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
+    match item.get(schema.owner()) {
+        Some(AttributeValue::S(owner)) => Ok(owner),
+        Some(_) => Err(Error::malformed(
+            schema.owner(),
+            "the owner must be a string (S)",
+        )),
+        None => Err(Error::MissingAttribute {
+            attribute: schema.owner().to_owned(),
+        }),
     }
 }
 

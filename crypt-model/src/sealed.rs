@@ -8,7 +8,7 @@ use crate::access::{self, Action, Caller, Permit};
 use crate::attribute::{Attribute, AttributeValue, Item};
 use crate::cipher::{Cipher, Plaintexts};
 use crate::error::{Error, Result};
-use crate::format::{HEADER_ATTRIBUTE, Header};
+use crate::format::{self, Header};
 use crate::plaintext::Plaintext;
 use crate::schema::Schema;
 use crate::sensitive::Sensitive;
@@ -92,36 +92,8 @@ pub struct Sealed<T: EncryptedItem> {
 impl<T: EncryptedItem> Sealed<T> {
     fn parse(mut item: Item) -> Result<Self> {
         let schema = T::SCHEMA;
-        match item.get(HEADER_ATTRIBUTE) {
-            Some(AttributeValue::B(header)) => {
-                Header::parse(header)?;
-            }
-            Some(_) => {
-                return Err(Error::malformed(
-                    HEADER_ATTRIBUTE,
-                    "the header must be binary (B)",
-                ));
-            }
-            None => {
-                return Err(Error::MissingAttribute {
-                    attribute: HEADER_ATTRIBUTE.to_owned(),
-                });
-            }
-        }
-        let owner = match item.get(schema.owner()) {
-            Some(AttributeValue::S(owner)) => owner.clone(),
-            Some(_) => {
-                return Err(Error::malformed(
-                    schema.owner(),
-                    "the owner must be a string (S)",
-                ));
-            }
-            None => {
-                return Err(Error::MissingAttribute {
-                    attribute: schema.owner().to_owned(),
-                });
-            }
-        };
+        Header::from_item(&item)?;
+        let owner = format::owner_of(&schema, &item)?.to_owned();
         let plain = T::__parse(&mut item)?;
         Ok(Sealed { item, plain, owner })
     }
