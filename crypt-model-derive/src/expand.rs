@@ -129,6 +129,16 @@ fn expand(cont: &Container<'_>) -> TokenStream {
         .find(|(f, _)| f.owner.is_some())
         .map(|(_, glue)| glue);
     let owner_member = owner.ident;
+    // Key types come from the key fields' glue, so they need no bound of their own.
+    let key_type_of = |is_key: fn(&Field<'_>) -> bool| {
+        fields.iter().find(|(f, _)| is_key(f)).map(|(f, glue)| {
+            let glue = plain_glue(f, glue);
+            quote!(#glue.key_type)
+        })
+    };
+    let pk_type = key_type_of(|f| f.partition_key.is_some());
+    let sk_type =
+        key_type_of(|f| f.sort_key.is_some()).unwrap_or_else(|| quote!(#private::KeyType::S));
     let with_version = cont.version().map(|v| {
         let name = &v.name;
         quote!(.with_version(#name))
@@ -163,6 +173,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
                 const SCHEMA: #private::Schema = #private::Schema::new(#table, #pk_name, #owner_name)
                     #with_sort_key
                     #with_version
+                    .with_key_types(#pk_type, #sk_type)
                     .with_sensitive(&[#(#sensitive_names),*]);
 
                 type __Plain = __CryptModelPlainFields;

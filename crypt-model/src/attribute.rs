@@ -273,6 +273,14 @@ pub trait Attribute: Sized {
     /// Converts an attribute back into a value.
     fn from_attribute(value: AttributeValue) -> Result<Self, AttributeError>;
 
+    /// The key type of this type, when it can be a key: strings `S`, numbers `N`, bytes `B`.
+    #[doc(hidden)]
+    const __KEY_TYPE: Option<crate::store::KeyType> = None;
+
+    /// The key type of `Vec<Self>`: only `Vec<u8>` (binary) can be a key.
+    #[doc(hidden)]
+    const __VEC_KEY_TYPE: Option<crate::store::KeyType> = None;
+
     /// Whether the value is stored as no attribute at all (`None` at the top level of an item).
     #[doc(hidden)]
     fn __is_absent(&self) -> bool {
@@ -306,6 +314,7 @@ pub trait Attribute: Sized {
 }
 
 impl Attribute for String {
+    const __KEY_TYPE: Option<crate::store::KeyType> = Some(crate::store::KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, AttributeError> {
         Ok(AttributeValue::S(self.clone()))
     }
@@ -337,6 +346,7 @@ fn parse_number<T: std::str::FromStr>(text: &str, type_name: &str) -> Result<T, 
 macro_rules! integer_attribute {
     ($($t:ty),*) => {$(
         impl Attribute for $t {
+            const __KEY_TYPE: Option<crate::store::KeyType> = Some(crate::store::KeyType::N);
             fn to_attribute(&self) -> Result<AttributeValue, AttributeError> {
                 Ok(AttributeValue::N(self.to_string()))
             }
@@ -367,6 +377,8 @@ integer_attribute!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 
 // `u8` is a number on its own, but `Vec<u8>` is binary: the hidden list methods say so.
 impl Attribute for u8 {
+    const __KEY_TYPE: Option<crate::store::KeyType> = Some(crate::store::KeyType::N);
+    const __VEC_KEY_TYPE: Option<crate::store::KeyType> = Some(crate::store::KeyType::B);
     fn to_attribute(&self) -> Result<AttributeValue, AttributeError> {
         Ok(AttributeValue::N(self.to_string()))
     }
@@ -433,6 +445,7 @@ impl<T: Attribute> Attribute for Option<T> {
 }
 
 impl<T: Attribute> Attribute for Vec<T> {
+    const __KEY_TYPE: Option<crate::store::KeyType> = T::__VEC_KEY_TYPE;
     fn to_attribute(&self) -> Result<AttributeValue, AttributeError> {
         T::__vec_to_attribute(self)
     }

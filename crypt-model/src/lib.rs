@@ -37,9 +37,9 @@ pub use sealed::{EncryptedItem, OwnerId, Sealed, SensitiveField, VersionField};
 pub use crypt_model_derive::EncryptedItem;
 pub use sensitive::Sensitive;
 pub use store::{
-    BatchGet, Condition, Cursor, IndexRef, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_ITEM_SIZE,
-    MAX_TRANSACTION, MemoryStore, Page, Query, SortCondition, Store, TableRef, TransactItem,
-    Update, compare_keys,
+    BatchGet, Condition, Cursor, IndexRef, Key, KeyType, MAX_BATCH_GET, MAX_BATCH_WRITE,
+    MAX_ITEM_SIZE, MAX_TRANSACTION, MemoryStore, Page, Query, SortCondition, Store, TableRef,
+    TransactItem, Update, compare_keys,
 };
 pub use table::{Table, Write};
 

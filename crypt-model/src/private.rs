@@ -6,6 +6,7 @@ pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::schema::Schema;
 pub use crate::sealed::{EncryptedItem, OwnerId, SensitiveField, VersionField};
+pub use crate::store::KeyType;
 
 /// Stores a plain field (nothing for `None`).
 pub fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<()> {
@@ -87,6 +88,8 @@ pub struct PlainField<T> {
     pub take: fn(&mut Item, &'static str) -> Result<T>,
     /// Reads a key or owner field, leaving it in the item.
     pub read: fn(&Item, &'static str) -> Result<T>,
+    /// The type's key type (strings when unknown: owner ids are strings).
+    pub key_type: KeyType,
 }
 
 /// The glue for a plain field of type `T`. A free function, so that a type without the bound
@@ -96,6 +99,10 @@ pub const fn plain_field<T: Attribute>() -> PlainField<T> {
         put: put_plain::<T>,
         take: take_plain::<T>,
         read: read_plain::<T>,
+        key_type: match T::__KEY_TYPE {
+            Some(key_type) => key_type,
+            None => KeyType::S,
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::format::RESERVED_PREFIX;
+use crate::store::KeyType;
 
 /// The static description of an encrypted model: the logical table, the key and owner
 /// attributes, and the sensitive attributes. The derive generates one per model; the engine,
@@ -28,6 +29,7 @@ pub struct Schema {
     owner: &'static str,
     sensitive: &'static [&'static str],
     version: Option<&'static str>,
+    key_types: (KeyType, KeyType),
 }
 
 impl Schema {
@@ -45,6 +47,7 @@ impl Schema {
             owner,
             sensitive: &[],
             version: None,
+            key_types: (KeyType::S, KeyType::S),
         }
     }
 
@@ -64,6 +67,17 @@ impl Schema {
     pub const fn with_version(mut self, version: &'static str) -> Self {
         self.version = Some(version);
         self
+    }
+
+    /// Sets the types of the partition and sort keys (default: strings).
+    pub const fn with_key_types(mut self, partition: KeyType, sort: KeyType) -> Self {
+        self.key_types = (partition, sort);
+        self
+    }
+
+    /// The types of the partition and sort keys.
+    pub const fn key_types(&self) -> (KeyType, KeyType) {
+        self.key_types
     }
 
     /// The version attribute, if the model has one.

@@ -18,12 +18,25 @@ mod memory;
 
 pub use memory::MemoryStore;
 
+/// The type of a key attribute, as a table declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum KeyType {
+    /// A string.
+    #[default]
+    S,
+    /// A number.
+    N,
+    /// Binary.
+    B,
+}
+
 /// A physical table as a store addresses it: its validated name and key schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableRef {
     name: String,
     partition_key: &'static str,
     sort_key: Option<&'static str>,
+    key_types: (KeyType, KeyType),
     indexes: Vec<IndexRef>,
 }
 
@@ -34,8 +47,10 @@ pub struct IndexRef {
     pub name: String,
     /// Its partition key attribute.
     pub partition_key: String,
-    /// Its sort key attribute, if any.
-    pub sort_key: Option<String>,
+    /// The partition key's type.
+    pub partition_key_type: KeyType,
+    /// Its sort key attribute and type, if any.
+    pub sort_key: Option<(String, KeyType)>,
 }
 
 impl TableRef {
@@ -51,8 +66,41 @@ impl TableRef {
             name: name.to_owned(),
             partition_key,
             sort_key,
+            key_types: (KeyType::S, KeyType::S),
             indexes: Vec::new(),
         })
+    }
+
+    /// The table of a model, named `name`, with the model's key schema and key types.
+    pub fn for_schema(name: &str, schema: &crate::schema::Schema) -> Result<Self> {
+        let (partition, sort) = schema.key_types();
+        Ok(Self::new(name, schema.partition_key(), schema.sort_key())?
+            .with_key_types(partition, sort))
+    }
+
+    /// Sets the types of the partition and sort keys (default: strings).
+    pub fn with_key_types(mut self, partition: KeyType, sort: KeyType) -> Self {
+        self.key_types = (partition, sort);
+        self
+    }
+
+    /// The same table under another physical name (validated).
+    pub fn renamed(&self, name: &str) -> Result<Self> {
+        validate_table_name(name)?;
+        Ok(TableRef {
+            name: name.to_owned(),
+            ..self.clone()
+        })
+    }
+
+    /// The partition key's type.
+    pub fn partition_key_type(&self) -> KeyType {
+        self.key_types.0
+    }
+
+    /// The sort key's type (meaningful when there is a sort key).
+    pub fn sort_key_type(&self) -> KeyType {
+        self.key_types.1
     }
 
     /// Adds a secondary index.

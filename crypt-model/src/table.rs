@@ -83,7 +83,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// bound into ciphertexts stays the model's.
     pub fn named(store: S, cipher: Arc<Cipher>, name: &str) -> Result<Self> {
         T::SCHEMA.validate()?;
-        let table = TableRef::new(name, T::SCHEMA.partition_key(), T::SCHEMA.sort_key())?;
+        let table = TableRef::for_schema(name, &T::SCHEMA)?;
         let retry = Retry {
             attempts: 8,
             base_delay: Duration::from_millis(25),

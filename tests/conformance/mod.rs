@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use crypt_model::{
-    AttributeValue, Caller, Cipher, Condition, EncryptedItem, Error, IndexRef, Item, Key,
+    AttributeValue, Caller, Cipher, Condition, EncryptedItem, Error, IndexRef, Item, Key, KeyType,
     LocalKeyring, Query, Sensitive, SortCondition, Store, Table, TableRef, TransactItem, Update,
     Write,
 };
@@ -273,7 +273,10 @@ pub async fn update_sets_and_removes(backend: &impl Backend) {
 
 async fn numbered(backend: &impl Backend, name: &str, sort_keys: &[i64]) -> TableRef {
     let store = backend.store();
-    let table = items_table(backend, name).await;
+    let shape = TableRef::new(name, "pk", Some("sk"))
+        .unwrap()
+        .with_key_types(KeyType::S, KeyType::N);
+    let table = backend.table(shape).await;
     for &k in sort_keys {
         let mut it = item("p", n(k), &[]);
         it.insert("sk", n(k));
@@ -418,6 +421,7 @@ pub async fn index_query_is_sparse(backend: &impl Backend) {
                 .with_index(IndexRef {
                     name: "by_email".into(),
                     partition_key: "email_idx".into(),
+                    partition_key_type: KeyType::S,
                     sort_key: None,
                 }),
         )
@@ -736,10 +740,10 @@ fn cipher() -> Arc<Cipher> {
 
 async fn table<T: EncryptedItem + Send + Sync>(backend: &impl Backend) -> Table<T, Arc<dyn Store>> {
     let schema = T::SCHEMA;
-    backend
-        .table(TableRef::new(schema.table(), schema.partition_key(), schema.sort_key()).unwrap())
+    let table = backend
+        .table(TableRef::for_schema(schema.table(), &schema).unwrap())
         .await;
-    Table::new(backend.store(), cipher())
+    Table::named(backend.store(), cipher(), table.name())
         .unwrap()
         .with_batch_retry(20, std::time::Duration::from_millis(1))
 }

@@ -244,7 +244,10 @@ impl Store for MemoryStore {
             None => (table.partition_key(), table.sort_key()),
             Some(name) => {
                 let index = table.index(name)?;
-                (&index.partition_key, index.sort_key.as_deref())
+                (
+                    &index.partition_key,
+                    index.sort_key.as_ref().map(|(name, _)| name.as_str()),
+                )
             }
         };
         if query.limit == Some(0) {
