@@ -320,6 +320,7 @@ impl Keyring for Watched {
         *self.unwraps.lock().unwrap() += 1;
         if self.down.load(Ordering::SeqCst) {
             return Err(Error::KeyProvider {
+                kind: crypt_model::KeyProviderError::Unavailable,
                 key_id: None,
                 message: "down".into(),
                 source: None,

@@ -1,6 +1,42 @@
 //! DynamoDB storage and the AWS KMS keyring for crypt-model.
 //!
-//! This crate will hold `DynamoStore` (a `Store` over `aws-sdk-dynamodb`), `KmsKeyring` (a
-//! [`crypt_model::Keyring`] over `aws-sdk-kms`), table provisioning and stream-record decoding.
-//! It arrives with the issue "DynamoDB backend and AWS KMS keyring"; until then it exports
-//! nothing.
+//! - [`DynamoStore`]: a [`crypt_model::Store`] over `aws-sdk-dynamodb`;
+//! - [`provision`]: creates the table a model needs, idempotently;
+//! - [`KmsKeyring`]: a [`crypt_model::Keyring`] over `aws-sdk-kms`.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use crypt_model::{Cipher, Table, TableRef, EncryptedItem, Sensitive};
+//! use crypt_model_dynamo::{DynamoStore, KmsKeyring, provision, ProvisionOptions};
+//!
+//! #[derive(EncryptedItem)]
+//! #[crypt_model(table = "profiles")]
+//! struct Profile {
+//!     #[partition_key]
+//!     #[owner]
+//!     user_id: String,
+//!     #[sensitive]
+//!     ssn: Sensitive<String>,
+//! }
+//!
+//! # async fn example(sdk: &aws_sdk_dynamodb::config::Config, kms: aws_sdk_kms::Client) -> crypt_model::Result<()> {
+//! let dynamo = aws_sdk_dynamodb::Client::from_conf(sdk.clone());
+//! let cipher = Arc::new(Cipher::new(KmsKeyring::new(kms, "arn:aws:kms:eu-west-1:111122223333:key/…")?));
+//! // The physical table comes from configuration, e.g. per environment.
+//! let table = TableRef::for_schema("prod-profiles", &Profile::SCHEMA)?;
+//! provision(&dynamo, &table, ProvisionOptions::default()).await?;
+//! let profiles = Table::<Profile, _>::named(DynamoStore::new(dynamo), cipher, table.name())?;
+//! # Ok(()) }
+//! ```
+
+mod convert;
+mod error;
+mod expression;
+mod kms;
+mod provision;
+mod store;
+
+pub use convert::{from_sdk, item_from_sdk, item_to_sdk, to_sdk};
+pub use kms::KmsKeyring;
+pub use provision::{ProvisionOptions, provision};
+pub use store::DynamoStore;

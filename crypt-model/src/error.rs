@@ -50,10 +50,12 @@ pub enum Error {
         key_id: String,
     },
 
-    /// The key provider (KMS, a remote service) failed or could not be reached. Nothing was
-    /// encrypted, decrypted or written.
-    #[error("key provider failed{}: {message}", key_id_suffix(.key_id))]
+    /// The key provider (KMS, a remote service) refused or failed. Nothing was encrypted,
+    /// decrypted or written.
+    #[error("key provider failed{}: {kind}: {message}", key_id_suffix(.key_id))]
     KeyProvider {
+        /// What kind of failure.
+        kind: KeyProviderError,
         /// The key id involved, when known.
         key_id: Option<String>,
         /// What the provider said, free of key material.
@@ -177,7 +179,24 @@ pub enum Error {
         reason: String,
     },
 
-    /// The storage backend failed (unreachable, throttled, internal error).
+    /// The table does not exist in the store (or the credentials cannot see it).
+    #[error(
+        "table `{table}` does not exist: create it first (crypt_model_dynamo::provision), or check the name and region"
+    )]
+    TableNotFound {
+        /// The physical table.
+        table: String,
+    },
+
+    /// The store throttled the request (provisioned throughput or a request limit exceeded).
+    /// Nothing was written by the throttled request; retry later.
+    #[error("the store throttled a request to table `{table}`; retry with backoff")]
+    Throttled {
+        /// The physical table.
+        table: String,
+    },
+
+    /// The storage backend failed (unreachable, internal error).
     #[error("the store failed for table `{table}`: {message}")]
     Store {
         /// The physical table.
@@ -200,6 +219,37 @@ fn describe_reasons(reasons: &[Option<String>]) -> String {
         "no reason given".to_owned()
     } else {
         causes.join(", ")
+    }
+}
+
+/// The kinds of key-provider failure, so that callers can react without parsing messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyProviderError {
+    /// The credentials may not use the key (check the key policy and IAM).
+    AccessDenied,
+    /// The key does not exist (or is not visible in this account and region).
+    KeyNotFound,
+    /// The key exists but is disabled or pending deletion.
+    KeyDisabled,
+    /// The provider throttled the request; retry with backoff.
+    Throttled,
+    /// The provider could not be reached.
+    Unavailable,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for KeyProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyProviderError::AccessDenied => "access denied",
+            KeyProviderError::KeyNotFound => "key not found",
+            KeyProviderError::KeyDisabled => "key disabled",
+            KeyProviderError::Throttled => "throttled",
+            KeyProviderError::Unavailable => "unavailable",
+            KeyProviderError::Other => "failed",
+        })
     }
 }
 

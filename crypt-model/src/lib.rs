@@ -24,7 +24,7 @@ pub use access::{Caller, Grant};
 pub use attribute::{Attribute, AttributeError, AttributeValue, Item, SerdeAttribute, SetMember};
 pub use cache::{CacheLimits, CachingKeyring, KeyringCalls};
 pub use cipher::{Cipher, Plaintexts};
-pub use error::{BoxError, Error, Result};
+pub use error::{BoxError, Error, KeyProviderError, Result};
 pub use format::{HEADER_ATTRIBUTE, MAX_FIELD_LEN, RESERVED_PREFIX, VERSION as FORMAT_VERSION};
 pub use keyring::{
     DataKey, EncryptionContext, GeneratedDataKey, KEY_LEN, Keyring, LocalKeyring, WrappedDataKey,

@@ -142,27 +142,29 @@ impl TableRef {
 
     /// The primary key of `item`.
     pub fn key_of(&self, item: &Item) -> Result<Key> {
-        let part = |name: &str| match item.get(name) {
-            Some(value @ (AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_))) => {
-                Ok(value.clone())
-            }
-            Some(_) => Err(self.invalid(format!(
-                "key attribute `{name}` must be a string, a number or binary"
-            ))),
+        let part = |name: &str, key_type| match item.get(name) {
+            Some(value) => self
+                .check_key_value(name, value, key_type)
+                .map(|()| value.clone()),
             None => Err(self.invalid(format!("the item lacks key attribute `{name}`"))),
         };
         Ok(Key {
-            partition: part(self.partition_key)?,
-            sort: self.sort_key.map(part).transpose()?,
+            partition: part(self.partition_key, self.key_types.0)?,
+            sort: self
+                .sort_key
+                .map(|name| part(name, self.key_types.1))
+                .transpose()?,
         })
     }
 
     /// The key as an item of its attributes.
     pub fn key_item(&self, key: &Key) -> Result<Item> {
         let mut item = Item::new();
+        self.check_key_value(self.partition_key, &key.partition, self.key_types.0)?;
         item.insert(self.partition_key, key.partition.clone());
         match (self.sort_key, &key.sort) {
             (Some(name), Some(sort)) => {
+                self.check_key_value(name, sort, self.key_types.1)?;
                 item.insert(name, sort.clone());
             }
             (None, None) => {}
@@ -172,6 +174,26 @@ impl TableRef {
             (None, Some(_)) => return Err(self.invalid("the table has no sort key".to_owned())),
         }
         Ok(item)
+    }
+
+    /// A key value must have the type the table declares for it, as DynamoDB requires.
+    fn check_key_value(&self, name: &str, value: &AttributeValue, expected: KeyType) -> Result<()> {
+        let actual = match value {
+            AttributeValue::S(_) => KeyType::S,
+            AttributeValue::N(_) => KeyType::N,
+            AttributeValue::B(_) => KeyType::B,
+            _ => {
+                return Err(self.invalid(format!(
+                    "key attribute `{name}` must be a string, a number or binary"
+                )));
+            }
+        };
+        if actual != expected {
+            return Err(self.invalid(format!(
+                "key attribute `{name}` has type {actual:?}, but the table declares {expected:?}"
+            )));
+        }
+        Ok(())
     }
 
     pub(crate) fn invalid(&self, reason: String) -> Error {

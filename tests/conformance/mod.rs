@@ -77,6 +77,11 @@ fn item(pk: &str, sk: AttributeValue, extra: &[(&str, AttributeValue)]) -> Item 
     item
 }
 
+/// A string sort key that sorts like the number `i`.
+fn sk(i: i64) -> AttributeValue {
+    s(&format!("{i:03}"))
+}
+
 fn key(pk: &str, sk: AttributeValue) -> Key {
     Key::new(pk).with_sort(sk)
 }
@@ -133,7 +138,7 @@ pub async fn conditional_put(backend: &impl Backend) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::ConditionFailed { table: t } if t == "conf_cond_put"),
+        matches!(&error, Error::ConditionFailed { table: t } if t == table.name()),
         "{error:?}"
     );
     let owned_by_bob = Condition::equals("owner", "bob");
@@ -473,7 +478,7 @@ pub async fn batch_put_and_get(backend: &impl Backend) {
     let store = backend.store();
     let table = items_table(backend, "conf_batch").await;
     let mut pending: Vec<Item> = (0..25)
-        .map(|i| item("b", n(i), &[("v", n(i * 10))]))
+        .map(|i| item("b", sk(i), &[("v", n(i * 10))]))
         .collect();
     for _ in 0..20 {
         if pending.is_empty() {
@@ -485,8 +490,8 @@ pub async fn batch_put_and_get(backend: &impl Backend) {
         pending.is_empty(),
         "the batch was not written after 20 attempts"
     );
-    let mut keys: Vec<Key> = (0..25).map(|i| key("b", n(i))).collect();
-    keys.push(key("b", n(999)));
+    let mut keys: Vec<Key> = (0..25).map(|i| key("b", sk(i))).collect();
+    keys.push(key("b", sk(999)));
     let mut found = Vec::new();
     for _ in 0..20 {
         if keys.is_empty() {
@@ -506,7 +511,7 @@ pub async fn batch_put_and_get(backend: &impl Backend) {
 pub async fn batch_limits_are_enforced(backend: &impl Backend) {
     let store = backend.store();
     let table = items_table(backend, "conf_batch_limits").await;
-    let too_many: Vec<Item> = (0..26).map(|i| item("b", n(i), &[])).collect();
+    let too_many: Vec<Item> = (0..26).map(|i| item("b", sk(i), &[])).collect();
     assert!(matches!(
         store.batch_put(&table, too_many).await,
         Err(Error::InvalidRequest { .. })
@@ -516,7 +521,7 @@ pub async fn batch_limits_are_enforced(backend: &impl Backend) {
         store.batch_put(&table, twice).await,
         Err(Error::InvalidRequest { .. })
     ));
-    let too_many: Vec<Key> = (0..101).map(|i| key("b", n(i))).collect();
+    let too_many: Vec<Key> = (0..101).map(|i| key("b", sk(i))).collect();
     assert!(matches!(
         store.batch_get(&table, too_many).await,
         Err(Error::InvalidRequest { .. })
@@ -644,7 +649,7 @@ pub async fn transaction_limits(backend: &impl Backend) {
     let too_many: Vec<TransactItem> = (0..101)
         .map(|i| TransactItem::Put {
             table: table.clone(),
-            item: item("t", n(i), &[]),
+            item: item("t", sk(i), &[]),
             condition: Condition::Always,
         })
         .collect();

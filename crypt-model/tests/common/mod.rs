@@ -168,6 +168,7 @@ impl Switchable {
     fn check(&self) -> Result<()> {
         if self.down.load(Ordering::SeqCst) {
             return Err(Error::KeyProvider {
+                kind: crypt_model::KeyProviderError::Unavailable,
                 key_id: Some("test-provider".into()),
                 message: "the key provider is unreachable".into(),
                 source: None,

@@ -1,0 +1,141 @@
+//! Creating the tables models need.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType as SdkKeyRole, Projection, ProjectionType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableStatus,
+};
+use crypt_model::{Error, KeyType, Result, TableRef};
+
+use crate::error;
+
+/// How [`provision`] creates a table.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProvisionOptions {
+    /// Enable a stream of new and old images (for `crypt_model_dynamo::streams`).
+    pub stream: bool,
+}
+
+fn scalar(key_type: KeyType) -> ScalarAttributeType {
+    match key_type {
+        KeyType::S => ScalarAttributeType::S,
+        KeyType::N => ScalarAttributeType::N,
+        KeyType::B => ScalarAttributeType::B,
+    }
+}
+
+fn element(table: &TableRef, name: &str, role: SdkKeyRole) -> Result<KeySchemaElement> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(role)
+        .build()
+        .map_err(|e| error::build(table.name(), e))
+}
+
+fn definition(table: &TableRef, name: &str, key_type: KeyType) -> Result<AttributeDefinition> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(scalar(key_type))
+        .build()
+        .map_err(|e| error::build(table.name(), e))
+}
+
+/// Creates `table` (on-demand capacity, its key schema and secondary indexes) if it does not
+/// exist, and waits until it is active. Idempotent: an existing table is left as it is.
+///
+/// Waits with a short DescribeTable poll (every 100 ms, at most 60 s), not the SDK's waiter,
+/// which polls every 20 s.
+pub async fn provision(client: &Client, table: &TableRef, options: ProvisionOptions) -> Result<()> {
+    let mut definitions = vec![definition(
+        table,
+        table.partition_key(),
+        table.partition_key_type(),
+    )?];
+    let mut key_schema = vec![element(table, table.partition_key(), SdkKeyRole::Hash)?];
+    if let Some(sort_key) = table.sort_key() {
+        definitions.push(definition(table, sort_key, table.sort_key_type())?);
+        key_schema.push(element(table, sort_key, SdkKeyRole::Range)?);
+    }
+    let mut indexes = Vec::new();
+    for index in table.indexes() {
+        let mut schema = vec![element(table, &index.partition_key, SdkKeyRole::Hash)?];
+        let mut add = |name: &str, key_type| -> Result<()> {
+            if !definitions.iter().any(|d| d.attribute_name() == name) {
+                definitions.push(definition(table, name, key_type)?);
+            }
+            Ok(())
+        };
+        add(&index.partition_key, index.partition_key_type)?;
+        if let Some((sort_key, sort_type)) = &index.sort_key {
+            add(sort_key, *sort_type)?;
+            schema.push(element(table, sort_key, SdkKeyRole::Range)?);
+        }
+        indexes.push(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(schema))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| error::build(table.name(), e))?,
+        );
+    }
+    let stream = options.stream.then(|| {
+        StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::NewAndOldImages)
+            .build()
+    });
+    let created = client
+        .create_table()
+        .table_name(table.name())
+        .set_attribute_definitions(Some(definitions))
+        .set_key_schema(Some(key_schema))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_stream_specification(
+            stream
+                .transpose()
+                .map_err(|e| error::build(table.name(), e))?,
+        )
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(error::map(table.name(), e)),
+    }
+    wait_until_active(client, table).await
+}
+
+async fn wait_until_active(client: &Client, table: &TableRef) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let described = client
+            .describe_table()
+            .table_name(table.name())
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        let status = described.table.and_then(|t| t.table_status);
+        if status == Some(TableStatus::Active) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Store {
+                table: table.name().to_owned(),
+                message: "the table did not become active within 60 s".to_owned(),
+                source: None,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

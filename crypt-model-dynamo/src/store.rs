@@ -1,0 +1,404 @@
+//! [`DynamoStore`]: the `Store` over Amazon DynamoDB.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
+};
+use crypt_model::{
+    BatchGet, Condition, Cursor, Error, Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION,
+    Page, Query, Result, Store, TableRef, TransactItem, Update,
+};
+
+use crate::convert::{item_from_sdk, item_to_sdk};
+use crate::error;
+use crate::expression::Expressions;
+
+/// A [`Store`] over Amazon DynamoDB (or anything that speaks its protocol).
+///
+/// Conditions become condition expressions with `#name`/`:value` placeholders, never text built
+/// from values. Reads are strongly consistent (queries of secondary indexes cannot be).
+/// Errors are typed: a failed condition is [`Error::ConditionFailed`], a missing table
+/// [`Error::TableNotFound`], throttling [`Error::Throttled`], a cancelled transaction
+/// [`Error::TransactionCancelled`] with DynamoDB's reason per item.
+///
+/// The table a record goes to is fixed by the [`TableRef`] built from configuration
+/// (`crypt_model::Table::named`), never by request input.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+}
+
+impl DynamoStore {
+    /// A store over `client` (built with `aws-config`, or with an endpoint for a local server).
+    pub fn new(client: Client) -> Self {
+        DynamoStore { client }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+fn key_map(
+    table: &TableRef,
+    key: &Key,
+) -> Result<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    Ok(item_to_sdk(&table.key_item(key)?))
+}
+
+fn invalid(table: &TableRef, reason: String) -> Error {
+    Error::InvalidRequest {
+        table: table.name().to_owned(),
+        reason,
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
+        table.key_of(&item)?;
+        let mut expressions = Expressions::default();
+        let condition = expressions.condition(condition, table.partition_key());
+        self.client
+            .put_item()
+            .table_name(table.name())
+            .set_item(Some(item_to_sdk(&item)))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(expressions.names())
+            .set_expression_attribute_values(expressions.values())
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        Ok(())
+    }
+
+    async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(table.name())
+            .set_key(Some(key_map(table, key)?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        output.item.map(item_from_sdk).transpose()
+    }
+
+    async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
+        let mut expressions = Expressions::default();
+        let condition = expressions.condition(condition, table.partition_key());
+        self.client
+            .delete_item()
+            .table_name(table.name())
+            .set_key(Some(key_map(table, key)?))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(expressions.names())
+            .set_expression_attribute_values(expressions.values())
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        table: &TableRef,
+        key: &Key,
+        update: &Update,
+        condition: &Condition,
+    ) -> Result<()> {
+        let key_item = table.key_item(key)?;
+        let touched = update
+            .set
+            .iter()
+            .map(|(name, _)| name)
+            .chain(update.remove.iter().map(String::as_str));
+        for name in touched {
+            if key_item.contains(name) {
+                return Err(invalid(
+                    table,
+                    format!("an update cannot change key attribute `{name}`"),
+                ));
+            }
+        }
+        let mut expressions = Expressions::default();
+        let update_expression = expressions.update(update);
+        let condition = expressions.condition(condition, table.partition_key());
+        self.client
+            .update_item()
+            .table_name(table.name())
+            .set_key(Some(item_to_sdk(&key_item)))
+            .update_expression(update_expression)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(expressions.names())
+            .set_expression_attribute_values(expressions.values())
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        Ok(())
+    }
+
+    async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
+        let (partition_key, sort_key): (&str, Option<&str>) = match &query.index {
+            None => (table.partition_key(), table.sort_key()),
+            Some(name) => {
+                let index = table.index(name)?;
+                (
+                    &index.partition_key,
+                    index.sort_key.as_ref().map(|(name, _)| name.as_str()),
+                )
+            }
+        };
+        if query.limit == Some(0) {
+            return Err(invalid(
+                table,
+                "a query limit must be at least 1".to_owned(),
+            ));
+        }
+        let mut expressions = Expressions::default();
+        let key_condition = expressions.key_condition(
+            partition_key,
+            &query.partition,
+            sort_key,
+            query.sort.as_ref(),
+        );
+        let limit = query.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
+        let output = self
+            .client
+            .query()
+            .table_name(table.name())
+            .set_index_name(query.index.clone())
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_names(expressions.names())
+            .set_expression_attribute_values(expressions.values())
+            .set_limit(limit)
+            .set_exclusive_start_key(query.cursor.as_ref().map(|c| item_to_sdk(c.key())))
+            .scan_index_forward(!query.descending)
+            .consistent_read(query.index.is_none())
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(item_from_sdk)
+            .collect::<Result<_>>()?;
+        let cursor = output
+            .last_evaluated_key
+            .filter(|key| !key.is_empty())
+            .map(item_from_sdk)
+            .transpose()?
+            .map(Cursor::new);
+        Ok(Page { items, cursor })
+    }
+
+    async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
+        if items.is_empty() || items.len() > MAX_BATCH_WRITE {
+            return Err(invalid(
+                table,
+                format!("a batch write holds 1 to {MAX_BATCH_WRITE} items"),
+            ));
+        }
+        let mut keys = HashSet::new();
+        let mut requests = Vec::with_capacity(items.len());
+        for item in &items {
+            if !keys.insert(table.key_of(item)?) {
+                return Err(invalid(
+                    table,
+                    "a batch write cannot hold one key twice".to_owned(),
+                ));
+            }
+            let put = PutRequest::builder()
+                .set_item(Some(item_to_sdk(item)))
+                .build()
+                .map_err(|e| error::build(table.name(), e))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        let output = self
+            .client
+            .batch_write_item()
+            .request_items(table.name(), requests)
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        let unprocessed = output
+            .unprocessed_items
+            .unwrap_or_default()
+            .remove(table.name())
+            .unwrap_or_default();
+        unprocessed
+            .into_iter()
+            .filter_map(|request| request.put_request)
+            .map(|put| item_from_sdk(put.item))
+            .collect()
+    }
+
+    async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
+        if keys.is_empty() || keys.len() > MAX_BATCH_GET {
+            return Err(invalid(
+                table,
+                format!("a batch get holds 1 to {MAX_BATCH_GET} keys"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        let mut maps = Vec::with_capacity(keys.len());
+        for key in &keys {
+            if !seen.insert(key) {
+                return Err(invalid(
+                    table,
+                    "a batch get cannot hold one key twice".to_owned(),
+                ));
+            }
+            maps.push(key_map(table, key)?);
+        }
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(maps))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| error::build(table.name(), e))?;
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(table.name(), request)
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        let items = output
+            .responses
+            .unwrap_or_default()
+            .remove(table.name())
+            .unwrap_or_default()
+            .into_iter()
+            .map(item_from_sdk)
+            .collect::<Result<_>>()?;
+        let unprocessed = match output
+            .unprocessed_keys
+            .unwrap_or_default()
+            .remove(table.name())
+        {
+            Some(left) => left
+                .keys
+                .into_iter()
+                .map(|key| item_from_sdk(key).and_then(|key| table.key_of(&key)))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        Ok(BatchGet { items, unprocessed })
+    }
+
+    async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
+        let name = items
+            .first()
+            .map(|item| transact_table(item).name().to_owned())
+            .unwrap_or_default();
+        if items.is_empty() || items.len() > MAX_TRANSACTION {
+            return Err(Error::InvalidRequest {
+                table: name,
+                reason: format!("a transaction holds 1 to {MAX_TRANSACTION} items"),
+            });
+        }
+        let mut targets = HashSet::new();
+        let mut writes = Vec::with_capacity(items.len());
+        for item in &items {
+            let table = transact_table(item);
+            let mut expressions = Expressions::default();
+            let write = match item {
+                TransactItem::Put {
+                    item, condition, ..
+                } => {
+                    if !targets.insert((table.name().to_owned(), table.key_of(item)?)) {
+                        return Err(invalid(
+                            table,
+                            "a transaction cannot touch one item twice".to_owned(),
+                        ));
+                    }
+                    let condition = expressions.condition(condition, table.partition_key());
+                    let put = Put::builder()
+                        .table_name(table.name())
+                        .set_item(Some(item_to_sdk(item)))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expressions.names())
+                        .set_expression_attribute_values(expressions.values())
+                        .build()
+                        .map_err(|e| error::build(table.name(), e))?;
+                    TransactWriteItem::builder().put(put).build()
+                }
+                TransactItem::Delete { key, condition, .. } => {
+                    if !targets.insert((table.name().to_owned(), key.clone())) {
+                        return Err(invalid(
+                            table,
+                            "a transaction cannot touch one item twice".to_owned(),
+                        ));
+                    }
+                    let condition = expressions.condition(condition, table.partition_key());
+                    let delete = Delete::builder()
+                        .table_name(table.name())
+                        .set_key(Some(key_map(table, key)?))
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(expressions.names())
+                        .set_expression_attribute_values(expressions.values())
+                        .build()
+                        .map_err(|e| error::build(table.name(), e))?;
+                    TransactWriteItem::builder().delete(delete).build()
+                }
+                TransactItem::Check { key, condition, .. } => {
+                    if !targets.insert((table.name().to_owned(), key.clone())) {
+                        return Err(invalid(
+                            table,
+                            "a transaction cannot touch one item twice".to_owned(),
+                        ));
+                    }
+                    let condition = expressions
+                        .condition(condition, table.partition_key())
+                        .unwrap_or_else(|| expressions.always(table.partition_key()));
+                    let check = ConditionCheck::builder()
+                        .table_name(table.name())
+                        .set_key(Some(key_map(table, key)?))
+                        .condition_expression(condition)
+                        .set_expression_attribute_names(expressions.names())
+                        .set_expression_attribute_values(expressions.values())
+                        .build()
+                        .map_err(|e| error::build(table.name(), e))?;
+                    TransactWriteItem::builder().condition_check(check).build()
+                }
+            };
+            writes.push(write);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(sdk_error) => {
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                    sdk_error.as_service_error()
+                {
+                    let reasons = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|reason| reason.code().filter(|code| *code != "None").map(str::to_owned))
+                        .collect();
+                    return Err(Error::TransactionCancelled { reasons });
+                }
+                Err(error::map(&name, sdk_error))
+            }
+        }
+    }
+}
+
+fn transact_table(item: &TransactItem) -> &TableRef {
+    match item {
+        TransactItem::Put { table, .. }
+        | TransactItem::Delete { table, .. }
+        | TransactItem::Check { table, .. } => table,
+    }
+}

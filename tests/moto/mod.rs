@@ -1,0 +1,120 @@
+//! The local DynamoDB/KMS server (moto) that the DynamoDB tests run against, and clients for it.
+//! `scripts/test` starts it and exports `CRYPT_MODEL_TEST_ENDPOINT`; a test without it fails
+//! saying how to start it.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crypt_model::{Store, TableRef};
+use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
+
+/// The server's endpoint.
+pub fn endpoint() -> String {
+    std::env::var("CRYPT_MODEL_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "CRYPT_MODEL_TEST_ENDPOINT is not set: these tests need a local DynamoDB/KMS server. \
+             Run scripts/test, which starts one, or start moto yourself: \
+             `python3 -m venv .venv && .venv/bin/pip install 'moto[server,dynamodb]==5.2.5' && \
+             .venv/bin/moto_server -H 127.0.0.1 -p 5000`, then \
+             `export CRYPT_MODEL_TEST_ENDPOINT=http://127.0.0.1:5000`"
+        )
+    })
+}
+
+/// A DynamoDB client for the local server, with static test credentials.
+pub fn dynamo() -> aws_sdk_dynamodb::Client {
+    dynamo_at(&endpoint())
+}
+
+/// A DynamoDB client for `endpoint`.
+pub fn dynamo_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "crypt-model-tests",
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A KMS client for the local server.
+pub fn kms() -> aws_sdk_kms::Client {
+    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "crypt-model-tests",
+        ))
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
+}
+
+/// A new KMS key; its id.
+pub async fn kms_key(kms: &aws_sdk_kms::Client) -> String {
+    let created = kms
+        .create_key()
+        .send()
+        .await
+        .expect("moto creates a KMS key");
+    created.key_metadata.expect("key metadata").key_id
+}
+
+/// A table name no other test uses.
+pub fn unique(name: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "t{}-{}-{nanos}-{name}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// DynamoDB on moto, for the conformance suite: every table gets a unique name and is created.
+pub struct Dynamo {
+    store: DynamoStore,
+}
+
+impl Dynamo {
+    pub fn new() -> Self {
+        Dynamo {
+            store: DynamoStore::new(dynamo()),
+        }
+    }
+}
+
+#[crypt_model::async_trait]
+impl crate::conformance::Backend for Dynamo {
+    fn store(&self) -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(self.store.clone())
+    }
+    async fn table(&self, table: TableRef) -> TableRef {
+        let table = table.renamed(&unique(table.name())).unwrap();
+        provision(self.store.client(), &table, ProvisionOptions::default())
+            .await
+            .unwrap();
+        table
+    }
+}
