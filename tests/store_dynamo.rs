@@ -10,7 +10,34 @@ use crypt_model::Store;
 use crypt_model::{Condition, Error, Key, TableRef};
 use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
 
-conformance_suite!(moto::Dynamo::new());
+conformance_suite!(Dynamo::new());
+
+/// DynamoDB on moto, for the conformance suite: every table gets a unique name and is created.
+struct Dynamo {
+    store: DynamoStore,
+}
+
+impl Dynamo {
+    fn new() -> Self {
+        Dynamo {
+            store: DynamoStore::new(moto::dynamo()),
+        }
+    }
+}
+
+#[crypt_model::async_trait]
+impl conformance::Backend for Dynamo {
+    fn store(&self) -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(self.store.clone())
+    }
+    async fn table(&self, table: TableRef) -> TableRef {
+        let table = table.renamed(&moto::unique(table.name())).unwrap();
+        provision(self.store.client(), &table, ProvisionOptions::default())
+            .await
+            .unwrap();
+        table
+    }
+}
 
 #[tokio::test]
 async fn a_missing_table_is_a_typed_error() {

@@ -11,9 +11,6 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crypt_model::{Store, TableRef};
-use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
-
 /// The server's endpoint.
 pub fn endpoint() -> String {
     std::env::var("CRYPT_MODEL_TEST_ENDPOINT").unwrap_or_else(|_| {
@@ -90,31 +87,4 @@ pub fn unique(name: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// DynamoDB on moto, for the conformance suite: every table gets a unique name and is created.
-pub struct Dynamo {
-    store: DynamoStore,
-}
-
-impl Dynamo {
-    pub fn new() -> Self {
-        Dynamo {
-            store: DynamoStore::new(dynamo()),
-        }
-    }
-}
-
-#[crypt_model::async_trait]
-impl crate::conformance::Backend for Dynamo {
-    fn store(&self) -> std::sync::Arc<dyn Store> {
-        std::sync::Arc::new(self.store.clone())
-    }
-    async fn table(&self, table: TableRef) -> TableRef {
-        let table = table.renamed(&unique(table.name())).unwrap();
-        provision(self.store.client(), &table, ProvisionOptions::default())
-            .await
-            .unwrap();
-        table
-    }
 }

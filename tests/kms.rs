@@ -1,0 +1,290 @@
+//! The AWS KMS keyring against moto: round trips, the encryption context, key pinning and
+//! rotation, typed errors, and the key-provider budget behind the cache.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod moto;
+
+use std::sync::Arc;
+
+use crypt_model::{
+    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, EncryptionContext, Error, Key,
+    KeyProviderError, Keyring, Sensitive, Table, TableRef,
+};
+use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
+
+const SSN: &str = "078-05-1120";
+
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "kms_profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sort_key]
+    kind: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+}
+
+/// The same shape under another logical table.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "kms_other")]
+struct Other {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sort_key]
+    kind: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+}
+
+fn profile(owner: &str, kind: &str) -> Profile {
+    Profile {
+        user_id: owner.into(),
+        kind: kind.into(),
+        ssn: Sensitive::new(SSN.into()),
+    }
+}
+
+async fn new_keyring() -> (KmsKeyring, String) {
+    let kms = moto::kms();
+    let key = moto::kms_key(&kms).await;
+    (KmsKeyring::new(kms, &key).unwrap(), key)
+}
+
+#[tokio::test]
+async fn a_record_round_trips_through_kms() {
+    let (keyring, key) = new_keyring().await;
+    let cipher = Cipher::new(keyring);
+    let item = profile("alice", "main").to_item(&cipher).await.unwrap();
+    let opened = Profile::from_item(item)
+        .unwrap()
+        .open(&Caller::user("alice"), &cipher)
+        .await
+        .unwrap();
+    assert_eq!(opened.ssn.expose_secret(), SSN);
+    assert_eq!(cipher.keyring_calls().generate, 1);
+
+    // Another process, with only KMS access, reads it: one Decrypt.
+    let (_, fresh_key) = new_keyring().await;
+    assert_ne!(fresh_key, key);
+    let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
+    let item = profile("alice", "main").to_item(&cipher).await.unwrap();
+    Profile::from_item(item)
+        .unwrap()
+        .open(&Caller::user("alice"), &reader)
+        .await
+        .unwrap();
+    assert_eq!(reader.keyring_calls().unwrap, 1);
+}
+
+#[tokio::test]
+async fn a_data_key_of_one_table_cannot_open_items_of_another() {
+    let (keyring, key) = new_keyring().await;
+    let writer = Cipher::new(keyring);
+    let item = profile("alice", "main").to_item(&writer).await.unwrap();
+
+    // The item of table `kms_profiles` read as table `kms_other`: KMS refuses the context.
+    let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
+    let error = Other::from_item(item)
+        .unwrap()
+        .open(&Caller::user("alice"), &reader)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::UnwrapFailed { key_id } if *key_id == key),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains(SSN) && !format!("{error:?}").contains(SSN));
+}
+
+#[tokio::test]
+async fn decrypting_under_another_encryption_context_is_refused() {
+    let (keyring, _) = new_keyring().await;
+    let generated = keyring
+        .generate_data_key(&EncryptionContext::for_table("a-table"))
+        .await
+        .unwrap();
+    keyring
+        .unwrap_data_key(&generated.wrapped, &EncryptionContext::for_table("a-table"))
+        .await
+        .unwrap();
+    let error = keyring
+        .unwrap_data_key(&generated.wrapped, &EncryptionContext::for_table("b-table"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::UnwrapFailed { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
+    let kms = moto::kms();
+    let old = moto::kms_key(&kms).await;
+    let new = moto::kms_key(&kms).await;
+    let before = Cipher::new(KmsKeyring::new(kms.clone(), &old).unwrap());
+    let old_item = profile("alice", "old").to_item(&before).await.unwrap();
+
+    // A keyring that does not hold the old key refuses without calling KMS.
+    let only_new = Cipher::new(KmsKeyring::new(kms.clone(), &new).unwrap());
+    let error = Profile::from_item(old_item.clone())
+        .unwrap()
+        .open(&Caller::user("alice"), &only_new)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::UnknownKeyId { key_id } if *key_id == old),
+        "{error:?}"
+    );
+    assert_eq!(
+        only_new.keyring_calls().unwrap,
+        1,
+        "counted at the cache, refused before KMS"
+    );
+
+    let rotated = Cipher::new(
+        KmsKeyring::new(kms, &new)
+            .unwrap()
+            .with_read_key(&old)
+            .unwrap(),
+    );
+    let opened = Profile::from_item(old_item)
+        .unwrap()
+        .open(&Caller::user("alice"), &rotated)
+        .await
+        .unwrap();
+    assert_eq!(opened.ssn.expose_secret(), SSN);
+    let new_item = profile("alice", "new").to_item(&rotated).await.unwrap();
+    match new_item.get("__cm_header") {
+        Some(AttributeValue::B(header)) => {
+            assert!(
+                header.windows(new.len()).any(|w| w == new.as_bytes()),
+                "new writes name the new key"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_missing_key_is_a_typed_error_naming_it() {
+    let keyring = KmsKeyring::new(moto::kms(), "11111111-2222-3333-4444-555555555555").unwrap();
+    let cipher = Cipher::new(keyring);
+    let error = profile("alice", "main").to_item(&cipher).await.unwrap_err();
+    match &error {
+        Error::KeyProvider { kind, key_id, .. } => {
+            assert_eq!(*kind, KeyProviderError::KeyNotFound, "{error:?}");
+            assert_eq!(
+                key_id.as_deref(),
+                Some("11111111-2222-3333-4444-555555555555")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(error.to_string().contains("key not found"), "{error}");
+}
+
+#[tokio::test]
+async fn an_unreachable_kms_is_a_typed_error() {
+    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    let cipher =
+        Cipher::new(KmsKeyring::new(aws_sdk_kms::Client::from_conf(config), "any-key").unwrap());
+    let error = profile("alice", "main").to_item(&cipher).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::KeyProvider {
+                kind: KeyProviderError::Unavailable,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_puts_make_one_kms_call_and_store_no_plaintext() {
+    let (keyring, _) = new_keyring().await;
+    let cipher = Arc::new(Cipher::with_cache_limits(keyring, CacheLimits::default()));
+    let client = moto::dynamo();
+    let table = TableRef::for_schema(&moto::unique("kms-budget"), &Profile::SCHEMA).unwrap();
+    provision(&client, &table, ProvisionOptions::default())
+        .await
+        .unwrap();
+    let profiles = Table::<Profile, _>::named(
+        DynamoStore::new(client.clone()),
+        cipher.clone(),
+        table.name(),
+    )
+    .unwrap();
+    let alice = Caller::user("alice");
+    let records: Vec<Profile> = (0..1000)
+        .map(|i| profile("alice", &format!("k{i:04}")))
+        .collect();
+    profiles.batch_put(&alice, &records).await.unwrap();
+    let calls = cipher.keyring_calls();
+    assert!(calls.total() <= 2, "1,000 puts made {calls:?} KMS calls");
+
+    // Read back raw through the SDK: no plaintext anywhere in the item.
+    let raw = client
+        .get_item()
+        .table_name(table.name())
+        .key(
+            "user_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("alice".into()),
+        )
+        .key(
+            "kind",
+            aws_sdk_dynamodb::types::AttributeValue::S("k0007".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let text = format!("{raw:?}");
+    assert!(!text.contains(SSN) && !text.contains("078-05"), "{text}");
+    for value in raw.values() {
+        if let aws_sdk_dynamodb::types::AttributeValue::B(blob) = value {
+            assert!(
+                !blob
+                    .as_ref()
+                    .windows(SSN.len())
+                    .any(|w| w == SSN.as_bytes())
+            );
+        }
+    }
+
+    // A query over pages reads them all with the one cached key.
+    let all = profiles
+        .query_all(&alice, crypt_model::Query::partition("alice").limit(300))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1000);
+    assert_eq!(
+        cipher.keyring_calls(),
+        calls,
+        "reads of this writer's items need no KMS call"
+    );
+    assert_eq!(
+        profiles
+            .get(&alice, &Key::new("alice").with_sort("k0999"))
+            .await
+            .unwrap()
+            .unwrap()
+            .ssn
+            .expose_secret(),
+        SSN
+    );
+}
