@@ -5,6 +5,11 @@ use std::process::Command;
 
 /// Runs an example through cargo (already built by `cargo test`) and returns its output.
 fn run_example(name: &str) -> String {
+    run_example_with(name, &[])
+}
+
+/// Runs an example with arguments.
+fn run_example_with(name: &str, args: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(cargo)
         .args([
@@ -14,7 +19,9 @@ fn run_example(name: &str) -> String {
             "crypt-model-tests",
             "--example",
             name,
+            "--",
         ])
+        .args(args)
         .output()
         .expect("cargo runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -91,5 +98,27 @@ fn the_quickstart_stores_no_plaintext_serves_the_owner_and_refuses_the_rest() {
     assert!(
         out.lines().count() < 25,
         "the quickstart's output stays short: {out}"
+    );
+}
+
+#[test]
+fn the_dynamo_quickstart_runs_against_the_local_server() {
+    let endpoint = std::env::var("CRYPT_MODEL_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!("CRYPT_MODEL_TEST_ENDPOINT is not set: run scripts/test, which starts a local DynamoDB/KMS server (moto)")
+    });
+    let out = run_example_with("dynamo_quickstart", &[&endpoint]);
+    let stored = out.split("alice reads").next().unwrap();
+    assert!(
+        stored.contains("\"ssn\": {\"B\":") && !stored.contains("078-05-1120"),
+        "{out}"
+    );
+    assert!(out.contains("alice reads her SSN: 078-05-1120"), "{out}");
+    assert!(
+        out.contains("mallory reads alice's profile: not found"),
+        "{out}"
+    );
+    assert!(
+        out.contains("KMS calls: KeyringCalls { generate: 1, unwrap: 0 }"),
+        "{out}"
     );
 }

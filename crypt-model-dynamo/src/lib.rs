@@ -2,7 +2,8 @@
 //!
 //! - [`DynamoStore`]: a [`crypt_model::Store`] over `aws-sdk-dynamodb`;
 //! - [`provision`]: creates the table a model needs, idempotently;
-//! - [`KmsKeyring`]: a [`crypt_model::Keyring`] over `aws-sdk-kms`.
+//! - [`KmsKeyring`]: a [`crypt_model::Keyring`] over `aws-sdk-kms`;
+//! - [`StreamDecoder`]: DynamoDB Streams records (SDK or Lambda JSON) as sealed records.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -35,8 +36,10 @@ mod expression;
 mod kms;
 mod provision;
 mod store;
+mod streams;
 
 pub use convert::{from_sdk, item_from_sdk, item_to_sdk, to_sdk};
 pub use kms::KmsKeyring;
 pub use provision::{ProvisionOptions, provision};
 pub use store::DynamoStore;
+pub use streams::{ChangeKind, StreamChange, StreamDecoder};

@@ -65,6 +65,24 @@ pub fn kms() -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::from_conf(config)
 }
 
+/// A DynamoDB Streams client for the local server.
+pub fn streams() -> aws_sdk_dynamodbstreams::Client {
+    use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodbstreams::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint())
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            None,
+            None,
+            "crypt-model-tests",
+        ))
+        .build();
+    aws_sdk_dynamodbstreams::Client::from_conf(config)
+}
+
 /// A new KMS key; its id.
 pub async fn kms_key(kms: &aws_sdk_kms::Client) -> String {
     let created = kms

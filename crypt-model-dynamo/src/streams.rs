@@ -1,0 +1,249 @@
+//! DynamoDB Streams records, from the SDK or from a Lambda event, as sealed records.
+
+use std::marker::PhantomData;
+
+use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, OperationType, Record};
+use base64::Engine as _;
+use crypt_model::{
+    AttributeValue, EncryptedItem, Error, Item, Result, Sealed, validate_table_name,
+};
+use serde_json::Value;
+
+/// What happened to an item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The item was created.
+    Insert,
+    /// The item was replaced or updated.
+    Modify,
+    /// The item was deleted.
+    Remove,
+}
+
+/// One stream record, decoded: what happened, and the new image still sealed (none for a
+/// removal). Open it with [`Sealed::open`] like any read.
+#[derive(Debug)]
+pub struct StreamChange<T: EncryptedItem> {
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The item after the change, for inserts and modifications.
+    pub new_image: Option<Sealed<T>>,
+}
+
+/// Decodes the stream records of one table into [`StreamChange`]s of model `T`.
+///
+/// Records of another table are refused ([`Error::InvalidRequest`]), as are malformed images
+/// ([`Error::MalformedAttribute`] naming the attribute). The table needs a stream with new
+/// images (`NEW_IMAGE` or `NEW_AND_OLD_IMAGES`; see `ProvisionOptions::stream`).
+#[derive(Debug)]
+pub struct StreamDecoder<T> {
+    table: String,
+    model: PhantomData<fn() -> T>,
+}
+
+impl<T: EncryptedItem> StreamDecoder<T> {
+    /// A decoder for the stream of the physical table `table`.
+    pub fn new(table: &str) -> Result<Self> {
+        validate_table_name(table)?;
+        Ok(StreamDecoder {
+            table: table.to_owned(),
+            model: PhantomData,
+        })
+    }
+
+    /// Decodes a record from `GetRecords` on the stream `stream_arn`.
+    pub fn sdk_record(&self, stream_arn: &str, record: &Record) -> Result<StreamChange<T>> {
+        self.check_source(stream_arn)?;
+        let kind = match record.event_name() {
+            Some(OperationType::Insert) => ChangeKind::Insert,
+            Some(OperationType::Modify) => ChangeKind::Modify,
+            Some(OperationType::Remove) => ChangeKind::Remove,
+            _ => return Err(self.invalid("the record has no known event name")),
+        };
+        let image = match kind {
+            ChangeKind::Remove => None,
+            _ => {
+                let image = record
+                    .dynamodb()
+                    .and_then(|r| r.new_image())
+                    .ok_or_else(|| {
+                        self.invalid(
+                            "the record has no new image: enable NEW_IMAGE or NEW_AND_OLD_IMAGES",
+                        )
+                    })?;
+                let item = image
+                    .iter()
+                    .map(|(name, value)| Ok((name.clone(), from_stream(name, value)?)))
+                    .collect::<Result<Item>>()?;
+                Some(T::from_item(item)?)
+            }
+        };
+        Ok(StreamChange {
+            kind,
+            new_image: image,
+        })
+    }
+
+    /// Decodes one element of a Lambda event's `Records` array.
+    pub fn lambda_record(&self, record: &Value) -> Result<StreamChange<T>> {
+        let source = record
+            .get("eventSourceARN")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.invalid("the record has no eventSourceARN"))?;
+        self.check_source(source)?;
+        let kind = match record.get("eventName").and_then(Value::as_str) {
+            Some("INSERT") => ChangeKind::Insert,
+            Some("MODIFY") => ChangeKind::Modify,
+            Some("REMOVE") => ChangeKind::Remove,
+            _ => return Err(self.invalid("the record has no known eventName")),
+        };
+        let image = match kind {
+            ChangeKind::Remove => None,
+            _ => {
+                let image = record
+                    .get("dynamodb")
+                    .and_then(|d| d.get("NewImage"))
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| {
+                        self.invalid(
+                            "the record has no NewImage: enable NEW_IMAGE or NEW_AND_OLD_IMAGES",
+                        )
+                    })?;
+                let item = image
+                    .iter()
+                    .map(|(name, value)| Ok((name.clone(), from_json(name, value)?)))
+                    .collect::<Result<Item>>()?;
+                Some(T::from_item(item)?)
+            }
+        };
+        Ok(StreamChange {
+            kind,
+            new_image: image,
+        })
+    }
+
+    /// Decodes every record of a Lambda event (`{"Records": [...]}`), one result each, so that
+    /// one bad record does not hide the others.
+    pub fn lambda_event(&self, event: &Value) -> Result<Vec<Result<StreamChange<T>>>> {
+        let records = event
+            .get("Records")
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.invalid("the event has no Records array"))?;
+        Ok(records.iter().map(|r| self.lambda_record(r)).collect())
+    }
+
+    /// The stream must belong to this decoder's table: `arn:…:table/NAME/stream/…`.
+    fn check_source(&self, arn: &str) -> Result<()> {
+        let table = arn
+            .split_once(":table/")
+            .and_then(|(_, rest)| rest.split('/').next());
+        match table {
+            Some(name) if name == self.table => Ok(()),
+            Some(name) => Err(self.invalid(&format!(
+                "the record comes from table `{name}`, not from this decoder's table"
+            ))),
+            None => Err(self.invalid("the record's source is not a DynamoDB stream ARN")),
+        }
+    }
+
+    fn invalid(&self, reason: &str) -> Error {
+        Error::InvalidRequest {
+            table: self.table.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+fn malformed(attribute: &str, reason: &str) -> Error {
+    Error::MalformedAttribute {
+        attribute: attribute.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// A stream attribute value as crypt-model's.
+fn from_stream(attribute: &str, value: &StreamValue) -> Result<AttributeValue> {
+    Ok(match value {
+        StreamValue::S(s) => AttributeValue::S(s.clone()),
+        StreamValue::N(n) => AttributeValue::N(n.clone()),
+        StreamValue::B(b) => AttributeValue::B(b.as_ref().to_vec()),
+        StreamValue::Bool(b) => AttributeValue::Bool(*b),
+        StreamValue::Null(_) => AttributeValue::Null,
+        StreamValue::L(items) => AttributeValue::L(
+            items
+                .iter()
+                .map(|v| from_stream(attribute, v))
+                .collect::<Result<_>>()?,
+        ),
+        StreamValue::M(entries) => AttributeValue::M(
+            entries
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), from_stream(attribute, v)?)))
+                .collect::<Result<_>>()?,
+        ),
+        StreamValue::Ss(v) => AttributeValue::Ss(v.clone()),
+        StreamValue::Ns(v) => AttributeValue::Ns(v.clone()),
+        StreamValue::Bs(v) => AttributeValue::Bs(v.iter().map(|b| b.as_ref().to_vec()).collect()),
+        _ => {
+            return Err(malformed(
+                attribute,
+                "the stream holds an attribute type this version does not know",
+            ));
+        }
+    })
+}
+
+/// An attribute value in DynamoDB JSON (`{"S": "…"}`, `{"B": "base64"}`, …).
+fn from_json(attribute: &str, value: &Value) -> Result<AttributeValue> {
+    let bad = || malformed(attribute, "not a DynamoDB JSON attribute value");
+    let object = value.as_object().filter(|o| o.len() == 1).ok_or_else(bad)?;
+    let (tag, inner) = object.iter().next().ok_or_else(bad)?;
+    let text = || inner.as_str().map(str::to_owned).ok_or_else(bad);
+    let bytes = |v: &Value| {
+        v.as_str()
+            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+            .ok_or_else(|| malformed(attribute, "binary that is not valid base64"))
+    };
+    let strings = || {
+        inner
+            .as_array()
+            .ok_or_else(bad)?
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad))
+            .collect::<Result<Vec<_>>>()
+    };
+    Ok(match tag.as_str() {
+        "S" => AttributeValue::S(text()?),
+        "N" => AttributeValue::N(text()?),
+        "B" => AttributeValue::B(bytes(inner)?),
+        "BOOL" => AttributeValue::Bool(inner.as_bool().ok_or_else(bad)?),
+        "NULL" => AttributeValue::Null,
+        "L" => AttributeValue::L(
+            inner
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|v| from_json(attribute, v))
+                .collect::<Result<_>>()?,
+        ),
+        "M" => AttributeValue::M(
+            inner
+                .as_object()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), from_json(attribute, v)?)))
+                .collect::<Result<_>>()?,
+        ),
+        "SS" => AttributeValue::Ss(strings()?),
+        "NS" => AttributeValue::Ns(strings()?),
+        "BS" => AttributeValue::Bs(
+            inner
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(bytes)
+                .collect::<Result<_>>()?,
+        ),
+        _ => return Err(bad()),
+    })
+}

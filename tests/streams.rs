@@ -1,0 +1,196 @@
+//! DynamoDB Streams: records read from moto's stream with the SDK, and the JSON a Lambda
+//! receives, decode into sealed records that only the owner opens.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod moto;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use crypt_model::{
+    Caller, Cipher, EncryptedItem, Error, Key, LocalKeyring, Sensitive, Table, TableRef,
+};
+use crypt_model_dynamo::{ChangeKind, DynamoStore, ProvisionOptions, StreamDecoder, provision};
+
+const SSN: &str = "078-05-1120";
+
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "stream_profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+    plan: String,
+}
+
+#[tokio::test]
+async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
+    let client = moto::dynamo();
+    let table = TableRef::for_schema(&moto::unique("streamed"), &Profile::SCHEMA).unwrap();
+    provision(&client, &table, ProvisionOptions { stream: true })
+        .await
+        .unwrap();
+    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
+    let profiles = Table::<Profile, _>::named(
+        DynamoStore::new(client.clone()),
+        cipher.clone(),
+        table.name(),
+    )
+    .unwrap();
+    let alice = Caller::user("alice");
+    let mut profile = Profile {
+        user_id: "alice".into(),
+        ssn: Sensitive::new(SSN.into()),
+        plan: "free".into(),
+    };
+    profiles.put(&alice, &mut profile).await.unwrap();
+    profile.plan = "pro".into();
+    profiles.put(&alice, &mut profile).await.unwrap();
+    assert!(profiles.delete(&alice, &Key::new("alice")).await.unwrap());
+
+    let described = client
+        .describe_table()
+        .table_name(table.name())
+        .send()
+        .await
+        .unwrap();
+    let stream_arn = described
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .expect("the table has a stream");
+    let streams = moto::streams();
+    let shards = streams
+        .describe_stream()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap();
+    let shard = shards.stream_description.unwrap().shards.unwrap().remove(0);
+    let iterator = streams
+        .get_shard_iterator()
+        .stream_arn(&stream_arn)
+        .shard_id(shard.shard_id.unwrap())
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator
+        .unwrap();
+    let records = streams
+        .get_records()
+        .shard_iterator(iterator)
+        .send()
+        .await
+        .unwrap()
+        .records
+        .unwrap();
+    assert_eq!(records.len(), 3);
+
+    let decoder = StreamDecoder::<Profile>::new(table.name()).unwrap();
+    let mut kinds = Vec::new();
+    for record in &records {
+        let change = decoder.sdk_record(&stream_arn, record).unwrap();
+        kinds.push(change.kind);
+        match change.new_image {
+            Some(sealed) => {
+                let refused = StreamDecoder::<Profile>::new(table.name())
+                    .unwrap()
+                    .sdk_record(&stream_arn, record)
+                    .unwrap();
+                let error = refused
+                    .new_image
+                    .unwrap()
+                    .open(&Caller::user("mallory"), &cipher)
+                    .await
+                    .unwrap_err();
+                assert!(matches!(error, Error::AccessDenied { .. }));
+                let opened = sealed.open(&alice, &cipher).await.unwrap();
+                assert_eq!(opened.ssn.expose_secret(), SSN);
+            }
+            None => assert_eq!(change.kind, ChangeKind::Remove),
+        }
+    }
+    assert_eq!(
+        kinds,
+        [ChangeKind::Insert, ChangeKind::Modify, ChangeKind::Remove]
+    );
+
+    // A record read from another table's stream is refused.
+    let other = StreamDecoder::<Profile>::new("some-other-table").unwrap();
+    let error = other.sdk_record(&stream_arn, &records[0]).unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+}
+
+fn lambda_event(table: &str, event_name: &str, image: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "Records": [{
+            "eventID": "1",
+            "eventName": event_name,
+            "eventSource": "aws:dynamodb",
+            "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-11-27T00:00:00.000"),
+            "dynamodb": { "NewImage": image, "StreamViewType": "NEW_AND_OLD_IMAGES" }
+        }]
+    })
+}
+
+#[tokio::test]
+async fn lambda_events_decode_and_bad_records_are_typed_errors() {
+    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let item = Profile {
+        user_id: "alice".into(),
+        ssn: Sensitive::new(SSN.into()),
+        plan: "free".into(),
+    }
+    .to_item(&cipher)
+    .await
+    .unwrap();
+    let image: serde_json::Value = serde_json::from_str(&item.to_dynamodb_json()).unwrap();
+    let decoder = StreamDecoder::<Profile>::new("profiles-prod").unwrap();
+
+    let event = lambda_event("profiles-prod", "INSERT", image.clone());
+    let mut changes = decoder.lambda_event(&event).unwrap();
+    let change = changes.remove(0).unwrap();
+    assert_eq!(change.kind, ChangeKind::Insert);
+    let opened = change
+        .new_image
+        .unwrap()
+        .open(&Caller::user("alice"), &cipher)
+        .await
+        .unwrap();
+    assert_eq!(opened.ssn.expose_secret(), SSN);
+
+    let removed = decoder
+        .lambda_event(&lambda_event(
+            "profiles-prod",
+            "REMOVE",
+            serde_json::json!({}),
+        ))
+        .unwrap();
+    assert!(removed[0].as_ref().unwrap().new_image.is_none());
+
+    let elsewhere = decoder
+        .lambda_event(&lambda_event("profiles-staging", "MODIFY", image.clone()))
+        .unwrap();
+    assert!(matches!(&elsewhere[0], Err(Error::InvalidRequest { .. })));
+
+    let mut malformed = image;
+    malformed["ssn"] = serde_json::json!({ "B": "not base64!" });
+    let bad = decoder
+        .lambda_event(&lambda_event("profiles-prod", "MODIFY", malformed))
+        .unwrap();
+    match &bad[0] {
+        Err(error @ Error::MalformedAttribute { attribute, .. }) => {
+            assert_eq!(attribute, "ssn");
+            assert!(!error.to_string().contains("not base64"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        decoder
+            .lambda_event(&serde_json::json!({ "nothing": [] }))
+            .is_err()
+    );
+}
