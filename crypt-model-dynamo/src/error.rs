@@ -58,3 +58,60 @@ pub(crate) fn build(table: &str, error: aws_sdk_dynamodb::error::BuildError) -> 
         source: Some(Box::new(error)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::put_item::PutItemError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    /// An error as DynamoDB returns it, with `code` (moto cannot produce throttling).
+    fn service_error(code: &str) -> SdkError<PutItemError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("said by the service")
+            .build();
+        let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        SdkError::service_error(PutItemError::generic(meta), response)
+    }
+
+    #[test]
+    fn dynamodb_errors_are_typed() {
+        let table = "prod-profiles";
+        assert!(matches!(
+            map(table, service_error("ConditionalCheckFailedException")),
+            Error::ConditionFailed { .. }
+        ));
+        assert!(matches!(
+            map(table, service_error("ResourceNotFoundException")),
+            Error::TableNotFound { .. }
+        ));
+        for code in [
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+        ] {
+            assert!(
+                matches!(map(table, service_error(code)), Error::Throttled { .. }),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            map(table, service_error("ValidationException")),
+            Error::InvalidRequest { .. }
+        ));
+        match map(table, service_error("InternalServerError")) {
+            Error::Store {
+                table: t, message, ..
+            } => {
+                assert_eq!(t, table);
+                assert!(message.starts_with("InternalServerError"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -207,3 +207,58 @@ impl Keyring for KmsKeyring {
         DataKey::from_slice(&wrapped.key_id, &plaintext)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_kms::config::http::HttpResponse;
+    use aws_sdk_kms::error::ErrorMetadata;
+    use aws_sdk_kms::operation::decrypt::DecryptError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    /// An error as KMS returns it, with `code` (moto cannot produce most of these).
+    fn service_error(code: &str) -> SdkError<DecryptError, HttpResponse> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("said by the service")
+            .build();
+        let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        SdkError::service_error(DecryptError::generic(meta), response)
+    }
+
+    #[test]
+    fn kms_errors_are_typed_and_name_the_key() {
+        for (code, expected) in [
+            ("AccessDeniedException", KeyProviderError::AccessDenied),
+            ("NotFoundException", KeyProviderError::KeyNotFound),
+            ("DisabledException", KeyProviderError::KeyDisabled),
+            ("KMSInvalidStateException", KeyProviderError::KeyDisabled),
+            ("ThrottlingException", KeyProviderError::Throttled),
+            ("InternalFailure", KeyProviderError::Other),
+        ] {
+            let error = map(
+                "arn:aws:kms:eu-west-1:111122223333:key/k1",
+                service_error(code),
+            );
+            assert!(error.to_string().contains("key/k1"), "{error}");
+            match error {
+                Error::KeyProvider { kind, key_id, .. } => {
+                    assert_eq!(kind, expected, "{code}");
+                    assert_eq!(
+                        key_id.as_deref(),
+                        Some("arn:aws:kms:eu-west-1:111122223333:key/k1")
+                    );
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        for code in ["InvalidCiphertextException", "IncorrectKeyException"] {
+            assert!(
+                matches!(map("k1", service_error(code)), Error::UnwrapFailed { .. }),
+                "{code}"
+            );
+        }
+    }
+}
