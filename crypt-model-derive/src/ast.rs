@@ -33,6 +33,8 @@ pub(crate) struct Field<'a> {
     pub(crate) sensitive: Option<Path>,
     /// `#[crypt_model(version)]`.
     pub(crate) version: Option<Path>,
+    /// `#[sensitive(index = "exact", …)]`.
+    pub(crate) index: Option<attr::IndexOptions>,
 }
 
 impl<'a> Container<'a> {
@@ -89,6 +91,7 @@ impl<'a> Container<'a> {
                     owner: markers.owner,
                     sensitive: markers.sensitive,
                     version: markers.version,
+                    index: markers.index,
                 })
             })
             .collect();

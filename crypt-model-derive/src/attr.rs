@@ -1,6 +1,7 @@
 //! Parsing `#[crypt_model(…)]`, `#[partition_key]`, `#[sort_key]`, `#[owner]` and
 //! `#[sensitive]`, strictly: unknown options and repeated markers are errors.
 
+use syn::spanned::Spanned;
 use syn::{Attribute, DeriveInput, LitStr, Path};
 
 use crate::ctxt::Ctxt;
@@ -9,6 +10,31 @@ use crate::ctxt::Ctxt;
 pub(crate) struct ContainerOptions {
     pub(crate) table: Option<LitStr>,
     pub(crate) krate: Path,
+}
+
+/// How a blind index normalises (the derive's own copy of `crypt_model::Normalize`).
+#[derive(Clone, Copy)]
+pub(crate) enum Normalize {
+    None,
+    Lowercase,
+    Trim,
+    TrimLowercase,
+}
+
+/// Whose values share an index's space.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope {
+    Table,
+    Owner,
+}
+
+/// `#[sensitive(index = "exact", …)]`.
+pub(crate) struct IndexOptions {
+    /// The `index` option, for spans.
+    pub(crate) span: proc_macro2::Span,
+    pub(crate) bits: u16,
+    pub(crate) scope: Scope,
+    pub(crate) normalize: Normalize,
 }
 
 /// A field's markers and options.
@@ -20,6 +46,7 @@ pub(crate) struct FieldMarkers {
     pub(crate) sensitive: Option<Path>,
     pub(crate) rename: Option<LitStr>,
     pub(crate) version: Option<Path>,
+    pub(crate) index: Option<IndexOptions>,
 }
 
 const MARKERS: [&str; 4] = ["partition_key", "sort_key", "owner", "sensitive"];
@@ -89,7 +116,7 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
         } else if path.is_ident("owner") {
             &mut markers.owner
         } else if path.is_ident("sensitive") {
-            sensitive_options(cx, attr);
+            markers.index = sensitive_options(cx, attr);
             &mut markers.sensitive
         } else if path.is_ident("crypt_model") {
             field_options(cx, attr, &mut markers.rename, &mut markers.version);
@@ -117,19 +144,112 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
     markers
 }
 
-/// `#[sensitive]` takes no options yet; `#[sensitive(…)]` with anything inside is refused.
-fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) {
+/// The width bounds of an index, as in `crypt_model::{MIN_INDEX_BITS, MAX_INDEX_BITS}`.
+const INDEX_BITS: std::ops::RangeInclusive<u16> = 8..=64;
+
+/// `#[sensitive]`, or `#[sensitive(index = "exact", normalize = "…", bits = N, scope = "…")]`.
+fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) -> Option<IndexOptions> {
     if matches!(attr.meta, syn::Meta::Path(_)) {
-        return;
+        return None;
     }
+    let mut index: Option<proc_macro2::Span> = None;
+    let mut bits: Option<(u16, proc_macro2::Span)> = None;
+    let mut scope: Option<Scope> = None;
+    let mut normalize: Option<Normalize> = None;
+    let mut first_option: Option<proc_macro2::Span> = None;
     let result = attr.parse_nested_meta(|meta| {
-        Err(meta.error(format!(
-            "unknown `sensitive` option `{}`: `#[sensitive]` takes no options",
-            path_name(&meta.path)
-        )))
+        let name = path_name(&meta.path);
+        first_option.get_or_insert(meta.path.span());
+        let duplicate = || meta.error(format!("duplicate `{name}` option"));
+        match name.as_str() {
+            "index" => {
+                let kind: LitStr = meta.value()?.parse()?;
+                if kind.value() != "exact" {
+                    return Err(syn::Error::new(
+                        kind.span(),
+                        "unknown index kind: the only kind is `index = \"exact\"` (equality search)",
+                    ));
+                }
+                if index.replace(meta.path.span()).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            "bits" => {
+                let value: syn::LitInt = meta.value()?.parse()?;
+                let n: u16 = value.base10_parse().unwrap_or(0);
+                if !INDEX_BITS.contains(&n) {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        "an index is 8 to 64 bits wide: narrower, nearly every search returns \
+                         false positives to decrypt; wider, equal values get near-unique tags \
+                         that link records (docs/searchable.md explains the choice)",
+                    ));
+                }
+                if bits.replace((n, value.span())).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            "scope" => {
+                let value: LitStr = meta.value()?.parse()?;
+                let parsed = match value.value().as_str() {
+                    "table" => Scope::Table,
+                    "owner" => Scope::Owner,
+                    _ => {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            "unknown index scope: `scope = \"table\"` (the default) or `scope = \"owner\"`",
+                        ));
+                    }
+                };
+                if scope.replace(parsed).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            "normalize" => {
+                let value: LitStr = meta.value()?.parse()?;
+                let parsed = match value.value().as_str() {
+                    "lowercase" => Normalize::Lowercase,
+                    "trim" => Normalize::Trim,
+                    "trim_lowercase" => Normalize::TrimLowercase,
+                    _ => {
+                        return Err(syn::Error::new(
+                            value.span(),
+                            "unknown normaliser: expected `lowercase`, `trim` or `trim_lowercase`",
+                        ));
+                    }
+                };
+                if normalize.replace(parsed).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            _ => {
+                return Err(meta.error(format!(
+                    "unknown `sensitive` option `{name}`; expected `index`, `bits`, `scope` or `normalize`"
+                )));
+            }
+        }
+        Ok(())
     });
     if let Err(error) = result {
         cx.syn_error(error);
+        return None;
+    }
+    match index {
+        Some(span) => Some(IndexOptions {
+            span,
+            bits: bits.map_or(16, |(n, _)| n),
+            scope: scope.unwrap_or(Scope::Table),
+            normalize: normalize.unwrap_or(Normalize::None),
+        }),
+        None => {
+            if let Some(span) = first_option {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    "`bits`, `scope` and `normalize` configure a blind index: add `index = \"exact\"`",
+                ));
+            }
+            None
+        }
     }
 }
 
@@ -157,6 +277,11 @@ fn field_options(
             }
             *rename = Some(value);
             Ok(())
+        } else if meta.path.is_ident("index") {
+            Err(meta.error(
+                "an index belongs on a sensitive field: `#[sensitive(index = \"exact\")]`; a plain \
+                 field needs no blind index (query it directly)",
+            ))
         } else if meta.path.is_ident("table") || meta.path.is_ident("crate") {
             Err(meta.error(format!(
                 "`{}` belongs on the struct: `#[crypt_model({} = \"…\")]` above `struct`",

@@ -18,6 +18,7 @@ pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
     keys_and_owner_are_not_sensitive(cx, cont);
     partition_and_sort_key_differ(cx, cont);
     version_is_a_plain_field_of_its_own(cx, cont);
+    indexed_names_can_name_an_index(cx, cont);
     attribute_names_are_valid(cx, cont);
     attribute_names_are_unique(cx, cont);
 }
@@ -164,6 +165,21 @@ fn version_is_a_plain_field_of_its_own(cx: &mut Ctxt, cont: &Container<'_>) {
                 "the `version` field counts writes: it cannot also be a key, the owner or \
                  sensitive",
             );
+        }
+    }
+}
+
+/// An indexed field's attribute name also names its secondary index (`cm_ix_<name>`), which
+/// DynamoDB restricts to `A-Z a-z 0-9 _ . -`.
+fn indexed_names_can_name_an_index(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in cont.fields.iter().filter(|f| f.index.is_some()) {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+        if !field.name.chars().all(allowed) || field.name.len() > 240 {
+            cx.syn_error(syn::Error::new(
+                field.name_span,
+                "an indexed field's attribute name also names its secondary index: use at most \
+                 240 characters of A-Z a-z 0-9 _ . -",
+            ));
         }
     }
 }

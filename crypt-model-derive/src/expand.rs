@@ -139,6 +139,75 @@ fn expand(cont: &Container<'_>) -> TokenStream {
     let pk_type = key_type_of(|f| f.partition_key.is_some());
     let sk_type =
         key_type_of(|f| f.sort_key.is_some()).unwrap_or_else(|| quote!(#private::KeyType::S));
+    let indexed: Vec<(&Field<'_>, &crate::attr::IndexOptions)> = cont
+        .fields
+        .iter()
+        .filter_map(|f| f.index.as_ref().map(|i| (f, i)))
+        .collect();
+    let normalize_of = |n: crate::attr::Normalize| match n {
+        crate::attr::Normalize::None => quote!(#private::Normalize::None),
+        crate::attr::Normalize::Lowercase => quote!(#private::Normalize::Lowercase),
+        crate::attr::Normalize::Trim => quote!(#private::Normalize::Trim),
+        crate::attr::Normalize::TrimLowercase => quote!(#private::Normalize::TrimLowercase),
+    };
+    let index_specs = indexed.iter().map(|(f, index)| {
+        let name = &f.name;
+        let attribute = format!("__cm_ix_{}", f.name);
+        let secondary = format!("cm_ix_{}", f.name);
+        let bits = index.bits;
+        let scope = match index.scope {
+            crate::attr::Scope::Table => quote!(#private::IndexScope::Table),
+            crate::attr::Scope::Owner => quote!(#private::IndexScope::Owner),
+        };
+        let normalize = normalize_of(index.normalize);
+        quote! {
+            #private::IndexSpec::new(#name, #attribute, #secondary)
+                .with_bits(#bits)
+                .with_scope(#scope)
+                .with_normalize(#normalize)
+        }
+    });
+    // A normalised index needs a string field: checked once, at the field's type.
+    let text_checks = indexed
+        .iter()
+        .filter(|(_, i)| !matches!(i.normalize, crate::attr::Normalize::None))
+        .map(|(f, _)| {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> const _: () = #private::text_field::<#ty>();)
+        });
+    let lookups = indexed.iter().map(|(f, index)| {
+        let (name, member, ty) = (&f.name, f.ident, f.ty);
+        let function = format_ident!(
+            "by_{}",
+            f.ident.to_string().trim_start_matches("r#"),
+            span = index.span
+        );
+        let normalize = normalize_of(index.normalize);
+        let doc = format!(
+            "A search of the blind index of `{}`: pass it to `Table::find`.",
+            f.ident
+        );
+        quote! {
+            #[doc = #doc]
+            #[allow(dead_code, unreachable_pub)]
+            pub fn #function(
+                value: impl ::core::convert::Into<<#ty as #private::SensitiveField>::__Value>,
+            ) -> #private::Result<#private::IndexLookup<Self>> {
+                let value = #private::Sensitive::new(value.into());
+                #private::IndexLookup::__new(#name, value.expose_secret(), |record: &Self| {
+                    #private::index_bytes_of(&record.#member, #name, #normalize)
+                })
+            }
+        }
+    });
+    let lookup_impl = (!indexed.is_empty()).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #ident {
+                #(#lookups)*
+            }
+        }
+    });
     let with_version = cont.version().map(|v| {
         let name = &v.name;
         quote!(.with_version(#name))
@@ -168,12 +237,17 @@ fn expand(cont: &Container<'_>) -> TokenStream {
 
             #(#glue_consts)*
 
+            #(#text_checks)*
+
+            #lookup_impl
+
             #[automatically_derived]
             impl #private::EncryptedItem for #ident {
                 const SCHEMA: #private::Schema = #private::Schema::new(#table, #pk_name, #owner_name)
                     #with_sort_key
                     #with_version
                     .with_key_types(#pk_type, #sk_type)
+                    .with_indexes(&[#(#index_specs),*])
                     .with_sensitive(&[#(#sensitive_names),*]);
 
                 type __Plain = __CryptModelPlainFields;

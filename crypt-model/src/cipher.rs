@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::format::{
     self, Binding, FieldPlaintexts, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN,
 };
+use crate::index::{IndexSecret, IndexSpec, normalized_bytes};
 use crate::keyring::{EncryptionContext, Keyring};
 use crate::plaintext::Plaintext;
 use crate::random;
@@ -54,6 +55,7 @@ use crate::store::Update;
 pub struct Cipher {
     keys: CachingKeyring,
     grants: Vec<Grant>,
+    index_secret: Option<IndexSecret>,
 }
 
 impl Cipher {
@@ -67,6 +69,7 @@ impl Cipher {
         Cipher {
             keys: CachingKeyring::new(Arc::new(keyring), limits),
             grants: Vec::new(),
+            index_secret: None,
         }
     }
 
@@ -75,6 +78,33 @@ impl Cipher {
     pub fn with_grant(mut self, grant: Grant) -> Self {
         self.grants.push(grant);
         self
+    }
+
+    /// Sets the secret that blind-index keys derive from (needed by models with
+    /// `#[sensitive(index = …)]`); see [`IndexSecret`].
+    pub fn with_index_secret(mut self, secret: IndexSecret) -> Self {
+        self.index_secret = Some(secret);
+        self
+    }
+
+    /// The index value of `normalized` for the index `spec` of `schema`, scoped to `owner`
+    /// when the index is owner-scoped.
+    pub(crate) fn index_value(
+        &self,
+        schema: &Schema,
+        spec: &IndexSpec,
+        owner: &str,
+        normalized: &[u8],
+    ) -> Result<Vec<u8>> {
+        let secret = self.index_secret.as_ref().ok_or_else(|| {
+            Error::Config(format!(
+                "table `{}` has a blind index on `{}`, and the cipher has no index secret: \
+                 configure one with Cipher::with_index_secret",
+                schema.table(),
+                spec.field()
+            ))
+        })?;
+        Ok(secret.index_value(schema.table(), spec, owner, normalized))
     }
 
     /// The grants configured.
@@ -145,6 +175,18 @@ impl Cipher {
             }
             total += plaintext.len() as u64;
         }
+        // Blind-index values, computed before anything is added so that an error leaves the
+        // item unchanged.
+        let owner = format::owner_of(schema, item)?;
+        let mut index_values = Vec::with_capacity(schema.indexes().len());
+        for spec in schema.indexes() {
+            if let Some(plaintext) = plaintexts.get_bytes(spec.field()) {
+                index_values.push((
+                    spec.attribute(),
+                    self.index_attribute(schema, spec, owner, plaintext)?,
+                ));
+            }
+        }
 
         let context = EncryptionContext::for_table(schema.table());
         let key = self.keys.encryption_key(&context, total).await?;
@@ -171,7 +213,24 @@ impl Cipher {
             item.insert(*name, AttributeValue::B(ciphertext));
         }
         item.insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
+        for (attribute, value) in index_values {
+            item.insert(attribute, value);
+        }
         Ok(())
+    }
+
+    /// The attribute value of the blind index `spec` for a field whose plaintext bytes are
+    /// `plaintext`, in a record owned by `owner`.
+    pub(crate) fn index_attribute(
+        &self,
+        schema: &Schema,
+        spec: &IndexSpec,
+        owner: &str,
+        plaintext: &[u8],
+    ) -> Result<AttributeValue> {
+        let normalized = normalized_bytes(plaintext, spec.normalize(), spec.field())?;
+        self.index_value(schema, spec, owner, &normalized)
+            .map(AttributeValue::B)
     }
 
     /// Checks and decrypts the sensitive attributes of `item` that `schema` declares.

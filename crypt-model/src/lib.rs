@@ -7,6 +7,7 @@ mod cache;
 mod cipher;
 mod error;
 mod format;
+mod index;
 mod keyring;
 mod plaintext;
 mod random;
@@ -26,12 +27,16 @@ pub use cache::{CacheLimits, CachingKeyring, KeyringCalls};
 pub use cipher::{Cipher, Plaintexts};
 pub use error::{BoxError, Error, KeyProviderError, Result};
 pub use format::{HEADER_ATTRIBUTE, MAX_FIELD_LEN, RESERVED_PREFIX, VERSION as FORMAT_VERSION};
+pub use index::{
+    DEFAULT_INDEX_BITS, IndexScope, IndexSecret, IndexSpec, MAX_INDEX_BITS, MIN_INDEX_BITS,
+    Normalize,
+};
 pub use keyring::{
     DataKey, EncryptionContext, GeneratedDataKey, KEY_LEN, Keyring, LocalKeyring, WrappedDataKey,
 };
 pub use plaintext::{Plaintext, PlaintextError, SerdePlaintext};
 pub use schema::{Schema, validate_attribute_name, validate_table_name};
-pub use sealed::{EncryptedItem, OwnerId, Sealed, SensitiveField, VersionField};
+pub use sealed::{EncryptedItem, OwnerId, Sealed, SensitiveField, TextField, VersionField};
 
 #[doc = include_str!("../../docs/derive.md")]
 pub use crypt_model_derive::EncryptedItem;
@@ -41,7 +46,7 @@ pub use store::{
     MAX_ITEM_SIZE, MAX_TRANSACTION, MemoryStore, Page, Query, SortCondition, Store, TableRef,
     TransactItem, Update, compare_keys,
 };
-pub use table::{Table, Write};
+pub use table::{IndexLookup, Table, Write};
 
 /// Re-exported for implementors of [`Keyring`].
 pub use async_trait::async_trait;
@@ -51,6 +56,8 @@ pub mod docs {
     pub mod format {}
     #[doc = include_str!("../../docs/threat-model.md")]
     pub mod threat_model {}
+    #[doc = include_str!("../../docs/searchable.md")]
+    pub mod searchable {}
 }
 
 /// Re-exported so that `#[derive(Zeroize)]` is at hand for [`SerdePlaintext`] types.

@@ -4,9 +4,12 @@
 pub use crate::attribute::{Attribute, AttributeValue, Item};
 pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
+pub use crate::index::{IndexScope, IndexSpec, Normalize};
 pub use crate::schema::Schema;
-pub use crate::sealed::{EncryptedItem, OwnerId, SensitiveField, VersionField};
+pub use crate::sealed::{EncryptedItem, OwnerId, SensitiveField, TextField, VersionField};
+pub use crate::sensitive::Sensitive;
 pub use crate::store::KeyType;
+pub use crate::table::IndexLookup;
 
 /// Stores a plain field (nothing for `None`).
 pub fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<()> {
@@ -162,4 +165,35 @@ pub const fn version_field<T: VersionField>() -> VersionGlue<T> {
         get: version_of::<T>,
         from_u64: T::from_u64,
     }
+}
+
+/// Checks, at the field's type, that a normalised index is on a string field.
+pub const fn text_field<T: TextField>() {}
+
+/// The normalised plaintext bytes of a sensitive field for its index (`None` when absent).
+pub fn index_bytes_of<F: SensitiveField>(
+    field: &F,
+    name: &'static str,
+    normalize: Normalize,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let Some(value) = field.__value() else {
+        return Ok(None);
+    };
+    index_bytes(value, name, normalize).map(Some)
+}
+
+/// The normalised plaintext bytes of a value for an index.
+pub fn index_bytes<V: crate::plaintext::Plaintext>(
+    value: &V,
+    name: &'static str,
+    normalize: Normalize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let mut encoded = zeroize::Zeroizing::new(Vec::new());
+    value
+        .encode(&mut encoded)
+        .map_err(|e| Error::InvalidValue {
+            attribute: name.to_owned(),
+            reason: e.to_string(),
+        })?;
+    crate::index::normalized_bytes(&encoded, normalize, name)
 }

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::format::RESERVED_PREFIX;
+use crate::index::IndexSpec;
 use crate::store::KeyType;
 
 /// The static description of an encrypted model: the logical table, the key and owner
@@ -30,6 +31,7 @@ pub struct Schema {
     sensitive: &'static [&'static str],
     version: Option<&'static str>,
     key_types: (KeyType, KeyType),
+    indexes: &'static [IndexSpec],
 }
 
 impl Schema {
@@ -48,6 +50,7 @@ impl Schema {
             sensitive: &[],
             version: None,
             key_types: (KeyType::S, KeyType::S),
+            indexes: &[],
         }
     }
 
@@ -67,6 +70,22 @@ impl Schema {
     pub const fn with_version(mut self, version: &'static str) -> Self {
         self.version = Some(version);
         self
+    }
+
+    /// Sets the blind indexes of sensitive fields.
+    pub const fn with_indexes(mut self, indexes: &'static [IndexSpec]) -> Self {
+        self.indexes = indexes;
+        self
+    }
+
+    /// The blind indexes.
+    pub const fn indexes(&self) -> &'static [IndexSpec] {
+        self.indexes
+    }
+
+    /// The blind index of `field`, if it has one.
+    pub fn index_of(&self, field: &str) -> Option<&'static IndexSpec> {
+        self.indexes.iter().find(|spec| spec.field() == field)
     }
 
     /// Sets the types of the partition and sort keys (default: strings).
@@ -138,6 +157,16 @@ impl Schema {
                 return Err(Error::Config(format!(
                     "table `{}`: the version attribute `{version}` must be a plain field of its own",
                     self.table
+                )));
+            }
+        }
+        for spec in self.indexes {
+            spec.validate()?;
+            if !self.is_sensitive(spec.field()) {
+                return Err(Error::Config(format!(
+                    "table `{}`: the index on `{}` needs a sensitive field",
+                    self.table,
+                    spec.field()
                 )));
             }
         }

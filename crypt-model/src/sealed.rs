@@ -196,6 +196,17 @@ pub trait OwnerId: Attribute {
     fn owner_id(&self) -> &str;
 }
 
+/// The types a normalised (`normalize = "…"`) index may be on: string fields.
+#[diagnostic::on_unimplemented(
+    message = "a normalised index needs a string field, not `{Self}`",
+    label = "normalisation (lowercase, trim) applies to text",
+    note = "drop `normalize`, or index a `Sensitive<String>` field"
+)]
+pub trait TextField: SensitiveField {}
+
+impl TextField for Sensitive<String> {}
+impl TextField for Option<Sensitive<String>> {}
+
 /// The type of a `#[crypt_model(version)]` field.
 #[diagnostic::on_unimplemented(
     message = "a `#[crypt_model(version)]` field must be a `u64`, not `{Self}`",
@@ -232,9 +243,17 @@ impl OwnerId for String {
             and wipes it on drop: declare the field as `Sensitive<{Self}>`"
 )]
 pub trait SensitiveField: Sized {
+    /// The plaintext type (`T` of `Sensitive<T>`).
+    #[doc(hidden)]
+    type __Value: Plaintext;
+
     /// Whether the attribute must be present in a stored item.
     #[doc(hidden)]
     const __REQUIRED: bool;
+
+    /// The plaintext, if any.
+    #[doc(hidden)]
+    fn __value(&self) -> Option<&Self::__Value>;
 
     /// Adds the plaintext, if any.
     #[doc(hidden)]
@@ -246,7 +265,12 @@ pub trait SensitiveField: Sized {
 }
 
 impl<T: Plaintext> SensitiveField for Sensitive<T> {
+    type __Value = T;
     const __REQUIRED: bool = true;
+
+    fn __value(&self) -> Option<&T> {
+        Some(self.expose_secret())
+    }
 
     fn __put(&self, name: &'static str, plaintexts: &mut Plaintexts) -> Result<()> {
         plaintexts.insert(name, self.expose_secret())
@@ -262,7 +286,12 @@ impl<T: Plaintext> SensitiveField for Sensitive<T> {
 }
 
 impl<T: Plaintext> SensitiveField for Option<Sensitive<T>> {
+    type __Value = T;
     const __REQUIRED: bool = false;
+
+    fn __value(&self) -> Option<&T> {
+        self.as_ref().map(Sensitive::expose_secret)
+    }
 
     fn __put(&self, name: &'static str, plaintexts: &mut Plaintexts) -> Result<()> {
         match self {

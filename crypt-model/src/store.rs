@@ -74,8 +74,17 @@ impl TableRef {
     /// The table of a model, named `name`, with the model's key schema and key types.
     pub fn for_schema(name: &str, schema: &crate::schema::Schema) -> Result<Self> {
         let (partition, sort) = schema.key_types();
-        Ok(Self::new(name, schema.partition_key(), schema.sort_key())?
-            .with_key_types(partition, sort))
+        let mut table = Self::new(name, schema.partition_key(), schema.sort_key())?
+            .with_key_types(partition, sort);
+        for spec in schema.indexes() {
+            table = table.with_index(IndexRef {
+                name: spec.secondary_index().to_owned(),
+                partition_key: spec.attribute().to_owned(),
+                partition_key_type: KeyType::B,
+                sort_key: None,
+            });
+        }
+        Ok(table)
     }
 
     /// Sets the types of the partition and sort keys (default: strings).

@@ -8,11 +8,14 @@ use crate::access::{self, Action, Caller, Permit};
 use crate::attribute::{AttributeValue, Item};
 use crate::cipher::Cipher;
 use crate::error::{Error, Result};
+use crate::index::{IndexScope, IndexSpec};
 use crate::sealed::EncryptedItem;
 use crate::store::{
     Condition, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION, Page, Query, Store, TableRef,
     TransactItem,
 };
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 /// The records of one model `T` in one physical table of a store `S`: what most applications
 /// call. Every operation takes the [`Caller`] and applies the owner gate; nothing here accepts
@@ -298,6 +301,18 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .cipher
             .reseal_field(&T::SCHEMA, &stored, field, plaintexts.get_bytes(field))
             .await?;
+        // The field's blind index follows its value.
+        if let Some(spec) = T::SCHEMA.index_of(field) {
+            match plaintexts.get_bytes(field) {
+                Some(plaintext) => {
+                    let value =
+                        self.cipher
+                            .index_attribute(&T::SCHEMA, spec, record.owner(), plaintext)?;
+                    update.set.insert(spec.attribute(), value);
+                }
+                None => update.remove.push(spec.attribute().to_owned()),
+            }
+        }
         update
             .set
             .insert(version_attribute, AttributeValue::from(version + 1));
@@ -316,6 +331,52 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             }
             Err(Error::ConditionFailed { .. }) => Err(conflict()),
             Err(error) => Err(error),
+        }
+    }
+
+    /// The records whose indexed field equals the lookup's value (after normalisation) and
+    /// that `caller` may open.
+    ///
+    /// Candidates come from the blind index's secondary index; each is opened under the owner
+    /// gate and its plaintext compared with the value in constant time, so false positives (a
+    /// narrow index shares values between many plaintexts, by design) never reach the caller.
+    /// An owner-scoped index can only be searched by the owner (a user caller).
+    pub async fn find(&self, caller: &Caller, lookup: &IndexLookup<T>) -> Result<Vec<T>> {
+        let spec = lookup.spec;
+        let owner = match spec.scope() {
+            IndexScope::Owner if caller.is_service() => {
+                return Err(Error::Config(format!(
+                    "the index on `{}` is owner-scoped: only its owner can search it",
+                    spec.field()
+                )));
+            }
+            IndexScope::Owner => caller.id(),
+            IndexScope::Table => "",
+        };
+        let value = self
+            .cipher
+            .index_value(&T::SCHEMA, spec, owner, &lookup.input)?;
+        let mut query = Query::index(spec.secondary_index(), AttributeValue::B(value));
+        let mut found = Vec::new();
+        loop {
+            let page = self.store.query(&self.table, &query).await?;
+            for item in page.items {
+                let sealed = T::from_item(item)?;
+                if !sealed.permitted(caller, &self.cipher) {
+                    continue;
+                }
+                let record = sealed.open_permitted(&self.cipher).await?;
+                let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
+                    bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
+                });
+                if matches {
+                    found.push(record);
+                }
+            }
+            match page.cursor {
+                Some(cursor) => query = query.after(Some(cursor)),
+                None => return Ok(found),
+            }
         }
     }
 
@@ -502,6 +563,56 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .unwrap_or(u32::MAX);
         let delay = ceiling.mul_f64(0.5 + 0.5 * f64::from(jitter) / f64::from(u32::MAX));
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// Reads a record's normalised bytes for an index (`None` when the field is absent).
+type IndexExtract<T> = fn(&T) -> Result<Option<Zeroizing<Vec<u8>>>>;
+
+/// A search of a blind index for one value: built by the function the derive generates per
+/// index (`Model::by_<field>(value)`), run by [`Table::find`]. The value is kept normalised and
+/// wiped on drop.
+pub struct IndexLookup<T> {
+    spec: &'static IndexSpec,
+    input: Zeroizing<Vec<u8>>,
+    extract: IndexExtract<T>,
+}
+
+impl<T: EncryptedItem> IndexLookup<T> {
+    /// The derive's constructor: the index of `field`, the value sought, and how to read the
+    /// same normalised bytes from a record (to drop false positives).
+    #[doc(hidden)]
+    pub fn __new<V: crate::plaintext::Plaintext>(
+        field: &'static str,
+        value: &V,
+        extract: IndexExtract<T>,
+    ) -> Result<Self> {
+        let spec = T::SCHEMA.index_of(field).ok_or_else(|| {
+            Error::Config(format!(
+                "`{field}` has no blind index in table `{}`",
+                T::SCHEMA.table()
+            ))
+        })?;
+        let input = crate::__private::index_bytes(value, field, spec.normalize())?;
+        Ok(IndexLookup {
+            spec,
+            input,
+            extract,
+        })
+    }
+
+    /// The index searched.
+    pub fn spec(&self) -> &'static IndexSpec {
+        self.spec
+    }
+}
+
+impl<T> std::fmt::Debug for IndexLookup<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexLookup")
+            .field("index", &self.spec.field())
+            .field("value", &"[REDACTED]")
+            .finish()
     }
 }
 

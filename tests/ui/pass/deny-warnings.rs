@@ -20,6 +20,9 @@ pub struct Profile {
     /// Optional secret.
     #[sensitive]
     pub note: Option<Sensitive<Vec<u8>>>,
+    /// Searchable secret.
+    #[sensitive(index = "exact", normalize = "trim_lowercase", bits = 24, scope = "owner")]
+    pub email: Sensitive<String>,
     /// Renamed plain field.
     #[crypt_model(rename = "name")]
     pub display_name: Option<String>,
@@ -33,13 +36,16 @@ struct Order {
     order_no: u64,
     #[owner]
     customer: String,
-    #[sensitive]
+    #[sensitive(index = "exact")]
     card: Sensitive<String>,
 }
 
 fn main() {
     assert_eq!(Profile::SCHEMA.sort_key(), Some("type"));
     assert_eq!(Order::SCHEMA.owner(), "customer");
+    assert_eq!(Profile::SCHEMA.indexes()[0].bits(), 24);
+    let lookup = Profile::by_email("A@B.C").expect("an index lookup");
+    assert_eq!(lookup.spec().field(), "email");
     let order = Order { order_no: 1, customer: "c".into(), card: Sensitive::new("x".into()) };
     assert_eq!(order.owner(), "c");
     let _ = (order.order_no, order.customer, order.card);

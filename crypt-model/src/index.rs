@@ -1,0 +1,258 @@
+//! Blind indexes: finding a record by the value of a sensitive field without decrypting the
+//! table and without deterministic encryption of the value. See `docs/searchable.md` for what
+//! an index leaks and how to choose its width.
+
+use std::fmt;
+
+use hkdf::Hkdf;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::format::{self, put_bytes};
+use crate::keyring::{EncryptionContext, KEY_LEN, Keyring, WrappedDataKey};
+use crate::random;
+
+/// Whose records share an index's value space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexScope {
+    /// One value space per table: equal values of any two records have equal index values.
+    Table,
+    /// One value space per owner: equal values of two owners do not link. Only the owner can
+    /// search it.
+    Owner,
+}
+
+/// How a value is normalised before it is indexed and compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Normalize {
+    /// As it is.
+    None,
+    /// Lower-cased (Unicode).
+    Lowercase,
+    /// Leading and trailing white space removed.
+    Trim,
+    /// Trimmed, then lower-cased.
+    TrimLowercase,
+}
+
+impl Normalize {
+    /// Applies the normalisation to a text.
+    pub fn apply(self, text: &str) -> String {
+        match self {
+            Normalize::None => text.to_owned(),
+            Normalize::Lowercase => text.to_lowercase(),
+            Normalize::Trim => text.trim().to_owned(),
+            Normalize::TrimLowercase => text.trim().to_lowercase(),
+        }
+    }
+}
+
+/// One blind index of a model: on which sensitive field, stored in which attribute, queried
+/// through which secondary index, how wide, how scoped, how normalised. The derive builds these
+/// from `#[sensitive(index = "exact", …)]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexSpec {
+    field: &'static str,
+    attribute: &'static str,
+    secondary_index: &'static str,
+    bits: u16,
+    scope: IndexScope,
+    normalize: Normalize,
+    version: u8,
+}
+
+/// The default width of an index, in bits; see `docs/searchable.md`.
+pub const DEFAULT_INDEX_BITS: u16 = 16;
+/// The narrowest index allowed.
+pub const MIN_INDEX_BITS: u16 = 8;
+/// The widest index allowed: wider indexes only leak more (they become near-unique tags).
+pub const MAX_INDEX_BITS: u16 = 64;
+
+impl IndexSpec {
+    /// An index of `field`, stored in `attribute` and queried through the secondary index
+    /// `secondary_index`, with the defaults: 16 bits, table scope, no normalisation, version 1.
+    pub const fn new(
+        field: &'static str,
+        attribute: &'static str,
+        secondary_index: &'static str,
+    ) -> Self {
+        IndexSpec {
+            field,
+            attribute,
+            secondary_index,
+            bits: DEFAULT_INDEX_BITS,
+            scope: IndexScope::Table,
+            normalize: Normalize::None,
+            version: 1,
+        }
+    }
+
+    /// Sets the width in bits.
+    pub const fn with_bits(mut self, bits: u16) -> Self {
+        self.bits = bits;
+        self
+    }
+
+    /// Sets the scope.
+    pub const fn with_scope(mut self, scope: IndexScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Sets the normalisation.
+    pub const fn with_normalize(mut self, normalize: Normalize) -> Self {
+        self.normalize = normalize;
+        self
+    }
+
+    /// The indexed field.
+    pub const fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// The attribute holding the index value.
+    pub const fn attribute(&self) -> &'static str {
+        self.attribute
+    }
+
+    /// The secondary index queried.
+    pub const fn secondary_index(&self) -> &'static str {
+        self.secondary_index
+    }
+
+    /// The width in bits.
+    pub const fn bits(&self) -> u16 {
+        self.bits
+    }
+
+    /// The scope.
+    pub const fn scope(&self) -> IndexScope {
+        self.scope
+    }
+
+    /// The normalisation.
+    pub const fn normalize(&self) -> Normalize {
+        self.normalize
+    }
+
+    /// Checks the width.
+    pub fn validate(&self) -> Result<()> {
+        if !(MIN_INDEX_BITS..=MAX_INDEX_BITS).contains(&self.bits) {
+            return Err(Error::Config(format!(
+                "index on `{}`: {} bits is outside {MIN_INDEX_BITS}..={MAX_INDEX_BITS}",
+                self.field, self.bits
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The secret that index keys are derived from: separate from data keys, so that a leaked
+/// data key reveals nothing of the indexes and an index secret reveals no plaintext.
+///
+/// Keep it like a key-encryption key: [`generate_wrapped`](Self::generate_wrapped) makes one
+/// wrapped by a keyring (AWS KMS in production) to store in configuration, and
+/// [`unwrap`](Self::unwrap) recovers it at start-up. `Debug` is redacted.
+#[derive(Clone)]
+pub struct IndexSecret(Zeroizing<[u8; KEY_LEN]>);
+
+fn secret_context() -> EncryptionContext {
+    EncryptionContext::for_table("crypt-model:index-secret")
+}
+
+impl IndexSecret {
+    /// An index secret from its 32 bytes (refused if another length or all zero).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let refuse = |reason: &str| Error::InvalidKey {
+            key_id: "index secret".to_owned(),
+            reason: reason.to_owned(),
+        };
+        let bytes: [u8; KEY_LEN] = bytes
+            .try_into()
+            .map_err(|_| refuse("an index secret is exactly 32 bytes"))?;
+        if bytes.iter().all(|&b| b == 0) {
+            return Err(refuse("an all-zero index secret is refused"));
+        }
+        Ok(IndexSecret(Zeroizing::new(bytes)))
+    }
+
+    /// A fresh random secret, for tests and the quickstart.
+    pub fn generate() -> Result<Self> {
+        Self::from_bytes(Zeroizing::new(random::array::<KEY_LEN>()?).as_slice())
+    }
+
+    /// A fresh secret and its wrapped form, wrapped by `keyring`: store the wrapped form.
+    pub async fn generate_wrapped(keyring: &dyn Keyring) -> Result<(Self, WrappedDataKey)> {
+        let generated = keyring.generate_data_key(&secret_context()).await?;
+        Ok((Self::from_bytes(generated.key.bytes())?, generated.wrapped))
+    }
+
+    /// The secret that `generate_wrapped` wrapped, unwrapped by `keyring`.
+    pub async fn unwrap(keyring: &dyn Keyring, wrapped: &WrappedDataKey) -> Result<Self> {
+        let key = keyring.unwrap_data_key(wrapped, &secret_context()).await?;
+        Self::from_bytes(key.bytes())
+    }
+
+    /// The index value of `normalized` (the normalised plaintext bytes) for `spec` in the
+    /// logical table `table`, for the owner `owner` when the index is owner-scoped.
+    pub(crate) fn index_value(
+        &self,
+        table: &str,
+        spec: &IndexSpec,
+        owner: &str,
+        normalized: &[u8],
+    ) -> Vec<u8> {
+        let mut info = Vec::with_capacity(64 + table.len() + spec.field.len());
+        put_bytes(&mut info, b"crypt-model index");
+        info.push(format::VERSION);
+        put_bytes(&mut info, table.as_bytes());
+        put_bytes(&mut info, spec.field.as_bytes());
+        info.push(spec.version);
+        let mut key = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(None, self.0.as_slice())
+            .expand(&info, key.as_mut_slice())
+            .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        if spec.scope == IndexScope::Owner {
+            let mut prefix = Vec::with_capacity(4 + owner.len());
+            put_bytes(&mut prefix, owner.as_bytes());
+            mac.update(&prefix);
+        }
+        mac.update(normalized);
+        let tag = mac.finalize().into_bytes();
+        let bytes = usize::from(spec.bits.div_ceil(8));
+        let mut value = tag[..bytes].to_vec();
+        let spare = bytes * 8 - usize::from(spec.bits);
+        if let Some(last) = value.last_mut() {
+            *last &= 0xff << spare;
+        }
+        value
+    }
+}
+
+impl fmt::Debug for IndexSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IndexSecret([REDACTED])")
+    }
+}
+
+/// The normalised bytes of a value for an index: its plaintext encoding, normalised as text
+/// when the index normalises (only string fields may; the derive checks it).
+pub(crate) fn normalized_bytes(
+    encoded: &[u8],
+    normalize: Normalize,
+    field: &str,
+) -> Result<Zeroizing<Vec<u8>>> {
+    if normalize == Normalize::None {
+        return Ok(Zeroizing::new(encoded.to_vec()));
+    }
+    let text = std::str::from_utf8(encoded).map_err(|_| {
+        Error::Config(format!(
+            "the index on `{field}` normalises text, but the field is not a string"
+        ))
+    })?;
+    Ok(Zeroizing::new(normalize.apply(text).into_bytes()))
+}

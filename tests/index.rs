@@ -1,0 +1,308 @@
+//! Searchable sensitive fields: blind indexes on the memory store and on DynamoDB (moto).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod moto;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crypt_model::{
+    AttributeValue, Caller, Cipher, EncryptedItem, Error, IndexSecret, LocalKeyring, MemoryStore,
+    Sensitive, Store, Table, TableRef,
+};
+use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "idx_people")]
+struct Person {
+    #[partition_key]
+    id: String,
+    #[owner]
+    owner: String,
+    #[sensitive(index = "exact", normalize = "trim_lowercase")]
+    email: Sensitive<String>,
+    #[sensitive(index = "exact", bits = 8)]
+    city: Sensitive<String>,
+    #[sensitive(index = "exact", scope = "owner")]
+    ssn: Option<Sensitive<String>>,
+}
+
+fn person(id: usize, owner: &str, email: &str, city: &str, ssn: Option<&str>) -> Person {
+    Person {
+        id: format!("p{id:05}"),
+        owner: owner.into(),
+        email: Sensitive::new(email.into()),
+        city: Sensitive::new(city.into()),
+        ssn: ssn.map(|s| Sensitive::new(s.into())),
+    }
+}
+
+fn cipher(secret: IndexSecret) -> Arc<Cipher> {
+    Arc::new(Cipher::new(LocalKeyring::new("k1", &[3; 32]).unwrap()).with_index_secret(secret))
+}
+
+fn secret(byte: u8) -> IndexSecret {
+    IndexSecret::from_bytes(&[byte; 32]).unwrap()
+}
+
+type People = Table<Person, Arc<dyn Store>>;
+
+async fn memory_table(cipher: Arc<Cipher>) -> People {
+    Table::new(Arc::new(MemoryStore::new()) as Arc<dyn Store>, cipher).unwrap()
+}
+
+async fn dynamo_table(cipher: Arc<Cipher>) -> People {
+    let client = moto::dynamo();
+    let table = TableRef::for_schema(&moto::unique("idx-people"), &Person::SCHEMA).unwrap();
+    provision(&client, &table, ProvisionOptions::default())
+        .await
+        .unwrap();
+    Table::named(
+        Arc::new(DynamoStore::new(client)) as Arc<dyn Store>,
+        cipher,
+        table.name(),
+    )
+    .unwrap()
+}
+
+async fn put_all(table: &People, people: Vec<Person>) {
+    for mut p in people {
+        let owner = Caller::user(p.owner.clone());
+        table.put(&owner, &mut p).await.unwrap();
+    }
+}
+
+async fn finds_by_exact_value_with_and_without_normalisation(table: People) {
+    let alice = Caller::user("alice");
+    put_all(
+        &table,
+        vec![
+            person(1, "alice", "  Alice@Example.COM ", "Lyon", None),
+            person(2, "alice", "bob@example.com", "Paris", None),
+        ],
+    )
+    .await;
+    let found = table
+        .find(&alice, &Person::by_email("alice@example.com").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["p00001"]
+    );
+    let found = table
+        .find(&alice, &Person::by_email("ALICE@example.com  ").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the search value is normalised too");
+    // `city` is not normalised: the exact bytes only.
+    assert_eq!(
+        table
+            .find(&alice, &Person::by_city("Lyon").unwrap())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        table
+            .find(&alice, &Person::by_city("lyon").unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Another user finds nothing, though the (table-scoped) index value is the same.
+    assert!(
+        table
+            .find(
+                &Caller::user("mallory"),
+                &Person::by_email("alice@example.com").unwrap()
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn memory_finds_by_exact_value() {
+    finds_by_exact_value_with_and_without_normalisation(memory_table(cipher(secret(1))).await)
+        .await;
+}
+
+#[tokio::test]
+async fn dynamo_finds_by_exact_value() {
+    finds_by_exact_value_with_and_without_normalisation(dynamo_table(cipher(secret(1))).await)
+        .await;
+}
+
+/// With an 8-bit index, many cities share an index value; every search still returns exactly
+/// the true matches.
+async fn narrow_index_has_no_false_positives(table: People, records: usize) {
+    let cities: Vec<String> = (0..300).map(|i| format!("city-{i}")).collect();
+    let mut truth: BTreeMap<String, usize> = BTreeMap::new();
+    let mut people = Vec::with_capacity(records);
+    for i in 0..records {
+        let city = &cities[(i * 7919) % cities.len()];
+        *truth.entry(city.clone()).or_default() += 1;
+        people.push(person(
+            i,
+            "census",
+            &format!("user{i}@example.com"),
+            city,
+            None,
+        ));
+    }
+    let census = Caller::user("census");
+    table.batch_put(&census, &people).await.unwrap_err(); // owner not in key: refused, use put
+    put_all(&table, people).await;
+    let mut checked = 0;
+    for city in cities.iter().step_by(25) {
+        let found = table
+            .find(&census, &Person::by_city(city.clone()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(found.len(), truth.get(city).copied().unwrap_or(0), "{city}");
+        assert!(found.iter().all(|p| p.city.expose_secret() == city));
+        checked += 1;
+    }
+    assert!(checked >= 10);
+    let never = table
+        .find(&census, &Person::by_city("atlantis").unwrap())
+        .await
+        .unwrap();
+    assert!(never.is_empty());
+}
+
+#[tokio::test]
+async fn memory_narrow_index_over_2000_records() {
+    narrow_index_has_no_false_positives(memory_table(cipher(secret(2))).await, 2000).await;
+}
+
+#[tokio::test]
+async fn dynamo_narrow_index() {
+    narrow_index_has_no_false_positives(dynamo_table(cipher(secret(2))).await, 300).await;
+}
+
+fn index_attribute(item: &crypt_model::Item, field: &str) -> Vec<u8> {
+    match item.get(&format!("__cm_ix_{field}")) {
+        Some(AttributeValue::B(bytes)) => bytes.clone(),
+        other => panic!("{field}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_owner_scoped_index_does_not_link_owners() {
+    let cipher = cipher(secret(4));
+    let a = person(1, "alice", "a@x.io", "Lyon", Some("078-05-1120"))
+        .to_item(&cipher)
+        .await
+        .unwrap();
+    let b = person(2, "bob", "b@x.io", "Lyon", Some("078-05-1120"))
+        .to_item(&cipher)
+        .await
+        .unwrap();
+    assert_ne!(
+        index_attribute(&a, "ssn"),
+        index_attribute(&b, "ssn"),
+        "same SSN, two owners"
+    );
+    assert_eq!(
+        index_attribute(&a, "city"),
+        index_attribute(&b, "city"),
+        "table scope links them"
+    );
+
+    let table = memory_table(cipher).await;
+    put_all(
+        &table,
+        vec![
+            person(1, "alice", "a@x.io", "Lyon", Some("078-05-1120")),
+            person(2, "bob", "b@x.io", "Lyon", Some("078-05-1120")),
+        ],
+    )
+    .await;
+    let mine = table
+        .find(
+            &Caller::user("alice"),
+            &Person::by_ssn("078-05-1120").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["p00001"]
+    );
+    let error = table
+        .find(
+            &Caller::service("support"),
+            &Person::by_ssn("078-05-1120").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn index_values_are_keyed_and_change_with_the_secret() {
+    let email = "carol@example.com";
+    let one = person(1, "carol", email, "Lyon", Some("123"))
+        .to_item(&cipher(secret(5)))
+        .await
+        .unwrap();
+    let two = person(1, "carol", email, "Lyon", Some("123"))
+        .to_item(&cipher(secret(6)))
+        .await
+        .unwrap();
+    let stored = index_attribute(&one, "email");
+    assert_eq!(stored.len(), 2, "16 bits by default");
+    let sha = Sha256::digest(email.as_bytes());
+    let empty_hmac = <Hmac<Sha256> as KeyInit>::new_from_slice(&[])
+        .unwrap()
+        .chain_update(email.as_bytes())
+        .finalize()
+        .into_bytes();
+    for plain in [&sha[..], &empty_hmac[..]] {
+        assert_ne!(
+            &plain[..stored.len()],
+            stored.as_slice(),
+            "the index is a keyed MAC, not a plain hash"
+        );
+    }
+    for field in ["email", "city", "ssn"] {
+        assert_ne!(
+            index_attribute(&one, field),
+            index_attribute(&two, field),
+            "{field}: a new secret changes it"
+        );
+    }
+    // No index secret, no write.
+    let bare = Cipher::new(LocalKeyring::generate().unwrap());
+    let error = person(1, "carol", email, "Lyon", None)
+        .to_item(&bare)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Config(m) if m.contains("with_index_secret")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_index_secret_wraps_and_unwraps_with_a_keyring() {
+    let keyring = LocalKeyring::new("k1", &[9; 32]).unwrap();
+    let (secret, wrapped) = IndexSecret::generate_wrapped(&keyring).await.unwrap();
+    let again = IndexSecret::unwrap(&keyring, &wrapped).await.unwrap();
+    assert_eq!(format!("{secret:?}"), "IndexSecret([REDACTED])");
+    let a = person(1, "d", "d@x.io", "Lyon", None)
+        .to_item(&cipher(secret))
+        .await
+        .unwrap();
+    let b = person(1, "d", "d@x.io", "Lyon", None)
+        .to_item(&cipher(again))
+        .await
+        .unwrap();
+    assert_eq!(index_attribute(&a, "email"), index_attribute(&b, "email"));
+}

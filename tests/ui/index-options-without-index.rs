@@ -1,0 +1,13 @@
+use crypt_model::{EncryptedItem, Sensitive};
+
+#[derive(EncryptedItem)]
+#[crypt_model(table = "people")]
+struct Person {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive(bits = 16)]
+    email: Sensitive<String>,
+}
+
+fn main() {}
