@@ -306,3 +306,45 @@ async fn an_index_secret_wraps_and_unwraps_with_a_keyring() {
         .unwrap();
     assert_eq!(index_attribute(&a, "email"), index_attribute(&b, "email"));
 }
+
+/// The application's own normaliser: digits only.
+fn digits_only(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "idx_phones")]
+struct Contact {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sort_key]
+    name: String,
+    #[sensitive(index = "exact", normalize_with = "digits_only")]
+    phone: Sensitive<String>,
+}
+
+#[tokio::test]
+async fn a_user_normaliser_is_applied_to_stored_and_sought_values() {
+    let table = Table::<Contact, _>::new(MemoryStore::new(), cipher(secret(7))).unwrap();
+    let alice = Caller::user("alice");
+    let mut contact = Contact {
+        user_id: "alice".into(),
+        name: "bob".into(),
+        phone: Sensitive::new("+1 (555) 010-9999".into()),
+    };
+    table.put(&alice, &mut contact).await.unwrap();
+    let found = table
+        .find(&alice, &Contact::by_phone("1-555-010-9999").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].phone.expose_secret(), "+1 (555) 010-9999");
+    assert!(
+        table
+            .find(&alice, &Contact::by_phone("1-555-010-9998").unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -13,12 +13,14 @@ pub(crate) struct ContainerOptions {
 }
 
 /// How a blind index normalises (the derive's own copy of `crypt_model::Normalize`).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub(crate) enum Normalize {
     None,
     Lowercase,
     Trim,
     TrimLowercase,
+    /// `normalize_with = "path::to::function"`.
+    Custom(Path),
 }
 
 /// Whose values share an index's space.
@@ -205,6 +207,13 @@ fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) -> Option<IndexOptions> {
                     return Err(duplicate());
                 }
             }
+            "normalize_with" => {
+                let value: LitStr = meta.value()?.parse()?;
+                let path: Path = value.parse()?;
+                if normalize.replace(Normalize::Custom(path)).is_some() {
+                    return Err(meta.error("give one of `normalize` and `normalize_with`, once"));
+                }
+            }
             "normalize" => {
                 let value: LitStr = meta.value()?.parse()?;
                 let parsed = match value.value().as_str() {
@@ -219,12 +228,12 @@ fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) -> Option<IndexOptions> {
                     }
                 };
                 if normalize.replace(parsed).is_some() {
-                    return Err(duplicate());
+                    return Err(meta.error("give one of `normalize` and `normalize_with`, once"));
                 }
             }
             _ => {
                 return Err(meta.error(format!(
-                    "unknown `sensitive` option `{name}`; expected `index`, `bits`, `scope` or `normalize`"
+                    "unknown `sensitive` option `{name}`; expected `index`, `bits`, `scope`, `normalize` or `normalize_with`"
                 )));
             }
         }

@@ -144,11 +144,15 @@ fn expand(cont: &Container<'_>) -> TokenStream {
         .iter()
         .filter_map(|f| f.index.as_ref().map(|i| (f, i)))
         .collect();
-    let normalize_of = |n: crate::attr::Normalize| match n {
+    let normalize_of = |n: &crate::attr::Normalize| match n {
         crate::attr::Normalize::None => quote!(#private::Normalize::None),
         crate::attr::Normalize::Lowercase => quote!(#private::Normalize::Lowercase),
         crate::attr::Normalize::Trim => quote!(#private::Normalize::Trim),
         crate::attr::Normalize::TrimLowercase => quote!(#private::Normalize::TrimLowercase),
+        // Spanned at the path: a function of the wrong type is an error there.
+        crate::attr::Normalize::Custom(path) => {
+            quote_spanned!(path.span()=> #private::Normalize::Custom(#path))
+        }
     };
     let index_specs = indexed.iter().map(|(f, index)| {
         let name = &f.name;
@@ -159,7 +163,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
             crate::attr::Scope::Table => quote!(#private::IndexScope::Table),
             crate::attr::Scope::Owner => quote!(#private::IndexScope::Owner),
         };
-        let normalize = normalize_of(index.normalize);
+        let normalize = normalize_of(&index.normalize);
         quote! {
             #private::IndexSpec::new(#name, #attribute, #secondary)
                 .with_bits(#bits)
@@ -182,7 +186,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
             f.ident.to_string().trim_start_matches("r#"),
             span = index.span
         );
-        let normalize = normalize_of(index.normalize);
+        let normalize = normalize_of(&index.normalize);
         let doc = format!(
             "A search of the blind index of `{}`: pass it to `Table::find`.",
             f.ident

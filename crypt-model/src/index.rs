@@ -25,7 +25,7 @@ pub enum IndexScope {
 }
 
 /// How a value is normalised before it is indexed and compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum Normalize {
     /// As it is.
     None,
@@ -35,7 +35,21 @@ pub enum Normalize {
     Trim,
     /// Trimmed, then lower-cased.
     TrimLowercase,
+    /// The application's own function (`normalize_with = "path"` in the derive). It must be
+    /// deterministic: the same input always gives the same output.
+    Custom(fn(&str) -> String),
 }
+
+impl PartialEq for Normalize {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Normalize::Custom(a), Normalize::Custom(b)) => std::ptr::fn_addr_eq(*a, *b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for Normalize {}
 
 impl Normalize {
     /// Applies the normalisation to a text.
@@ -45,6 +59,7 @@ impl Normalize {
             Normalize::Lowercase => text.to_lowercase(),
             Normalize::Trim => text.trim().to_owned(),
             Normalize::TrimLowercase => text.trim().to_lowercase(),
+            Normalize::Custom(function) => function(text),
         }
     }
 }
@@ -246,7 +261,7 @@ pub(crate) fn normalized_bytes(
     normalize: Normalize,
     field: &str,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    if normalize == Normalize::None {
+    if matches!(normalize, Normalize::None) {
         return Ok(Zeroizing::new(encoded.to_vec()));
     }
     let text = std::str::from_utf8(encoded).map_err(|_| {
