@@ -16,7 +16,12 @@ use std::task::{Context, Poll, Waker};
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use crypt_model::{AttributeValue, Cipher, Item, LocalKeyring, Plaintexts, Schema};
+use std::sync::Arc;
+
+use crypt_model::{
+    AttributeValue, Caller, Cipher, EncryptedItem, Item, Key, LocalKeyring, MemoryStore,
+    Plaintexts, Schema, Sensitive, Table,
+};
 use hkdf::Hkdf;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -237,5 +242,104 @@ fn field_size(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reference_item, field_size);
+/// The reference item through the derive (what users call), beside the engine numbers above.
+#[derive(EncryptedItem)]
+#[crypt_model(table = "profiles")]
+struct Reference {
+    #[partition_key]
+    pk: String,
+    #[sort_key]
+    sk: String,
+    #[owner]
+    owner: String,
+    #[sensitive]
+    email: Sensitive<String>,
+    #[sensitive]
+    ssn: Sensitive<String>,
+    #[sensitive]
+    notes: Sensitive<String>,
+    display_name: String,
+    age: u32,
+}
+
+fn reference_record() -> Reference {
+    let s = secrets();
+    Reference {
+        pk: "tenant-0042#user-00000017".into(),
+        sk: "profile#01".into(),
+        owner: "user-00000017".into(),
+        email: Sensitive::new(s.email.clone()),
+        ssn: Sensitive::new(s.ssn.clone()),
+        notes: Sensitive::new(s.notes.clone()),
+        display_name: "Ada Lovelace".into(),
+        age: 36,
+    }
+}
+
+fn derive_and_table(c: &mut Criterion) {
+    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
+    let record = reference_record();
+    let stored = now(record.to_item(&cipher)).unwrap();
+    let owner = Caller::user("user-00000017");
+    let mut group = c.benchmark_group("reference item, derive");
+    group.bench_function("to_item", |b| {
+        b.iter(|| now(black_box(&record).to_item(&cipher)).unwrap())
+    });
+    group.bench_function("from_item + open", |b| {
+        b.iter(|| {
+            let sealed = Reference::from_item(black_box(stored.clone())).unwrap();
+            now(sealed.open(&owner, &cipher)).unwrap()
+        })
+    });
+    group.finish();
+
+    let table = Table::<Reference, _>::new(MemoryStore::new(), cipher.clone()).unwrap();
+    let key = Key::new("tenant-0042#user-00000017").with_sort("profile#01");
+    let mut group = c.benchmark_group("memory store round trip");
+    group.bench_function("put + get", |b| {
+        b.iter(|| {
+            let mut record = reference_record();
+            now(table.put(&owner, &mut record)).unwrap();
+            now(table.get(&owner, &key)).unwrap().unwrap()
+        })
+    });
+    group.finish();
+}
+
+/// How the cost grows with the number of sensitive fields (30-byte values each).
+fn field_count(c: &mut Criterion) {
+    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let mut group = c.benchmark_group("sensitive fields per item");
+    for count in [1usize, 10, 50] {
+        let names: Vec<&'static str> = (0..count)
+            .map(|i| &*Box::leak(format!("f{i:02}").into_boxed_str()))
+            .collect();
+        let schema = Schema::new("many", "pk", "pk")
+            .with_sensitive(Box::leak(names.clone().into_boxed_slice()));
+        let value = "x".repeat(30);
+        let encrypt = || {
+            let mut item = Item::from_iter([("pk", AttributeValue::S("k".into()))]);
+            let mut plaintexts = Plaintexts::new();
+            for name in &names {
+                plaintexts.insert(name, &value).unwrap();
+            }
+            now(cipher.encrypt(&schema, &mut item, &plaintexts)).unwrap();
+            item
+        };
+        let stored = encrypt();
+        group.bench_function(format!("encrypt/{count}"), |b| b.iter(encrypt));
+        group.bench_function(format!("decrypt/{count}"), |b| {
+            b.iter(|| now(cipher.decrypt(&schema, black_box(&stored))).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    reference_item,
+    field_size,
+    derive_and_table,
+    field_count
+);
 criterion_main!(benches);
