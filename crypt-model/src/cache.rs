@@ -224,17 +224,22 @@ impl CachingKeyring {
         context: &EncryptionContext,
         wrapped: &WrappedDataKey,
     ) -> Result<DataKey> {
-        let cache_key = unwrapped_cache_key(context, wrapped);
         if let Some(cache) = &self.unwrapped {
-            let mut cache = lock(cache);
-            match cache.get(&cache_key) {
-                Some(hit) if hit.created.elapsed() < self.limits.max_age => {
-                    return Ok(hit.key.clone());
+            let hit = with_cache_key(context, wrapped, |cache_key| {
+                let mut cache = lock(cache);
+                match cache.get(cache_key) {
+                    Some(hit) if hit.created.elapsed() < self.limits.max_age => {
+                        Some(hit.key.clone())
+                    }
+                    Some(_) => {
+                        cache.pop(cache_key);
+                        None
+                    }
+                    None => None,
                 }
-                Some(_) => {
-                    cache.pop(&cache_key);
-                }
-                None => {}
+            });
+            if let Some(key) = hit {
+                return Ok(key);
             }
         }
         self.unwrap_calls.fetch_add(1, Ordering::Relaxed);
@@ -258,17 +263,51 @@ impl CachingKeyring {
                 key: key.clone(),
                 created,
             };
-            lock(cache).put(unwrapped_cache_key(context, wrapped), entry);
+            let cache_key = with_cache_key(context, wrapped, <[u8]>::to_vec);
+            lock(cache).put(cache_key, entry);
         }
     }
 }
 
-/// The read cache's key: the context, the key id and the wrapped key, unambiguously encoded.
-fn unwrapped_cache_key(context: &EncryptionContext, wrapped: &WrappedDataKey) -> Vec<u8> {
-    let mut key = context.to_bytes();
-    crate::format::put_bytes(&mut key, wrapped.key_id.as_bytes());
-    crate::format::put_bytes(&mut key, &wrapped.ciphertext);
-    key
+/// Calls `f` with the read cache's key: the context, the key id and the wrapped key,
+/// unambiguously encoded, in a stack buffer when it fits (every read looks it up).
+fn with_cache_key<R>(
+    context: &EncryptionContext,
+    wrapped: &WrappedDataKey,
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    let parts: [&[u8]; 6] = {
+        let mut entries = context.iter();
+        let (k1, v1) = entries.next().unwrap_or_default();
+        let (k2, v2) = entries.next().unwrap_or_default();
+        [
+            k1.as_bytes(),
+            v1.as_bytes(),
+            k2.as_bytes(),
+            v2.as_bytes(),
+            wrapped.key_id.as_bytes(),
+            &wrapped.ciphertext,
+        ]
+    };
+    let len: usize = parts.iter().map(|p| 4 + p.len()).sum();
+    let fill = |buffer: &mut [u8]| {
+        let mut at = 0;
+        for part in parts {
+            let prefix = u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes();
+            buffer[at..at + 4].copy_from_slice(&prefix);
+            buffer[at + 4..at + 4 + part.len()].copy_from_slice(part);
+            at += 4 + part.len();
+        }
+    };
+    let mut stack = [0u8; 512];
+    if len <= stack.len() {
+        fill(&mut stack[..len]);
+        f(&stack[..len])
+    } else {
+        let mut heap = vec![0u8; len];
+        fill(&mut heap);
+        f(&heap)
+    }
 }
 
 impl std::fmt::Debug for CachingKeyring {

@@ -188,12 +188,18 @@ impl Cipher {
             }
         }
 
-        let context = EncryptionContext::for_table(schema.table());
+        let context = EncryptionContext::for_static_table(schema.table());
         let key = self.keys.encryption_key(&context, total).await?;
 
-        let salt = random::array::<SALT_LEN>()?;
-        let mut nonces = vec![[0; NONCE_LEN]; plaintexts.fields.len()];
-        random::fill(nonces.as_flattened_mut())?;
+        // The salt and every nonce in one call to the operating system.
+        let mut randomness = vec![[0; NONCE_LEN]; plaintexts.fields.len() + 2];
+        random::fill(randomness.as_flattened_mut())?;
+        let nonces = randomness.split_off(2);
+        const _: () = assert!(SALT_LEN <= 2 * NONCE_LEN);
+        let salt = *randomness
+            .as_flattened()
+            .first_chunk::<SALT_LEN>()
+            .ok_or(Error::Randomness)?;
         let fields: Vec<(&str, &[u8], [u8; NONCE_LEN])> = plaintexts
             .fields
             .iter()
@@ -255,7 +261,7 @@ impl Cipher {
                 None => {}
             }
         }
-        let context = EncryptionContext::for_table(schema.table());
+        let context = EncryptionContext::for_static_table(schema.table());
         let key = self.keys.decryption_key(&context, &header.wrapped).await?;
         let fields = format::open_item(schema.table(), &binding, &key, &header, &fields)
             .inspect_err(|error| {
@@ -301,7 +307,7 @@ impl Cipher {
             .copied()
             .filter(|name| stored.contains(name))
             .collect();
-        let context = EncryptionContext::for_table(schema.table());
+        let context = EncryptionContext::for_static_table(schema.table());
         let key = self.keys.decryption_key(&context, &header.wrapped).await?;
         let change = format::FieldChange {
             name: field,
@@ -373,7 +379,7 @@ impl Plaintexts {
             return Ok(None);
         };
         let (name, bytes) = self.fields.swap_remove(index);
-        T::decode(&bytes)
+        T::__decode_owned(bytes)
             .map(|value| Some(Sensitive::new(value)))
             .map_err(|e| Error::MalformedAttribute {
                 attribute: name.to_owned(),

@@ -6,7 +6,7 @@
 //! stored, in the item's header. The [`Cipher`](crate::Cipher) puts a cache in front of the
 //! keyring so that one data key serves many items.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -85,30 +85,45 @@ pub struct GeneratedDataKey {
 /// KMS logs the context with every call, so it never holds a value of a record.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct EncryptionContext {
-    entries: BTreeMap<String, String>,
+    // The table is the only entry that varies; a model's logical table is `'static`, so the
+    // context of a read or write allocates nothing.
+    table: Cow<'static, str>,
 }
+
+const TABLE_KEY: &str = "crypt-model:table";
+const FORMAT_KEY: &str = "crypt-model:format";
+const FORMAT_VALUE: &str = "1";
+const _: () = assert!(
+    format::VERSION == 1,
+    "FORMAT_VALUE must follow the format version"
+);
 
 impl EncryptionContext {
     /// The context for data keys of the logical table `table`.
     pub fn for_table(table: &str) -> Self {
-        let entries = BTreeMap::from([
-            ("crypt-model:table".to_owned(), table.to_owned()),
-            ("crypt-model:format".to_owned(), format::VERSION.to_string()),
-        ]);
-        EncryptionContext { entries }
+        EncryptionContext {
+            table: Cow::Owned(table.to_owned()),
+        }
+    }
+
+    /// The same, for a table name known at compile time (no allocation).
+    pub fn for_static_table(table: &'static str) -> Self {
+        EncryptionContext {
+            table: Cow::Borrowed(table),
+        }
     }
 
     /// The entries, in key order (for AWS KMS's `EncryptionContext`).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        [(FORMAT_KEY, FORMAT_VALUE), (TABLE_KEY, &*self.table)].into_iter()
     }
 
-    /// An unambiguous byte encoding (a count, then each key and value length-prefixed), for
-    /// keyrings that bind the context as associated data.
+    /// An unambiguous byte encoding (a count, then each key and value length-prefixed, in key
+    /// order), for keyrings that bind the context as associated data.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        format::put_u32(&mut out, self.entries.len());
-        for (key, value) in &self.entries {
+        let mut out = Vec::with_capacity(64 + self.table.len());
+        format::put_u32(&mut out, 2);
+        for (key, value) in self.iter() {
             format::put_bytes(&mut out, key.as_bytes());
             format::put_bytes(&mut out, value.as_bytes());
         }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A sensitive value could not be decoded from its plaintext bytes. It says what was expected,
 /// never what the bytes were.
@@ -58,6 +58,19 @@ pub trait Plaintext: Sized {
 
     /// Overwrites the value's memory (heap buffers included) with zeros or empties it.
     fn wipe(&mut self);
+
+    /// Reads a value from bytes it may take over (a string or byte vector reuses the buffer
+    /// instead of copying the plaintext once more).
+    #[doc(hidden)]
+    fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        Self::decode(&bytes)
+    }
+
+    /// `__decode_owned` for `Vec<Self>`.
+    #[doc(hidden)]
+    fn __vec_decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, PlaintextError> {
+        Self::__vec_decode(&bytes)
+    }
 
     /// How a `Vec<Self>` is encoded: counted elements, except `Vec<u8>`, which is raw bytes.
     #[doc(hidden)]
@@ -162,6 +175,13 @@ impl Plaintext for String {
         out.extend_from_slice(self.as_bytes());
         Ok(())
     }
+    fn __decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        // On error the buffer goes back into `Zeroizing` and is wiped with it.
+        String::from_utf8(std::mem::take(&mut *bytes)).map_err(|e| {
+            *bytes = e.into_bytes();
+            PlaintextError::expected("UTF-8 text")
+        })
+    }
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
         std::str::from_utf8(bytes)
             .map(str::to_owned)
@@ -215,6 +235,9 @@ macro_rules! fixed_width_plaintext {
         fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), PlaintextError> {
             out.extend_from_slice(items);
             Ok(())
+        }
+        fn __vec_decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, PlaintextError> {
+            Ok(std::mem::take(&mut *bytes))
         }
         fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, PlaintextError> {
             Ok(bytes.to_vec())
@@ -283,6 +306,9 @@ impl<T: Plaintext> Plaintext for Option<T> {
 impl<T: Plaintext> Plaintext for Vec<T> {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
         T::__vec_encode(self, out)
+    }
+    fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+        T::__vec_decode_owned(bytes)
     }
     fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
         T::__vec_decode(bytes)
