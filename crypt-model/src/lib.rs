@@ -58,6 +58,8 @@ pub mod docs {
     pub mod threat_model {}
     #[doc = include_str!("../../docs/searchable.md")]
     pub mod searchable {}
+    #[doc = include_str!("../../docs/performance.md")]
+    pub mod performance {}
 }
 
 /// Re-exported so that `#[derive(Zeroize)]` is at hand for [`SerdePlaintext`] types.
