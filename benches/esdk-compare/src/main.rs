@@ -132,9 +132,11 @@ async fn esdk_encryptor(suite: DbeAlgorithmSuiteId) -> Result<enc_client::Client
 fn main() -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
 
-
     // crypt-model, through the derive, with a local key and the default cache.
-    let cipher = Cipher::new(LocalKeyring::new("bench", &(1u8..=32).collect::<Vec<u8>>())?);
+    let cipher = Cipher::new(LocalKeyring::new(
+        "bench",
+        &(1u8..=32).collect::<Vec<u8>>(),
+    )?);
     let record = reference();
     let stored = runtime.block_on(record.to_item(&cipher))?;
     let owner = Caller::user(OWNER);
@@ -146,26 +148,66 @@ fn main() -> Result<(), BoxError> {
         runtime.block_on(sealed.open(&owner, &cipher)).unwrap();
     });
 
-    println!("Reference item, microseconds per item (best of 5 rounds), heap allocations per item\n");
-    println!("{:<46} {:>10} {:>10} {:>12} {:>12}", "", "encrypt", "decrypt", "allocs enc", "allocs dec");
-    println!("{:<46} {:>10.1} {:>10.1} {:>12.0} {:>12.0}", "crypt-model (derive, LocalKeyring)", cm_encrypt, cm_decrypt, cm_encrypt_allocs, cm_decrypt_allocs);
+    println!(
+        "Reference item, microseconds per item (best of 5 rounds), heap allocations per item\n"
+    );
+    println!(
+        "{:<46} {:>10} {:>10} {:>12} {:>12}",
+        "", "encrypt", "decrypt", "allocs enc", "allocs dec"
+    );
+    println!(
+        "{:<46} {:>10.1} {:>10.1} {:>12.0} {:>12.0}",
+        "crypt-model (derive, LocalKeyring)",
+        cm_encrypt,
+        cm_decrypt,
+        cm_encrypt_allocs,
+        cm_decrypt_allocs
+    );
 
     for (name, suite) in [
-        ("aws-db-esdk, default suite (ECDSA P-384)", DbeAlgorithmSuiteId::AlgAes256GcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384),
-        ("aws-db-esdk, non-signing suite", DbeAlgorithmSuiteId::AlgAes256GcmHkdfSha512CommitKeySymsigHmacSha384),
+        (
+            "aws-db-esdk, default suite (ECDSA P-384)",
+            DbeAlgorithmSuiteId::AlgAes256GcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384,
+        ),
+        (
+            "aws-db-esdk, non-signing suite",
+            DbeAlgorithmSuiteId::AlgAes256GcmHkdfSha512CommitKeySymsigHmacSha384,
+        ),
     ] {
         let encryptor = runtime.block_on(esdk_encryptor(suite))?;
         let plaintext = esdk_item();
-        let encrypted = runtime.block_on(encryptor.encrypt_item().plaintext_item(plaintext.clone()).send())?
+        let encrypted = runtime
+            .block_on(
+                encryptor
+                    .encrypt_item()
+                    .plaintext_item(plaintext.clone())
+                    .send(),
+            )?
             .encrypted_item
             .ok_or("no encrypted item")?;
         let (encrypt, encrypt_allocs) = measure(500, || {
-            runtime.block_on(encryptor.encrypt_item().plaintext_item(plaintext.clone()).send()).unwrap();
+            runtime
+                .block_on(
+                    encryptor
+                        .encrypt_item()
+                        .plaintext_item(plaintext.clone())
+                        .send(),
+                )
+                .unwrap();
         });
         let (decrypt, decrypt_allocs) = measure(500, || {
-            runtime.block_on(encryptor.decrypt_item().encrypted_item(encrypted.clone()).send()).unwrap();
+            runtime
+                .block_on(
+                    encryptor
+                        .decrypt_item()
+                        .encrypted_item(encrypted.clone())
+                        .send(),
+                )
+                .unwrap();
         });
-        println!("{name:<46} {encrypt:>10.1} {decrypt:>10.1} {encrypt_allocs:>12.0} {decrypt_allocs:>12.0}");
+        println!(
+            "{name:<46} {encrypt:>10.1} {decrypt:>10.1} {encrypt_allocs:>12.0} {decrypt_allocs:>12.0}"
+        );
         println!(
             "{:<46} {:>9.0}x {:>9.0}x",
             "  crypt-model is faster by",
@@ -175,12 +217,18 @@ fn main() -> Result<(), BoxError> {
     }
 
     // Key-provider budget with the default cache.
-    let writer = Cipher::new(LocalKeyring::new("bench", &(1u8..=32).collect::<Vec<u8>>())?);
+    let writer = Cipher::new(LocalKeyring::new(
+        "bench",
+        &(1u8..=32).collect::<Vec<u8>>(),
+    )?);
     let mut items = Vec::with_capacity(10_000);
     for _ in 0..10_000 {
         items.push(runtime.block_on(record.to_item(&writer))?);
     }
-    let reader = Cipher::new(LocalKeyring::new("bench", &(1u8..=32).collect::<Vec<u8>>())?);
+    let reader = Cipher::new(LocalKeyring::new(
+        "bench",
+        &(1u8..=32).collect::<Vec<u8>>(),
+    )?);
     for item in &items {
         runtime.block_on(Reference::from_item(item.clone())?.open(&owner, &reader))?;
     }
