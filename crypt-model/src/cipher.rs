@@ -245,8 +245,18 @@ impl Cipher {
     /// or of any field gives [`Error::Integrity`] and no plaintext at all. This does not check
     /// who is asking: the owner gate runs above this layer, before it is called.
     pub async fn decrypt(&self, schema: &Schema, item: &Item) -> Result<Plaintexts> {
-        schema.validate()?;
         let header = Header::from_item(item)?;
+        self.decrypt_parsed(schema, item, &header).await
+    }
+
+    /// [`decrypt`](Self::decrypt) with the header already parsed (by `Sealed`).
+    pub(crate) async fn decrypt_parsed(
+        &self,
+        schema: &Schema,
+        item: &Item,
+        header: &Header,
+    ) -> Result<Plaintexts> {
+        schema.validate()?;
         let binding = Binding::new(schema, item)?;
         let mut fields = Vec::with_capacity(schema.sensitive().len());
         for &name in schema.sensitive() {
@@ -263,7 +273,7 @@ impl Cipher {
         }
         let context = EncryptionContext::for_static_table(schema.table());
         let key = self.keys.decryption_key(&context, &header.wrapped).await?;
-        let fields = format::open_item(schema.table(), &binding, &key, &header, &fields)
+        let fields = format::open_item(schema.table(), &binding, &key, header, &fields)
             .inspect_err(|error| {
                 if let Error::Integrity { attribute } = error {
                     // A security event worth an alert; the record's key may itself be personal

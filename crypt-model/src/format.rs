@@ -210,14 +210,6 @@ impl Binding {
         }
         info
     }
-
-    /// A field's associated data: the binding and the field's attribute name.
-    fn field_aad(&self, field: &str) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(self.bytes.len() + 4 + field.len());
-        aad.extend_from_slice(&self.bytes);
-        put_bytes(&mut aad, field.as_bytes());
-        aad
-    }
 }
 
 /// The owner id stored in `item`: the schema's owner attribute, a string.
@@ -283,15 +275,43 @@ impl ItemKeys {
     fn commitment(&self, binding: &Binding, fields: &mut Vec<&str>) -> [u8; COMMITMENT_LEN] {
         *self.expand(&binding.commit_info(fields))
     }
+}
 
-    fn field_key(&self, table: &str, field: &str) -> Zeroizing<[u8; KEY_LEN]> {
-        let mut info =
-            Vec::with_capacity(4 + FIELD_LABEL.len() + 1 + 8 + table.len() + field.len());
-        put_bytes(&mut info, FIELD_LABEL);
-        info.push(VERSION);
-        put_bytes(&mut info, table.as_bytes());
-        put_bytes(&mut info, field.as_bytes());
-        self.expand(&info)
+/// Builds each field's HKDF info and associated data in two buffers reused across the fields
+/// of an item.
+struct FieldInputs<'a> {
+    table: &'a str,
+    binding: &'a Binding,
+    info: Vec<u8>,
+    aad: Vec<u8>,
+}
+
+impl<'a> FieldInputs<'a> {
+    fn new(table: &'a str, binding: &'a Binding) -> Self {
+        FieldInputs {
+            table,
+            binding,
+            info: Vec::with_capacity(64 + table.len()),
+            aad: Vec::with_capacity(64 + binding.bytes.len()),
+        }
+    }
+
+    /// The field's key: HKDF-Expand with `lp("crypt-model field") || version || lp(T) || lp(f)`.
+    fn key(&mut self, keys: &ItemKeys, field: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        self.info.clear();
+        put_bytes(&mut self.info, FIELD_LABEL);
+        self.info.push(VERSION);
+        put_bytes(&mut self.info, self.table.as_bytes());
+        put_bytes(&mut self.info, field.as_bytes());
+        keys.expand(&self.info)
+    }
+
+    /// The field's associated data: the binding, then `lp(f)`.
+    fn aad(&mut self, field: &str) -> &[u8] {
+        self.aad.clear();
+        self.aad.extend_from_slice(&self.binding.bytes);
+        put_bytes(&mut self.aad, field.as_bytes());
+        &self.aad
     }
 }
 
@@ -315,15 +335,12 @@ pub(crate) fn seal_item(
         commitment,
     }
     .encode()?;
+    let mut inputs = FieldInputs::new(table, binding);
     let ciphertexts = fields
         .iter()
         .map(|&(name, plaintext, nonce)| {
-            seal(
-                &keys.field_key(table, name),
-                nonce,
-                &binding.field_aad(name),
-                plaintext,
-            )
+            let key = inputs.key(&keys, name);
+            seal(&key, nonce, inputs.aad(name), plaintext)
         })
         .collect();
     Ok((header, ciphertexts))
@@ -345,16 +362,14 @@ pub(crate) fn open_item(
     if !bool::from(expected.ct_eq(&header.commitment)) {
         return Err(Error::integrity(HEADER_ATTRIBUTE));
     }
+    let mut inputs = FieldInputs::new(table, binding);
     fields
         .iter()
         .map(|&(name, sealed)| {
-            open(
-                &keys.field_key(table, name),
-                &binding.field_aad(name),
-                sealed,
-            )
-            .map(|plaintext| (name, plaintext))
-            .ok_or_else(|| Error::integrity(name))
+            let key = inputs.key(&keys, name);
+            open(&key, inputs.aad(name), sealed)
+                .map(|plaintext| (name, plaintext))
+                .ok_or_else(|| Error::integrity(name))
         })
         .collect()
 }
@@ -413,13 +428,10 @@ pub(crate) fn reseal_field(
             .encode()?,
         )
     };
+    let mut inputs = FieldInputs::new(table, binding);
     let ciphertext = change.plaintext.map(|plaintext| {
-        seal(
-            &keys.field_key(table, field),
-            change.nonce,
-            &binding.field_aad(field),
-            plaintext,
-        )
+        let key = inputs.key(&keys, field);
+        seal(&key, change.nonce, inputs.aad(field), plaintext)
     });
     Ok(Resealed {
         ciphertext,

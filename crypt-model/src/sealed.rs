@@ -85,6 +85,7 @@ pub trait EncryptedItem: Sized {
 /// so code that forgets the owner check does not compile.
 pub struct Sealed<T: EncryptedItem> {
     item: Item,
+    header: Header,
     plain: T::__Plain,
     owner: String,
 }
@@ -92,10 +93,15 @@ pub struct Sealed<T: EncryptedItem> {
 impl<T: EncryptedItem> Sealed<T> {
     fn parse(mut item: Item) -> Result<Self> {
         let schema = T::SCHEMA;
-        Header::from_item(&item)?;
+        let header = Header::from_item(&item)?;
         let owner = format::owner_of(&schema, &item)?.to_owned();
         let plain = T::__parse(&mut item)?;
-        Ok(Sealed { item, plain, owner })
+        Ok(Sealed {
+            item,
+            header,
+            plain,
+            owner,
+        })
     }
 
     /// The record's logical table.
@@ -149,7 +155,9 @@ impl<T: EncryptedItem> Sealed<T> {
 
     /// Opens the record without the owner gate: for the table layer, after `permitted`.
     pub(crate) async fn open_permitted(self, cipher: &Cipher) -> Result<T> {
-        let mut plaintexts = cipher.decrypt(&T::SCHEMA, &self.item).await?;
+        let mut plaintexts = cipher
+            .decrypt_parsed(&T::SCHEMA, &self.item, &self.header)
+            .await?;
         T::__assemble(self.plain, &mut plaintexts)
     }
 
