@@ -93,24 +93,7 @@ impl Header {
     /// `version (1) || key id length (2) || key id || wrapped length (2) || wrapped || salt (32)
     /// || commitment (32)`, lengths big-endian.
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let too_long = |what: &str| Error::InvalidValue {
-            attribute: HEADER_ATTRIBUTE.to_owned(),
-            reason: format!("the {what} is longer than 65,535 bytes"),
-        };
-        let key_id = self.wrapped.key_id.as_bytes();
-        let key_id_len = u16::try_from(key_id.len()).map_err(|_| too_long("key id"))?;
-        let wrapped = &self.wrapped.ciphertext;
-        let wrapped_len = u16::try_from(wrapped.len()).map_err(|_| too_long("wrapped data key"))?;
-        let mut out =
-            Vec::with_capacity(5 + key_id.len() + wrapped.len() + SALT_LEN + COMMITMENT_LEN);
-        out.push(VERSION);
-        out.extend_from_slice(&key_id_len.to_be_bytes());
-        out.extend_from_slice(key_id);
-        out.extend_from_slice(&wrapped_len.to_be_bytes());
-        out.extend_from_slice(wrapped);
-        out.extend_from_slice(&self.salt);
-        out.extend_from_slice(&self.commitment);
-        Ok(out)
+        encode_header(&self.wrapped, &self.salt, &self.commitment)
     }
 
     /// The header of `item`, parsed.
@@ -163,6 +146,32 @@ impl Header {
             commitment: *commitment,
         })
     }
+}
+
+/// The header's bytes, from its parts (see [`Header::encode`]).
+fn encode_header(
+    wrapped: &WrappedDataKey,
+    salt: &[u8; SALT_LEN],
+    commitment: &[u8; COMMITMENT_LEN],
+) -> Result<Vec<u8>> {
+    let too_long = |what: &str| Error::InvalidValue {
+        attribute: HEADER_ATTRIBUTE.to_owned(),
+        reason: format!("the {what} is longer than 65,535 bytes"),
+    };
+    let key_id = wrapped.key_id.as_bytes();
+    let key_id_len = u16::try_from(key_id.len()).map_err(|_| too_long("key id"))?;
+    let ciphertext = &wrapped.ciphertext;
+    let wrapped_len = u16::try_from(ciphertext.len()).map_err(|_| too_long("wrapped data key"))?;
+    let mut out =
+        Vec::with_capacity(5 + key_id.len() + ciphertext.len() + SALT_LEN + COMMITMENT_LEN);
+    out.push(VERSION);
+    out.extend_from_slice(&key_id_len.to_be_bytes());
+    out.extend_from_slice(key_id);
+    out.extend_from_slice(&wrapped_len.to_be_bytes());
+    out.extend_from_slice(ciphertext);
+    out.extend_from_slice(salt);
+    out.extend_from_slice(commitment);
+    Ok(out)
 }
 
 fn split_u16_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -329,12 +338,7 @@ pub(crate) fn seal_item(
     let keys = ItemKeys::new(data_key, &salt);
     let mut names: Vec<&str> = fields.iter().map(|(name, _, _)| *name).collect();
     let commitment = keys.commitment(binding, &mut names);
-    let header = Header {
-        wrapped: wrapped.clone(),
-        salt,
-        commitment,
-    }
-    .encode()?;
+    let header = encode_header(wrapped, &salt, &commitment)?;
     let mut inputs = FieldInputs::new(table, binding);
     let ciphertexts = fields
         .iter()

@@ -87,20 +87,18 @@ pub struct Sealed<T: EncryptedItem> {
     item: Item,
     header: Header,
     plain: T::__Plain,
-    owner: String,
 }
 
 impl<T: EncryptedItem> Sealed<T> {
     fn parse(mut item: Item) -> Result<Self> {
         let schema = T::SCHEMA;
         let header = Header::from_item(&item)?;
-        let owner = format::owner_of(&schema, &item)?.to_owned();
+        format::owner_of(&schema, &item)?;
         let plain = T::__parse(&mut item)?;
         Ok(Sealed {
             item,
             header,
             plain,
-            owner,
         })
     }
 
@@ -124,7 +122,8 @@ impl<T: EncryptedItem> Sealed<T> {
 
     /// The id of the record's owner.
     pub fn owner(&self) -> &str {
-        &self.owner
+        // Parsing checked that the owner attribute is a string, and nothing changes the item.
+        format::owner_of(&T::SCHEMA, &self.item).unwrap_or_default()
     }
 
     /// Whether `caller` may open this record (the owner, or a service with a grant), without
@@ -134,7 +133,7 @@ impl<T: EncryptedItem> Sealed<T> {
             cipher.grants(),
             caller,
             &T::SCHEMA,
-            &self.owner,
+            self.owner(),
             &self.item,
             Action::Open,
         )
@@ -143,7 +142,7 @@ impl<T: EncryptedItem> Sealed<T> {
     /// The owner gate's decision without logging a refusal (a grant use is still logged): for
     /// filtering query results, where records of other owners are expected.
     pub(crate) fn permitted(&self, caller: &Caller, cipher: &Cipher) -> bool {
-        match access::permit(cipher.grants(), caller, T::SCHEMA.table(), &self.owner) {
+        match access::permit(cipher.grants(), caller, T::SCHEMA.table(), self.owner()) {
             Permit::Owner => true,
             Permit::Grant => {
                 access::log_grant(caller, &T::SCHEMA, &self.item, Action::Open);
@@ -185,7 +184,7 @@ impl<T: EncryptedItem> fmt::Debug for Sealed<T> {
             .field("table", &self.table())
             .field("partition_key", self.partition_key())
             .field("sort_key", &self.sort_key())
-            .field("owner", &self.owner)
+            .field("owner", &self.owner())
             .field("sealed_fields", &sealed)
             .finish_non_exhaustive()
     }
