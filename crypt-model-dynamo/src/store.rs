@@ -1,6 +1,6 @@
 //! [`DynamoStore`]: the `Store` over Amazon DynamoDB.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
 };
 use crypt_model::{
-    BatchGet, Condition, Cursor, Error, Item, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION,
-    Page, Query, Result, Store, TableRef, TransactItem, Update,
+    BatchGet, Condition, Cursor, Error, Item, Key, Page, Query, Result, Store, TableRef,
+    TransactItem, Update,
 };
 
 use crate::convert::{item_from_sdk, item_to_sdk};
@@ -112,20 +112,7 @@ impl Store for DynamoStore {
         update: &Update,
         condition: &Condition,
     ) -> Result<()> {
-        let key_item = table.key_item(key)?;
-        let touched = update
-            .set
-            .iter()
-            .map(|(name, _)| name)
-            .chain(update.remove.iter().map(String::as_str));
-        for name in touched {
-            if key_item.contains(name) {
-                return Err(invalid(
-                    table,
-                    format!("an update cannot change key attribute `{name}`"),
-                ));
-            }
-        }
+        let key_item = table.check_update(key, update)?;
         let mut expressions = Expressions::default();
         let update_expression = expressions.update(update);
         let condition = expressions.condition(condition, table.partition_key());
@@ -199,21 +186,9 @@ impl Store for DynamoStore {
     }
 
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
-        if items.is_empty() || items.len() > MAX_BATCH_WRITE {
-            return Err(invalid(
-                table,
-                format!("a batch write holds 1 to {MAX_BATCH_WRITE} items"),
-            ));
-        }
-        let mut keys = HashSet::new();
+        table.check_batch_write(&items)?;
         let mut requests = Vec::with_capacity(items.len());
         for item in &items {
-            if !keys.insert(table.key_of(item)?) {
-                return Err(invalid(
-                    table,
-                    "a batch write cannot hold one key twice".to_owned(),
-                ));
-            }
             let put = PutRequest::builder()
                 .set_item(Some(item_to_sdk(item)))
                 .build()
@@ -240,23 +215,11 @@ impl Store for DynamoStore {
     }
 
     async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
-        if keys.is_empty() || keys.len() > MAX_BATCH_GET {
-            return Err(invalid(
-                table,
-                format!("a batch get holds 1 to {MAX_BATCH_GET} keys"),
-            ));
-        }
-        let mut seen = HashSet::new();
-        let mut maps = Vec::with_capacity(keys.len());
-        for key in &keys {
-            if !seen.insert(key) {
-                return Err(invalid(
-                    table,
-                    "a batch get cannot hold one key twice".to_owned(),
-                ));
-            }
-            maps.push(key_map(table, key)?);
-        }
+        table.check_batch_get(&keys)?;
+        let maps = keys
+            .iter()
+            .map(|key| key_map(table, key))
+            .collect::<Result<Vec<_>>>()?;
         let request = KeysAndAttributes::builder()
             .set_keys(Some(maps))
             .consistent_read(true)
@@ -293,31 +256,16 @@ impl Store for DynamoStore {
     }
 
     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
-        let name = items
-            .first()
-            .map(|item| transact_table(item).name().to_owned())
-            .unwrap_or_default();
-        if items.is_empty() || items.len() > MAX_TRANSACTION {
-            return Err(Error::InvalidRequest {
-                table: name,
-                reason: format!("a transaction holds 1 to {MAX_TRANSACTION} items"),
-            });
-        }
-        let mut targets = HashSet::new();
+        TransactItem::check_all(&items)?;
+        let name = items[0].table().name().to_owned();
         let mut writes = Vec::with_capacity(items.len());
         for item in &items {
-            let table = transact_table(item);
+            let table = item.table();
             let mut expressions = Expressions::default();
             let write = match item {
                 TransactItem::Put {
                     item, condition, ..
                 } => {
-                    if !targets.insert((table.name().to_owned(), table.key_of(item)?)) {
-                        return Err(invalid(
-                            table,
-                            "a transaction cannot touch one item twice".to_owned(),
-                        ));
-                    }
                     let condition = expressions.condition(condition, table.partition_key());
                     let put = Put::builder()
                         .table_name(table.name())
@@ -330,12 +278,6 @@ impl Store for DynamoStore {
                     TransactWriteItem::builder().put(put).build()
                 }
                 TransactItem::Delete { key, condition, .. } => {
-                    if !targets.insert((table.name().to_owned(), key.clone())) {
-                        return Err(invalid(
-                            table,
-                            "a transaction cannot touch one item twice".to_owned(),
-                        ));
-                    }
                     let condition = expressions.condition(condition, table.partition_key());
                     let delete = Delete::builder()
                         .table_name(table.name())
@@ -348,12 +290,6 @@ impl Store for DynamoStore {
                     TransactWriteItem::builder().delete(delete).build()
                 }
                 TransactItem::Check { key, condition, .. } => {
-                    if !targets.insert((table.name().to_owned(), key.clone())) {
-                        return Err(invalid(
-                            table,
-                            "a transaction cannot touch one item twice".to_owned(),
-                        ));
-                    }
                     let condition = expressions
                         .condition(condition, table.partition_key())
                         .unwrap_or_else(|| expressions.always(table.partition_key()));
@@ -392,13 +328,5 @@ impl Store for DynamoStore {
                 Err(error::map(&name, sdk_error))
             }
         }
-    }
-}
-
-fn transact_table(item: &TransactItem) -> &TableRef {
-    match item {
-        TransactItem::Put { table, .. }
-        | TransactItem::Delete { table, .. }
-        | TransactItem::Check { table, .. } => table,
     }
 }

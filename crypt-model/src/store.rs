@@ -205,6 +205,53 @@ impl TableRef {
         Ok(())
     }
 
+    /// Checks an update of the item under `key` (it may not change a key attribute) and returns
+    /// the key as an item.
+    pub fn check_update(&self, key: &Key, update: &Update) -> Result<Item> {
+        let key_item = self.key_item(key)?;
+        let touched = update
+            .set
+            .iter()
+            .map(|(name, _)| name)
+            .chain(update.remove.iter().map(String::as_str));
+        for name in touched {
+            if key_item.contains(name) {
+                return Err(self.invalid(format!("an update cannot change key attribute `{name}`")));
+            }
+        }
+        Ok(key_item)
+    }
+
+    /// Checks a batch write as DynamoDB does: 1 to 25 items, valid keys, no key twice. Returns
+    /// the keys, in order.
+    pub fn check_batch_write(&self, items: &[Item]) -> Result<Vec<Key>> {
+        if items.is_empty() || items.len() > MAX_BATCH_WRITE {
+            return Err(self.invalid(format!("a batch write holds 1 to {MAX_BATCH_WRITE} items")));
+        }
+        let keys = items
+            .iter()
+            .map(|item| self.key_of(item))
+            .collect::<Result<Vec<_>>>()?;
+        if keys.iter().collect::<std::collections::HashSet<_>>().len() != keys.len() {
+            return Err(self.invalid("a batch write cannot hold one key twice".to_owned()));
+        }
+        Ok(keys)
+    }
+
+    /// Checks a batch get as DynamoDB does: 1 to 100 keys, valid, none twice.
+    pub fn check_batch_get(&self, keys: &[Key]) -> Result<()> {
+        if keys.is_empty() || keys.len() > MAX_BATCH_GET {
+            return Err(self.invalid(format!("a batch get holds 1 to {MAX_BATCH_GET} keys")));
+        }
+        for key in keys {
+            self.key_item(key)?;
+        }
+        if keys.iter().collect::<std::collections::HashSet<_>>().len() != keys.len() {
+            return Err(self.invalid("a batch get cannot hold one key twice".to_owned()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn invalid(&self, reason: String) -> Error {
         Error::InvalidRequest {
             table: self.name.clone(),
@@ -555,6 +602,53 @@ pub trait Store: Send + Sync {
     /// Writes up to [`MAX_TRANSACTION`] items, all or nothing; when a condition fails,
     /// [`Error::TransactionCancelled`] with the reason per item.
     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()>;
+}
+
+impl TransactItem {
+    /// The table the write goes to.
+    pub fn table(&self) -> &TableRef {
+        match self {
+            TransactItem::Put { table, .. }
+            | TransactItem::Delete { table, .. }
+            | TransactItem::Check { table, .. } => table,
+        }
+    }
+
+    /// The key of the item the write touches.
+    pub fn key(&self) -> Result<Key> {
+        match self {
+            TransactItem::Put { table, item, .. } => table.key_of(item),
+            TransactItem::Delete { table, key, .. } | TransactItem::Check { table, key, .. } => {
+                table.key_item(key)?;
+                Ok(key.clone())
+            }
+        }
+    }
+
+    /// Checks a transaction as DynamoDB does: 1 to 100 writes, valid keys, no item touched
+    /// twice.
+    pub fn check_all(items: &[TransactItem]) -> Result<()> {
+        let Some(first) = items.first() else {
+            return Err(Error::InvalidRequest {
+                table: String::new(),
+                reason: "a transaction holds at least one item".to_owned(),
+            });
+        };
+        if items.len() > MAX_TRANSACTION {
+            return Err(first.table().invalid(format!(
+                "a transaction holds at most {MAX_TRANSACTION} items"
+            )));
+        }
+        let mut targets = std::collections::HashSet::new();
+        for item in items {
+            if !targets.insert((item.table().name().to_owned(), item.key()?)) {
+                return Err(item
+                    .table()
+                    .invalid("a transaction cannot touch one item twice".to_owned()));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// DynamoDB's order of key values: strings and binary by bytes, numbers by value.

@@ -1,14 +1,14 @@
 //! [`MemoryStore`]: the embedded store, with DynamoDB's semantics.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use super::{
-    BatchGet, Condition, Cursor, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_ITEM_SIZE,
-    MAX_TRANSACTION, Page, Query, Store, TableRef, TransactItem, Update, compare_keys,
+    BatchGet, Condition, Cursor, Key, MAX_ITEM_SIZE, Page, Query, Store, TableRef, TransactItem,
+    Update, compare_keys,
 };
 use crate::attribute::{AttributeValue, Item};
 use crate::error::{Error, Result};
@@ -203,19 +203,7 @@ impl Store for MemoryStore {
         update: &Update,
         condition: &Condition,
     ) -> Result<()> {
-        let key_item = table.key_item(key)?;
-        let touches_key = update
-            .set
-            .iter()
-            .map(|(name, _)| name)
-            .chain(update.remove.iter().map(String::as_str));
-        for name in touches_key {
-            if key_item.contains(name) {
-                return Err(
-                    table.invalid(format!("an update cannot change key attribute `{name}`"))
-                );
-            }
-        }
+        let key_item = table.check_update(key, update)?;
         let mut tables = self.tables();
         let data = self::table(&mut tables, table)?;
         let key = OrderedKey(key.clone());
@@ -319,14 +307,9 @@ impl Store for MemoryStore {
     }
 
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
-        if items.is_empty() || items.len() > MAX_BATCH_WRITE {
-            return Err(table.invalid(format!("a batch write holds 1 to {MAX_BATCH_WRITE} items")));
-        }
-        let mut keys = HashSet::new();
+        table.check_batch_write(&items)?;
         for item in &items {
-            if !keys.insert(check_item(table, item)?) {
-                return Err(table.invalid("a batch write cannot hold one key twice".to_owned()));
-            }
+            check_item(table, item)?;
         }
         let capacity = self.inner.batch_capacity.unwrap_or(usize::MAX);
         let mut tables = self.tables();
@@ -339,16 +322,7 @@ impl Store for MemoryStore {
     }
 
     async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
-        if keys.is_empty() || keys.len() > MAX_BATCH_GET {
-            return Err(table.invalid(format!("a batch get holds 1 to {MAX_BATCH_GET} keys")));
-        }
-        let mut seen = HashSet::new();
-        for key in &keys {
-            table.key_item(key)?;
-            if !seen.insert(key) {
-                return Err(table.invalid("a batch get cannot hold one key twice".to_owned()));
-            }
-        }
+        table.check_batch_get(&keys)?;
         let capacity = self.inner.batch_capacity.unwrap_or(usize::MAX);
         let mut tables = self.tables();
         let data = self::table(&mut tables, table)?;
@@ -365,31 +339,10 @@ impl Store for MemoryStore {
     }
 
     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
-        let Some(first) = items.first() else {
-            return Err(Error::InvalidRequest {
-                table: String::new(),
-                reason: "a transaction holds at least one item".to_owned(),
-            });
-        };
-        let first_table = transact_table(first).clone();
-        if items.len() > MAX_TRANSACTION {
-            return Err(first_table.invalid(format!(
-                "a transaction holds at most {MAX_TRANSACTION} items"
-            )));
-        }
-        // Validate every item and refuse two writes to one item, before anything is written.
-        let mut targets = HashSet::new();
+        TransactItem::check_all(&items)?;
         for item in &items {
-            let (table, key) = match item {
-                TransactItem::Put { table, item, .. } => (table, check_item(table, item)?),
-                TransactItem::Delete { table, key, .. }
-                | TransactItem::Check { table, key, .. } => {
-                    table.key_item(key)?;
-                    (table, key.clone())
-                }
-            };
-            if !targets.insert((table.name().to_owned(), key)) {
-                return Err(table.invalid("a transaction cannot touch one item twice".to_owned()));
+            if let TransactItem::Put { table, item, .. } = item {
+                check_item(table, item)?;
             }
         }
         let mut tables = self.tables();
@@ -435,13 +388,5 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
-    }
-}
-
-fn transact_table(item: &TransactItem) -> &TableRef {
-    match item {
-        TransactItem::Put { table, .. }
-        | TransactItem::Delete { table, .. }
-        | TransactItem::Check { table, .. } => table,
     }
 }
