@@ -50,13 +50,6 @@ fn key_map(
     Ok(item_to_sdk(&table.key_item(key)?))
 }
 
-fn invalid(table: &TableRef, reason: String) -> Error {
-    Error::InvalidRequest {
-        table: table.name().to_owned(),
-        reason,
-    }
-}
-
 #[async_trait]
 impl Store for DynamoStore {
     async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
@@ -131,22 +124,7 @@ impl Store for DynamoStore {
     }
 
     async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
-        let (partition_key, sort_key): (&str, Option<&str>) = match &query.index {
-            None => (table.partition_key(), table.sort_key()),
-            Some(name) => {
-                let index = table.index(name)?;
-                (
-                    &index.partition_key,
-                    index.sort_key.as_ref().map(|(name, _)| name.as_str()),
-                )
-            }
-        };
-        if query.limit == Some(0) {
-            return Err(invalid(
-                table,
-                "a query limit must be at least 1".to_owned(),
-            ));
-        }
+        let (partition_key, sort_key) = table.check_query(query)?;
         let mut expressions = Expressions::default();
         let key_condition = expressions.key_condition(
             partition_key,

@@ -205,6 +205,24 @@ impl TableRef {
         Ok(())
     }
 
+    /// Checks a query and returns the key space it reads: the partition and sort key attributes
+    /// of the table, or of the index it names.
+    pub fn check_query(&self, query: &Query) -> Result<(&str, Option<&str>)> {
+        if query.limit == Some(0) {
+            return Err(self.invalid("a query limit must be at least 1".to_owned()));
+        }
+        match &query.index {
+            None => Ok((self.partition_key, self.sort_key)),
+            Some(name) => {
+                let index = self.index(name)?;
+                Ok((
+                    &index.partition_key,
+                    index.sort_key.as_ref().map(|(name, _)| name.as_str()),
+                ))
+            }
+        }
+    }
+
     /// Checks an update of the item under `key` (it may not change a key attribute) and returns
     /// the key as an item.
     pub fn check_update(&self, key: &Key, update: &Update) -> Result<Item> {

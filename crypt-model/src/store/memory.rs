@@ -228,19 +228,7 @@ impl Store for MemoryStore {
 
     async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
         // The key space queried: the table's, or an index's (items lacking its keys are not in it).
-        let (partition_key, sort_key): (&str, Option<&str>) = match &query.index {
-            None => (table.partition_key(), table.sort_key()),
-            Some(name) => {
-                let index = table.index(name)?;
-                (
-                    &index.partition_key,
-                    index.sort_key.as_ref().map(|(name, _)| name.as_str()),
-                )
-            }
-        };
-        if query.limit == Some(0) {
-            return Err(table.invalid("a query limit must be at least 1".to_owned()));
-        }
+        let (partition_key, sort_key) = table.check_query(query)?;
         let mut tables = self.tables();
         let data = self::table(&mut tables, table)?;
         // Position of an item in the key space: its sort key, then (for an index) its table key.
