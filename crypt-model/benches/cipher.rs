@@ -6,7 +6,11 @@
 //! OS randomness, HKDF-SHA256 and XChaCha20-Poly1305 calls made directly, with no item model.
 //! The target for engine/floor is at most 1.5.
 //!
-//! Run: `cargo bench -p crypt-model --bench cipher`.
+//! Run: `cargo bench -p crypt-model --bench cipher`. The two other builds that
+//! docs/performance.md measures: the same command prefixed with
+//! `RUSTFLAGS='--cfg poly1305_backend="soft"' CARGO_TARGET_DIR=$PWD/target/poly1305-soft`
+//! (the portable Poly1305) or
+//! `RUSTFLAGS='-C target-cpu=x86-64-v3' CARGO_TARGET_DIR=$PWD/target/x86-64-v3`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -15,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 
 use crypt_model::{
@@ -190,7 +194,19 @@ impl Floor {
     }
 }
 
+/// Which Poly1305 code this build runs (docs/performance.md, "Choosing the Poly1305 backend").
+fn poly1305_backend() -> &'static str {
+    if cfg!(poly1305_backend = "soft") {
+        "portable (--cfg poly1305_backend=\"soft\")"
+    } else if cfg!(target_feature = "avx2") {
+        "AVX2 compiled in (a -C target-cpu with AVX2)"
+    } else {
+        "default (AVX2 detected at run time)"
+    }
+}
+
 fn reference_item(c: &mut Criterion) {
+    eprintln!("Poly1305 backend: {}", poly1305_backend());
     let cipher = Cipher::new(LocalKeyring::generate().unwrap());
     let s = secrets();
     let stored = engine_encrypt(&cipher, &s);
@@ -219,6 +235,30 @@ fn reference_item(c: &mut Criterion) {
     group.bench_function("decrypt/floor", |b| {
         b.iter(|| floor.decrypt(black_box(&salt), &commitment, black_box(&sealed)))
     });
+    group.finish();
+}
+
+/// One XChaCha20-Poly1305 message as the format seals a field (a fresh cipher, 90 bytes of
+/// associated data): the per-message cost that the Poly1305 backend decides.
+fn aead_message(c: &mut Criterion) {
+    let key = [7u8; 32];
+    let aad = [1u8; 90];
+    let mut group = c.benchmark_group("xchacha20poly1305 message");
+    for len in [11usize, 30, 1000, 10 * 1024] {
+        let mut buffer = vec![0u8; len];
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_function(format!("{len} B"), |b| {
+            b.iter(|| {
+                XChaCha20Poly1305::new(&key.into())
+                    .encrypt_inout_detached(
+                        &XNonce::from([3; 24]),
+                        &aad,
+                        black_box(buffer.as_mut_slice()).into(),
+                    )
+                    .unwrap()
+            })
+        });
+    }
     group.finish();
 }
 
@@ -285,11 +325,16 @@ fn derive_and_table(c: &mut Criterion) {
     group.bench_function("to_item", |b| {
         b.iter(|| now(black_box(&record).to_item(&cipher)).unwrap())
     });
+    // The item comes owned, as from a store: its clone is set-up, outside the timing.
     group.bench_function("from_item + open", |b| {
-        b.iter(|| {
-            let sealed = Reference::from_item(black_box(stored.clone())).unwrap();
-            now(sealed.open(&owner, &cipher)).unwrap()
-        })
+        b.iter_batched(
+            || stored.clone(),
+            |item| {
+                let sealed = Reference::from_item(black_box(item)).unwrap();
+                drop(now(sealed.open(&owner, &cipher)).unwrap());
+            },
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 
@@ -338,6 +383,7 @@ fn field_count(c: &mut Criterion) {
 criterion_group!(
     benches,
     reference_item,
+    aead_message,
     field_size,
     derive_and_table,
     field_count
