@@ -8,7 +8,11 @@
 //! Prints microseconds per item, heap allocations per item, and the ratios. Also prints
 //! crypt-model's key-provider calls per 10,000 writes and reads with the default cache.
 //!
-//! Run: `cd benches/esdk-compare && cargo run --release`.
+//! Run: `cd benches/esdk-compare && cargo run --release`. The two other builds that
+//! docs/performance.md measures: the same command prefixed with
+//! `RUSTFLAGS='--cfg poly1305_backend="soft"' CARGO_TARGET_DIR=$PWD/target/poly1305-soft`
+//! (the portable Poly1305) or
+//! `RUSTFLAGS='-C target-cpu=x86-64-v3' CARGO_TARGET_DIR=$PWD/target/x86-64-v3`.
 
 use std::alloc::System;
 use std::collections::HashMap;
@@ -134,14 +138,19 @@ async fn esdk_encryptor(suite: DbeAlgorithmSuiteId) -> Result<enc_client::Client
 /// key), else on the runtime. Keeps the executor's fixed cost out of the per-item figures.
 fn run<F: Future>(runtime: &tokio::runtime::Runtime, future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => output,
         Poll::Pending => runtime.block_on(future),
     }
 }
 
 fn main() -> Result<(), BoxError> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let _context = runtime.enter();
 
     // crypt-model, through the derive, with a local key and the default cache.
@@ -160,8 +169,16 @@ fn main() -> Result<(), BoxError> {
         run(&runtime, sealed.open(&owner, &cipher)).unwrap();
     });
 
+    println!("Reference item, microseconds per item (best of 5 rounds), heap allocations per item");
     println!(
-        "Reference item, microseconds per item (best of 5 rounds), heap allocations per item\n"
+        "crypt-model's Poly1305 backend: {}\n",
+        if cfg!(poly1305_backend = "soft") {
+            "portable (--cfg poly1305_backend=\"soft\")"
+        } else if cfg!(target_feature = "avx2") {
+            "AVX2 compiled in (a -C target-cpu with AVX2)"
+        } else {
+            "default (AVX2 detected at run time)"
+        }
     );
     println!(
         "{:<46} {:>10} {:>10} {:>12} {:>12}",
@@ -242,7 +259,10 @@ fn main() -> Result<(), BoxError> {
         &(1u8..=32).collect::<Vec<u8>>(),
     )?);
     for item in &items {
-        run(&runtime, Reference::from_item(item.clone())?.open(&owner, &reader))?;
+        run(
+            &runtime,
+            Reference::from_item(item.clone())?.open(&owner, &reader),
+        )?;
     }
     println!(
         "\nKey-provider calls, default cache: {} per 10,000 writes, {} per 10,000 reads (another process)",
