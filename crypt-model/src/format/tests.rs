@@ -329,3 +329,21 @@ fn header_parse_rejects_bad_shapes() {
         })
     ));
 }
+
+/// `scripts/test` runs these vectors a second time in a build with
+/// `--cfg poly1305_backend="soft"`, the backend docs/performance.md recommends for small fields,
+/// and says so with `CRYPT_MODEL_EXPECT_POLY1305=soft`: this fails if that build did not get
+/// the flag, so the vectors cannot silently be checked against the default backend twice.
+#[test]
+fn the_build_has_the_poly1305_backend_the_run_expects() {
+    let soft = cfg!(poly1305_backend = "soft");
+    match std::env::var("CRYPT_MODEL_EXPECT_POLY1305").as_deref() {
+        Ok("soft") => assert!(
+            soft,
+            "expected a build with --cfg poly1305_backend=\"soft\""
+        ),
+        Ok("default") => assert!(!soft, "expected a build without poly1305_backend=\"soft\""),
+        Ok(other) => panic!("CRYPT_MODEL_EXPECT_POLY1305 is `{other}`: use `soft` or `default`"),
+        Err(_) => {}
+    }
+}
