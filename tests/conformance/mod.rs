@@ -86,6 +86,11 @@ fn key(pk: &str, sk: AttributeValue) -> Key {
     Key::new(pk).with_sort(sk)
 }
 
+/// An unconditional put that must succeed.
+async fn put(store: &Arc<dyn Store>, table: &TableRef, item: Item) {
+    store.put(table, item, &Condition::Always).await.unwrap();
+}
+
 pub async fn put_get_delete(backend: &impl Backend) {
     let store = backend.store();
     let table = items_table(backend, "conf_put_get").await;
@@ -95,19 +100,13 @@ pub async fn put_get_delete(backend: &impl Backend) {
         s("1"),
         &[("v", n(1)), ("bytes", AttributeValue::B(vec![0, 255]))],
     );
-    store
-        .put(&table, stored.clone(), &Condition::Always)
-        .await
-        .unwrap();
+    put(&store, &table, stored.clone()).await;
     assert_eq!(
         store.get(&table, &key("a", s("1"))).await.unwrap(),
         Some(stored)
     );
     let replaced = item("a", s("1"), &[("v", n(2))]);
-    store
-        .put(&table, replaced.clone(), &Condition::Always)
-        .await
-        .unwrap();
+    put(&store, &table, replaced.clone()).await;
     assert_eq!(
         store.get(&table, &key("a", s("1"))).await.unwrap(),
         Some(replaced)
@@ -183,14 +182,7 @@ pub async fn conditional_put(backend: &impl Backend) {
 pub async fn conditional_delete(backend: &impl Backend) {
     let store = backend.store();
     let table = items_table(backend, "conf_cond_delete").await;
-    store
-        .put(
-            &table,
-            item("a", s("1"), &[("owner", s("alice"))]),
-            &Condition::Always,
-        )
-        .await
-        .unwrap();
+    put(&store, &table, item("a", s("1"), &[("owner", s("alice"))])).await;
     let by_bob = Condition::equals("owner", "bob");
     assert!(matches!(
         store.delete(&table, &key("a", s("1")), &by_bob).await,
@@ -229,14 +221,12 @@ pub async fn conditional_delete(backend: &impl Backend) {
 pub async fn update_sets_and_removes(backend: &impl Backend) {
     let store = backend.store();
     let table = items_table(backend, "conf_update").await;
-    store
-        .put(
-            &table,
-            item("a", s("1"), &[("x", n(1)), ("y", n(2))]),
-            &Condition::Always,
-        )
-        .await
-        .unwrap();
+    put(
+        &store,
+        &table,
+        item("a", s("1"), &[("x", n(1)), ("y", n(2))]),
+    )
+    .await;
     let update = Update {
         set: Item::from_iter([("x", n(10)), ("z", s("new"))]),
         remove: vec!["y".into()],
@@ -283,14 +273,9 @@ async fn numbered(backend: &impl Backend, name: &str, sort_keys: &[i64]) -> Tabl
         .with_key_types(KeyType::S, KeyType::N);
     let table = backend.table(shape).await;
     for &k in sort_keys {
-        let mut it = item("p", n(k), &[]);
-        it.insert("sk", n(k));
-        store.put(&table, it, &Condition::Always).await.unwrap();
+        put(&store, &table, item("p", n(k), &[])).await;
     }
-    store
-        .put(&table, item("other", n(5), &[]), &Condition::Always)
-        .await
-        .unwrap();
+    put(&store, &table, item("other", n(5), &[])).await;
     table
 }
 
@@ -313,10 +298,7 @@ pub async fn numbers_sort_by_value_and_strings_by_bytes(backend: &impl Backend) 
 
     let strings = items_table(backend, "conf_order_s").await;
     for sk in ["b", "B", "a", "ab", "é", "10", "9"] {
-        store
-            .put(&strings, item("p", s(sk), &[]), &Condition::Always)
-            .await
-            .unwrap();
+        put(&store, &strings, item("p", s(sk), &[])).await;
     }
     let page = store.query(&strings, &Query::partition("p")).await.unwrap();
     let order: Vec<&AttributeValue> = page.items.iter().map(|i| i.get("sk").unwrap()).collect();
@@ -354,10 +336,7 @@ pub async fn sort_conditions(backend: &impl Backend) {
 
     let strings = items_table(backend, "conf_begins").await;
     for sk in ["order#1", "order#2", "profile", "ord"] {
-        store
-            .put(&strings, item("p", s(sk), &[]), &Condition::Always)
-            .await
-            .unwrap();
+        put(&store, &strings, item("p", s(sk), &[])).await;
     }
     let page = store
         .query(
@@ -431,34 +410,10 @@ pub async fn index_query_is_sparse(backend: &impl Backend) {
                 }),
         )
         .await;
-    store
-        .put(
-            &table,
-            item("a", s("1"), &[("email_idx", s("h1"))]),
-            &Condition::Always,
-        )
-        .await
-        .unwrap();
-    store
-        .put(
-            &table,
-            item("b", s("1"), &[("email_idx", s("h1"))]),
-            &Condition::Always,
-        )
-        .await
-        .unwrap();
-    store
-        .put(
-            &table,
-            item("c", s("1"), &[("email_idx", s("h2"))]),
-            &Condition::Always,
-        )
-        .await
-        .unwrap();
-    store
-        .put(&table, item("d", s("1"), &[]), &Condition::Always)
-        .await
-        .unwrap();
+    put(&store, &table, item("a", s("1"), &[("email_idx", s("h1"))])).await;
+    put(&store, &table, item("b", s("1"), &[("email_idx", s("h1"))])).await;
+    put(&store, &table, item("c", s("1"), &[("email_idx", s("h2"))])).await;
+    put(&store, &table, item("d", s("1"), &[])).await;
     let page = store
         .query(&table, &Query::index("by_email", "h1"))
         .await
@@ -541,18 +496,13 @@ pub async fn batch_limits_are_enforced(backend: &impl Backend) {
 pub async fn transaction_is_all_or_nothing(backend: &impl Backend) {
     let store = backend.store();
     let table = items_table(backend, "conf_tx").await;
-    store
-        .put(
-            &table,
-            item("t", s("held"), &[("owner", s("alice"))]),
-            &Condition::Always,
-        )
-        .await
-        .unwrap();
-    store
-        .put(&table, item("t", s("gone"), &[]), &Condition::Always)
-        .await
-        .unwrap();
+    put(
+        &store,
+        &table,
+        item("t", s("held"), &[("owner", s("alice"))]),
+    )
+    .await;
+    put(&store, &table, item("t", s("gone"), &[])).await;
     let failing = vec![
         TransactItem::Put {
             table: table.clone(),
@@ -678,7 +628,7 @@ pub async fn oversized_item_is_refused(backend: &impl Backend) {
         s("1"),
         &[("blob", AttributeValue::B(vec![0; 350 * 1024]))],
     );
-    store.put(&table, fits, &Condition::Always).await.unwrap();
+    put(&store, &table, fits).await;
 }
 
 pub async fn invalid_table_names_are_refused(_: &impl Backend) {
@@ -1245,11 +1195,7 @@ pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Backend) {
         let salt_byte = header.len() - 40;
         header[salt_byte] ^= 1;
     }
-    backend
-        .store()
-        .put(vaults.table_ref(), raw, &Condition::Always)
-        .await
-        .unwrap();
+    put(&backend.store(), vaults.table_ref(), raw).await;
     *in_hand.pin.expose_secret_mut() = "5555".into();
     let error = vaults
         .update_sensitive(&erin, &mut in_hand, "pin")
