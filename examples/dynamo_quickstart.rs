@@ -101,24 +101,21 @@ async fn main() -> Result<(), Error> {
     Ok(())
 }
 
+/// The clients for a local server. Against AWS, `aws_config::load_from_env().await` gives the
+/// shared configuration instead.
 fn clients(endpoint: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_kms::Client) {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_types::sdk_config::SharedCredentialsProvider;
     let credentials = Credentials::new("testing", "testing", None, None, "dynamo-quickstart");
-    let dynamo = aws_sdk_dynamodb::Config::builder()
+    let shared = aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(credentials.clone())
-        .build();
-    let kms = aws_sdk_kms::Config::builder()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(credentials)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .build();
     (
-        aws_sdk_dynamodb::Client::from_conf(dynamo),
-        aws_sdk_kms::Client::from_conf(kms),
+        aws_sdk_dynamodb::Client::new(&shared),
+        aws_sdk_kms::Client::new(&shared),
     )
 }
 

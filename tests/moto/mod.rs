@@ -29,58 +29,33 @@ pub fn dynamo() -> aws_sdk_dynamodb::Client {
     dynamo_at(&endpoint())
 }
 
-/// A DynamoDB client for `endpoint`.
-pub fn dynamo_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+/// The shared SDK configuration for a local server at `endpoint`, with static test
+/// credentials; every client below is built from it.
+pub fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
+    use aws_types::sdk_config::SharedCredentialsProvider;
+    let credentials = Credentials::new("testing", "testing", None, None, "crypt-model-tests");
+    aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "crypt-model-tests",
-        ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
+/// A DynamoDB client for `endpoint`.
+pub fn dynamo_at(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config(endpoint))
 }
 
 /// A KMS client for the local server.
 pub fn kms() -> aws_sdk_kms::Client {
-    use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_kms::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "crypt-model-tests",
-        ))
-        .build();
-    aws_sdk_kms::Client::from_conf(config)
+    aws_sdk_kms::Client::new(&sdk_config(&endpoint()))
 }
 
 /// A DynamoDB Streams client for the local server.
 pub fn streams() -> aws_sdk_dynamodbstreams::Client {
-    use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodbstreams::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(Credentials::new(
-            "testing",
-            "testing",
-            None,
-            None,
-            "crypt-model-tests",
-        ))
-        .build();
-    aws_sdk_dynamodbstreams::Client::from_conf(config)
+    aws_sdk_dynamodbstreams::Client::new(&sdk_config(&endpoint()))
 }
 
 /// A new KMS key; its id.
