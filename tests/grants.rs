@@ -3,9 +3,10 @@
 //! and tracing's per-callsite caching makes that racy beside other tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+#[path = "../crypt-model/tests/common/capture.rs"]
+mod capture;
 
+use capture::capture;
 use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, LocalKeyring, Sensitive};
 
 const SSN: &str = "078-05-1120";
@@ -40,28 +41,9 @@ fn assert_clean(text: &str) {
     }
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_granted_service_gets_plaintext_and_each_use_is_logged_without_a_value() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture();
 
     let cipher = cipher().with_grant(Grant::new("support-tool", "profiles"));
     let item = profile("alice").to_item(&cipher).await.unwrap();
@@ -94,7 +76,7 @@ async fn a_granted_service_gets_plaintext_and_each_use_is_logged_without_a_value
         .unwrap_err();
     assert!(matches!(error, Error::AccessDenied { .. }));
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let grant_line = logs
         .lines()
         .find(|l| l.contains("policy grant used"))

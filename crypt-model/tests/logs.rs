@@ -4,35 +4,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use common::capture::capture;
 use common::*;
 use crypt_model::{AttributeValue, CacheLimits, Cipher, Error};
 
-/// Collects everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_log_line_at_any_level_contains_a_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture();
 
     let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_items(1));
     let item = encrypted_profile(&cipher, "alice", "profile").await;
@@ -47,7 +25,7 @@ async fn no_log_line_at_any_level_contains_a_secret() {
     moved.insert("user_id", AttributeValue::S(SSN.into()));
     clean(cipher.decrypt(&PROFILES, &moved).await.unwrap_err());
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("generated a new data key"), "{logs}");
     assert!(logs.contains("unwrapped a data key"), "{logs}");
     assert!(

@@ -7,6 +7,8 @@
     clippy::panic
 )]
 
+pub mod capture;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
