@@ -4,9 +4,8 @@
 //!
 //! Run: `cargo run --example encrypt_one_record`.
 
-use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Error, HEADER_ATTRIBUTE, LocalKeyring, Sensitive,
-};
+use crypt_model::format::HEADER_ATTRIBUTE;
+use crypt_model::{AttributeValue, Caller, Cipher, EncryptedItem, Error, LocalKeyring, Sensitive};
 
 /// A user's profile: the SSN and the email never leave the process in plain.
 #[derive(EncryptedItem, Debug)]

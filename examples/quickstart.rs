@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use crypt_model::store::Condition;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, Condition, EncryptedItem, Error, Key, LocalKeyring,
-    MemoryStore, Sensitive, SerdePlaintext, Store, Table,
+    AttributeValue, Caller, Cipher, EncryptedItem, Error, Key, LocalKeyring, MemoryStore,
+    Sensitive, SerdePlaintext, Store, Table,
 };
 use zeroize::Zeroize;
 

@@ -6,10 +6,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crypt_model::format::HEADER_ATTRIBUTE;
+use crypt_model::keyring::{
+    DataKey, EncryptionContext, GeneratedDataKey, Keyring, WrappedDataKey, async_trait,
+};
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, DataKey, EncryptedItem, EncryptionContext, Error,
-    GeneratedDataKey, HEADER_ATTRIBUTE, Item, Keyring, LocalKeyring, Sensitive, SerdeAttribute,
-    SerdePlaintext, WrappedDataKey, async_trait,
+    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Item, LocalKeyring,
+    Sensitive, SerdeAttribute, SerdePlaintext,
 };
 use zeroize::Zeroize;
 

@@ -6,9 +6,10 @@ mod moto;
 
 use std::sync::Arc;
 
+use crypt_model::keyring::{EncryptionContext, Keyring};
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, EncryptionContext, Error, Key,
-    KeyProviderError, Keyring, Sensitive, Table, TableRef,
+    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Key, KeyProviderError,
+    Sensitive, Table, TableRef,
 };
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
 

@@ -7,7 +7,8 @@ mod conformance;
 mod moto;
 
 use crypt_model::Store;
-use crypt_model::{Condition, Error, Key, TableRef};
+use crypt_model::store::Condition;
+use crypt_model::{Error, Key, TableRef};
 use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
 
 conformance_suite!(Dynamo::new());
@@ -25,7 +26,7 @@ impl Dynamo {
     }
 }
 
-#[crypt_model::async_trait]
+#[crypt_model::keyring::async_trait]
 impl conformance::Backend for Dynamo {
     fn store(&self) -> std::sync::Arc<dyn Store> {
         std::sync::Arc::new(self.store.clone())

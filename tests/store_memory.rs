@@ -20,7 +20,7 @@ impl Memory {
     }
 }
 
-#[crypt_model::async_trait]
+#[crypt_model::keyring::async_trait]
 impl conformance::Backend for Memory {
     fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.0.clone())

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue as Sdk;
-use crypt_model::{AttributeValue, Condition, SortCondition, Update};
+use crypt_model::AttributeValue;
+use crypt_model::store::{Condition, SortCondition, Update};
 
 use crate::convert::to_sdk;
 

@@ -7,10 +7,8 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
-use crypt_model::{
-    DataKey, EncryptionContext, Error, GeneratedDataKey, KeyProviderError, Keyring, Result,
-    WrappedDataKey,
-};
+use crypt_model::keyring::{DataKey, EncryptionContext, GeneratedDataKey, Keyring, WrappedDataKey};
+use crypt_model::{Error, KeyProviderError, Result};
 use zeroize::Zeroizing;
 
 /// A [`Keyring`] whose data keys are generated and unwrapped by AWS KMS.

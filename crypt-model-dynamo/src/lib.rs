@@ -2,7 +2,7 @@
 //!
 //! - [`DynamoStore`]: a [`crypt_model::Store`] over `aws-sdk-dynamodb`;
 //! - [`provision`]: creates the table a model needs, idempotently;
-//! - [`KmsKeyring`]: a [`crypt_model::Keyring`] over `aws-sdk-kms`;
+//! - [`KmsKeyring`]: a [`crypt_model::keyring::Keyring`] over `aws-sdk-kms`;
 //! - [`StreamDecoder`]: DynamoDB Streams records (SDK or Lambda JSON) as sealed records.
 //!
 //! ```no_run

@@ -8,7 +8,8 @@ use aws_sdk_dynamodb::types::{
     KeyType as SdkKeyRole, Projection, ProjectionType, ScalarAttributeType, StreamSpecification,
     StreamViewType, TableStatus,
 };
-use crypt_model::{Error, KeyType, Result, TableRef};
+use crypt_model::store::KeyType;
+use crypt_model::{Error, Result, TableRef};
 
 use crate::error;
 

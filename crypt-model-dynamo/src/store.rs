@@ -7,16 +7,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
 };
-use crypt_model::{
-    BatchGet, Condition, Cursor, Error, Item, Key, Page, Query, Result, Store, TableRef,
-    TransactItem, Update,
+use crypt_model::store::{
+    Backend, BatchGet, Condition, Cursor, Page, Query, TableRef, TransactItem, Update,
 };
+use crypt_model::{Error, Item, Key, Result};
 
 use crate::convert::{item_from_sdk, item_to_sdk};
 use crate::error;
 use crate::expression::Expressions;
 
-/// A [`Store`] over Amazon DynamoDB (or anything that speaks its protocol).
+/// A [`Store`](crypt_model::Store) over Amazon DynamoDB (or anything that speaks its protocol).
 ///
 /// Conditions become condition expressions with `#name`/`:value` placeholders, never text built
 /// from values. Reads are strongly consistent (queries of secondary indexes cannot be).
@@ -51,9 +51,8 @@ fn key_map(
 }
 
 #[async_trait]
-impl Store for DynamoStore {
-    async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
-        table.key_of(&item)?;
+impl Backend for DynamoStore {
+    async fn put_item(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
         let mut expressions = Expressions::default();
         let condition = expressions.condition(condition, table.partition_key());
         self.client
@@ -69,7 +68,7 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
+    async fn get_item(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
         let output = self
             .client
             .get_item()
@@ -82,7 +81,7 @@ impl Store for DynamoStore {
         output.item.map(item_from_sdk).transpose()
     }
 
-    async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
+    async fn delete_item(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
         let mut expressions = Expressions::default();
         let condition = expressions.condition(condition, table.partition_key());
         self.client
@@ -98,14 +97,14 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn update(
+    async fn update_item(
         &self,
         table: &TableRef,
         key: &Key,
         update: &Update,
         condition: &Condition,
     ) -> Result<()> {
-        let key_item = table.check_update(key, update)?;
+        let key_item = table.key_item(key)?;
         let mut expressions = Expressions::default();
         let update_expression = expressions.update(update);
         let condition = expressions.condition(condition, table.partition_key());
@@ -123,8 +122,8 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
-        let (partition_key, sort_key) = table.check_query(query)?;
+    async fn query_page(&self, table: &TableRef, query: &Query) -> Result<Page> {
+        let (partition_key, sort_key) = table.key_space(query.index.as_deref())?;
         let mut expressions = Expressions::default();
         let key_condition = expressions.key_condition(
             partition_key,
@@ -163,8 +162,7 @@ impl Store for DynamoStore {
         Ok(Page { items, cursor })
     }
 
-    async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
-        table.check_batch_write(&items)?;
+    async fn batch_write_item(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
         let mut requests = Vec::with_capacity(items.len());
         for item in &items {
             let put = PutRequest::builder()
@@ -192,8 +190,7 @@ impl Store for DynamoStore {
             .collect()
     }
 
-    async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
-        table.check_batch_get(&keys)?;
+    async fn batch_get_item(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
         let maps = keys
             .iter()
             .map(|key| key_map(table, key))
@@ -233,9 +230,11 @@ impl Store for DynamoStore {
         Ok(BatchGet { items, unprocessed })
     }
 
-    async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
-        TransactItem::check_all(&items)?;
-        let name = items[0].table().name().to_owned();
+    async fn transact_write_items(&self, items: Vec<TransactItem>) -> Result<()> {
+        let name = items
+            .first()
+            .map(|item| item.table().name().to_owned())
+            .unwrap_or_default();
         let mut writes = Vec::with_capacity(items.len());
         for item in &items {
             let table = item.table();

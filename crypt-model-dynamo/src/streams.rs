@@ -4,9 +4,8 @@ use std::marker::PhantomData;
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, OperationType, Record};
 use base64::Engine as _;
-use crypt_model::{
-    AttributeValue, EncryptedItem, Error, Item, Result, Sealed, validate_table_name,
-};
+use crypt_model::schema::validate_table_name;
+use crypt_model::{AttributeValue, EncryptedItem, Error, Item, Result, Sealed};
 use serde_json::Value;
 
 /// What happened to an item.

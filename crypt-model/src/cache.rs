@@ -134,9 +134,9 @@ struct UnwrappedKey {
     created: Instant,
 }
 
-/// A keyring with a data-key cache in front of it, within [`CacheLimits`]. Every
+/// The data-key cache in front of a keyring, within [`CacheLimits`]. Every
 /// [`Cipher`](crate::Cipher) has one; it counts the calls that reach the keyring.
-pub struct CachingKeyring {
+pub(crate) struct KeyCache {
     inner: Arc<dyn Keyring>,
     limits: CacheLimits,
     active: Mutex<HashMap<EncryptionContext, ActiveKey>>,
@@ -152,12 +152,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl CachingKeyring {
+impl KeyCache {
     /// A cache in front of `inner`.
-    pub fn new(inner: Arc<dyn Keyring>, limits: CacheLimits) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Keyring>, limits: CacheLimits) -> Self {
         let unwrapped =
             NonZeroUsize::new(limits.max_unwrapped_keys).map(|n| Mutex::new(LruCache::new(n)));
-        CachingKeyring {
+        KeyCache {
             inner,
             limits,
             active: Mutex::new(HashMap::new()),
@@ -167,18 +167,8 @@ impl CachingKeyring {
         }
     }
 
-    /// The limits in force.
-    pub fn limits(&self) -> CacheLimits {
-        self.limits
-    }
-
-    /// The keyring behind the cache.
-    pub fn inner(&self) -> &Arc<dyn Keyring> {
-        &self.inner
-    }
-
     /// The calls that reached the keyring so far.
-    pub fn calls(&self) -> KeyringCalls {
+    pub(crate) fn calls(&self) -> KeyringCalls {
         KeyringCalls {
             generate: self.generate_calls.load(Ordering::Relaxed),
             unwrap: self.unwrap_calls.load(Ordering::Relaxed),
@@ -187,7 +177,7 @@ impl CachingKeyring {
 
     /// A data key to encrypt one item of `bytes` plaintext bytes under `context`: the cached
     /// one while it is within the limits, else a new one from the keyring.
-    pub async fn encryption_key(
+    pub(crate) async fn encryption_key(
         &self,
         context: &EncryptionContext,
         bytes: u64,
@@ -219,7 +209,7 @@ impl CachingKeyring {
     }
 
     /// The plaintext of `wrapped`: from the cache while fresh, else unwrapped by the keyring.
-    pub async fn decryption_key(
+    pub(crate) async fn decryption_key(
         &self,
         context: &EncryptionContext,
         wrapped: &WrappedDataKey,
@@ -310,9 +300,9 @@ fn with_cache_key<R>(
     }
 }
 
-impl std::fmt::Debug for CachingKeyring {
+impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachingKeyring")
+        f.debug_struct("KeyCache")
             .field("inner", &self.inner)
             .field("limits", &self.limits)
             .field("calls", &self.calls())

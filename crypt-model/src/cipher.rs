@@ -7,10 +7,12 @@ use zeroize::Zeroizing;
 
 use crate::access::Grant;
 use crate::attribute::{AttributeValue, Item};
-use crate::cache::{CacheLimits, CachingKeyring, KeyringCalls};
+use crate::cache::{CacheLimits, KeyCache, KeyringCalls};
+use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, Binding, FieldPlaintexts, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN,
+    self, Binding, FieldPlaintexts, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, Resealed,
+    SALT_LEN,
 };
 use crate::index::{IndexSecret, IndexSpec, normalized_bytes};
 use crate::keyring::{EncryptionContext, Keyring};
@@ -18,7 +20,6 @@ use crate::plaintext::Plaintext;
 use crate::random;
 use crate::schema::Schema;
 use crate::sensitive::Sensitive;
-use crate::store::Update;
 
 /// The encryption engine: a keyring, its data-key cache, and the item format.
 ///
@@ -53,7 +54,7 @@ use crate::store::Update;
 /// # Ok(()) }
 /// ```
 pub struct Cipher {
-    keys: CachingKeyring,
+    keys: KeyCache,
     grants: Vec<Grant>,
     index_secret: Option<IndexSecret>,
 }
@@ -67,7 +68,7 @@ impl Cipher {
     /// An engine over `keyring` with the given cache limits.
     pub fn with_cache_limits(keyring: impl Keyring + 'static, limits: CacheLimits) -> Self {
         Cipher {
-            keys: CachingKeyring::new(Arc::new(keyring), limits),
+            keys: KeyCache::new(Arc::new(keyring), limits),
             grants: Vec::new(),
             index_secret: None,
         }
@@ -118,11 +119,6 @@ impl Cipher {
         self.keys.calls()
     }
 
-    /// The keyring and its cache.
-    pub fn keyring(&self) -> &CachingKeyring {
-        &self.keys
-    }
-
     /// Encrypts `plaintexts` into `item`, which holds the record's plain attributes (its keys and
     /// owner among them), and adds the header.
     ///
@@ -140,13 +136,13 @@ impl Cipher {
         let binding = Binding::new(schema, item)?;
         if let Some((name, _)) = item
             .iter()
-            .find(|(name, _)| name.starts_with(format::RESERVED_PREFIX))
+            .find(|(name, _)| name.starts_with(RESERVED_PREFIX))
         {
             return Err(Error::InvalidValue {
                 attribute: name.to_owned(),
                 reason: format!(
                     "names starting with `{}` are reserved for crypt-model",
-                    format::RESERVED_PREFIX
+                    RESERVED_PREFIX
                 ),
             });
         }
@@ -286,16 +282,16 @@ impl Cipher {
 }
 
 impl Cipher {
-    /// The changes that replace one sensitive field of a stored item (or remove it, for
-    /// `None`), under the item's existing data key and salt, after checking the stored item's
-    /// commitment. The rest of the item is untouched.
+    /// The new ciphertext of one sensitive field of a stored item (`None`: remove it) and, when
+    /// the set of encrypted fields changes, the new header, under the item's existing data key
+    /// and salt, after checking the stored item's commitment. The caller writes them.
     pub(crate) async fn reseal_field(
         &self,
         schema: &Schema,
         stored: &Item,
         field: &'static str,
         plaintext: Option<&[u8]>,
-    ) -> Result<Update> {
+    ) -> Result<Resealed> {
         schema.validate()?;
         if !schema.is_sensitive(field) {
             return Err(Error::Config(format!(
@@ -324,21 +320,7 @@ impl Cipher {
             plaintext,
             nonce: random::array()?,
         };
-        let resealed =
-            format::reseal_field(schema.table(), &binding, &key, &header, &present, change)?;
-        let mut update = Update::default();
-        match resealed.ciphertext {
-            Some(ciphertext) => {
-                update.set.insert(field, AttributeValue::B(ciphertext));
-            }
-            None => update.remove.push(field.to_owned()),
-        }
-        if let Some(header) = resealed.header {
-            update
-                .set
-                .insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
-        }
-        Ok(update)
+        format::reseal_field(schema.table(), &binding, &key, &header, &present, change)
     }
 }
 

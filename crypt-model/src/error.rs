@@ -164,7 +164,7 @@ pub enum Error {
         /// The physical table.
         table: String,
         /// The keys not processed (keys are plain identifiers, never sensitive values).
-        keys: Vec<crate::store::Key>,
+        keys: Vec<crate::attribute::Key>,
         /// How many attempts were made.
         attempts: u32,
     },

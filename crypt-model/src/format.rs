@@ -2,28 +2,23 @@
 //! data. `docs/format.md` is the specification of everything here; its known-answer vectors are
 //! checked by this module's tests, so the two cannot drift apart.
 
-use chacha20poly1305::aead::{AeadInOut, KeyInit};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+pub(crate) use crate::aead::NONCE_LEN;
+use crate::aead::{open, seal};
 use crate::attribute::{AttributeValue, Item};
+use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
 use crate::keyring::{DataKey, KEY_LEN, WrappedDataKey};
 use crate::schema::Schema;
 
-/// The format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub use crate::encoding::{RESERVED_PREFIX, VERSION};
+
 /// The attribute that holds an item's header.
 pub const HEADER_ATTRIBUTE: &str = "__cm_header";
-/// Attribute names that start with this are reserved for crypt-model.
-pub const RESERVED_PREFIX: &str = "__cm";
-/// The length of a nonce (XChaCha20-Poly1305).
-pub(crate) const NONCE_LEN: usize = 24;
-/// The length of an authentication tag (Poly1305).
-pub(crate) const TAG_LEN: usize = 16;
 /// The length of an item's salt.
 pub(crate) const SALT_LEN: usize = 32;
 /// The length of an item's key commitment.
@@ -33,53 +28,6 @@ pub const MAX_FIELD_LEN: usize = 400 * 1024;
 
 const COMMIT_LABEL: &[u8] = b"crypt-model commit";
 const FIELD_LABEL: &[u8] = b"crypt-model field";
-
-/// Appends a 4-byte big-endian length or count. Every length here is far below 4 GiB (an item
-/// is at most 400 KB), so saturating never happens in practice and cannot make two encodings
-/// equal without also making them longer than any item.
-pub(crate) fn put_u32(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes());
-}
-
-/// Appends `bytes` with a 4-byte big-endian length prefix.
-pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_u32(out, bytes.len());
-    out.extend_from_slice(bytes);
-}
-
-/// XChaCha20-Poly1305: `nonce || ciphertext || tag`.
-pub(crate) fn seal(
-    key: &[u8; KEY_LEN],
-    nonce: [u8; NONCE_LEN],
-    aad: &[u8],
-    plaintext: &[u8],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(plaintext);
-    let aead = XChaCha20Poly1305::new(key.into());
-    let tag = aead
-        .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[NONCE_LEN..]).into())
-        .unwrap_or_else(|_| unreachable!("XChaCha20-Poly1305 accepts messages up to 256 GiB"));
-    out.extend_from_slice(&tag);
-    out
-}
-
-/// Opens what [`seal`] wrote; `None` on any failure, without saying which check failed.
-pub(crate) fn open(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    let (nonce, rest) = sealed.split_first_chunk::<NONCE_LEN>()?;
-    let (body, tag) = rest.split_last_chunk::<TAG_LEN>()?;
-    let mut plaintext = Zeroizing::new(body.to_vec());
-    let aead = XChaCha20Poly1305::new(key.into());
-    aead.decrypt_inout_detached(
-        &XNonce::from(*nonce),
-        aad,
-        plaintext.as_mut_slice().into(),
-        &(*tag).into(),
-    )
-    .ok()?;
-    Some(plaintext)
-}
 
 /// The header attribute of an item.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,9 +9,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::encoding::{self, put_bytes};
 use crate::error::{Error, Result};
-use crate::format::{self, put_bytes};
 use crate::keyring::{EncryptionContext, KEY_LEN, Keyring, WrappedDataKey};
+use crate::plaintext::Plaintext;
 use crate::random;
 
 /// Whose records share an index's value space.
@@ -84,6 +85,10 @@ pub const DEFAULT_INDEX_BITS: u16 = 16;
 pub const MIN_INDEX_BITS: u16 = 8;
 /// The widest index allowed: wider indexes only leak more (they become near-unique tags).
 pub const MAX_INDEX_BITS: u16 = 64;
+/// The attribute of a field's blind index: this prefix and the field's attribute name.
+pub(crate) const INDEX_ATTRIBUTE_PREFIX: &str = "__cm_ix_";
+/// The secondary index of a field's blind index: this prefix and the field's attribute name.
+pub(crate) const INDEX_NAME_PREFIX: &str = "cm_ix_";
 
 impl IndexSpec {
     /// An index of `field`, stored in `attribute` and queried through the secondary index
@@ -221,7 +226,7 @@ impl IndexSecret {
     ) -> Vec<u8> {
         let mut info = Vec::with_capacity(64 + table.len() + spec.field.len());
         put_bytes(&mut info, b"crypt-model index");
-        info.push(format::VERSION);
+        info.push(encoding::VERSION);
         put_bytes(&mut info, table.as_bytes());
         put_bytes(&mut info, spec.field.as_bytes());
         info.push(spec.version);
@@ -270,4 +275,21 @@ pub(crate) fn normalized_bytes(
         ))
     })?;
     Ok(Zeroizing::new(normalize.apply(text).into_bytes()))
+}
+
+/// The normalised plaintext bytes of a value for an index: what a record stores an index value
+/// of, and what a lookup searches for.
+pub(crate) fn index_bytes<V: Plaintext>(
+    value: &V,
+    name: &str,
+    normalize: Normalize,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let mut encoded = Zeroizing::new(Vec::new());
+    value
+        .encode(&mut encoded)
+        .map_err(|e| Error::InvalidValue {
+            attribute: name.to_owned(),
+            reason: e.to_string(),
+        })?;
+    normalized_bytes(&encoded, normalize, name)
 }

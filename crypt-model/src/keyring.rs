@@ -10,18 +10,19 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use zeroize::Zeroizing;
 
+use crate::encoding::{self, put_bytes, put_u32};
 use crate::error::Result;
-use crate::format;
 
 pub(crate) mod local;
 
+pub use crate::error::BoxError;
+pub use async_trait::async_trait;
 pub use local::LocalKeyring;
 
 /// The length of a data key and of a key-encryption key, in bytes.
-pub const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = crate::aead::KEY_LEN;
 
 /// A plaintext 256-bit data key. Wiped on drop; its `Debug` is redacted.
 #[derive(Clone)]
@@ -94,7 +95,7 @@ const TABLE_KEY: &str = "crypt-model:table";
 const FORMAT_KEY: &str = "crypt-model:format";
 const FORMAT_VALUE: &str = "1";
 const _: () = assert!(
-    format::VERSION == 1,
+    encoding::VERSION == 1,
     "FORMAT_VALUE must follow the format version"
 );
 
@@ -122,10 +123,10 @@ impl EncryptionContext {
     /// order), for keyrings that bind the context as associated data.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.table.len());
-        format::put_u32(&mut out, 2);
+        put_u32(&mut out, 2);
         for (key, value) in self.iter() {
-            format::put_bytes(&mut out, key.as_bytes());
-            format::put_bytes(&mut out, value.as_bytes());
+            put_bytes(&mut out, key.as_bytes());
+            put_bytes(&mut out, value.as_bytes());
         }
         out
     }

@@ -1,57 +1,62 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod access;
-mod attribute;
-mod cache;
-mod cipher;
-mod error;
-mod format;
-mod index;
-mod keyring;
-mod plaintext;
+// The layers, bottom up (docs/architecture.md; `scripts/check-layers` fails on a cycle):
+// encoding, aead → attribute → error, random, plaintext, sensitive → keyring, cache → index,
+// schema → format, access → cipher → model → store, json → table → __private.
+mod aead;
+mod encoding;
 mod random;
-mod schema;
-mod sealed;
+
+pub mod attribute;
+mod error;
+pub mod plaintext;
 mod sensitive;
-mod store;
+
+mod cache;
+pub mod keyring;
+
+pub mod index;
+pub mod schema;
+
+mod access;
+pub mod format;
+
+mod cipher;
+mod model;
+
+mod json;
+pub mod store;
+
 mod table;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+// What applications use. Implementors of stores, keyrings and conversions find the rest in the
+// modules above.
 pub use access::{Caller, Grant};
-pub use attribute::{Attribute, AttributeError, AttributeValue, Item, SerdeAttribute, SetMember};
-pub use cache::{CacheLimits, CachingKeyring, KeyringCalls};
+pub use attribute::{AttributeValue, Item, Key, SerdeAttribute};
+pub use cache::{CacheLimits, KeyringCalls};
 pub use cipher::{Cipher, Plaintexts};
-pub use error::{BoxError, Error, KeyProviderError, Result};
-pub use format::{HEADER_ATTRIBUTE, MAX_FIELD_LEN, RESERVED_PREFIX, VERSION as FORMAT_VERSION};
-pub use index::{
-    DEFAULT_INDEX_BITS, IndexScope, IndexSecret, IndexSpec, MAX_INDEX_BITS, MIN_INDEX_BITS,
-    Normalize,
-};
-pub use keyring::{
-    DataKey, EncryptionContext, GeneratedDataKey, KEY_LEN, Keyring, LocalKeyring, WrappedDataKey,
-};
-pub use plaintext::{Plaintext, PlaintextError, SerdePlaintext};
-pub use schema::{Schema, validate_attribute_name, validate_table_name};
-pub use sealed::{EncryptedItem, OwnerId, Sealed, SensitiveField, TextField, VersionField};
+pub use error::{Error, KeyProviderError, Result};
+pub use index::IndexSecret;
+pub use keyring::LocalKeyring;
+pub use model::{EncryptedItem, OwnerId, Sealed};
+pub use plaintext::SerdePlaintext;
+pub use schema::Schema;
+pub use sensitive::Sensitive;
+pub use store::{MemoryStore, Page, Query, SortCondition, Store, TableRef};
+pub use table::{IndexLookup, Table, Write};
 
 #[doc = include_str!("../../docs/derive.md")]
 pub use crypt_model_derive::EncryptedItem;
-pub use sensitive::Sensitive;
-pub use store::{
-    BatchGet, Condition, Cursor, IndexRef, Key, KeyType, MAX_BATCH_GET, MAX_BATCH_WRITE,
-    MAX_ITEM_SIZE, MAX_TRANSACTION, MemoryStore, Page, Query, SortCondition, Store, TableRef,
-    TransactItem, Update, compare_keys,
-};
-pub use table::{IndexLookup, Table, Write};
 
-/// Re-exported for implementors of [`Keyring`].
-pub use async_trait::async_trait;
 /// Guides and specifications, rendered from the repository's `docs/` folder.
 pub mod docs {
+    #[doc = include_str!("../../docs/architecture.md")]
+    pub mod architecture {}
     #[doc = include_str!("../../docs/format.md")]
     pub mod format {}
     #[doc = include_str!("../../docs/threat-model.md")]

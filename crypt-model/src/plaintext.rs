@@ -3,32 +3,11 @@
 //! The encoding is part of the stored format (`docs/format.md`); the table is on [`Plaintext`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
 use zeroize::{Zeroize, Zeroizing};
 
-/// A sensitive value could not be decoded from its plaintext bytes. It says what was expected,
-/// never what the bytes were.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlaintextError {
-    expected: &'static str,
-}
-
-impl PlaintextError {
-    /// An error saying what the bytes should have been.
-    pub fn expected(what: &'static str) -> Self {
-        PlaintextError { expected: what }
-    }
-}
-
-impl fmt::Display for PlaintextError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "decrypted bytes are not {}", self.expected)
-    }
-}
-
-impl std::error::Error for PlaintextError {}
+pub use crate::attribute::ConversionError;
 
 /// A type a sensitive field can hold: it has a stable byte encoding and can wipe itself.
 ///
@@ -51,10 +30,10 @@ impl std::error::Error for PlaintextError {}
 /// Implement [`SerdePlaintext`] (a marker) to use a `serde` type.
 pub trait Plaintext: Sized {
     /// Appends the value's bytes to `out`.
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError>;
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError>;
 
     /// Reads a value back from exactly the bytes [`encode`](Plaintext::encode) wrote.
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError>;
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError>;
 
     /// Overwrites the value's memory (heap buffers included) with zeros or empties it.
     fn wipe(&mut self);
@@ -62,25 +41,25 @@ pub trait Plaintext: Sized {
     /// Reads a value from bytes it may take over (a string or byte vector reuses the buffer
     /// instead of copying the plaintext once more).
     #[doc(hidden)]
-    fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+    fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, ConversionError> {
         Self::decode(&bytes)
     }
 
     /// `__decode_owned` for `Vec<Self>`.
     #[doc(hidden)]
-    fn __vec_decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, PlaintextError> {
+    fn __vec_decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, ConversionError> {
         Self::__vec_decode(&bytes)
     }
 
     /// How a `Vec<Self>` is encoded: counted elements, except `Vec<u8>`, which is raw bytes.
     #[doc(hidden)]
-    fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), ConversionError> {
         encode_sequence(items.iter(), items.len(), out)
     }
 
     /// How a `Vec<Self>` is decoded; see `__vec_encode`.
     #[doc(hidden)]
-    fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, PlaintextError> {
+    fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, ConversionError> {
         let mut reader = Reader::new(bytes)?;
         let mut items = Vec::with_capacity(reader.remaining.min(1024));
         while let Some(element) = reader.next()? {
@@ -98,19 +77,19 @@ pub trait Plaintext: Sized {
 }
 
 /// Appends one length-prefixed element.
-fn encode_element<T: Plaintext>(value: &T, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+fn encode_element<T: Plaintext>(value: &T, out: &mut Vec<u8>) -> Result<(), ConversionError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     value.encode(out)?;
     let len = u32::try_from(out.len() - start - 4)
-        .map_err(|_| PlaintextError::expected("an element shorter than 4 GiB"))?;
+        .map_err(|_| ConversionError::expected("an element shorter than 4 GiB"))?;
     out[start..start + 4].copy_from_slice(&len.to_be_bytes());
     Ok(())
 }
 
-fn encode_count(count: usize, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+fn encode_count(count: usize, out: &mut Vec<u8>) -> Result<(), ConversionError> {
     let count = u32::try_from(count)
-        .map_err(|_| PlaintextError::expected("a collection of fewer than 2^32 elements"))?;
+        .map_err(|_| ConversionError::expected("a collection of fewer than 2^32 elements"))?;
     out.extend_from_slice(&count.to_be_bytes());
     Ok(())
 }
@@ -119,7 +98,7 @@ fn encode_sequence<'a, T: Plaintext + 'a>(
     items: impl Iterator<Item = &'a T>,
     count: usize,
     out: &mut Vec<u8>,
-) -> Result<(), PlaintextError> {
+) -> Result<(), ConversionError> {
     encode_count(count, out)?;
     items
         .into_iter()
@@ -133,7 +112,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Result<Self, PlaintextError> {
+    fn new(bytes: &'a [u8]) -> Result<Self, ConversionError> {
         let (count, rest) = split_u32(bytes)?;
         Ok(Reader {
             bytes: rest,
@@ -141,12 +120,12 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn next(&mut self) -> Result<Option<&'a [u8]>, PlaintextError> {
+    fn next(&mut self) -> Result<Option<&'a [u8]>, ConversionError> {
         if self.remaining == 0 {
             return if self.bytes.is_empty() {
                 Ok(None)
             } else {
-                Err(PlaintextError::expected(
+                Err(ConversionError::expected(
                     "a collection without trailing bytes",
                 ))
             };
@@ -154,7 +133,7 @@ impl<'a> Reader<'a> {
         let (len, rest) = split_u32(self.bytes)?;
         let len = len as usize;
         if rest.len() < len {
-            return Err(PlaintextError::expected("a complete collection element"));
+            return Err(ConversionError::expected("a complete collection element"));
         }
         let (element, rest) = rest.split_at(len);
         self.bytes = rest;
@@ -163,29 +142,29 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), PlaintextError> {
+fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), ConversionError> {
     match bytes.split_first_chunk::<4>() {
         Some((len, rest)) => Ok((u32::from_be_bytes(*len), rest)),
-        None => Err(PlaintextError::expected("a complete length prefix")),
+        None => Err(ConversionError::expected("a complete length prefix")),
     }
 }
 
 impl Plaintext for String {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         out.extend_from_slice(self.as_bytes());
         Ok(())
     }
-    fn __decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+    fn __decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Self, ConversionError> {
         // On error the buffer goes back into `Zeroizing` and is wiped with it.
         String::from_utf8(std::mem::take(&mut *bytes)).map_err(|e| {
             *bytes = e.into_bytes();
-            PlaintextError::expected("UTF-8 text")
+            ConversionError::expected("UTF-8 text")
         })
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         std::str::from_utf8(bytes)
             .map(str::to_owned)
-            .map_err(|_| PlaintextError::expected("UTF-8 text"))
+            .map_err(|_| ConversionError::expected("UTF-8 text"))
     }
     fn wipe(&mut self) {
         self.zeroize();
@@ -193,15 +172,15 @@ impl Plaintext for String {
 }
 
 impl Plaintext for bool {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         out.push(u8::from(*self));
         Ok(())
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         match bytes {
             [0] => Ok(false),
             [1] => Ok(true),
-            _ => Err(PlaintextError::expected("a boolean byte")),
+            _ => Err(ConversionError::expected("a boolean byte")),
         }
     }
     fn wipe(&mut self) {
@@ -212,17 +191,17 @@ impl Plaintext for bool {
 macro_rules! fixed_width_plaintext {
     ($($t:ident => $wire:ident),* $(,)?) => {$(
         impl Plaintext for $t {
-            fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
                 // Widening casts only (usize/isize to 64 bits, a no-op elsewhere).
                 out.extend_from_slice(&(*self as $wire).to_be_bytes());
                 Ok(())
             }
-            fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+            fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
                 let wire = <$wire>::from_be_bytes(bytes.try_into().map_err(|_| {
-                    PlaintextError::expected(concat!("a ", stringify!($t), " of the right width"))
+                    ConversionError::expected(concat!("a ", stringify!($t), " of the right width"))
                 })?);
                 <$t>::try_from(wire).map_err(|_| {
-                    PlaintextError::expected(concat!("a number that fits in ", stringify!($t)))
+                    ConversionError::expected(concat!("a number that fits in ", stringify!($t)))
                 })
             }
             fn wipe(&mut self) {
@@ -232,14 +211,14 @@ macro_rules! fixed_width_plaintext {
         }
     )*};
     (@vec u8) => {
-        fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+        fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), ConversionError> {
             out.extend_from_slice(items);
             Ok(())
         }
-        fn __vec_decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, PlaintextError> {
+        fn __vec_decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, ConversionError> {
             Ok(std::mem::take(&mut *bytes))
         }
-        fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, PlaintextError> {
+        fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, ConversionError> {
             Ok(bytes.to_vec())
         }
         fn __vec_wipe(items: &mut Vec<Self>) {
@@ -257,13 +236,13 @@ fixed_width_plaintext!(
 macro_rules! float_plaintext {
     ($($t:ty),*) => {$(
         impl Plaintext for $t {
-            fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+            fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
                 out.extend_from_slice(&self.to_be_bytes());
                 Ok(())
             }
-            fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+            fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
                 bytes.try_into().map(<$t>::from_be_bytes).map_err(|_| {
-                    PlaintextError::expected(concat!("an ", stringify!($t), " of the right width"))
+                    ConversionError::expected(concat!("an ", stringify!($t), " of the right width"))
                 })
             }
             fn wipe(&mut self) {
@@ -276,7 +255,7 @@ macro_rules! float_plaintext {
 float_plaintext!(f32, f64);
 
 impl<T: Plaintext> Plaintext for Option<T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         match self {
             None => {
                 out.push(0);
@@ -288,11 +267,11 @@ impl<T: Plaintext> Plaintext for Option<T> {
             }
         }
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         match bytes.split_first() {
             Some((0, [])) => Ok(None),
             Some((1, rest)) => T::decode(rest).map(Some),
-            _ => Err(PlaintextError::expected("an option tag")),
+            _ => Err(ConversionError::expected("an option tag")),
         }
     }
     fn wipe(&mut self) {
@@ -304,13 +283,13 @@ impl<T: Plaintext> Plaintext for Option<T> {
 }
 
 impl<T: Plaintext> Plaintext for Vec<T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         T::__vec_encode(self, out)
     }
-    fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, PlaintextError> {
+    fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, ConversionError> {
         T::__vec_decode_owned(bytes)
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         T::__vec_decode(bytes)
     }
     fn wipe(&mut self) {
@@ -318,7 +297,7 @@ impl<T: Plaintext> Plaintext for Vec<T> {
     }
 }
 
-fn decode_collection<T: Plaintext, C: FromIterator<T>>(bytes: &[u8]) -> Result<C, PlaintextError> {
+fn decode_collection<T: Plaintext, C: FromIterator<T>>(bytes: &[u8]) -> Result<C, ConversionError> {
     let mut reader = Reader::new(bytes)?;
     std::iter::from_fn(|| reader.next().transpose())
         .map(|element| T::decode(element?))
@@ -326,10 +305,10 @@ fn decode_collection<T: Plaintext, C: FromIterator<T>>(bytes: &[u8]) -> Result<C
 }
 
 impl<T: Plaintext + Ord> Plaintext for BTreeSet<T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         encode_sequence(self.iter(), self.len(), out)
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         decode_collection(bytes)
     }
     fn wipe(&mut self) {
@@ -340,10 +319,10 @@ impl<T: Plaintext + Ord> Plaintext for BTreeSet<T> {
 }
 
 impl<T: Plaintext + Hash + Eq, H: BuildHasher + Default> Plaintext for HashSet<T, H> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         encode_sequence(self.iter(), self.len(), out)
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         decode_collection(bytes)
     }
     fn wipe(&mut self) {
@@ -357,7 +336,7 @@ fn encode_map<'a, T: Plaintext + 'a>(
     entries: impl Iterator<Item = (&'a String, &'a T)>,
     count: usize,
     out: &mut Vec<u8>,
-) -> Result<(), PlaintextError> {
+) -> Result<(), ConversionError> {
     encode_count(count, out)?;
     for (key, value) in entries {
         encode_element(key, out)?;
@@ -368,7 +347,7 @@ fn encode_map<'a, T: Plaintext + 'a>(
 
 fn decode_map<T: Plaintext, M: FromIterator<(String, T)>>(
     bytes: &[u8],
-) -> Result<M, PlaintextError> {
+) -> Result<M, ConversionError> {
     let mut reader = Reader::new(bytes)?;
     let mut entries = Vec::with_capacity(reader.remaining.min(1024));
     while let Some(key) = reader.next()? {
@@ -377,7 +356,7 @@ fn decode_map<T: Plaintext, M: FromIterator<(String, T)>>(
         let (len, rest) = split_u32(reader.bytes)?;
         let len = len as usize;
         if rest.len() < len {
-            return Err(PlaintextError::expected("a complete map value"));
+            return Err(ConversionError::expected("a complete map value"));
         }
         let (value, rest) = rest.split_at(len);
         reader.bytes = rest;
@@ -394,10 +373,10 @@ fn wipe_map<T: Plaintext>(entries: impl Iterator<Item = (String, T)>) {
 }
 
 impl<T: Plaintext> Plaintext for BTreeMap<String, T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         encode_map(self.iter(), self.len(), out)
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         decode_map(bytes)
     }
     fn wipe(&mut self) {
@@ -406,10 +385,10 @@ impl<T: Plaintext> Plaintext for BTreeMap<String, T> {
 }
 
 impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         encode_map(self.iter(), self.len(), out)
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
         decode_map(bytes)
     }
     fn wipe(&mut self) {
@@ -426,7 +405,8 @@ impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H>
 /// the `zeroize` crate directly).
 ///
 /// ```
-/// use crypt_model::{Plaintext, SerdePlaintext};
+/// use crypt_model::SerdePlaintext;
+/// use crypt_model::plaintext::Plaintext;
 /// use crypt_model::zeroize::Zeroize;
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Zeroize, PartialEq, Debug)]
@@ -441,12 +421,13 @@ impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H>
 pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + Zeroize {}
 
 impl<T: SerdePlaintext> Plaintext for T {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), PlaintextError> {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
         ciborium::into_writer(self, out)
-            .map_err(|_| PlaintextError::expected("a value CBOR can represent"))
+            .map_err(|_| ConversionError::expected("a value CBOR can represent"))
     }
-    fn decode(bytes: &[u8]) -> Result<Self, PlaintextError> {
-        ciborium::from_reader(bytes).map_err(|_| PlaintextError::expected("CBOR of the serde type"))
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
+        ciborium::from_reader(bytes)
+            .map_err(|_| ConversionError::expected("CBOR of the serde type"))
     }
     fn wipe(&mut self) {
         self.zeroize();

@@ -1,14 +1,13 @@
 //! What the derive's generated code names (`::crypt_model::__private::…`). Not a public API:
 //! anything here may change in any release.
 
-pub use crate::attribute::{Attribute, AttributeValue, Item};
+pub use crate::attribute::{Attribute, AttributeValue, Item, KeyType};
 pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::index::{IndexScope, IndexSpec, Normalize};
+pub use crate::model::{EncryptedItem, OwnerId, SensitiveField, TextField, VersionField};
 pub use crate::schema::Schema;
-pub use crate::sealed::{EncryptedItem, OwnerId, SensitiveField, TextField, VersionField};
 pub use crate::sensitive::Sensitive;
-pub use crate::store::KeyType;
 pub use crate::table::IndexLookup;
 
 /// Stores a plain field (nothing for `None`).
@@ -179,21 +178,68 @@ pub fn index_bytes_of<F: SensitiveField>(
     let Some(value) = field.__value() else {
         return Ok(None);
     };
-    index_bytes(value, name, normalize).map(Some)
+    crate::index::index_bytes(value, name, normalize).map(Some)
 }
 
-/// The normalised plaintext bytes of a value for an index.
-pub fn index_bytes<V: crate::plaintext::Plaintext>(
-    value: &V,
-    name: &'static str,
-    normalize: Normalize,
-) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    let mut encoded = zeroize::Zeroizing::new(Vec::new());
-    value
-        .encode(&mut encoded)
-        .map_err(|e| Error::InvalidValue {
-            attribute: name.to_owned(),
-            reason: e.to_string(),
-        })?;
-    crate::index::normalized_bytes(&encoded, normalize, name)
+/// Fails the build where a model derives `EncryptedItem` if the derive's copies of the runtime's
+/// constants differ from these: every expansion calls it in a `const`, so the two crates cannot
+/// drift apart, nor can mismatched versions of them be mixed.
+pub const fn derive_agrees(
+    reserved_prefix: &str,
+    index_attribute_prefix: &str,
+    index_name_prefix: &str,
+    min_index_bits: u16,
+    max_index_bits: u16,
+) {
+    use crate::index::{INDEX_ATTRIBUTE_PREFIX, INDEX_NAME_PREFIX, MAX_INDEX_BITS, MIN_INDEX_BITS};
+    let agree = str_eq(reserved_prefix, crate::encoding::RESERVED_PREFIX)
+        && str_eq(index_attribute_prefix, INDEX_ATTRIBUTE_PREFIX)
+        && str_eq(index_name_prefix, INDEX_NAME_PREFIX)
+        && min_index_bits == MIN_INDEX_BITS
+        && max_index_bits == MAX_INDEX_BITS;
+    assert!(
+        agree,
+        "crypt-model-derive and crypt-model disagree on the format's constants: use the same \
+         version of both"
+    );
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derive_agrees;
+
+    #[test]
+    fn the_derives_constants_are_the_runtimes() {
+        // The values crypt-model-derive/src/runtime.rs copies.
+        derive_agrees("__cm", "__cm_ix_", "cm_ix_", 8, 64);
+        for (reserved, attribute, name, min, max) in [
+            ("__cx", "__cm_ix_", "cm_ix_", 8, 64),
+            ("__cm", "__cm_bi_", "cm_ix_", 8, 64),
+            ("__cm", "__cm_ix_", "ix_", 8, 64),
+            ("__cm", "__cm_ix_", "cm_ix_", 4, 64),
+            ("__cm", "__cm_ix_", "cm_ix_", 8, 128),
+        ] {
+            let drifted =
+                std::panic::catch_unwind(|| derive_agrees(reserved, attribute, name, min, max));
+            assert!(
+                drifted.is_err(),
+                "{reserved} {attribute} {name} {min} {max}"
+            );
+        }
+    }
 }

@@ -1,10 +1,10 @@
 //! [`Schema`]: what the engine needs to know of a model — its logical table, key, owner and
 //! sensitive attributes.
 
+use crate::attribute::KeyType;
+use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
-use crate::format::RESERVED_PREFIX;
 use crate::index::IndexSpec;
-use crate::store::KeyType;
 
 /// The static description of an encrypted model: the logical table, the key and owner
 /// attributes, and the sensitive attributes. The derive generates one per model; the engine,

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::access::{self, Action, Caller, Permit};
-use crate::attribute::{AttributeValue, Item};
+use crate::attribute::{AttributeValue, Item, Key};
 use crate::cipher::Cipher;
 use crate::error::{Error, Result};
+use crate::format::HEADER_ATTRIBUTE;
 use crate::index::{IndexScope, IndexSpec};
-use crate::sealed::EncryptedItem;
+use crate::model::EncryptedItem;
 use crate::store::{
-    Condition, Key, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION, Page, Query, Store, TableRef,
-    TransactItem,
+    Condition, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION, Page, Query, Store, TableRef,
+    TransactItem, Update,
 };
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -297,10 +298,22 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         if stored.get(version_attribute) != Some(&AttributeValue::from(version)) {
             return Err(conflict());
         }
-        let mut update = self
+        let resealed = self
             .cipher
             .reseal_field(&T::SCHEMA, &stored, field, plaintexts.get_bytes(field))
             .await?;
+        let mut update = Update::default();
+        match resealed.ciphertext {
+            Some(ciphertext) => {
+                update.set.insert(field, AttributeValue::B(ciphertext));
+            }
+            None => update.remove.push(field.to_owned()),
+        }
+        if let Some(header) = resealed.header {
+            update
+                .set
+                .insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
+        }
         // The field's blind index follows its value.
         if let Some(spec) = T::SCHEMA.index_of(field) {
             match plaintexts.get_bytes(field) {
@@ -593,7 +606,7 @@ impl<T: EncryptedItem> IndexLookup<T> {
                 T::SCHEMA.table()
             ))
         })?;
-        let input = crate::__private::index_bytes(value, field, spec.normalize())?;
+        let input = crate::index::index_bytes(value, field, spec.normalize())?;
         Ok(IndexLookup {
             spec,
             input,

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use crypt_model::{
-    CacheLimits, Cipher, EncryptionContext, Error, Keyring, KeyringCalls, LocalKeyring,
-};
+use crypt_model::keyring::{EncryptionContext, Keyring};
+use crypt_model::{CacheLimits, Cipher, Error, KeyringCalls, LocalKeyring};
 
 const KEY_ENV: &str = "CRYPT_MODEL_TEST_KEY_B64";
 

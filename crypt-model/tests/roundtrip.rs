@@ -8,9 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 
 use common::*;
+use crypt_model::attribute::Attribute;
+use crypt_model::format::MAX_FIELD_LEN;
+use crypt_model::plaintext::Plaintext;
 use crypt_model::{
-    Attribute, AttributeValue, Cipher, Error, Item, MAX_FIELD_LEN, Plaintext, Plaintexts, Schema,
-    Sensitive, SerdeAttribute, SerdePlaintext, zeroize::Zeroize,
+    AttributeValue, Cipher, Error, Item, Plaintexts, Schema, Sensitive, SerdeAttribute,
+    SerdePlaintext, zeroize::Zeroize,
 };
 use proptest::prelude::*;
 

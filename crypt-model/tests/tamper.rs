@@ -6,9 +6,8 @@
 mod common;
 
 use common::*;
-use crypt_model::{
-    AttributeValue, CacheLimits, Cipher, Error, HEADER_ATTRIBUTE, Item, LocalKeyring, Plaintexts,
-};
+use crypt_model::format::HEADER_ATTRIBUTE;
+use crypt_model::{AttributeValue, CacheLimits, Cipher, Error, Item, LocalKeyring, Plaintexts};
 
 /// Decrypts a profile that must fail, and returns the (clean) error.
 async fn refused(cipher: &Cipher, item: &Item) -> Error {

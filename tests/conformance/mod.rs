@@ -12,14 +12,14 @@
 
 use std::sync::Arc;
 
+use crypt_model::store::{Condition, IndexRef, KeyType, TransactItem, Update};
 use crypt_model::{
-    AttributeValue, Caller, Cipher, Condition, EncryptedItem, Error, IndexRef, Item, Key, KeyType,
-    LocalKeyring, Query, Sensitive, SortCondition, Store, Table, TableRef, TransactItem, Update,
-    Write,
+    AttributeValue, Caller, Cipher, EncryptedItem, Error, Item, Key, LocalKeyring, Query,
+    Sensitive, SortCondition, Store, Table, TableRef, Write,
 };
 
 /// What a backend provides to the suite.
-#[crypt_model::async_trait]
+#[crypt_model::keyring::async_trait]
 pub trait Backend: Send + Sync {
     /// The store under test.
     fn store(&self) -> Arc<dyn Store>;

@@ -8,8 +8,9 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::{DataKey, EncryptionContext, GeneratedDataKey, KEY_LEN, Keyring, WrappedDataKey};
+use crate::aead::{self, NONCE_LEN};
+use crate::encoding::put_bytes;
 use crate::error::{Error, Result};
-use crate::format;
 use crate::random;
 
 /// Domain label of the local wrapping's associated data.
@@ -122,8 +123,8 @@ impl LocalKeyring {
 
 fn wrap_aad(key_id: &str, context: &EncryptionContext) -> Vec<u8> {
     let mut aad = Vec::with_capacity(96);
-    format::put_bytes(&mut aad, WRAP_LABEL);
-    format::put_bytes(&mut aad, key_id.as_bytes());
+    put_bytes(&mut aad, WRAP_LABEL);
+    put_bytes(&mut aad, key_id.as_bytes());
     aad.extend_from_slice(&context.to_bytes());
     aad
 }
@@ -134,9 +135,9 @@ pub(crate) fn wrap_with_nonce(
     key_id: &str,
     context: &EncryptionContext,
     data_key: &[u8; KEY_LEN],
-    nonce: [u8; format::NONCE_LEN],
+    nonce: [u8; NONCE_LEN],
 ) -> Vec<u8> {
-    format::seal(kek, nonce, &wrap_aad(key_id, context), data_key)
+    aead::seal(kek, nonce, &wrap_aad(key_id, context), data_key)
 }
 
 #[async_trait]
@@ -164,7 +165,7 @@ impl Keyring for LocalKeyring {
         let failed = || Error::UnwrapFailed {
             key_id: wrapped.key_id.clone(),
         };
-        let plaintext = format::open(
+        let plaintext = aead::open(
             kek,
             &wrap_aad(&wrapped.key_id, context),
             &wrapped.ciphertext,

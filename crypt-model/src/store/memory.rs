@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    BatchGet, Condition, Cursor, Key, MAX_ITEM_SIZE, Page, Query, Store, TableRef, TransactItem,
+    Backend, BatchGet, Condition, Cursor, MAX_ITEM_SIZE, Page, Query, TableRef, TransactItem,
     Update, compare_keys,
 };
-use crate::attribute::{AttributeValue, Item};
+use crate::attribute::{AttributeValue, Item, Key};
 use crate::error::{Error, Result};
 
-/// An in-memory [`Store`] that behaves as DynamoDB does in what callers can observe:
+/// An in-memory [`Store`](super::Store) that behaves as DynamoDB does in what callers can observe:
 /// conditional writes, items sorted by sort key within a partition, pages cut by the limit with
 /// a cursor, DynamoDB's batch and transaction limits, atomic transactions, and the 400 KB item
 /// limit. Safe to share between tasks (clones share the data).
@@ -27,12 +27,12 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    tables: Mutex<HashMap<String, Table>>,
+    tables: Mutex<HashMap<String, StoredTable>>,
     batch_capacity: Option<usize>,
 }
 
 /// One table: its key schema (fixed by the first request) and its items by key.
-struct Table {
+struct StoredTable {
     partition_key: &'static str,
     sort_key: Option<&'static str>,
     items: BTreeMap<OrderedKey, Item>,
@@ -89,7 +89,7 @@ impl MemoryStore {
             .unwrap_or_default()
     }
 
-    fn tables(&self) -> MutexGuard<'_, HashMap<String, Table>> {
+    fn tables(&self) -> MutexGuard<'_, HashMap<String, StoredTable>> {
         // No code panics while holding this lock, so a poisoned map is still consistent.
         self.inner
             .tables
@@ -111,10 +111,13 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 /// The table for `table`, created on first use; its key schema must not change.
-fn table<'a>(tables: &'a mut HashMap<String, Table>, table: &TableRef) -> Result<&'a mut Table> {
+fn stored_table<'a>(
+    tables: &'a mut HashMap<String, StoredTable>,
+    table: &TableRef,
+) -> Result<&'a mut StoredTable> {
     let entry = tables
         .entry(table.name().to_owned())
-        .or_insert_with(|| Table {
+        .or_insert_with(|| StoredTable {
             partition_key: table.partition_key(),
             sort_key: table.sort_key(),
             items: BTreeMap::new(),
@@ -162,11 +165,11 @@ fn condition_failed(table: &TableRef) -> Error {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
-    async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
+impl Backend for MemoryStore {
+    async fn put_item(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
         let key = check_item(table, &item)?;
         let mut tables = self.tables();
-        let data = self::table(&mut tables, table)?;
+        let data = stored_table(&mut tables, table)?;
         let key = OrderedKey(key);
         if !condition.holds(data.items.get(&key)) {
             return Err(condition_failed(table));
@@ -175,19 +178,17 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
-        table.key_item(key)?;
+    async fn get_item(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
         let mut tables = self.tables();
-        Ok(self::table(&mut tables, table)?
+        Ok(stored_table(&mut tables, table)?
             .items
             .get(&OrderedKey(key.clone()))
             .cloned())
     }
 
-    async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
-        table.key_item(key)?;
+    async fn delete_item(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
         let mut tables = self.tables();
-        let data = self::table(&mut tables, table)?;
+        let data = stored_table(&mut tables, table)?;
         let key = OrderedKey(key.clone());
         if !condition.holds(data.items.get(&key)) {
             return Err(condition_failed(table));
@@ -196,16 +197,16 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn update(
+    async fn update_item(
         &self,
         table: &TableRef,
         key: &Key,
         update: &Update,
         condition: &Condition,
     ) -> Result<()> {
-        let key_item = table.check_update(key, update)?;
+        let key_item = table.key_item(key)?;
         let mut tables = self.tables();
-        let data = self::table(&mut tables, table)?;
+        let data = stored_table(&mut tables, table)?;
         let key = OrderedKey(key.clone());
         let stored = data.items.get(&key);
         if !condition.holds(stored) {
@@ -226,11 +227,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
+    async fn query_page(&self, table: &TableRef, query: &Query) -> Result<Page> {
         // The key space queried: the table's, or an index's (items lacking its keys are not in it).
-        let (partition_key, sort_key) = table.check_query(query)?;
+        let (partition_key, sort_key) = table.key_space(query.index.as_deref())?;
         let mut tables = self.tables();
-        let data = self::table(&mut tables, table)?;
+        let data = stored_table(&mut tables, table)?;
         // Position of an item in the key space: its sort key, then (for an index) its table key.
         let position = |item: &Item| -> (Option<AttributeValue>, Option<OrderedKey>) {
             let sort = sort_key.and_then(|s| item.get(s).cloned());
@@ -294,14 +295,13 @@ impl Store for MemoryStore {
         Ok(Page { items, cursor })
     }
 
-    async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
-        table.check_batch_write(&items)?;
+    async fn batch_write_item(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
         for item in &items {
             check_item(table, item)?;
         }
         let capacity = self.inner.batch_capacity.unwrap_or(usize::MAX);
         let mut tables = self.tables();
-        let data = self::table(&mut tables, table)?;
+        let data = stored_table(&mut tables, table)?;
         let mut items = items.into_iter();
         for item in items.by_ref().take(capacity) {
             data.items.insert(OrderedKey(table.key_of(&item)?), item);
@@ -309,11 +309,10 @@ impl Store for MemoryStore {
         Ok(items.collect())
     }
 
-    async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
-        table.check_batch_get(&keys)?;
+    async fn batch_get_item(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
         let capacity = self.inner.batch_capacity.unwrap_or(usize::MAX);
         let mut tables = self.tables();
-        let data = self::table(&mut tables, table)?;
+        let data = stored_table(&mut tables, table)?;
         let mut keys = keys.into_iter();
         let items = keys
             .by_ref()
@@ -326,8 +325,7 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
-        TransactItem::check_all(&items)?;
+    async fn transact_write_items(&self, items: Vec<TransactItem>) -> Result<()> {
         for item in &items {
             if let TransactItem::Put { table, item, .. } = item {
                 check_item(table, item)?;
@@ -354,7 +352,7 @@ impl Store for MemoryStore {
                     condition,
                 } => (table, key.clone(), condition),
             };
-            let data = self::table(&mut tables, table)?;
+            let data = stored_table(&mut tables, table)?;
             let holds = condition.holds(data.items.get(&OrderedKey(key)));
             reasons.push((!holds).then(|| "ConditionalCheckFailed".to_owned()));
         }
@@ -365,10 +363,10 @@ impl Store for MemoryStore {
             match item {
                 TransactItem::Put { table, item, .. } => {
                     let key = OrderedKey(table.key_of(&item)?);
-                    self::table(&mut tables, &table)?.items.insert(key, item);
+                    stored_table(&mut tables, &table)?.items.insert(key, item);
                 }
                 TransactItem::Delete { table, key, .. } => {
-                    self::table(&mut tables, &table)?
+                    stored_table(&mut tables, &table)?
                         .items
                         .remove(&OrderedKey(key));
                 }

@@ -12,10 +12,10 @@ pub mod capture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crypt_model::{
-    AttributeValue, Cipher, DataKey, EncryptionContext, Error, GeneratedDataKey, Item, Keyring,
-    LocalKeyring, Plaintexts, Result, Schema, WrappedDataKey, async_trait,
+use crypt_model::keyring::{
+    DataKey, EncryptionContext, GeneratedDataKey, Keyring, WrappedDataKey, async_trait,
 };
+use crypt_model::{AttributeValue, Cipher, Error, Item, LocalKeyring, Plaintexts, Result, Schema};
 
 /// A model whose owner is its partition key, with a sort key.
 pub const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")

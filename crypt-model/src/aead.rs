@@ -1,0 +1,47 @@
+//! XChaCha20-Poly1305 as the format uses it, for field ciphertexts and locally wrapped data
+//! keys: `nonce || ciphertext || tag`.
+
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use zeroize::Zeroizing;
+
+/// The length of a key, in bytes.
+pub(crate) const KEY_LEN: usize = 32;
+/// The length of a nonce.
+pub(crate) const NONCE_LEN: usize = 24;
+/// The length of an authentication tag (Poly1305).
+pub(crate) const TAG_LEN: usize = 16;
+
+/// Encrypts `plaintext`: `nonce || ciphertext || tag`.
+pub(crate) fn seal(
+    key: &[u8; KEY_LEN],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(plaintext);
+    let aead = XChaCha20Poly1305::new(key.into());
+    let tag = aead
+        .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[NONCE_LEN..]).into())
+        .unwrap_or_else(|_| unreachable!("XChaCha20-Poly1305 accepts messages up to 256 GiB"));
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// Opens what [`seal`] wrote; `None` on any failure, without saying which check failed.
+pub(crate) fn open(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    let (nonce, rest) = sealed.split_first_chunk::<NONCE_LEN>()?;
+    let (body, tag) = rest.split_last_chunk::<TAG_LEN>()?;
+    let mut plaintext = Zeroizing::new(body.to_vec());
+    let aead = XChaCha20Poly1305::new(key.into());
+    aead.decrypt_inout_detached(
+        &XNonce::from(*nonce),
+        aad,
+        plaintext.as_mut_slice().into(),
+        &(*tag).into(),
+    )
+    .ok()?;
+    Some(plaintext)
+}

@@ -1,0 +1,80 @@
+//! The model: [`EncryptedItem`], the trait the derive implements; the traits its fields' types
+//! meet; and [`Sealed<T>`], a record read but not opened.
+
+use std::future::Future;
+
+use crate::attribute::Item;
+use crate::cipher::{Cipher, Plaintexts};
+use crate::error::Result;
+use crate::schema::Schema;
+
+mod fields;
+mod sealed;
+
+pub use fields::{OwnerId, SensitiveField, TextField, VersionField};
+pub use sealed::Sealed;
+
+/// A model whose sensitive fields are encrypted before they are stored. Implemented by
+/// [`#[derive(EncryptedItem)]`](derive@crate::EncryptedItem); see there for the attributes.
+///
+/// Writing: [`to_item`](Self::to_item) gives the item to store. Reading:
+/// [`from_item`](Self::from_item) gives a [`Sealed<Self>`], and only
+/// [`Sealed::open`] turns that into `Self`, for the record's owner or a granted service.
+///
+/// The `__`-prefixed items are the derive's glue, hidden and not part of the stable API.
+pub trait EncryptedItem: Sized {
+    /// The model's logical table, key, owner and sensitive attributes.
+    const SCHEMA: Schema;
+
+    /// The plain fields, parsed, waiting for the sensitive ones.
+    #[doc(hidden)]
+    type __Plain: Send;
+
+    /// The plain attributes and the plaintexts of the sensitive fields.
+    #[doc(hidden)]
+    fn __to_parts(&self) -> Result<(Item, Plaintexts)>;
+
+    /// Parses the plain fields, taking them out of `item` (except the key and owner, which
+    /// stay for the ciphertexts' binding), and checks the sensitive attributes' shapes.
+    #[doc(hidden)]
+    fn __parse(item: &mut Item) -> Result<Self::__Plain>;
+
+    /// Builds the model from its plain fields and decrypted plaintexts.
+    #[doc(hidden)]
+    fn __assemble(plain: Self::__Plain, plaintexts: &mut Plaintexts) -> Result<Self>;
+
+    /// The id of the record's owner (the `#[owner]` field).
+    fn owner(&self) -> &str;
+
+    /// The record's version (the `#[crypt_model(version)]` field): the number of writes it has
+    /// seen, 0 for a record never written. `None` for a model without one.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+
+    /// Sets the version; the table does it after each successful write.
+    fn set_version(&mut self, version: u64) {
+        let _ = version;
+    }
+
+    /// The item to store: plain fields as attributes, sensitive fields encrypted, the header
+    /// added. Fails, storing nothing, when a value cannot be stored or the key provider fails.
+    fn to_item(&self, cipher: &Cipher) -> impl Future<Output = Result<Item>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let (mut item, plaintexts) = self.__to_parts()?;
+            cipher
+                .encrypt(&Self::SCHEMA, &mut item, &plaintexts)
+                .await?;
+            Ok(item)
+        }
+    }
+
+    /// Parses a stored item without decrypting anything. A missing or malformed attribute is an
+    /// error that names it (never its value).
+    fn from_item(item: Item) -> Result<Sealed<Self>> {
+        Sealed::parse(item)
+    }
+}

@@ -1,0 +1,278 @@
+//! What the operations of a [`Store`](super::Store) take and return: conditions, queries and
+//! their pages, batches, transactions and updates.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+use super::order::compare_keys;
+use super::{MAX_TRANSACTION, TableRef};
+use crate::attribute::{AttributeValue, Item, Key};
+use crate::error::{Error, Result};
+
+/// A condition on the stored item, checked atomically with a write.
+///
+/// Evaluated against the item stored under the written key, or against nothing when there is
+/// none (then only [`NotExists`](Condition::NotExists) holds).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    /// No condition.
+    Always,
+    /// No item is stored under the key.
+    NotExists,
+    /// An item is stored under the key.
+    Exists,
+    /// The stored item has `attribute` equal to `value`.
+    Equals(String, AttributeValue),
+    /// All of these hold.
+    And(Vec<Condition>),
+    /// Any of these holds.
+    Or(Vec<Condition>),
+}
+
+impl Condition {
+    /// The stored item has `attribute` equal to `value`.
+    pub fn equals(attribute: impl Into<String>, value: impl Into<AttributeValue>) -> Self {
+        Condition::Equals(attribute.into(), value.into())
+    }
+
+    /// Whether the condition holds for `stored`.
+    pub(crate) fn holds(&self, stored: Option<&Item>) -> bool {
+        match self {
+            Condition::Always => true,
+            Condition::NotExists => stored.is_none(),
+            Condition::Exists => stored.is_some(),
+            Condition::Equals(attribute, value) => {
+                stored.and_then(|item| item.get(attribute)) == Some(value)
+            }
+            Condition::And(all) => all.iter().all(|c| c.holds(stored)),
+            Condition::Or(any) => any.iter().any(|c| c.holds(stored)),
+        }
+    }
+}
+
+/// A condition on the sort key of a query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortCondition {
+    /// Equal to.
+    Eq(AttributeValue),
+    /// Less than.
+    Lt(AttributeValue),
+    /// Less than or equal to.
+    Le(AttributeValue),
+    /// Greater than.
+    Gt(AttributeValue),
+    /// Greater than or equal to.
+    Ge(AttributeValue),
+    /// Between the two, both included.
+    Between(AttributeValue, AttributeValue),
+    /// A string or binary sort key that starts with this prefix.
+    BeginsWith(AttributeValue),
+}
+
+impl SortCondition {
+    /// Whether `value` satisfies the condition, in DynamoDB's key order.
+    pub(crate) fn matches(&self, value: &AttributeValue) -> bool {
+        use Ordering::*;
+        let cmp = |other: &AttributeValue| compare_keys(value, other);
+        match self {
+            SortCondition::Eq(v) => cmp(v) == Equal,
+            SortCondition::Lt(v) => cmp(v) == Less,
+            SortCondition::Le(v) => cmp(v) != Greater,
+            SortCondition::Gt(v) => cmp(v) == Greater,
+            SortCondition::Ge(v) => cmp(v) != Less,
+            SortCondition::Between(low, high) => cmp(low) != Less && cmp(high) != Greater,
+            SortCondition::BeginsWith(prefix) => match (value, prefix) {
+                (AttributeValue::S(s), AttributeValue::S(p)) => s.starts_with(p.as_str()),
+                (AttributeValue::B(b), AttributeValue::B(p)) => b.starts_with(p),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// Where a query resumes: the key of the last item of the previous page. Opaque to
+/// applications; stores build and read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor(Item);
+
+impl Cursor {
+    /// A cursor at the item whose key attributes are `key`.
+    pub fn new(key: Item) -> Self {
+        Cursor(key)
+    }
+
+    /// The key attributes.
+    pub fn key(&self) -> &Item {
+        &self.0
+    }
+}
+
+/// A query of one partition, of the table or of a secondary index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    /// The index to query, or `None` for the table.
+    pub index: Option<String>,
+    /// The partition key's value.
+    pub partition: AttributeValue,
+    /// A condition on the sort key.
+    pub sort: Option<SortCondition>,
+    /// At most this many items per page.
+    pub limit: Option<u32>,
+    /// Where to resume.
+    pub cursor: Option<Cursor>,
+    /// Descending sort-key order.
+    pub descending: bool,
+}
+
+impl Query {
+    /// All items of the partition `partition` of the table, ascending.
+    pub fn partition(partition: impl Into<AttributeValue>) -> Self {
+        Query {
+            index: None,
+            partition: partition.into(),
+            sort: None,
+            limit: None,
+            cursor: None,
+            descending: false,
+        }
+    }
+
+    /// The items whose index `index` has partition key `partition`.
+    pub fn index(index: impl Into<String>, partition: impl Into<AttributeValue>) -> Self {
+        Query {
+            index: Some(index.into()),
+            ..Self::partition(partition)
+        }
+    }
+
+    /// Only items whose sort key satisfies `condition`.
+    pub fn sort(mut self, condition: SortCondition) -> Self {
+        self.sort = Some(condition);
+        self
+    }
+
+    /// At most `limit` items per page.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Resumes after the previous page.
+    pub fn after(mut self, cursor: Option<Cursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+
+    /// Descending order.
+    pub fn descending(mut self) -> Self {
+        self.descending = true;
+        self
+    }
+}
+
+/// One page of a query. As with DynamoDB, a `cursor` means the page was cut by the limit: there
+/// may be more (the next page may also be empty).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T = Item> {
+    /// The items, in sort-key order.
+    pub items: Vec<T>,
+    /// Where the next page starts, if the limit was reached.
+    pub cursor: Option<Cursor>,
+}
+
+/// What a batch get found, and the keys it did not process.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchGet {
+    /// The items found (in no particular order).
+    pub items: Vec<Item>,
+    /// Keys not processed this time: ask again.
+    pub unprocessed: Vec<Key>,
+}
+
+/// One write of a transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransactItem {
+    /// Stores an item if the condition holds.
+    Put {
+        /// The table.
+        table: TableRef,
+        /// The item.
+        item: Item,
+        /// The condition.
+        condition: Condition,
+    },
+    /// Deletes an item if the condition holds.
+    Delete {
+        /// The table.
+        table: TableRef,
+        /// The key.
+        key: Key,
+        /// The condition.
+        condition: Condition,
+    },
+    /// Writes nothing, but the transaction fails unless the condition holds.
+    Check {
+        /// The table.
+        table: TableRef,
+        /// The key.
+        key: Key,
+        /// The condition.
+        condition: Condition,
+    },
+}
+
+/// Changes to some attributes of one item.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Update {
+    /// Attributes to set.
+    pub set: Item,
+    /// Attributes to remove.
+    pub remove: Vec<String>,
+}
+
+impl TransactItem {
+    /// The table the write goes to.
+    pub fn table(&self) -> &TableRef {
+        match self {
+            TransactItem::Put { table, .. }
+            | TransactItem::Delete { table, .. }
+            | TransactItem::Check { table, .. } => table,
+        }
+    }
+
+    /// The key of the item the write touches.
+    pub fn key(&self) -> Result<Key> {
+        match self {
+            TransactItem::Put { table, item, .. } => table.key_of(item),
+            TransactItem::Delete { table, key, .. } | TransactItem::Check { table, key, .. } => {
+                table.key_item(key)?;
+                Ok(key.clone())
+            }
+        }
+    }
+
+    /// Checks a transaction as DynamoDB does: 1 to 100 writes, valid keys, no item touched
+    /// twice.
+    pub(crate) fn check_all(items: &[TransactItem]) -> Result<()> {
+        let Some(first) = items.first() else {
+            return Err(Error::InvalidRequest {
+                table: String::new(),
+                reason: "a transaction holds at least one item".to_owned(),
+            });
+        };
+        if items.len() > MAX_TRANSACTION {
+            return Err(first.table().invalid(format!(
+                "a transaction holds at most {MAX_TRANSACTION} items"
+            )));
+        }
+        let mut targets = HashSet::new();
+        for item in items {
+            if !targets.insert((item.table().name().to_owned(), item.key()?)) {
+                return Err(item
+                    .table()
+                    .invalid("a transaction cannot touch one item twice".to_owned()));
+            }
+        }
+        Ok(())
+    }
+}
