@@ -5,6 +5,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, DeriveInput, LitStr, Path};
 
 use crate::ctxt::Ctxt;
+use crate::runtime::{MAX_INDEX_BITS, MIN_INDEX_BITS};
 
 /// The container's options.
 pub(crate) struct ContainerOptions {
@@ -12,7 +13,7 @@ pub(crate) struct ContainerOptions {
     pub(crate) krate: Path,
 }
 
-/// How a blind index normalises (the derive's own copy of `crypt_model::Normalize`).
+/// How a blind index normalises (the derive's own copy of `crypt_model::index::Normalize`).
 #[derive(Clone)]
 pub(crate) enum Normalize {
     None,
@@ -146,9 +147,6 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
     markers
 }
 
-/// The width bounds of an index, as in `crypt_model::{MIN_INDEX_BITS, MAX_INDEX_BITS}`.
-const INDEX_BITS: std::ops::RangeInclusive<u16> = 8..=64;
-
 /// `#[sensitive]`, or `#[sensitive(index = "exact", normalize = "…", bits = N, scope = "…")]`.
 fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) -> Option<IndexOptions> {
     if matches!(attr.meta, syn::Meta::Path(_)) {
@@ -179,12 +177,15 @@ fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) -> Option<IndexOptions> {
             "bits" => {
                 let value: syn::LitInt = meta.value()?.parse()?;
                 let n: u16 = value.base10_parse().unwrap_or(0);
-                if !INDEX_BITS.contains(&n) {
+                if !(MIN_INDEX_BITS..=MAX_INDEX_BITS).contains(&n) {
                     return Err(syn::Error::new(
                         value.span(),
-                        "an index is 8 to 64 bits wide: narrower, nearly every search returns \
-                         false positives to decrypt; wider, equal values get near-unique tags \
-                         that link records (docs/searchable.md explains the choice)",
+                        format!(
+                            "an index is {MIN_INDEX_BITS} to {MAX_INDEX_BITS} bits wide: \
+                             narrower, nearly every search returns false positives to decrypt; \
+                             wider, equal values get near-unique tags that link records \
+                             (docs/searchable.md explains the choice)"
+                        ),
                     ));
                 }
                 if bits.replace((n, value.span())).is_some() {

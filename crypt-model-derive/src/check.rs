@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::ast::Container;
 use crate::ctxt::Ctxt;
-
-/// The attribute holding an item's header; names starting with this prefix are reserved.
-const RESERVED_PREFIX: &str = "__cm";
+use crate::runtime::RESERVED_PREFIX;
 
 /// Runs every rule, recording each violation.
 pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {

@@ -2,14 +2,17 @@
 //!
 //! Use it through the `crypt-model` crate, which re-exports it and documents every attribute.
 //! The stages, one file each: `ast` (the struct as we understand it), `attr` (parsing the
-//! attributes into it), `check` (one function per rule), `expand` (the generated code, and the
-//! stub emitted when there are errors).
+//! attributes into it), `check` (one function per rule), `expand` (the generated code, one file
+//! per part under `expand/`), `fallback` (the stub emitted when there are errors); `ctxt` gathers
+//! the errors and `runtime` holds the runtime's constants the derive copies.
 
 mod ast;
 mod attr;
 mod check;
 mod ctxt;
 mod expand;
+mod fallback;
+mod runtime;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

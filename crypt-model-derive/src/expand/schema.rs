@@ -1,0 +1,114 @@
+//! The model's `SCHEMA`: its logical table, key, owner, version, key types, blind indexes and
+//! sensitive attributes.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::Model;
+use crate::ast::Field;
+use crate::attr::{IndexOptions, Normalize, Scope};
+use crate::runtime::{INDEX_ATTRIBUTE_PREFIX, INDEX_NAME_PREFIX};
+
+/// The `Schema` expression.
+pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
+    let private = &model.private;
+    let table = syn::LitStr::new(&model.table.value(), model.table.span());
+    let (pk, owner) = (&model.partition_key.name, &model.owner.name);
+    let sort_key = model.cont.sort_key().map(|sk| {
+        let name = &sk.name;
+        quote!(.with_sort_key(#name))
+    });
+    let version = model.cont.version().map(|v| {
+        let name = &v.name;
+        quote!(.with_version(#name))
+    });
+    let (pk_type, sk_type) = key_types(model);
+    let indexes = indexed(model).map(|(f, index)| index_spec(model, f, index));
+    let sensitive = model
+        .cont
+        .fields
+        .iter()
+        .filter(|f| f.sensitive.is_some())
+        .map(|f| &f.name);
+    quote! {
+        #private::Schema::new(#table, #pk, #owner)
+            #sort_key
+            #version
+            .with_key_types(#pk_type, #sk_type)
+            .with_indexes(&[#(#indexes),*])
+            .with_sensitive(&[#(#sensitive),*])
+    }
+}
+
+/// The key types, from the key fields' glue, so that they need no bound of their own.
+fn key_types(model: &Model<'_, '_>) -> (TokenStream, TokenStream) {
+    let private = &model.private;
+    let of = |is_key: fn(&Field<'_>) -> bool| {
+        model.glue_of(is_key).map(|glue| {
+            let plain = glue.plain();
+            quote!(#plain.key_type)
+        })
+    };
+    let pk = of(|f| f.partition_key.is_some()).unwrap_or_else(|| quote!(#private::KeyType::S));
+    let sk = of(|f| f.sort_key.is_some()).unwrap_or_else(|| quote!(#private::KeyType::S));
+    (pk, sk)
+}
+
+/// The fields with a blind index, and its options.
+pub(super) fn indexed<'m>(
+    model: &'m Model<'_, '_>,
+) -> impl Iterator<Item = (&'m Field<'m>, &'m IndexOptions)> {
+    model
+        .cont
+        .fields
+        .iter()
+        .filter_map(|f| f.index.as_ref().map(|i| (f, i)))
+}
+
+/// One `IndexSpec`.
+fn index_spec(model: &Model<'_, '_>, f: &Field<'_>, index: &IndexOptions) -> TokenStream {
+    let private = &model.private;
+    let name = &f.name;
+    let attribute = format!("{INDEX_ATTRIBUTE_PREFIX}{}", f.name);
+    let secondary = format!("{INDEX_NAME_PREFIX}{}", f.name);
+    let bits = index.bits;
+    let scope = match index.scope {
+        Scope::Table => quote!(#private::IndexScope::Table),
+        Scope::Owner => quote!(#private::IndexScope::Owner),
+    };
+    let normalize = normalize(model, &index.normalize);
+    quote! {
+        #private::IndexSpec::new(#name, #attribute, #secondary)
+            .with_bits(#bits)
+            .with_scope(#scope)
+            .with_normalize(#normalize)
+    }
+}
+
+/// The runtime's `Normalize` for an index's option.
+pub(super) fn normalize(model: &Model<'_, '_>, normalize: &Normalize) -> TokenStream {
+    let private = &model.private;
+    match normalize {
+        Normalize::None => quote!(#private::Normalize::None),
+        Normalize::Lowercase => quote!(#private::Normalize::Lowercase),
+        Normalize::Trim => quote!(#private::Normalize::Trim),
+        Normalize::TrimLowercase => quote!(#private::Normalize::TrimLowercase),
+        // Spanned at the path: a function of the wrong type is an error there.
+        Normalize::Custom(path) => {
+            quote_spanned!(path.span()=> #private::Normalize::Custom(#path))
+        }
+    }
+}
+
+/// A normalised index needs a string field: checked once, at the field's type.
+pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
+    let private = &model.private;
+    indexed(model)
+        .filter(|(_, i)| !matches!(i.normalize, Normalize::None))
+        .map(|(f, _)| {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> const _: () = #private::text_field::<#ty>();)
+        })
+        .collect()
+}
