@@ -4,19 +4,21 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod batch;
+mod find;
+
+pub(crate) use batch::Retry;
+pub use find::IndexLookup;
+
 use crate::access::{self, Action, Caller, Permit};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::cipher::Cipher;
 use crate::error::{Error, Result};
 use crate::format::HEADER_ATTRIBUTE;
-use crate::index::{IndexScope, IndexSpec};
 use crate::model::EncryptedItem;
 use crate::store::{
-    Condition, MAX_BATCH_GET, MAX_BATCH_WRITE, MAX_TRANSACTION, Page, Query, Store, TableRef,
-    TransactItem, Update,
+    Condition, MAX_TRANSACTION, Page, Query, Store, TableRef, TransactItem, Update,
 };
-use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
 
 /// The records of one model `T` in one physical table of a store `S`: what most applications
 /// call. Every operation takes the [`Caller`] and applies the owner gate; nothing here accepts
@@ -69,13 +71,6 @@ pub struct Table<T, S> {
     model: PhantomData<fn() -> T>,
 }
 
-/// How batches retry unprocessed items.
-#[derive(Clone, Copy, Debug)]
-struct Retry {
-    attempts: u32,
-    base_delay: Duration,
-}
-
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The model's records in the physical table named as its logical table.
     pub fn new(store: S, cipher: Arc<Cipher>) -> Result<Self> {
@@ -88,15 +83,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     pub fn named(store: S, cipher: Arc<Cipher>, name: &str) -> Result<Self> {
         T::SCHEMA.validate()?;
         let table = TableRef::for_schema(name, &T::SCHEMA)?;
-        let retry = Retry {
-            attempts: 8,
-            base_delay: Duration::from_millis(25),
-        };
         Ok(Table {
             store,
             cipher,
             table,
-            retry,
+            retry: Retry::default(),
             model: PhantomData,
         })
     }
@@ -104,10 +95,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Batches retry unprocessed items up to `attempts` times in all, waiting `base_delay`, then
     /// twice as long each time (at most 5 s), with jitter. Default: 8 attempts from 25 ms.
     pub fn with_batch_retry(mut self, attempts: u32, base_delay: Duration) -> Self {
-        self.retry = Retry {
-            attempts: attempts.max(1),
-            base_delay,
-        };
+        self.retry = Retry::new(attempts, base_delay);
         self
     }
 
@@ -180,9 +168,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         Ok(item)
     }
 
-    /// Why a conditional write of `record` failed: someone else's record (access denied), a
-    /// stale version (conflict), or the condition otherwise.
-    async fn explain_refusal(&self, record: &T, key: &Key) -> Error {
+    /// Why a conditional write of `record` by `caller` failed: someone else's record (access
+    /// denied), a stale version (conflict), or the condition otherwise.
+    async fn explain_refusal(&self, caller: &Caller, record: &T, key: &Key) -> Error {
         let stored = match self.store.get(&self.table, key).await {
             Ok(stored) => stored,
             Err(error) => return error,
@@ -190,7 +178,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let owner = stored.as_ref().and_then(|item| item.get(T::SCHEMA.owner()));
         match owner {
             Some(AttributeValue::S(owner)) if owner != record.owner() => Error::AccessDenied {
-                caller: record.owner().to_owned(),
+                caller: caller.id().to_owned(),
                 table: T::SCHEMA.table().to_owned(),
             },
             _ if T::SCHEMA.version().is_some() => Error::Conflict {
@@ -225,7 +213,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 }
                 Ok(())
             }
-            Err(Error::ConditionFailed { .. }) => Err(self.explain_refusal(record, &key).await),
+            Err(Error::ConditionFailed { .. }) => {
+                Err(self.explain_refusal(caller, record, &key).await)
+            }
             Err(error) => Err(error),
         }
     }
@@ -347,52 +337,6 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
     }
 
-    /// The records whose indexed field equals the lookup's value (after normalisation) and
-    /// that `caller` may open.
-    ///
-    /// Candidates come from the blind index's secondary index; each is opened under the owner
-    /// gate and its plaintext compared with the value in constant time, so false positives (a
-    /// narrow index shares values between many plaintexts, by design) never reach the caller.
-    /// An owner-scoped index can only be searched by the owner (a user caller).
-    pub async fn find(&self, caller: &Caller, lookup: &IndexLookup<T>) -> Result<Vec<T>> {
-        let spec = lookup.spec;
-        let owner = match spec.scope() {
-            IndexScope::Owner if caller.is_service() => {
-                return Err(Error::Config(format!(
-                    "the index on `{}` is owner-scoped: only its owner can search it",
-                    spec.field()
-                )));
-            }
-            IndexScope::Owner => caller.id(),
-            IndexScope::Table => "",
-        };
-        let value = self
-            .cipher
-            .index_value(&T::SCHEMA, spec, owner, &lookup.input)?;
-        let mut query = Query::index(spec.secondary_index(), AttributeValue::B(value));
-        let mut found = Vec::new();
-        loop {
-            let page = self.store.query(&self.table, &query).await?;
-            for item in page.items {
-                let sealed = T::from_item(item)?;
-                if !sealed.permitted(caller, &self.cipher) {
-                    continue;
-                }
-                let record = sealed.open_permitted(&self.cipher).await?;
-                let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
-                    bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
-                });
-                if matches {
-                    found.push(record);
-                }
-            }
-            match page.cursor {
-                Some(cursor) => query = query.after(Some(cursor)),
-                None => return Ok(found),
-            }
-        }
-    }
-
     /// One page of the records of a partition, in sort-key order, opened for `caller`: records
     /// the caller may not open are left out (a page may then hold fewer than `limit`). Pass the
     /// page's `cursor` to [`Query::after`] for the next page.
@@ -423,101 +367,6 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 None => return Ok(records),
             }
         }
-    }
-
-    /// Stores many records, 25 to a store batch, retrying unprocessed items with backoff.
-    ///
-    /// Batch writes cannot be conditional, so this refuses models where that would matter: a
-    /// model whose owner is not part of its key (a batch could overwrite a record another owner
-    /// holds) and a versioned model; use [`put`](Self::put) or [`transact`](Self::transact) for
-    /// those. When retries run out, [`Error::Unprocessed`] lists the keys not written; the
-    /// others are stored.
-    pub async fn batch_put(&self, caller: &Caller, records: &[T]) -> Result<()> {
-        let schema = T::SCHEMA;
-        let owner_in_key =
-            schema.owner() == schema.partition_key() || Some(schema.owner()) == schema.sort_key();
-        if !owner_in_key || schema.version().is_some() {
-            return Err(Error::Config(format!(
-                "batch_put on `{}`: batch writes are unconditional, so they could overwrite \
-                 another owner's record (the owner is not part of the key) or skip the version \
-                 check; use put or transact",
-                schema.table()
-            )));
-        }
-        let mut items = Vec::with_capacity(records.len());
-        for record in records {
-            self.authorize_write(caller, record)?;
-        }
-        for record in records {
-            items.push(self.item_to_write(record).await?);
-        }
-        let mut chunks = Vec::new();
-        while !items.is_empty() {
-            let rest = items.split_off(items.len().min(MAX_BATCH_WRITE));
-            chunks.push(std::mem::replace(&mut items, rest));
-        }
-        let mut chunks = chunks.into_iter();
-        while let Some(chunk) = chunks.next() {
-            let mut pending = chunk;
-            let mut attempts = 0;
-            while !pending.is_empty() {
-                if attempts == self.retry.attempts {
-                    pending.extend(chunks.flatten());
-                    let keys = pending
-                        .iter()
-                        .map(|item| self.table.key_of(item))
-                        .collect::<Result<_>>()?;
-                    return Err(Error::Unprocessed {
-                        table: self.table.name().to_owned(),
-                        keys,
-                        attempts,
-                    });
-                }
-                if attempts > 0 {
-                    self.backoff(attempts).await;
-                }
-                attempts += 1;
-                pending = self.store.batch_put(&self.table, pending).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The records under `keys` that exist and that `caller` may open, in the order of `keys`;
-    /// 100 to a store batch, retrying unprocessed keys with backoff.
-    pub async fn batch_get(&self, caller: &Caller, keys: &[Key]) -> Result<Vec<T>> {
-        let mut items = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(MAX_BATCH_GET) {
-            let mut pending = chunk.to_vec();
-            let mut attempts = 0;
-            while !pending.is_empty() {
-                if attempts == self.retry.attempts {
-                    return Err(Error::Unprocessed {
-                        table: self.table.name().to_owned(),
-                        keys: pending,
-                        attempts,
-                    });
-                }
-                if attempts > 0 {
-                    self.backoff(attempts).await;
-                }
-                attempts += 1;
-                let got = self.store.batch_get(&self.table, pending).await?;
-                items.extend(got.items);
-                pending = got.unprocessed;
-            }
-        }
-        let mut found: Vec<(usize, T)> = Vec::with_capacity(items.len());
-        for item in items {
-            let key = self.table.key_of(&item)?;
-            let position = keys.iter().position(|k| *k == key).unwrap_or(usize::MAX);
-            let sealed = T::from_item(item)?;
-            if sealed.permitted(caller, &self.cipher) {
-                found.push((position, sealed.open_permitted(&self.cipher).await?));
-            }
-        }
-        found.sort_by_key(|(position, _)| *position);
-        Ok(found.into_iter().map(|(_, record)| record).collect())
     }
 
     /// Writes and deletes records all or nothing, with the same owner (and version) conditions
@@ -562,70 +411,6 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             }
         }
         Ok(())
-    }
-
-    /// Waits before retry `attempt` (1, 2, …): exponential, at most 5 s, with full jitter.
-    async fn backoff(&self, attempt: u32) {
-        let ceiling = self
-            .retry
-            .base_delay
-            .saturating_mul(1 << attempt.min(16))
-            .min(Duration::from_secs(5));
-        let jitter = crate::random::array::<4>()
-            .map(u32::from_be_bytes)
-            .unwrap_or(u32::MAX);
-        let delay = ceiling.mul_f64(0.5 + 0.5 * f64::from(jitter) / f64::from(u32::MAX));
-        tokio::time::sleep(delay).await;
-    }
-}
-
-/// Reads a record's normalised bytes for an index (`None` when the field is absent).
-type IndexExtract<T> = fn(&T) -> Result<Option<Zeroizing<Vec<u8>>>>;
-
-/// A search of a blind index for one value: built by the function the derive generates per
-/// index (`Model::by_<field>(value)`), run by [`Table::find`]. The value is kept normalised and
-/// wiped on drop.
-pub struct IndexLookup<T> {
-    spec: &'static IndexSpec,
-    input: Zeroizing<Vec<u8>>,
-    extract: IndexExtract<T>,
-}
-
-impl<T: EncryptedItem> IndexLookup<T> {
-    /// The derive's constructor: the index of `field`, the value sought, and how to read the
-    /// same normalised bytes from a record (to drop false positives).
-    #[doc(hidden)]
-    pub fn __new<V: crate::plaintext::Plaintext>(
-        field: &'static str,
-        value: &V,
-        extract: IndexExtract<T>,
-    ) -> Result<Self> {
-        let spec = T::SCHEMA.index_of(field).ok_or_else(|| {
-            Error::Config(format!(
-                "`{field}` has no blind index in table `{}`",
-                T::SCHEMA.table()
-            ))
-        })?;
-        let input = crate::index::index_bytes(value, field, spec.normalize())?;
-        Ok(IndexLookup {
-            spec,
-            input,
-            extract,
-        })
-    }
-
-    /// The index searched.
-    pub fn spec(&self) -> &'static IndexSpec {
-        self.spec
-    }
-}
-
-impl<T> std::fmt::Debug for IndexLookup<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IndexLookup")
-            .field("index", &self.spec.field())
-            .field("value", &"[REDACTED]")
-            .finish()
     }
 }
 

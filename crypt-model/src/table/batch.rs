@@ -1,0 +1,159 @@
+//! Batches: many records in store batches of DynamoDB's sizes, with one retry loop for the items
+//! or keys a store hands back unprocessed.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::Table;
+use crate::access::Caller;
+use crate::attribute::Key;
+use crate::error::{Error, Result};
+use crate::model::EncryptedItem;
+use crate::store::{MAX_BATCH_GET, MAX_BATCH_WRITE, Store};
+
+/// How batches retry unprocessed items.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Retry {
+    attempts: u32,
+    base_delay: Duration,
+}
+
+impl Retry {
+    /// Up to `attempts` in all (at least 1), waiting `base_delay`, then twice as long each time.
+    pub(crate) fn new(attempts: u32, base_delay: Duration) -> Self {
+        Retry {
+            attempts: attempts.max(1),
+            base_delay,
+        }
+    }
+
+    /// Waits before retry `attempt` (1, 2, …): exponential, at most 5 s, with full jitter.
+    async fn backoff(&self, attempt: u32) {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1 << attempt.min(16))
+            .min(Duration::from_secs(5));
+        let jitter = crate::random::array::<4>()
+            .map(u32::from_be_bytes)
+            .unwrap_or(u32::MAX);
+        let delay = ceiling.mul_f64(0.5 + 0.5 * f64::from(jitter) / f64::from(u32::MAX));
+        tokio::time::sleep(delay).await;
+    }
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry::new(8, Duration::from_millis(25))
+    }
+}
+
+/// `items` in chunks of at most `size`, in order.
+fn chunked<P>(mut items: Vec<P>, size: usize) -> Vec<Vec<P>> {
+    let mut chunks = Vec::with_capacity(items.len().div_ceil(size));
+    while !items.is_empty() {
+        let rest = items.split_off(items.len().min(size));
+        chunks.push(std::mem::replace(&mut items, rest));
+    }
+    chunks
+}
+
+impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
+    /// Stores many records, 25 to a store batch, retrying unprocessed items with backoff.
+    ///
+    /// Batch writes cannot be conditional, so this refuses models where that would matter: a
+    /// model whose owner is not part of its key (a batch could overwrite a record another owner
+    /// holds) and a versioned model; use [`put`](Self::put) or [`transact`](Self::transact) for
+    /// those. When retries run out, [`Error::Unprocessed`] lists the keys not written; the
+    /// others are stored.
+    pub async fn batch_put(&self, caller: &Caller, records: &[T]) -> Result<()> {
+        let schema = T::SCHEMA;
+        let owner_in_key =
+            schema.owner() == schema.partition_key() || Some(schema.owner()) == schema.sort_key();
+        if !owner_in_key || schema.version().is_some() {
+            return Err(Error::Config(format!(
+                "batch_put on `{}`: batch writes are unconditional, so they could overwrite \
+                 another owner's record (the owner is not part of the key) or skip the version \
+                 check; use put or transact",
+                schema.table()
+            )));
+        }
+        let mut items = Vec::with_capacity(records.len());
+        for record in records {
+            self.authorize_write(caller, record)?;
+        }
+        for record in records {
+            items.push(self.item_to_write(record).await?);
+        }
+        let chunks = chunked(items, MAX_BATCH_WRITE);
+        let send = |chunk| async move {
+            let unprocessed = self.store.batch_put(&self.table, chunk).await?;
+            Ok((Vec::<()>::new(), unprocessed))
+        };
+        self.until_processed(chunks, |item| self.table.key_of(item), send)
+            .await
+            .map(|_| ())
+    }
+
+    /// The records under `keys` that exist and that `caller` may open, in the order of `keys`;
+    /// 100 to a store batch, retrying unprocessed keys with backoff. When retries run out,
+    /// [`Error::Unprocessed`] lists the keys not read.
+    pub async fn batch_get(&self, caller: &Caller, keys: &[Key]) -> Result<Vec<T>> {
+        let chunks = chunked(keys.to_vec(), MAX_BATCH_GET);
+        let send = |chunk| async move {
+            let got = self.store.batch_get(&self.table, chunk).await?;
+            Ok((got.items, got.unprocessed))
+        };
+        let items = self
+            .until_processed(chunks, |key: &Key| Ok(key.clone()), send)
+            .await?;
+        let mut found: Vec<(usize, T)> = Vec::with_capacity(items.len());
+        for item in items {
+            let key = self.table.key_of(&item)?;
+            let position = keys.iter().position(|k| *k == key).unwrap_or(usize::MAX);
+            let sealed = T::from_item(item)?;
+            if sealed.permitted(caller, &self.cipher) {
+                found.push((position, sealed.open_permitted(&self.cipher).await?));
+            }
+        }
+        found.sort_by_key(|(position, _)| *position);
+        Ok(found.into_iter().map(|(_, record)| record).collect())
+    }
+
+    /// Sends each chunk with `send`, then what the store handed back unprocessed, with backoff,
+    /// until nothing is left; returns what the store returned as processed. When a chunk has had
+    /// every attempt, [`Error::Unprocessed`] names the keys of what is left of it and of the chunks
+    /// not sent.
+    async fn until_processed<P, O, Fut>(
+        &self,
+        chunks: Vec<Vec<P>>,
+        key_of: impl Fn(&P) -> Result<Key>,
+        send: impl Fn(Vec<P>) -> Fut,
+    ) -> Result<Vec<O>>
+    where
+        Fut: Future<Output = Result<(Vec<O>, Vec<P>)>>,
+    {
+        let mut processed = Vec::new();
+        let mut chunks = chunks.into_iter();
+        while let Some(mut pending) = chunks.next() {
+            let mut attempts = 0;
+            while !pending.is_empty() {
+                if attempts == self.retry.attempts {
+                    pending.extend(chunks.flatten());
+                    return Err(Error::Unprocessed {
+                        table: self.table.name().to_owned(),
+                        keys: pending.iter().map(&key_of).collect::<Result<_>>()?,
+                        attempts,
+                    });
+                }
+                if attempts > 0 {
+                    self.retry.backoff(attempts).await;
+                }
+                attempts += 1;
+                let (done, left) = send(pending).await?;
+                processed.extend(done);
+                pending = left;
+            }
+        }
+        Ok(processed)
+    }
+}

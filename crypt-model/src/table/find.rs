@@ -1,0 +1,112 @@
+//! Finding records by a sensitive field's value through its blind index: [`IndexLookup`] and
+//! [`Table::find`].
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::Table;
+use crate::access::Caller;
+use crate::attribute::AttributeValue;
+use crate::error::{Error, Result};
+use crate::index::{IndexScope, IndexSpec};
+use crate::model::EncryptedItem;
+use crate::plaintext::Plaintext;
+use crate::store::{Query, Store};
+
+impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
+    /// The records whose indexed field equals the lookup's value (after normalisation) and
+    /// that `caller` may open.
+    ///
+    /// Candidates come from the blind index's secondary index; each is opened under the owner
+    /// gate and its plaintext compared with the value in constant time, so false positives (a
+    /// narrow index shares values between many plaintexts, by design) never reach the caller.
+    /// An owner-scoped index can only be searched by the owner (a user caller).
+    pub async fn find(&self, caller: &Caller, lookup: &IndexLookup<T>) -> Result<Vec<T>> {
+        let spec = lookup.spec;
+        let owner = match spec.scope() {
+            IndexScope::Owner if caller.is_service() => {
+                return Err(Error::Config(format!(
+                    "the index on `{}` is owner-scoped: only its owner can search it",
+                    spec.field()
+                )));
+            }
+            IndexScope::Owner => caller.id(),
+            IndexScope::Table => "",
+        };
+        let value = self
+            .cipher
+            .index_value(&T::SCHEMA, spec, owner, &lookup.input)?;
+        let mut query = Query::index(spec.secondary_index(), AttributeValue::B(value));
+        let mut found = Vec::new();
+        loop {
+            let page = self.store.query(&self.table, &query).await?;
+            for item in page.items {
+                let sealed = T::from_item(item)?;
+                if !sealed.permitted(caller, &self.cipher) {
+                    continue;
+                }
+                let record = sealed.open_permitted(&self.cipher).await?;
+                let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
+                    bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
+                });
+                if matches {
+                    found.push(record);
+                }
+            }
+            match page.cursor {
+                Some(cursor) => query = query.after(Some(cursor)),
+                None => return Ok(found),
+            }
+        }
+    }
+}
+
+/// Reads a record's normalised bytes for an index (`None` when the field is absent).
+type IndexExtract<T> = fn(&T) -> Result<Option<Zeroizing<Vec<u8>>>>;
+
+/// A search of a blind index for one value: built by the function the derive generates per
+/// index (`Model::by_<field>(value)`), run by [`Table::find`]. The value is kept normalised and
+/// wiped on drop.
+pub struct IndexLookup<T> {
+    spec: &'static IndexSpec,
+    input: Zeroizing<Vec<u8>>,
+    extract: IndexExtract<T>,
+}
+
+impl<T: EncryptedItem> IndexLookup<T> {
+    /// The derive's constructor: the index of `field`, the value sought, and how to read the
+    /// same normalised bytes from a record (to drop false positives).
+    #[doc(hidden)]
+    pub fn __new<V: Plaintext>(
+        field: &'static str,
+        value: &V,
+        extract: IndexExtract<T>,
+    ) -> Result<Self> {
+        let spec = T::SCHEMA.index_of(field).ok_or_else(|| {
+            Error::Config(format!(
+                "`{field}` has no blind index in table `{}`",
+                T::SCHEMA.table()
+            ))
+        })?;
+        let input = crate::index::index_bytes(value, field, spec.normalize())?;
+        Ok(IndexLookup {
+            spec,
+            input,
+            extract,
+        })
+    }
+
+    /// The index searched.
+    pub fn spec(&self) -> &'static IndexSpec {
+        self.spec
+    }
+}
+
+impl<T> std::fmt::Debug for IndexLookup<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexLookup")
+            .field("index", &self.spec.field())
+            .field("value", &"[REDACTED]")
+            .finish()
+    }
+}
