@@ -1,4 +1,8 @@
 //! Conversions between crypt-model's `AttributeValue` and the SDK's.
+//!
+//! Written here rather than taken from serde_dynamo's `aws-sdk-dynamodb+1` feature: its
+//! conversion from the SDK's type panics on a variant it does not know (the SDK's enums are
+//! non-exhaustive), and a value from the network must give an error, never a panic.
 
 use std::collections::HashMap;
 

@@ -3,7 +3,6 @@
 use std::marker::PhantomData;
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, OperationType, Record};
-use base64::Engine as _;
 use crypt_model::schema::validate_table_name;
 use crypt_model::{AttributeValue, EncryptedItem, Error, Item, Result, Sealed};
 use serde_json::Value;
@@ -108,10 +107,9 @@ impl<T: EncryptedItem> StreamDecoder<T> {
                             "the record has no NewImage: enable NEW_IMAGE or NEW_AND_OLD_IMAGES",
                         )
                     })?;
-                let item = image
-                    .iter()
-                    .map(|(name, value)| Ok((name.clone(), from_json(name, value)?)))
-                    .collect::<Result<Item>>()?;
+                // DynamoDB JSON is read in one place, the core's (a re-serialisation: this path
+                // is for Lambda events, whose records are small).
+                let item = Item::from_dynamodb_json(&Value::Object(image.clone()).to_string())?;
                 Some(T::from_item(item)?)
             }
         };
@@ -160,7 +158,8 @@ fn malformed(attribute: &str, reason: &str) -> Error {
     }
 }
 
-/// A stream attribute value as crypt-model's.
+/// A stream attribute value as crypt-model's (not serde_dynamo's conversion, which panics on a
+/// variant it does not know; see `convert.rs`).
 fn from_stream(attribute: &str, value: &StreamValue) -> Result<AttributeValue> {
     Ok(match value {
         StreamValue::S(s) => AttributeValue::S(s.clone()),
@@ -189,60 +188,5 @@ fn from_stream(attribute: &str, value: &StreamValue) -> Result<AttributeValue> {
                 "the stream holds an attribute type this version does not know",
             ));
         }
-    })
-}
-
-/// An attribute value in DynamoDB JSON (`{"S": "…"}`, `{"B": "base64"}`, …).
-fn from_json(attribute: &str, value: &Value) -> Result<AttributeValue> {
-    let bad = || malformed(attribute, "not a DynamoDB JSON attribute value");
-    let object = value.as_object().filter(|o| o.len() == 1).ok_or_else(bad)?;
-    let (tag, inner) = object.iter().next().ok_or_else(bad)?;
-    let text = || inner.as_str().map(str::to_owned).ok_or_else(bad);
-    let bytes = |v: &Value| {
-        v.as_str()
-            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-            .ok_or_else(|| malformed(attribute, "binary that is not valid base64"))
-    };
-    let strings = || {
-        inner
-            .as_array()
-            .ok_or_else(bad)?
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(bad))
-            .collect::<Result<Vec<_>>>()
-    };
-    Ok(match tag.as_str() {
-        "S" => AttributeValue::S(text()?),
-        "N" => AttributeValue::N(text()?),
-        "B" => AttributeValue::B(bytes(inner)?),
-        "BOOL" => AttributeValue::Bool(inner.as_bool().ok_or_else(bad)?),
-        "NULL" => AttributeValue::Null,
-        "L" => AttributeValue::L(
-            inner
-                .as_array()
-                .ok_or_else(bad)?
-                .iter()
-                .map(|v| from_json(attribute, v))
-                .collect::<Result<_>>()?,
-        ),
-        "M" => AttributeValue::M(
-            inner
-                .as_object()
-                .ok_or_else(bad)?
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), from_json(attribute, v)?)))
-                .collect::<Result<_>>()?,
-        ),
-        "SS" => AttributeValue::Ss(strings()?),
-        "NS" => AttributeValue::Ns(strings()?),
-        "BS" => AttributeValue::Bs(
-            inner
-                .as_array()
-                .ok_or_else(bad)?
-                .iter()
-                .map(bytes)
-                .collect::<Result<_>>()?,
-        ),
-        _ => return Err(bad()),
     })
 }
