@@ -3,42 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 
 use crypt_model::format::HEADER_ATTRIBUTE;
-use crypt_model::keyring::{
-    DataKey, EncryptionContext, GeneratedDataKey, Keyring, WrappedDataKey, async_trait,
-};
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Item, LocalKeyring,
-    Sensitive, SerdeAttribute, SerdePlaintext,
+    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, LocalKeyring, Sensitive,
+    SerdeAttribute, SerdePlaintext,
 };
+use crypt_model_tests::keyrings::Switchable;
+use crypt_model_tests::{CARD, NOTES, SSN, assert_clean, assert_item_clean, clean};
 use zeroize::Zeroize;
-
-const SSN: &str = "078-05-1120";
-const CARD: &str = "4111-1111-1111-1111";
-const DIAGNOSIS: &str = "diagnosis-confidential-7f3a9c";
-const SECRETS: &[&str] = &[
-    SSN,
-    CARD,
-    DIAGNOSIS,
-    "078-05",
-    "4111-1111",
-    "confidential-7f3a",
-];
-
-fn assert_clean(text: &str) {
-    for secret in SECRETS {
-        assert!(!text.contains(secret), "a secret leaked into: {text}");
-    }
-}
-
-fn clean(error: Error) -> Error {
-    assert_clean(&error.to_string());
-    assert_clean(&format!("{error:?}"));
-    error
-}
 
 #[derive(serde::Serialize, serde::Deserialize, Zeroize, PartialEq, Debug, Clone)]
 struct CardDetails {
@@ -152,7 +126,7 @@ fn everything() -> Everything {
             city: "Lyon".into(),
             zip: 69001,
         },
-        s_text: Sensitive::new(DIAGNOSIS.into()),
+        s_text: Sensitive::new(NOTES.into()),
         s_bytes: Sensitive::new(vec![9; 100]),
         s_bool: Sensitive::new(true),
         s_int: Sensitive::new(i128::MIN),
@@ -167,17 +141,6 @@ fn everything() -> Everything {
         }),
         s_some: Some(Sensitive::new(SSN.into())),
         s_none: None,
-    }
-}
-
-fn assert_item_clean(item: &Item) {
-    assert_clean(&format!("{item:?}"));
-    for (_, value) in item.iter() {
-        if let AttributeValue::B(bytes) = value {
-            for secret in SECRETS {
-                assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
-            }
-        }
     }
 }
 
@@ -299,55 +262,13 @@ async fn the_owner_gets_plaintext_and_the_debug_output_is_redacted() {
     assert_clean(&format!("{opened:#?}"));
 }
 
-/// A keyring that counts unwraps and can be switched off.
-#[derive(Debug)]
-struct Watched {
-    inner: LocalKeyring,
-    unwraps: Arc<Mutex<u32>>,
-    down: Arc<AtomicBool>,
-}
-
-#[async_trait]
-impl Keyring for Watched {
-    async fn generate_data_key(
-        &self,
-        context: &EncryptionContext,
-    ) -> crypt_model::Result<GeneratedDataKey> {
-        self.inner.generate_data_key(context).await
-    }
-    async fn unwrap_data_key(
-        &self,
-        wrapped: &WrappedDataKey,
-        context: &EncryptionContext,
-    ) -> crypt_model::Result<DataKey> {
-        *self.unwraps.lock().unwrap() += 1;
-        if self.down.load(Ordering::SeqCst) {
-            return Err(Error::KeyProvider {
-                kind: crypt_model::KeyProviderError::Unavailable,
-                key_id: None,
-                message: "down".into(),
-                source: None,
-            });
-        }
-        self.inner.unwrap_data_key(wrapped, context).await
-    }
-}
-
 #[tokio::test]
 async fn another_caller_is_refused_before_any_key_is_unwrapped() {
     let writer = cipher();
     let item = profile("alice").to_item(&writer).await.unwrap();
 
-    let unwraps = Arc::new(Mutex::new(0));
-    let down = Arc::new(AtomicBool::new(false));
-    let reader = Cipher::with_cache_limits(
-        Watched {
-            inner: LocalKeyring::new("k1", &[1; 32]).unwrap(),
-            unwraps: unwraps.clone(),
-            down: down.clone(),
-        },
-        CacheLimits::disabled(),
-    );
+    let (keyring, down) = Switchable::new(LocalKeyring::new("k1", &[1; 32]).unwrap());
+    let reader = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
     for caller in [
         Caller::user("mallory"),
         Caller::user(""),
@@ -367,7 +288,7 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
         );
     }
     assert_eq!(
-        *unwraps.lock().unwrap(),
+        reader.keyring_calls().unwrap,
         0,
         "no key was unwrapped for a refused caller"
     );

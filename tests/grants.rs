@@ -3,42 +3,12 @@
 //! and tracing's per-callsite caching makes that racy beside other tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../crypt-model/tests/common/capture.rs"]
-mod capture;
-
-use capture::capture;
-use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, LocalKeyring, Sensitive};
-
-const SSN: &str = "078-05-1120";
-
-#[derive(EncryptedItem, Debug)]
-#[crypt_model(table = "profiles")]
-struct Profile {
-    #[partition_key]
-    #[owner]
-    user_id: String,
-    #[sort_key]
-    kind: String,
-    #[sensitive]
-    ssn: Sensitive<String>,
-}
-
-fn profile(owner: &str) -> Profile {
-    Profile {
-        user_id: owner.into(),
-        kind: "profile".into(),
-        ssn: Sensitive::new(SSN.into()),
-    }
-}
+use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, LocalKeyring};
+use crypt_model_tests::capture::capture;
+use crypt_model_tests::{Profile, SSN, assert_clean, profile};
 
 fn cipher() -> Cipher {
     Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
-}
-
-fn assert_clean(text: &str) {
-    for secret in [SSN, "078-05"] {
-        assert!(!text.contains(secret), "a secret leaked into: {text}");
-    }
 }
 
 #[tokio::test]
@@ -46,7 +16,7 @@ async fn a_granted_service_gets_plaintext_and_each_use_is_logged_without_a_value
     let (captured, _guard) = capture();
 
     let cipher = cipher().with_grant(Grant::new("support-tool", "profiles"));
-    let item = profile("alice").to_item(&cipher).await.unwrap();
+    let item = profile("alice", "profile").to_item(&cipher).await.unwrap();
 
     let support = Caller::service("support-tool");
     let opened = Profile::from_item(item.clone())

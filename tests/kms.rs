@@ -12,20 +12,7 @@ use crypt_model::{
     Sensitive, Table, TableRef,
 };
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
-
-const SSN: &str = "078-05-1120";
-
-#[derive(EncryptedItem, Debug)]
-#[crypt_model(table = "kms_profiles")]
-struct Profile {
-    #[partition_key]
-    #[owner]
-    user_id: String,
-    #[sort_key]
-    kind: String,
-    #[sensitive]
-    ssn: Sensitive<String>,
-}
+use crypt_model_tests::{Profile, SSN, profile};
 
 /// The same shape under another logical table.
 #[derive(EncryptedItem, Debug)]
@@ -38,14 +25,6 @@ struct Other {
     kind: String,
     #[sensitive]
     ssn: Sensitive<String>,
-}
-
-fn profile(owner: &str, kind: &str) -> Profile {
-    Profile {
-        user_id: owner.into(),
-        kind: kind.into(),
-        ssn: Sensitive::new(SSN.into()),
-    }
 }
 
 async fn new_keyring() -> (KmsKeyring, String) {
@@ -86,7 +65,7 @@ async fn a_data_key_of_one_table_cannot_open_items_of_another() {
     let writer = Cipher::new(keyring);
     let item = profile("alice", "main").to_item(&writer).await.unwrap();
 
-    // The item of table `kms_profiles` read as table `kms_other`: KMS refuses the context.
+    // The item of table `profiles` read as table `kms_other`: KMS refuses the context.
     let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
     let error = Other::from_item(item)
         .unwrap()

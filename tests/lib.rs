@@ -1,2 +1,41 @@
-//! Workspace-level tests of crypt-model. The code is in the test targets beside this file
-//! (`examples.rs`); this library is empty.
+//! What the workspace's tests share: the secrets they write and the checks that search strings
+//! for them, a log capture, keyrings that fail, and the model most of them store. The first three
+//! are crypt-model's own test fixtures, included from `crypt-model/tests/common/`, so that each
+//! is written once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../crypt-model/tests/common/capture.rs"]
+pub mod capture;
+#[path = "../crypt-model/tests/common/keyrings.rs"]
+pub mod keyrings;
+#[path = "../crypt-model/tests/common/secrets.rs"]
+pub mod secrets;
+
+use crypt_model::{EncryptedItem, Sensitive};
+
+pub use secrets::*;
+
+/// A profile: owned by its partition key, with a sort key and one sensitive field.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "profiles")]
+pub struct Profile {
+    /// The owner's id, and the partition key.
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    /// The kind of profile, the sort key.
+    #[sort_key]
+    pub kind: String,
+    /// Encrypted.
+    #[sensitive]
+    pub ssn: Sensitive<String>,
+}
+
+/// `owner`'s profile of kind `kind`, holding [`SSN`].
+pub fn profile(owner: &str, kind: &str) -> Profile {
+    Profile {
+        user_id: owner.into(),
+        kind: kind.into(),
+        ssn: Sensitive::new(SSN.into()),
+    }
+}

@@ -27,7 +27,7 @@ impl Dynamo {
 }
 
 #[crypt_model::keyring::async_trait]
-impl conformance::Backend for Dynamo {
+impl conformance::Harness for Dynamo {
     fn store(&self) -> std::sync::Arc<dyn Store> {
         std::sync::Arc::new(self.store.clone())
     }

@@ -21,7 +21,7 @@ impl Memory {
 }
 
 #[crypt_model::keyring::async_trait]
-impl conformance::Backend for Memory {
+impl conformance::Harness for Memory {
     fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.0.clone())
     }
@@ -36,11 +36,11 @@ conformance_suite!(Memory::new());
 async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
     let store = MemoryStore::with_batch_capacity(10);
     let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let profiles = Table::<conformance::Profile, _>::new(store.clone(), cipher)
+    let profiles = Table::<crypt_model_tests::Profile, _>::new(store.clone(), cipher)
         .unwrap()
         .with_batch_retry(2, Duration::from_millis(1));
-    let records: Vec<conformance::Profile> = (0..30)
-        .map(|i| conformance::Profile {
+    let records: Vec<crypt_model_tests::Profile> = (0..30)
+        .map(|i| crypt_model_tests::Profile {
             user_id: "alice".into(),
             kind: format!("k{i:02}"),
             ssn: Sensitive::new("s".into()),
@@ -57,7 +57,7 @@ async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
             // batch, and the second batch is never tried.
             assert_eq!(keys.len(), 5 + 5);
             assert_eq!(
-                store.len("conf_profiles") + keys.len(),
+                store.len("profiles") + keys.len(),
                 30,
                 "what is not listed was written"
             );

@@ -11,8 +11,7 @@ use crypt_model::{
     Caller, Cipher, EncryptedItem, Error, Key, LocalKeyring, Sensitive, Table, TableRef,
 };
 use crypt_model_dynamo::{ChangeKind, DynamoStore, ProvisionOptions, StreamDecoder, provision};
-
-const SSN: &str = "078-05-1120";
+use crypt_model_tests::SSN;
 
 #[derive(EncryptedItem, Debug)]
 #[crypt_model(table = "stream_profiles")]

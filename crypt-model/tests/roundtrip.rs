@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use common::*;
 use crypt_model::attribute::Attribute;
 use crypt_model::format::MAX_FIELD_LEN;
-use crypt_model::plaintext::Plaintext;
+use crypt_model::plaintext::{ConversionError, Plaintext};
 use crypt_model::{
     AttributeValue, Cipher, Error, Item, Plaintexts, Schema, Sensitive, SerdeAttribute,
     SerdePlaintext, zeroize::Zeroize,
@@ -234,6 +234,84 @@ fn malformed_plaintext_bytes_are_refused_without_echoing_them() {
     assert!(BTreeMap::<String, u8>::decode(&[0, 0, 0, 1, 0, 0, 0, 1, b'k']).is_err());
     let error = Card::decode(b"078-05-1120").unwrap_err();
     assert!(!error.to_string().contains("078"));
+}
+
+/// A value whose encoding always fails, as a type of the application's might.
+struct Unencodable;
+
+impl Plaintext for Unencodable {
+    fn encode(&self, _: &mut Vec<u8>) -> Result<(), ConversionError> {
+        Err(ConversionError::expected("a value this type can encode"))
+    }
+    fn decode(_: &[u8]) -> Result<Self, ConversionError> {
+        Err(ConversionError::expected("bytes this type can decode"))
+    }
+    fn wipe(&mut self) {}
+}
+
+#[test]
+fn a_value_that_cannot_be_encoded_is_a_write_error_that_says_so() {
+    let error = Plaintexts::new()
+        .insert("value", &Unencodable)
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidValue { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "attribute `value` cannot be stored: expected a value this type can encode"
+    );
+    // The read side of the same error type names the attribute as malformed.
+    let mut plaintexts = Plaintexts::new();
+    plaintexts.insert_bytes("value", zeroize::Zeroizing::new(b"\xff".to_vec()));
+    let error = plaintexts.take::<String>("value").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "attribute `value` is malformed: expected UTF-8 text"
+    );
+}
+
+#[test]
+fn every_attribute_type_round_trips_through_dynamodb_json() {
+    let item = Item::from_iter([
+        ("s", s("text \"quoted\" \u{1}")),
+        ("n", AttributeValue::N("-12.50".into())),
+        ("b", AttributeValue::B(vec![0, 255, 7])),
+        ("bool", AttributeValue::Bool(true)),
+        ("null", AttributeValue::Null),
+        ("l", AttributeValue::L(vec![s("a"), AttributeValue::N("1".into())])),
+        (
+            "m",
+            AttributeValue::M(BTreeMap::from([
+                ("z".to_owned(), s("last")),
+                ("a".to_owned(), AttributeValue::Bs(vec![vec![1], vec![2]])),
+            ])),
+        ),
+        ("ss", AttributeValue::Ss(vec!["x".into(), "y".into()])),
+        ("ns", AttributeValue::Ns(vec!["1".into(), "2.5".into()])),
+        ("bs", AttributeValue::Bs(vec![vec![9, 9]])),
+    ]);
+    let json = item.to_dynamodb_json();
+    assert_eq!(Item::from_dynamodb_json(&json).unwrap(), item, "{json}");
+    assert_eq!(json, item.to_dynamodb_json(), "the text is stable");
+    let (a, z) = (json.find("\"a\":").unwrap(), json.find("\"z\":").unwrap());
+    assert!(a < z, "map entries print in name order: {json}");
+}
+
+#[test]
+fn malformed_dynamodb_json_names_the_attribute_and_never_echoes_the_text() {
+    for (json, attribute) in [
+        (r#"{"ok": {"S": "fine"}, "ssn": {"X": "078-05-1120"}}"#, "ssn"),
+        (r#"{"ssn": {"B": "078-05-1120!"}}"#, "ssn"),
+        (r#"{"ssn": {"S": "078-05-1120", "N": "1"}}"#, "ssn"),
+        (r#"{"ssn": "078-05-1120"}"#, "ssn"),
+        (r#"["078-05-1120"]"#, "(item)"),
+        ("078-05-1120", "(item)"),
+    ] {
+        let error = clean(Item::from_dynamodb_json(json).unwrap_err());
+        assert!(
+            matches!(&error, Error::MalformedAttribute { attribute: a, .. } if a == attribute),
+            "{json}: {error:?}"
+        );
+    }
 }
 
 #[test]

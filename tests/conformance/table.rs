@@ -1,0 +1,594 @@
+//! The typed table on top of the store: ownership and takeover, enumeration, what a query
+//! returns, optimistic locking, batches, transactions, single-field updates, and what is stored.
+
+use std::sync::Arc;
+
+use crypt_model::{
+    AttributeValue, Caller, Cipher, EncryptedItem, Error, Grant, Key, LocalKeyring, Query,
+    Sensitive, SortCondition, Store, Table, TableRef, Write,
+};
+use crypt_model_tests::{CARD, Profile, SSN, profile};
+
+use super::{Harness, put, s};
+
+/// An order: the owner is not part of the key.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_orders")]
+pub struct Order {
+    #[partition_key]
+    pub order_no: u64,
+    #[owner]
+    pub customer: String,
+    #[sensitive]
+    pub card: Sensitive<String>,
+}
+
+/// A counter with optimistic locking.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_counters")]
+pub struct Counter {
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    pub count: u64,
+    #[crypt_model(version)]
+    pub version: u64,
+    #[sensitive]
+    pub note: Sensitive<String>,
+}
+
+fn cipher() -> Arc<Cipher> {
+    Arc::new(Cipher::new(
+        LocalKeyring::new("conformance", &[7; 32]).unwrap(),
+    ))
+}
+
+async fn table<T: EncryptedItem + Send + Sync>(backend: &impl Harness) -> Table<T, Arc<dyn Store>> {
+    let schema = T::SCHEMA;
+    let table = backend
+        .table(TableRef::for_schema(schema.table(), &schema).unwrap())
+        .await;
+    Table::named(backend.store(), cipher(), table.name())
+        .unwrap()
+        .with_batch_retry(20, std::time::Duration::from_millis(1))
+}
+
+pub async fn takeover_is_refused(backend: &impl Harness) {
+    let alice = Caller::user("alice");
+    let bob = Caller::user("bob");
+    let orders = table::<Order>(backend).await;
+    let mut order = Order {
+        order_no: 1,
+        customer: "alice".into(),
+        card: Sensitive::new(CARD.into()),
+    };
+    orders.put(&alice, &mut order).await.unwrap();
+
+    // Bob claims alice's order number as his own.
+    let mut claim = Order {
+        order_no: 1,
+        customer: "bob".into(),
+        card: Sensitive::new("bob's card".into()),
+    };
+    let error = orders.put(&bob, &mut claim).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::AccessDenied { caller, .. } if caller == "bob"),
+        "{error:?}"
+    );
+    // A granted service writing someone else's record over alice's is refused, and the refusal
+    // names the service that asked, not the owner the record claims.
+    let granted = Table::<Order, _>::named(
+        backend.store(),
+        Arc::new(
+            Cipher::new(LocalKeyring::new("conformance", &[7; 32]).unwrap())
+                .with_grant(Grant::new("support-tool", "conf_orders")),
+        ),
+        orders.table_ref().name(),
+    )
+    .unwrap();
+    let mut carols = Order {
+        order_no: 1,
+        customer: "carol".into(),
+        card: Sensitive::new("carol's card".into()),
+    };
+    let error = granted
+        .put(&Caller::service("support-tool"), &mut carols)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::AccessDenied { caller, .. } if caller == "support-tool"),
+        "{error:?}"
+    );
+    // Bob writes a record in alice's name.
+    let mut forged = Order {
+        order_no: 1,
+        customer: "alice".into(),
+        card: Sensitive::new("forged".into()),
+    };
+    assert!(matches!(
+        orders.put(&bob, &mut forged).await,
+        Err(Error::AccessDenied { .. })
+    ));
+    // Bob deletes it.
+    assert!(!orders.delete(&bob, &Key::new(1u64)).await.unwrap());
+
+    let kept = orders
+        .get(&alice, &Key::new(1u64))
+        .await
+        .unwrap()
+        .expect("alice's order is still hers");
+    assert_eq!(kept.card.expose_secret(), CARD);
+
+    // The same through a transaction.
+    let mut claim = Order {
+        order_no: 1,
+        customer: "bob".into(),
+        card: Sensitive::new("tx".into()),
+    };
+    let error = orders
+        .transact(&bob, vec![Write::Put(&mut claim)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::TransactionCancelled { .. }),
+        "{error:?}"
+    );
+    let kept = orders.get(&alice, &Key::new(1u64)).await.unwrap().unwrap();
+    assert_eq!(kept.card.expose_secret(), CARD);
+}
+
+pub async fn enumeration_looks_like_a_missing_record(backend: &impl Harness) {
+    let profiles = table::<Profile>(backend).await;
+    let alice = Caller::user("alice");
+    let bob = Caller::user("bob");
+    profiles
+        .put(&alice, &mut profile("alice", "main"))
+        .await
+        .unwrap();
+    let existing = Key::new("alice").with_sort("main");
+    let missing = Key::new("alice").with_sort("nothing-here");
+    let for_existing = format!(
+        "{:?}",
+        profiles.get(&bob, &existing).await.map(|p| p.is_some())
+    );
+    let for_missing = format!(
+        "{:?}",
+        profiles.get(&bob, &missing).await.map(|p| p.is_some())
+    );
+    assert_eq!(for_existing, "Ok(false)");
+    assert_eq!(
+        for_existing, for_missing,
+        "another's record and no record look the same"
+    );
+    assert_eq!(
+        profiles.delete(&bob, &existing).await.unwrap(),
+        profiles.delete(&bob, &missing).await.unwrap()
+    );
+    let page = profiles
+        .query(&bob, &Query::partition("alice"))
+        .await
+        .unwrap();
+    assert!(page.items.is_empty());
+    assert!(
+        profiles.get(&alice, &existing).await.unwrap().is_some(),
+        "still there"
+    );
+}
+
+pub async fn query_returns_only_what_the_caller_may_open(backend: &impl Harness) {
+    // Orders of several customers in one partition would need a shared key; use profiles of a
+    // partition and a service grant instead: the owner sees them, a stranger sees none.
+    let profiles = table::<Profile>(backend).await;
+    let alice = Caller::user("alice");
+    for kind in ["a", "b", "c", "d", "e"] {
+        profiles
+            .put(&alice, &mut profile("alice", kind))
+            .await
+            .unwrap();
+    }
+    let all = profiles
+        .query_all(&alice, Query::partition("alice").limit(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "e"]
+    );
+    assert!(
+        profiles
+            .query_all(&Caller::user("mallory"), Query::partition("alice").limit(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let between = profiles
+        .query_all(
+            &alice,
+            Query::partition("alice").sort(SortCondition::Between(s("b"), s("d"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(between.len(), 3);
+}
+
+pub async fn optimistic_locking_loses_no_update(backend: &impl Harness) {
+    let counters = Arc::new(table::<Counter>(backend).await);
+    let owner = Caller::user("carol");
+    let mut counter = Counter {
+        user_id: "carol".into(),
+        count: 0,
+        version: 0,
+        note: Sensitive::new("n".into()),
+    };
+    counters.put(&owner, &mut counter).await.unwrap();
+    assert_eq!(counter.version, 1);
+
+    const TASKS: u64 = 8;
+    const ROUNDS: u64 = 5;
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let counters = counters.clone();
+            let owner = owner.clone();
+            tokio::spawn(async move {
+                let mut conflicts = 0;
+                for _ in 0..ROUNDS {
+                    loop {
+                        let mut current = counters
+                            .get(&owner, &Key::new("carol"))
+                            .await
+                            .unwrap()
+                            .unwrap();
+                        tokio::task::yield_now().await;
+                        current.count += 1;
+                        match counters.put(&owner, &mut current).await {
+                            Ok(()) => break,
+                            Err(Error::Conflict { .. }) => conflicts += 1,
+                            Err(other) => panic!("{other:?}"),
+                        }
+                    }
+                }
+                conflicts
+            })
+        })
+        .collect();
+    let mut conflicts = 0;
+    for task in tasks {
+        conflicts += task.await.unwrap();
+    }
+    let last = counters
+        .get(&owner, &Key::new("carol"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        last.count,
+        TASKS * ROUNDS,
+        "no update lost ({conflicts} conflicts retried)"
+    );
+    assert_eq!(last.version, 1 + TASKS * ROUNDS);
+}
+
+pub async fn stale_write_is_a_conflict(backend: &impl Harness) {
+    let counters = table::<Counter>(backend).await;
+    let owner = Caller::user("dave");
+    let mut first = Counter {
+        user_id: "dave".into(),
+        count: 1,
+        version: 0,
+        note: Sensitive::new("n".into()),
+    };
+    counters.put(&owner, &mut first).await.unwrap();
+    let mut a = counters
+        .get(&owner, &Key::new("dave"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut b = counters
+        .get(&owner, &Key::new("dave"))
+        .await
+        .unwrap()
+        .unwrap();
+    a.count = 2;
+    counters.put(&owner, &mut a).await.unwrap();
+    b.count = 3;
+    let error = counters.put(&owner, &mut b).await.unwrap_err();
+    assert!(matches!(error, Error::Conflict { .. }), "{error:?}");
+    assert_eq!(
+        b.version, 1,
+        "a refused write leaves the record's version alone"
+    );
+    let mut again = Counter {
+        user_id: "dave".into(),
+        count: 9,
+        version: 0,
+        note: Sensitive::new("n".into()),
+    };
+    assert!(
+        matches!(
+            counters.put(&owner, &mut again).await,
+            Err(Error::Conflict { .. })
+        ),
+        "a new record cannot replace one"
+    );
+    assert_eq!(
+        counters
+            .get(&owner, &Key::new("dave"))
+            .await
+            .unwrap()
+            .unwrap()
+            .count,
+        2
+    );
+}
+
+pub async fn table_batch_put_and_get(backend: &impl Harness) {
+    let profiles = table::<Profile>(backend).await;
+    let alice = Caller::user("alice");
+    let records: Vec<Profile> = (0..60)
+        .map(|i| profile("alice", &format!("k{i:03}")))
+        .collect();
+    profiles.batch_put(&alice, &records).await.unwrap();
+    let keys: Vec<Key> = (0..60)
+        .rev()
+        .map(|i| Key::new("alice").with_sort(format!("k{i:03}")))
+        .collect();
+    let read = profiles.batch_get(&alice, &keys).await.unwrap();
+    assert_eq!(read.len(), 60);
+    assert_eq!(read[0].kind, "k059", "in the order of the keys asked for");
+    assert!(read.iter().all(|p| p.ssn.expose_secret() == SSN));
+    assert!(
+        profiles
+            .batch_get(&Caller::user("bob"), &keys)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Bob cannot batch-write records in alice's name.
+    let error = profiles
+        .batch_put(&Caller::user("bob"), &records[..1])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::AccessDenied { .. }));
+}
+
+pub async fn table_transaction_rolls_back(backend: &impl Harness) {
+    let profiles = table::<Profile>(backend).await;
+    let alice = Caller::user("alice");
+    profiles
+        .put(&alice, &mut profile("alice", "old"))
+        .await
+        .unwrap();
+    profiles
+        .put(&Caller::user("bob"), &mut profile("bob", "main"))
+        .await
+        .unwrap();
+    let mut new = profile("alice", "new");
+    // Deleting bob's record makes the whole transaction fail: alice's new record is not written.
+    let error = profiles
+        .transact(
+            &alice,
+            vec![
+                Write::Put(&mut new),
+                Write::Delete(Key::new("alice").with_sort("old")),
+                Write::Delete(Key::new("bob").with_sort("main")),
+            ],
+        )
+        .await
+        .unwrap_err();
+    match error {
+        Error::TransactionCancelled { reasons } => {
+            assert!(reasons[2].is_some() && reasons[0].is_none())
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        profiles
+            .get(&alice, &Key::new("alice").with_sort("new"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        profiles
+            .get(&alice, &Key::new("alice").with_sort("old"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    profiles
+        .transact(
+            &alice,
+            vec![
+                Write::Put(&mut new),
+                Write::Delete(Key::new("alice").with_sort("old")),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        profiles
+            .get(&alice, &Key::new("alice").with_sort("new"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        profiles
+            .get(&alice, &Key::new("alice").with_sort("old"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn batch_put_refuses_models_whose_owner_is_not_in_the_key(backend: &impl Harness) {
+    let orders = table::<Order>(backend).await;
+    let alice = Caller::user("alice");
+    let records = [Order {
+        order_no: 7,
+        customer: "alice".into(),
+        card: Sensitive::new(CARD.into()),
+    }];
+    let error = orders.batch_put(&alice, &records).await.unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error:?}");
+    assert!(orders.get(&alice, &Key::new(7u64)).await.unwrap().is_none());
+}
+
+pub async fn stored_items_hold_no_plaintext(backend: &impl Harness) {
+    let profiles = table::<Profile>(backend).await;
+    let alice = Caller::user("alice");
+    profiles
+        .put(&alice, &mut profile("alice", "raw"))
+        .await
+        .unwrap();
+    let raw = backend
+        .store()
+        .get(profiles.table_ref(), &Key::new("alice").with_sort("raw"))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = format!("{raw:?} {}", raw.to_dynamodb_json());
+    assert!(!text.contains(SSN) && !text.contains("078-05"), "{text}");
+    for (_, value) in raw.iter() {
+        if let AttributeValue::B(bytes) = value {
+            assert!(!bytes.windows(SSN.len()).any(|w| w == SSN.as_bytes()));
+        }
+    }
+}
+
+/// A versioned model with two sensitive fields, one optional.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_vaults")]
+pub struct Vault {
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    #[crypt_model(version)]
+    pub version: u64,
+    #[sensitive]
+    pub pin: Sensitive<String>,
+    #[sensitive]
+    pub recovery: Option<Sensitive<String>>,
+    pub label: String,
+}
+
+pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
+    let vaults = table::<Vault>(backend).await;
+    let erin = Caller::user("erin");
+    let key = Key::new("erin");
+    let mut vault = Vault {
+        user_id: "erin".into(),
+        version: 0,
+        pin: Sensitive::new("1234".into()),
+        recovery: None,
+        label: "main".into(),
+    };
+    vaults.put(&erin, &mut vault).await.unwrap();
+    let before = backend
+        .store()
+        .get(vaults.table_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut read = vaults.get(&erin, &key).await.unwrap().unwrap();
+    *read.pin.expose_secret_mut() = "9876".into();
+    vaults
+        .update_sensitive(&erin, &mut read, "pin")
+        .await
+        .unwrap();
+    assert_eq!(read.version, 2);
+    let after = backend
+        .store()
+        .get(vaults.table_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(after.get("pin"), before.get("pin"));
+    for unchanged in ["__cm_header", "label", "user_id"] {
+        assert_eq!(
+            after.get(unchanged),
+            before.get(unchanged),
+            "{unchanged} was rewritten"
+        );
+    }
+    let reread = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert_eq!(reread.pin.expose_secret(), "9876");
+    assert_eq!(reread.version, 2);
+
+    // Adding the optional field changes the set of encrypted fields, so the header's commitment.
+    let mut with_recovery = reread;
+    with_recovery.recovery = Some(Sensitive::new("words words".into()));
+    vaults
+        .update_sensitive(&erin, &mut with_recovery, "recovery")
+        .await
+        .unwrap();
+    let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert_eq!(
+        opened.recovery.as_ref().unwrap().expose_secret(),
+        "words words"
+    );
+    assert_eq!(opened.pin.expose_secret(), "9876");
+
+    // A record read before the last write is stale.
+    let mut stale = with_recovery;
+    stale.version = 2;
+    *stale.pin.expose_secret_mut() = "0000".into();
+    assert!(matches!(
+        vaults.update_sensitive(&erin, &mut stale, "pin").await,
+        Err(Error::Conflict { .. })
+    ));
+    // Someone else cannot, and a field that is not sensitive is refused.
+    let mut current = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert!(matches!(
+        vaults
+            .update_sensitive(&Caller::user("frank"), &mut current, "pin")
+            .await,
+        Err(Error::AccessDenied { .. })
+    ));
+    assert!(matches!(
+        vaults.update_sensitive(&erin, &mut current, "label").await,
+        Err(Error::Config(_))
+    ));
+    // Removing the optional field.
+    current.recovery = None;
+    vaults
+        .update_sensitive(&erin, &mut current, "recovery")
+        .await
+        .unwrap();
+    let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
+    assert!(opened.recovery.is_none());
+    assert_eq!(opened.pin.expose_secret(), "9876");
+
+    // A stored item whose header was tampered with is refused, not re-sealed.
+    let mut in_hand = vaults.get(&erin, &key).await.unwrap().unwrap();
+    let mut raw = backend
+        .store()
+        .get(vaults.table_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    if let Some(AttributeValue::B(header)) = raw.get_mut("__cm_header") {
+        let salt_byte = header.len() - 40;
+        header[salt_byte] ^= 1;
+    }
+    put(&backend.store(), vaults.table_ref(), raw).await;
+    *in_hand.pin.expose_secret_mut() = "5555".into();
+    let error = vaults
+        .update_sensitive(&erin, &mut in_hand, "pin")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Integrity { attribute } if attribute == "__cm_header"),
+        "{error:?}"
+    );
+
+    // A model without a version cannot promise "unchanged since read".
+    let profiles = table::<Profile>(backend).await;
+    let mut p = profile("erin", "x");
+    profiles.put(&erin, &mut p).await.unwrap();
+    assert!(matches!(
+        profiles.update_sensitive(&erin, &mut p, "ssn").await,
+        Err(Error::Config(_))
+    ));
+}
