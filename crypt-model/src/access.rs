@@ -51,7 +51,7 @@ impl Caller {
     }
 
     /// Whether this is a service caller.
-    pub fn is_service(&self) -> bool {
+    pub(crate) fn is_service(&self) -> bool {
         self.kind == Kind::Service
     }
 }

@@ -114,11 +114,6 @@ impl Item {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &AttributeValue)> {
         self.attributes.iter().map(|(k, v)| (k.as_str(), v))
     }
-
-    /// The attributes as a map.
-    pub fn into_map(self) -> BTreeMap<String, AttributeValue> {
-        self.attributes
-    }
 }
 
 impl From<BTreeMap<String, AttributeValue>> for Item {

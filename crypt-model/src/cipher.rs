@@ -380,7 +380,7 @@ impl Plaintexts {
     }
 
     /// The plaintext bytes of `field`.
-    pub fn get_bytes(&self, field: &str) -> Option<&[u8]> {
+    pub(crate) fn get_bytes(&self, field: &str) -> Option<&[u8]> {
         self.fields
             .iter()
             .find(|(name, _)| *name == field)

@@ -138,7 +138,7 @@ impl IndexSpec {
     }
 
     /// The secondary index queried.
-    pub const fn secondary_index(&self) -> &'static str {
+    pub(crate) const fn secondary_index(&self) -> &'static str {
         self.secondary_index
     }
 

@@ -108,7 +108,7 @@ impl EncryptionContext {
     }
 
     /// The same, for a table name known at compile time (no allocation).
-    pub fn for_static_table(table: &'static str) -> Self {
+    pub(crate) fn for_static_table(table: &'static str) -> Self {
         EncryptionContext {
             table: Cow::Borrowed(table),
         }

@@ -1,32 +1,33 @@
 #![doc = include_str!("../../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-// The layers, bottom up (docs/architecture.md; `scripts/check-layers` fails on a cycle):
-// encoding, aead → attribute → error, random, plaintext, sensitive → keyring, cache → index,
-// schema → format, access → cipher → model → store, json → table → __private.
+// The modules, in layers from the bottom (docs/architecture.md); each imports only modules above
+// it here, and `scripts/check-layers` fails on a cycle.
 mod aead;
 mod encoding;
-mod random;
 
 pub mod attribute;
+
 mod error;
 pub mod plaintext;
+mod random;
+
+mod json;
+pub mod keyring;
 mod sensitive;
 
 mod cache;
-pub mod keyring;
-
 pub mod index;
+
 pub mod schema;
 
 mod access;
 pub mod format;
+pub mod store;
 
 mod cipher;
-mod model;
 
-mod json;
-pub mod store;
+mod model;
 
 mod table;
 

@@ -11,7 +11,7 @@ pub use crate::sensitive::Sensitive;
 pub use crate::table::IndexLookup;
 
 /// Stores a plain field (nothing for `None`).
-pub fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<()> {
+fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Result<()> {
     if value.__is_absent() {
         return Ok(());
     }
@@ -33,18 +33,18 @@ fn convert<T: Attribute>(name: &'static str, value: Option<AttributeValue>) -> R
 }
 
 /// Takes a plain field out of a stored item.
-pub fn take_plain<T: Attribute>(item: &mut Item, name: &'static str) -> Result<T> {
+fn take_plain<T: Attribute>(item: &mut Item, name: &'static str) -> Result<T> {
     convert(name, item.remove(name))
 }
 
 /// Reads a plain field that must stay in the item (a key or the owner, bound into the
 /// ciphertexts).
-pub fn read_plain<T: Attribute>(item: &Item, name: &'static str) -> Result<T> {
+fn read_plain<T: Attribute>(item: &Item, name: &'static str) -> Result<T> {
     convert(name, item.get(name).cloned())
 }
 
 /// Checks the stored shape of a sensitive field without decrypting it.
-pub fn check_sealed<F: SensitiveField>(item: &Item, name: &'static str) -> Result<()> {
+fn check_sealed<F: SensitiveField>(item: &Item, name: &'static str) -> Result<()> {
     match item.get(name) {
         Some(AttributeValue::B(_)) => Ok(()),
         Some(_) => Err(Error::malformed(
@@ -59,7 +59,7 @@ pub fn check_sealed<F: SensitiveField>(item: &Item, name: &'static str) -> Resul
 }
 
 /// Adds a sensitive field's plaintext (nothing for `None`).
-pub fn put_sensitive<F: SensitiveField>(
+fn put_sensitive<F: SensitiveField>(
     plaintexts: &mut Plaintexts,
     name: &'static str,
     value: &F,
@@ -68,15 +68,12 @@ pub fn put_sensitive<F: SensitiveField>(
 }
 
 /// Takes a sensitive field's decrypted value.
-pub fn take_sensitive<F: SensitiveField>(
-    plaintexts: &mut Plaintexts,
-    name: &'static str,
-) -> Result<F> {
+fn take_sensitive<F: SensitiveField>(plaintexts: &mut Plaintexts, name: &'static str) -> Result<F> {
     F::__take(name, plaintexts)
 }
 
 /// The owner's id.
-pub fn owner_id<O: OwnerId>(owner: &O) -> &str {
+fn owner_id<O: OwnerId>(owner: &O) -> &str {
     owner.owner_id()
 }
 

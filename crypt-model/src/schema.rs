@@ -84,7 +84,7 @@ impl Schema {
     }
 
     /// The blind index of `field`, if it has one.
-    pub fn index_of(&self, field: &str) -> Option<&'static IndexSpec> {
+    pub(crate) fn index_of(&self, field: &str) -> Option<&'static IndexSpec> {
         self.indexes.iter().find(|spec| spec.field() == field)
     }
 
@@ -130,7 +130,7 @@ impl Schema {
     }
 
     /// Whether `attribute` is one of the sensitive attributes.
-    pub fn is_sensitive(&self, attribute: &str) -> bool {
+    pub(crate) fn is_sensitive(&self, attribute: &str) -> bool {
         self.sensitive.contains(&attribute)
     }
 
@@ -202,7 +202,7 @@ pub fn validate_table_name(name: &str) -> Result<()> {
 }
 
 /// Checks an attribute name: 1 to 255 bytes, not starting with the reserved `__cm`.
-pub fn validate_attribute_name(name: &str) -> Result<()> {
+pub(crate) fn validate_attribute_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 255 {
         return Err(Error::Config(format!(
             "invalid attribute name `{}`: an attribute name is 1 to 255 bytes",

@@ -26,11 +26,6 @@ impl ConversionError {
             expected: what.into(),
         }
     }
-
-    /// What was expected.
-    pub fn expectation(&self) -> &str {
-        &self.expected
-    }
 }
 
 impl fmt::Display for ConversionError {

@@ -106,11 +106,6 @@ impl LocalKeyring {
         &self.primary
     }
 
-    /// The ids of all keys held, primary included, in order.
-    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.keys().map(String::as_str)
-    }
-
     fn key(&self, key_id: &str) -> Result<&[u8; KEY_LEN]> {
         self.keys
             .get(key_id)

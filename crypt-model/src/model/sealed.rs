@@ -59,7 +59,7 @@ impl<T: EncryptedItem> Sealed<T> {
 
     /// Whether `caller` may open this record (the owner, or a service with a grant), without
     /// opening it. Refusals and grant uses are logged as by [`open`](Self::open).
-    pub fn check_access(&self, caller: &Caller, cipher: &Cipher) -> Result<()> {
+    pub(crate) fn check_access(&self, caller: &Caller, cipher: &Cipher) -> Result<()> {
         access::authorize(
             cipher.grants(),
             caller,
