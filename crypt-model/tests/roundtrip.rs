@@ -251,9 +251,7 @@ impl Plaintext for Unencodable {
 
 #[test]
 fn a_value_that_cannot_be_encoded_is_a_write_error_that_says_so() {
-    let error = Plaintexts::new()
-        .insert("value", &Unencodable)
-        .unwrap_err();
+    let error = Plaintexts::new().insert("value", &Unencodable).unwrap_err();
     assert!(matches!(error, Error::InvalidValue { .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
@@ -277,7 +275,10 @@ fn every_attribute_type_round_trips_through_dynamodb_json() {
         ("b", AttributeValue::B(vec![0, 255, 7])),
         ("bool", AttributeValue::Bool(true)),
         ("null", AttributeValue::Null),
-        ("l", AttributeValue::L(vec![s("a"), AttributeValue::N("1".into())])),
+        (
+            "l",
+            AttributeValue::L(vec![s("a"), AttributeValue::N("1".into())]),
+        ),
         (
             "m",
             AttributeValue::M(BTreeMap::from([
@@ -299,7 +300,10 @@ fn every_attribute_type_round_trips_through_dynamodb_json() {
 #[test]
 fn malformed_dynamodb_json_names_the_attribute_and_never_echoes_the_text() {
     for (json, attribute) in [
-        (r#"{"ok": {"S": "fine"}, "ssn": {"X": "078-05-1120"}}"#, "ssn"),
+        (
+            r#"{"ok": {"S": "fine"}, "ssn": {"X": "078-05-1120"}}"#,
+            "ssn",
+        ),
         (r#"{"ssn": {"B": "078-05-1120!"}}"#, "ssn"),
         (r#"{"ssn": {"S": "078-05-1120", "N": "1"}}"#, "ssn"),
         (r#"{"ssn": "078-05-1120"}"#, "ssn"),
