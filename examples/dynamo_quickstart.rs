@@ -56,7 +56,7 @@ async fn main() -> Result<(), Error> {
         table.name(),
     )?;
 
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice")?;
     let mut profile = Profile {
         user_id: "alice".into(),
         ssn: Sensitive::new("078-05-1120".into()),
@@ -87,7 +87,7 @@ async fn main() -> Result<(), Error> {
         .ok_or_else(|| config("alice's profile is missing".into()))?;
     println!("alice reads her SSN: {}", mine.ssn.expose_secret());
     let theirs = profiles
-        .get(&Caller::user("mallory"), &Key::new("alice"))
+        .get(&Caller::user("mallory")?, &Key::new("alice"))
         .await?;
     println!(
         "mallory reads alice's profile: {}",

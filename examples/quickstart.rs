@@ -42,7 +42,7 @@ async fn main() -> Result<(), Error> {
     let store = MemoryStore::new();
     let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
     let profiles = Table::<Profile, _>::new(store.clone(), cipher)?;
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice")?;
 
     // 2. Alice stores her profile.
     let mut profile = Profile {
@@ -79,7 +79,7 @@ async fn main() -> Result<(), Error> {
     println!("debug-printed, it stays redacted: {mine:?}\n");
 
     // 5. Mallory asks for the same key: the answer is the one for a key that holds nothing.
-    let theirs = profiles.get(&Caller::user("mallory"), &key).await?;
+    let theirs = profiles.get(&Caller::user("mallory")?, &key).await?;
     println!(
         "mallory asks for alice's profile: {}",
         if theirs.is_none() {
@@ -97,7 +97,7 @@ async fn main() -> Result<(), Error> {
         .put(profiles.table_ref(), tampered, &Condition::Always)
         .await?;
     let stolen = Key::new("mallory").with_sort("stolen");
-    match profiles.get(&Caller::user("mallory"), &stolen).await {
+    match profiles.get(&Caller::user("mallory")?, &stolen).await {
         Err(error @ Error::Integrity { .. }) => {
             println!("a copy moved to mallory's key: refused ({error})")
         }

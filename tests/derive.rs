@@ -175,7 +175,7 @@ async fn every_field_type_round_trips_through_to_item_from_item_and_open() {
 
     let opened = Everything::from_item(item)
         .unwrap()
-        .open(&Caller::user("carol"), &cipher)
+        .open(&Caller::user("carol").unwrap(), &cipher)
         .await
         .unwrap();
     let o = &original;
@@ -249,7 +249,10 @@ async fn the_owner_gets_plaintext_and_the_debug_output_is_redacted() {
     );
     assert_eq!(sealed.table(), "profiles");
 
-    let opened = sealed.open(&Caller::user("alice"), &cipher).await.unwrap();
+    let opened = sealed
+        .open(&Caller::user("alice").unwrap(), &cipher)
+        .await
+        .unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
     assert_eq!(opened.card.as_ref().unwrap().expose_secret().number, CARD);
     let debug = format!("{opened:?}");
@@ -270,10 +273,10 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
     let (keyring, down) = Switchable::new(LocalKeyring::new("k1", &[1; 32]).unwrap());
     let reader = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
     for caller in [
-        Caller::user("mallory"),
-        Caller::user(""),
-        Caller::user("ALICE"),
-        Caller::service("alice"),
+        Caller::user("mallory").unwrap(),
+        Caller::user("alice ").unwrap(),
+        Caller::user("ALICE").unwrap(),
+        Caller::service("alice").unwrap(),
     ] {
         let error = clean(
             Profile::from_item(item.clone())
@@ -297,13 +300,13 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
     down.store(true, Ordering::SeqCst);
     let error = Profile::from_item(item.clone())
         .unwrap()
-        .open(&Caller::user("mallory"), &reader)
+        .open(&Caller::user("mallory").unwrap(), &reader)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::AccessDenied { .. }));
     let error = Profile::from_item(item)
         .unwrap()
-        .open(&Caller::user("alice"), &reader)
+        .open(&Caller::user("alice").unwrap(), &reader)
         .await
         .unwrap_err();
     assert!(
@@ -326,7 +329,7 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
     );
     let error = clean(
         sealed
-            .open(&Caller::user("mallory"), &cipher)
+            .open(&Caller::user("mallory").unwrap(), &cipher)
             .await
             .unwrap_err(),
     );
@@ -342,7 +345,7 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
     let error = clean(
         Everything::from_item(stolen)
             .unwrap()
-            .open(&Caller::user("mallory"), &cipher)
+            .open(&Caller::user("mallory").unwrap(), &cipher)
             .await
             .unwrap_err(),
     );

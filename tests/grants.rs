@@ -1,76 +1,202 @@
-//! Grants: a named service opens records it does not own, and each use is logged with caller,
-//! table and key, never a value. A binary of its own, because the test installs a log subscriber
-//! and tracing's per-callsite caching makes that racy beside other tests.
+//! The access log on every path: grant uses (with their scope) and refusals are logged with the
+//! caller, the table and a keyed fingerprint of the record's key — never the key itself, which
+//! may be personal data, and never a value. A binary of its own, because the test installs a log
+//! subscriber and tracing's per-callsite caching makes that racy beside other tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, LocalKeyring};
-use crypt_model_tests::capture::capture;
-use crypt_model_tests::{Profile, SSN, assert_clean, profile};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-fn cipher() -> Cipher {
-    Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
+use crypt_model::{
+    Caller, Cipher, EncryptedItem, Grant, IndexSecret, Key, LocalKeyring, MemoryStore, Query,
+    Sensitive, Table,
+};
+use crypt_model_tests::capture::capture;
+use crypt_model_tests::{EMAIL, SSN, assert_clean};
+
+/// A contact whose key is personal data: an email address.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "contacts")]
+struct Contact {
+    #[partition_key]
+    email: String,
+    #[owner]
+    user_id: String,
+    #[sensitive(index = "exact")]
+    ssn: Sensitive<String>,
+}
+
+fn contact(email: &str, owner: &str) -> Contact {
+    Contact {
+        email: email.into(),
+        user_id: owner.into(),
+        ssn: Sensitive::new(SSN.into()),
+    }
+}
+
+fn user(id: &str) -> Caller {
+    Caller::user(id).unwrap()
+}
+
+fn service(name: &str) -> Caller {
+    Caller::service(name).unwrap()
+}
+
+/// The `key=` field of a log line.
+fn key_field(line: &str) -> &str {
+    let start = line.find("key=").expect(line) + 4;
+    line[start..].split_whitespace().next().unwrap()
 }
 
 #[tokio::test]
-async fn a_granted_service_gets_plaintext_and_each_use_is_logged_without_a_value() {
+async fn every_access_path_logs_a_fingerprint_of_the_key_and_never_the_key() {
     let (captured, _guard) = capture();
-
-    let cipher = cipher().with_grant(Grant::new("support-tool", "profiles"));
-    let item = profile("alice", "profile").to_item(&cipher).await.unwrap();
-
-    let support = Caller::service("support-tool");
-    let opened = Profile::from_item(item.clone())
+    let cipher = Arc::new(
+        Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
+            .with_index_secret(IndexSecret::from_bytes(&[2; 32]).unwrap()),
+    );
+    let store = MemoryStore::new();
+    let contacts = Table::<Contact, _>::new(store.clone(), cipher.clone())
         .unwrap()
-        .open(&support, &cipher)
+        .with_grant(Grant::read("support-tool").unwrap())
+        .with_grant(Grant::write("importer").unwrap())
+        .with_grant(Grant::delete("eraser").unwrap());
+    let (alice, mallory) = (user("alice"), user("mallory"));
+    let key = Key::new(EMAIL);
+
+    contacts
+        .put(&alice, &mut contact(EMAIL, "alice"))
         .await
         .unwrap();
-    assert_eq!(opened.ssn.expose_secret(), SSN);
-
-    // The grant is for one service and one table.
-    for caller in [
-        Caller::service("billing-export"),
-        Caller::user("support-tool"),
-    ] {
-        let error = Profile::from_item(item.clone())
-            .unwrap()
-            .open(&caller, &cipher)
-            .await
-            .unwrap_err();
-        assert!(matches!(error, Error::AccessDenied { .. }), "{caller:?}");
-    }
-    let other_table = cipher_with_grant_on("orders");
-    let error = Profile::from_item(item)
-        .unwrap()
-        .open(&support, &other_table)
+    // Refused: a read, a takeover, a delete, a query, a batch, a search, the raw API.
+    assert!(contacts.get(&mallory, &key).await.unwrap().is_none());
+    let error = contacts
+        .put(&mallory, &mut contact(EMAIL, "mallory"))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::AccessDenied { .. }));
+    assert_clean(&error.to_string());
+    assert!(!contacts.delete(&mallory, &key).await.unwrap());
+    assert!(
+        contacts
+            .query_all(&mallory, Query::partition(EMAIL))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        contacts
+            .batch_get(&mallory, std::slice::from_ref(&key))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let lookup = Contact::by_ssn(SSN).unwrap();
+    assert!(contacts.find(&mallory, &lookup).await.unwrap().is_empty());
+    assert!(
+        contacts
+            .get(&service("billing"), &key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let stored = store.items("contacts").remove(0);
+    assert!(
+        cipher
+            .decrypt(&Contact::SCHEMA, &stored, &mallory)
+            .await
+            .is_err()
+    );
+
+    // Granted: each scope.
+    let support = service("support-tool");
+    assert!(contacts.get(&support, &key).await.unwrap().is_some());
+    assert_eq!(
+        contacts
+            .query_all(&support, Query::partition(EMAIL))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        contacts
+            .batch_get(&support, std::slice::from_ref(&key))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(contacts.find(&support, &lookup).await.unwrap().len(), 1);
+    let sealed = Contact::from_item(stored).unwrap();
+    let debug = format!("{sealed:?}");
+    assert!(
+        sealed
+            .open_with(&support, contacts.gate(), &cipher)
+            .await
+            .is_ok()
+    );
+    contacts
+        .put(
+            &service("importer"),
+            &mut contact("carol.private@example.org", "carol"),
+        )
+        .await
+        .unwrap();
+    assert!(contacts.delete(&service("eraser"), &key).await.unwrap());
 
     let logs = captured.text();
-    let grant_line = logs
-        .lines()
-        .find(|l| l.contains("policy grant used"))
-        .expect(&logs);
-    for expected in [
-        "INFO",
-        "crypt_model::access",
-        "caller=\"support-tool\"",
-        "table=\"profiles\"",
-        "key=user_id=\"alice\" kind=\"profile\"",
-    ] {
-        assert!(
-            grant_line.contains(expected),
-            "{expected} missing from: {grant_line}"
-        );
-    }
-    assert_eq!(logs.matches("policy grant used").count(), 1, "{logs}");
     assert!(
-        logs.contains("access denied") && logs.contains("billing-export"),
+        !logs.contains(EMAIL) && !logs.contains("carol.private"),
         "{logs}"
     );
+    assert!(
+        !debug.contains(EMAIL) && !debug.contains("alice"),
+        "{debug}"
+    );
     assert_clean(&logs);
-}
-
-fn cipher_with_grant_on(table: &str) -> Cipher {
-    cipher().with_grant(Grant::new("support-tool", table))
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("crypt_model::access"))
+        .collect();
+    for line in &lines {
+        let key = key_field(line);
+        assert!(
+            key.len() == 19
+                && key.starts_with("kf:")
+                && key[3..].bytes().all(|b| b.is_ascii_hexdigit()),
+            "{line}"
+        );
+    }
+    let denied: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("access denied"))
+        .collect();
+    assert!(denied.iter().all(|l| l.contains("WARN")), "{logs}");
+    for caller in ["caller=\"mallory\"", "caller=\"billing\""] {
+        assert!(
+            denied.iter().any(|l| l.contains(caller)),
+            "{caller}: {logs}"
+        );
+    }
+    for scope in ["read", "write", "delete"] {
+        let used = format!("policy grant used to {scope} a record");
+        assert!(
+            lines.iter().any(|l| l.contains("INFO")
+                && l.contains(&used)
+                && l.contains(&format!("scope=\"{scope}\""))),
+            "{scope}: {logs}"
+        );
+    }
+    // The same record has the same fingerprint in every line about it, and Debug shows it too.
+    let fingerprints: BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| {
+            l.contains("support-tool")
+                || l.contains("caller=\"mallory\" service=false scope=\"read\"")
+        })
+        .map(|l| key_field(l))
+        .collect();
+    assert_eq!(fingerprints.len(), 1, "{logs}");
+    let fingerprint = fingerprints.into_iter().next().unwrap();
+    assert!(debug.contains(fingerprint), "{debug}");
 }

@@ -40,7 +40,7 @@ async fn a_record_round_trips_through_kms() {
     let item = profile("alice", "main").to_item(&cipher).await.unwrap();
     let opened = Profile::from_item(item)
         .unwrap()
-        .open(&Caller::user("alice"), &cipher)
+        .open(&Caller::user("alice").unwrap(), &cipher)
         .await
         .unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
@@ -53,7 +53,7 @@ async fn a_record_round_trips_through_kms() {
     let item = profile("alice", "main").to_item(&cipher).await.unwrap();
     Profile::from_item(item)
         .unwrap()
-        .open(&Caller::user("alice"), &reader)
+        .open(&Caller::user("alice").unwrap(), &reader)
         .await
         .unwrap();
     assert_eq!(reader.keyring_calls().unwrap, 1);
@@ -69,7 +69,7 @@ async fn a_data_key_of_one_table_cannot_open_items_of_another() {
     let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
     let error = Other::from_item(item)
         .unwrap()
-        .open(&Caller::user("alice"), &reader)
+        .open(&Caller::user("alice").unwrap(), &reader)
         .await
         .unwrap_err();
     assert!(
@@ -109,7 +109,7 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
     let only_new = Cipher::new(KmsKeyring::new(kms.clone(), &new).unwrap());
     let error = Profile::from_item(old_item.clone())
         .unwrap()
-        .open(&Caller::user("alice"), &only_new)
+        .open(&Caller::user("alice").unwrap(), &only_new)
         .await
         .unwrap_err();
     assert!(
@@ -130,7 +130,7 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
     );
     let opened = Profile::from_item(old_item)
         .unwrap()
-        .open(&Caller::user("alice"), &rotated)
+        .open(&Caller::user("alice").unwrap(), &rotated)
         .await
         .unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
@@ -208,7 +208,7 @@ async fn a_thousand_puts_make_one_kms_call_and_store_no_plaintext() {
         table.name(),
     )
     .unwrap();
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice").unwrap();
     let records: Vec<Profile> = (0..1000)
         .map(|i| profile("alice", &format!("k{i:04}")))
         .collect();

@@ -47,7 +47,7 @@ async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
         })
         .collect();
     let error = profiles
-        .batch_put(&Caller::user("alice"), &records)
+        .batch_put(&Caller::user("alice").unwrap(), &records)
         .await
         .unwrap_err();
     match &error {

@@ -7,8 +7,9 @@ mod moto;
 use std::sync::Arc;
 
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use crypt_model::access::Gate;
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, Error, Key, LocalKeyring, Sensitive, Table, TableRef,
+    Caller, Cipher, EncryptedItem, Error, Grant, Key, LocalKeyring, Sensitive, Table, TableRef,
 };
 use crypt_model_dynamo::{ChangeKind, DynamoStore, ProvisionOptions, StreamDecoder, provision};
 use crypt_model_tests::SSN;
@@ -38,7 +39,7 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
         table.name(),
     )
     .unwrap();
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice").unwrap();
     let mut profile = Profile {
         user_id: "alice".into(),
         ssn: Sensitive::new(SSN.into()),
@@ -102,7 +103,7 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
                 let error = refused
                     .new_image
                     .unwrap()
-                    .open(&Caller::user("mallory"), &cipher)
+                    .open(&Caller::user("mallory").unwrap(), &cipher)
                     .await
                     .unwrap_err();
                 assert!(matches!(error, Error::AccessDenied { .. }));
@@ -156,10 +157,31 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
     let opened = change
         .new_image
         .unwrap()
-        .open(&Caller::user("alice"), &cipher)
+        .open(&Caller::user("alice").unwrap(), &cipher)
         .await
         .unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
+
+    // A consumer service opens records with a read grant, and only with one.
+    let gate = Gate::<Profile>::new().with_grant(Grant::read("indexer").unwrap());
+    let indexer = Caller::service("indexer").unwrap();
+    let sealed = || {
+        decoder
+            .lambda_record(&lambda_event("profiles-prod", "MODIFY", image.clone())["Records"][0])
+            .unwrap()
+            .new_image
+            .unwrap()
+    };
+    let opened = sealed().open_with(&indexer, &gate, &cipher).await.unwrap();
+    assert_eq!(opened.ssn.expose_secret(), SSN);
+    for refused in [
+        sealed().open(&indexer, &cipher).await,
+        sealed()
+            .open_with(&Caller::service("other").unwrap(), &gate, &cipher)
+            .await,
+    ] {
+        assert!(matches!(refused, Err(Error::AccessDenied { .. })));
+    }
 
     let removed = decoder
         .lambda_event(&lambda_event(

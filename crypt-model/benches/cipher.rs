@@ -210,7 +210,8 @@ fn reference_item(c: &mut Criterion) {
     let cipher = Cipher::new(LocalKeyring::generate().unwrap());
     let s = secrets();
     let stored = engine_encrypt(&cipher, &s);
-    now(cipher.decrypt(&SCHEMA, &stored)).unwrap();
+    let owner = Caller::user("user-00000017").unwrap();
+    now(cipher.decrypt(&SCHEMA, &stored, &owner)).unwrap();
     let floor = Floor::new();
     assert_eq!(floor.binding[0], 1);
     let plaintexts = [s.email.as_bytes(), s.ssn.as_bytes(), s.notes.as_bytes()];
@@ -225,7 +226,7 @@ fn reference_item(c: &mut Criterion) {
     });
     group.bench_function("decrypt/engine", |b| {
         b.iter(|| {
-            let mut opened = now(cipher.decrypt(&SCHEMA, black_box(&stored))).unwrap();
+            let mut opened = now(cipher.decrypt(&SCHEMA, black_box(&stored), &owner)).unwrap();
             let email = opened.take::<String>("email").unwrap();
             let ssn = opened.take::<String>("ssn").unwrap();
             let notes = opened.take::<String>("notes").unwrap();
@@ -320,7 +321,7 @@ fn derive_and_table(c: &mut Criterion) {
     let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
     let record = reference_record();
     let stored = now(record.to_item(&cipher)).unwrap();
-    let owner = Caller::user("user-00000017");
+    let owner = Caller::user("user-00000017").unwrap();
     let mut group = c.benchmark_group("reference item, derive");
     group.bench_function("to_item", |b| {
         b.iter(|| now(black_box(&record).to_item(&cipher)).unwrap())
@@ -354,6 +355,7 @@ fn derive_and_table(c: &mut Criterion) {
 /// How the cost grows with the number of sensitive fields (30-byte values each).
 fn field_count(c: &mut Criterion) {
     let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let owner = Caller::user("k").unwrap();
     let mut group = c.benchmark_group("sensitive fields per item");
     for count in [1usize, 10, 50] {
         let names: Vec<&'static str> = (0..count)
@@ -374,7 +376,7 @@ fn field_count(c: &mut Criterion) {
         let stored = encrypt();
         group.bench_function(format!("encrypt/{count}"), |b| b.iter(encrypt));
         group.bench_function(format!("decrypt/{count}"), |b| {
-            b.iter(|| now(cipher.decrypt(&schema, black_box(&stored))).unwrap())
+            b.iter(|| now(cipher.decrypt(&schema, black_box(&stored), &owner)).unwrap())
         });
     }
     group.finish();

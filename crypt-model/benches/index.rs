@@ -74,9 +74,9 @@ fn index(c: &mut Criterion) {
             user_id: format!("user{i:05}"),
             email: Sensitive::new(format!("user{i}@example.com")),
         };
-        now(table.put(&Caller::user(format!("user{i:05}")), &mut record)).unwrap();
+        now(table.put(&Caller::user(format!("user{i:05}")).unwrap(), &mut record)).unwrap();
     }
-    let caller = Caller::user("user04242");
+    let caller = Caller::user("user04242").unwrap();
     let lookup = Indexed::by_email("user4242@example.com").unwrap();
     assert_eq!(now(table.find(&caller, &lookup)).unwrap().len(), 1);
     group.bench_function("find/10,000 records, memory store", |b| {

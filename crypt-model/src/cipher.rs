@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::access::Grant;
+use crate::access::{self, Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item};
 use crate::cache::{CacheLimits, KeyCache, KeyringCalls};
 use crate::encoding::RESERVED_PREFIX;
@@ -33,7 +33,7 @@ use crate::sensitive::Sensitive;
 /// A `Cipher` is cheap to share (`Arc<Cipher>`) and safe to use from many tasks.
 ///
 /// ```
-/// use crypt_model::{AttributeValue, Cipher, Item, LocalKeyring, Plaintexts, Schema};
+/// use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Plaintexts, Schema};
 ///
 /// const NOTES: Schema = Schema::new("notes", "user_id", "user_id").with_sensitive(&["body"]);
 ///
@@ -48,14 +48,13 @@ use crate::sensitive::Sensitive;
 /// cipher.encrypt(&NOTES, &mut item, &plaintexts).await?;
 /// assert!(matches!(item.get("body"), Some(AttributeValue::B(_))));
 ///
-/// let mut opened = cipher.decrypt(&NOTES, &item).await?;
+/// let mut opened = cipher.decrypt(&NOTES, &item, &Caller::user("alice")?).await?;
 /// let body = opened.take::<String>("body")?.expect("the field was written");
 /// assert_eq!(body.expose_secret(), "dear diary");
 /// # Ok(()) }
 /// ```
 pub struct Cipher {
     keys: KeyCache,
-    grants: Vec<Grant>,
     index_secret: Option<IndexSecret>,
 }
 
@@ -69,16 +68,8 @@ impl Cipher {
     pub fn with_cache_limits(keyring: impl Keyring + 'static, limits: CacheLimits) -> Self {
         Cipher {
             keys: KeyCache::new(Arc::new(keyring), limits),
-            grants: Vec::new(),
             index_secret: None,
         }
-    }
-
-    /// Lets a named service open records of one logical table that it does not own. Every use
-    /// is logged; see [`Grant`].
-    pub fn with_grant(mut self, grant: Grant) -> Self {
-        self.grants.push(grant);
-        self
     }
 
     /// Sets the secret that blind-index keys derive from (needed by models with
@@ -108,11 +99,6 @@ impl Cipher {
         Ok(secret.index_value(schema.table(), spec, owner, normalized))
     }
 
-    /// The grants configured.
-    pub fn grants(&self) -> &[Grant] {
-        &self.grants
-    }
-
     /// The calls that reached the keyring so far: the key-provider budget of what this engine
     /// did.
     pub fn keyring_calls(&self) -> KeyringCalls {
@@ -133,6 +119,9 @@ impl Cipher {
         plaintexts: &Plaintexts,
     ) -> Result<()> {
         schema.validate()?;
+        if let Some(AttributeValue::S(owner)) = item.get(schema.owner()) {
+            access::check_identity(owner, &format!("the owner attribute `{}`", schema.owner()))?;
+        }
         let binding = Binding::new(schema, item)?;
         if let Some((name, _)) = item
             .iter()
@@ -235,12 +224,23 @@ impl Cipher {
             .map(AttributeValue::B)
     }
 
-    /// Checks and decrypts the sensitive attributes of `item` that `schema` declares.
+    /// Checks and decrypts, for its owner, the sensitive attributes of `item` that `schema`
+    /// declares: the raw API's counterpart of [`Sealed::open`](crate::Sealed::open).
     ///
-    /// The key commitment is checked before any field is decrypted; a failed check of the header
-    /// or of any field gives [`Error::Integrity`] and no plaintext at all. This does not check
-    /// who is asking: the owner gate runs above this layer, before it is called.
-    pub async fn decrypt(&self, schema: &Schema, item: &Item) -> Result<Plaintexts> {
+    /// The owner gate runs first: unless `caller` is the user named by the item's owner
+    /// attribute, the result is [`Error::AccessDenied`] (logged, target `crypt_model::access`)
+    /// before the header is read or any key unwrapped. Services, which act through grants, open
+    /// records through a [`Table`](crate::Table) or [`Sealed::open_with`](crate::Sealed::open_with).
+    /// Then the key commitment is checked before any field is decrypted; a failed check of the
+    /// header or of any field gives [`Error::Integrity`] and no plaintext at all.
+    pub async fn decrypt(
+        &self,
+        schema: &Schema,
+        item: &Item,
+        caller: &Caller,
+    ) -> Result<Plaintexts> {
+        let owner = access::stored_owner(schema, item);
+        Gate::<()>::new().authorize(caller, schema, owner, item, Scope::Read)?;
         let header = Header::from_item(item)?;
         self.decrypt_parsed(schema, item, &header).await
     }

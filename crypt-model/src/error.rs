@@ -125,6 +125,16 @@ pub enum Error {
         table: String,
     },
 
+    /// An identity — a caller's id, a service's name, a record's owner — is empty, only white
+    /// space, or holds a control character. Nothing was done.
+    #[error("invalid identity for {subject}: {reason}")]
+    InvalidIdentity {
+        /// Whose identity (`a user caller`, `the owner attribute \`user_id\``, …).
+        subject: String,
+        /// What is wrong with it, without the value.
+        reason: String,
+    },
+
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]
     Randomness,

@@ -169,10 +169,17 @@ impl Binding {
     }
 }
 
-/// The owner id stored in `item`: the schema's owner attribute, a string.
+/// The owner id stored in `item`: the schema's owner attribute, a string that is a valid
+/// identity.
 pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
     match item.get(schema.owner()) {
-        Some(AttributeValue::S(owner)) => Ok(owner),
+        Some(AttributeValue::S(owner)) if crate::access::check_identity(owner, "").is_ok() => {
+            Ok(owner)
+        }
+        Some(AttributeValue::S(_)) => Err(Error::malformed(
+            schema.owner(),
+            "the owner is not a valid identity (empty, white space, or a control character)",
+        )),
         Some(_) => Err(Error::malformed(
             schema.owner(),
             "the owner must be a string (S)",

@@ -21,7 +21,7 @@ pub mod index;
 
 pub mod schema;
 
-mod access;
+pub mod access;
 pub mod format;
 pub mod store;
 

@@ -19,11 +19,21 @@ async fn no_log_line_at_any_level_contains_a_secret() {
 
     let mut tampered = item.clone();
     tampered.insert("ssn", item.get("email").unwrap().clone());
-    let error = clean(cipher.decrypt(&PROFILES, &tampered).await.unwrap_err());
+    let error = clean(
+        cipher
+            .decrypt(&PROFILES, &tampered, &owner(&PROFILES, &tampered))
+            .await
+            .unwrap_err(),
+    );
     assert!(matches!(error, Error::Integrity { .. }));
     let mut moved = item.clone();
     moved.insert("user_id", AttributeValue::S(SSN.into()));
-    clean(cipher.decrypt(&PROFILES, &moved).await.unwrap_err());
+    clean(
+        cipher
+            .decrypt(&PROFILES, &moved, &owner(&PROFILES, &moved))
+            .await
+            .unwrap_err(),
+    );
 
     let logs = captured.text();
     assert!(logs.contains("generated a new data key"), "{logs}");

@@ -148,7 +148,10 @@ async fn sensitive_round_trip<T: Plaintext + PartialEq + Debug>(cipher: &Cipher,
         .await
         .unwrap();
     assert_item_clean(&item);
-    let mut opened = cipher.decrypt(&VAULT, &item).await.unwrap();
+    let mut opened = cipher
+        .decrypt(&VAULT, &item, &owner(&VAULT, &item))
+        .await
+        .unwrap();
     let back: Sensitive<T> = opened.take("value").unwrap().unwrap();
     assert_eq!(back.expose_secret(), &value);
 }

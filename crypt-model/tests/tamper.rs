@@ -7,11 +7,16 @@ mod common;
 
 use common::*;
 use crypt_model::format::HEADER_ATTRIBUTE;
-use crypt_model::{AttributeValue, CacheLimits, Cipher, Error, Item, LocalKeyring, Plaintexts};
+use crypt_model::{
+    AttributeValue, CacheLimits, Caller, Cipher, Error, Item, LocalKeyring, Plaintexts,
+};
 
 /// Decrypts a profile that must fail, and returns the (clean) error.
 async fn refused(cipher: &Cipher, item: &Item) -> Error {
-    match cipher.decrypt(&PROFILES, item).await {
+    match cipher
+        .decrypt(&PROFILES, item, &owner(&PROFILES, item))
+        .await
+    {
         Ok(plaintexts) => panic!("a tampered item decrypted: {plaintexts:?}"),
         Err(error) => clean(error),
     }
@@ -227,13 +232,28 @@ async fn editing_the_stored_partition_key_sort_key_or_owner_is_an_integrity_fail
     let order = encrypted_order(&cipher, "42", "carol").await;
     let mut edited = order.clone();
     edited.insert("customer", s("mallory"));
-    let error = clean(cipher.decrypt(&ORDERS, &edited).await.unwrap_err());
+    let error = clean(
+        cipher
+            .decrypt(&ORDERS, &edited, &owner(&ORDERS, &edited))
+            .await
+            .unwrap_err(),
+    );
     assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
     let mut edited = order.clone();
     edited.insert("order_no", AttributeValue::N("43".into()));
-    let error = clean(cipher.decrypt(&ORDERS, &edited).await.unwrap_err());
+    let error = clean(
+        cipher
+            .decrypt(&ORDERS, &edited, &owner(&ORDERS, &edited))
+            .await
+            .unwrap_err(),
+    );
     assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
-    assert!(cipher.decrypt(&ORDERS, &order).await.is_ok());
+    assert!(
+        cipher
+            .decrypt(&ORDERS, &order, &owner(&ORDERS, &order))
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -247,9 +267,20 @@ async fn an_owner_change_is_detected_even_with_no_sensitive_field_present() {
         .encrypt(&ORDERS, &mut item, &Plaintexts::new())
         .await
         .unwrap();
-    assert!(cipher.decrypt(&ORDERS, &item).await.unwrap().is_empty());
+    assert!(
+        cipher
+            .decrypt(&ORDERS, &item, &owner(&ORDERS, &item))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     item.insert("customer", s("mallory"));
-    let error = clean(cipher.decrypt(&ORDERS, &item).await.unwrap_err());
+    let error = clean(
+        cipher
+            .decrypt(&ORDERS, &item, &owner(&ORDERS, &item))
+            .await
+            .unwrap_err(),
+    );
     assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
 }
 
@@ -286,7 +317,12 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
     // The data key is wrapped under the table: the local keyring refuses to unwrap it.
     let cipher = Cipher::new(local("k1", 1));
     let item = encrypted_profile(&cipher, "alice", "profile").await;
-    let error = clean(cipher.decrypt(&OTHER_TABLE, &item).await.unwrap_err());
+    let error = clean(
+        cipher
+            .decrypt(&OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
+            .await
+            .unwrap_err(),
+    );
     assert!(
         matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"),
         "{error:?}"
@@ -296,7 +332,12 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
     // table into the commitment, the field keys and the associated data.
     let blind = Cipher::new(ContextBlind(local("k1", 1)));
     let item = encrypted_profile(&blind, "alice", "profile").await;
-    let error = clean(blind.decrypt(&OTHER_TABLE, &item).await.unwrap_err());
+    let error = clean(
+        blind
+            .decrypt(&OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
+            .await
+            .unwrap_err(),
+    );
     assert!(integrity(HEADER_ATTRIBUTE)(&error), "{error:?}");
     assert_profile_opens(&blind, &item).await;
 }
@@ -427,12 +468,12 @@ async fn missing_or_mistyped_attributes_are_named() {
     let error = refused(&cipher, &no_sort_key).await;
     assert!(matches!(&error, Error::MissingAttribute { attribute } if attribute == "kind"));
 
+    // An owner that is not a string belongs to no one: the owner gate refuses everybody, before
+    // anything else of the item is read.
     let mut numeric_owner = item.clone();
     numeric_owner.insert("user_id", AttributeValue::N("1".into()));
     let error = refused(&cipher, &numeric_owner).await;
-    assert!(
-        matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == "user_id")
-    );
+    assert!(matches!(&error, Error::AccessDenied { .. }), "{error:?}");
 }
 
 #[tokio::test]
@@ -485,4 +526,40 @@ async fn two_encryptions_of_the_same_record_differ() {
             "{attribute} is deterministic"
         );
     }
+}
+
+#[tokio::test]
+async fn the_raw_decrypt_opens_only_for_the_owner_and_decides_before_any_unwrap() {
+    let writer = Cipher::new(local("k1", 1));
+    let item = encrypted_profile(&writer, "alice", "profile").await;
+    let (keyring, down) = Switchable::new(local("k1", 1));
+    let reader = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
+    for caller in [
+        Caller::user("mallory").unwrap(),
+        Caller::user("Alice").unwrap(),
+        Caller::service("alice").unwrap(),
+    ] {
+        let error = clean(reader.decrypt(&PROFILES, &item, &caller).await.unwrap_err());
+        assert!(
+            matches!(error, Error::AccessDenied { .. }),
+            "{caller:?}: {error:?}"
+        );
+    }
+    assert_eq!(
+        reader.keyring_calls().unwrap,
+        0,
+        "refused before any unwrap"
+    );
+    // Whatever the key provider does: the owner reaches it, no one else does.
+    down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mallory = Caller::user("mallory").unwrap();
+    assert!(matches!(
+        reader.decrypt(&PROFILES, &item, &mallory).await,
+        Err(Error::AccessDenied { .. })
+    ));
+    let alice = Caller::user("alice").unwrap();
+    assert!(matches!(
+        reader.decrypt(&PROFILES, &item, &alice).await,
+        Err(Error::KeyProvider { .. })
+    ));
 }

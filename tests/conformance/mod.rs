@@ -14,11 +14,15 @@
 use std::sync::Arc;
 
 use crypt_model::store::Condition;
-use crypt_model::{AttributeValue, Item, Store, TableRef};
+use crypt_model::{
+    AttributeValue, Cipher, EncryptedItem, IndexSecret, Item, LocalKeyring, Store, Table, TableRef,
+};
 
+mod access;
 mod store;
 mod table;
 
+pub use access::*;
 pub use store::*;
 pub use table::*;
 
@@ -45,7 +49,12 @@ macro_rules! conformance_suite {
             query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
             stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
             batch_put_refuses_models_whose_owner_is_not_in_the_key, stored_items_hold_no_plaintext,
-            update_sensitive_rewrites_one_field_only
+            update_sensitive_rewrites_one_field_only,
+            a_foreign_partition_reads_like_a_missing_one,
+            pages_of_a_shared_partition_point_only_at_the_callers_records,
+            an_index_partition_reveals_nothing_to_a_non_owner,
+            another_owners_malformed_item_reads_as_missing,
+            grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(
@@ -63,4 +72,25 @@ fn s(v: &str) -> AttributeValue {
 /// An unconditional put that must succeed.
 async fn put(store: &Arc<dyn Store>, table: &TableRef, item: Item) {
     store.put(table, item, &Condition::Always).await.unwrap();
+}
+
+/// The cipher of the typed half: a local key and an index secret.
+pub fn cipher() -> Arc<Cipher> {
+    Arc::new(
+        Cipher::new(LocalKeyring::new("conformance", &[7; 32]).unwrap())
+            .with_index_secret(IndexSecret::from_bytes(&[8; 32]).unwrap()),
+    )
+}
+
+/// The table of model `T` on the harness's store, made ready.
+pub async fn table<T: EncryptedItem + Send + Sync>(
+    backend: &impl Harness,
+) -> Table<T, Arc<dyn Store>> {
+    let schema = T::SCHEMA;
+    let table = backend
+        .table(TableRef::for_schema(schema.table(), &schema).unwrap())
+        .await;
+    Table::named(backend.store(), cipher(), table.name())
+        .unwrap()
+        .with_batch_retry(20, std::time::Duration::from_millis(1))
 }

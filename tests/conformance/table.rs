@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Error, Grant, Key, LocalKeyring, Query,
-    Sensitive, SortCondition, Store, Table, TableRef, Write,
+    AttributeValue, Caller, EncryptedItem, Error, Grant, Key, Query, Sensitive, SortCondition,
+    Store, Table, Write,
 };
 use crypt_model_tests::{CARD, Profile, SSN, profile};
 
-use super::{Harness, put, s};
+use super::{Harness, cipher, put, s, table};
 
 /// An order: the owner is not part of the key.
 #[derive(EncryptedItem, Debug)]
@@ -37,25 +37,9 @@ pub struct Counter {
     pub note: Sensitive<String>,
 }
 
-fn cipher() -> Arc<Cipher> {
-    Arc::new(Cipher::new(
-        LocalKeyring::new("conformance", &[7; 32]).unwrap(),
-    ))
-}
-
-async fn table<T: EncryptedItem + Send + Sync>(backend: &impl Harness) -> Table<T, Arc<dyn Store>> {
-    let schema = T::SCHEMA;
-    let table = backend
-        .table(TableRef::for_schema(schema.table(), &schema).unwrap())
-        .await;
-    Table::named(backend.store(), cipher(), table.name())
-        .unwrap()
-        .with_batch_retry(20, std::time::Duration::from_millis(1))
-}
-
 pub async fn takeover_is_refused(backend: &impl Harness) {
-    let alice = Caller::user("alice");
-    let bob = Caller::user("bob");
+    let alice = Caller::user("alice").unwrap();
+    let bob = Caller::user("bob").unwrap();
     let orders = table::<Order>(backend).await;
     let mut order = Order {
         order_no: 1,
@@ -77,22 +61,16 @@ pub async fn takeover_is_refused(backend: &impl Harness) {
     );
     // A granted service writing someone else's record over alice's is refused, and the refusal
     // names the service that asked, not the owner the record claims.
-    let granted = Table::<Order, _>::named(
-        backend.store(),
-        Arc::new(
-            Cipher::new(LocalKeyring::new("conformance", &[7; 32]).unwrap())
-                .with_grant(Grant::new("support-tool", "conf_orders")),
-        ),
-        orders.table_ref().name(),
-    )
-    .unwrap();
+    let granted = Table::<Order, _>::named(backend.store(), cipher(), orders.table_ref().name())
+        .unwrap()
+        .with_grant(Grant::write("support-tool").unwrap());
     let mut carols = Order {
         order_no: 1,
         customer: "carol".into(),
         card: Sensitive::new("carol's card".into()),
     };
     let error = granted
-        .put(&Caller::service("support-tool"), &mut carols)
+        .put(&Caller::service("support-tool").unwrap(), &mut carols)
         .await
         .unwrap_err();
     assert!(
@@ -139,8 +117,8 @@ pub async fn takeover_is_refused(backend: &impl Harness) {
 
 pub async fn enumeration_looks_like_a_missing_record(backend: &impl Harness) {
     let profiles = table::<Profile>(backend).await;
-    let alice = Caller::user("alice");
-    let bob = Caller::user("bob");
+    let alice = Caller::user("alice").unwrap();
+    let bob = Caller::user("bob").unwrap();
     profiles
         .put(&alice, &mut profile("alice", "main"))
         .await
@@ -179,7 +157,7 @@ pub async fn query_returns_only_what_the_caller_may_open(backend: &impl Harness)
     // Orders of several customers in one partition would need a shared key; use profiles of a
     // partition and a service grant instead: the owner sees them, a stranger sees none.
     let profiles = table::<Profile>(backend).await;
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice").unwrap();
     for kind in ["a", "b", "c", "d", "e"] {
         profiles
             .put(&alice, &mut profile("alice", kind))
@@ -196,7 +174,10 @@ pub async fn query_returns_only_what_the_caller_may_open(backend: &impl Harness)
     );
     assert!(
         profiles
-            .query_all(&Caller::user("mallory"), Query::partition("alice").limit(2))
+            .query_all(
+                &Caller::user("mallory").unwrap(),
+                Query::partition("alice").limit(2)
+            )
             .await
             .unwrap()
             .is_empty()
@@ -213,7 +194,7 @@ pub async fn query_returns_only_what_the_caller_may_open(backend: &impl Harness)
 
 pub async fn optimistic_locking_loses_no_update(backend: &impl Harness) {
     let counters = Arc::new(table::<Counter>(backend).await);
-    let owner = Caller::user("carol");
+    let owner = Caller::user("carol").unwrap();
     let mut counter = Counter {
         user_id: "carol".into(),
         count: 0,
@@ -270,7 +251,7 @@ pub async fn optimistic_locking_loses_no_update(backend: &impl Harness) {
 
 pub async fn stale_write_is_a_conflict(backend: &impl Harness) {
     let counters = table::<Counter>(backend).await;
-    let owner = Caller::user("dave");
+    let owner = Caller::user("dave").unwrap();
     let mut first = Counter {
         user_id: "dave".into(),
         count: 1,
@@ -323,7 +304,7 @@ pub async fn stale_write_is_a_conflict(backend: &impl Harness) {
 
 pub async fn table_batch_put_and_get(backend: &impl Harness) {
     let profiles = table::<Profile>(backend).await;
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice").unwrap();
     let records: Vec<Profile> = (0..60)
         .map(|i| profile("alice", &format!("k{i:03}")))
         .collect();
@@ -338,14 +319,14 @@ pub async fn table_batch_put_and_get(backend: &impl Harness) {
     assert!(read.iter().all(|p| p.ssn.expose_secret() == SSN));
     assert!(
         profiles
-            .batch_get(&Caller::user("bob"), &keys)
+            .batch_get(&Caller::user("bob").unwrap(), &keys)
             .await
             .unwrap()
             .is_empty()
     );
     // Bob cannot batch-write records in alice's name.
     let error = profiles
-        .batch_put(&Caller::user("bob"), &records[..1])
+        .batch_put(&Caller::user("bob").unwrap(), &records[..1])
         .await
         .unwrap_err();
     assert!(matches!(error, Error::AccessDenied { .. }));
@@ -353,13 +334,13 @@ pub async fn table_batch_put_and_get(backend: &impl Harness) {
 
 pub async fn table_transaction_rolls_back(backend: &impl Harness) {
     let profiles = table::<Profile>(backend).await;
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice").unwrap();
     profiles
         .put(&alice, &mut profile("alice", "old"))
         .await
         .unwrap();
     profiles
-        .put(&Caller::user("bob"), &mut profile("bob", "main"))
+        .put(&Caller::user("bob").unwrap(), &mut profile("bob", "main"))
         .await
         .unwrap();
     let mut new = profile("alice", "new");
@@ -423,7 +404,7 @@ pub async fn table_transaction_rolls_back(backend: &impl Harness) {
 
 pub async fn batch_put_refuses_models_whose_owner_is_not_in_the_key(backend: &impl Harness) {
     let orders = table::<Order>(backend).await;
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice").unwrap();
     let records = [Order {
         order_no: 7,
         customer: "alice".into(),
@@ -436,7 +417,7 @@ pub async fn batch_put_refuses_models_whose_owner_is_not_in_the_key(backend: &im
 
 pub async fn stored_items_hold_no_plaintext(backend: &impl Harness) {
     let profiles = table::<Profile>(backend).await;
-    let alice = Caller::user("alice");
+    let alice = Caller::user("alice").unwrap();
     profiles
         .put(&alice, &mut profile("alice", "raw"))
         .await
@@ -474,7 +455,7 @@ pub struct Vault {
 
 pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
     let vaults = table::<Vault>(backend).await;
-    let erin = Caller::user("erin");
+    let erin = Caller::user("erin").unwrap();
     let key = Key::new("erin");
     let mut vault = Vault {
         user_id: "erin".into(),
@@ -542,7 +523,7 @@ pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
     let mut current = vaults.get(&erin, &key).await.unwrap().unwrap();
     assert!(matches!(
         vaults
-            .update_sensitive(&Caller::user("frank"), &mut current, "pin")
+            .update_sensitive(&Caller::user("frank").unwrap(), &mut current, "pin")
             .await,
         Err(Error::AccessDenied { .. })
     ));

@@ -32,7 +32,7 @@ mod tests {
         let item = note.to_item(&cipher).await.unwrap();
         let opened = Note::from_item(item)
             .unwrap()
-            .open(&vault::Caller::user("u"), &cipher)
+            .open(&vault::Caller::user("u").unwrap(), &cipher)
             .await
             .unwrap();
         assert_eq!(opened.body.expose_secret(), "hi");

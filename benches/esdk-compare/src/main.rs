@@ -160,7 +160,7 @@ fn main() -> Result<(), BoxError> {
     )?);
     let record = reference();
     let stored = run(&runtime, record.to_item(&cipher))?;
-    let owner = Caller::user(OWNER);
+    let owner = Caller::user(OWNER).unwrap();
     let (cm_encrypt, cm_encrypt_allocs) = measure(20_000, || {
         run(&runtime, record.to_item(&cipher)).unwrap();
     });

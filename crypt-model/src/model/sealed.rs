@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::EncryptedItem;
-use crate::access::{self, Action, Caller, Permit};
+use crate::access::{Caller, Gate, Scope, fingerprint};
 use crate::attribute::{AttributeValue, Item};
 use crate::cipher::Cipher;
 use crate::error::Result;
@@ -57,49 +57,41 @@ impl<T: EncryptedItem> Sealed<T> {
         format::owner_of(&T::SCHEMA, &self.item).unwrap_or_default()
     }
 
-    /// Whether `caller` may open this record (the owner, or a service with a grant), without
-    /// opening it. Refusals and grant uses are logged as by [`open`](Self::open).
-    pub(crate) fn check_access(&self, caller: &Caller, cipher: &Cipher) -> Result<()> {
-        access::authorize(
-            cipher.grants(),
+    /// Opens the record for `caller`, if it is the record's owner.
+    ///
+    /// The owner gate runs first: anyone else gets [`Error::AccessDenied`] (logged) before any
+    /// key is unwrapped or any field decrypted. Then the key commitment and every field are
+    /// checked and decrypted; a record edited or copied in storage gives [`Error::Integrity`]. A
+    /// service with a read [`Grant`](crate::Grant) opens records with
+    /// [`open_with`](Self::open_with).
+    ///
+    /// [`Error::AccessDenied`]: crate::Error::AccessDenied
+    /// [`Error::Integrity`]: crate::Error::Integrity
+    pub async fn open(self, caller: &Caller, cipher: &Cipher) -> Result<T> {
+        self.open_with(caller, &Gate::new(), cipher).await
+    }
+
+    /// Opens the record for `caller` under `gate`: its owner, or a service `gate` grants
+    /// [`Scope::Read`] (each such use logged with the scope). As [`open`](Self::open) otherwise;
+    /// this is the one door to a model's plaintext, which every path of [`Table`](crate::Table)
+    /// goes through too.
+    pub async fn open_with(self, caller: &Caller, gate: &Gate<T>, cipher: &Cipher) -> Result<T> {
+        gate.authorize(
             caller,
             &T::SCHEMA,
-            self.owner(),
+            Some(self.owner()),
             &self.item,
-            Action::Open,
-        )
+            Scope::Read,
+        )?;
+        self.open_permitted(cipher).await
     }
 
-    /// The owner gate's decision without logging a refusal (a grant use is still logged): for
-    /// filtering query results, where records of other owners are expected.
-    pub(crate) fn permitted(&self, caller: &Caller, cipher: &Cipher) -> bool {
-        match access::permit(cipher.grants(), caller, T::SCHEMA.table(), self.owner()) {
-            Permit::Owner => true,
-            Permit::Grant => {
-                access::log_grant(caller, &T::SCHEMA, &self.item, Action::Open);
-                true
-            }
-            Permit::Denied => false,
-        }
-    }
-
-    /// Opens the record without the owner gate: for the table layer, after `permitted`.
+    /// Opens the record after the table's gate allowed it.
     pub(crate) async fn open_permitted(self, cipher: &Cipher) -> Result<T> {
         let mut plaintexts = cipher
             .decrypt_parsed(&T::SCHEMA, &self.item, &self.header)
             .await?;
         T::__assemble(self.plain, &mut plaintexts)
-    }
-
-    /// Opens the record for `caller`.
-    ///
-    /// The owner gate runs first: a caller who is neither the owner nor a service with a
-    /// [`Grant`](crate::Grant) for this table gets [`Error::AccessDenied`](crate::Error::AccessDenied) before any key is
-    /// unwrapped or any field decrypted. Then the key commitment and every field are checked
-    /// and decrypted; a record edited or copied in storage gives [`Error::Integrity`](crate::Error::Integrity).
-    pub async fn open(self, caller: &Caller, cipher: &Cipher) -> Result<T> {
-        self.check_access(caller, cipher)?;
-        self.open_permitted(cipher).await
     }
 }
 
@@ -111,11 +103,10 @@ impl<T: EncryptedItem> fmt::Debug for Sealed<T> {
             .copied()
             .filter(|name| self.item.contains(name))
             .collect();
+        // The key and the owner may be personal data: a keyed fingerprint of the key instead.
         f.debug_struct("Sealed")
             .field("table", &self.table())
-            .field("partition_key", self.partition_key())
-            .field("sort_key", &self.sort_key())
-            .field("owner", &self.owner())
+            .field("key", &fingerprint(&T::SCHEMA, &self.item))
             .field("sealed_fields", &sealed)
             .finish_non_exhaustive()
     }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    Backend, BatchGet, Condition, Cursor, MAX_ITEM_SIZE, Page, Query, TableRef, TransactItem,
-    Update, compare_keys,
+    Backend, BatchGet, Condition, MAX_ITEM_SIZE, Page, Query, TableRef, TransactItem, Update,
+    compare_keys,
 };
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::error::{Error, Result};
@@ -279,17 +279,8 @@ impl Backend for MemoryStore {
         let limit = query.limit.map_or(usize::MAX, |l| l as usize);
         let cut = matching.len() >= limit;
         let items: Vec<Item> = matching.into_iter().take(limit).cloned().collect();
-        // The cursor holds the last item's table key and, for an index, its index keys.
         let cursor = match (cut, items.last()) {
-            (true, Some(last)) => {
-                let mut key = table.key_item(&table.key_of(last)?)?;
-                for name in std::iter::once(partition_key).chain(sort_key) {
-                    if let Some(value) = last.get(name) {
-                        key.insert(name, value.clone());
-                    }
-                }
-                Some(Cursor::new(key))
-            }
+            (true, Some(last)) => Some(table.cursor_at(last, query.index.as_deref())?),
             _ => None,
         };
         Ok(Page { items, cursor })

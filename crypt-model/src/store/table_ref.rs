@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::{MAX_BATCH_GET, MAX_BATCH_WRITE, Query, Update};
+use super::{Cursor, MAX_BATCH_GET, MAX_BATCH_WRITE, Query, Update};
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
 use crate::error::{Error, Result};
 use crate::schema::{Schema, validate_table_name};
@@ -195,6 +195,20 @@ impl TableRef {
                 ))
             }
         }
+    }
+
+    /// The cursor that resumes a query of the table (`index` `None`) or of `index` after `item`:
+    /// the item's table key and, for an index, its index keys, as DynamoDB's
+    /// `LastEvaluatedKey` holds them.
+    pub fn cursor_at(&self, item: &Item, index: Option<&str>) -> Result<Cursor> {
+        let mut key = self.key_item(&self.key_of(item)?)?;
+        let (partition_key, sort_key) = self.key_space(index)?;
+        for name in std::iter::once(partition_key).chain(sort_key) {
+            if let Some(value) = item.get(name) {
+                key.insert(name, value.clone());
+            }
+        }
+        Ok(Cursor::new(key))
     }
 
     /// Checks a query: a limit of at least 1, on the table or an index it has.

@@ -5,7 +5,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::Table;
-use crate::access::Caller;
+use crate::access::{Caller, Scope};
 use crate::attribute::AttributeValue;
 use crate::error::{Error, Result};
 use crate::index::{IndexScope, IndexSpec};
@@ -23,16 +23,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// An owner-scoped index can only be searched by the owner (a user caller).
     pub async fn find(&self, caller: &Caller, lookup: &IndexLookup<T>) -> Result<Vec<T>> {
         let spec = lookup.spec;
-        let owner = match spec.scope() {
-            IndexScope::Owner if caller.is_service() => {
+        let owner = match (spec.scope(), caller.user_id()) {
+            (IndexScope::Owner, None) => {
                 return Err(Error::Config(format!(
                     "the index on `{}` is owner-scoped: only its owner can search it",
                     spec.field()
                 )));
             }
-            IndexScope::Owner => caller.id(),
-            IndexScope::Table => "",
+            (IndexScope::Owner, Some(id)) => id,
+            (IndexScope::Table, _) => "",
         };
+        if caller.user_id().is_none() && !self.gate.acts_for_others(caller, Scope::Read) {
+            return Ok(Vec::new());
+        }
         let value = self
             .cipher
             .index_value(&T::SCHEMA, spec, owner, &lookup.input)?;
@@ -41,11 +44,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         loop {
             let page = self.store.query(&self.table, &query).await?;
             for item in page.items {
-                let sealed = T::from_item(item)?;
-                if !sealed.permitted(caller, &self.cipher) {
+                // The owner first: another owner's item, even a malformed one, is skipped.
+                let Some(permit) = self.may_read(caller, &item) else {
                     continue;
-                }
-                let record = sealed.open_permitted(&self.cipher).await?;
+                };
+                let record = self.open_allowed(caller, item, permit).await?;
                 let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
                     bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
                 });

@@ -18,7 +18,7 @@ pub use secrets::*;
 
 use std::sync::Arc;
 
-use crypt_model::{AttributeValue, Cipher, Item, LocalKeyring, Plaintexts, Schema};
+use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Plaintexts, Schema};
 
 /// A model whose owner is its partition key, with a sort key.
 pub const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")
@@ -27,6 +27,15 @@ pub const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")
 
 /// A model whose owner is a separate attribute.
 pub const ORDERS: Schema = Schema::new("orders", "order_no", "customer").with_sensitive(&["card"]);
+
+/// The user named by the owner attribute of `item` (as stored, edited or not): the caller the
+/// raw API's owner gate lets through.
+pub fn owner(schema: &Schema, item: &Item) -> Caller {
+    match item.get(schema.owner()) {
+        Some(AttributeValue::S(owner)) => Caller::user(owner.as_str()).unwrap(),
+        _ => Caller::user("no-owner").unwrap(),
+    }
+}
 
 pub fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
@@ -74,7 +83,7 @@ pub async fn encrypted_order(cipher: &Cipher, order_no: &str, customer: &str) ->
 /// Decrypts a profile and checks every field.
 pub async fn assert_profile_opens(cipher: &Cipher, item: &Item) {
     let mut p = cipher
-        .decrypt(&PROFILES, item)
+        .decrypt(&PROFILES, item, &owner(&PROFILES, item))
         .await
         .map_err(clean)
         .unwrap();
