@@ -42,14 +42,14 @@ async fn main() -> Result<(), Error> {
         println!("  {name:<13} {}", describe(name, value));
     }
 
-    let opened = Profile::from_item(item.clone())?
+    let opened = Profile::from_item(item.clone())
         .open(&Caller::user("alice")?, &cipher)
         .await?;
     // Reading a secret takes an explicit `expose_secret()`; `{:?}` shows `[REDACTED]`.
     println!("\nOpened by alice: ssn = {}", opened.ssn.expose_secret());
     println!("Debug-printed:   {opened:?}");
 
-    match Profile::from_item(item.clone())?
+    match Profile::from_item(item.clone())
         .open(&Caller::user("mallory")?, &cipher)
         .await
     {
@@ -61,7 +61,7 @@ async fn main() -> Result<(), Error> {
 
     let mut stolen = item;
     stolen.insert("user_id", AttributeValue::S("mallory".into()));
-    match Profile::from_item(stolen)?
+    match Profile::from_item(stolen)
         .open(&Caller::user("mallory")?, &cipher)
         .await
     {

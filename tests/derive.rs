@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 
-use crypt_model::format::HEADER_ATTRIBUTE;
+use crypt_model::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, LocalKeyring, Sensitive,
-    SerdeAttribute, SerdePlaintext,
+    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Item, LocalKeyring,
+    Sensitive, SerdeAttribute, SerdePlaintext,
 };
 use crypt_model_tests::keyrings::Switchable;
 use crypt_model_tests::{CARD, NOTES, SSN, assert_clean, assert_item_clean, clean};
@@ -162,19 +162,16 @@ async fn every_field_type_round_trips_through_to_item_from_item_and_open() {
         !item.contains("absent") && !item.contains("s_none"),
         "None stores nothing"
     );
-    for sensitive in Everything::SCHEMA
-        .sensitive()
-        .iter()
-        .filter(|n| **n != "s_none")
-    {
-        assert!(
-            matches!(item.get(sensitive), Some(AttributeValue::B(_))),
-            "{sensitive}"
-        );
+    // Every sensitive field is in the one sealed message, none is an attribute of its own.
+    for sensitive in Everything::SCHEMA.sensitive() {
+        assert!(!item.contains(sensitive), "{sensitive}");
     }
+    assert!(matches!(
+        item.get(SEALED_ATTRIBUTE),
+        Some(AttributeValue::B(_))
+    ));
 
     let opened = Everything::from_item(item)
-        .unwrap()
         .open(&Caller::user("carol").unwrap(), &cipher)
         .await
         .unwrap();
@@ -240,9 +237,12 @@ async fn the_owner_gets_plaintext_and_the_debug_output_is_redacted() {
         Some(&AttributeValue::S("Alice".into())),
         "renamed"
     );
-    let sealed = Profile::from_item(item).unwrap();
+    let sealed = Profile::from_item(item);
     assert_clean(&format!("{sealed:?}"));
-    assert_eq!(sealed.partition_key(), &AttributeValue::S("alice".into()));
+    assert_eq!(
+        sealed.partition_key(),
+        Some(&AttributeValue::S("alice".into()))
+    );
     assert_eq!(
         sealed.sort_key(),
         Some(&AttributeValue::S("profile".into()))
@@ -280,7 +280,6 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
     ] {
         let error = clean(
             Profile::from_item(item.clone())
-                .unwrap()
                 .open(&caller, &reader)
                 .await
                 .unwrap_err(),
@@ -299,13 +298,11 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
     // Refusal does not depend on the key provider: it is decided first.
     down.store(true, Ordering::SeqCst);
     let error = Profile::from_item(item.clone())
-        .unwrap()
         .open(&Caller::user("mallory").unwrap(), &reader)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::AccessDenied { .. }));
     let error = Profile::from_item(item)
-        .unwrap()
         .open(&Caller::user("alice").unwrap(), &reader)
         .await
         .unwrap_err();
@@ -321,10 +318,10 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
     let item = profile("alice").to_item(&cipher).await.unwrap();
     let mut stolen = item.clone();
     stolen.insert("user_id", AttributeValue::S("mallory".into()));
-    let sealed = Profile::from_item(stolen).unwrap();
+    let sealed = Profile::from_item(stolen);
     assert_eq!(
         sealed.owner(),
-        "mallory",
+        Some("mallory"),
         "the gate passes: mallory is the stored owner"
     );
     let error = clean(
@@ -334,7 +331,7 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
             .unwrap_err(),
     );
     assert!(
-        matches!(&error, Error::Integrity { attribute } if attribute == HEADER_ATTRIBUTE),
+        matches!(&error, Error::Integrity { attribute } if attribute == SEALED_ATTRIBUTE),
         "{error:?}"
     );
 
@@ -344,7 +341,6 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
     stolen.insert("owner", AttributeValue::S("mallory".into()));
     let error = clean(
         Everything::from_item(stolen)
-            .unwrap()
             .open(&Caller::user("mallory").unwrap(), &cipher)
             .await
             .unwrap_err(),
@@ -353,52 +349,82 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
 }
 
 #[tokio::test]
-async fn from_item_names_missing_and_malformed_attributes_and_never_their_values() {
+async fn opening_names_missing_and_malformed_attributes_and_never_their_values() {
     let cipher = cipher();
+    let alice = Caller::user("alice").unwrap();
     let item = profile("alice").to_item(&cipher).await.unwrap();
-    let missing = |name: &str| {
+    let opened = |item: Item| {
+        let (cipher, alice) = (&cipher, &alice);
+        async move {
+            clean(
+                Profile::from_item(item)
+                    .open(alice, cipher)
+                    .await
+                    .unwrap_err(),
+            )
+        }
+    };
+    let without = |name: &str| {
         let mut item = item.clone();
         item.remove(name);
-        clean(Profile::from_item(item).unwrap_err())
+        item
     };
-    for name in ["ssn", "name", "kind", "user_id", HEADER_ATTRIBUTE] {
-        let error = missing(name);
+    let with = |name: &str, value: AttributeValue| {
+        let mut item = item.clone();
+        item.insert(name, value);
+        item
+    };
+    // The record's shape first: a missing key or header is named.
+    for name in ["kind", HEADER_ATTRIBUTE] {
+        let error = opened(without(name)).await;
         assert!(
             matches!(&error, Error::MissingAttribute { attribute } if attribute == name),
             "{name}: {error:?}"
         );
     }
-    let mut no_card = item.clone();
-    no_card.remove("card");
-    assert!(
-        Profile::from_item(no_card).is_ok(),
-        "an optional sensitive field may be absent"
-    );
-
-    let malformed = |name: &str, value: AttributeValue| {
-        let mut item = item.clone();
-        item.insert(name, value);
-        clean(Profile::from_item(item).unwrap_err())
-    };
+    // A deleted, retyped or planted authenticated attribute fails the whole item's check.
+    for edited in [
+        without("name"),
+        without(SEALED_ATTRIBUTE),
+        with("name", AttributeValue::N("4111111111111111".into())),
+    ] {
+        let error = opened(edited).await;
+        assert!(matches!(&error, Error::Integrity { .. }), "{error:?}");
+    }
+    // An owner that is no string belongs to no one: refused, as any record of someone else.
+    for edited in [
+        without("user_id"),
+        with("user_id", AttributeValue::N("1".into())),
+    ] {
+        let error = opened(edited).await;
+        assert!(matches!(&error, Error::AccessDenied { .. }), "{error:?}");
+    }
     for (name, value) in [
         ("ssn", AttributeValue::S(SSN.into())),
-        ("name", AttributeValue::N("4111111111111111".into())),
-        ("user_id", AttributeValue::N("1".into())),
+        ("card", AttributeValue::B(vec![1])),
         (HEADER_ATTRIBUTE, AttributeValue::S(CARD.into())),
     ] {
-        let error = malformed(name, value);
+        let error = opened(with(name, value)).await;
         assert!(
             matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == name),
             "{name}: {error:?}"
         );
         assert!(!error.to_string().contains("4111111111111111"));
     }
-    let mut future = item.clone();
-    future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![9]));
-    assert!(matches!(
-        Profile::from_item(future),
-        Err(Error::UnsupportedVersion { version: 9, .. })
-    ));
+    let error = opened(with(HEADER_ATTRIBUTE, AttributeValue::B(vec![9]))).await;
+    assert!(
+        matches!(error, Error::UnsupportedVersion { version: 9, .. }),
+        "{error:?}"
+    );
+    // An optional sensitive field may be absent: it is simply not in the sealed message.
+    let mut no_card = profile("alice");
+    no_card.card = None;
+    let stored = no_card.to_item(&cipher).await.unwrap();
+    let opened = Profile::from_item(stored)
+        .open(&alice, &cipher)
+        .await
+        .unwrap();
+    assert!(opened.card.is_none());
 }
 
 #[tokio::test]

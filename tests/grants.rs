@@ -127,7 +127,7 @@ async fn every_access_path_logs_a_fingerprint_of_the_key_and_never_the_key() {
         1
     );
     assert_eq!(contacts.find(&support, &lookup).await.unwrap().len(), 1);
-    let sealed = Contact::from_item(stored).unwrap();
+    let sealed = Contact::from_item(stored);
     let debug = format!("{sealed:?}");
     assert!(
         sealed

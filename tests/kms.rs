@@ -39,7 +39,6 @@ async fn a_record_round_trips_through_kms() {
     let cipher = Cipher::new(keyring);
     let item = profile("alice", "main").to_item(&cipher).await.unwrap();
     let opened = Profile::from_item(item)
-        .unwrap()
         .open(&Caller::user("alice").unwrap(), &cipher)
         .await
         .unwrap();
@@ -52,7 +51,6 @@ async fn a_record_round_trips_through_kms() {
     let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
     let item = profile("alice", "main").to_item(&cipher).await.unwrap();
     Profile::from_item(item)
-        .unwrap()
         .open(&Caller::user("alice").unwrap(), &reader)
         .await
         .unwrap();
@@ -68,7 +66,6 @@ async fn a_data_key_of_one_table_cannot_open_items_of_another() {
     // The item of table `profiles` read as table `kms_other`: KMS refuses the context.
     let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
     let error = Other::from_item(item)
-        .unwrap()
         .open(&Caller::user("alice").unwrap(), &reader)
         .await
         .unwrap_err();
@@ -108,7 +105,6 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
     // A keyring that does not hold the old key refuses without calling KMS.
     let only_new = Cipher::new(KmsKeyring::new(kms.clone(), &new).unwrap());
     let error = Profile::from_item(old_item.clone())
-        .unwrap()
         .open(&Caller::user("alice").unwrap(), &only_new)
         .await
         .unwrap_err();
@@ -129,7 +125,6 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
             .unwrap(),
     );
     let opened = Profile::from_item(old_item)
-        .unwrap()
         .open(&Caller::user("alice").unwrap(), &rotated)
         .await
         .unwrap();

@@ -33,6 +33,8 @@ pub(crate) struct Field<'a> {
     pub(crate) sensitive: Option<Path>,
     /// `#[crypt_model(version)]`.
     pub(crate) version: Option<Path>,
+    /// `#[crypt_model(unauthenticated)]`.
+    pub(crate) unauthenticated: Option<Path>,
     /// `#[sensitive(index = "exact", …)]`.
     pub(crate) index: Option<attr::IndexOptions>,
 }
@@ -91,6 +93,7 @@ impl<'a> Container<'a> {
                     owner: markers.owner,
                     sensitive: markers.sensitive,
                     version: markers.version,
+                    unauthenticated: markers.unauthenticated,
                     index: markers.index,
                 })
             })

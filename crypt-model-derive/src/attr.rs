@@ -49,6 +49,7 @@ pub(crate) struct FieldMarkers {
     pub(crate) sensitive: Option<Path>,
     pub(crate) rename: Option<LitStr>,
     pub(crate) version: Option<Path>,
+    pub(crate) unauthenticated: Option<Path>,
     pub(crate) index: Option<IndexOptions>,
 }
 
@@ -122,7 +123,7 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
             markers.index = sensitive_options(cx, attr);
             &mut markers.sensitive
         } else if path.is_ident("crypt_model") {
-            field_options(cx, attr, &mut markers.rename, &mut markers.version);
+            field_options(cx, attr, &mut markers);
             continue;
         } else {
             continue;
@@ -263,29 +264,31 @@ fn sensitive_options(cx: &mut Ctxt, attr: &Attribute) -> Option<IndexOptions> {
     }
 }
 
-/// A field's `#[crypt_model(rename = "…")]`.
-fn field_options(
-    cx: &mut Ctxt,
-    attr: &Attribute,
-    rename: &mut Option<LitStr>,
-    version: &mut Option<Path>,
-) {
+/// A field's `#[crypt_model(rename = "…", version, unauthenticated)]`.
+fn field_options(cx: &mut Ctxt, attr: &Attribute, markers: &mut FieldMarkers) {
     let result = attr.parse_nested_meta(|meta| {
-        if meta.path.is_ident("version") {
+        let flag = |slot: &mut Option<Path>, name: &str| {
             if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-                return Err(meta.error("`version` takes no value: `#[crypt_model(version)]`"));
+                return Err(
+                    meta.error(format!("`{name}` takes no value: `#[crypt_model({name})]`"))
+                );
             }
-            if version.is_some() {
-                return Err(meta.error("duplicate `version` option"));
+            if slot.is_some() {
+                return Err(meta.error(format!("duplicate `{name}` option")));
             }
-            *version = Some(meta.path.clone());
+            *slot = Some(meta.path.clone());
             Ok(())
+        };
+        if meta.path.is_ident("version") {
+            flag(&mut markers.version, "version")
+        } else if meta.path.is_ident("unauthenticated") {
+            flag(&mut markers.unauthenticated, "unauthenticated")
         } else if meta.path.is_ident("rename") {
             let value: LitStr = meta.value()?.parse()?;
-            if rename.is_some() {
+            if markers.rename.is_some() {
                 return Err(meta.error("duplicate `rename` option"));
             }
-            *rename = Some(value);
+            markers.rename = Some(value);
             Ok(())
         } else if meta.path.is_ident("index") {
             Err(meta.error(
@@ -300,7 +303,8 @@ fn field_options(
             )))
         } else {
             Err(meta.error(format!(
-                "unknown `crypt_model` field attribute `{}`; expected `rename` or `version`",
+                "unknown `crypt_model` field attribute `{}`; expected `rename`, `version` or \
+                 `unauthenticated`",
                 path_name(&meta.path)
             )))
         }

@@ -16,6 +16,7 @@ pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
     keys_and_owner_are_not_sensitive(cx, cont);
     partition_and_sort_key_differ(cx, cont);
     version_is_a_plain_field_of_its_own(cx, cont);
+    only_plain_fields_are_unauthenticated(cx, cont);
     indexed_names_can_name_an_index(cx, cont);
     attribute_names_are_valid(cx, cont);
     attribute_names_are_unique(cx, cont);
@@ -162,6 +163,24 @@ fn version_is_a_plain_field_of_its_own(cx: &mut Ctxt, cont: &Container<'_>) {
                 version,
                 "the `version` field counts writes: it cannot also be a key, the owner or \
                  sensitive",
+            );
+        }
+    }
+}
+
+/// `unauthenticated` lets a plain field change in storage without failing the item's integrity
+/// check; keys, the owner and the version are what the item's authentication binds, and a
+/// sensitive field is authenticated by its encryption.
+fn only_plain_fields_are_unauthenticated(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in &cont.fields {
+        let Some(marker) = &field.unauthenticated else {
+            continue;
+        };
+        if field.is_bound() || field.version.is_some() || field.sensitive.is_some() {
+            cx.error_spanned_by(
+                marker,
+                "only a plain field can be `unauthenticated`: keys, the owner and the version \
+                 bind the record, and a sensitive field is authenticated by its encryption",
             );
         }
     }

@@ -73,7 +73,7 @@ impl<T: EncryptedItem> StreamDecoder<T> {
                     .iter()
                     .map(|(name, value)| Ok((name.clone(), from_stream(name, value)?)))
                     .collect::<Result<Item>>()?;
-                Some(T::from_item(item)?)
+                Some(T::from_item(item))
             }
         };
         Ok(StreamChange {
@@ -110,7 +110,7 @@ impl<T: EncryptedItem> StreamDecoder<T> {
                 // DynamoDB JSON is read in one place, the core's (a re-serialisation: this path
                 // is for Lambda events, whose records are small).
                 let item = Item::from_dynamodb_json(&Value::Object(image.clone()).to_string())?;
-                Some(T::from_item(item)?)
+                Some(T::from_item(item))
             }
         };
         Ok(StreamChange {

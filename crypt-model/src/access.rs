@@ -112,7 +112,7 @@ pub enum Scope {
     ///
     /// [`Sealed::open_with`]: crate::Sealed::open_with
     Read,
-    /// Write records of any owner: `put`, `batch_put`, `update_sensitive`, and puts in a
+    /// Write records of any owner: `put`, `batch_put`, `update`, and puts in a
     /// transaction. A write never takes over a record that another owner holds.
     Write,
     /// Delete records of any owner: `delete`, and deletes in a transaction.

@@ -11,8 +11,7 @@ use crate::cache::{CacheLimits, KeyCache, KeyringCalls};
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, Binding, FieldPlaintexts, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, Resealed,
-    SALT_LEN,
+    self, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN, SEALED_ATTRIBUTE,
 };
 use crate::index::{IndexSecret, IndexSpec, normalized_bytes};
 use crate::keyring::{EncryptionContext, Keyring};
@@ -46,7 +45,7 @@ use crate::sensitive::Sensitive;
 /// let mut plaintexts = Plaintexts::new();
 /// plaintexts.insert("body", &String::from("dear diary"))?;
 /// cipher.encrypt(&NOTES, &mut item, &plaintexts).await?;
-/// assert!(matches!(item.get("body"), Some(AttributeValue::B(_))));
+/// assert!(!item.contains("body") && item.contains("__cm_sealed"));
 ///
 /// let mut opened = cipher.decrypt(&NOTES, &item, &Caller::user("alice")?).await?;
 /// let body = opened.take::<String>("body")?.expect("the field was written");
@@ -106,12 +105,14 @@ impl Cipher {
     }
 
     /// Encrypts `plaintexts` into `item`, which holds the record's plain attributes (its keys and
-    /// owner among them), and adds the header.
+    /// owner among them): adds the sealed message of every sensitive field, the blind-index
+    /// attributes and the header, and authenticates, with the item's key, the keys, the owner,
+    /// the version and the plain attributes the schema lists.
     ///
     /// On error `item` is unchanged. Errors: an invalid schema, a missing or malformed key or
-    /// owner attribute, a field that the schema does not declare sensitive or that `item` also
-    /// holds in plain, a reserved attribute in `item`, a value over 400 KB, a key-provider
-    /// failure.
+    /// owner attribute, an owner that is no valid identity, a field that the schema does not
+    /// declare sensitive or that `item` also holds in plain, a reserved attribute in `item`, a
+    /// value over 400 KB, a key-provider failure.
     pub async fn encrypt(
         &self,
         schema: &Schema,
@@ -122,7 +123,7 @@ impl Cipher {
         if let Some(AttributeValue::S(owner)) = item.get(schema.owner()) {
             access::check_identity(owner, &format!("the owner attribute `{}`", schema.owner()))?;
         }
-        let binding = Binding::new(schema, item)?;
+        format::check_record(schema, item)?;
         if let Some((name, _)) = item
             .iter()
             .find(|(name, _)| name.starts_with(RESERVED_PREFIX))
@@ -161,7 +162,7 @@ impl Cipher {
             total += plaintext.len() as u64;
         }
         // Blind-index values, computed before anything is added so that an error leaves the
-        // item unchanged.
+        // item unchanged; they are authenticated with the rest.
         let owner = format::owner_of(schema, item)?;
         let mut index_values = Vec::with_capacity(schema.indexes().len());
         for spec in schema.indexes() {
@@ -172,38 +173,38 @@ impl Cipher {
                 ));
             }
         }
+        let attributes = format::authenticated_attributes(schema, |name| {
+            index_values
+                .iter()
+                .find(|(attribute, _)| *attribute == name)
+                .map(|(_, value)| value)
+                .or_else(|| item.get(name))
+        })?;
 
         let context = EncryptionContext::for_static_table(schema.table());
         let key = self.keys.encryption_key(&context, total).await?;
 
-        // The salt and every nonce in one call to the operating system.
-        let mut randomness = vec![[0; NONCE_LEN]; plaintexts.fields.len() + 2];
-        random::fill(randomness.as_flattened_mut())?;
-        let nonces = randomness.split_off(2);
-        const _: () = assert!(SALT_LEN <= 2 * NONCE_LEN);
-        let salt = *randomness
-            .as_flattened()
-            .first_chunk::<SALT_LEN>()
-            .ok_or(Error::Randomness)?;
-        let fields: Vec<(&str, &[u8], [u8; NONCE_LEN])> = plaintexts
+        // The salt and the nonce in one call to the operating system.
+        let mut randomness = [0; SALT_LEN + NONCE_LEN];
+        random::fill(&mut randomness)?;
+        let (salt, nonce) = randomness.split_at(SALT_LEN);
+        let fields: Vec<(&str, &[u8])> = plaintexts
             .fields
             .iter()
-            .zip(nonces)
-            .map(|((name, plaintext), nonce)| (*name, plaintext.as_slice(), nonce))
+            .map(|(name, plaintext)| (*name, plaintext.as_slice()))
             .collect();
-        let (header, ciphertexts) = format::seal_item(
-            schema.table(),
-            &binding,
+        let (header, sealed) = format::seal_item(
+            schema,
             &key.key,
             &key.wrapped,
-            salt,
+            salt.try_into().map_err(|_| Error::Randomness)?,
+            nonce.try_into().map_err(|_| Error::Randomness)?,
+            &attributes,
             &fields,
         )?;
 
-        for ((name, _, _), ciphertext) in fields.iter().zip(ciphertexts) {
-            item.insert(*name, AttributeValue::B(ciphertext));
-        }
         item.insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
+        item.insert(SEALED_ATTRIBUTE, AttributeValue::B(sealed));
         for (attribute, value) in index_values {
             item.insert(attribute, value);
         }
@@ -245,7 +246,7 @@ impl Cipher {
         self.decrypt_parsed(schema, item, &header).await
     }
 
-    /// [`decrypt`](Self::decrypt) with the header already parsed (by `Sealed`).
+    /// [`decrypt`](Self::decrypt) with the header already parsed, after the gate.
     pub(crate) async fn decrypt_parsed(
         &self,
         schema: &Schema,
@@ -253,74 +254,41 @@ impl Cipher {
         header: &Header,
     ) -> Result<Plaintexts> {
         schema.validate()?;
-        let binding = Binding::new(schema, item)?;
-        let mut fields = Vec::with_capacity(schema.sensitive().len());
-        for &name in schema.sensitive() {
-            match item.get(name) {
-                Some(AttributeValue::B(sealed)) => fields.push((name, sealed.as_slice())),
-                Some(_) => {
-                    return Err(Error::malformed(
-                        name,
-                        "a sensitive attribute must be binary (B)",
-                    ));
-                }
-                None => {}
-            }
+        format::check_record(schema, item)?;
+        // A sensitive field also stored as a plain attribute (plaintext left behind, or planted)
+        // fails closed.
+        if let Some(name) = schema.sensitive().iter().find(|name| item.contains(name)) {
+            return Err(Error::malformed(
+                name,
+                "a sensitive field is stored as a plain attribute; its value belongs in the \
+                 sealed message",
+            ));
         }
+        let header_bytes = match item.get(HEADER_ATTRIBUTE) {
+            Some(AttributeValue::B(bytes)) => bytes.as_slice(),
+            _ => return Err(Error::integrity(HEADER_ATTRIBUTE)),
+        };
+        let sealed = format::sealed_of(item)?;
+        let attributes = format::authenticated_attributes(schema, |name| item.get(name))?;
         let context = EncryptionContext::for_static_table(schema.table());
         let key = self.keys.decryption_key(&context, &header.wrapped).await?;
-        let fields = format::open_item(schema.table(), &binding, &key, header, &fields)
+        let plaintext = format::open_item(schema, &key, header, header_bytes, &attributes, sealed)
             .inspect_err(|error| {
                 if let Error::Integrity { attribute } = error {
-                    // A security event worth an alert; the record's key may itself be personal
-                    // data, so only the table and the attribute are logged.
+                    // A security event worth an alert; the record's key may itself be
+                    // personal data, so only the table and the attribute are logged.
                     tracing::warn!(table = schema.table(), attribute, "integrity check failed");
                 }
             })?;
-        Ok(Plaintexts { fields })
-    }
-}
-
-impl Cipher {
-    /// The new ciphertext of one sensitive field of a stored item (`None`: remove it) and, when
-    /// the set of encrypted fields changes, the new header, under the item's existing data key
-    /// and salt, after checking the stored item's commitment. The caller writes them.
-    pub(crate) async fn reseal_field(
-        &self,
-        schema: &Schema,
-        stored: &Item,
-        field: &'static str,
-        plaintext: Option<&[u8]>,
-    ) -> Result<Resealed> {
-        schema.validate()?;
-        if !schema.is_sensitive(field) {
-            return Err(Error::Config(format!(
-                "`{field}` is not a sensitive attribute of table `{}`",
-                schema.table()
-            )));
+        let fields =
+            format::decode_fields(&plaintext).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))?;
+        let mut plaintexts = Plaintexts::new();
+        for (name, value) in fields {
+            if let Some(&name) = schema.sensitive().iter().find(|f| **f == name) {
+                plaintexts.insert_bytes(name, Zeroizing::new(value.to_vec()));
+            }
         }
-        if plaintext.is_some_and(|p| p.len() > MAX_FIELD_LEN) {
-            return Err(Error::InvalidValue {
-                attribute: field.to_owned(),
-                reason: "it exceeds DynamoDB's 400 KB item limit".to_owned(),
-            });
-        }
-        let header = Header::from_item(stored)?;
-        let binding = Binding::new(schema, stored)?;
-        let present: Vec<&'static str> = schema
-            .sensitive()
-            .iter()
-            .copied()
-            .filter(|name| stored.contains(name))
-            .collect();
-        let context = EncryptionContext::for_static_table(schema.table());
-        let key = self.keys.decryption_key(&context, &header.wrapped).await?;
-        let change = format::FieldChange {
-            name: field,
-            plaintext,
-            nonce: random::array()?,
-        };
-        format::reseal_field(schema.table(), &binding, &key, &header, &present, change)
+        Ok(plaintexts)
     }
 }
 
@@ -337,7 +305,7 @@ impl fmt::Debug for Cipher {
 /// names only.
 #[derive(Default)]
 pub struct Plaintexts {
-    fields: FieldPlaintexts,
+    fields: Vec<(&'static str, Zeroizing<Vec<u8>>)>,
 }
 
 impl Plaintexts {
@@ -377,6 +345,11 @@ impl Plaintexts {
                 attribute: name.to_owned(),
                 reason: e.to_string(),
             })
+    }
+
+    /// Removes the plaintext of `field`.
+    pub(crate) fn remove(&mut self, field: &str) {
+        self.fields.retain(|(name, _)| *name != field);
     }
 
     /// The plaintext bytes of `field`.

@@ -1,6 +1,7 @@
-//! The stored format, version 1: the header, field ciphertexts, key derivation and associated
-//! data. `docs/format.md` is the specification of everything here; its known-answer vectors are
-//! checked by this module's tests, so the two cannot drift apart.
+//! The stored format, version 2: the header, the item's one sealed message, its keys, and the
+//! associated data that authenticates the whole item. `docs/format.md` is the specification of
+//! everything here; its known-answer vectors are checked by this module's tests, so the two
+//! cannot drift apart.
 
 use hkdf::Hkdf;
 use sha2::Sha256;
@@ -8,26 +9,46 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 pub(crate) use crate::aead::NONCE_LEN;
-use crate::aead::{open, seal};
+use crate::aead::{KEY_LEN, open, seal};
 use crate::attribute::{AttributeValue, Item};
 use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
-use crate::keyring::{DataKey, KEY_LEN, WrappedDataKey};
+use crate::keyring::{DataKey, WrappedDataKey};
 use crate::schema::Schema;
 
+mod canonical;
+
 pub use crate::encoding::{RESERVED_PREFIX, VERSION};
+pub(crate) use canonical::canonical_number;
 
 /// The attribute that holds an item's header.
 pub const HEADER_ATTRIBUTE: &str = "__cm_header";
+/// The attribute that holds an item's sensitive fields, sealed in one message.
+pub const SEALED_ATTRIBUTE: &str = "__cm_sealed";
+/// The largest plaintext of one field: DynamoDB's whole item is at most 400 KB.
+pub const MAX_FIELD_LEN: usize = 400 * 1024;
+/// The longest key id a header may hold, in bytes (a KMS key ARN is at most 2,048 characters).
+pub const MAX_KEY_ID_LEN: usize = 2048;
 /// The length of an item's salt.
 pub(crate) const SALT_LEN: usize = 32;
 /// The length of an item's key commitment.
 pub(crate) const COMMITMENT_LEN: usize = 32;
-/// The largest plaintext of one field: DynamoDB's whole item is at most 400 KB.
-pub const MAX_FIELD_LEN: usize = 400 * 1024;
 
+const ITEM_LABEL: &[u8] = b"crypt-model item";
+const KEY_LABEL: &[u8] = b"crypt-model key";
 const COMMIT_LABEL: &[u8] = b"crypt-model commit";
-const FIELD_LABEL: &[u8] = b"crypt-model field";
+
+/// Checks a key id: 1 to [`MAX_KEY_ID_LEN`] bytes of printable ASCII without spaces. Errors
+/// quote it escaped.
+pub(crate) fn check_key_id(key_id: &str) -> Result<(), &'static str> {
+    if key_id.is_empty() || key_id.len() > MAX_KEY_ID_LEN {
+        return Err("a key id is 1 to 2,048 bytes");
+    }
+    if !key_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("a key id is printable ASCII without spaces");
+    }
+    Ok(())
+}
 
 /// The header attribute of an item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,10 +59,32 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    /// `version (1) || key id length (2) || key id || wrapped length (2) || wrapped || salt (32)
-    /// || commitment (32)`, lengths big-endian.
+    /// `u8(2) || u16(len(key id)) || key id || u16(len(wrapped)) || wrapped || salt (32) ||
+    /// commitment (32)`.
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        encode_header(&self.wrapped, &self.salt, &self.commitment)
+        let wrapped = &self.wrapped;
+        let invalid = |reason: &str| Error::InvalidValue {
+            attribute: HEADER_ATTRIBUTE.to_owned(),
+            reason: reason.to_owned(),
+        };
+        check_key_id(&wrapped.key_id).map_err(invalid)?;
+        let key_id = wrapped.key_id.as_bytes();
+        let ciphertext = &wrapped.ciphertext;
+        let wrapped_len = u16::try_from(ciphertext.len())
+            .ok()
+            .filter(|&len| len > 0)
+            .ok_or_else(|| invalid("a wrapped data key is 1 to 65,535 bytes"))?;
+        let mut out =
+            Vec::with_capacity(5 + key_id.len() + ciphertext.len() + SALT_LEN + COMMITMENT_LEN);
+        out.push(VERSION);
+        // `check_key_id` bounds the length to 2,048.
+        out.extend_from_slice(&(key_id.len() as u16).to_be_bytes());
+        out.extend_from_slice(key_id);
+        out.extend_from_slice(&wrapped_len.to_be_bytes());
+        out.extend_from_slice(ciphertext);
+        out.extend_from_slice(&self.salt);
+        out.extend_from_slice(&self.commitment);
+        Ok(out)
     }
 
     /// The header of `item`, parsed.
@@ -80,10 +123,11 @@ impl Header {
         if !rest.is_empty() {
             return Err(malformed("the header has trailing bytes"));
         }
-        let key_id =
-            std::str::from_utf8(key_id).map_err(|_| malformed("the key id is not UTF-8"))?;
-        if key_id.is_empty() {
-            return Err(malformed("the key id is empty"));
+        let key_id = std::str::from_utf8(key_id)
+            .map_err(|_| malformed("the key id is not printable ASCII"))?;
+        check_key_id(key_id).map_err(malformed)?;
+        if wrapped.is_empty() {
+            return Err(malformed("the wrapped data key is empty"));
         }
         Ok(Header {
             wrapped: WrappedDataKey {
@@ -96,77 +140,174 @@ impl Header {
     }
 }
 
-/// The header's bytes, from its parts (see [`Header::encode`]).
-fn encode_header(
-    wrapped: &WrappedDataKey,
-    salt: &[u8; SALT_LEN],
-    commitment: &[u8; COMMITMENT_LEN],
-) -> Result<Vec<u8>> {
-    let too_long = |what: &str| Error::InvalidValue {
-        attribute: HEADER_ATTRIBUTE.to_owned(),
-        reason: format!("the {what} is longer than 65,535 bytes"),
-    };
-    let key_id = wrapped.key_id.as_bytes();
-    let key_id_len = u16::try_from(key_id.len()).map_err(|_| too_long("key id"))?;
-    let ciphertext = &wrapped.ciphertext;
-    let wrapped_len = u16::try_from(ciphertext.len()).map_err(|_| too_long("wrapped data key"))?;
-    let mut out =
-        Vec::with_capacity(5 + key_id.len() + ciphertext.len() + SALT_LEN + COMMITMENT_LEN);
-    out.push(VERSION);
-    out.extend_from_slice(&key_id_len.to_be_bytes());
-    out.extend_from_slice(key_id);
-    out.extend_from_slice(&wrapped_len.to_be_bytes());
-    out.extend_from_slice(ciphertext);
-    out.extend_from_slice(salt);
-    out.extend_from_slice(commitment);
-    Ok(out)
-}
-
 fn split_u16_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     let (len, rest) = bytes.split_first_chunk::<2>()?;
     let len = usize::from(u16::from_be_bytes(*len));
     (rest.len() >= len).then(|| rest.split_at(len))
 }
 
-/// What binds every ciphertext of an item to its record: the format version, the logical table,
-/// the primary key and the owner, encoded without ambiguity.
-pub(crate) struct Binding {
-    bytes: Vec<u8>,
+/// The keys of one item: its message key and its key commitment, derived with HKDF-SHA256 from
+/// the data key and the item's salt, for the logical table.
+pub(crate) struct ItemKeys {
+    key: Zeroizing<[u8; KEY_LEN]>,
+    commitment: [u8; COMMITMENT_LEN],
 }
 
-impl Binding {
-    /// Reads the key and owner attributes of `item` as `schema` names them.
-    pub(crate) fn new(schema: &Schema, item: &Item) -> Result<Binding> {
-        let mut bytes = Vec::with_capacity(128);
-        bytes.push(VERSION);
-        put_bytes(&mut bytes, schema.table().as_bytes());
-        put_key_part(&mut bytes, schema.partition_key(), item)?;
-        match schema.sort_key() {
-            None => bytes.push(0),
-            Some(sort_key) => {
-                bytes.push(1);
-                put_key_part(&mut bytes, sort_key, item)?;
+impl ItemKeys {
+    pub(crate) fn derive(data_key: &DataKey, salt: &[u8; SALT_LEN], table: &str) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(Some(salt), data_key.bytes());
+        let mut info = Vec::with_capacity(32 + table.len());
+        let mut expand = |label: &[u8], out: &mut [u8]| {
+            info.clear();
+            put_bytes(&mut info, label);
+            info.push(VERSION);
+            put_bytes(&mut info, table.as_bytes());
+            hkdf.expand(&info, out)
+                .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
+        };
+        let mut key = Zeroizing::new([0; KEY_LEN]);
+        let mut commitment = [0; COMMITMENT_LEN];
+        expand(KEY_LABEL, key.as_mut_slice());
+        expand(COMMIT_LABEL, &mut commitment);
+        ItemKeys { key, commitment }
+    }
+}
+
+/// The associated data of an item's message: `lp("crypt-model item") || u8(2) || lp(T) ||
+/// lp(header)`, then its authenticated attributes ([`authenticated_attributes`]).
+pub(crate) fn associated_data(schema: &Schema, header: &[u8], attributes: &[u8]) -> Vec<u8> {
+    let table = schema.table();
+    let mut aad = Vec::with_capacity(32 + table.len() + header.len() + attributes.len());
+    put_bytes(&mut aad, ITEM_LABEL);
+    aad.push(VERSION);
+    put_bytes(&mut aad, table.as_bytes());
+    put_bytes(&mut aad, header);
+    aad.extend_from_slice(attributes);
+    aad
+}
+
+/// The canonical encoding of the attributes that `schema` authenticates — the keys, the owner,
+/// the plain attributes it lists, the version and the blind-index attributes — with their values
+/// as `get` finds them.
+pub(crate) fn authenticated_attributes<'a>(
+    schema: &Schema,
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+) -> Result<Vec<u8>> {
+    let names = schema.authenticated();
+    let mut out = Vec::with_capacity(64 * names.len());
+    canonical::put_attributes(&mut out, &names, get)?;
+    Ok(out)
+}
+
+/// Checks that `item` holds the record's keys as strings, numbers (in decimal) or binary, and its
+/// owner as a valid identity.
+pub(crate) fn check_record(schema: &Schema, item: &Item) -> Result<()> {
+    for name in std::iter::once(schema.partition_key()).chain(schema.sort_key()) {
+        match item.get(name) {
+            Some(AttributeValue::S(_) | AttributeValue::B(_)) => {}
+            Some(AttributeValue::N(n)) => {
+                canonical_number(n).map_err(|reason| Error::malformed(name, reason))?;
+            }
+            Some(_) => {
+                return Err(Error::malformed(
+                    name,
+                    "a key attribute must be a string (S), a number (N) or binary (B)",
+                ));
+            }
+            None => {
+                return Err(Error::MissingAttribute {
+                    attribute: name.to_owned(),
+                });
             }
         }
-        let owner = owner_of(schema, item)?;
-        put_bytes(&mut bytes, schema.owner().as_bytes());
-        put_bytes(&mut bytes, owner.as_bytes());
-        Ok(Binding { bytes })
     }
+    owner_of(schema, item).map(|_| ())
+}
 
-    /// The commitment's HKDF info: the binding and the names of the encrypted fields, sorted.
-    fn commit_info(&self, fields: &mut Vec<&str>) -> Vec<u8> {
-        fields.sort_unstable();
-        let names: usize = fields.iter().map(|f| f.len() + 4).sum();
-        let mut info = Vec::with_capacity(4 + COMMIT_LABEL.len() + self.bytes.len() + 4 + names);
-        put_bytes(&mut info, COMMIT_LABEL);
-        info.extend_from_slice(&self.bytes);
-        put_u32(&mut info, fields.len());
-        for field in fields.iter() {
-            put_bytes(&mut info, field.as_bytes());
-        }
-        info
+/// The message's plaintext: `u32(n)`, then `lp(name) || lp(value)` for each field present, in
+/// order of name bytes.
+pub(crate) fn encode_fields(fields: &[(&str, &[u8])]) -> Zeroizing<Vec<u8>> {
+    let mut sorted: Vec<&(&str, &[u8])> = fields.iter().collect();
+    sorted.sort_unstable_by_key(|(name, _)| name.as_bytes());
+    let len = 4 + fields
+        .iter()
+        .map(|(n, v)| 8 + n.len() + v.len())
+        .sum::<usize>();
+    // Sized once, so that no plaintext is left behind in a freed, smaller buffer.
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    put_u32(&mut out, sorted.len());
+    for (name, value) in sorted {
+        put_bytes(&mut out, name.as_bytes());
+        put_bytes(&mut out, value);
     }
+    out
+}
+
+/// The fields of an opened message, as `(name, value)` in the message's order; `None` if the
+/// bytes are not such an encoding (which a message that passed its tag never is).
+pub(crate) fn decode_fields(mut bytes: &[u8]) -> Option<Vec<(&str, &[u8])>> {
+    let take = |bytes: &mut &[u8]| -> Option<usize> {
+        let (len, rest) = bytes.split_first_chunk::<4>()?;
+        *bytes = rest;
+        usize::try_from(u32::from_be_bytes(*len)).ok()
+    };
+    let count = take(&mut bytes)?;
+    let mut fields = Vec::with_capacity(count.min(bytes.len() / 8));
+    for _ in 0..count {
+        let len = take(&mut bytes)?;
+        let name = bytes.get(..len)?;
+        bytes = &bytes[len..];
+        let len = take(&mut bytes)?;
+        let value = bytes.get(..len)?;
+        bytes = &bytes[len..];
+        fields.push((std::str::from_utf8(name).ok()?, value));
+    }
+    bytes.is_empty().then_some(fields)
+}
+
+/// Seals an item with the given randomness: the deterministic core of
+/// [`Cipher::encrypt`](crate::Cipher::encrypt), separate so that known-answer tests can fix the
+/// salt and nonce. `attributes` is the item's [`authenticated_attributes`]. Returns the header
+/// and the sealed message.
+pub(crate) fn seal_item(
+    schema: &Schema,
+    data_key: &DataKey,
+    wrapped: &WrappedDataKey,
+    salt: [u8; SALT_LEN],
+    nonce: [u8; NONCE_LEN],
+    attributes: &[u8],
+    fields: &[(&str, &[u8])],
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let keys = ItemKeys::derive(data_key, &salt, schema.table());
+    let header = Header {
+        wrapped: wrapped.clone(),
+        salt,
+        commitment: keys.commitment,
+    }
+    .encode()?;
+    let plaintext = encode_fields(fields);
+    let aad = associated_data(schema, &header, attributes);
+    let sealed = seal(&keys.key, nonce, &aad, &plaintext);
+    Ok((header, sealed))
+}
+
+/// Checks the key commitment of an item, then opens its message: the core of
+/// [`Cipher::decrypt`](crate::Cipher::decrypt). Nothing is decrypted unless the commitment
+/// matches, and no field is returned unless the whole item is authentic.
+pub(crate) fn open_item(
+    schema: &Schema,
+    data_key: &DataKey,
+    header: &Header,
+    header_bytes: &[u8],
+    attributes: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    if !bool::from(keys.commitment.ct_eq(&header.commitment)) {
+        return Err(Error::integrity(HEADER_ATTRIBUTE));
+    }
+    let aad = associated_data(schema, header_bytes, attributes);
+    open(&keys.key, &aad, sealed).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))
 }
 
 /// The owner id stored in `item`: the schema's owner attribute, a string that is a valid
@@ -190,210 +331,22 @@ pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
     }
 }
 
-fn put_key_part(out: &mut Vec<u8>, name: &str, item: &Item) -> Result<()> {
-    let (tag, value) = match item.get(name) {
-        Some(AttributeValue::S(s)) => (1, s.as_bytes()),
-        Some(AttributeValue::N(n)) => (2, n.as_bytes()),
-        Some(AttributeValue::B(b)) => (3, b.as_slice()),
-        Some(_) => {
-            return Err(Error::malformed(
-                name,
-                "a key attribute must be a string (S), a number (N) or binary (B)",
-            ));
-        }
-        None => {
-            return Err(Error::MissingAttribute {
-                attribute: name.to_owned(),
-            });
-        }
-    };
-    put_bytes(out, name.as_bytes());
-    out.push(tag);
-    put_bytes(out, value);
-    Ok(())
-}
-
-/// The plaintext bytes of an item's fields, by attribute name.
-pub(crate) type FieldPlaintexts = Vec<(&'static str, Zeroizing<Vec<u8>>)>;
-
-/// The keys of one item: HKDF-SHA256 extracted from the data key with the item's salt.
-pub(crate) struct ItemKeys {
-    hkdf: Hkdf<Sha256>,
-}
-
-impl ItemKeys {
-    pub(crate) fn new(data_key: &DataKey, salt: &[u8; SALT_LEN]) -> Self {
-        ItemKeys {
-            hkdf: Hkdf::<Sha256>::new(Some(salt), data_key.bytes()),
-        }
-    }
-
-    fn expand(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
-        let mut out = Zeroizing::new([0; 32]);
-        self.hkdf
-            .expand(info, out.as_mut_slice())
-            .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
-        out
-    }
-
-    fn commitment(&self, binding: &Binding, fields: &mut Vec<&str>) -> [u8; COMMITMENT_LEN] {
-        *self.expand(&binding.commit_info(fields))
+/// The sealed message of `item`.
+pub(crate) fn sealed_of(item: &Item) -> Result<&[u8]> {
+    match item.get(SEALED_ATTRIBUTE) {
+        Some(AttributeValue::B(bytes)) => Ok(bytes),
+        // A header without its message: an attribute deleted or retyped, as far as anyone can
+        // tell.
+        _ => Err(Error::integrity(SEALED_ATTRIBUTE)),
     }
 }
 
-/// Builds each field's HKDF info and associated data in two buffers reused across the fields
-/// of an item.
-struct FieldInputs<'a> {
-    table: &'a str,
-    binding: &'a Binding,
-    info: Vec<u8>,
-    aad: Vec<u8>,
-}
-
-impl<'a> FieldInputs<'a> {
-    fn new(table: &'a str, binding: &'a Binding) -> Self {
-        FieldInputs {
-            table,
-            binding,
-            info: Vec::with_capacity(64 + table.len()),
-            aad: Vec::with_capacity(64 + binding.bytes.len()),
-        }
-    }
-
-    /// The field's key: HKDF-Expand with `lp("crypt-model field") || version || lp(T) || lp(f)`.
-    fn key(&mut self, keys: &ItemKeys, field: &str) -> Zeroizing<[u8; KEY_LEN]> {
-        self.info.clear();
-        put_bytes(&mut self.info, FIELD_LABEL);
-        self.info.push(VERSION);
-        put_bytes(&mut self.info, self.table.as_bytes());
-        put_bytes(&mut self.info, field.as_bytes());
-        keys.expand(&self.info)
-    }
-
-    /// The field's associated data: the binding, then `lp(f)`.
-    fn aad(&mut self, field: &str) -> &[u8] {
-        self.aad.clear();
-        self.aad.extend_from_slice(&self.binding.bytes);
-        put_bytes(&mut self.aad, field.as_bytes());
-        &self.aad
-    }
-}
-
-/// Encrypts the fields of one item with the given randomness: the deterministic core of
-/// [`Cipher::encrypt`](crate::Cipher::encrypt), separate so that known-answer tests can fix the
-/// salt and nonces. Returns the header and the field ciphertexts, in the order of `fields`.
-pub(crate) fn seal_item(
-    table: &str,
-    binding: &Binding,
-    data_key: &DataKey,
-    wrapped: &WrappedDataKey,
-    salt: [u8; SALT_LEN],
-    fields: &[(&str, &[u8], [u8; NONCE_LEN])],
-) -> Result<(Vec<u8>, Vec<Vec<u8>>)> {
-    let keys = ItemKeys::new(data_key, &salt);
-    let mut names: Vec<&str> = fields.iter().map(|(name, _, _)| *name).collect();
-    let commitment = keys.commitment(binding, &mut names);
-    let header = encode_header(wrapped, &salt, &commitment)?;
-    let mut inputs = FieldInputs::new(table, binding);
-    let ciphertexts = fields
-        .iter()
-        .map(|&(name, plaintext, nonce)| {
-            let key = inputs.key(&keys, name);
-            seal(&key, nonce, inputs.aad(name), plaintext)
-        })
-        .collect();
-    Ok((header, ciphertexts))
-}
-
-/// Checks the key commitment of an item, then decrypts its fields: the core of
-/// [`Cipher::decrypt`](crate::Cipher::decrypt). Nothing is decrypted unless the commitment
-/// matches.
-pub(crate) fn open_item(
-    table: &str,
-    binding: &Binding,
-    data_key: &DataKey,
-    header: &Header,
-    fields: &[(&'static str, &[u8])],
-) -> Result<FieldPlaintexts> {
-    let keys = ItemKeys::new(data_key, &header.salt);
-    let mut names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
-    let expected = keys.commitment(binding, &mut names);
-    if !bool::from(expected.ct_eq(&header.commitment)) {
-        return Err(Error::integrity(HEADER_ATTRIBUTE));
-    }
-    let mut inputs = FieldInputs::new(table, binding);
-    fields
-        .iter()
-        .map(|&(name, sealed)| {
-            let key = inputs.key(&keys, name);
-            open(&key, inputs.aad(name), sealed)
-                .map(|plaintext| (name, plaintext))
-                .ok_or_else(|| Error::integrity(name))
-        })
-        .collect()
+/// Puts a 4-byte length (for the tests of this module).
+#[cfg(test)]
+fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u32(out, bytes.len());
+    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]
 mod tests;
-
-/// One field's new value, for [`reseal_field`]: `None` removes it.
-pub(crate) struct FieldChange<'a> {
-    pub(crate) name: &'static str,
-    pub(crate) plaintext: Option<&'a [u8]>,
-    pub(crate) nonce: [u8; NONCE_LEN],
-}
-
-/// What [`reseal_field`] produces: the field's new ciphertext (`None`: remove it) and, when
-/// the set of encrypted fields changed, the new header.
-pub(crate) struct Resealed {
-    pub(crate) ciphertext: Option<Vec<u8>>,
-    pub(crate) header: Option<Vec<u8>>,
-}
-
-/// Re-encrypts one field of a stored item under the item's existing keys, for an update that
-/// leaves the rest of the item as it is. The stored commitment is checked first; a new header
-/// (same key and salt, new commitment) is made only when the set of encrypted fields changes.
-pub(crate) fn reseal_field(
-    table: &str,
-    binding: &Binding,
-    data_key: &DataKey,
-    header: &Header,
-    present: &[&'static str],
-    change: FieldChange<'_>,
-) -> Result<Resealed> {
-    let keys = ItemKeys::new(data_key, &header.salt);
-    let mut before: Vec<&str> = present.to_vec();
-    if !bool::from(
-        keys.commitment(binding, &mut before)
-            .ct_eq(&header.commitment),
-    ) {
-        return Err(Error::integrity(HEADER_ATTRIBUTE));
-    }
-    let field = change.name;
-    let mut after: Vec<&str> = present.iter().copied().filter(|f| *f != field).collect();
-    if change.plaintext.is_some() {
-        after.push(field);
-    }
-    let new_header = if after.len() == present.len() {
-        None
-    } else {
-        let commitment = keys.commitment(binding, &mut after);
-        Some(
-            Header {
-                wrapped: header.wrapped.clone(),
-                salt: header.salt,
-                commitment,
-            }
-            .encode()?,
-        )
-    };
-    let mut inputs = FieldInputs::new(table, binding);
-    let ciphertext = change.plaintext.map(|plaintext| {
-        let key = inputs.key(&keys, field);
-        seal(&key, change.nonce, inputs.aad(field), plaintext)
-    });
-    Ok(Resealed {
-        ciphertext,
-        header: new_header,
-    })
-}

@@ -93,9 +93,9 @@ pub struct EncryptionContext {
 
 const TABLE_KEY: &str = "crypt-model:table";
 const FORMAT_KEY: &str = "crypt-model:format";
-const FORMAT_VALUE: &str = "1";
+const FORMAT_VALUE: &str = "2";
 const _: () = assert!(
-    encoding::VERSION == 1,
+    encoding::VERSION == 2,
     "FORMAT_VALUE must follow the format version"
 );
 

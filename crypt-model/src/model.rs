@@ -72,9 +72,10 @@ pub trait EncryptedItem: Sized {
         }
     }
 
-    /// Parses a stored item without decrypting anything. A missing or malformed attribute is an
-    /// error that names it (never its value).
-    fn from_item(item: Item) -> Result<Sealed<Self>> {
-        Sealed::parse(item)
+    /// A stored item, sealed: nothing of it is read or decrypted until [`Sealed::open`] has
+    /// checked the caller. A missing or malformed attribute is then an error that names it (never
+    /// its value), for a caller who may open the record.
+    fn from_item(item: Item) -> Sealed<Self> {
+        Sealed::new(item)
     }
 }

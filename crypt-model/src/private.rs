@@ -43,19 +43,17 @@ fn read_plain<T: Attribute>(item: &Item, name: &'static str) -> Result<T> {
     convert(name, item.get(name).cloned())
 }
 
-/// Checks the stored shape of a sensitive field without decrypting it.
-fn check_sealed<F: SensitiveField>(item: &Item, name: &'static str) -> Result<()> {
-    match item.get(name) {
-        Some(AttributeValue::B(_)) => Ok(()),
-        Some(_) => Err(Error::malformed(
+/// Checks that a sensitive field is not also stored as a plain attribute: its value lives in the
+/// item's sealed message (a required field missing from it is reported when it is taken).
+fn check_sealed(item: &Item, name: &'static str) -> Result<()> {
+    if item.contains(name) {
+        return Err(Error::malformed(
             name,
-            "a sensitive attribute must be binary (B)",
-        )),
-        None if F::__REQUIRED => Err(Error::MissingAttribute {
-            attribute: name.to_owned(),
-        }),
-        None => Ok(()),
+            "a sensitive field is stored as a plain attribute; its value belongs in the sealed \
+             message",
+        ));
     }
+    Ok(())
 }
 
 /// Adds a sensitive field's plaintext (nothing for `None`).
@@ -135,7 +133,7 @@ pub struct SecretField<T> {
 pub const fn secret_field<T: SensitiveField>() -> SecretField<T> {
     SecretField {
         put: put_sensitive::<T>,
-        check: check_sealed::<T>,
+        check: check_sealed,
         take: take_sensitive::<T>,
     }
 }

@@ -29,6 +29,8 @@ pub struct Schema {
     sort_key: Option<&'static str>,
     owner: &'static str,
     sensitive: &'static [&'static str],
+    plain: &'static [&'static str],
+    unauthenticated: &'static [&'static str],
     version: Option<&'static str>,
     key_types: (KeyType, KeyType),
     indexes: &'static [IndexSpec],
@@ -48,6 +50,8 @@ impl Schema {
             sort_key: None,
             owner,
             sensitive: &[],
+            plain: &[],
+            unauthenticated: &[],
             version: None,
             key_types: (KeyType::S, KeyType::S),
             indexes: &[],
@@ -63,6 +67,24 @@ impl Schema {
     /// Sets the sensitive (encrypted) attributes.
     pub const fn with_sensitive(mut self, sensitive: &'static [&'static str]) -> Self {
         self.sensitive = sensitive;
+        self
+    }
+
+    /// Sets the plain attributes that are authenticated with the item (besides the keys, the
+    /// owner and the version, which always are): editing, adding, deleting or rolling back any
+    /// of them in storage makes the item fail its integrity check. A plain attribute left out is
+    /// neither encrypted nor authenticated (for values changed outside the library: a TTL, a
+    /// counter updated in place).
+    pub const fn with_plain(mut self, plain: &'static [&'static str]) -> Self {
+        self.plain = plain;
+        self
+    }
+
+    /// Sets the plain attributes of the model that are *not* authenticated
+    /// (`#[crypt_model(unauthenticated)]`): written and read by the model, but free to change in
+    /// storage without failing the item's integrity check.
+    pub const fn with_unauthenticated(mut self, plain: &'static [&'static str]) -> Self {
+        self.unauthenticated = plain;
         self
     }
 
@@ -129,6 +151,42 @@ impl Schema {
         self.sensitive
     }
 
+    /// The authenticated plain attributes (besides keys, owner and version).
+    pub const fn plain(&self) -> &'static [&'static str] {
+        self.plain
+    }
+
+    /// The plain attributes that are not authenticated.
+    pub const fn unauthenticated(&self) -> &'static [&'static str] {
+        self.unauthenticated
+    }
+
+    /// Whether `attribute` is a plain field of the model other than a key, the owner or the
+    /// version: authenticated or not.
+    pub(crate) fn is_plain_field(&self, attribute: &str) -> bool {
+        self.plain.contains(&attribute) || self.unauthenticated.contains(&attribute)
+    }
+
+    /// Every attribute the item's authentication covers, sorted by bytes, once each: the keys,
+    /// the owner, the authenticated plain attributes, the version and the blind-index
+    /// attributes.
+    pub(crate) fn authenticated(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = [
+            Some(self.partition_key),
+            self.sort_key,
+            Some(self.owner),
+            self.version,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.plain.iter().copied())
+        .chain(self.indexes.iter().map(IndexSpec::attribute))
+        .collect();
+        names.sort_unstable_by_key(|name| name.as_bytes());
+        names.dedup();
+        names
+    }
+
     /// Whether `attribute` is one of the sensitive attributes.
     pub(crate) fn is_sensitive(&self, attribute: &str) -> bool {
         self.sensitive.contains(&attribute)
@@ -156,6 +214,28 @@ impl Schema {
             if keys.contains(&Some(version)) || self.is_sensitive(version) {
                 return Err(Error::Config(format!(
                     "table `{}`: the version attribute `{version}` must be a plain field of its own",
+                    self.table
+                )));
+            }
+        }
+        let plain: Vec<&'static str> = self
+            .plain
+            .iter()
+            .chain(self.unauthenticated)
+            .copied()
+            .collect();
+        for (i, name) in plain.iter().enumerate() {
+            validate_attribute_name(name)?;
+            if keys.contains(&Some(name)) || self.version == Some(name) || self.is_sensitive(name) {
+                return Err(Error::Config(format!(
+                    "table `{}`: `{name}` is listed as a plain attribute and is also a key, the \
+                     owner, the version or sensitive",
+                    self.table
+                )));
+            }
+            if plain[..i].contains(name) {
+                return Err(Error::Config(format!(
+                    "table `{}`: plain attribute `{name}` is listed twice",
                     self.table
                 )));
             }

@@ -49,7 +49,7 @@ macro_rules! conformance_suite {
             query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
             stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
             batch_put_refuses_models_whose_owner_is_not_in_the_key, stored_items_hold_no_plaintext,
-            update_sensitive_rewrites_one_field_only,
+            update_writes_the_named_fields_only,
             a_foreign_partition_reads_like_a_missing_one,
             pages_of_a_shared_partition_point_only_at_the_callers_records,
             an_index_partition_reveals_nothing_to_a_non_owner,

@@ -453,7 +453,7 @@ pub struct Vault {
     pub label: String,
 }
 
-pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
+pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
     let vaults = table::<Vault>(backend).await;
     let erin = Caller::user("erin").unwrap();
     let key = Key::new("erin");
@@ -465,43 +465,39 @@ pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
         label: "main".into(),
     };
     vaults.put(&erin, &mut vault).await.unwrap();
-    let before = backend
-        .store()
-        .get(vaults.table_ref(), &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = || async {
+        backend
+            .store()
+            .get(vaults.table_ref(), &key)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let before = stored().await;
 
     let mut read = vaults.get(&erin, &key).await.unwrap().unwrap();
     *read.pin.expose_secret_mut() = "9876".into();
-    vaults
-        .update_sensitive(&erin, &mut read, "pin")
-        .await
-        .unwrap();
+    read.label = "not written".into();
+    vaults.update(&erin, &mut read, &["pin"]).await.unwrap();
     assert_eq!(read.version, 2);
-    let after = backend
-        .store()
-        .get(vaults.table_ref(), &key)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_ne!(after.get("pin"), before.get("pin"));
-    for unchanged in ["__cm_header", "label", "user_id"] {
-        assert_eq!(
-            after.get(unchanged),
-            before.get(unchanged),
-            "{unchanged} was rewritten"
-        );
+    let after = stored().await;
+    // The whole item is sealed again, under a new salt; the plain fields not named stay.
+    for changed in ["__cm_header", "__cm_sealed", "version"] {
+        assert_ne!(after.get(changed), before.get(changed), "{changed}");
+    }
+    for unchanged in ["label", "user_id"] {
+        assert_eq!(after.get(unchanged), before.get(unchanged), "{unchanged}");
     }
     let reread = vaults.get(&erin, &key).await.unwrap().unwrap();
     assert_eq!(reread.pin.expose_secret(), "9876");
-    assert_eq!(reread.version, 2);
+    assert_eq!((reread.version, reread.label.as_str()), (2, "main"));
 
-    // Adding the optional field changes the set of encrypted fields, so the header's commitment.
+    // An optional field added, and a plain field: both are authenticated with the rest.
     let mut with_recovery = reread;
     with_recovery.recovery = Some(Sensitive::new("words words".into()));
+    with_recovery.label = "renamed".into();
     vaults
-        .update_sensitive(&erin, &mut with_recovery, "recovery")
+        .update(&erin, &mut with_recovery, &["recovery", "label"])
         .await
         .unwrap();
     let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
@@ -509,46 +505,49 @@ pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
         opened.recovery.as_ref().unwrap().expose_secret(),
         "words words"
     );
-    assert_eq!(opened.pin.expose_secret(), "9876");
+    assert_eq!(
+        (opened.pin.expose_secret().as_str(), opened.label.as_str()),
+        ("9876", "renamed")
+    );
 
     // A record read before the last write is stale.
     let mut stale = with_recovery;
     stale.version = 2;
     *stale.pin.expose_secret_mut() = "0000".into();
     assert!(matches!(
-        vaults.update_sensitive(&erin, &mut stale, "pin").await,
+        vaults.update(&erin, &mut stale, &["pin"]).await,
         Err(Error::Conflict { .. })
     ));
-    // Someone else cannot, and a field that is not sensitive is refused.
+    // Someone else cannot; keys, the owner, the version and unknown names are refused.
     let mut current = vaults.get(&erin, &key).await.unwrap().unwrap();
     assert!(matches!(
         vaults
-            .update_sensitive(&Caller::user("frank").unwrap(), &mut current, "pin")
+            .update(&Caller::user("frank").unwrap(), &mut current, &["pin"])
             .await,
         Err(Error::AccessDenied { .. })
     ));
-    assert!(matches!(
-        vaults.update_sensitive(&erin, &mut current, "label").await,
-        Err(Error::Config(_))
-    ));
+    for field in ["user_id", "version", "nope"] {
+        assert!(
+            matches!(
+                vaults.update(&erin, &mut current, &[field]).await,
+                Err(Error::Config(_))
+            ),
+            "{field}"
+        );
+    }
     // Removing the optional field.
     current.recovery = None;
     vaults
-        .update_sensitive(&erin, &mut current, "recovery")
+        .update(&erin, &mut current, &["recovery"])
         .await
         .unwrap();
     let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
     assert!(opened.recovery.is_none());
     assert_eq!(opened.pin.expose_secret(), "9876");
 
-    // A stored item whose header was tampered with is refused, not re-sealed.
+    // A stored item that was tampered with is refused, not sealed again.
     let mut in_hand = vaults.get(&erin, &key).await.unwrap().unwrap();
-    let mut raw = backend
-        .store()
-        .get(vaults.table_ref(), &key)
-        .await
-        .unwrap()
-        .unwrap();
+    let mut raw = stored().await;
     if let Some(AttributeValue::B(header)) = raw.get_mut("__cm_header") {
         let salt_byte = header.len() - 40;
         header[salt_byte] ^= 1;
@@ -556,7 +555,7 @@ pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
     put(&backend.store(), vaults.table_ref(), raw).await;
     *in_hand.pin.expose_secret_mut() = "5555".into();
     let error = vaults
-        .update_sensitive(&erin, &mut in_hand, "pin")
+        .update(&erin, &mut in_hand, &["pin"])
         .await
         .unwrap_err();
     assert!(
@@ -569,7 +568,7 @@ pub async fn update_sensitive_rewrites_one_field_only(backend: &impl Harness) {
     let mut p = profile("erin", "x");
     profiles.put(&erin, &mut p).await.unwrap();
     assert!(matches!(
-        profiles.update_sensitive(&erin, &mut p, "ssn").await,
+        profiles.update(&erin, &mut p, &["ssn"]).await,
         Err(Error::Config(_))
     ));
 }

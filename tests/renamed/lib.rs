@@ -31,7 +31,6 @@ mod tests {
         };
         let item = note.to_item(&cipher).await.unwrap();
         let opened = Note::from_item(item)
-            .unwrap()
             .open(&vault::Caller::user("u").unwrap(), &cipher)
             .await
             .unwrap();

@@ -11,7 +11,7 @@ struct Profile {
 }
 
 fn sealed(item: Item) -> Sealed<Profile> {
-    Profile::from_item(item).unwrap()
+    Profile::from_item(item)
 }
 
 fn main() {

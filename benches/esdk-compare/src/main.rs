@@ -165,7 +165,7 @@ fn main() -> Result<(), BoxError> {
         run(&runtime, record.to_item(&cipher)).unwrap();
     });
     let (cm_decrypt, cm_decrypt_allocs) = measure(20_000, || {
-        let sealed = Reference::from_item(stored.clone()).unwrap();
+        let sealed = Reference::from_item(stored.clone());
         run(&runtime, sealed.open(&owner, &cipher)).unwrap();
     });
 
@@ -261,7 +261,7 @@ fn main() -> Result<(), BoxError> {
     for item in &items {
         run(
             &runtime,
-            Reference::from_item(item.clone())?.open(&owner, &reader),
+            Reference::from_item(item.clone()).open(&owner, &reader),
         )?;
     }
     println!(

@@ -31,6 +31,21 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         .iter()
         .filter(|f| f.sensitive.is_some())
         .map(|f| &f.name);
+    // Plain fields other than the keys, the owner and the version: authenticated unless marked.
+    let plain = |authenticated: bool| {
+        model
+            .cont
+            .fields
+            .iter()
+            .filter(move |f| {
+                f.sensitive.is_none()
+                    && !f.is_bound()
+                    && f.version.is_none()
+                    && f.unauthenticated.is_none() == authenticated
+            })
+            .map(|f| &f.name)
+    };
+    let (authenticated, unauthenticated) = (plain(true), plain(false));
     quote! {
         #private::Schema::new(#table, #pk, #owner)
             #sort_key
@@ -38,6 +53,8 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .with_key_types(#pk_type, #sk_type)
             .with_indexes(&[#(#indexes),*])
             .with_sensitive(&[#(#sensitive),*])
+            .with_plain(&[#(#authenticated),*])
+            .with_unauthenticated(&[#(#unauthenticated),*])
     }
 }
 

@@ -3,34 +3,32 @@
 use std::fmt;
 
 use super::EncryptedItem;
-use crate::access::{Caller, Gate, Scope, fingerprint};
+use std::marker::PhantomData;
+
+use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
 use crate::attribute::{AttributeValue, Item};
 use crate::cipher::Cipher;
 use crate::error::Result;
-use crate::format::{self, Header};
+use crate::format::Header;
 
 /// A record read from storage but not opened: its key and owner are readable, its sensitive
 /// fields are still ciphertext, and [`open`](Sealed::open) is the only way to the model.
 ///
 /// `Sealed` has no `Deref`, no `Into`, no public fields and no accessor for a sensitive field,
-/// so code that forgets the owner check does not compile.
+/// so code that forgets the owner check does not compile. Nothing of the item but its key and
+/// owner is read before the owner gate has decided: a malformed item of someone else's is refused
+/// as any of their records is, and only a caller who may open it learns what is wrong with it.
 pub struct Sealed<T: EncryptedItem> {
     item: Item,
-    header: Header,
-    plain: T::__Plain,
+    model: PhantomData<fn() -> T>,
 }
 
 impl<T: EncryptedItem> Sealed<T> {
-    pub(crate) fn parse(mut item: Item) -> Result<Self> {
-        let schema = T::SCHEMA;
-        let header = Header::from_item(&item)?;
-        format::owner_of(&schema, &item)?;
-        let plain = T::__parse(&mut item)?;
-        Ok(Sealed {
+    pub(crate) fn new(item: Item) -> Self {
+        Sealed {
             item,
-            header,
-            plain,
-        })
+            model: PhantomData,
+        }
     }
 
     /// The record's logical table.
@@ -38,12 +36,9 @@ impl<T: EncryptedItem> Sealed<T> {
         T::SCHEMA.table()
     }
 
-    /// The partition key, as stored.
-    pub fn partition_key(&self) -> &AttributeValue {
-        // Parsing succeeded, so the key attribute is there; `Null` cannot be reached.
-        self.item
-            .get(T::SCHEMA.partition_key())
-            .unwrap_or(&AttributeValue::Null)
+    /// The partition key, as stored (`None` if the item lacks it).
+    pub fn partition_key(&self) -> Option<&AttributeValue> {
+        self.item.get(T::SCHEMA.partition_key())
     }
 
     /// The sort key, as stored, if the model has one.
@@ -51,10 +46,10 @@ impl<T: EncryptedItem> Sealed<T> {
         T::SCHEMA.sort_key().and_then(|name| self.item.get(name))
     }
 
-    /// The id of the record's owner.
-    pub fn owner(&self) -> &str {
-        // Parsing checked that the owner attribute is a string, and nothing changes the item.
-        format::owner_of(&T::SCHEMA, &self.item).unwrap_or_default()
+    /// The id of the record's owner; `None` when the stored owner is not a valid identity (such
+    /// a record belongs to no user).
+    pub fn owner(&self) -> Option<&str> {
+        stored_owner(&T::SCHEMA, &self.item)
     }
 
     /// Opens the record for `caller`, if it is the record's owner.
@@ -76,38 +71,27 @@ impl<T: EncryptedItem> Sealed<T> {
     /// this is the one door to a model's plaintext, which every path of [`Table`](crate::Table)
     /// goes through too.
     pub async fn open_with(self, caller: &Caller, gate: &Gate<T>, cipher: &Cipher) -> Result<T> {
-        gate.authorize(
-            caller,
-            &T::SCHEMA,
-            Some(self.owner()),
-            &self.item,
-            Scope::Read,
-        )?;
+        gate.authorize(caller, &T::SCHEMA, self.owner(), &self.item, Scope::Read)?;
         self.open_permitted(cipher).await
     }
 
-    /// Opens the record after the table's gate allowed it.
+    /// Opens the record after the gate allowed it: the header, the whole item's authentication
+    /// and the sensitive fields, then the plain fields.
     pub(crate) async fn open_permitted(self, cipher: &Cipher) -> Result<T> {
-        let mut plaintexts = cipher
-            .decrypt_parsed(&T::SCHEMA, &self.item, &self.header)
-            .await?;
-        T::__assemble(self.plain, &mut plaintexts)
+        let mut item = self.item;
+        let header = Header::from_item(&item)?;
+        let mut plaintexts = cipher.decrypt_parsed(&T::SCHEMA, &item, &header).await?;
+        let plain = T::__parse(&mut item)?;
+        T::__assemble(plain, &mut plaintexts)
     }
 }
 
 impl<T: EncryptedItem> fmt::Debug for Sealed<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sealed: Vec<&str> = T::SCHEMA
-            .sensitive()
-            .iter()
-            .copied()
-            .filter(|name| self.item.contains(name))
-            .collect();
         // The key and the owner may be personal data: a keyed fingerprint of the key instead.
         f.debug_struct("Sealed")
             .field("table", &self.table())
             .field("key", &fingerprint(&T::SCHEMA, &self.item))
-            .field("sealed_fields", &sealed)
             .finish_non_exhaustive()
     }
 }

@@ -38,7 +38,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 Scope::Read,
             )?;
         }
-        T::from_item(item)?.open_permitted(&self.cipher).await
+        T::from_item(item).open_permitted(&self.cipher).await
     }
 
     /// The record under `key`, opened for `caller`; `None` when there is none **or when it is

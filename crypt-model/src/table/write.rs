@@ -1,12 +1,14 @@
-//! Writes: `put`, `delete`, `update_sensitive` and `transact`, each conditional on the stored
+//! Writes: `put`, `delete`, `update` and `transact`, each conditional on the stored
 //! owner, so that no write takes over or removes a record another owner holds.
 
 use super::{Table, Write};
-use crate::access::{Caller, Scope, denied, log_denied};
+use crate::access::{Caller, Scope, denied, log_denied, stored_owner};
 use crate::attribute::{AttributeValue, Item, Key};
+use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
-use crate::format::HEADER_ATTRIBUTE;
+use crate::format::{HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
 use crate::model::EncryptedItem;
+use crate::schema::Schema;
 use crate::store::{Condition, MAX_TRANSACTION, Store, TransactItem, Update};
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
@@ -63,12 +65,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
     }
 
-    /// Encrypts `record` into the item a write stores, with its next version.
+    /// Encrypts `record` into the item a write stores, with its next version (authenticated with
+    /// the rest).
     pub(super) async fn item_to_write(&self, record: &T) -> Result<Item> {
-        let mut item = record.to_item(&self.cipher).await?;
+        let (mut item, plaintexts) = record.__to_parts()?;
         if let (Some(attribute), Some(version)) = (T::SCHEMA.version(), record.version()) {
-            item.insert(attribute, AttributeValue::from(version + 1));
+            let next = version
+                .checked_add(1)
+                .ok_or_else(|| version_overflow(&T::SCHEMA))?;
+            item.insert(attribute, AttributeValue::from(next));
         }
+        self.cipher
+            .encrypt(&T::SCHEMA, &mut item, &plaintexts)
+            .await?;
         Ok(item)
     }
 
@@ -116,7 +125,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         {
             Ok(()) => {
                 if let Some(version) = record.version() {
-                    record.set_version(version + 1);
+                    record.set_version(version.saturating_add(1));
                 }
                 Ok(())
             }
@@ -142,79 +151,109 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
     }
 
-    /// Writes one sensitive field of `record` without rewriting the rest of the stored record
-    /// (the other ciphertexts, the header's key and salt stay as they are).
+    /// Writes the fields `fields` of `record` — sensitive or plain, by attribute name — and
+    /// keeps the stored values of the others.
     ///
-    /// `record` is one read from this table, with `field` changed in memory. The model must have
-    /// a `#[crypt_model(version)]` field: the write is conditional on the stored version being
-    /// the record's, so it fails with [`Error::Conflict`] if anything changed since the read,
-    /// and it increments the version. Only the owner (or a service granted [`Scope::Write`]) may
-    /// do it.
-    pub async fn update_sensitive(
+    /// `record` is one read from this table, with those fields changed in memory. The model must
+    /// have a `#[crypt_model(version)]` field: the write is conditional on the stored version
+    /// being the record's, so it fails with [`Error::Conflict`] if anything changed since the
+    /// read (or if there is no such record of the caller's), and it increments the version. The
+    /// stored item is checked and opened in memory (its values never reach the caller), the
+    /// changes applied, and the whole item sealed again under a current data key, so that its
+    /// authentication covers the new values and a rotated key is not used again. Only the owner
+    /// (or a service granted [`Scope::Write`]) may do it.
+    pub async fn update(
         &self,
         caller: &Caller,
         record: &mut T,
-        field: &'static str,
+        fields: &[&'static str],
     ) -> Result<()> {
-        let (Some(version_attribute), Some(version)) = (T::SCHEMA.version(), record.version())
-        else {
+        let schema = T::SCHEMA;
+        let (Some(version_attribute), Some(version)) = (schema.version(), record.version()) else {
             return Err(Error::Config(format!(
-                "update_sensitive on `{}` needs a `#[crypt_model(version)]` field, so that the \
-                 update can require the record unchanged since it was read",
-                T::SCHEMA.table()
+                "update on `{}` needs a `#[crypt_model(version)]` field, so that the update can \
+                 require the record unchanged since it was read",
+                schema.table()
             )));
         };
+        for field in fields {
+            if !schema.is_sensitive(field) && !schema.is_plain_field(field) {
+                return Err(Error::Config(format!(
+                    "`{field}` is not a field that update can write in table `{}` (keys, the \
+                     owner and the version cannot be updated)",
+                    schema.table()
+                )));
+            }
+        }
+        let next = version
+            .checked_add(1)
+            .ok_or_else(|| version_overflow(&schema))?;
         self.authorize_write(caller, record)?;
-        let (plain, plaintexts) = record.__to_parts()?;
+        let (plain, changed) = record.__to_parts()?;
         let key = self.table.key_of(&plain)?;
         let conflict = || Error::Conflict {
             table: self.table.name().to_owned(),
         };
-        let stored = self
-            .store
-            .get(&self.table, &key)
-            .await?
-            .ok_or_else(conflict)?;
-        let stored_owner = stored.get(T::SCHEMA.owner());
-        if stored_owner != Some(&AttributeValue::S(record.owner().to_owned())) {
-            return Err(denied(caller, &T::SCHEMA));
+        let Some(stored) = self.store.get(&self.table, &key).await? else {
+            return Err(conflict());
+        };
+        if stored_owner(&schema, &stored) != Some(record.owner()) {
+            // Someone else's record answers as a missing one does; the attempt is logged.
+            log_denied(caller, &schema, &stored, Scope::Write);
+            return Err(conflict());
         }
         if stored.get(version_attribute) != Some(&AttributeValue::from(version)) {
             return Err(conflict());
         }
-        let resealed = self
+        let header = Header::from_item(&stored)?;
+        let mut plaintexts = self
             .cipher
-            .reseal_field(&T::SCHEMA, &stored, field, plaintexts.get_bytes(field))
+            .decrypt_parsed(&schema, &stored, &header)
             .await?;
+
+        // The new item: the stored plain attributes, the changed ones from the record.
+        let mut item = Item::new();
+        for (name, value) in stored.iter() {
+            if !name.starts_with(RESERVED_PREFIX) {
+                item.insert(name, value.clone());
+            }
+        }
         let mut update = Update::default();
-        match resealed.ciphertext {
-            Some(ciphertext) => {
-                update.set.insert(field, AttributeValue::B(ciphertext));
-            }
-            None => update.remove.push(field.to_owned()),
-        }
-        if let Some(header) = resealed.header {
-            update
-                .set
-                .insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
-        }
-        // The field's blind index follows its value.
-        if let Some(spec) = T::SCHEMA.index_of(field) {
-            match plaintexts.get_bytes(field) {
-                Some(plaintext) => {
-                    let value =
-                        self.cipher
-                            .index_attribute(&T::SCHEMA, spec, record.owner(), plaintext)?;
-                    update.set.insert(spec.attribute(), value);
+        for &field in fields {
+            if schema.is_sensitive(field) {
+                plaintexts.remove(field);
+                if let Some(bytes) = changed.get_bytes(field) {
+                    plaintexts.insert_bytes(field, zeroize::Zeroizing::new(bytes.to_vec()));
                 }
-                None => update.remove.push(spec.attribute().to_owned()),
+            } else if let Some(value) = plain.get(field) {
+                item.insert(field, value.clone());
+                update.set.insert(field, value.clone());
+            } else {
+                item.remove(field);
+                update.remove.push(field.to_owned());
             }
         }
-        update
-            .set
-            .insert(version_attribute, AttributeValue::from(version + 1));
+        item.insert(version_attribute, AttributeValue::from(next));
+        self.cipher.encrypt(&schema, &mut item, &plaintexts).await?;
+
+        for name in [HEADER_ATTRIBUTE, SEALED_ATTRIBUTE, version_attribute] {
+            if let Some(value) = item.get(name) {
+                update.set.insert(name, value.clone());
+            }
+        }
+        for spec in schema.indexes() {
+            match item.get(spec.attribute()) {
+                Some(value) => {
+                    update.set.insert(spec.attribute(), value.clone());
+                }
+                None if stored.contains(spec.attribute()) => {
+                    update.remove.push(spec.attribute().to_owned());
+                }
+                None => {}
+            }
+        }
         let condition = Condition::And(vec![
-            Condition::equals(T::SCHEMA.owner(), record.owner()),
+            Condition::equals(schema.owner(), record.owner()),
             Condition::equals(version_attribute, version),
         ]);
         match self
@@ -223,7 +262,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .await
         {
             Ok(()) => {
-                record.set_version(version + 1);
+                record.set_version(next);
                 Ok(())
             }
             Err(Error::ConditionFailed { .. }) => Err(conflict()),
@@ -278,10 +317,18 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         for write in writes {
             if let Write::Put(record) = write {
                 if let Some(version) = record.version() {
-                    record.set_version(version + 1);
+                    record.set_version(version.saturating_add(1));
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The error of a version that cannot count one more write.
+fn version_overflow(schema: &Schema) -> Error {
+    Error::InvalidValue {
+        attribute: schema.version().unwrap_or_default().to_owned(),
+        reason: "the version cannot count another write (it is at u64::MAX)".to_owned(),
     }
 }

@@ -23,7 +23,8 @@ use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Plaintexts
 /// A model whose owner is its partition key, with a sort key.
 pub const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")
     .with_sort_key("kind")
-    .with_sensitive(&["ssn", "email", "notes"]);
+    .with_sensitive(&["ssn", "email", "notes"])
+    .with_plain(&["display_name"]);
 
 /// A model whose owner is a separate attribute.
 pub const ORDERS: Schema = Schema::new("orders", "order_no", "customer").with_sensitive(&["card"]);
