@@ -44,7 +44,9 @@ async fn main() -> Result<(), Error> {
         .key_metadata
         .map(|m| m.key_id)
         .ok_or_else(|| config("KMS returned no key".into()))?;
-    let cipher = Arc::new(Cipher::new(KmsKeyring::new(kms, &key_id)?));
+    // Configure a key id, a key ARN or an alias: it is resolved once to the key's ARN, which
+    // every item's header then names.
+    let cipher = Arc::new(Cipher::new(KmsKeyring::connect(kms, &key_id, &[]).await?));
 
     // The physical table name comes from configuration; the logical one (`profiles`) is bound
     // into the ciphertexts.

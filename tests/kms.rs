@@ -143,20 +143,83 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
 
 #[tokio::test]
 async fn a_missing_key_is_a_typed_error_naming_it() {
-    let keyring = KmsKeyring::new(moto::kms(), "11111111-2222-3333-4444-555555555555").unwrap();
-    let cipher = Cipher::new(keyring);
-    let error = profile("alice", "main").to_item(&cipher).await.unwrap_err();
+    let missing = "11111111-2222-3333-4444-555555555555";
+    let error = KmsKeyring::connect(moto::kms(), missing, &[])
+        .await
+        .unwrap_err();
     match &error {
         Error::KeyProvider { kind, key_id, .. } => {
             assert_eq!(*kind, KeyProviderError::KeyNotFound, "{error:?}");
-            assert_eq!(
-                key_id.as_deref(),
-                Some("11111111-2222-3333-4444-555555555555")
-            );
+            assert_eq!(key_id.as_deref(), Some(missing));
         }
         other => panic!("{other:?}"),
     }
     assert!(error.to_string().contains("key not found"), "{error}");
+    // A bare key id or an alias is not taken as it is: it must be resolved to an ARN.
+    for reference in [missing, "alias/profiles"] {
+        assert!(matches!(
+            KmsKeyring::new(moto::kms(), reference),
+            Err(Error::InvalidKey { .. })
+        ));
+    }
+}
+
+#[tokio::test]
+async fn an_alias_is_resolved_once_and_items_stay_pinned_to_the_key_arn() {
+    let kms = moto::kms();
+    let (first, second) = (moto::kms_key(&kms).await, moto::kms_key(&kms).await);
+    let alias = format!("alias/{}", moto::unique("profiles"));
+    kms.create_alias()
+        .alias_name(&alias)
+        .target_key_id(&first)
+        .send()
+        .await
+        .unwrap();
+    let writer = Cipher::new(KmsKeyring::connect(kms.clone(), &alias, &[]).await.unwrap());
+    let item = profile("alice", "main").to_item(&writer).await.unwrap();
+    let header = match item.get("__cm_header") {
+        Some(AttributeValue::B(header)) => header.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        header.windows(first.len()).any(|w| w == first.as_bytes()),
+        "the header names the key's ARN"
+    );
+    assert!(!header.windows(alias.len()).any(|w| w == alias.as_bytes()));
+
+    // Whoever moves the alias does not decide which key old items trust.
+    kms.update_alias()
+        .alias_name(&alias)
+        .target_key_id(&second)
+        .send()
+        .await
+        .unwrap();
+    let alice = Caller::user("alice").unwrap();
+    let follows_alias = Cipher::new(KmsKeyring::connect(kms.clone(), &alias, &[]).await.unwrap());
+    let error = Profile::from_item(item.clone())
+        .open(&alice, &follows_alias)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::UnknownKeyId { key_id } if *key_id == first),
+        "{error:?}"
+    );
+    // Configured to read the old key too, it reads the item, and writes under the new one.
+    let rotated = Cipher::new(
+        KmsKeyring::connect(kms.clone(), &alias, &[&first])
+            .await
+            .unwrap(),
+    );
+    let opened = Profile::from_item(item.clone())
+        .open(&alice, &rotated)
+        .await
+        .unwrap();
+    assert_eq!(opened.ssn.expose_secret(), SSN);
+    // The first writer, resolved before the move, still reads and writes under the first key.
+    Profile::from_item(item)
+        .open(&alice, &writer)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -173,19 +236,24 @@ async fn an_unreachable_kms_is_a_typed_error() {
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .build();
-    let cipher =
-        Cipher::new(KmsKeyring::new(aws_sdk_kms::Client::from_conf(config), "any-key").unwrap());
-    let error = profile("alice", "main").to_item(&cipher).await.unwrap_err();
-    assert!(
+    let client = aws_sdk_kms::Client::from_conf(config);
+    let unavailable = |error: &Error| {
         matches!(
             error,
             Error::KeyProvider {
                 kind: KeyProviderError::Unavailable,
                 ..
             }
-        ),
-        "{error:?}"
-    );
+        )
+    };
+    let error = KmsKeyring::connect(client.clone(), "alias/any", &[])
+        .await
+        .unwrap_err();
+    assert!(unavailable(&error), "{error:?}");
+    let arn = "arn:aws:kms:us-east-1:111122223333:key/any";
+    let cipher = Cipher::new(KmsKeyring::new(client, arn).unwrap());
+    let error = profile("alice", "main").to_item(&cipher).await.unwrap_err();
+    assert!(unavailable(&error), "{error:?}");
 }
 
 #[tokio::test]

@@ -13,18 +13,22 @@ use zeroize::Zeroizing;
 
 /// A [`Keyring`] whose data keys are generated and unwrapped by AWS KMS.
 ///
-/// - `GenerateDataKey` (AES-256 spec: 32 bytes) under the primary key; `Decrypt` with the key id
-///   **pinned** to the one named in the item's header, which must be one of this keyring's keys
-///   (else [`Error::UnknownKeyId`], and KMS is not called).
+/// - Keys are **pinned by ARN**. [`connect`](Self::connect) takes a key id, key ARN, alias name
+///   or alias ARN and resolves each once (`DescribeKey`) to the key's ARN; [`new`](Self::new)
+///   takes key ARNs as they are. Each item's header records the ARN that `GenerateDataKey`
+///   returned, and `Decrypt` is called with that ARN, which must be one of this keyring's keys
+///   (else [`Error::UnknownKeyId`], and KMS is not called). Re-pointing an alias therefore
+///   neither breaks older items nor changes which key they trust.
 /// - Both calls carry the [`EncryptionContext`]: the logical table and the format version. It
 ///   holds nothing per item because a cached data key serves many items of a table; per-item
 ///   binding is done by the item's own key derivation. KMS logs the context in CloudTrail, so it
 ///   never carries a record's values. A data key of table A therefore cannot be unwrapped for an
 ///   item of table B.
-/// - Rotation: new data keys use the primary key; [`with_read_key`](Self::with_read_key) keeps
-///   older keys usable for reads.
-/// - Errors are typed ([`KeyProviderError`]): access denied and key not found name the key id;
-///   throttling and unreachability are distinguished; a context or ciphertext mismatch is
+/// - Rotation: new data keys use the primary key; read keys stay usable for reads.
+/// - Errors are typed ([`KeyProviderError`]): access denied and key not found name the key;
+///   throttling is `Throttled`; an unreachable KMS and its transient failures
+///   (`KeyUnavailableException`, `KMSInternalException`, `DependencyTimeoutException`) are
+///   `Unavailable`, where a retry may help; a context or ciphertext mismatch is
 ///   [`Error::UnwrapFailed`].
 ///
 /// Put it behind the [`Cipher`](crypt_model::Cipher)'s cache (always there): with the default
@@ -37,41 +41,102 @@ pub struct KmsKeyring {
 }
 
 impl KmsKeyring {
-    /// A keyring generating data keys under `key_id` (a key id, key ARN, alias name or alias
-    /// ARN; stored as given in each item's header).
-    pub fn new(client: Client, key_id: &str) -> Result<Self> {
-        check_key_id(key_id)?;
+    /// A keyring generating data keys under `primary` and also reading what `read_keys` wrapped
+    /// (keys rotated out): each a key id, key ARN, alias name (`alias/…`) or alias ARN, resolved
+    /// now, once, to the key's ARN.
+    ///
+    /// Errors: a key KMS does not know ([`KeyProviderError::KeyNotFound`]), credentials that may
+    /// not describe it, KMS unreachable.
+    pub async fn connect(client: Client, primary: &str, read_keys: &[&str]) -> Result<Self> {
+        let primary = resolve(&client, primary).await?;
+        let mut keyring = KmsKeyring::new(client, &primary)?;
+        for key in read_keys {
+            let arn = resolve(&keyring.client, key).await?;
+            keyring = keyring.with_read_key(&arn)?;
+        }
+        Ok(keyring)
+    }
+
+    /// A keyring generating data keys under the key whose ARN is `key_arn`
+    /// (`arn:aws:kms:REGION:ACCOUNT:key/ID`), without calling KMS. For an alias or a bare key id,
+    /// use [`connect`](Self::connect).
+    pub fn new(client: Client, key_arn: &str) -> Result<Self> {
+        check_key_arn(key_arn)?;
         Ok(KmsKeyring {
             client,
-            primary: key_id.to_owned(),
-            keys: vec![key_id.to_owned()],
+            primary: key_arn.to_owned(),
+            keys: vec![key_arn.to_owned()],
         })
     }
 
-    /// Keeps an older key usable for reads after a rotation.
-    pub fn with_read_key(mut self, key_id: &str) -> Result<Self> {
-        check_key_id(key_id)?;
-        if !self.keys.iter().any(|k| k == key_id) {
-            self.keys.push(key_id.to_owned());
+    /// Keeps an older key, given by its ARN, usable for reads after a rotation.
+    pub fn with_read_key(mut self, key_arn: &str) -> Result<Self> {
+        check_key_arn(key_arn)?;
+        if !self.keys.iter().any(|k| k == key_arn) {
+            self.keys.push(key_arn.to_owned());
         }
         Ok(self)
     }
 
-    /// The key that wraps new data keys.
+    /// The ARN of the key that wraps new data keys.
     pub fn primary_key_id(&self) -> &str {
         &self.primary
     }
+
+    /// The ARNs of every key this keyring reads, the primary first.
+    pub fn key_ids(&self) -> &[String] {
+        &self.keys
+    }
 }
 
-fn check_key_id(key_id: &str) -> Result<()> {
-    if key_id.is_empty() || key_id.len() > 2048 || key_id.chars().any(char::is_whitespace) {
+/// A key's ARN, from any of the forms KMS accepts.
+async fn resolve(client: &Client, key: &str) -> Result<String> {
+    check_key_reference(key)?;
+    let described = client
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .map_err(|e| map(key, e))?;
+    described
+        .key_metadata
+        .and_then(|metadata| metadata.arn)
+        .ok_or_else(|| Error::KeyProvider {
+            kind: KeyProviderError::Other,
+            key_id: Some(key.to_owned()),
+            message: "AWS KMS described the key without an ARN".to_owned(),
+            source: None,
+        })
+}
+
+/// A key reference as a key id, ARN or alias: 1 to 2,048 characters of printable ASCII.
+fn check_key_reference(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > 2048 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::InvalidKey {
-            key_id: key_id
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .take(64)
-                .collect(),
-            reason: "a KMS key id is 1 to 2048 characters without spaces (key id, ARN or alias)"
+            key_id: key.escape_debug().take(64).collect(),
+            reason: "a KMS key is named by 1 to 2,048 printable characters without spaces (key \
+                     id, key ARN, alias name or alias ARN)"
+                .to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// A key ARN: `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, not an alias.
+fn check_key_arn(key: &str) -> Result<()> {
+    check_key_reference(key)?;
+    let parts: Vec<&str> = key.splitn(6, ':').collect();
+    let is_key_arn = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "kms"
+        && parts[5]
+            .strip_prefix("key/")
+            .is_some_and(|id| !id.is_empty());
+    if !is_key_arn {
+        return Err(Error::InvalidKey {
+            key_id: key.to_owned(),
+            reason: "expected a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); for an alias or a \
+                     key id, use KmsKeyring::connect, which resolves it to the key's ARN"
                 .to_owned(),
         });
     }
@@ -131,6 +196,13 @@ where
             "AWS KMS throttled the request",
             error,
         ),
+        "KeyUnavailableException" | "KMSInternalException" | "DependencyTimeoutException" => {
+            provider(
+                KeyProviderError::Unavailable,
+                "AWS KMS is temporarily unavailable; retry with backoff",
+                error,
+            )
+        }
         code => {
             let message = format!("AWS KMS answered {code}");
             provider(KeyProviderError::Other, &message, error)
@@ -166,12 +238,20 @@ impl Keyring for KmsKeyring {
             .ciphertext_blob
             .ok_or_else(|| missing("wrapped key"))?
             .into_inner();
+        // The header records the key that KMS says wrapped the data key: it must be ours.
+        let key_id = output.key_id.ok_or_else(|| missing("key id"))?;
+        if key_id != self.primary {
+            return Err(Error::KeyProvider {
+                kind: KeyProviderError::Other,
+                key_id: Some(self.primary.clone()),
+                message: "AWS KMS wrapped the data key under another key than the one asked for"
+                    .to_owned(),
+                source: None,
+            });
+        }
         Ok(GeneratedDataKey {
             key: DataKey::from_slice(&self.primary, &plaintext)?,
-            wrapped: WrappedDataKey {
-                key_id: self.primary.clone(),
-                ciphertext,
-            },
+            wrapped: WrappedDataKey { key_id, ciphertext },
         })
     }
 
@@ -234,6 +314,9 @@ mod tests {
             ("DisabledException", KeyProviderError::KeyDisabled),
             ("KMSInvalidStateException", KeyProviderError::KeyDisabled),
             ("ThrottlingException", KeyProviderError::Throttled),
+            ("KeyUnavailableException", KeyProviderError::Unavailable),
+            ("KMSInternalException", KeyProviderError::Unavailable),
+            ("DependencyTimeoutException", KeyProviderError::Unavailable),
             ("InternalFailure", KeyProviderError::Other),
         ] {
             let error = map(
@@ -256,6 +339,31 @@ mod tests {
             assert!(
                 matches!(map("k1", service_error(code)), Error::UnwrapFailed { .. }),
                 "{code}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod arn_tests {
+    use super::*;
+
+    #[test]
+    fn only_key_arns_are_taken_as_they_are() {
+        assert!(check_key_arn("arn:aws:kms:eu-west-1:111122223333:key/1234abcd").is_ok());
+        assert!(check_key_arn("arn:aws-cn:kms:cn-north-1:111122223333:key/k").is_ok());
+        for reference in [
+            "alias/profiles",
+            "arn:aws:kms:eu-west-1:111122223333:alias/profiles",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:eu-west-1:111122223333:key/",
+            "arn:aws:s3:::bucket/key/x",
+            "",
+            "arn:aws:kms:eu-west-1:111122223333:key/with space",
+        ] {
+            assert!(
+                matches!(check_key_arn(reference), Err(Error::InvalidKey { .. })),
+                "{reference}"
             );
         }
     }

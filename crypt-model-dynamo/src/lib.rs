@@ -22,7 +22,7 @@
 //!
 //! # async fn example(sdk: &aws_sdk_dynamodb::config::Config, kms: aws_sdk_kms::Client) -> crypt_model::Result<()> {
 //! let dynamo = aws_sdk_dynamodb::Client::from_conf(sdk.clone());
-//! let cipher = Arc::new(Cipher::new(KmsKeyring::new(kms, "arn:aws:kms:eu-west-1:111122223333:key/…")?));
+//! let cipher = Arc::new(Cipher::new(KmsKeyring::connect(kms, "alias/profiles", &[]).await?));
 //! // The physical table comes from configuration, e.g. per environment.
 //! let table = TableRef::for_schema("prod-profiles", &Profile::SCHEMA)?;
 //! provision(&dynamo, &table, ProvisionOptions::default()).await?;

@@ -58,14 +58,17 @@ pub fn streams() -> aws_sdk_dynamodbstreams::Client {
     aws_sdk_dynamodbstreams::Client::new(&sdk_config(&endpoint()))
 }
 
-/// A new KMS key; its id.
+/// A new KMS key; its ARN.
 pub async fn kms_key(kms: &aws_sdk_kms::Client) -> String {
     let created = kms
         .create_key()
         .send()
         .await
         .expect("moto creates a KMS key");
-    created.key_metadata.expect("key metadata").key_id
+    created
+        .key_metadata
+        .and_then(|metadata| metadata.arn)
+        .expect("key metadata with an ARN")
 }
 
 /// A table name no other test uses.
