@@ -14,7 +14,11 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 
 use crate::error::Result;
+
+mod sweep;
+
 use crate::keyring::{DataKey, EncryptionContext, GeneratedDataKey, Keyring, WrappedDataKey};
+use sweep::{Clock, SystemClock};
 
 /// How long and how much one data key may be used.
 ///
@@ -134,13 +138,31 @@ struct UnwrappedKey {
     created: Instant,
 }
 
+/// What a cache holds right now: how many data keys it keeps for writing and how many unwrapped
+/// keys for reading. Expired keys are dropped within a second of their age limit, with or
+/// without traffic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CachedKeys {
+    /// Data keys kept to encrypt more items (one per logical table at most).
+    pub data_keys: usize,
+    /// Plaintext data keys kept to decrypt items.
+    pub unwrapped_keys: usize,
+}
+
 /// The data-key cache in front of a keyring, within [`CacheLimits`]. Every
-/// [`Cipher`](crate::Cipher) has one; it counts the calls that reach the keyring.
+/// [`Cipher`](crate::Cipher) has one; it counts the calls that reach the keyring. Its state is
+/// shared with the background sweeper, which holds it weakly.
 pub(crate) struct KeyCache {
+    state: Arc<State>,
+}
+
+pub(crate) struct State {
     inner: Arc<dyn Keyring>,
     limits: CacheLimits,
+    clock: Arc<dyn Clock>,
     active: Mutex<HashMap<EncryptionContext, ActiveKey>>,
     unwrapped: Option<Mutex<LruCache<Vec<u8>, UnwrappedKey>>>,
+    last_sweep: Mutex<Instant>,
     generate_calls: AtomicU64,
     unwrap_calls: AtomicU64,
 }
@@ -153,25 +175,51 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl KeyCache {
-    /// A cache in front of `inner`.
+    /// A cache in front of `inner`, on the system's clock, swept in the background.
     pub(crate) fn new(inner: Arc<dyn Keyring>, limits: CacheLimits) -> Self {
+        let cache = Self::with_clock(inner, limits, Arc::new(SystemClock));
+        sweep::register(&cache.state);
+        cache
+    }
+
+    /// A cache on `clock`, not swept in the background (tests sweep it by hand).
+    pub(crate) fn with_clock(
+        inner: Arc<dyn Keyring>,
+        limits: CacheLimits,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let unwrapped =
             NonZeroUsize::new(limits.max_unwrapped_keys).map(|n| Mutex::new(LruCache::new(n)));
+        let now = clock.now();
         KeyCache {
-            inner,
-            limits,
-            active: Mutex::new(HashMap::new()),
-            unwrapped,
-            generate_calls: AtomicU64::new(0),
-            unwrap_calls: AtomicU64::new(0),
+            state: Arc::new(State {
+                inner,
+                limits,
+                clock,
+                active: Mutex::new(HashMap::new()),
+                unwrapped,
+                last_sweep: Mutex::new(now),
+                generate_calls: AtomicU64::new(0),
+                unwrap_calls: AtomicU64::new(0),
+            }),
         }
     }
 
     /// The calls that reached the keyring so far.
     pub(crate) fn calls(&self) -> KeyringCalls {
+        let state = &self.state;
         KeyringCalls {
-            generate: self.generate_calls.load(Ordering::Relaxed),
-            unwrap: self.unwrap_calls.load(Ordering::Relaxed),
+            generate: state.generate_calls.load(Ordering::Relaxed),
+            unwrap: state.unwrap_calls.load(Ordering::Relaxed),
+        }
+    }
+
+    /// What the cache holds.
+    pub(crate) fn cached(&self) -> CachedKeys {
+        let state = &self.state;
+        CachedKeys {
+            data_keys: lock(&state.active).len(),
+            unwrapped_keys: state.unwrapped.as_ref().map_or(0, |c| lock(c).len()),
         }
     }
 
@@ -182,29 +230,32 @@ impl KeyCache {
         context: &EncryptionContext,
         bytes: u64,
     ) -> Result<Arc<GeneratedDataKey>> {
-        if let Some(active) = lock(&self.active).get_mut(context) {
-            let limits = &self.limits;
+        let state = &self.state;
+        let now = state.clock.now();
+        state.sweep_if_due(now);
+        if let Some(active) = lock(&state.active).get_mut(context) {
+            let limits = &state.limits;
             if active.items < limits.max_items
                 && active.bytes.saturating_add(bytes) <= limits.max_bytes
-                && active.created.elapsed() < limits.max_age
+                && state.fresh(active.created, now)
             {
                 active.items += 1;
                 active.bytes += bytes;
                 return Ok(active.key.clone());
             }
         }
-        self.generate_calls.fetch_add(1, Ordering::Relaxed);
-        let key = Arc::new(self.inner.generate_data_key(context).await?);
-        tracing::debug!(key_id = %key.wrapped.key_id, "generated a new data key");
-        let now = Instant::now();
-        self.remember(context, &key.wrapped, &key.key, now);
+        state.generate_calls.fetch_add(1, Ordering::Relaxed);
+        let key = Arc::new(state.inner.generate_data_key(context).await?);
+        tracing::debug!(key_id = %key.wrapped.key_id.escape_debug(), "generated a new data key");
+        let now = state.clock.now();
+        state.remember(context, &key.wrapped, &key.key, now);
         let active = ActiveKey {
             key: key.clone(),
             created: now,
             items: 1,
             bytes,
         };
-        lock(&self.active).insert(context.clone(), active);
+        lock(&state.active).insert(context.clone(), active);
         Ok(key)
     }
 
@@ -214,13 +265,14 @@ impl KeyCache {
         context: &EncryptionContext,
         wrapped: &WrappedDataKey,
     ) -> Result<DataKey> {
-        if let Some(cache) = &self.unwrapped {
+        let state = &self.state;
+        let now = state.clock.now();
+        state.sweep_if_due(now);
+        if let Some(cache) = &state.unwrapped {
             let hit = with_cache_key(context, wrapped, |cache_key| {
                 let mut cache = lock(cache);
                 match cache.get(cache_key) {
-                    Some(hit) if hit.created.elapsed() < self.limits.max_age => {
-                        Some(hit.key.clone())
-                    }
+                    Some(hit) if state.fresh(hit.created, now) => Some(hit.key.clone()),
                     Some(_) => {
                         cache.pop(cache_key);
                         None
@@ -232,11 +284,61 @@ impl KeyCache {
                 return Ok(key);
             }
         }
-        self.unwrap_calls.fetch_add(1, Ordering::Relaxed);
-        let key = self.inner.unwrap_data_key(wrapped, context).await?;
-        tracing::debug!(key_id = %wrapped.key_id, "unwrapped a data key");
-        self.remember(context, wrapped, &key, Instant::now());
+        state.unwrap_calls.fetch_add(1, Ordering::Relaxed);
+        let key = state.inner.unwrap_data_key(wrapped, context).await?;
+        tracing::debug!(key_id = %wrapped.key_id.escape_debug(), "unwrapped a data key");
+        state.remember(context, wrapped, &key, state.clock.now());
         Ok(key)
+    }
+
+    /// Drops every key past its age limit now.
+    #[cfg(test)]
+    pub(crate) fn sweep(&self) {
+        self.state.sweep(self.state.clock.now());
+    }
+}
+
+impl State {
+    /// Whether a key created at `created` may still be used at `now`.
+    fn fresh(&self, created: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(created) < self.limits.max_age
+    }
+
+    /// Sweeps when the last sweep is a second old or more: every access drops expired keys,
+    /// at the cost of one clock read and one comparison most of the time.
+    fn sweep_if_due(&self, now: Instant) {
+        let due = {
+            let mut last = lock(&self.last_sweep);
+            let due = now.saturating_duration_since(*last) >= sweep::PERIOD;
+            if due {
+                *last = now;
+            }
+            due
+        };
+        if due {
+            self.sweep(now);
+        }
+    }
+
+    /// Drops (and so wipes) every key past its age limit.
+    pub(crate) fn sweep(&self, now: Instant) {
+        lock(&self.active).retain(|_, active| self.fresh(active.created, now));
+        if let Some(cache) = &self.unwrapped {
+            let mut cache = lock(cache);
+            let expired: Vec<Vec<u8>> = cache
+                .iter()
+                .filter(|(_, entry)| !self.fresh(entry.created, now))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in expired {
+                cache.pop(&key);
+            }
+        }
+    }
+
+    /// The sweep of the background thread: on the system clock.
+    pub(crate) fn sweep_now(&self) {
+        self.sweep(self.clock.now());
     }
 
     /// Keeps a plaintext data key for reads, so that reading what this process wrote needs no
@@ -303,9 +405,13 @@ fn with_cache_key<R>(
 impl std::fmt::Debug for KeyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyCache")
-            .field("inner", &self.inner)
-            .field("limits", &self.limits)
+            .field("inner", &self.state.inner)
+            .field("limits", &self.state.limits)
             .field("calls", &self.calls())
+            .field("cached", &self.cached())
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::access::{self, Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item};
-use crate::cache::{CacheLimits, KeyCache, KeyringCalls};
+use crate::cache::{CacheLimits, CachedKeys, KeyCache, KeyringCalls};
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::format::{
@@ -102,6 +102,12 @@ impl Cipher {
     /// did.
     pub fn keyring_calls(&self) -> KeyringCalls {
         self.keys.calls()
+    }
+
+    /// The keys the cache holds now. Keys past the [`CacheLimits`] age are dropped (and wiped)
+    /// within a second, whether or not the cipher is used.
+    pub fn cached_keys(&self) -> CachedKeys {
+        self.keys.cached()
     }
 
     /// Encrypts `plaintexts` into `item`, which holds the record's plain attributes (its keys and

@@ -17,6 +17,7 @@ use crate::error::Result;
 
 pub(crate) mod local;
 
+pub use crate::cache::{CachedKeys, KeyringCalls};
 pub use crate::error::BoxError;
 pub use async_trait::async_trait;
 pub use local::LocalKeyring;

@@ -39,7 +39,7 @@ pub mod __private;
 // modules above.
 pub use access::{Caller, Grant};
 pub use attribute::{AttributeValue, Item, Key, SerdeAttribute};
-pub use cache::{CacheLimits, KeyringCalls};
+pub use cache::CacheLimits;
 pub use cipher::{Cipher, Plaintexts};
 pub use error::{Error, KeyProviderError, Result};
 pub use index::IndexSecret;

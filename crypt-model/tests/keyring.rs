@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
+use crypt_model::keyring::{CachedKeys, KeyringCalls};
 use crypt_model::keyring::{EncryptionContext, Keyring};
-use crypt_model::{CacheLimits, Cipher, Error, KeyringCalls, LocalKeyring};
+use crypt_model::{CacheLimits, Cipher, Error, LocalKeyring};
 
 const KEY_ENV: &str = "CRYPT_MODEL_TEST_KEY_B64";
 
@@ -267,6 +268,39 @@ async fn the_byte_and_age_limits_start_a_new_data_key() {
         encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
     }
     assert_eq!(cipher.keyring_calls(), calls(3, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_keys_are_dropped_without_any_traffic() {
+    let cipher = Cipher::with_cache_limits(
+        local("k1", 1),
+        CacheLimits::default().max_age(Duration::from_millis(200)),
+    );
+    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    assert_eq!(
+        cipher.cached_keys(),
+        CachedKeys {
+            data_keys: 1,
+            unwrapped_keys: 1
+        }
+    );
+    // No call on the cipher from here on: the background sweep alone drops (and wipes) them,
+    // within a second of their age limit.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while cipher.cached_keys() != CachedKeys::default() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still cached: {:?}",
+            cipher.cached_keys()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_profile_opens(&cipher, &item).await;
+    assert_eq!(
+        cipher.keyring_calls(),
+        calls(1, 1),
+        "the read unwrapped again"
+    );
 }
 
 #[tokio::test]
