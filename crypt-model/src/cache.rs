@@ -17,7 +17,10 @@ use crate::error::Result;
 
 mod sweep;
 
-use crate::keyring::{DataKey, EncryptionContext, GeneratedDataKey, Keyring, WrappedDataKey};
+use crate::keyring::{
+    CachedKeys, DataKey, EncryptionContext, GeneratedDataKey, Keyring, KeyringCalls,
+    WrappedDataKey,
+};
 use sweep::{Clock, SystemClock};
 
 /// How long and how much one data key may be used.
@@ -110,22 +113,6 @@ impl CacheLimits {
     }
 }
 
-/// Calls made to the keyring behind a cache: the key-provider budget of a workload.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KeyringCalls {
-    /// Calls to [`Keyring::generate_data_key`].
-    pub generate: u64,
-    /// Calls to [`Keyring::unwrap_data_key`].
-    pub unwrap: u64,
-}
-
-impl KeyringCalls {
-    /// All calls.
-    pub fn total(&self) -> u64 {
-        self.generate + self.unwrap
-    }
-}
-
 struct ActiveKey {
     key: Arc<GeneratedDataKey>,
     created: Instant,
@@ -136,17 +123,6 @@ struct ActiveKey {
 struct UnwrappedKey {
     key: DataKey,
     created: Instant,
-}
-
-/// What a cache holds right now: how many data keys it keeps for writing and how many unwrapped
-/// keys for reading. Expired keys are dropped within a second of their age limit, with or
-/// without traffic.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CachedKeys {
-    /// Data keys kept to encrypt more items (one per logical table at most).
-    pub data_keys: usize,
-    /// Plaintext data keys kept to decrypt items.
-    pub unwrapped_keys: usize,
 }
 
 /// The data-key cache in front of a keyring, within [`CacheLimits`]. Every

@@ -7,14 +7,14 @@ use zeroize::Zeroizing;
 
 use crate::access::{self, Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item};
-use crate::cache::{CacheLimits, CachedKeys, KeyCache, KeyringCalls};
+use crate::cache::{CacheLimits, KeyCache};
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::format::{
     self, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN, SEALED_ATTRIBUTE,
 };
 use crate::index::{IndexSecret, IndexSpec, normalized_bytes};
-use crate::keyring::{EncryptionContext, Keyring};
+use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
 use crate::plaintext::Plaintext;
 use crate::random;
 use crate::schema::Schema;

@@ -17,7 +17,6 @@ use crate::error::Result;
 
 pub(crate) mod local;
 
-pub use crate::cache::{CachedKeys, KeyringCalls};
 pub use crate::error::BoxError;
 pub use async_trait::async_trait;
 pub use local::LocalKeyring;
@@ -170,3 +169,31 @@ impl<K: Keyring + ?Sized> Keyring for Arc<K> {
         (**self).unwrap_data_key(wrapped, context).await
     }
 }
+
+/// Calls made to the keyring behind a cache: the key-provider budget of a workload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyringCalls {
+    /// Calls to [`Keyring::generate_data_key`].
+    pub generate: u64,
+    /// Calls to [`Keyring::unwrap_data_key`].
+    pub unwrap: u64,
+}
+
+impl KeyringCalls {
+    /// All calls.
+    pub fn total(&self) -> u64 {
+        self.generate + self.unwrap
+    }
+}
+
+/// What a cache holds right now: how many data keys it keeps for writing and how many unwrapped
+/// keys for reading. Expired keys are dropped within a second of their age limit, with or
+/// without traffic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CachedKeys {
+    /// Data keys kept to encrypt more items (one per logical table at most).
+    pub data_keys: usize,
+    /// Plaintext data keys kept to decrypt items.
+    pub unwrapped_keys: usize,
+}
+
