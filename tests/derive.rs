@@ -274,7 +274,7 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
     let reader = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
     for caller in [
         Caller::user("mallory").unwrap(),
-        Caller::user("alice ").unwrap(),
+        Caller::user("alice.").unwrap(),
         Caller::user("ALICE").unwrap(),
         Caller::service("alice").unwrap(),
     ] {

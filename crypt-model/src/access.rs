@@ -86,16 +86,33 @@ impl fmt::Debug for Caller {
     }
 }
 
-/// Refuses an identity (a caller's id, a service's name, a record's owner) that is empty, only
-/// white space, or holds a control character. `subject` says whose it is; the value is never
-/// quoted.
+/// Refuses an identity (a caller's id, a service's name, a record's owner) that is empty, starts
+/// or ends with white space, or holds a control character or an invisible or direction-changing
+/// one (zero-width spaces and joiners, bidirectional overrides, the byte-order mark): two ids that
+/// print alike must be the same id. `subject` says whose it is; the value is never quoted.
 pub(crate) fn check_identity(id: &str, subject: &str) -> Result<()> {
+    let invisible = |c: char| {
+        matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+    };
     let reason = if id.is_empty() {
         "it is empty"
-    } else if id.chars().all(char::is_whitespace) {
-        "it is only white space"
+    } else if id.trim() != id {
+        "it starts or ends with white space"
     } else if id.chars().any(char::is_control) {
         "it holds a control character"
+    } else if id.chars().any(invisible) {
+        "it holds an invisible or direction-changing character"
     } else {
         return Ok(());
     };

@@ -7,11 +7,16 @@
 //! own when neither fits.
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::fingerprint::KeyFingerprint;
 
 mod convert;
+mod number;
 
 pub use convert::{Attribute, ConversionError, SerdeAttribute, SetMember};
 pub(crate) use convert::{from_serde_dynamo, to_serde_dynamo};
+pub(crate) use number::{Number, canonical_number};
 
 /// One attribute value, with DynamoDB's types.
 ///
@@ -60,7 +65,11 @@ impl AttributeValue {
 }
 
 /// One record's attributes by name, in name order.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+///
+/// `Debug` shows each attribute's name and type, and the size of strings, binaries and
+/// collections, never a value: plain attributes and keys may be personal data. To see the values,
+/// ask for them: [`Item::to_dynamodb_json`].
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Item {
     attributes: BTreeMap<String, AttributeValue>,
 }
@@ -151,7 +160,11 @@ pub enum KeyType {
 }
 
 /// A primary key: the partition key's value and, for tables with one, the sort key's.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// A key may be personal data (an email as partition key): its `Debug` shows a keyed fingerprint
+/// (`Key(kf:…)`, stable within the process, the same as in crypt-model's log lines), never the
+/// values.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     /// The partition key's value.
     pub partition: AttributeValue,
@@ -172,6 +185,65 @@ impl Key {
     pub fn with_sort(mut self, sort: impl Into<AttributeValue>) -> Self {
         self.sort = Some(sort.into());
         self
+    }
+
+    /// The key's keyed fingerprint (numbers by value, so that `1.5` and `1.50` agree).
+    pub(crate) fn fingerprint(&self) -> KeyFingerprint {
+        let part = |value: &AttributeValue| -> (u8, Vec<u8>) {
+            match value {
+                AttributeValue::S(s) => (1, s.as_bytes().to_vec()),
+                AttributeValue::N(n) => (
+                    2,
+                    canonical_number(n)
+                        .unwrap_or_else(|_| n.clone())
+                        .into_bytes(),
+                ),
+                AttributeValue::B(b) => (3, b.clone()),
+                _ => (0, Vec::new()),
+            }
+        };
+        let parts: Vec<(u8, Vec<u8>)> = std::iter::once(&self.partition)
+            .chain(&self.sort)
+            .map(part)
+            .collect();
+        let borrowed: Vec<(u8, &[u8])> = parts.iter().map(|(t, b)| (*t, b.as_slice())).collect();
+        KeyFingerprint::of(&borrowed)
+    }
+}
+
+impl fmt::Debug for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// The shape of a value, without the value.
+        struct Shape<'a>(&'a AttributeValue);
+        impl fmt::Debug for Shape<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0 {
+                    AttributeValue::S(s) => write!(f, "S({} bytes)", s.len()),
+                    AttributeValue::N(_) => f.write_str("N"),
+                    AttributeValue::B(b) => write!(f, "B({} bytes)", b.len()),
+                    AttributeValue::Bool(_) => f.write_str("BOOL"),
+                    AttributeValue::Null => f.write_str("NULL"),
+                    AttributeValue::L(l) => write!(f, "L({} values)", l.len()),
+                    AttributeValue::M(m) => write!(f, "M({} entries)", m.len()),
+                    AttributeValue::Ss(v) => write!(f, "SS({} members)", v.len()),
+                    AttributeValue::Ns(v) => write!(f, "NS({} members)", v.len()),
+                    AttributeValue::Bs(v) => write!(f, "BS({} members)", v.len()),
+                }
+            }
+        }
+        f.debug_map()
+            .entries(
+                self.attributes
+                    .iter()
+                    .map(|(name, value)| (name, Shape(value))),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({})", self.fingerprint())
     }
 }
 

@@ -18,8 +18,7 @@ use crate::error::Result;
 mod sweep;
 
 use crate::keyring::{
-    CachedKeys, DataKey, EncryptionContext, GeneratedDataKey, Keyring, KeyringCalls,
-    WrappedDataKey,
+    CachedKeys, DataKey, EncryptionContext, GeneratedDataKey, Keyring, KeyringCalls, WrappedDataKey,
 };
 use sweep::{Clock, SystemClock};
 

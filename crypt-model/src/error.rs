@@ -30,8 +30,9 @@ pub enum Error {
 
     /// The header names a key id that the keyring does not hold.
     #[error(
-        "the item was encrypted under key `{key_id}`, which this keyring does not hold; \
-         add that key (as a read key, if it was rotated out) to decrypt it"
+        "the item was encrypted under key `{}`, which this keyring does not hold; add that key \
+         (as a read key, if it was rotated out) to decrypt it",
+        .key_id.escape_debug()
     )]
     UnknownKeyId {
         /// The key id named in the item's header.
@@ -42,8 +43,9 @@ pub enum Error {
     /// it: the key-encryption key is wrong, or the header or the encryption context differ from
     /// those the data key was wrapped with.
     #[error(
-        "the data key could not be unwrapped with key `{key_id}`: the key-encryption key is \
-         not the one the item was written with, or the item belongs to another table"
+        "the data key could not be unwrapped with key `{}`: the key-encryption key is not the \
+         one the item was written with, or the item belongs to another table",
+        .key_id.escape_debug()
     )]
     UnwrapFailed {
         /// The key id named in the item's header.
@@ -104,7 +106,7 @@ pub enum Error {
     },
 
     /// A key given to a keyring was refused (wrong length, all zero, bad encoding, bad id).
-    #[error("invalid key `{key_id}`: {reason}")]
+    #[error("invalid key `{}`: {reason}", .key_id.escape_debug())]
     InvalidKey {
         /// The id the key was given under.
         key_id: String,
@@ -117,7 +119,10 @@ pub enum Error {
     Config(String),
 
     /// The caller may not open or write this record.
-    #[error("access denied: caller `{caller}` may not access this record of table `{table}`")]
+    #[error(
+        "access denied: caller `{}` may not access this record of table `{table}`",
+        .caller.escape_debug()
+    )]
     AccessDenied {
         /// The caller's identity.
         caller: String,
@@ -266,7 +271,7 @@ impl fmt::Display for KeyProviderError {
 fn key_id_suffix(key_id: &Option<String>) -> String {
     key_id
         .as_ref()
-        .map(|id| format!(" for key `{id}`"))
+        .map(|id| format!(" for key `{}`", id.escape_debug()))
         .unwrap_or_default()
 }
 

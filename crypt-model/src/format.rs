@@ -18,8 +18,8 @@ use crate::schema::Schema;
 
 mod canonical;
 
+pub(crate) use crate::attribute::canonical_number;
 pub use crate::encoding::{RESERVED_PREFIX, VERSION};
-pub(crate) use canonical::canonical_number;
 
 /// The attribute that holds an item's header.
 pub const HEADER_ATTRIBUTE: &str = "__cm_header";

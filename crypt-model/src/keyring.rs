@@ -196,4 +196,3 @@ pub struct CachedKeys {
     /// Plaintext data keys kept to decrypt items.
     pub unwrapped_keys: usize,
 }
-

@@ -5,6 +5,7 @@
 // it here, and `scripts/check-layers` fails on a cycle.
 mod aead;
 mod encoding;
+mod fingerprint;
 
 pub mod attribute;
 

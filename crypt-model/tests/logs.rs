@@ -45,3 +45,43 @@ async fn no_log_line_at_any_level_contains_a_secret() {
     // The moved record's key was an SSN: it must not be logged either.
     assert_clean(&logs);
 }
+
+#[test]
+fn debug_output_shows_fingerprints_never_key_or_plain_values() {
+    use crypt_model::store::{Condition, SortCondition};
+    use crypt_model::{Item, Key, Query};
+
+    let key = Key::new(EMAIL).with_sort(SSN);
+    let same = Key::new(EMAIL).with_sort(SSN);
+    let item = Item::from_iter([("email", s(EMAIL)), ("n", AttributeValue::N("4111".into()))]);
+    let query = Query::partition(EMAIL).sort(SortCondition::BeginsWith(s(SSN)));
+    let unprocessed = Error::Unprocessed {
+        table: "contacts".into(),
+        keys: vec![key.clone()],
+        attempts: 3,
+    };
+    let condition = Condition::equals("owner", EMAIL);
+    for text in [
+        format!("{key:?}"),
+        format!("{item:?}"),
+        format!("{query:?}"),
+        format!("{unprocessed:?}"),
+        format!("{condition:?}"),
+    ] {
+        assert_clean(&text);
+        assert!(!text.contains("4111"), "{text}");
+    }
+    assert!(format!("{key:?}").starts_with("Key(kf:"), "{key:?}");
+    assert_eq!(
+        format!("{key:?}"),
+        format!("{same:?}"),
+        "stable within the process"
+    );
+    assert_ne!(format!("{key:?}"), format!("{:?}", Key::new(EMAIL)));
+    assert_eq!(
+        format!("{:?}", Key::new(AttributeValue::N("1.50".into()))),
+        format!("{:?}", Key::new(AttributeValue::N("1.5".into()))),
+        "numbers by value"
+    );
+    assert_eq!(format!("{item:?}"), r#"{"email": S(32 bytes), "n": N}"#);
+}

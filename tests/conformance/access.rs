@@ -310,8 +310,80 @@ pub async fn grants_have_scopes_and_a_service_is_never_an_owner(backend: &impl H
     assert!(profiles.get(&alice, &key).await.unwrap().is_none());
 }
 
+/// A versioned record keyed by an email, its owner not in the key.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_accounts")]
+pub struct Account {
+    #[partition_key]
+    pub email: String,
+    #[owner]
+    pub owner: String,
+    #[crypt_model(version)]
+    pub version: u64,
+    #[sensitive]
+    pub secret: Sensitive<String>,
+}
+
+fn account(email: &str, owner: &str, version: u64) -> Account {
+    Account {
+        email: email.into(),
+        owner: owner.into(),
+        version,
+        secret: Sensitive::new(SSN.into()),
+    }
+}
+
+pub async fn versioned_writes_read_a_foreign_record_as_a_missing_one(backend: &impl Harness) {
+    let accounts = table::<Account>(backend).await;
+    accounts
+        .put(
+            &user("alice"),
+            &mut account("victim@example.com", "alice", 0),
+        )
+        .await
+        .unwrap();
+    let mallory = user("mallory");
+    // A write "of an existing record" of mallory's, at a key alice holds and at a free one: the
+    // same error, and nothing written.
+    for email in ["victim@example.com", "nobody@example.com"] {
+        let error = accounts
+            .put(&mallory, &mut account(email, "mallory", 1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Conflict { .. }),
+            "{email}: {error:?}"
+        );
+        let error = accounts
+            .update(&mallory, &mut account(email, "mallory", 1), &["secret"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Conflict { .. }),
+            "{email}: {error:?}"
+        );
+    }
+    let kept = accounts
+        .get(&user("alice"), &Key::new("victim@example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.version, 1);
+}
+
 pub async fn identities_are_checked(backend: &impl Harness) {
-    for bad in ["", " ", "\t\n", "ali\u{7}ce", "bob\n"] {
+    for bad in [
+        "",
+        " ",
+        "\t\n",
+        "ali\u{7}ce",
+        "bob\n",
+        " alice",
+        "alice ",
+        "ali\u{200B}ce",
+        "\u{202E}ecila",
+        "\u{FEFF}bob",
+    ] {
         for result in [Caller::user(bad), Caller::service(bad)] {
             assert!(
                 matches!(result, Err(Error::InvalidIdentity { .. })),

@@ -45,6 +45,7 @@ macro_rules! conformance_suite {
             pagination_over_three_pages, index_query_is_sparse, batch_put_and_get,
             batch_limits_are_enforced, transaction_is_all_or_nothing, transaction_limits,
             oversized_item_is_refused, invalid_table_names_are_refused,
+            number_keys_are_decimal_and_equal_values_are_one_key,
             takeover_is_refused, enumeration_looks_like_a_missing_record,
             query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
             stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
@@ -54,7 +55,8 @@ macro_rules! conformance_suite {
             pages_of_a_shared_partition_point_only_at_the_callers_records,
             an_index_partition_reveals_nothing_to_a_non_owner,
             another_owners_malformed_item_reads_as_missing,
-            grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked
+            grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked,
+            versioned_writes_read_a_foreign_record_as_a_missing_one
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

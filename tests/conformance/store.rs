@@ -580,3 +580,48 @@ pub async fn invalid_table_names_are_refused(_: &impl Harness) {
     }
     TableRef::new("ok_name-1.2", "pk", None).unwrap();
 }
+
+pub async fn number_keys_are_decimal_and_equal_values_are_one_key(backend: &impl Harness) {
+    let store = backend.store();
+    let table = backend
+        .table(
+            TableRef::new("conf_numbers", "pk", None)
+                .unwrap()
+                .with_key_types(KeyType::N, KeyType::S),
+        )
+        .await;
+    let n = |text: &str| AttributeValue::N(text.to_owned());
+    for bad in ["not a number", "1e9223372036854775807", "1.", "", "0x10"] {
+        let item = Item::from_iter([("pk", n(bad))]);
+        assert!(
+            matches!(
+                store.put(&table, item, &Condition::Always).await,
+                Err(Error::InvalidRequest { .. })
+            ),
+            "{bad:?}"
+        );
+        assert!(matches!(
+            store.get(&table, &Key::new(n(bad))).await,
+            Err(Error::InvalidRequest { .. })
+        ));
+        assert!(matches!(
+            store.query(&table, &Query::partition(n(bad))).await,
+            Err(Error::InvalidRequest { .. })
+        ));
+    }
+    put(
+        &store,
+        &table,
+        Item::from_iter([("pk", n("1.50")), ("v", s("x"))]),
+    )
+    .await;
+    // The same number written another way is the same key.
+    let got = store.get(&table, &Key::new(n("1.5"))).await.unwrap();
+    assert_eq!(got.and_then(|item| item.get("v").cloned()), Some(s("x")));
+    assert!(matches!(
+        store
+            .batch_get(&table, vec![Key::new(n("1")), Key::new(n("1.0"))])
+            .await,
+        Err(Error::InvalidRequest { .. })
+    ));
+}

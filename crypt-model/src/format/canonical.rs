@@ -2,7 +2,7 @@
 //! attributes"): the same bytes for the same values however a store hands them back — numbers by
 //! value, sets in any order.
 
-use crate::attribute::AttributeValue;
+use crate::attribute::{AttributeValue, canonical_number};
 use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
 
@@ -89,100 +89,5 @@ fn put_sorted(out: &mut Vec<u8>, mut members: Vec<Vec<u8>>) {
     put_u32(out, members.len());
     for member in &members {
         put_bytes(out, member);
-    }
-}
-
-/// The canonical text of a DynamoDB number, so that equal values encode equally (DynamoDB
-/// stores `1.50` and hands back `1.5`): `0` for zero, else an optional `-`, the significant
-/// digits without leading or trailing zeros, `E` and the power of ten that scales them
-/// (`1.50` → `15E-1`, `100` → `1E2`, `-0.007` → `-7E-3`). The text must be a decimal number:
-/// `-`? digits (`.` digits)? ((`e`|`E`) (`+`|`-`)? digits)?, with a digit on each side of a `.`
-/// that is present.
-pub(crate) fn canonical_number(text: &str) -> Result<String, &'static str> {
-    const INVALID: &str = "not a decimal number";
-    let (negative, rest) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (mantissa, exponent) = match rest.find(['e', 'E']) {
-        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-        None => (rest, None),
-    };
-    let (int, frac) = match mantissa.split_once('.') {
-        Some((int, frac)) if !frac.is_empty() => (int, frac),
-        Some(_) => return Err(INVALID),
-        None => (mantissa, ""),
-    };
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(int) || !(frac.is_empty() || all_digits(frac)) {
-        return Err(INVALID);
-    }
-    let exponent: i64 = match exponent {
-        None => 0,
-        Some(e) => {
-            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
-            if !all_digits(digits) || digits.len() > 6 {
-                return Err(INVALID);
-            }
-            e.parse().map_err(|_| INVALID)?
-        }
-    };
-    let digits: String = int.chars().chain(frac.chars()).collect();
-    let significant = digits.trim_start_matches('0');
-    if significant.is_empty() {
-        return Ok("0".to_owned());
-    }
-    let trimmed = significant.trim_end_matches('0');
-    let scale = exponent - frac.len() as i64 + (significant.len() - trimmed.len()) as i64;
-    Ok(format!(
-        "{}{trimmed}E{scale}",
-        if negative { "-" } else { "" }
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::canonical_number;
-
-    #[test]
-    fn equal_numbers_have_one_text() {
-        for (text, canonical) in [
-            ("0", "0"),
-            ("-0", "0"),
-            ("0.000", "0"),
-            ("0e5", "0"),
-            ("1", "1E0"),
-            ("007", "7E0"),
-            ("1.50", "15E-1"),
-            ("1.5", "15E-1"),
-            ("100", "1E2"),
-            ("1e2", "1E2"),
-            ("1E+2", "1E2"),
-            ("10.0e1", "1E2"),
-            ("-0.007", "-7E-3"),
-            ("-7e-3", "-7E-3"),
-            (
-                "123456789012345678901234567890",
-                "12345678901234567890123456789E1",
-            ),
-        ] {
-            assert_eq!(canonical_number(text).as_deref(), Ok(canonical), "{text}");
-        }
-        for text in [
-            "",
-            "-",
-            "+1",
-            "1.",
-            ".5",
-            "1e",
-            "1e+",
-            "--1",
-            "1x",
-            "0x10",
-            " 1",
-            "1e1234567",
-        ] {
-            assert!(canonical_number(text).is_err(), "{text:?}");
-        }
     }
 }

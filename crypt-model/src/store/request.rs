@@ -3,8 +3,10 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::fmt;
 
 use super::order::compare_keys;
+use super::table_ref::canonical_key;
 use super::{MAX_TRANSACTION, TableRef};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::error::{Error, Result};
@@ -12,8 +14,9 @@ use crate::error::{Error, Result};
 /// A condition on the stored item, checked atomically with a write.
 ///
 /// Evaluated against the item stored under the written key, or against nothing when there is
-/// none (then only [`NotExists`](Condition::NotExists) holds).
-#[derive(Clone, Debug, PartialEq)]
+/// none (then only [`NotExists`](Condition::NotExists) holds). `Debug` names the attributes,
+/// not the values (an owner's id may be personal data).
+#[derive(Clone, PartialEq)]
 pub enum Condition {
     /// No condition.
     Always,
@@ -50,8 +53,9 @@ impl Condition {
     }
 }
 
-/// A condition on the sort key of a query.
-#[derive(Clone, Debug, PartialEq)]
+/// A condition on the sort key of a query. `Debug` shows the comparison, not the values (keys
+/// may be personal data).
+#[derive(Clone, PartialEq)]
 pub enum SortCondition {
     /// Equal to.
     Eq(AttributeValue),
@@ -70,6 +74,20 @@ pub enum SortCondition {
 }
 
 impl SortCondition {
+    /// The values the condition compares with.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &AttributeValue> {
+        let (first, second) = match self {
+            SortCondition::Eq(v)
+            | SortCondition::Lt(v)
+            | SortCondition::Le(v)
+            | SortCondition::Gt(v)
+            | SortCondition::Ge(v)
+            | SortCondition::BeginsWith(v) => (v, None),
+            SortCondition::Between(low, high) => (low, Some(high)),
+        };
+        std::iter::once(first).chain(second)
+    }
+
     /// Whether `value` satisfies the condition, in DynamoDB's key order.
     pub(crate) fn matches(&self, value: &AttributeValue) -> bool {
         use Ordering::*;
@@ -107,8 +125,9 @@ impl Cursor {
     }
 }
 
-/// A query of one partition, of the table or of a secondary index.
-#[derive(Clone, Debug, PartialEq)]
+/// A query of one partition, of the table or of a secondary index. `Debug` shows a keyed
+/// fingerprint of the partition, not its value.
+#[derive(Clone, PartialEq)]
 pub struct Query {
     /// The index to query, or `None` for the table.
     pub index: Option<String>,
@@ -267,12 +286,52 @@ impl TransactItem {
         }
         let mut targets = HashSet::new();
         for item in items {
-            if !targets.insert((item.table().name().to_owned(), item.key()?)) {
+            if !targets.insert((item.table().name().to_owned(), canonical_key(&item.key()?))) {
                 return Err(item
                     .table()
                     .invalid("a transaction cannot touch one item twice".to_owned()));
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::Always => f.write_str("Always"),
+            Condition::NotExists => f.write_str("NotExists"),
+            Condition::Exists => f.write_str("Exists"),
+            Condition::Equals(attribute, _) => write!(f, "Equals({attribute:?}, ..)"),
+            Condition::And(all) => f.debug_tuple("And").field(all).finish(),
+            Condition::Or(any) => f.debug_tuple("Or").field(any).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for SortCondition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SortCondition::Eq(_) => "Eq(..)",
+            SortCondition::Lt(_) => "Lt(..)",
+            SortCondition::Le(_) => "Le(..)",
+            SortCondition::Gt(_) => "Gt(..)",
+            SortCondition::Ge(_) => "Ge(..)",
+            SortCondition::Between(..) => "Between(..)",
+            SortCondition::BeginsWith(_) => "BeginsWith(..)",
+        })
+    }
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Query")
+            .field("index", &self.index)
+            .field("partition", &Key::new(self.partition.clone()))
+            .field("sort", &self.sort)
+            .field("limit", &self.limit)
+            .field("cursor", &self.cursor)
+            .field("descending", &self.descending)
+            .finish()
     }
 }

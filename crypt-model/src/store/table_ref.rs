@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::{Cursor, MAX_BATCH_GET, MAX_BATCH_WRITE, Query, Update};
-use crate::attribute::{AttributeValue, Item, Key, KeyType};
+use crate::attribute::{AttributeValue, Item, Key, KeyType, Number, canonical_number};
 use crate::error::{Error, Result};
 use crate::schema::{Schema, validate_table_name};
 
@@ -166,7 +166,14 @@ impl TableRef {
     fn check_key_value(&self, name: &str, value: &AttributeValue, expected: KeyType) -> Result<()> {
         let actual = match value {
             AttributeValue::S(_) => KeyType::S,
-            AttributeValue::N(_) => KeyType::N,
+            AttributeValue::N(n) => {
+                if Number::parse(n).is_err() {
+                    return Err(self.invalid(format!(
+                        "key attribute `{name}` is a number (N) that is not a decimal number"
+                    )));
+                }
+                KeyType::N
+            }
             AttributeValue::B(_) => KeyType::B,
             _ => {
                 return Err(self.invalid(format!(
@@ -212,11 +219,30 @@ impl TableRef {
     }
 
     /// Checks a query: a limit of at least 1, on the table or an index it has.
+    /// The partition value and every value of the sort condition must have the key types of
+    /// the key space queried, and numbers must be decimal numbers, as DynamoDB requires.
     pub(crate) fn check_query(&self, query: &Query) -> Result<()> {
         if query.limit == Some(0) {
             return Err(self.invalid("a query limit must be at least 1".to_owned()));
         }
-        self.key_space(query.index.as_deref()).map(|_| ())
+        let (partition_key, sort_key) = self.key_space(query.index.as_deref())?;
+        let (partition_type, sort_type) = match &query.index {
+            None => (self.key_types.0, self.sort_key.map(|_| self.key_types.1)),
+            Some(name) => {
+                let index = self.index(name)?;
+                (
+                    index.partition_key_type,
+                    index.sort_key.as_ref().map(|(_, key_type)| *key_type),
+                )
+            }
+        };
+        self.check_key_value(partition_key, &query.partition, partition_type)?;
+        if let (Some(condition), Some(name), Some(sort_type)) = (&query.sort, sort_key, sort_type) {
+            for value in condition.values() {
+                self.check_key_value(name, value, sort_type)?;
+            }
+        }
+        Ok(())
     }
 
     /// Checks an update of the item under `key` (it may not change a key attribute) and returns
@@ -246,7 +272,7 @@ impl TableRef {
             .iter()
             .map(|item| self.key_of(item))
             .collect::<Result<Vec<_>>>()?;
-        if keys.iter().collect::<HashSet<_>>().len() != keys.len() {
+        if !distinct(&keys) {
             return Err(self.invalid("a batch write cannot hold one key twice".to_owned()));
         }
         Ok(keys)
@@ -260,7 +286,7 @@ impl TableRef {
         for key in keys {
             self.key_item(key)?;
         }
-        if keys.iter().collect::<HashSet<_>>().len() != keys.len() {
+        if !distinct(keys) {
             return Err(self.invalid("a batch get cannot hold one key twice".to_owned()));
         }
         Ok(())
@@ -272,4 +298,24 @@ impl TableRef {
             reason,
         }
     }
+}
+
+/// A key with its numbers in canonical form, so that `N("1")` and `N("1.0")` are one key, as in
+/// DynamoDB.
+pub(crate) fn canonical_key(key: &Key) -> Key {
+    let canonical = |value: &AttributeValue| match value {
+        AttributeValue::N(n) => {
+            AttributeValue::N(canonical_number(n).unwrap_or_else(|_| n.clone()))
+        }
+        other => other.clone(),
+    };
+    Key {
+        partition: canonical(&key.partition),
+        sort: key.sort.as_ref().map(canonical),
+    }
+}
+
+/// Whether no two keys are the same key.
+fn distinct(keys: &[Key]) -> bool {
+    keys.iter().map(canonical_key).collect::<HashSet<_>>().len() == keys.len()
 }

@@ -95,7 +95,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 if let Ok(key_item) = self.table.key_item(key) {
                     log_denied(caller, &T::SCHEMA, &key_item, Scope::Write);
                 }
-                denied(caller, &T::SCHEMA)
+                // A versioned write of a record that is not there fails as a conflict: so does
+                // one of a record someone else holds, so that the two read alike.
+                if T::SCHEMA.version().is_some() && record.version() != Some(0) {
+                    Error::Conflict {
+                        table: self.table.name().to_owned(),
+                    }
+                } else {
+                    denied(caller, &T::SCHEMA)
+                }
             }
             _ if T::SCHEMA.version().is_some() => Error::Conflict {
                 table: self.table.name().to_owned(),

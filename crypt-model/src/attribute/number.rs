@@ -1,0 +1,197 @@
+//! DynamoDB numbers: their grammar, their value order and one canonical text for each value.
+
+use std::cmp::Ordering;
+
+/// A decimal number as its value: a sign, significant digits without leading or trailing zeros
+/// (none for zero), and the power of ten that scales them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Number {
+    negative: bool,
+    digits: String,
+    scale: i64,
+}
+
+const INVALID: &str = "not a decimal number";
+
+impl Number {
+    /// Zero.
+    pub(crate) fn zero() -> Number {
+        Number {
+            negative: false,
+            digits: String::new(),
+            scale: 0,
+        }
+    }
+
+    /// Parses `-`? digits (`.` digits)? ((`e`|`E`) (`+`|`-`)? digits)?, with a digit on each side
+    /// of a `.` that is present and at most six exponent digits (DynamoDB's exponents are far
+    /// smaller).
+    pub(crate) fn parse(text: &str) -> Result<Number, &'static str> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let (int, frac) = match mantissa.split_once('.') {
+            Some((int, frac)) if !frac.is_empty() => (int, frac),
+            Some(_) => return Err(INVALID),
+            None => (mantissa, ""),
+        };
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(int) || !(frac.is_empty() || all_digits(frac)) {
+            return Err(INVALID);
+        }
+        let exponent: i64 = match exponent {
+            None => 0,
+            Some(e) => {
+                let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if !all_digits(digits) || digits.len() > 6 {
+                    return Err(INVALID);
+                }
+                e.parse().map_err(|_| INVALID)?
+            }
+        };
+        let digits: String = int.chars().chain(frac.chars()).collect();
+        let significant = digits.trim_start_matches('0');
+        let trimmed = significant.trim_end_matches('0');
+        let scale = exponent - frac.len() as i64 + (significant.len() - trimmed.len()) as i64;
+        Ok(Number {
+            negative: negative && !trimmed.is_empty(),
+            digits: trimmed.to_owned(),
+            scale: if trimmed.is_empty() { 0 } else { scale },
+        })
+    }
+
+    /// The canonical text: `0`, or an optional `-`, the digits, `E` and the scale (`1.50` →
+    /// `15E-1`, `100` → `1E2`).
+    pub(crate) fn canonical(&self) -> String {
+        if self.digits.is_empty() {
+            return "0".to_owned();
+        }
+        let sign = if self.negative { "-" } else { "" };
+        format!("{sign}{}E{}", self.digits, self.scale)
+    }
+
+    /// Compares by value.
+    pub(crate) fn cmp_value(&self, other: &Number) -> Ordering {
+        let sign = |n: &Number| match (n.digits.is_empty(), n.negative) {
+            (true, _) => 0,
+            (false, true) => -1,
+            (false, false) => 1,
+        };
+        let (a, b) = (sign(self), sign(other));
+        if a != b || a == 0 {
+            return a.cmp(&b);
+        }
+        let magnitude = self.cmp_magnitude(other);
+        if a < 0 {
+            magnitude.reverse()
+        } else {
+            magnitude
+        }
+    }
+
+    /// Compares the absolute values of two non-zero numbers: by the position of the first digit,
+    /// then digit by digit.
+    fn cmp_magnitude(&self, other: &Number) -> Ordering {
+        let top = |n: &Number| n.digits.len() as i64 + n.scale;
+        top(self)
+            .cmp(&top(other))
+            .then_with(|| self.digits.cmp(&other.digits))
+    }
+}
+
+/// The canonical text of a DynamoDB number ([`Number::canonical`]), or why it is none.
+pub(crate) fn canonical_number(text: &str) -> Result<String, &'static str> {
+    Number::parse(text).map(|n| n.canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_numbers_have_one_text() {
+        for (text, canonical) in [
+            ("0", "0"),
+            ("-0", "0"),
+            ("0.000", "0"),
+            ("0e5", "0"),
+            ("1", "1E0"),
+            ("007", "7E0"),
+            ("1.50", "15E-1"),
+            ("1.5", "15E-1"),
+            ("100", "1E2"),
+            ("1e2", "1E2"),
+            ("1E+2", "1E2"),
+            ("10.0e1", "1E2"),
+            ("-0.007", "-7E-3"),
+            ("-7e-3", "-7E-3"),
+            (
+                "123456789012345678901234567890",
+                "12345678901234567890123456789E1",
+            ),
+        ] {
+            assert_eq!(canonical_number(text).as_deref(), Ok(canonical), "{text}");
+        }
+        for text in [
+            "",
+            "-",
+            "+1",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "--1",
+            "1x",
+            "0x10",
+            " 1",
+            "1e1234567",
+            "1e9223372036854775807",
+        ] {
+            assert!(canonical_number(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_order_by_value_at_full_precision() {
+        let sorted = [
+            "-1000",
+            "-12.5",
+            "-12.25",
+            "-1",
+            "-0.001",
+            "0",
+            "0.0001",
+            "1",
+            "1.5",
+            "2",
+            "10",
+            "1e2",
+            "170141183460469231731687303715884105727",
+            "340282366920938463463374607431768211455",
+        ];
+        let numbers: Vec<Number> = sorted.iter().map(|t| Number::parse(t).unwrap()).collect();
+        for (i, a) in numbers.iter().enumerate() {
+            for (j, b) in numbers.iter().enumerate() {
+                let expected = if sorted[i] == "10" && sorted[j] == "1e2" {
+                    Ordering::Less
+                } else {
+                    i.cmp(&j)
+                };
+                assert_eq!(a.cmp_value(b), expected, "{} vs {}", sorted[i], sorted[j]);
+            }
+        }
+        let same = |a: &str, b: &str| {
+            Number::parse(a)
+                .unwrap()
+                .cmp_value(&Number::parse(b).unwrap())
+        };
+        assert_eq!(same("100", "1e2"), Ordering::Equal);
+        assert_eq!(same("007.50", "7.5"), Ordering::Equal);
+        assert_eq!(same("0", "-0.0"), Ordering::Equal);
+    }
+}
