@@ -140,7 +140,7 @@ impl<'a> Container<'a> {
 }
 
 impl Field<'_> {
-    /// Whether the field is a key or the owner: it stays in the item, bound into ciphertexts.
+    /// Whether the field is a key or the owner: what binds the record.
     pub(crate) fn is_bound(&self) -> bool {
         self.partition_key.is_some() || self.sort_key.is_some() || self.owner.is_some()
     }

@@ -2,8 +2,9 @@
 //!
 //! The reference item: a partition key (25 bytes), a sort key (10), an owner (13), two plain
 //! fields, and three sensitive strings of 30, 11 and 1,000 bytes. "engine" is what a user pays
-//! through `Cipher` (plaintext encoding, validation, cache, item assembly); "floor" is the same
-//! OS randomness, HKDF-SHA256 and XChaCha20-Poly1305 calls made directly, with no item model.
+//! through `Cipher` (plaintext encoding, validation, the canonical encoding of the authenticated
+//! attributes, cache, item assembly); "floor" is format version 2's OS randomness, HKDF-SHA256
+//! and XChaCha20-Poly1305 calls made directly, with no item model.
 //! The target for engine/floor is at most 1.5.
 //!
 //! Run: `cargo bench -p crypt-model --bench cipher`. The two other builds that
@@ -32,7 +33,8 @@ use subtle::ConstantTimeEq;
 
 const SCHEMA: Schema = Schema::new("profiles", "pk", "owner")
     .with_sort_key("sk")
-    .with_sensitive(&["email", "ssn", "notes"]);
+    .with_sensitive(&["email", "ssn", "notes"])
+    .with_plain(&["display_name", "age"]);
 
 /// Runs a future that never waits (the local keyring and a warm cache never do).
 fn now<F: Future>(future: F) -> F::Output {
@@ -81,116 +83,139 @@ fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// The floor: the same primitive calls with the inputs prepared in advance.
+/// The floor: format version 2's primitive calls (docs/format.md) with every input that does not
+/// depend on the item's randomness prepared in advance — the authenticated attributes' encoding,
+/// the key derivation infos, the message's plaintext — and nothing of the item model.
 struct Floor {
     data_key: [u8; 32],
-    binding: Vec<u8>,
+    key_info: Vec<u8>,
     commit_info: Vec<u8>,
-    field_infos: Vec<Vec<u8>>,
-    aads: Vec<Vec<u8>>,
+    aad_prefix: Vec<u8>,
+    attributes: Vec<u8>,
+    key_id: Vec<u8>,
+    wrapped: Vec<u8>,
 }
 
 impl Floor {
     fn new() -> Self {
-        let mut binding = vec![1];
-        lp(&mut binding, b"profiles");
-        lp(&mut binding, b"pk");
-        binding.push(1);
-        lp(&mut binding, b"tenant-0042#user-00000017");
-        binding.push(1);
-        lp(&mut binding, b"sk");
-        binding.push(1);
-        lp(&mut binding, b"profile#01");
-        lp(&mut binding, b"owner");
-        lp(&mut binding, b"user-00000017");
-        let mut commit_info = Vec::new();
-        lp(&mut commit_info, b"crypt-model commit");
-        commit_info.extend_from_slice(&binding);
-        commit_info.extend_from_slice(&3u32.to_be_bytes());
-        for f in ["email", "notes", "ssn"] {
-            lp(&mut commit_info, f.as_bytes());
+        let info = |label: &[u8]| {
+            let mut info = Vec::new();
+            lp(&mut info, label);
+            info.push(2);
+            lp(&mut info, b"profiles");
+            info
+        };
+        let mut aad_prefix = Vec::new();
+        lp(&mut aad_prefix, b"crypt-model item");
+        aad_prefix.push(2);
+        lp(&mut aad_prefix, b"profiles");
+        let mut attributes = 5u32.to_be_bytes().to_vec();
+        for (name, tag, value) in [
+            ("age", 2u8, &b"36E0"[..]),
+            ("display_name", 1, b"Ada Lovelace"),
+            ("owner", 1, b"user-00000017"),
+            ("pk", 1, b"tenant-0042#user-00000017"),
+            ("sk", 1, b"profile#01"),
+        ] {
+            lp(&mut attributes, name.as_bytes());
+            attributes.push(1);
+            attributes.push(tag);
+            lp(&mut attributes, value);
         }
-        let fields = ["email", "ssn", "notes"];
-        let field_infos = fields
-            .iter()
-            .map(|f| {
-                let mut info = Vec::new();
-                lp(&mut info, b"crypt-model field");
-                info.push(1);
-                lp(&mut info, b"profiles");
-                lp(&mut info, f.as_bytes());
-                info
-            })
-            .collect();
-        let aads = fields
-            .iter()
-            .map(|f| {
-                let mut aad = binding.clone();
-                lp(&mut aad, f.as_bytes());
-                aad
-            })
-            .collect();
         Floor {
             data_key: [7; 32],
-            binding,
-            commit_info,
-            field_infos,
-            aads,
+            key_info: info(b"crypt-model key"),
+            commit_info: info(b"crypt-model commit"),
+            aad_prefix,
+            attributes,
+            key_id: b"local-0123456789abcdef".to_vec(),
+            wrapped: vec![9; 72],
         }
     }
 
-    fn encrypt(&self, plaintexts: [&[u8]; 3]) -> ([u8; 32], [u8; 32], Vec<Vec<u8>>) {
-        let mut salt = [0; 32];
-        getrandom::fill(&mut salt).unwrap();
-        let mut nonces = [[0u8; 24]; 3];
-        getrandom::fill(nonces.as_flattened_mut()).unwrap();
-        let hkdf = Hkdf::<Sha256>::new(Some(&salt), &self.data_key);
-        let mut commitment = [0; 32];
-        hkdf.expand(&self.commit_info, &mut commitment).unwrap();
-        let sealed = (0..3)
-            .map(|i| {
-                let mut key = [0; 32];
-                hkdf.expand(&self.field_infos[i], &mut key).unwrap();
-                let mut out = Vec::with_capacity(24 + plaintexts[i].len() + 16);
-                out.extend_from_slice(&nonces[i]);
-                out.extend_from_slice(plaintexts[i]);
-                let tag = XChaCha20Poly1305::new(&key.into())
-                    .encrypt_inout_detached(
-                        &XNonce::from(nonces[i]),
-                        &self.aads[i],
-                        (&mut out[24..]).into(),
-                    )
-                    .unwrap();
-                out.extend_from_slice(&tag);
-                out
-            })
-            .collect();
-        (salt, commitment, sealed)
+    /// The message's plaintext of the three fields, as the engine encodes it.
+    fn body(plaintexts: [&[u8]; 3]) -> Vec<u8> {
+        let mut body = 3u32.to_be_bytes().to_vec();
+        let mut fields = [
+            ("email", plaintexts[0]),
+            ("ssn", plaintexts[1]),
+            ("notes", plaintexts[2]),
+        ];
+        fields.sort_by_key(|(name, _)| name.as_bytes());
+        for (name, value) in fields {
+            lp(&mut body, name.as_bytes());
+            lp(&mut body, value);
+        }
+        body
     }
 
-    fn decrypt(&self, salt: &[u8; 32], commitment: &[u8; 32], sealed: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    fn keys(&self, salt: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
         let hkdf = Hkdf::<Sha256>::new(Some(salt), &self.data_key);
-        let mut expected = [0; 32];
-        hkdf.expand(&self.commit_info, &mut expected).unwrap();
-        assert!(bool::from(expected.ct_eq(commitment)));
-        (0..3)
-            .map(|i| {
-                let mut key = [0; 32];
-                hkdf.expand(&self.field_infos[i], &mut key).unwrap();
-                let (nonce, rest) = sealed[i].split_first_chunk::<24>().unwrap();
-                let (body, tag) = rest.split_last_chunk::<16>().unwrap();
-                let mut plaintext = body.to_vec();
-                XChaCha20Poly1305::new(&key.into())
-                    .decrypt_inout_detached(
-                        &XNonce::from(*nonce),
-                        &self.aads[i],
-                        plaintext.as_mut_slice().into(),
-                        &(*tag).into(),
-                    )
-                    .unwrap();
-                plaintext
-            })
-            .collect()
+        let (mut key, mut commitment) = ([0; 32], [0; 32]);
+        hkdf.expand(&self.key_info, &mut key).unwrap();
+        hkdf.expand(&self.commit_info, &mut commitment).unwrap();
+        (key, commitment)
+    }
+
+    fn header(&self, salt: &[u8; 32], commitment: &[u8; 32]) -> Vec<u8> {
+        let mut header = Vec::with_capacity(5 + self.key_id.len() + self.wrapped.len() + 64);
+        header.push(2);
+        header.extend_from_slice(&(self.key_id.len() as u16).to_be_bytes());
+        header.extend_from_slice(&self.key_id);
+        header.extend_from_slice(&(self.wrapped.len() as u16).to_be_bytes());
+        header.extend_from_slice(&self.wrapped);
+        header.extend_from_slice(salt);
+        header.extend_from_slice(commitment);
+        header
+    }
+
+    fn aad(&self, header: &[u8]) -> Vec<u8> {
+        let mut aad =
+            Vec::with_capacity(self.aad_prefix.len() + 4 + header.len() + self.attributes.len());
+        aad.extend_from_slice(&self.aad_prefix);
+        lp(&mut aad, header);
+        aad.extend_from_slice(&self.attributes);
+        aad
+    }
+
+    /// Returns the header and the sealed message.
+    fn encrypt(&self, body: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let mut randomness = [0; 56];
+        getrandom::fill(&mut randomness).unwrap();
+        let salt: [u8; 32] = randomness[..32].try_into().unwrap();
+        let nonce: [u8; 24] = randomness[32..].try_into().unwrap();
+        let (key, commitment) = self.keys(&salt);
+        let header = self.header(&salt, &commitment);
+        let aad = self.aad(&header);
+        let mut out = Vec::with_capacity(24 + body.len() + 16);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(body);
+        let tag = XChaCha20Poly1305::new(&key.into())
+            .encrypt_inout_detached(&XNonce::from(nonce), &aad, (&mut out[24..]).into())
+            .unwrap();
+        out.extend_from_slice(&tag);
+        (header, out)
+    }
+
+    fn decrypt(&self, header: &[u8], sealed: &[u8]) -> Vec<u8> {
+        let salt: [u8; 32] = header[header.len() - 64..header.len() - 32]
+            .try_into()
+            .unwrap();
+        let (key, commitment) = self.keys(&salt);
+        assert!(bool::from(commitment.ct_eq(&header[header.len() - 32..])));
+        let aad = self.aad(header);
+        let (nonce, rest) = sealed.split_first_chunk::<24>().unwrap();
+        let (body, tag) = rest.split_last_chunk::<16>().unwrap();
+        let mut plaintext = body.to_vec();
+        XChaCha20Poly1305::new(&key.into())
+            .decrypt_inout_detached(
+                &XNonce::from(*nonce),
+                &aad,
+                plaintext.as_mut_slice().into(),
+                &(*tag).into(),
+            )
+            .unwrap();
+        plaintext
     }
 }
 
@@ -213,16 +238,15 @@ fn reference_item(c: &mut Criterion) {
     let owner = Caller::user("user-00000017").unwrap();
     now(cipher.decrypt(&SCHEMA, &stored, &owner)).unwrap();
     let floor = Floor::new();
-    assert_eq!(floor.binding[0], 1);
-    let plaintexts = [s.email.as_bytes(), s.ssn.as_bytes(), s.notes.as_bytes()];
-    let (salt, commitment, sealed) = floor.encrypt(plaintexts);
+    let body = Floor::body([s.email.as_bytes(), s.ssn.as_bytes(), s.notes.as_bytes()]);
+    let (header, sealed) = floor.encrypt(&body);
 
     let mut group = c.benchmark_group("reference item");
     group.bench_function("encrypt/engine", |b| {
         b.iter(|| engine_encrypt(&cipher, black_box(&s)))
     });
     group.bench_function("encrypt/floor", |b| {
-        b.iter(|| floor.encrypt(black_box(plaintexts)))
+        b.iter(|| floor.encrypt(black_box(&body)))
     });
     group.bench_function("decrypt/engine", |b| {
         b.iter(|| {
@@ -234,7 +258,7 @@ fn reference_item(c: &mut Criterion) {
         })
     });
     group.bench_function("decrypt/floor", |b| {
-        b.iter(|| floor.decrypt(black_box(&salt), &commitment, black_box(&sealed)))
+        b.iter(|| floor.decrypt(black_box(&header), black_box(&sealed)))
     });
     group.finish();
 }

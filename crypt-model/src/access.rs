@@ -91,6 +91,25 @@ impl fmt::Debug for Caller {
 /// one (zero-width spaces and joiners, bidirectional overrides, the byte-order mark): two ids that
 /// print alike must be the same id. `subject` says whose it is; the value is never quoted.
 pub(crate) fn check_identity(id: &str, subject: &str) -> Result<()> {
+    identity_problem(id).map_or(Ok(()), |reason| {
+        Err(Error::InvalidIdentity {
+            subject: subject.to_owned(),
+            reason: reason.to_owned(),
+        })
+    })
+}
+
+/// Whether `id` is a valid identity (see [`check_identity`]).
+pub(crate) fn is_identity(id: &str) -> bool {
+    identity_problem(id).is_none()
+}
+
+/// What is wrong with `id` as an identity, if anything.
+fn identity_problem(id: &str) -> Option<&'static str> {
+    // Most ids are printable ASCII without spaces: one pass over the bytes settles them.
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic()) {
+        return None;
+    }
     let invisible = |c: char| {
         matches!(
             c,
@@ -105,21 +124,17 @@ pub(crate) fn check_identity(id: &str, subject: &str) -> Result<()> {
                 | '\u{E0000}'..='\u{E007F}'
         )
     };
-    let reason = if id.is_empty() {
-        "it is empty"
+    if id.is_empty() {
+        Some("it is empty")
     } else if id.trim() != id {
-        "it starts or ends with white space"
+        Some("it starts or ends with white space")
     } else if id.chars().any(char::is_control) {
-        "it holds a control character"
+        Some("it holds a control character")
     } else if id.chars().any(invisible) {
-        "it holds an invisible or direction-changing character"
+        Some("it holds an invisible or direction-changing character")
     } else {
-        return Ok(());
-    };
-    Err(Error::InvalidIdentity {
-        subject: subject.to_owned(),
-        reason: reason.to_owned(),
-    })
+        None
+    }
 }
 
 /// What a grant lets a service do to a model's records.
@@ -369,7 +384,7 @@ pub(crate) fn log_denied(caller: &Caller, schema: &Schema, key: &Item, scope: Sc
 /// identity; `None` otherwise (no user owns such a record).
 pub(crate) fn stored_owner<'a>(schema: &Schema, item: &'a Item) -> Option<&'a str> {
     match item.get(schema.owner()) {
-        Some(AttributeValue::S(owner)) if check_identity(owner, "").is_ok() => Some(owner),
+        Some(AttributeValue::S(owner)) if is_identity(owner) => Some(owner),
         _ => None,
     }
 }

@@ -30,6 +30,32 @@ pub(crate) fn seal(
     out
 }
 
+/// Encrypts the `len` bytes of plaintext that `write` appends, in place in the output buffer,
+/// which is sized once so that no copy of the plaintext is left in a freed buffer:
+/// `nonce || ciphertext || tag`.
+pub(crate) fn seal_with(
+    key: &[u8; KEY_LEN],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    len: usize,
+    write: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(NONCE_LEN + len + TAG_LEN);
+    out.extend_from_slice(&nonce);
+    write(&mut out);
+    debug_assert_eq!(
+        out.len(),
+        NONCE_LEN + len,
+        "the plaintext has the length announced"
+    );
+    let aead = XChaCha20Poly1305::new(key.into());
+    let tag = aead
+        .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[NONCE_LEN..]).into())
+        .unwrap_or_else(|_| unreachable!("XChaCha20-Poly1305 accepts messages up to 256 GiB"));
+    out.extend_from_slice(&tag);
+    out
+}
+
 /// Opens what [`seal`] wrote; `None` on any failure, without saying which check failed.
 pub(crate) fn open(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     let (nonce, rest) = sealed.split_first_chunk::<NONCE_LEN>()?;
@@ -44,4 +70,35 @@ pub(crate) fn open(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Option<Zer
     )
     .ok()?;
     Some(plaintext)
+}
+
+/// The plaintext within a buffer that [`open_in_place`] returned.
+pub(crate) fn opened_plaintext(opened: &[u8]) -> &[u8] {
+    &opened[NONCE_LEN..opened.len() - TAG_LEN]
+}
+
+/// Opens what [`seal`] wrote, decrypting in place in `sealed`, which it takes: no copy of the
+/// message is made. The buffer comes back wiped on drop, with the plaintext at
+/// `NONCE_LEN..len - TAG_LEN`; `None` on any failure (the buffer then still held ciphertext).
+pub(crate) fn open_in_place(
+    key: &[u8; KEY_LEN],
+    aad: &[u8],
+    sealed: Vec<u8>,
+) -> Option<Zeroizing<Vec<u8>>> {
+    let mut sealed = Zeroizing::new(sealed);
+    let len = sealed.len();
+    if len < NONCE_LEN + TAG_LEN {
+        return None;
+    }
+    let nonce = XNonce::from(*sealed.first_chunk::<NONCE_LEN>()?);
+    let tag = *sealed.last_chunk::<TAG_LEN>()?;
+    let aead = XChaCha20Poly1305::new(key.into());
+    aead.decrypt_inout_detached(
+        &nonce,
+        aad,
+        (&mut sealed[NONCE_LEN..len - TAG_LEN]).into(),
+        &tag.into(),
+    )
+    .ok()?;
+    Some(sealed)
 }

@@ -16,7 +16,7 @@ mod number;
 
 pub use convert::{Attribute, ConversionError, SerdeAttribute, SetMember};
 pub(crate) use convert::{from_serde_dynamo, to_serde_dynamo};
-pub(crate) use number::{Number, canonical_number};
+pub(crate) use number::{Number, canonical_number, put_canonical_number};
 
 /// One attribute value, with DynamoDB's types.
 ///

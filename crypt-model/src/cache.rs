@@ -137,7 +137,10 @@ pub(crate) struct State {
     clock: Arc<dyn Clock>,
     active: Mutex<HashMap<EncryptionContext, ActiveKey>>,
     unwrapped: Option<Mutex<LruCache<Vec<u8>, UnwrappedKey>>>,
-    last_sweep: Mutex<Instant>,
+    /// When the cache was made, and how long after that it was last swept (nanoseconds): read on
+    /// every access without a lock.
+    epoch: Instant,
+    last_sweep: AtomicU64,
     generate_calls: AtomicU64,
     unwrap_calls: AtomicU64,
 }
@@ -173,7 +176,8 @@ impl KeyCache {
                 clock,
                 active: Mutex::new(HashMap::new()),
                 unwrapped,
-                last_sweep: Mutex::new(now),
+                epoch: now,
+                last_sweep: AtomicU64::new(0),
                 generate_calls: AtomicU64::new(0),
                 unwrap_calls: AtomicU64::new(0),
             }),
@@ -235,16 +239,19 @@ impl KeyCache {
     }
 
     /// The plaintext of `wrapped`: from the cache while fresh, else unwrapped by the keyring.
+    /// The key is named by the header's key id and wrapped bytes, read in place; they are copied
+    /// only when the keyring must be asked.
     pub(crate) async fn decryption_key(
         &self,
         context: &EncryptionContext,
-        wrapped: &WrappedDataKey,
+        key_id: &str,
+        ciphertext: &[u8],
     ) -> Result<DataKey> {
         let state = &self.state;
         let now = state.clock.now();
         state.sweep_if_due(now);
         if let Some(cache) = &state.unwrapped {
-            let hit = with_cache_key(context, wrapped, |cache_key| {
+            let hit = with_cache_key(context, key_id, ciphertext, |cache_key| {
                 let mut cache = lock(cache);
                 match cache.get(cache_key) {
                     Some(hit) if state.fresh(hit.created, now) => Some(hit.key.clone()),
@@ -260,9 +267,13 @@ impl KeyCache {
             }
         }
         state.unwrap_calls.fetch_add(1, Ordering::Relaxed);
-        let key = state.inner.unwrap_data_key(wrapped, context).await?;
+        let wrapped = WrappedDataKey {
+            key_id: key_id.to_owned(),
+            ciphertext: ciphertext.to_vec(),
+        };
+        let key = state.inner.unwrap_data_key(&wrapped, context).await?;
         tracing::debug!(key_id = %wrapped.key_id.escape_debug(), "unwrapped a data key");
-        state.remember(context, wrapped, &key, state.clock.now());
+        state.remember(context, &wrapped, &key, state.clock.now());
         Ok(key)
     }
 
@@ -282,15 +293,17 @@ impl State {
     /// Sweeps when the last sweep is a second old or more: every access drops expired keys,
     /// at the cost of one clock read and one comparison most of the time.
     fn sweep_if_due(&self, now: Instant) {
-        let due = {
-            let mut last = lock(&self.last_sweep);
-            let due = now.saturating_duration_since(*last) >= sweep::PERIOD;
-            if due {
-                *last = now;
-            }
-            due
-        };
-        if due {
+        let since_epoch =
+            u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX);
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        let period = u64::try_from(sweep::PERIOD.as_nanos()).unwrap_or(u64::MAX);
+        // One access wins the sweep of a period; the others go on.
+        if since_epoch.saturating_sub(last) >= period
+            && self
+                .last_sweep
+                .compare_exchange(last, since_epoch, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             self.sweep(now);
         }
     }
@@ -330,7 +343,12 @@ impl State {
                 key: key.clone(),
                 created,
             };
-            let cache_key = with_cache_key(context, wrapped, <[u8]>::to_vec);
+            let cache_key = with_cache_key(
+                context,
+                &wrapped.key_id,
+                &wrapped.ciphertext,
+                <[u8]>::to_vec,
+            );
             lock(cache).put(cache_key, entry);
         }
     }
@@ -340,7 +358,8 @@ impl State {
 /// unambiguously encoded, in a stack buffer when it fits (every read looks it up).
 fn with_cache_key<R>(
     context: &EncryptionContext,
-    wrapped: &WrappedDataKey,
+    key_id: &str,
+    ciphertext: &[u8],
     f: impl FnOnce(&[u8]) -> R,
 ) -> R {
     let parts: [&[u8]; 6] = {
@@ -352,8 +371,8 @@ fn with_cache_key<R>(
             v1.as_bytes(),
             k2.as_bytes(),
             v2.as_bytes(),
-            wrapped.key_id.as_bytes(),
-            &wrapped.ciphertext,
+            key_id.as_bytes(),
+            ciphertext,
         ]
     };
     let len: usize = parts.iter().map(|p| 4 + p.len()).sum();

@@ -127,7 +127,12 @@ impl Cipher {
     ) -> Result<()> {
         schema.validate()?;
         if let Some(AttributeValue::S(owner)) = item.get(schema.owner()) {
-            access::check_identity(owner, &format!("the owner attribute `{}`", schema.owner()))?;
+            if !access::is_identity(owner) {
+                access::check_identity(
+                    owner,
+                    &format!("the owner attribute `{}`", schema.owner()),
+                )?;
+            }
         }
         format::check_record(schema, item)?;
         if let Some((name, _)) = item
@@ -179,14 +184,6 @@ impl Cipher {
                 ));
             }
         }
-        let attributes = format::authenticated_attributes(schema, |name| {
-            index_values
-                .iter()
-                .find(|(attribute, _)| *attribute == name)
-                .map(|(_, value)| value)
-                .or_else(|| item.get(name))
-        })?;
-
         let context = EncryptionContext::for_static_table(schema.table());
         let key = self.keys.encryption_key(&context, total).await?;
 
@@ -205,7 +202,13 @@ impl Cipher {
             &key.wrapped,
             salt.try_into().map_err(|_| Error::Randomness)?,
             nonce.try_into().map_err(|_| Error::Randomness)?,
-            &attributes,
+            |name| {
+                index_values
+                    .iter()
+                    .find(|(attribute, _)| *attribute == name)
+                    .map(|(_, value)| value)
+                    .or_else(|| item.get(name))
+            },
             &fields,
         )?;
 
@@ -248,54 +251,94 @@ impl Cipher {
     ) -> Result<Plaintexts> {
         let owner = access::stored_owner(schema, item);
         Gate::<()>::new().authorize(caller, schema, owner, item, Scope::Read)?;
-        let header = Header::from_item(item)?;
-        self.decrypt_parsed(schema, item, &header).await
+        self.decrypt_item(schema, item).await
     }
 
-    /// [`decrypt`](Self::decrypt) with the header already parsed, after the gate.
-    pub(crate) async fn decrypt_parsed(
+    /// [`decrypt`](Self::decrypt) after the gate: the header, the commitment, the whole item's
+    /// authentication, the fields.
+    pub(crate) async fn decrypt_item(&self, schema: &Schema, item: &Item) -> Result<Plaintexts> {
+        check_sealed_item(schema, item)?;
+        let sealed = match item.get(SEALED_ATTRIBUTE) {
+            Some(AttributeValue::B(bytes)) => bytes.clone(),
+            _ => return Err(Error::integrity(SEALED_ATTRIBUTE)),
+        };
+        self.open_sealed(schema, item, sealed).await
+    }
+
+    /// [`decrypt_item`](Self::decrypt_item) of an item the caller owns: its message is taken out
+    /// of it and decrypted in place, with no copy.
+    pub(crate) async fn decrypt_owned(
+        &self,
+        schema: &Schema,
+        item: &mut Item,
+    ) -> Result<Plaintexts> {
+        check_sealed_item(schema, item)?;
+        let sealed = format::take_sealed(item)?;
+        self.open_sealed(schema, item, sealed).await
+    }
+
+    /// Unwraps the data key and opens `sealed`, the message of `item`.
+    async fn open_sealed(
         &self,
         schema: &Schema,
         item: &Item,
-        header: &Header,
+        sealed: Vec<u8>,
     ) -> Result<Plaintexts> {
-        schema.validate()?;
-        format::check_record(schema, item)?;
-        // A sensitive field also stored as a plain attribute (plaintext left behind, or planted)
-        // fails closed.
-        if let Some(name) = schema.sensitive().iter().find(|name| item.contains(name)) {
-            return Err(Error::malformed(
-                name,
-                "a sensitive field is stored as a plain attribute; its value belongs in the \
-                 sealed message",
-            ));
-        }
         let header_bytes = match item.get(HEADER_ATTRIBUTE) {
             Some(AttributeValue::B(bytes)) => bytes.as_slice(),
             _ => return Err(Error::integrity(HEADER_ATTRIBUTE)),
         };
-        let sealed = format::sealed_of(item)?;
-        let attributes = format::authenticated_attributes(schema, |name| item.get(name))?;
+        let header = Header::parse(header_bytes)?;
         let context = EncryptionContext::for_static_table(schema.table());
-        let key = self.keys.decryption_key(&context, &header.wrapped).await?;
-        let plaintext = format::open_item(schema, &key, header, header_bytes, &attributes, sealed)
-            .inspect_err(|error| {
-                if let Error::Integrity { attribute } = error {
-                    // A security event worth an alert; the record's key may itself be
-                    // personal data, so only the table and the attribute are logged.
-                    tracing::warn!(table = schema.table(), attribute, "integrity check failed");
-                }
-            })?;
-        let fields =
-            format::decode_fields(&plaintext).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))?;
-        let mut plaintexts = Plaintexts::new();
-        for (name, value) in fields {
-            if let Some(&name) = schema.sensitive().iter().find(|f| **f == name) {
-                plaintexts.insert_bytes(name, Zeroizing::new(value.to_vec()));
+        let key = self
+            .keys
+            .decryption_key(&context, header.key_id, header.wrapped)
+            .await?;
+        let opened = format::open_item(
+            schema,
+            &key,
+            &header,
+            header_bytes,
+            |name| item.get(name),
+            sealed,
+        )
+        .inspect_err(|error| {
+            if let Error::Integrity { attribute } = error {
+                // A security event worth an alert; the record's key may itself be
+                // personal data, so only the table and the attribute are logged.
+                tracing::warn!(table = schema.table(), attribute, "integrity check failed");
             }
-        }
+        })?;
+        let mut plaintexts = Plaintexts {
+            fields: Vec::with_capacity(schema.sensitive().len()),
+        };
+        format::for_each_field(format::opened_plaintext(&opened), |name, value| {
+            if let Some(&name) = schema.sensitive().iter().find(|f| **f == name) {
+                plaintexts
+                    .fields
+                    .push((name, Zeroizing::new(value.to_vec())));
+            }
+        })
+        .ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))?;
         Ok(plaintexts)
     }
+}
+
+/// What is checked of a stored item before its key is fetched: the schema, the record's keys and
+/// owner, no sensitive field left in plain, a header of this version.
+fn check_sealed_item(schema: &Schema, item: &Item) -> Result<()> {
+    schema.validate()?;
+    format::check_record(schema, item)?;
+    // A sensitive field also stored as a plain attribute (plaintext left behind, or planted)
+    // fails closed.
+    if let Some(name) = schema.sensitive().iter().find(|name| item.contains(name)) {
+        return Err(Error::malformed(
+            name,
+            "a sensitive field is stored as a plain attribute; its value belongs in the sealed \
+             message",
+        ));
+    }
+    Header::from_item(item).map(|_| ())
 }
 
 impl fmt::Debug for Cipher {

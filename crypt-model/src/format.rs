@@ -9,7 +9,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 pub(crate) use crate::aead::NONCE_LEN;
-use crate::aead::{KEY_LEN, open, seal};
+pub(crate) use crate::aead::opened_plaintext;
+use crate::aead::{KEY_LEN, open_in_place, seal_with};
 use crate::attribute::{AttributeValue, Item};
 use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
@@ -50,45 +51,25 @@ pub(crate) fn check_key_id(key_id: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The header attribute of an item.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Header {
-    pub(crate) wrapped: WrappedDataKey,
+/// The header attribute of an item, read in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Header<'a> {
+    pub(crate) key_id: &'a str,
+    pub(crate) wrapped: &'a [u8],
     pub(crate) salt: [u8; SALT_LEN],
     pub(crate) commitment: [u8; COMMITMENT_LEN],
 }
 
-impl Header {
+impl<'a> Header<'a> {
     /// `u8(2) || u16(len(key id)) || key id || u16(len(wrapped)) || wrapped || salt (32) ||
     /// commitment (32)`.
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let wrapped = &self.wrapped;
-        let invalid = |reason: &str| Error::InvalidValue {
-            attribute: HEADER_ATTRIBUTE.to_owned(),
-            reason: reason.to_owned(),
-        };
-        check_key_id(&wrapped.key_id).map_err(invalid)?;
-        let key_id = wrapped.key_id.as_bytes();
-        let ciphertext = &wrapped.ciphertext;
-        let wrapped_len = u16::try_from(ciphertext.len())
-            .ok()
-            .filter(|&len| len > 0)
-            .ok_or_else(|| invalid("a wrapped data key is 1 to 65,535 bytes"))?;
-        let mut out =
-            Vec::with_capacity(5 + key_id.len() + ciphertext.len() + SALT_LEN + COMMITMENT_LEN);
-        out.push(VERSION);
-        // `check_key_id` bounds the length to 2,048.
-        out.extend_from_slice(&(key_id.len() as u16).to_be_bytes());
-        out.extend_from_slice(key_id);
-        out.extend_from_slice(&wrapped_len.to_be_bytes());
-        out.extend_from_slice(ciphertext);
-        out.extend_from_slice(&self.salt);
-        out.extend_from_slice(&self.commitment);
-        Ok(out)
+        encode_header(self.key_id, self.wrapped, &self.salt, &self.commitment)
     }
 
     /// The header of `item`, parsed.
-    pub(crate) fn from_item(item: &Item) -> Result<Header> {
+    pub(crate) fn from_item(item: &'a Item) -> Result<Header<'a>> {
         match item.get(HEADER_ATTRIBUTE) {
             Some(AttributeValue::B(bytes)) => Header::parse(bytes),
             Some(_) => Err(Error::malformed(
@@ -102,7 +83,7 @@ impl Header {
     }
 
     /// Parses a header, checking the version before anything else.
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Header<'a>> {
         let malformed = |reason: &str| Error::malformed(HEADER_ATTRIBUTE, reason);
         let (&version, rest) = bytes
             .split_first()
@@ -130,14 +111,42 @@ impl Header {
             return Err(malformed("the wrapped data key is empty"));
         }
         Ok(Header {
-            wrapped: WrappedDataKey {
-                key_id: key_id.to_owned(),
-                ciphertext: wrapped.to_vec(),
-            },
+            key_id,
+            wrapped,
             salt: *salt,
             commitment: *commitment,
         })
     }
+}
+
+/// The header's bytes, from its parts (see [`Header::encode`]).
+fn encode_header(
+    key_id: &str,
+    ciphertext: &[u8],
+    salt: &[u8; SALT_LEN],
+    commitment: &[u8; COMMITMENT_LEN],
+) -> Result<Vec<u8>> {
+    let invalid = |reason: &str| Error::InvalidValue {
+        attribute: HEADER_ATTRIBUTE.to_owned(),
+        reason: reason.to_owned(),
+    };
+    check_key_id(key_id).map_err(invalid)?;
+    let key_id = key_id.as_bytes();
+    let wrapped_len = u16::try_from(ciphertext.len())
+        .ok()
+        .filter(|&len| len > 0)
+        .ok_or_else(|| invalid("a wrapped data key is 1 to 65,535 bytes"))?;
+    let mut out =
+        Vec::with_capacity(5 + key_id.len() + ciphertext.len() + SALT_LEN + COMMITMENT_LEN);
+    out.push(VERSION);
+    // `check_key_id` bounds the length to 2,048.
+    out.extend_from_slice(&(key_id.len() as u16).to_be_bytes());
+    out.extend_from_slice(key_id);
+    out.extend_from_slice(&wrapped_len.to_be_bytes());
+    out.extend_from_slice(ciphertext);
+    out.extend_from_slice(salt);
+    out.extend_from_slice(commitment);
+    Ok(out)
 }
 
 fn split_u16_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -156,13 +165,12 @@ pub(crate) struct ItemKeys {
 impl ItemKeys {
     pub(crate) fn derive(data_key: &DataKey, salt: &[u8; SALT_LEN], table: &str) -> Self {
         let hkdf = Hkdf::<Sha256>::new(Some(salt), data_key.bytes());
-        let mut info = Vec::with_capacity(32 + table.len());
-        let mut expand = |label: &[u8], out: &mut [u8]| {
-            info.clear();
-            put_bytes(&mut info, label);
-            info.push(VERSION);
-            put_bytes(&mut info, table.as_bytes());
-            hkdf.expand(&info, out)
+        let table_len = u32::try_from(table.len()).unwrap_or(u32::MAX).to_be_bytes();
+        // The info `lp(label) || u8(2) || lp(T)`, given in pieces: nothing to allocate.
+        let expand = |label: &[u8], out: &mut [u8]| {
+            let label_len = u32::try_from(label.len()).unwrap_or(u32::MAX).to_be_bytes();
+            let info: [&[u8]; 5] = [&label_len, label, &[VERSION], &table_len, table.as_bytes()];
+            hkdf.expand_multi_info(&info, out)
                 .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
         };
         let mut key = Zeroizing::new([0; KEY_LEN]);
@@ -173,29 +181,34 @@ impl ItemKeys {
     }
 }
 
-/// The associated data of an item's message: `lp("crypt-model item") || u8(2) || lp(T) ||
-/// lp(header)`, then its authenticated attributes ([`authenticated_attributes`]).
-pub(crate) fn associated_data(schema: &Schema, header: &[u8], attributes: &[u8]) -> Vec<u8> {
+/// The associated data of an item's message, in one buffer: `lp("crypt-model item") || u8(2) ||
+/// lp(T) || lp(header)`, then the canonical encoding of the attributes that `schema` authenticates
+/// — the keys, the owner, the plain attributes it lists, the version and the blind-index
+/// attributes — with their values as `get` finds them.
+pub(crate) fn associated_data<'a>(
+    schema: &Schema,
+    header: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+) -> Result<Vec<u8>> {
     let table = schema.table();
-    let mut aad = Vec::with_capacity(32 + table.len() + header.len() + attributes.len());
+    let mut aad = Vec::with_capacity(256 + table.len() + header.len());
     put_bytes(&mut aad, ITEM_LABEL);
     aad.push(VERSION);
     put_bytes(&mut aad, table.as_bytes());
     put_bytes(&mut aad, header);
-    aad.extend_from_slice(attributes);
-    aad
+    schema.with_authenticated(|names| canonical::put_attributes(&mut aad, names, get))?;
+    Ok(aad)
 }
 
-/// The canonical encoding of the attributes that `schema` authenticates — the keys, the owner,
-/// the plain attributes it lists, the version and the blind-index attributes — with their values
-/// as `get` finds them.
+/// The canonical encoding of the authenticated attributes alone (the known-answer vectors show
+/// it).
+#[cfg(test)]
 pub(crate) fn authenticated_attributes<'a>(
     schema: &Schema,
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
 ) -> Result<Vec<u8>> {
-    let names = schema.authenticated();
-    let mut out = Vec::with_capacity(64 * names.len());
-    canonical::put_attributes(&mut out, &names, get)?;
+    let mut out = Vec::new();
+    schema.with_authenticated(|names| canonical::put_attributes(&mut out, names, get))?;
     Ok(out)
 }
 
@@ -226,33 +239,53 @@ pub(crate) fn check_record(schema: &Schema, item: &Item) -> Result<()> {
 
 /// The message's plaintext: `u32(n)`, then `lp(name) || lp(value)` for each field present, in
 /// order of name bytes.
+#[cfg(test)]
 pub(crate) fn encode_fields(fields: &[(&str, &[u8])]) -> Zeroizing<Vec<u8>> {
-    let mut sorted: Vec<&(&str, &[u8])> = fields.iter().collect();
-    sorted.sort_unstable_by_key(|(name, _)| name.as_bytes());
-    let len = 4 + fields
-        .iter()
-        .map(|(n, v)| 8 + n.len() + v.len())
-        .sum::<usize>();
-    // Sized once, so that no plaintext is left behind in a freed, smaller buffer.
-    let mut out = Zeroizing::new(Vec::with_capacity(len));
-    put_u32(&mut out, sorted.len());
-    for (name, value) in sorted {
-        put_bytes(&mut out, name.as_bytes());
-        put_bytes(&mut out, value);
-    }
+    let mut out = Zeroizing::new(Vec::with_capacity(fields_len(fields)));
+    put_fields(&mut out, fields);
     out
 }
 
-/// The fields of an opened message, as `(name, value)` in the message's order; `None` if the
-/// bytes are not such an encoding (which a message that passed its tag never is).
-pub(crate) fn decode_fields(mut bytes: &[u8]) -> Option<Vec<(&str, &[u8])>> {
-    let take = |bytes: &mut &[u8]| -> Option<usize> {
+/// The length of the message's plaintext.
+fn fields_len(fields: &[(&str, &[u8])]) -> usize {
+    4 + fields
+        .iter()
+        .map(|(n, v)| 8 + n.len() + v.len())
+        .sum::<usize>()
+}
+
+/// Appends the message's plaintext (see [`encode_fields`]).
+fn put_fields(out: &mut Vec<u8>, fields: &[(&str, &[u8])]) {
+    put_u32(out, fields.len());
+    let sorted = fields.is_sorted_by_key(|(name, _)| name.as_bytes());
+    if sorted {
+        for (name, value) in fields {
+            put_bytes(out, name.as_bytes());
+            put_bytes(out, value);
+        }
+    } else {
+        let mut order: Vec<&(&str, &[u8])> = fields.iter().collect();
+        order.sort_unstable_by_key(|(name, _)| name.as_bytes());
+        for (name, value) in order {
+            put_bytes(out, name.as_bytes());
+            put_bytes(out, value);
+        }
+    }
+}
+
+/// Calls `field` with `(name, value)` for each field of an opened message, in the message's
+/// order; `None` if the bytes are not such an encoding (which a message that passed its tag never
+/// is).
+pub(crate) fn for_each_field<'a>(
+    mut bytes: &'a [u8],
+    mut field: impl FnMut(&'a str, &'a [u8]),
+) -> Option<()> {
+    let take = |bytes: &mut &'a [u8]| -> Option<usize> {
         let (len, rest) = bytes.split_first_chunk::<4>()?;
         *bytes = rest;
         usize::try_from(u32::from_be_bytes(*len)).ok()
     };
     let count = take(&mut bytes)?;
-    let mut fields = Vec::with_capacity(count.min(bytes.len() / 8));
     for _ in 0..count {
         let len = take(&mut bytes)?;
         let name = bytes.get(..len)?;
@@ -260,63 +293,73 @@ pub(crate) fn decode_fields(mut bytes: &[u8]) -> Option<Vec<(&str, &[u8])>> {
         let len = take(&mut bytes)?;
         let value = bytes.get(..len)?;
         bytes = &bytes[len..];
-        fields.push((std::str::from_utf8(name).ok()?, value));
+        field(std::str::from_utf8(name).ok()?, value);
     }
-    bytes.is_empty().then_some(fields)
+    bytes.is_empty().then_some(())
+}
+
+/// The fields of an opened message, as `(name, value)` in the message's order.
+#[cfg(test)]
+pub(crate) fn decode_fields(bytes: &[u8]) -> Option<Vec<(&str, &[u8])>> {
+    let mut fields = Vec::new();
+    for_each_field(bytes, |name, value| fields.push((name, value)))?;
+    Some(fields)
 }
 
 /// Seals an item with the given randomness: the deterministic core of
 /// [`Cipher::encrypt`](crate::Cipher::encrypt), separate so that known-answer tests can fix the
-/// salt and nonce. `attributes` is the item's [`authenticated_attributes`]. Returns the header
-/// and the sealed message.
-pub(crate) fn seal_item(
+/// salt and nonce. `get` finds the item's attributes. Returns the header and the sealed message.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn seal_item<'a>(
     schema: &Schema,
     data_key: &DataKey,
     wrapped: &WrappedDataKey,
     salt: [u8; SALT_LEN],
     nonce: [u8; NONCE_LEN],
-    attributes: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
     fields: &[(&str, &[u8])],
 ) -> Result<(Vec<u8>, Vec<u8>)> {
     let keys = ItemKeys::derive(data_key, &salt, schema.table());
-    let header = Header {
-        wrapped: wrapped.clone(),
-        salt,
-        commitment: keys.commitment,
-    }
-    .encode()?;
-    let plaintext = encode_fields(fields);
-    let aad = associated_data(schema, &header, attributes);
-    let sealed = seal(&keys.key, nonce, &aad, &plaintext);
+    let header = encode_header(
+        &wrapped.key_id,
+        &wrapped.ciphertext,
+        &salt,
+        &keys.commitment,
+    )?;
+    let aad = associated_data(schema, &header, get)?;
+    // The fields are written straight into the output and encrypted there: no other copy of the
+    // plaintext is made.
+    let sealed = seal_with(&keys.key, nonce, &aad, fields_len(fields), |out| {
+        put_fields(out, fields)
+    });
     Ok((header, sealed))
 }
 
-/// Checks the key commitment of an item, then opens its message: the core of
+/// Checks the key commitment of an item, then opens its message, in place: the core of
 /// [`Cipher::decrypt`](crate::Cipher::decrypt). Nothing is decrypted unless the commitment
-/// matches, and no field is returned unless the whole item is authentic.
-pub(crate) fn open_item(
+/// matches, and no field is returned unless the whole item is authentic. The plaintext is at
+/// [`opened_plaintext`] of what comes back.
+pub(crate) fn open_item<'a>(
     schema: &Schema,
     data_key: &DataKey,
-    header: &Header,
+    header: &Header<'_>,
     header_bytes: &[u8],
-    attributes: &[u8],
-    sealed: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    sealed: Vec<u8>,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
     if !bool::from(keys.commitment.ct_eq(&header.commitment)) {
         return Err(Error::integrity(HEADER_ATTRIBUTE));
     }
-    let aad = associated_data(schema, header_bytes, attributes);
-    open(&keys.key, &aad, sealed).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))
+    let aad = associated_data(schema, header_bytes, get)?;
+    open_in_place(&keys.key, &aad, sealed).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))
 }
 
 /// The owner id stored in `item`: the schema's owner attribute, a string that is a valid
 /// identity.
 pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
     match item.get(schema.owner()) {
-        Some(AttributeValue::S(owner)) if crate::access::check_identity(owner, "").is_ok() => {
-            Ok(owner)
-        }
+        Some(AttributeValue::S(owner)) if crate::access::is_identity(owner) => Ok(owner),
         Some(AttributeValue::S(_)) => Err(Error::malformed(
             schema.owner(),
             "the owner is not a valid identity (empty, white space, or a control character)",
@@ -331,9 +374,9 @@ pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
     }
 }
 
-/// The sealed message of `item`.
-pub(crate) fn sealed_of(item: &Item) -> Result<&[u8]> {
-    match item.get(SEALED_ATTRIBUTE) {
+/// The sealed message of `item`, taken out of it.
+pub(crate) fn take_sealed(item: &mut Item) -> Result<Vec<u8>> {
+    match item.remove(SEALED_ATTRIBUTE) {
         Some(AttributeValue::B(bytes)) => Ok(bytes),
         // A header without its message: an attribute deleted or retyped, as far as anyone can
         // tell.

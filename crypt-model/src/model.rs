@@ -34,8 +34,7 @@ pub trait EncryptedItem: Sized {
     #[doc(hidden)]
     fn __to_parts(&self) -> Result<(Item, Plaintexts)>;
 
-    /// Parses the plain fields, taking them out of `item` (except the key and owner, which
-    /// stay for the ciphertexts' binding), and checks the sensitive attributes' shapes.
+    /// Parses the plain fields, taking them out of `item`, after its authentication was checked.
     #[doc(hidden)]
     fn __parse(item: &mut Item) -> Result<Self::__Plain>;
 

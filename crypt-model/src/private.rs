@@ -37,25 +37,6 @@ fn take_plain<T: Attribute>(item: &mut Item, name: &'static str) -> Result<T> {
     convert(name, item.remove(name))
 }
 
-/// Reads a plain field that must stay in the item (a key or the owner, bound into the
-/// ciphertexts).
-fn read_plain<T: Attribute>(item: &Item, name: &'static str) -> Result<T> {
-    convert(name, item.get(name).cloned())
-}
-
-/// Checks that a sensitive field is not also stored as a plain attribute: its value lives in the
-/// item's sealed message (a required field missing from it is reported when it is taken).
-fn check_sealed(item: &Item, name: &'static str) -> Result<()> {
-    if item.contains(name) {
-        return Err(Error::malformed(
-            name,
-            "a sensitive field is stored as a plain attribute; its value belongs in the sealed \
-             message",
-        ));
-    }
-    Ok(())
-}
-
 /// Adds a sensitive field's plaintext (nothing for `None`).
 fn put_sensitive<F: SensitiveField>(
     plaintexts: &mut Plaintexts,
@@ -83,8 +64,6 @@ pub struct PlainField<T> {
     pub put: fn(&mut Item, &'static str, &T) -> Result<()>,
     /// Takes the field out of a stored item.
     pub take: fn(&mut Item, &'static str) -> Result<T>,
-    /// Reads a key or owner field, leaving it in the item.
-    pub read: fn(&Item, &'static str) -> Result<T>,
     /// The type's key type (strings when unknown: owner ids are strings).
     pub key_type: KeyType,
 }
@@ -95,7 +74,6 @@ pub const fn plain_field<T: Attribute>() -> PlainField<T> {
     PlainField {
         put: put_plain::<T>,
         take: take_plain::<T>,
-        read: read_plain::<T>,
         key_type: match T::__KEY_TYPE {
             Some(key_type) => key_type,
             None => KeyType::S,
@@ -123,8 +101,6 @@ pub const fn owner_field<T: OwnerId>() -> OwnerField<T> {
 pub struct SecretField<T> {
     /// Adds the plaintext.
     pub put: fn(&mut Plaintexts, &'static str, &T) -> Result<()>,
-    /// Checks the stored shape.
-    pub check: fn(&Item, &'static str) -> Result<()>,
     /// Takes the decrypted value.
     pub take: fn(&mut Plaintexts, &'static str) -> Result<T>,
 }
@@ -133,7 +109,6 @@ pub struct SecretField<T> {
 pub const fn secret_field<T: SensitiveField>() -> SecretField<T> {
     SecretField {
         put: put_sensitive::<T>,
-        check: check_sealed,
         take: take_sensitive::<T>,
     }
 }

@@ -34,6 +34,10 @@ pub struct Schema {
     version: Option<&'static str>,
     key_types: (KeyType, KeyType),
     indexes: &'static [IndexSpec],
+    /// Checked when it was built (by the derive, at compile time).
+    checked: bool,
+    /// The authenticated attributes, sorted, when the derive computed them at compile time.
+    authenticated: Option<&'static [&'static str]>,
 }
 
 impl Schema {
@@ -55,6 +59,8 @@ impl Schema {
             version: None,
             key_types: (KeyType::S, KeyType::S),
             indexes: &[],
+            checked: false,
+            authenticated: None,
         }
     }
 
@@ -91,6 +97,22 @@ impl Schema {
     /// Sets the version attribute, a number incremented by every write (optimistic locking).
     pub const fn with_version(mut self, version: &'static str) -> Self {
         self.version = Some(version);
+        self
+    }
+
+    /// Marks the schema as checked when it was built: the derive checks every rule of
+    /// [`validate`](Self::validate) at compile time, so that reads and writes need not again.
+    #[doc(hidden)]
+    pub const fn __checked(mut self) -> Self {
+        self.checked = true;
+        self
+    }
+
+    /// The authenticated attributes, sorted and deduplicated, as the derive computed them at
+    /// compile time (so that reads and writes need not sort them).
+    #[doc(hidden)]
+    pub const fn __authenticated(mut self, names: &'static [&'static str]) -> Self {
+        self.authenticated = Some(names);
         self
     }
 
@@ -151,6 +173,12 @@ impl Schema {
         self.sensitive
     }
 
+    /// Every attribute the item's authentication covers, sorted by bytes, once each (see
+    /// docs/format.md).
+    pub fn authenticated(&self) -> Vec<&'static str> {
+        self.with_authenticated(<[&str]>::to_vec)
+    }
+
     /// The authenticated plain attributes (besides keys, owner and version).
     pub const fn plain(&self) -> &'static [&'static str] {
         self.plain
@@ -170,8 +198,13 @@ impl Schema {
     /// Every attribute the item's authentication covers, sorted by bytes, once each: the keys,
     /// the owner, the authenticated plain attributes, the version and the blind-index
     /// attributes.
-    pub(crate) fn authenticated(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = [
+    /// Calls `f` with them, sorted and deduplicated, in a buffer on the stack for the usual
+    /// model (every read and write asks).
+    pub(crate) fn with_authenticated<R>(&self, f: impl FnOnce(&[&'static str]) -> R) -> R {
+        if let Some(names) = self.authenticated {
+            return f(names);
+        }
+        let names = [
             Some(self.partition_key),
             self.sort_key,
             Some(self.owner),
@@ -180,11 +213,36 @@ impl Schema {
         .into_iter()
         .flatten()
         .chain(self.plain.iter().copied())
-        .chain(self.indexes.iter().map(IndexSpec::attribute))
-        .collect();
+        .chain(self.indexes.iter().map(IndexSpec::attribute));
+        let mut stack: [&'static str; 32] = [""; 32];
+        let mut heap: Vec<&'static str> = Vec::new();
+        let mut len = 0;
+        for name in names {
+            if len < stack.len() {
+                stack[len] = name;
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&stack);
+                }
+                heap.push(name);
+            }
+            len += 1;
+        }
+        let names: &mut [&'static str] = if heap.is_empty() {
+            &mut stack[..len]
+        } else {
+            &mut heap
+        };
         names.sort_unstable_by_key(|name| name.as_bytes());
-        names.dedup();
-        names
+        // Deduplicated in place (the owner may be a key).
+        let mut kept = 0;
+        for i in 0..names.len() {
+            if kept == 0 || names[kept - 1] != names[i] {
+                names[kept] = names[i];
+                kept += 1;
+            }
+        }
+        f(&names[..kept])
     }
 
     /// Whether `attribute` is one of the sensitive attributes.
@@ -195,6 +253,9 @@ impl Schema {
     /// Checks the table name and the attribute names: valid names, none reserved, no sensitive
     /// attribute that is also a key or the owner, no attribute named twice.
     pub fn validate(&self) -> Result<()> {
+        if self.checked {
+            return Ok(());
+        }
         validate_table_name(self.table)?;
         let keys = [Some(self.partition_key), self.sort_key, Some(self.owner)];
         for name in keys
@@ -218,13 +279,8 @@ impl Schema {
                 )));
             }
         }
-        let plain: Vec<&'static str> = self
-            .plain
-            .iter()
-            .chain(self.unauthenticated)
-            .copied()
-            .collect();
-        for (i, name) in plain.iter().enumerate() {
+        let plain = || self.plain.iter().chain(self.unauthenticated);
+        for (i, name) in plain().enumerate() {
             validate_attribute_name(name)?;
             if keys.contains(&Some(name)) || self.version == Some(name) || self.is_sensitive(name) {
                 return Err(Error::Config(format!(
@@ -233,7 +289,7 @@ impl Schema {
                     self.table
                 )));
             }
-            if plain[..i].contains(name) {
+            if plain().take(i).any(|other| other == name) {
                 return Err(Error::Config(format!(
                     "table `{}`: plain attribute `{name}` is listed twice",
                     self.table

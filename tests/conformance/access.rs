@@ -240,7 +240,7 @@ pub async fn another_owners_malformed_item_reads_as_missing(backend: &impl Harne
     // Its owner learns of the corruption.
     assert!(matches!(
         entries.get(&user("bob"), &planted_key).await,
-        Err(Error::UnsupportedVersion { version: 1, .. })
+        Err(Error::MalformedAttribute { attribute, .. }) if attribute == "email"
     ));
 }
 

@@ -65,18 +65,10 @@ fn to_parts(model: &Model<'_, '_>) -> TokenStream {
     }
 }
 
-/// `__parse`: the sensitive attributes' shapes checked, the plain fields parsed; keys and the
-/// owner stay in the item, because the ciphertexts are bound to them.
+/// `__parse`: the plain fields taken out of the item (it is parsed after its authentication was
+/// checked, and no sensitive field found in plain, so nothing needs it any more).
 fn parse(model: &Model<'_, '_>) -> TokenStream {
     let private = &model.private;
-    let checks = model
-        .fields
-        .iter()
-        .filter(|g| g.field.sensitive.is_some())
-        .map(|g| {
-            let (name, glue) = (&g.field.name, &g.name);
-            quote!((#glue.check)(__item, #name)?;)
-        });
     let plain: Vec<_> = model
         .fields
         .iter()
@@ -84,17 +76,11 @@ fn parse(model: &Model<'_, '_>) -> TokenStream {
         .collect();
     let reads = plain.iter().map(|g| {
         let (name, member, glue) = (&g.field.name, g.field.ident, g.plain());
-        let how = if g.field.is_bound() {
-            quote!(read)
-        } else {
-            quote!(take)
-        };
-        quote!(let #member = (#glue.#how)(__item, #name)?;)
+        quote!(let #member = (#glue.take)(__item, #name)?;)
     });
     let members = plain.iter().map(|g| g.field.ident);
     quote! {
         fn __parse(__item: &mut #private::Item) -> #private::Result<Self::__Plain> {
-            #(#checks)*
             #(#reads)*
             ::core::result::Result::Ok(__CryptModelPlainFields { #(#members,)* })
         }

@@ -46,6 +46,21 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .map(|f| &f.name)
     };
     let (authenticated, unauthenticated) = (plain(true), plain(false));
+    // Every attribute the item's authentication covers, sorted and deduplicated now, at compile
+    // time (the runtime checks the derive's list against its own in the tests).
+    let mut covered: Vec<String> = model
+        .cont
+        .fields
+        .iter()
+        .filter(|f| {
+            f.sensitive.is_none()
+                && (f.is_bound() || f.version.is_some() || f.unauthenticated.is_none())
+        })
+        .map(|f| f.name.clone())
+        .chain(indexed(model).map(|(f, _)| format!("{INDEX_ATTRIBUTE_PREFIX}{}", f.name)))
+        .collect();
+    covered.sort();
+    covered.dedup();
     quote! {
         #private::Schema::new(#table, #pk, #owner)
             #sort_key
@@ -55,6 +70,8 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .with_sensitive(&[#(#sensitive),*])
             .with_plain(&[#(#authenticated),*])
             .with_unauthenticated(&[#(#unauthenticated),*])
+            .__authenticated(&[#(#covered),*])
+            .__checked()
     }
 }
 

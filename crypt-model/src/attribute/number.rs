@@ -27,41 +27,14 @@ impl Number {
     /// of a `.` that is present and at most six exponent digits (DynamoDB's exponents are far
     /// smaller).
     pub(crate) fn parse(text: &str) -> Result<Number, &'static str> {
-        let (negative, rest) = match text.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let (mantissa, exponent) = match rest.find(['e', 'E']) {
-            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-            None => (rest, None),
-        };
-        let (int, frac) = match mantissa.split_once('.') {
-            Some((int, frac)) if !frac.is_empty() => (int, frac),
-            Some(_) => return Err(INVALID),
-            None => (mantissa, ""),
-        };
-        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !all_digits(int) || !(frac.is_empty() || all_digits(frac)) {
-            return Err(INVALID);
-        }
-        let exponent: i64 = match exponent {
-            None => 0,
-            Some(e) => {
-                let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
-                if !all_digits(digits) || digits.len() > 6 {
-                    return Err(INVALID);
-                }
-                e.parse().map_err(|_| INVALID)?
-            }
-        };
-        let digits: String = int.chars().chain(frac.chars()).collect();
-        let significant = digits.trim_start_matches('0');
-        let trimmed = significant.trim_end_matches('0');
-        let scale = exponent - frac.len() as i64 + (significant.len() - trimmed.len()) as i64;
-        Ok(Number {
-            negative: negative && !trimmed.is_empty(),
-            digits: trimmed.to_owned(),
-            scale: if trimmed.is_empty() { 0 } else { scale },
+        let parts = Parts::split(text)?;
+        Ok(match parts.significant() {
+            None => Number::zero(),
+            Some((digits, scale)) => Number {
+                negative: parts.negative,
+                digits: digits.map(char::from).collect(),
+                scale,
+            },
         })
     }
 
@@ -104,9 +77,107 @@ impl Number {
     }
 }
 
+/// A number's text, split without copying.
+struct Parts<'a> {
+    negative: bool,
+    int: &'a [u8],
+    frac: &'a [u8],
+    exponent: i64,
+}
+
+impl<'a> Parts<'a> {
+    fn split(text: &'a str) -> Result<Parts<'a>, &'static str> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let (int, frac) = match mantissa.split_once('.') {
+            Some((int, frac)) if !frac.is_empty() => (int, frac),
+            Some(_) => return Err(INVALID),
+            None => (mantissa, ""),
+        };
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(int) || !(frac.is_empty() || all_digits(frac)) {
+            return Err(INVALID);
+        }
+        let exponent: i64 = match exponent {
+            None => 0,
+            Some(e) => {
+                let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if !all_digits(digits) || digits.len() > 6 {
+                    return Err(INVALID);
+                }
+                e.parse().map_err(|_| INVALID)?
+            }
+        };
+        Ok(Parts {
+            negative,
+            int: int.as_bytes(),
+            frac: frac.as_bytes(),
+            exponent,
+        })
+    }
+
+    /// The significant digits (none for zero) and the power of ten that scales them.
+    fn significant(&self) -> Option<(impl Iterator<Item = u8> + '_, i64)> {
+        let digits = || self.int.iter().chain(self.frac).copied();
+        let total = self.int.len() + self.frac.len();
+        let first = digits().position(|d| d != b'0')?;
+        let last = total - 1 - digits().rev().position(|d| d != b'0')?;
+        let scale = self.exponent - self.frac.len() as i64 + (total - 1 - last) as i64;
+        Some((digits().skip(first).take(last + 1 - first), scale))
+    }
+}
+
 /// The canonical text of a DynamoDB number ([`Number::canonical`]), or why it is none.
 pub(crate) fn canonical_number(text: &str) -> Result<String, &'static str> {
     Number::parse(text).map(|n| n.canonical())
+}
+
+/// Appends `lp(canonical text)` of a DynamoDB number, without building the text apart (every
+/// number an item authenticates goes through here).
+pub(crate) fn put_canonical_number(out: &mut Vec<u8>, text: &str) -> Result<(), &'static str> {
+    let parts = Parts::split(text)?;
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    match parts.significant() {
+        None => out.push(b'0'),
+        Some((digits, scale)) => {
+            if parts.negative {
+                out.push(b'-');
+            }
+            out.extend(digits);
+            out.push(b'E');
+            let mut buffer = [0; 20];
+            out.extend_from_slice(format_i64(scale, &mut buffer));
+        }
+    }
+    let len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+/// `n` in decimal, in `buffer`.
+fn format_i64(n: i64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
+    let mut magnitude = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    &buffer[at..]
 }
 
 #[cfg(test)]
@@ -153,6 +224,25 @@ mod tests {
             "1e9223372036854775807",
         ] {
             assert!(canonical_number(text).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_written_canonical_text_is_the_canonical_text() {
+        for text in [
+            "0",
+            "-0.0",
+            "1.50",
+            "100",
+            "-7e-3",
+            "12345678901234567890123456789012345678",
+            "5e-130",
+        ] {
+            let mut out = Vec::new();
+            put_canonical_number(&mut out, text).unwrap();
+            let expected = canonical_number(text).unwrap();
+            assert_eq!(&out[4..], expected.as_bytes(), "{text}");
+            assert_eq!(out[..4], (expected.len() as u32).to_be_bytes());
         }
     }
 

@@ -97,7 +97,7 @@ fn an_expired_key_is_never_used_even_between_sweeps() {
     let second = rt.block_on(cache.encryption_key(&context, 10)).unwrap();
     assert_ne!(first.wrapped, second.wrapped);
     // A read of the first key's items unwraps again.
-    rt.block_on(cache.decryption_key(&context, &first.wrapped))
+    rt.block_on(cache.decryption_key(&context, &first.wrapped.key_id, &first.wrapped.ciphertext))
         .unwrap();
     assert_eq!(cache.calls().unwrap, 1);
 }

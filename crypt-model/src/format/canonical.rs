@@ -2,7 +2,7 @@
 //! attributes"): the same bytes for the same values however a store hands them back — numbers by
 //! value, sets in any order.
 
-use crate::attribute::{AttributeValue, canonical_number};
+use crate::attribute::{AttributeValue, canonical_number, put_canonical_number};
 use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
 
@@ -36,7 +36,7 @@ fn put_value(out: &mut Vec<u8>, value: &AttributeValue) -> Result<(), &'static s
         }
         AttributeValue::N(n) => {
             out.push(2);
-            put_bytes(out, canonical_number(n)?.as_bytes());
+            put_canonical_number(out, n)?;
         }
         AttributeValue::B(b) => {
             out.push(3);

@@ -9,7 +9,6 @@ use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
 use crate::attribute::{AttributeValue, Item};
 use crate::cipher::Cipher;
 use crate::error::Result;
-use crate::format::Header;
 
 /// A record read from storage but not opened: its key and owner are readable, its sensitive
 /// fields are still ciphertext, and [`open`](Sealed::open) is the only way to the model.
@@ -79,8 +78,7 @@ impl<T: EncryptedItem> Sealed<T> {
     /// and the sensitive fields, then the plain fields.
     pub(crate) async fn open_permitted(self, cipher: &Cipher) -> Result<T> {
         let mut item = self.item;
-        let header = Header::from_item(&item)?;
-        let mut plaintexts = cipher.decrypt_parsed(&T::SCHEMA, &item, &header).await?;
+        let mut plaintexts = cipher.decrypt_owned(&T::SCHEMA, &mut item).await?;
         let plain = T::__parse(&mut item)?;
         T::__assemble(plain, &mut plaintexts)
     }

@@ -6,7 +6,7 @@ use crate::access::{Caller, Scope, denied, log_denied, stored_owner};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
-use crate::format::{HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
+use crate::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
 use crate::model::EncryptedItem;
 use crate::schema::Schema;
 use crate::store::{Condition, MAX_TRANSACTION, Store, TransactItem, Update};
@@ -213,11 +213,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         if stored.get(version_attribute) != Some(&AttributeValue::from(version)) {
             return Err(conflict());
         }
-        let header = Header::from_item(&stored)?;
-        let mut plaintexts = self
-            .cipher
-            .decrypt_parsed(&schema, &stored, &header)
-            .await?;
+        let mut plaintexts = self.cipher.decrypt_item(&schema, &stored).await?;
 
         // The new item: the stored plain attributes, the changed ones from the record.
         let mut item = Item::new();
