@@ -15,7 +15,7 @@ use crate::format::{
 };
 use crate::index::{IndexSecret, IndexSpec, normalized_bytes};
 use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
-use crate::plaintext::Plaintext;
+use crate::plaintext::{Encoder, Plaintext};
 use crate::random;
 use crate::schema::Schema;
 use crate::sensitive::Sensitive;
@@ -365,12 +365,12 @@ impl Plaintexts {
 
     /// Encodes `value` (see [`Plaintext`]) as the plaintext of `field`, replacing any earlier one.
     pub fn insert<T: Plaintext>(&mut self, field: &'static str, value: &T) -> Result<()> {
-        let mut bytes = Zeroizing::new(Vec::new());
-        value.encode(&mut bytes).map_err(|e| Error::InvalidValue {
+        let mut out = Encoder::new();
+        value.encode(&mut out).map_err(|e| Error::InvalidValue {
             attribute: field.to_owned(),
             reason: e.to_string(),
         })?;
-        self.insert_bytes(field, bytes);
+        self.insert_bytes(field, out.into_bytes());
         Ok(())
     }
 

@@ -11,9 +11,9 @@ use zeroize::Zeroizing;
 
 use crate::encoding::{self, put_bytes};
 use crate::error::{Error, Result};
-use crate::keyring::{EncryptionContext, KEY_LEN, Keyring, WrappedDataKey};
-use crate::plaintext::Plaintext;
-use crate::random;
+use crate::key_bytes::KeyBytes;
+use crate::keyring::{EncryptionContext, Keyring, WrappedDataKey};
+use crate::plaintext::{Encoder, Plaintext};
 
 /// Whose records share an index's value space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,7 +176,7 @@ impl IndexSpec {
 /// wrapped by a keyring (AWS KMS in production) to store in configuration, and
 /// [`unwrap`](Self::unwrap) recovers it at start-up. `Debug` is redacted.
 #[derive(Clone)]
-pub struct IndexSecret(Zeroizing<[u8; KEY_LEN]>);
+pub struct IndexSecret(KeyBytes);
 
 fn secret_context() -> EncryptionContext {
     EncryptionContext::for_table("crypt-model:index-secret")
@@ -189,18 +189,17 @@ impl IndexSecret {
             key_id: "index secret".to_owned(),
             reason: reason.to_owned(),
         };
-        let bytes: [u8; KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| refuse("an index secret is exactly 32 bytes"))?;
-        if bytes.iter().all(|&b| b == 0) {
+        let secret = KeyBytes::from_slice(bytes)
+            .ok_or_else(|| refuse("an index secret is exactly 32 bytes"))?;
+        if secret.get().iter().all(|&b| b == 0) {
             return Err(refuse("an all-zero index secret is refused"));
         }
-        Ok(IndexSecret(Zeroizing::new(bytes)))
+        Ok(IndexSecret(secret))
     }
 
     /// A fresh random secret, for tests and the quickstart.
     pub fn generate() -> Result<Self> {
-        Self::from_bytes(Zeroizing::new(random::array::<KEY_LEN>()?).as_slice())
+        KeyBytes::random().map(IndexSecret)
     }
 
     /// A fresh secret and its wrapped form, wrapped by `keyring`: store the wrapped form.
@@ -231,7 +230,7 @@ impl IndexSecret {
         put_bytes(&mut info, spec.field.as_bytes());
         info.push(spec.version);
         let mut key = Zeroizing::new([0u8; 32]);
-        Hkdf::<Sha256>::new(None, self.0.as_slice())
+        Hkdf::<Sha256>::new(None, self.0.get())
             .expand(&info, key.as_mut_slice())
             .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
@@ -284,12 +283,12 @@ pub(crate) fn index_bytes<V: Plaintext>(
     name: &str,
     normalize: Normalize,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let mut encoded = Zeroizing::new(Vec::new());
+    let mut encoded = Encoder::new();
     value
         .encode(&mut encoded)
         .map_err(|e| Error::InvalidValue {
             attribute: name.to_owned(),
             reason: e.to_string(),
         })?;
-    normalized_bytes(&encoded, normalize, name)
+    normalized_bytes(encoded.as_slice(), normalize, name)
 }

@@ -10,10 +10,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
-
 use crate::encoding::{self, put_bytes, put_u32};
 use crate::error::Result;
+use crate::key_bytes::KeyBytes;
 
 pub(crate) mod local;
 
@@ -24,9 +23,10 @@ pub use local::LocalKeyring;
 /// The length of a data key and of a key-encryption key, in bytes.
 pub const KEY_LEN: usize = crate::aead::KEY_LEN;
 
-/// A plaintext 256-bit data key. Wiped on drop; its `Debug` is redacted.
+/// A plaintext 256-bit data key, in a heap block of its own that is wiped on drop (moving a
+/// `DataKey` copies a pointer, not the key). Its `Debug` is redacted.
 #[derive(Clone)]
-pub struct DataKey(Zeroizing<[u8; KEY_LEN]>);
+pub struct DataKey(KeyBytes);
 
 impl DataKey {
     /// A data key from its 32 bytes, as a key provider returns them.
@@ -34,22 +34,24 @@ impl DataKey {
     /// Refuses any other length, so that a provider misconfigured to return (say) a 128-bit key
     /// fails loudly instead of weakening every item.
     pub fn from_slice(key_id: &str, bytes: &[u8]) -> Result<Self> {
-        let bytes: [u8; KEY_LEN] = bytes.try_into().map_err(|_| crate::Error::InvalidKey {
-            key_id: key_id.to_owned(),
-            reason: format!(
-                "a data key must be {KEY_LEN} bytes, the provider returned {}",
-                bytes.len()
-            ),
-        })?;
-        Ok(DataKey(Zeroizing::new(bytes)))
+        KeyBytes::from_slice(bytes)
+            .map(DataKey)
+            .ok_or_else(|| crate::Error::InvalidKey {
+                key_id: key_id.to_owned(),
+                reason: format!(
+                    "a data key must be {KEY_LEN} bytes, the provider returned {}",
+                    bytes.len()
+                ),
+            })
     }
 
-    pub(crate) fn from_array(bytes: [u8; KEY_LEN]) -> Self {
-        DataKey(Zeroizing::new(bytes))
+    /// A fresh random data key.
+    pub(crate) fn random() -> Result<Self> {
+        KeyBytes::random().map(DataKey)
     }
 
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
-        &self.0
+        self.0.get()
     }
 }
 

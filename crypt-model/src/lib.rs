@@ -10,6 +10,7 @@ mod fingerprint;
 pub mod attribute;
 
 mod error;
+mod key_bytes;
 pub mod plaintext;
 mod random;
 

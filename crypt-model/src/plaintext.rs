@@ -2,12 +2,13 @@
 //!
 //! The encoding is part of the stored format (`docs/format.md`); the table is on [`Plaintext`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{BuildHasher, Hash};
-
 use zeroize::{Zeroize, Zeroizing};
 
+mod collections;
+mod encoder;
+
 pub use crate::attribute::ConversionError;
+pub use encoder::Encoder;
 
 /// A type a sensitive field can hold: it has a stable byte encoding and can wipe itself.
 ///
@@ -23,14 +24,17 @@ pub use crate::attribute::ConversionError;
 /// | `Option<T>` | `0x00` for `None`; `0x01` then `T` |
 /// | `Vec<T>`, sets | a 4-byte big-endian count, then each element as a 4-byte big-endian length and its bytes |
 /// | maps from `String` | a 4-byte count, then per entry the key and the value, each length-prefixed as above |
-/// | [`SerdePlaintext`] types | CBOR (RFC 8949) as written by `ciborium` |
+/// | [`SerdePlaintext`] types | CBOR (RFC 8949), as `docs/format.md` specifies |
 ///
 /// Fixed widths mean a ciphertext's length says nothing of a number's magnitude.
 ///
-/// Implement [`SerdePlaintext`] (a marker) to use a `serde` type.
+/// Implement [`SerdePlaintext`] (a marker) to use a `serde` type. A type of your own that
+/// implements `Plaintext` directly writes into an [`Encoder`], which leaves no copy of the
+/// plaintext behind when it grows, and wipes in [`wipe`](Plaintext::wipe) whatever heap memory
+/// it owns.
 pub trait Plaintext: Sized {
     /// Appends the value's bytes to `out`.
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError>;
+    fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError>;
 
     /// Reads a value back from exactly the bytes [`encode`](Plaintext::encode) wrote.
     fn decode(bytes: &[u8]) -> Result<Self, ConversionError>;
@@ -53,15 +57,17 @@ pub trait Plaintext: Sized {
 
     /// How a `Vec<Self>` is encoded: counted elements, except `Vec<u8>`, which is raw bytes.
     #[doc(hidden)]
-    fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), ConversionError> {
+    fn __vec_encode(items: &[Self], out: &mut Encoder) -> Result<(), ConversionError> {
         encode_sequence(items.iter(), items.len(), out)
     }
 
     /// How a `Vec<Self>` is decoded; see `__vec_encode`.
     #[doc(hidden)]
     fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, ConversionError> {
-        let mut reader = Reader::new(bytes)?;
-        let mut items = Vec::with_capacity(reader.remaining.min(1024));
+        let mut reader = Reader::new(bytes, 1)?;
+        // `Reader::new` checked that the bytes can hold this many elements: reserved once, the
+        // vector never moves its elements (which would leave copies in freed memory).
+        let mut items = Vec::with_capacity(reader.remaining);
         while let Some(element) = reader.next()? {
             items.push(Self::decode(element)?);
         }
@@ -77,17 +83,17 @@ pub trait Plaintext: Sized {
 }
 
 /// Appends one length-prefixed element.
-fn encode_element<T: Plaintext>(value: &T, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+fn encode_element<T: Plaintext>(value: &T, out: &mut Encoder) -> Result<(), ConversionError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     value.encode(out)?;
     let len = u32::try_from(out.len() - start - 4)
         .map_err(|_| ConversionError::expected("an element shorter than 4 GiB"))?;
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    out.overwrite(start, &len.to_be_bytes());
     Ok(())
 }
 
-fn encode_count(count: usize, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+fn encode_count(count: usize, out: &mut Encoder) -> Result<(), ConversionError> {
     let count = u32::try_from(count)
         .map_err(|_| ConversionError::expected("a collection of fewer than 2^32 elements"))?;
     out.extend_from_slice(&count.to_be_bytes());
@@ -97,7 +103,7 @@ fn encode_count(count: usize, out: &mut Vec<u8>) -> Result<(), ConversionError> 
 fn encode_sequence<'a, T: Plaintext + 'a>(
     items: impl Iterator<Item = &'a T>,
     count: usize,
-    out: &mut Vec<u8>,
+    out: &mut Encoder,
 ) -> Result<(), ConversionError> {
     encode_count(count, out)?;
     items
@@ -112,11 +118,20 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Result<Self, ConversionError> {
+    /// A reader of a collection whose entries are `elements` length-prefixed elements each
+    /// (one for sequences and sets, two for maps). Refuses a count the bytes cannot hold, so
+    /// that a collection can be sized from it.
+    fn new(bytes: &'a [u8], elements: usize) -> Result<Self, ConversionError> {
         let (count, rest) = split_u32(bytes)?;
+        let count = count as usize;
+        if count.saturating_mul(4 * elements) > rest.len() {
+            return Err(ConversionError::expected(
+                "a collection count that its bytes can hold",
+            ));
+        }
         Ok(Reader {
             bytes: rest,
-            remaining: count as usize,
+            remaining: count,
         })
     }
 
@@ -150,7 +165,7 @@ fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), ConversionError> {
 }
 
 impl Plaintext for String {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+    fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
         out.extend_from_slice(self.as_bytes());
         Ok(())
     }
@@ -172,7 +187,7 @@ impl Plaintext for String {
 }
 
 impl Plaintext for bool {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+    fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
         out.push(u8::from(*self));
         Ok(())
     }
@@ -191,7 +206,7 @@ impl Plaintext for bool {
 macro_rules! fixed_width_plaintext {
     ($($t:ident => $wire:ident),* $(,)?) => {$(
         impl Plaintext for $t {
-            fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+            fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
                 // Widening casts only (usize/isize to 64 bits, a no-op elsewhere).
                 out.extend_from_slice(&(*self as $wire).to_be_bytes());
                 Ok(())
@@ -211,7 +226,7 @@ macro_rules! fixed_width_plaintext {
         }
     )*};
     (@vec u8) => {
-        fn __vec_encode(items: &[Self], out: &mut Vec<u8>) -> Result<(), ConversionError> {
+        fn __vec_encode(items: &[Self], out: &mut Encoder) -> Result<(), ConversionError> {
             out.extend_from_slice(items);
             Ok(())
         }
@@ -236,7 +251,7 @@ fixed_width_plaintext!(
 macro_rules! float_plaintext {
     ($($t:ty),*) => {$(
         impl Plaintext for $t {
-            fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+            fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
                 out.extend_from_slice(&self.to_be_bytes());
                 Ok(())
             }
@@ -255,7 +270,7 @@ macro_rules! float_plaintext {
 float_plaintext!(f32, f64);
 
 impl<T: Plaintext> Plaintext for Option<T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+    fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
         match self {
             None => {
                 out.push(0);
@@ -283,7 +298,7 @@ impl<T: Plaintext> Plaintext for Option<T> {
 }
 
 impl<T: Plaintext> Plaintext for Vec<T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+    fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
         T::__vec_encode(self, out)
     }
     fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, ConversionError> {
@@ -297,105 +312,6 @@ impl<T: Plaintext> Plaintext for Vec<T> {
     }
 }
 
-fn decode_collection<T: Plaintext, C: FromIterator<T>>(bytes: &[u8]) -> Result<C, ConversionError> {
-    let mut reader = Reader::new(bytes)?;
-    std::iter::from_fn(|| reader.next().transpose())
-        .map(|element| T::decode(element?))
-        .collect()
-}
-
-impl<T: Plaintext + Ord> Plaintext for BTreeSet<T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
-        encode_sequence(self.iter(), self.len(), out)
-    }
-    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
-        decode_collection(bytes)
-    }
-    fn wipe(&mut self) {
-        std::mem::take(self)
-            .into_iter()
-            .for_each(|mut item| item.wipe());
-    }
-}
-
-impl<T: Plaintext + Hash + Eq, H: BuildHasher + Default> Plaintext for HashSet<T, H> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
-        encode_sequence(self.iter(), self.len(), out)
-    }
-    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
-        decode_collection(bytes)
-    }
-    fn wipe(&mut self) {
-        std::mem::take(self)
-            .into_iter()
-            .for_each(|mut item| item.wipe());
-    }
-}
-
-fn encode_map<'a, T: Plaintext + 'a>(
-    entries: impl Iterator<Item = (&'a String, &'a T)>,
-    count: usize,
-    out: &mut Vec<u8>,
-) -> Result<(), ConversionError> {
-    encode_count(count, out)?;
-    for (key, value) in entries {
-        encode_element(key, out)?;
-        encode_element(value, out)?;
-    }
-    Ok(())
-}
-
-fn decode_map<T: Plaintext, M: FromIterator<(String, T)>>(
-    bytes: &[u8],
-) -> Result<M, ConversionError> {
-    let mut reader = Reader::new(bytes)?;
-    let mut entries = Vec::with_capacity(reader.remaining.min(1024));
-    while let Some(key) = reader.next()? {
-        let key = String::decode(key)?;
-        // The count covers entries; each entry holds two elements.
-        let (len, rest) = split_u32(reader.bytes)?;
-        let len = len as usize;
-        if rest.len() < len {
-            return Err(ConversionError::expected("a complete map value"));
-        }
-        let (value, rest) = rest.split_at(len);
-        reader.bytes = rest;
-        entries.push((key, T::decode(value)?));
-    }
-    Ok(entries.into_iter().collect())
-}
-
-fn wipe_map<T: Plaintext>(entries: impl Iterator<Item = (String, T)>) {
-    for (mut key, mut value) in entries {
-        key.zeroize();
-        value.wipe();
-    }
-}
-
-impl<T: Plaintext> Plaintext for BTreeMap<String, T> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
-        encode_map(self.iter(), self.len(), out)
-    }
-    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
-        decode_map(bytes)
-    }
-    fn wipe(&mut self) {
-        wipe_map(std::mem::take(self).into_iter());
-    }
-}
-
-impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H> {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
-        encode_map(self.iter(), self.len(), out)
-    }
-    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
-        decode_map(bytes)
-    }
-    fn wipe(&mut self) {
-        wipe_map(std::mem::take(self).into_iter());
-    }
-}
-
 /// Opts a `serde` type in as a sensitive value: `impl SerdePlaintext for CardDetails {}`.
 ///
 /// The value is encoded as CBOR (RFC 8949) by `ciborium`, a compact, self-describing format,
@@ -406,7 +322,7 @@ impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H>
 ///
 /// ```
 /// use crypt_model::SerdePlaintext;
-/// use crypt_model::plaintext::Plaintext;
+/// use crypt_model::plaintext::{Encoder, Plaintext};
 /// use crypt_model::zeroize::Zeroize;
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Zeroize, PartialEq, Debug)]
@@ -414,19 +330,24 @@ impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H>
 /// impl SerdePlaintext for CardDetails {}
 ///
 /// let card = CardDetails { number: "4111111111111111".into(), expiry: "12/29".into() };
-/// let mut bytes = Vec::new();
+/// let mut bytes = Encoder::new();
 /// card.encode(&mut bytes).unwrap();
-/// assert_eq!(CardDetails::decode(&bytes).unwrap(), card);
+/// assert_eq!(CardDetails::decode(bytes.as_slice()).unwrap(), card);
 /// ```
 pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + Zeroize {}
 
 impl<T: SerdePlaintext> Plaintext for T {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), ConversionError> {
+    fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
         ciborium::into_writer(self, out)
             .map_err(|_| ConversionError::expected("a value CBOR can represent"))
     }
     fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
-        ciborium::from_reader(bytes)
+        // ciborium reads strings through a scratch buffer, in pieces of its size, into a string
+        // that grows piece by piece; its own is 4 KiB on the stack. One as long as the whole
+        // plaintext, wiped on drop, holds any string whole: each is then copied once, into a
+        // string of exactly its length, and no growing buffer leaves a copy behind.
+        let mut scratch = Zeroizing::new(vec![0; bytes.len()]);
+        ciborium::de::from_reader_with_buffer(bytes, &mut scratch)
             .map_err(|_| ConversionError::expected("CBOR of the serde type"))
     }
     fn wipe(&mut self) {

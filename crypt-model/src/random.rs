@@ -7,7 +7,9 @@ pub(crate) fn fill(buf: &mut [u8]) -> Result<()> {
     getrandom::fill(buf).map_err(|_| Error::Randomness)
 }
 
-/// `N` random bytes from the operating system.
+/// `N` random bytes from the operating system, returned by value: for values that are not
+/// secret (nonces, ids, jitter). Keys are written in place instead (`KeyBytes::random`), so that
+/// no copy is left where a returned array was.
 pub(crate) fn array<const N: usize>() -> Result<[u8; N]> {
     let mut out = [0; N];
     fill(&mut out)?;

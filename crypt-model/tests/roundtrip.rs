@@ -10,7 +10,7 @@ use std::fmt::Debug;
 use common::*;
 use crypt_model::attribute::Attribute;
 use crypt_model::format::MAX_FIELD_LEN;
-use crypt_model::plaintext::{ConversionError, Plaintext};
+use crypt_model::plaintext::{ConversionError, Encoder, Plaintext};
 use crypt_model::{
     AttributeValue, Cipher, Error, Item, Plaintexts, Schema, Sensitive, SerdeAttribute,
     SerdePlaintext, zeroize::Zeroize,
@@ -196,9 +196,9 @@ async fn sensitive_values_of_every_type_round_trip_through_the_cipher() {
 #[test]
 fn plaintext_encodings_are_the_documented_bytes() {
     fn bytes<T: Plaintext>(value: T) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Encoder::new();
         value.encode(&mut out).unwrap();
-        out
+        out.as_slice().to_vec()
     }
     assert_eq!(bytes(String::from("ab")), b"ab");
     assert_eq!(bytes(true), [1]);
@@ -235,6 +235,12 @@ fn malformed_plaintext_bytes_are_refused_without_echoing_them() {
         "trailing bytes"
     );
     assert!(BTreeMap::<String, u8>::decode(&[0, 0, 0, 1, 0, 0, 0, 1, b'k']).is_err());
+    // A count larger than the bytes can hold is refused before anything is sized from it.
+    let huge_count = [0xff; 4];
+    assert!(Vec::<String>::decode(&huge_count).is_err());
+    assert!(HashSet::<u64>::decode(&huge_count).is_err());
+    assert!(HashMap::<String, u64>::decode(&huge_count).is_err());
+    assert!(HashMap::<String, u8>::decode(&[0, 0, 0, 2, 0, 0, 0, 1, b'k', 0, 0, 0, 1, 1]).is_err());
     let error = Card::decode(b"078-05-1120").unwrap_err();
     assert!(!error.to_string().contains("078"));
 }
@@ -243,7 +249,7 @@ fn malformed_plaintext_bytes_are_refused_without_echoing_them() {
 struct Unencodable;
 
 impl Plaintext for Unencodable {
-    fn encode(&self, _: &mut Vec<u8>) -> Result<(), ConversionError> {
+    fn encode(&self, _: &mut Encoder) -> Result<(), ConversionError> {
         Err(ConversionError::expected("a value this type can encode"))
     }
     fn decode(_: &[u8]) -> Result<Self, ConversionError> {
@@ -392,9 +398,9 @@ proptest! {
     fn arbitrary_collections_round_trip_as_plaintext(
         value in prop::collection::btree_map(any::<String>(), prop::collection::vec(any::<Option<i128>>(), 0..4), 0..8)
     ) {
-        let mut bytes = Vec::new();
+        let mut bytes = Encoder::new();
         value.encode(&mut bytes).unwrap();
-        prop_assert_eq!(BTreeMap::decode(&bytes).unwrap(), value);
+        prop_assert_eq!(BTreeMap::decode(bytes.as_slice()).unwrap(), value);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::{DataKey, EncryptionContext, GeneratedDataKey, KEY_LEN, Keyring, Wrap
 use crate::aead::{self, NONCE_LEN};
 use crate::encoding::put_bytes;
 use crate::error::{Error, Result};
+use crate::key_bytes::KeyBytes;
 use crate::random;
 
 /// Domain label of the local wrapping's associated data.
@@ -41,7 +42,7 @@ const WRAP_LABEL: &[u8] = b"crypt-model local wrap v1";
 /// ```
 pub struct LocalKeyring {
     primary: String,
-    keys: BTreeMap<String, Zeroizing<[u8; KEY_LEN]>>,
+    keys: BTreeMap<String, KeyBytes>,
 }
 
 impl LocalKeyring {
@@ -73,13 +74,14 @@ impl LocalKeyring {
     /// A keyring with a fresh random primary key named `local-` and 16 random hex digits: for
     /// tests and the quickstart. What it encrypts is lost with it.
     pub fn generate() -> Result<Self> {
-        let key = Zeroizing::new(random::array::<KEY_LEN>()?);
         let id_bytes = random::array::<8>()?;
         let id = id_bytes.iter().fold(String::from("local-"), |mut id, b| {
             id.push_str(&format!("{b:02x}"));
             id
         });
-        Self::new(&id, key.as_slice())
+        let mut keys = BTreeMap::new();
+        keys.insert(id.clone(), KeyBytes::random()?);
+        Ok(LocalKeyring { primary: id, keys })
     }
 
     /// Adds an older key, used only to unwrap data keys it wrapped before a rotation.
@@ -109,7 +111,7 @@ impl LocalKeyring {
     fn key(&self, key_id: &str) -> Result<&[u8; KEY_LEN]> {
         self.keys
             .get(key_id)
-            .map(|key| &**key)
+            .map(KeyBytes::get)
             .ok_or_else(|| Error::UnknownKeyId {
                 key_id: key_id.to_owned(),
             })
@@ -138,7 +140,7 @@ pub(crate) fn wrap_with_nonce(
 #[async_trait]
 impl Keyring for LocalKeyring {
     async fn generate_data_key(&self, context: &EncryptionContext) -> Result<GeneratedDataKey> {
-        let key = DataKey::from_array(random::array::<KEY_LEN>()?);
+        let key = DataKey::random()?;
         let kek = self.key(&self.primary)?;
         let ciphertext =
             wrap_with_nonce(kek, &self.primary, context, key.bytes(), random::array()?);
@@ -179,20 +181,19 @@ impl fmt::Debug for LocalKeyring {
     }
 }
 
-fn checked_key(key_id: &str, key: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>> {
+fn checked_key(key_id: &str, key: &[u8]) -> Result<KeyBytes> {
     check_key_id(key_id)?;
     let refuse = |reason: String| Error::InvalidKey {
         key_id: key_id.to_owned(),
         reason,
     };
-    let key: [u8; KEY_LEN] = key.try_into().map_err(|_| {
+    let key = KeyBytes::from_slice(key).ok_or_else(|| {
         refuse(format!(
             "a key must be exactly {KEY_LEN} bytes, not {}",
             key.len()
         ))
     })?;
-    let key = Zeroizing::new(key);
-    if key.iter().all(|&b| b == 0) {
+    if key.get().iter().all(|&b| b == 0) {
         return Err(refuse(
             "an all-zero key is refused: generate one with a secure RNG".to_owned(),
         ));
