@@ -1,6 +1,7 @@
 //! The `Store` conformance suite, written once and run against every backend, in two halves:
 //! the store's own operations on raw items (`store.rs`), then the typed table on top
-//! (`table.rs`: ownership, enumeration, optimistic locking, batches, transactions). Each
+//! (`table.rs`: ownership, enumeration, optimistic locking, batches, transactions;
+//! `update.rs`: updates, their rollback and key rotation; `access.rs`: who may do what). Each
 //! backend's test file instantiates it with `conformance_suite!(harness expression)`; the
 //! expression is evaluated once per test.
 #![allow(
@@ -21,10 +22,12 @@ use crypt_model::{
 mod access;
 mod store;
 mod table;
+mod update;
 
 pub use access::*;
 pub use store::*;
 pub use table::*;
+pub use update::*;
 
 /// What a backend's test file provides to the suite.
 #[crypt_model::keyring::async_trait]
@@ -51,6 +54,9 @@ macro_rules! conformance_suite {
             stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
             batch_put_refuses_models_whose_owner_is_not_in_the_key, stored_items_hold_no_plaintext,
             update_writes_the_named_fields_only,
+            a_field_rolled_back_after_later_updates_is_an_integrity_failure,
+            an_update_reseals_under_the_current_primary_key,
+            an_update_takes_a_data_key_within_the_cache_policy,
             a_foreign_partition_reads_like_a_missing_one,
             pages_of_a_shared_partition_point_only_at_the_callers_records,
             an_index_partition_reveals_nothing_to_a_non_owner,
@@ -88,11 +94,19 @@ pub fn cipher() -> Arc<Cipher> {
 pub async fn table<T: EncryptedItem + Send + Sync>(
     backend: &impl Harness,
 ) -> Table<T, Arc<dyn Store>> {
+    table_with::<T>(backend, cipher()).await
+}
+
+/// The same, encrypting with `cipher`.
+pub async fn table_with<T: EncryptedItem + Send + Sync>(
+    backend: &impl Harness,
+    cipher: Arc<Cipher>,
+) -> Table<T, Arc<dyn Store>> {
     let schema = T::SCHEMA;
     let table = backend
         .table(TableRef::for_schema(schema.table(), &schema).unwrap())
         .await;
-    Table::named(backend.store(), cipher(), table.name())
+    Table::named(backend.store(), cipher, table.name())
         .unwrap()
         .with_batch_retry(20, std::time::Duration::from_millis(1))
 }

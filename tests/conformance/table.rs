@@ -1,5 +1,5 @@
 //! The typed table on top of the store: ownership and takeover, enumeration, what a query
-//! returns, optimistic locking, batches, transactions, single-field updates, and what is stored.
+//! returns, optimistic locking, batches, transactions, and what is stored (updates: `update.rs`).
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use crypt_model::{
 };
 use crypt_model_tests::{CARD, Profile, SSN, profile};
 
-use super::{Harness, cipher, put, s, table};
+use super::{Harness, cipher, s, table};
 
 /// An order: the owner is not part of the key.
 #[derive(EncryptedItem, Debug)]
@@ -435,140 +435,4 @@ pub async fn stored_items_hold_no_plaintext(backend: &impl Harness) {
             assert!(!bytes.windows(SSN.len()).any(|w| w == SSN.as_bytes()));
         }
     }
-}
-
-/// A versioned model with two sensitive fields, one optional.
-#[derive(EncryptedItem, Debug)]
-#[crypt_model(table = "conf_vaults")]
-pub struct Vault {
-    #[partition_key]
-    #[owner]
-    pub user_id: String,
-    #[crypt_model(version)]
-    pub version: u64,
-    #[sensitive]
-    pub pin: Sensitive<String>,
-    #[sensitive]
-    pub recovery: Option<Sensitive<String>>,
-    pub label: String,
-}
-
-pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
-    let vaults = table::<Vault>(backend).await;
-    let erin = Caller::user("erin").unwrap();
-    let key = Key::new("erin");
-    let mut vault = Vault {
-        user_id: "erin".into(),
-        version: 0,
-        pin: Sensitive::new("1234".into()),
-        recovery: None,
-        label: "main".into(),
-    };
-    vaults.put(&erin, &mut vault).await.unwrap();
-    let stored = || async {
-        backend
-            .store()
-            .get(vaults.table_ref(), &key)
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    let before = stored().await;
-
-    let mut read = vaults.get(&erin, &key).await.unwrap().unwrap();
-    *read.pin.expose_secret_mut() = "9876".into();
-    read.label = "not written".into();
-    vaults.update(&erin, &mut read, &["pin"]).await.unwrap();
-    assert_eq!(read.version, 2);
-    let after = stored().await;
-    // The whole item is sealed again, under a new salt; the plain fields not named stay.
-    for changed in ["__cm_header", "__cm_sealed", "version"] {
-        assert_ne!(after.get(changed), before.get(changed), "{changed}");
-    }
-    for unchanged in ["label", "user_id"] {
-        assert_eq!(after.get(unchanged), before.get(unchanged), "{unchanged}");
-    }
-    let reread = vaults.get(&erin, &key).await.unwrap().unwrap();
-    assert_eq!(reread.pin.expose_secret(), "9876");
-    assert_eq!((reread.version, reread.label.as_str()), (2, "main"));
-
-    // An optional field added, and a plain field: both are authenticated with the rest.
-    let mut with_recovery = reread;
-    with_recovery.recovery = Some(Sensitive::new("words words".into()));
-    with_recovery.label = "renamed".into();
-    vaults
-        .update(&erin, &mut with_recovery, &["recovery", "label"])
-        .await
-        .unwrap();
-    let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
-    assert_eq!(
-        opened.recovery.as_ref().unwrap().expose_secret(),
-        "words words"
-    );
-    assert_eq!(
-        (opened.pin.expose_secret().as_str(), opened.label.as_str()),
-        ("9876", "renamed")
-    );
-
-    // A record read before the last write is stale.
-    let mut stale = with_recovery;
-    stale.version = 2;
-    *stale.pin.expose_secret_mut() = "0000".into();
-    assert!(matches!(
-        vaults.update(&erin, &mut stale, &["pin"]).await,
-        Err(Error::Conflict { .. })
-    ));
-    // Someone else cannot; keys, the owner, the version and unknown names are refused.
-    let mut current = vaults.get(&erin, &key).await.unwrap().unwrap();
-    assert!(matches!(
-        vaults
-            .update(&Caller::user("frank").unwrap(), &mut current, &["pin"])
-            .await,
-        Err(Error::AccessDenied { .. })
-    ));
-    for field in ["user_id", "version", "nope"] {
-        assert!(
-            matches!(
-                vaults.update(&erin, &mut current, &[field]).await,
-                Err(Error::Config(_))
-            ),
-            "{field}"
-        );
-    }
-    // Removing the optional field.
-    current.recovery = None;
-    vaults
-        .update(&erin, &mut current, &["recovery"])
-        .await
-        .unwrap();
-    let opened = vaults.get(&erin, &key).await.unwrap().unwrap();
-    assert!(opened.recovery.is_none());
-    assert_eq!(opened.pin.expose_secret(), "9876");
-
-    // A stored item that was tampered with is refused, not sealed again.
-    let mut in_hand = vaults.get(&erin, &key).await.unwrap().unwrap();
-    let mut raw = stored().await;
-    if let Some(AttributeValue::B(header)) = raw.get_mut("__cm_header") {
-        let salt_byte = header.len() - 40;
-        header[salt_byte] ^= 1;
-    }
-    put(&backend.store(), vaults.table_ref(), raw).await;
-    *in_hand.pin.expose_secret_mut() = "5555".into();
-    let error = vaults
-        .update(&erin, &mut in_hand, &["pin"])
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&error, Error::Integrity { attribute } if attribute == "__cm_header"),
-        "{error:?}"
-    );
-
-    // A model without a version cannot promise "unchanged since read".
-    let profiles = table::<Profile>(backend).await;
-    let mut p = profile("erin", "x");
-    profiles.put(&erin, &mut p).await.unwrap();
-    assert!(matches!(
-        profiles.update(&erin, &mut p, &["ssn"]).await,
-        Err(Error::Config(_))
-    ));
 }
