@@ -19,6 +19,7 @@ use crate::plaintext::{Encoder, Plaintext};
 use crate::random;
 use crate::schema::Schema;
 use crate::sensitive::Sensitive;
+use crate::wipe::{self, wipe_bytes};
 
 /// The encryption engine: a keyring, its data-key cache, and the item format.
 ///
@@ -312,14 +313,13 @@ impl Cipher {
         let mut plaintexts = Plaintexts {
             fields: Vec::with_capacity(schema.sensitive().len()),
         };
-        format::for_each_field(format::opened_plaintext(&opened), |name, value| {
+        let fields = format::for_each_field(format::opened_plaintext(&opened), |name, value| {
             if let Some(&name) = schema.sensitive().iter().find(|f| **f == name) {
-                plaintexts
-                    .fields
-                    .push((name, Zeroizing::new(value.to_vec())));
+                plaintexts.fields.push((name, value.to_vec()));
             }
-        })
-        .ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))?;
+        });
+        wipe::discard(opened);
+        fields.ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))?;
         Ok(plaintexts)
     }
 }
@@ -354,7 +354,8 @@ impl fmt::Debug for Cipher {
 /// names only.
 #[derive(Default)]
 pub struct Plaintexts {
-    fields: Vec<(&'static str, Zeroizing<Vec<u8>>)>,
+    /// Wiped wherever one is dropped or replaced (`crate::wipe`), and in `Drop`.
+    fields: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Plaintexts {
@@ -370,14 +371,18 @@ impl Plaintexts {
             attribute: field.to_owned(),
             reason: e.to_string(),
         })?;
-        self.insert_bytes(field, out.into_bytes());
+        self.insert_vec(field, out.into_vec());
         Ok(())
     }
 
     /// Sets the plaintext bytes of `field`, replacing any earlier ones.
     pub fn insert_bytes(&mut self, field: &'static str, bytes: Zeroizing<Vec<u8>>) {
+        self.insert_vec(field, wipe::unwrap(bytes));
+    }
+
+    fn insert_vec(&mut self, field: &'static str, bytes: Vec<u8>) {
         match self.fields.iter_mut().find(|(name, _)| *name == field) {
-            Some((_, old)) => *old = bytes,
+            Some((_, old)) => wipe_bytes(&mut std::mem::replace(old, bytes)),
             None => self.fields.push((field, bytes)),
         }
     }
@@ -388,7 +393,7 @@ impl Plaintexts {
             return Ok(None);
         };
         let (name, bytes) = self.fields.swap_remove(index);
-        T::__decode_owned(bytes)
+        T::__decode_owned(Zeroizing::new(bytes))
             .map(|value| Some(Sensitive::new(value)))
             .map_err(|e| Error::MalformedAttribute {
                 attribute: name.to_owned(),
@@ -398,7 +403,9 @@ impl Plaintexts {
 
     /// Removes the plaintext of `field`.
     pub(crate) fn remove(&mut self, field: &str) {
-        self.fields.retain(|(name, _)| *name != field);
+        if let Some(index) = self.fields.iter().position(|(name, _)| *name == field) {
+            wipe_bytes(&mut self.fields.swap_remove(index).1);
+        }
     }
 
     /// The plaintext bytes of `field`.
@@ -422,6 +429,14 @@ impl Plaintexts {
     /// Whether no field is held.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+}
+
+impl Drop for Plaintexts {
+    fn drop(&mut self) {
+        for (_, bytes) in &mut self.fields {
+            wipe_bytes(bytes);
+        }
     }
 }
 

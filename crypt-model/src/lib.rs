@@ -6,6 +6,7 @@
 mod aead;
 mod encoding;
 mod fingerprint;
+mod wipe;
 
 pub mod attribute;
 

@@ -10,6 +10,8 @@ mod encoder;
 pub use crate::attribute::ConversionError;
 pub use encoder::Encoder;
 
+use crate::wipe::{self, wipe_bytes};
+
 /// A type a sensitive field can hold: it has a stable byte encoding and can wipe itself.
 ///
 /// The encoding is part of the stored format (`docs/format.md`) and is stable:
@@ -46,13 +48,17 @@ pub trait Plaintext: Sized {
     /// instead of copying the plaintext once more).
     #[doc(hidden)]
     fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, ConversionError> {
-        Self::decode(&bytes)
+        let value = Self::decode(&bytes);
+        wipe::discard(bytes);
+        value
     }
 
     /// `__decode_owned` for `Vec<Self>`.
     #[doc(hidden)]
     fn __vec_decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, ConversionError> {
-        Self::__vec_decode(&bytes)
+        let items = Self::__vec_decode(&bytes);
+        wipe::discard(bytes);
+        items
     }
 
     /// How a `Vec<Self>` is encoded: counted elements, except `Vec<u8>`, which is raw bytes.
@@ -169,10 +175,9 @@ impl Plaintext for String {
         out.extend_from_slice(self.as_bytes());
         Ok(())
     }
-    fn __decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Self, ConversionError> {
-        // On error the buffer goes back into `Zeroizing` and is wiped with it.
-        String::from_utf8(std::mem::take(&mut *bytes)).map_err(|e| {
-            *bytes = e.into_bytes();
+    fn __decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Self, ConversionError> {
+        String::from_utf8(wipe::unwrap(bytes)).map_err(|e| {
+            wipe_bytes(&mut e.into_bytes());
             ConversionError::expected("UTF-8 text")
         })
     }
@@ -182,7 +187,7 @@ impl Plaintext for String {
             .map_err(|_| ConversionError::expected("UTF-8 text"))
     }
     fn wipe(&mut self) {
-        self.zeroize();
+        wipe_bytes(&mut std::mem::take(self).into_bytes());
     }
 }
 
@@ -230,14 +235,14 @@ macro_rules! fixed_width_plaintext {
             out.extend_from_slice(items);
             Ok(())
         }
-        fn __vec_decode_owned(mut bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, ConversionError> {
-            Ok(std::mem::take(&mut *bytes))
+        fn __vec_decode_owned(bytes: Zeroizing<Vec<u8>>) -> Result<Vec<Self>, ConversionError> {
+            Ok(crate::wipe::unwrap(bytes))
         }
         fn __vec_decode(bytes: &[u8]) -> Result<Vec<Self>, ConversionError> {
             Ok(bytes.to_vec())
         }
         fn __vec_wipe(items: &mut Vec<Self>) {
-            items.zeroize();
+            wipe_bytes(items);
         }
     };
     (@vec $t:ident) => {};

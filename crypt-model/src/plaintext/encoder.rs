@@ -5,6 +5,8 @@ use std::io;
 
 use zeroize::Zeroizing;
 
+use crate::wipe::wipe_bytes;
+
 /// Where a [`Plaintext`](super::Plaintext) value writes its bytes before they are encrypted.
 ///
 /// A byte buffer that wipes what it leaves behind: when it must grow, it moves its bytes to a
@@ -22,7 +24,8 @@ use zeroize::Zeroizing;
 /// ```
 #[derive(Default)]
 pub struct Encoder {
-    bytes: Zeroizing<Vec<u8>>,
+    /// Wiped on growth and on drop, here (`crate::wipe`).
+    bytes: Vec<u8>,
 }
 
 /// The first block an encoder allocates: most sensitive values fit.
@@ -37,7 +40,7 @@ impl Encoder {
     /// An empty encoder with room for `capacity` bytes before it must grow.
     pub fn with_capacity(capacity: usize) -> Self {
         Encoder {
-            bytes: Zeroizing::new(Vec::with_capacity(capacity)),
+            bytes: Vec::with_capacity(capacity),
         }
     }
 
@@ -70,7 +73,12 @@ impl Encoder {
 
     /// The bytes written, in a buffer that is wiped on drop.
     pub fn into_bytes(self) -> Zeroizing<Vec<u8>> {
-        self.bytes
+        Zeroizing::new(self.into_vec())
+    }
+
+    /// The bytes written, which the caller must wipe (`crate::wipe::wipe_bytes`).
+    pub(crate) fn into_vec(mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
     }
 
     /// Overwrites the bytes at `at..at + bytes.len()` (a length prefix written after its
@@ -91,10 +99,15 @@ impl Encoder {
         let capacity = needed
             .max(self.bytes.capacity().saturating_mul(2))
             .max(FIRST_CAPACITY);
-        let mut grown = Zeroizing::new(Vec::with_capacity(capacity));
+        let mut grown = Vec::with_capacity(capacity);
         grown.extend_from_slice(&self.bytes);
-        // The old buffer is a `Zeroizing` too: dropped here, wiped over its whole capacity.
-        self.bytes = grown;
+        wipe_bytes(&mut std::mem::replace(&mut self.bytes, grown));
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        wipe_bytes(&mut self.bytes);
     }
 }
 
