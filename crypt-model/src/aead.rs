@@ -19,15 +19,9 @@ pub(crate) fn seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(plaintext);
-    let aead = XChaCha20Poly1305::new(key.into());
-    let tag = aead
-        .encrypt_inout_detached(&XNonce::from(nonce), aad, (&mut out[NONCE_LEN..]).into())
-        .unwrap_or_else(|_| unreachable!("XChaCha20-Poly1305 accepts messages up to 256 GiB"));
-    out.extend_from_slice(&tag);
-    out
+    seal_with(key, nonce, aad, plaintext.len(), |out| {
+        out.extend_from_slice(plaintext)
+    })
 }
 
 /// Encrypts the `len` bytes of plaintext that `write` appends, in place in the output buffer,

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Key, LocalKeyring,
-    Sensitive, Store, Table,
+    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Item, Key, LocalKeyring,
+    Sensitive, Store, Table, TableRef,
 };
 use crypt_model_tests::{Profile, profile};
 
@@ -39,14 +39,7 @@ pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
         label: "main".into(),
     };
     vaults.put(&erin, &mut vault).await.unwrap();
-    let stored = || async {
-        backend
-            .store()
-            .get(vaults.table_ref(), &key)
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let stored = || stored(backend, vaults.table_ref(), &key);
     let before = stored().await;
 
     let mut read = vaults.get(&erin, &key).await.unwrap().unwrap();
@@ -147,6 +140,11 @@ pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
     ));
 }
 
+/// The item stored under `key`, as the store holds it.
+async fn stored(backend: &impl Harness, table: &TableRef, key: &Key) -> Item {
+    backend.store().get(table, key).await.unwrap().unwrap()
+}
+
 fn vault(user: &str, pin: &str, recovery: Option<&str>) -> Vault {
     Vault {
         user_id: user.into(),
@@ -165,14 +163,7 @@ pub async fn a_field_rolled_back_after_later_updates_is_an_integrity_failure(
     let vaults = table::<Vault>(backend).await;
     let gina = Caller::user("gina").unwrap();
     let key = Key::new("gina");
-    let raw = || async {
-        backend
-            .store()
-            .get(vaults.table_ref(), &key)
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let raw = || stored(backend, vaults.table_ref(), &key);
     let mut record = vault("gina", "1111", Some("old words"));
     vaults.put(&gina, &mut record).await.unwrap();
     let original = raw().await;

@@ -17,6 +17,12 @@ use super::{
     split_u32,
 };
 
+/// Wipes each member as it is moved out of its set (what it owns on the heap; see the module's
+/// documentation for inline members).
+fn wipe_members<T: Plaintext>(set: impl IntoIterator<Item = T>) {
+    set.into_iter().for_each(|mut member| member.wipe());
+}
+
 /// Reads the members of a set into `set`, sized first by `reserve` with their count.
 fn decode_members<T: Plaintext, C>(
     bytes: &[u8],
@@ -47,9 +53,7 @@ impl<T: Plaintext + Ord> Plaintext for BTreeSet<T> {
         )
     }
     fn wipe(&mut self) {
-        std::mem::take(self)
-            .into_iter()
-            .for_each(|mut item| item.wipe());
+        wipe_members(std::mem::take(self));
     }
 }
 
@@ -68,9 +72,7 @@ impl<T: Plaintext + Hash + Eq, H: BuildHasher + Default> Plaintext for HashSet<T
         )
     }
     fn wipe(&mut self) {
-        std::mem::take(self)
-            .into_iter()
-            .for_each(|mut item| item.wipe());
+        wipe_members(std::mem::take(self));
     }
 }
 
