@@ -23,10 +23,11 @@ pub use local::LocalKeyring;
 /// The length of a data key and of a key-encryption key, in bytes.
 pub const KEY_LEN: usize = crate::aead::KEY_LEN;
 
-/// A plaintext 256-bit data key, in a heap block of its own that is wiped on drop (moving a
-/// `DataKey` copies a pointer, not the key). Its `Debug` is redacted.
+/// A plaintext 256-bit data key, in a heap block of its own that is wiped when the last clone is
+/// dropped (moving or cloning a `DataKey` copies a pointer, not the key: the cache hands one out
+/// per item). Its `Debug` is redacted.
 #[derive(Clone)]
-pub struct DataKey(KeyBytes);
+pub struct DataKey(Arc<KeyBytes>);
 
 impl DataKey {
     /// A data key from its 32 bytes, as a key provider returns them.
@@ -35,7 +36,7 @@ impl DataKey {
     /// fails loudly instead of weakening every item.
     pub fn from_slice(key_id: &str, bytes: &[u8]) -> Result<Self> {
         KeyBytes::from_slice(bytes)
-            .map(DataKey)
+            .map(|key| DataKey(Arc::new(key)))
             .ok_or_else(|| crate::Error::InvalidKey {
                 key_id: key_id.to_owned(),
                 reason: format!(
@@ -47,7 +48,7 @@ impl DataKey {
 
     /// A fresh random data key.
     pub(crate) fn random() -> Result<Self> {
-        KeyBytes::random().map(DataKey)
+        KeyBytes::random().map(|key| DataKey(Arc::new(key)))
     }
 
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
