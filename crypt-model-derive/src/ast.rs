@@ -15,6 +15,8 @@ pub(crate) struct Container<'a> {
     pub(crate) table: Option<LitStr>,
     /// `#[crypt_model(crate = "…")]`, or `::crypt_model`.
     pub(crate) krate: Path,
+    /// The struct's `#[crypt_model(…)]` had an error of its own (already reported).
+    pub(crate) options_unreadable: bool,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -103,6 +105,7 @@ impl<'a> Container<'a> {
             generics: &input.generics,
             table: options.table,
             krate: options.krate,
+            options_unreadable: options.unreadable,
             fields,
         })
     }

@@ -11,6 +11,9 @@ use crate::runtime::{MAX_INDEX_BITS, MIN_INDEX_BITS};
 pub(crate) struct ContainerOptions {
     pub(crate) table: Option<LitStr>,
     pub(crate) krate: Path,
+    /// A `#[crypt_model(…)]` on the struct could not be read (its error is recorded): what it
+    /// meant to give is unknown, so no option is reported missing on top.
+    pub(crate) unreadable: bool,
 }
 
 /// How a blind index normalises (the derive's own copy of `crypt_model::index::Normalize`).
@@ -60,6 +63,7 @@ const MARKERS: [&str; 4] = ["partition_key", "sort_key", "owner", "sensitive"];
 pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions {
     let mut table: Option<LitStr> = None;
     let mut krate: Option<Path> = None;
+    let mut unreadable = false;
     for attr in &input.attrs {
         if let Some(marker) = MARKERS.iter().find(|m| attr.path().is_ident(m)) {
             cx.error_spanned_by(
@@ -100,11 +104,13 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
         });
         if let Err(error) = result {
             cx.syn_error(error);
+            unreadable = true;
         }
     }
     ContainerOptions {
         table,
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::crypt_model)),
+        unreadable,
     }
 }
 

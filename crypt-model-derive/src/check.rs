@@ -14,6 +14,7 @@ pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
     at_most_one_sort_key(cx, cont);
     one_owner(cx, cont);
     keys_and_owner_are_not_sensitive(cx, cont);
+    sensitive_types_are_marked(cx, cont);
     partition_and_sort_key_differ(cx, cont);
     version_is_a_plain_field_of_its_own(cx, cont);
     only_plain_fields_are_unauthenticated(cx, cont);
@@ -38,6 +39,10 @@ fn no_generics(cx: &mut Ctxt, cont: &Container<'_>) {
 /// DynamoDB's table-name rules.
 fn table_is_named_and_valid(cx: &mut Ctxt, cont: &Container<'_>) {
     let Some(table) = &cont.table else {
+        if cont.options_unreadable {
+            // A typo such as `tabel = "…"` is reported where it is; "missing" would be noise.
+            return;
+        }
         cx.error_spanned_by(
             cont.ident,
             "missing `#[crypt_model(table = \"…\")]`: the logical table name is bound into every \
@@ -131,6 +136,47 @@ fn keys_and_owner_are_not_sensitive(cx: &mut Ctxt, cont: &Container<'_>) {
                  ciphertext)",
             );
         }
+    }
+}
+
+/// A field of type `Sensitive<T>` (or `Option<Sensitive<T>>`) without `#[sensitive]` would be a
+/// plain attribute: that is surely a forgotten marker, so say so, instead of the type error the
+/// compiler would give (that `Sensitive<T>` is no plain attribute type).
+fn sensitive_types_are_marked(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in &cont.fields {
+        if field.sensitive.is_none() && holds_sensitive(field.ty) {
+            cx.error_spanned_by(
+                field.ty,
+                format!(
+                    "`{}` is a `Sensitive<T>` but not marked `#[sensitive]`: add `#[sensitive]` \
+                     above it, so that it is encrypted (a plain attribute is stored as it is)",
+                    field.ident
+                ),
+            );
+        }
+    }
+}
+
+/// Whether a type is written as `Sensitive<…>` or `Option<Sensitive<…>>` (by the last segment of
+/// its path, as the derive sees only tokens).
+fn holds_sensitive(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if last.ident == "Sensitive" {
+        return true;
+    }
+    if last.ident != "Option" {
+        return false;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(arguments) => arguments.args.iter().any(|argument| {
+            matches!(argument, syn::GenericArgument::Type(inner) if holds_sensitive(inner))
+        }),
+        _ => false,
     }
 }
 

@@ -11,8 +11,9 @@ use std::fmt;
 
 use crate::fingerprint::KeyFingerprint;
 
-mod convert;
+pub(crate) mod convert;
 mod number;
+mod std_types;
 
 pub use convert::{Attribute, ConversionError, SerdeAttribute, SetMember};
 pub(crate) use convert::{from_serde_dynamo, to_serde_dynamo};

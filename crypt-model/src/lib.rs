@@ -18,6 +18,7 @@ mod random;
 mod json;
 pub mod keyring;
 mod sensitive;
+mod types;
 
 mod cache;
 pub mod index;
@@ -67,6 +68,8 @@ pub mod docs {
     pub mod threat_model {}
     #[doc = include_str!("../../docs/searchable.md")]
     pub mod searchable {}
+    #[doc = include_str!("../../docs/types.md")]
+    pub mod types {}
     #[doc = include_str!("../../docs/performance.md")]
     pub mod performance {}
 }

@@ -6,6 +6,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 mod collections;
 mod encoder;
+pub(crate) mod std_types;
 
 pub use crate::attribute::ConversionError;
 pub use encoder::Encoder;
@@ -25,7 +26,19 @@ use crate::wipe::{self, wipe_bytes};
 /// | `f32`, `f64` | IEEE 754, big-endian |
 /// | `Option<T>` | `0x00` for `None`; `0x01` then `T` |
 /// | `Vec<T>`, sets | a 4-byte big-endian count, then each element as a 4-byte big-endian length and its bytes |
-/// | maps from `String` | a 4-byte count, then per entry the key and the value, each length-prefixed as above |
+/// | maps | a 4-byte count, then per entry the key and the value, each length-prefixed as above |
+/// | `Box<str>` | its UTF-8 bytes |
+/// | `char` | the scalar value as a big-endian `u32` |
+/// | `[u8; N]` | the `N` bytes |
+/// | tuples (up to 4) | each element length-prefixed as above, in order |
+/// | `SystemTime` and other crates' instants | whole seconds since the Unix epoch (`i64`, rounded down) and nanoseconds (`u32`), big-endian: 12 bytes |
+/// | `Duration` | seconds (`u64`) and nanoseconds (`u32`), big-endian: 12 bytes |
+/// | other crates' dates | days since 1970-01-01 as a big-endian `i32` |
+/// | `IpAddr`, `Ipv4Addr`, `Ipv6Addr` | the address's 4 or 16 bytes |
+/// | `NonZero*` | as its integer |
+/// | `uuid::Uuid` | its 16 bytes |
+/// | `rust_decimal::Decimal` | its 16-byte `serialize()` form |
+/// | `serde_json::Value` | CBOR, as a [`SerdePlaintext`] type |
 /// | [`SerdePlaintext`] types | CBOR (RFC 8949), as `docs/format.md` specifies |
 ///
 /// Fixed widths mean a ciphertext's length says nothing of a number's magnitude.
@@ -339,23 +352,57 @@ impl<T: Plaintext> Plaintext for Vec<T> {
 /// card.encode(&mut bytes).unwrap();
 /// assert_eq!(CardDetails::decode(bytes.as_slice()).unwrap(), card);
 /// ```
-pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + Zeroize {}
+pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + WipedOnDrop {}
+
+/// A type that wipes itself: every [`Zeroize`] type. Its own name so that a `SerdePlaintext` type
+/// without `Zeroize` gets a message that says what to add.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must implement `Zeroize` to be a sensitive value",
+    label = "a sensitive value is wiped on drop, through `Zeroize`",
+    note = "add `#[derive(Zeroize)]` to `{Self}` (`use crypt_model::zeroize::Zeroize;`), or \
+            implement `Zeroize` for it"
+)]
+pub trait WipedOnDrop {
+    /// Wipes the value ([`Zeroize::zeroize`]).
+    fn wipe_on_drop(&mut self);
+}
+
+impl<T: Zeroize> WipedOnDrop for T {
+    fn wipe_on_drop(&mut self) {
+        self.zeroize();
+    }
+}
 
 impl<T: SerdePlaintext> Plaintext for T {
     fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
-        ciborium::into_writer(self, out)
-            .map_err(|_| ConversionError::expected("a value CBOR can represent"))
+        encode_cbor(self, out)
     }
     fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
-        // ciborium reads strings through a scratch buffer, in pieces of its size, into a string
-        // that grows piece by piece; its own is 4 KiB on the stack. One as long as the whole
-        // plaintext, wiped on drop, holds any string whole: each is then copied once, into a
-        // string of exactly its length, and no growing buffer leaves a copy behind.
-        let mut scratch = Zeroizing::new(vec![0; bytes.len()]);
-        ciborium::de::from_reader_with_buffer(bytes, &mut scratch)
-            .map_err(|_| ConversionError::expected("CBOR of the serde type"))
+        decode_cbor(bytes)
     }
     fn wipe(&mut self) {
-        self.zeroize();
+        self.wipe_on_drop();
     }
+}
+
+/// Writes a serde value as CBOR.
+pub(crate) fn encode_cbor<T: serde::Serialize>(
+    value: &T,
+    out: &mut Encoder,
+) -> Result<(), ConversionError> {
+    ciborium::into_writer(value, out)
+        .map_err(|_| ConversionError::expected("a value CBOR can represent"))
+}
+
+/// Reads a serde value from CBOR.
+pub(crate) fn decode_cbor<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, ConversionError> {
+    // ciborium reads strings through a scratch buffer, in pieces of its size, into a string
+    // that grows piece by piece; its own is 4 KiB on the stack. One as long as the whole
+    // plaintext, wiped on drop, holds any string whole: each is then copied once, into a
+    // string of exactly its length, and no growing buffer leaves a copy behind.
+    let mut scratch = Zeroizing::new(vec![0; bytes.len()]);
+    ciborium::de::from_reader_with_buffer(bytes, &mut scratch)
+        .map_err(|_| ConversionError::expected("CBOR of the serde type"))
 }

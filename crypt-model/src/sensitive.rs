@@ -15,12 +15,21 @@ use crate::plaintext::Plaintext;
 /// deliberately no `Display`, no `Serialize`, no `PartialEq` and no `Clone`: a sensitive value
 /// cannot be printed, serialized or compared by accident.
 ///
+/// It does implement `Deserialize`, as `T` does, so that a request body decodes straight into a
+/// value that is wiped on drop. What the deserializer itself keeps (its input, its scratch
+/// buffers) is the caller's to wipe: read the body into a `zeroize::Zeroizing<Vec<u8>>`.
+///
 /// ```
 /// use crypt_model::Sensitive;
 ///
 /// let ssn = Sensitive::new(String::from("078-05-1120"));
 /// assert_eq!(format!("{ssn:?}"), "Sensitive([REDACTED])");
 /// assert_eq!(ssn.expose_secret(), "078-05-1120");
+///
+/// #[derive(serde::Deserialize)]
+/// struct SignUp { email: String, ssn: Sensitive<String> }
+/// let request: SignUp = serde_json::from_str(r#"{"email":"a@example.com","ssn":"078-05-1120"}"#).unwrap();
+/// assert_eq!(request.ssn.expose_secret(), "078-05-1120");
 /// ```
 pub struct Sensitive<T: Plaintext>(SecretBox<Wiped<T>>);
 
@@ -53,6 +62,12 @@ impl<T: Plaintext> Sensitive<T> {
 impl<T: Plaintext> From<T> for Sensitive<T> {
     fn from(value: T) -> Self {
         Sensitive::new(value)
+    }
+}
+
+impl<'de, T: Plaintext + serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Sensitive::new)
     }
 }
 

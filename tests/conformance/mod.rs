@@ -22,11 +22,13 @@ use crypt_model::{
 mod access;
 mod store;
 mod table;
+mod types;
 mod update;
 
 pub use access::*;
 pub use store::*;
 pub use table::*;
+pub use types::*;
 pub use update::*;
 
 /// What a backend's test file provides to the suite.
@@ -62,7 +64,8 @@ macro_rules! conformance_suite {
             an_index_partition_reveals_nothing_to_a_non_owner,
             another_owners_malformed_item_reads_as_missing,
             grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked,
-            versioned_writes_read_a_foreign_record_as_a_missing_one
+            versioned_writes_read_a_foreign_record_as_a_missing_one,
+            every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

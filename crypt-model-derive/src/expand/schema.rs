@@ -128,10 +128,12 @@ pub(super) fn normalize(model: &Model<'_, '_>, normalize: &Normalize) -> TokenSt
         Normalize::Lowercase => quote!(#private::Normalize::Lowercase),
         Normalize::Trim => quote!(#private::Normalize::Trim),
         Normalize::TrimLowercase => quote!(#private::Normalize::TrimLowercase),
-        // Spanned at the path: a function of the wrong type is an error there.
-        Normalize::Custom(path) => {
-            quote_spanned!(path.span()=> #private::Normalize::Custom(#path))
-        }
+        // Spanned at the path, and given its type first: a function of the wrong type is one
+        // error there, that names the type expected and not the runtime's enum.
+        Normalize::Custom(path) => quote_spanned!(path.span()=> {
+            const NORMALIZE_WITH: fn(&str) -> ::std::string::String = #path;
+            #private::Normalize::Custom(NORMALIZE_WITH)
+        }),
     }
 }
 

@@ -97,16 +97,29 @@ pub trait Attribute: Sized {
     }
 }
 
+/// The text of a string attribute.
+pub(crate) fn string_of(value: AttributeValue) -> Result<String, ConversionError> {
+    match value {
+        AttributeValue::S(text) => Ok(text),
+        _ => Err(ConversionError::expected("a string (S)")),
+    }
+}
+
+/// The text of a number attribute.
+pub(crate) fn number_of(value: AttributeValue) -> Result<String, ConversionError> {
+    match value {
+        AttributeValue::N(text) => Ok(text),
+        _ => Err(ConversionError::expected("a number (N)")),
+    }
+}
+
 impl Attribute for String {
     const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::S(self.clone()))
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
-        match value {
-            AttributeValue::S(s) => Ok(s),
-            _ => Err(ConversionError::expected("a string (S)")),
-        }
+        string_of(value)
     }
 }
 
@@ -135,10 +148,7 @@ macro_rules! integer_attribute {
                 Ok(AttributeValue::N(self.to_string()))
             }
             fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
-                match value {
-                    AttributeValue::N(n) => parse_number(&n, stringify!($t)),
-                    _ => Err(ConversionError::expected("a number (N)")),
-                }
+                parse_number(&number_of(value)?, stringify!($t))
             }
         }
         impl SetMember for $t {
@@ -167,10 +177,7 @@ impl Attribute for u8 {
         Ok(AttributeValue::N(self.to_string()))
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
-        match value {
-            AttributeValue::N(n) => parse_number(&n, "u8"),
-            _ => Err(ConversionError::expected("a number (N)")),
-        }
+        parse_number(&number_of(value)?, "u8")
     }
     fn __vec_to_attribute(items: &[Self]) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::B(items.to_vec()))
@@ -196,10 +203,7 @@ macro_rules! float_attribute {
                 }
             }
             fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
-                match value {
-                    AttributeValue::N(n) => parse_number(&n, stringify!($t)),
-                    _ => Err(ConversionError::expected("a number (N)")),
-                }
+                parse_number(&number_of(value)?, stringify!($t))
             }
         }
     )*};

@@ -138,6 +138,32 @@ pub(crate) fn canonical_number(text: &str) -> Result<String, &'static str> {
     Number::parse(text).map(|n| n.canonical())
 }
 
+/// The value of a DynamoDB number times `10^decimals`, as a sign and a magnitude, when that is
+/// a whole number that fits in a `u128` (`("1.5", 9)` → `(false, 1_500_000_000)`).
+pub(crate) fn scaled_integer(text: &str, decimals: u32) -> Option<(bool, u128)> {
+    let number = Number::parse(text).ok()?;
+    if number.digits.is_empty() {
+        return Some((false, 0));
+    }
+    let shift = u32::try_from(number.scale.checked_add(i64::from(decimals))?).ok()?;
+    let digits: u128 = number.digits.parse().ok()?;
+    let magnitude = digits.checked_mul(10u128.checked_pow(shift)?)?;
+    Some((number.negative, magnitude))
+}
+
+/// The text of `magnitude / 10^decimals` with its sign, in the shortest plain form DynamoDB
+/// returns (`(false, 1_500_000_000, 9)` → `"1.5"`, zero → `"0"`).
+pub(crate) fn decimal_text(negative: bool, magnitude: u128, decimals: u32) -> String {
+    let unit = 10u128.pow(decimals);
+    let (whole, fraction) = (magnitude / unit, magnitude % unit);
+    let sign = if negative && magnitude != 0 { "-" } else { "" };
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let fraction = format!("{fraction:0width$}", width = decimals as usize);
+    format!("{sign}{whole}.{}", fraction.trim_end_matches('0'))
+}
+
 /// Appends `lp(canonical text)` of a DynamoDB number, without building the text apart (every
 /// number an item authenticates goes through here).
 pub(crate) fn put_canonical_number(out: &mut Vec<u8>, text: &str) -> Result<(), &'static str> {
@@ -283,5 +309,23 @@ mod tests {
         assert_eq!(same("100", "1e2"), Ordering::Equal);
         assert_eq!(same("007.50", "7.5"), Ordering::Equal);
         assert_eq!(same("0", "-0.0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn scaled_integers_and_decimal_texts_agree() {
+        assert_eq!(scaled_integer("1.5", 9), Some((false, 1_500_000_000)));
+        assert_eq!(scaled_integer("-15E-1", 9), Some((true, 1_500_000_000)));
+        assert_eq!(scaled_integer("0.0", 9), Some((false, 0)));
+        assert_eq!(scaled_integer("1E-10", 9), None, "finer than the unit");
+        assert_eq!(scaled_integer("1E40", 0), None, "past u128");
+        assert_eq!(scaled_integer("12", 0), Some((false, 12)));
+        assert_eq!(decimal_text(false, 1_500_000_000, 9), "1.5");
+        assert_eq!(decimal_text(true, 1, 9), "-0.000000001");
+        assert_eq!(decimal_text(true, 0, 9), "0");
+        assert_eq!(decimal_text(false, 42, 0), "42");
+        for text in ["1.5", "-0.000000001", "1700000000.123456789", "7"] {
+            let (negative, magnitude) = scaled_integer(text, 9).unwrap();
+            assert_eq!(decimal_text(negative, magnitude, 9), text);
+        }
     }
 }

@@ -1,16 +1,14 @@
-//! [`Plaintext`] for sets and for maps keyed by strings.
+//! [`Plaintext`] for sets and maps.
 //!
 //! Decoding sizes each collection once from its count, so that a hash table never moves its
 //! members while it is filled. Wiping wipes map values in place and every member that owns heap
 //! memory (a `String`'s text, a `Vec`'s elements). What the standard collections do not allow:
-//! a set member stored inline (the `u64`s of a `HashSet<u64>`) cannot be reached mutably, and a
-//! B-tree keeps stale copies of inline members in its nodes when they split; such bytes stay in
-//! freed memory (docs/threat-model.md says so; `Vec<T>` has no such limit).
+//! a set member or map key stored inline (the `u64`s of a `HashSet<u64>`) cannot be reached
+//! mutably, and a B-tree keeps stale copies of inline members in its nodes when they split; such
+//! bytes stay in freed memory (docs/threat-model.md says so; `Vec<T>` has no such limit).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
-
-use zeroize::Zeroize;
 
 use super::{
     ConversionError, Encoder, Plaintext, Reader, encode_count, encode_element, encode_sequence,
@@ -76,8 +74,8 @@ impl<T: Plaintext + Hash + Eq, H: BuildHasher + Default> Plaintext for HashSet<T
     }
 }
 
-fn encode_map<'a, T: Plaintext + 'a>(
-    entries: impl Iterator<Item = (&'a String, &'a T)>,
+fn encode_map<'a, K: Plaintext + 'a, T: Plaintext + 'a>(
+    entries: impl Iterator<Item = (&'a K, &'a T)>,
     count: usize,
     out: &mut Encoder,
 ) -> Result<(), ConversionError> {
@@ -90,16 +88,16 @@ fn encode_map<'a, T: Plaintext + 'a>(
 }
 
 /// Reads the entries of a map into `map`, sized first by `reserve` with their count.
-fn decode_entries<T: Plaintext, M>(
+fn decode_entries<K: Plaintext, T: Plaintext, M>(
     bytes: &[u8],
     mut map: M,
     reserve: impl FnOnce(&mut M, usize),
-    mut insert: impl FnMut(&mut M, String, T),
+    mut insert: impl FnMut(&mut M, K, T),
 ) -> Result<M, ConversionError> {
     let mut reader = Reader::new(bytes, 2)?;
     reserve(&mut map, reader.remaining);
     while let Some(key) = reader.next()? {
-        let key = String::decode(key)?;
+        let key = K::decode(key)?;
         // The count covers entries; each entry holds two elements.
         let (len, rest) = split_u32(reader.bytes)?;
         let len = len as usize;
@@ -113,16 +111,17 @@ fn decode_entries<T: Plaintext, M>(
     Ok(map)
 }
 
-/// Wipes each key's text and each value as the map's entries are moved out (the callers wipe the
-/// values in place first: moving a value out leaves its inline bytes behind).
-fn wipe_entries<T: Plaintext>(entries: impl Iterator<Item = (String, T)>) {
+/// Wipes each key and each value as the map's entries are moved out (the callers wipe the values
+/// in place first: moving a value out leaves its inline bytes behind; a key cannot be reached
+/// mutably, so only what it owns on the heap is wiped).
+fn wipe_entries<K: Plaintext, T: Plaintext>(entries: impl Iterator<Item = (K, T)>) {
     for (mut key, mut value) in entries {
-        key.zeroize();
+        key.wipe();
         value.wipe();
     }
 }
 
-impl<T: Plaintext> Plaintext for BTreeMap<String, T> {
+impl<K: Plaintext + Ord, T: Plaintext> Plaintext for BTreeMap<K, T> {
     fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
         encode_map(self.iter(), self.len(), out)
     }
@@ -142,7 +141,9 @@ impl<T: Plaintext> Plaintext for BTreeMap<String, T> {
     }
 }
 
-impl<T: Plaintext, H: BuildHasher + Default> Plaintext for HashMap<String, T, H> {
+impl<K: Plaintext + Hash + Eq, T: Plaintext, H: BuildHasher + Default> Plaintext
+    for HashMap<K, T, H>
+{
     fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
         encode_map(self.iter(), self.len(), out)
     }

@@ -1,0 +1,34 @@
+//! `uuid::Uuid` (feature `uuid`).
+
+use uuid::Uuid;
+
+use crate::attribute::convert::string_of;
+use crate::attribute::{Attribute, AttributeValue, ConversionError, KeyType};
+use crate::plaintext::std_types::{exact, overwrite};
+use crate::plaintext::{Encoder, Plaintext};
+
+/// Hyphenated, lowercase (`S`): `67e55044-10b1-426f-9247-bb680e5fe0c8`. Reading also accepts the
+/// simple, braced and URN forms.
+impl Attribute for Uuid {
+    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
+        Ok(AttributeValue::S(self.hyphenated().to_string()))
+    }
+    fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
+        Uuid::parse_str(&string_of(value)?).map_err(|_| ConversionError::expected("a UUID (S)"))
+    }
+}
+
+/// Its 16 bytes.
+impl Plaintext for Uuid {
+    fn encode(&self, out: &mut Encoder) -> Result<(), ConversionError> {
+        out.extend_from_slice(self.as_bytes());
+        Ok(())
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, ConversionError> {
+        exact::<16>(bytes, "a UUID of 16 bytes").map(Uuid::from_bytes)
+    }
+    fn wipe(&mut self) {
+        overwrite(self, Uuid::nil());
+    }
+}
