@@ -26,7 +26,7 @@ pub(crate) fn fallback(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
                 fn __assemble(_: (), _: &mut #private::Plaintexts) -> #private::Result<Self> {
                     ::core::unreachable!("the derive of EncryptedItem failed")
                 }
-                fn owner(&self) -> &str {
+                fn owner(&self) -> ::std::borrow::Cow<'_, str> {
                     ::core::unreachable!("the derive of EncryptedItem failed")
                 }
             }

@@ -11,7 +11,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::attribute::{AttributeValue, Item};
+use crate::attribute::Item;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 
@@ -380,11 +380,10 @@ pub(crate) fn log_denied(caller: &Caller, schema: &Schema, key: &Item, scope: Sc
     log::denied(caller, schema, key, scope);
 }
 
-/// The owner stored in `item`: the schema's owner attribute, when it is a string that is a valid
-/// identity; `None` otherwise (no user owns such a record).
+/// The owner stored in `item`: the schema's owner attribute, when it is of the owner's type and
+/// a valid identity; `None` otherwise (no user owns such a record).
 pub(crate) fn stored_owner<'a>(schema: &Schema, item: &'a Item) -> Option<&'a str> {
-    match item.get(schema.owner()) {
-        Some(AttributeValue::S(owner)) if is_identity(owner) => Some(owner),
-        _ => None,
-    }
+    item.get(schema.owner())
+        .and_then(|value| schema.owner_text(value))
+        .filter(|owner| is_identity(owner))
 }

@@ -127,7 +127,7 @@ impl Cipher {
         plaintexts: &Plaintexts,
     ) -> Result<()> {
         schema.validate()?;
-        if let Some(AttributeValue::S(owner)) = item.get(schema.owner()) {
+        if let Some(owner) = item.get(schema.owner()).and_then(|v| schema.owner_text(v)) {
             if !access::is_identity(owner) {
                 access::check_identity(
                     owner,

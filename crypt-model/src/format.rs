@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 pub(crate) use crate::aead::NONCE_LEN;
 pub(crate) use crate::aead::opened_plaintext;
 use crate::aead::{KEY_LEN, open_in_place, seal_with};
-use crate::attribute::{AttributeValue, Item};
+use crate::attribute::{AttributeValue, Item, KeyType};
 use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
 use crate::keyring::{DataKey, WrappedDataKey};
@@ -355,22 +355,28 @@ pub(crate) fn open_item<'a>(
     open_in_place(&keys.key, &aad, sealed).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))
 }
 
-/// The owner id stored in `item`: the schema's owner attribute, a string that is a valid
-/// identity.
+/// The owner id stored in `item`: the schema's owner attribute, of the owner's type (a string,
+/// or a number whose text is the id), and a valid identity.
 pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
-    match item.get(schema.owner()) {
-        Some(AttributeValue::S(owner)) if crate::access::is_identity(owner) => Ok(owner),
-        Some(AttributeValue::S(_)) => Err(Error::malformed(
+    let Some(value) = item.get(schema.owner()) else {
+        return Err(Error::MissingAttribute {
+            attribute: schema.owner().to_owned(),
+        });
+    };
+    match schema.owner_text(value) {
+        Some(owner) if crate::access::is_identity(owner) => Ok(owner),
+        Some(_) => Err(Error::malformed(
             schema.owner(),
             "the owner is not a valid identity (empty, white space, or a control character)",
         )),
-        Some(_) => Err(Error::malformed(
+        None if schema.owner_type() == KeyType::N => Err(Error::malformed(
+            schema.owner(),
+            "the owner must be a number (N)",
+        )),
+        None => Err(Error::malformed(
             schema.owner(),
             "the owner must be a string (S)",
         )),
-        None => Err(Error::MissingAttribute {
-            attribute: schema.owner().to_owned(),
-        }),
     }
 }
 

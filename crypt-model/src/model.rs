@@ -1,6 +1,7 @@
 //! The model: [`EncryptedItem`], the trait the derive implements; the traits its fields' types
 //! meet; and [`Sealed<T>`], a record read but not opened.
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use crate::attribute::Item;
@@ -42,8 +43,9 @@ pub trait EncryptedItem: Sized {
     #[doc(hidden)]
     fn __assemble(plain: Self::__Plain, plaintexts: &mut Plaintexts) -> Result<Self>;
 
-    /// The id of the record's owner (the `#[owner]` field).
-    fn owner(&self) -> &str;
+    /// The id of the record's owner (the `#[owner]` field), as a caller presents it: the string,
+    /// a UUID's hyphenated lowercase text, a number's decimal text.
+    fn owner(&self) -> Cow<'_, str>;
 
     /// The record's version (the `#[crypt_model(version)]` field): the number of writes it has
     /// seen, 0 for a record never written. `None` for a model without one.

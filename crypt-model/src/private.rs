@@ -1,6 +1,8 @@
 //! What the derive's generated code names (`::crypt_model::__private::…`). Not a public API:
 //! anything here may change in any release.
 
+use std::borrow::Cow;
+
 pub use crate::attribute::{Attribute, AttributeValue, Item, KeyType};
 pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
@@ -52,7 +54,7 @@ fn take_sensitive<F: SensitiveField>(plaintexts: &mut Plaintexts, name: &'static
 }
 
 /// The owner's id.
-fn owner_id<O: OwnerId>(owner: &O) -> &str {
+fn owner_id<O: OwnerId>(owner: &O) -> Cow<'_, str> {
     owner.owner_id()
 }
 
@@ -74,7 +76,7 @@ pub const fn plain_field<T: Attribute>() -> PlainField<T> {
     PlainField {
         put: put_plain::<T>,
         take: take_plain::<T>,
-        key_type: match T::__KEY_TYPE {
+        key_type: match T::KEY_TYPE {
             Some(key_type) => key_type,
             None => KeyType::S,
         },
@@ -86,7 +88,7 @@ pub struct OwnerField<T> {
     /// The field as a plain attribute.
     pub plain: PlainField<T>,
     /// The owner's id.
-    pub id: fn(&T) -> &str,
+    pub id: fn(&T) -> Cow<'_, str>,
 }
 
 /// The glue for an owner field of type `T`.

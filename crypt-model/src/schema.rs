@@ -1,7 +1,7 @@
 //! [`Schema`]: what the engine needs to know of a model — its logical table, key, owner and
 //! sensitive attributes.
 
-use crate::attribute::KeyType;
+use crate::attribute::{AttributeValue, KeyType};
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::index::IndexSpec;
@@ -33,6 +33,7 @@ pub struct Schema {
     unauthenticated: &'static [&'static str],
     version: Option<&'static str>,
     key_types: (KeyType, KeyType),
+    owner_type: KeyType,
     indexes: &'static [IndexSpec],
     /// Checked when it was built (by the derive, at compile time).
     checked: bool,
@@ -42,7 +43,8 @@ pub struct Schema {
 
 impl Schema {
     /// A schema for the logical table `table`, keyed by `partition_key`, whose records belong to
-    /// the identity in the string attribute `owner` (which may be the partition key).
+    /// the identity in the attribute `owner` (which may be the partition key): a string, unless
+    /// [`with_owner_type`](Self::with_owner_type) says it is a number.
     pub const fn new(
         table: &'static str,
         partition_key: &'static str,
@@ -58,6 +60,7 @@ impl Schema {
             unauthenticated: &[],
             version: None,
             key_types: (KeyType::S, KeyType::S),
+            owner_type: KeyType::S,
             indexes: &[],
             checked: false,
             authenticated: None,
@@ -130,6 +133,41 @@ impl Schema {
     /// The blind index of `field`, if it has one.
     pub(crate) fn index_of(&self, field: &str) -> Option<&'static IndexSpec> {
         self.indexes.iter().find(|spec| spec.field() == field)
+    }
+
+    /// Sets the type of the owner attribute when it is not a key (a key's type is the key's):
+    /// a string (`S`, the default) or a number (`N`, e.g. a `u64` user id). The owner's id, as
+    /// callers present it, is the string, or the number's decimal text.
+    pub const fn with_owner_type(mut self, owner_type: KeyType) -> Self {
+        self.owner_type = owner_type;
+        self
+    }
+
+    /// The type of the owner attribute: the key's, when the owner is a key.
+    pub const fn owner_type(&self) -> KeyType {
+        if str_eq(self.owner, self.partition_key) {
+            return self.key_types.0;
+        }
+        match self.sort_key {
+            Some(sort_key) if str_eq(self.owner, sort_key) => self.key_types.1,
+            _ => self.owner_type,
+        }
+    }
+
+    /// The owner id an owner attribute holds: its text, when it is of the owner's type.
+    pub(crate) fn owner_text<'a>(&self, value: &'a AttributeValue) -> Option<&'a str> {
+        match (self.owner_type(), value) {
+            (KeyType::S, AttributeValue::S(id)) | (KeyType::N, AttributeValue::N(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The owner attribute that holds the owner id `id`.
+    pub(crate) fn owner_value(&self, id: &str) -> AttributeValue {
+        match self.owner_type() {
+            KeyType::N => AttributeValue::N(id.to_owned()),
+            _ => AttributeValue::S(id.to_owned()),
+        }
     }
 
     /// Sets the types of the partition and sort keys (default: strings).
@@ -265,6 +303,12 @@ impl Schema {
         {
             validate_attribute_name(name)?;
         }
+        if self.owner_type() == KeyType::B {
+            return Err(Error::Config(format!(
+                "table `{}`: the owner `{}` must be a string or a number, not binary",
+                self.table, self.owner
+            )));
+        }
         if self.sort_key == Some(self.partition_key) {
             return Err(Error::Config(format!(
                 "table `{}`: the sort key cannot be the partition key `{}`",
@@ -352,4 +396,20 @@ pub(crate) fn validate_attribute_name(name: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// String equality in a `const fn`.
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }

@@ -13,7 +13,7 @@ pub(crate) use batch::Retry;
 pub use find::IndexLookup;
 
 use crate::access::{self, Caller, Gate, Grant, Scope};
-use crate::attribute::{AttributeValue, Key};
+use crate::attribute::Key;
 use crate::cipher::Cipher;
 use crate::error::Result;
 use crate::model::EncryptedItem;
@@ -127,7 +127,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     }
 
     /// The owner a key names, when the model's owner is part of its key: `Some(Some(id))`, or
-    /// `Some(None)` for a key value that is no string; `None` when the owner is not in the key.
+    /// `Some(None)` for a key value not of the owner's type; `None` when the owner is not in the
+    /// key.
     fn key_owner<'k>(&self, key: &'k Key) -> Option<Option<&'k str>> {
         let schema = T::SCHEMA;
         let value = if schema.owner() == schema.partition_key() {
@@ -137,10 +138,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         } else {
             return None;
         };
-        Some(match value {
-            AttributeValue::S(owner) => Some(owner.as_str()),
-            _ => None,
-        })
+        Some(schema.owner_text(value))
     }
 
     /// Whether `caller` is refused `scope` on the record under `key` whatever the store holds:

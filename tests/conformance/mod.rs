@@ -20,12 +20,14 @@ use crypt_model::{
 };
 
 mod access;
+mod owners;
 mod store;
 mod table;
 mod types;
 mod update;
 
 pub use access::*;
+pub use owners::*;
 pub use store::*;
 pub use table::*;
 pub use types::*;
@@ -65,7 +67,9 @@ macro_rules! conformance_suite {
             another_owners_malformed_item_reads_as_missing,
             grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked,
             versioned_writes_read_a_foreign_record_as_a_missing_one,
-            every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time
+            every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
+            a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,
+            a_number_owner_is_stored_as_a_number_and_guards_its_records
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

@@ -114,7 +114,7 @@ fn owner(model: &Model<'_, '_>) -> TokenStream {
     let member = model.owner.ident;
     let glue = model.glue_of(|f| f.owner.is_some()).map(|g| &g.name);
     quote! {
-        fn owner(&self) -> &str {
+        fn owner(&self) -> ::std::borrow::Cow<'_, str> {
             (#glue.id)(&self.#member)
         }
     }

@@ -24,6 +24,10 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         quote!(.with_version(#name))
     });
     let (pk_type, sk_type) = key_types(model);
+    let owner_type = model.glue_of(|f| f.owner.is_some()).map(|glue| {
+        let plain = glue.plain();
+        quote!(.with_owner_type(#plain.key_type))
+    });
     let indexes = indexed(model).map(|(f, index)| index_spec(model, f, index));
     let sensitive = model
         .cont
@@ -66,6 +70,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             #sort_key
             #version
             .with_key_types(#pk_type, #sk_type)
+            #owner_type
             .with_indexes(&[#(#indexes),*])
             .with_sensitive(&[#(#sensitive),*])
             .with_plain(&[#(#authenticated),*])

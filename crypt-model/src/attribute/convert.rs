@@ -57,9 +57,11 @@ pub trait Attribute: Sized {
     /// Converts an attribute back into a value.
     fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError>;
 
-    /// The key type of this type, when it can be a key: strings `S`, numbers `N`, bytes `B`.
-    #[doc(hidden)]
-    const __KEY_TYPE: Option<KeyType> = None;
+    /// The key type of this type, when it can be a key (or an owner): strings `S`, numbers `N`,
+    /// bytes `B`; `None` for types that cannot. A newtype used as a key or owner sets it to its
+    /// inner type's (`const KEY_TYPE: Option<KeyType> = u64::KEY_TYPE;`); the derive declares
+    /// the table's keys with it.
+    const KEY_TYPE: Option<KeyType> = None;
 
     /// The key type of `Vec<Self>`: only `Vec<u8>` (binary) can be a key.
     #[doc(hidden)]
@@ -114,7 +116,7 @@ pub(crate) fn number_of(value: AttributeValue) -> Result<String, ConversionError
 }
 
 impl Attribute for String {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::S(self.clone()))
     }
@@ -143,7 +145,7 @@ fn parse_number<T: std::str::FromStr>(text: &str, type_name: &str) -> Result<T, 
 macro_rules! integer_attribute {
     ($($t:ty),*) => {$(
         impl Attribute for $t {
-            const __KEY_TYPE: Option<KeyType> = Some(KeyType::N);
+            const KEY_TYPE: Option<KeyType> = Some(KeyType::N);
             fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
                 Ok(AttributeValue::N(self.to_string()))
             }
@@ -171,7 +173,7 @@ integer_attribute!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 
 // `u8` is a number on its own, but `Vec<u8>` is binary: the hidden list methods say so.
 impl Attribute for u8 {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::N);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::N);
     const __VEC_KEY_TYPE: Option<KeyType> = Some(KeyType::B);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::N(self.to_string()))
@@ -233,7 +235,7 @@ impl<T: Attribute> Attribute for Option<T> {
 }
 
 impl<T: Attribute> Attribute for Vec<T> {
-    const __KEY_TYPE: Option<KeyType> = T::__VEC_KEY_TYPE;
+    const KEY_TYPE: Option<KeyType> = T::__VEC_KEY_TYPE;
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         T::__vec_to_attribute(self)
     }

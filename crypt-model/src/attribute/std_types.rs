@@ -14,7 +14,7 @@ use super::number::{decimal_text, scaled_integer};
 use super::{AttributeValue, KeyType};
 
 impl Attribute for Box<str> {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::S(self.to_string()))
     }
@@ -24,7 +24,7 @@ impl Attribute for Box<str> {
 }
 
 impl Attribute for char {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::S(self.to_string()))
     }
@@ -42,7 +42,7 @@ impl Attribute for char {
 macro_rules! text_attribute {
     ($($t:ty => $what:literal),* $(,)?) => {$(
         impl Attribute for $t {
-            const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+            const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
             fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
                 Ok(AttributeValue::S(self.to_string()))
             }
@@ -74,7 +74,7 @@ fn duration_of_nanos(nanos: u128) -> Option<Duration> {
 /// before 1970. Numbers order by value, so a key of this type sorts by time; DynamoDB's TTL
 /// reads the same form.
 impl Attribute for SystemTime {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::N);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::N);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         let (negative, nanos) = match self.duration_since(UNIX_EPOCH) {
             Ok(after) => (false, after.as_nanos()),
@@ -104,7 +104,7 @@ impl Attribute for SystemTime {
 
 /// Seconds as a number (`N`), to the nanosecond: `1.5`.
 impl Attribute for Duration {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::N);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::N);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::N(decimal_text(false, self.as_nanos(), 9)))
     }
@@ -124,7 +124,7 @@ impl Attribute for Duration {
 macro_rules! non_zero_attribute {
     ($($t:ty => $inner:ty),* $(,)?) => {$(
         impl Attribute for $t {
-            const __KEY_TYPE: Option<KeyType> = Some(KeyType::N);
+            const KEY_TYPE: Option<KeyType> = Some(KeyType::N);
             fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
                 self.get().to_attribute()
             }
@@ -145,7 +145,7 @@ non_zero_attribute!(
 
 /// An array is stored as its `Vec` is: a list (`L`), and `[u8; N]` as binary (`B`).
 impl<T: Attribute, const N: usize> Attribute for [T; N] {
-    const __KEY_TYPE: Option<KeyType> = T::__VEC_KEY_TYPE;
+    const KEY_TYPE: Option<KeyType> = T::__VEC_KEY_TYPE;
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         T::__vec_to_attribute(self)
     }

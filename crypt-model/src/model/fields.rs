@@ -2,23 +2,56 @@
 //! field's, and an indexed string's. Their diagnostics are what a user reads when a field has the
 //! wrong type.
 
+use std::borrow::Cow;
+
+use crate::access::Caller;
 use crate::attribute::Attribute;
 use crate::cipher::Plaintexts;
 use crate::error::{Error, Result};
 use crate::plaintext::Plaintext;
 use crate::sensitive::Sensitive;
 
-/// A type that can be a record's `#[owner]`: a string id, compared with a [`Caller`](crate::Caller)'s id.
+/// A type that can be a record's `#[owner]`: an id stored as a string (`S`) or a number (`N`),
+/// compared with a [`Caller`](crate::Caller)'s id as text.
 ///
-/// Implemented for `String`; implement it for a newtype id whose [`Attribute`] is a string.
+/// Implemented for `String`, `u32`, `u64` and, with the `uuid` feature, `uuid::Uuid` (its
+/// hyphenated lowercase text; [`Caller::owner`](crate::Caller::owner) builds the caller from the
+/// typed id). For a newtype around one of them, implement [`Attribute`] and `OwnerId` by
+/// delegating to the inner value:
+///
+/// ```
+/// use std::borrow::Cow;
+/// use crypt_model::attribute::{Attribute, ConversionError, KeyType};
+/// use crypt_model::{AttributeValue, OwnerId};
+///
+/// struct AccountId(u64);
+///
+/// impl Attribute for AccountId {
+///     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
+///         self.0.to_attribute()
+///     }
+///     fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
+///         u64::from_attribute(value).map(AccountId)
+///     }
+///     // Stored, and declared as a key or owner, as the inner type is: a number.
+///     const KEY_TYPE: Option<KeyType> = u64::KEY_TYPE;
+/// }
+///
+/// impl OwnerId for AccountId {
+///     fn owner_id(&self) -> Cow<'_, str> {
+///         self.0.owner_id()
+///     }
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a record's owner",
-    label = "an owner is compared with the caller's id, a string",
-    note = "use `String`, or implement `crypt_model::OwnerId` for an id type stored as a string"
+    label = "an owner is an id stored as a string or a number",
+    note = "use `String`, `u64`, `u32` or `uuid::Uuid` (feature `uuid`), or implement \
+            `crypt_model::OwnerId` for a newtype around one of them"
 )]
 pub trait OwnerId: Attribute {
-    /// The id, as the caller presents it.
-    fn owner_id(&self) -> &str;
+    /// The id, as the caller presents it: the string itself, a number's decimal text.
+    fn owner_id(&self) -> Cow<'_, str>;
 }
 
 /// The types a normalised (`normalize = "…"`) index may be on: string fields.
@@ -53,9 +86,30 @@ impl VersionField for u64 {
     }
 }
 
+impl Caller {
+    /// The user whose id is `id`, of the type of a model's `#[owner]` field: the caller that
+    /// owns the records whose owner is `id` (`Caller::owner(&account_uuid)`), with no
+    /// formatting of the id to get wrong.
+    pub fn owner<O: OwnerId>(id: &O) -> Result<Caller> {
+        Caller::user(id.owner_id())
+    }
+}
+
 impl OwnerId for String {
-    fn owner_id(&self) -> &str {
-        self
+    fn owner_id(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl OwnerId for u64 {
+    fn owner_id(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
+}
+
+impl OwnerId for u32 {
+    fn owner_id(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
     }
 }
 

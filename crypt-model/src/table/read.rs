@@ -8,7 +8,7 @@
 
 use super::Table;
 use crate::access::{Caller, Permit, Scope, log_denied, stored_owner};
-use crate::attribute::{AttributeValue, Item, Key};
+use crate::attribute::{Item, Key};
 use crate::error::Result;
 use crate::model::EncryptedItem;
 use crate::store::{Page, Query, Store};
@@ -72,7 +72,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let owner_partition = T::SCHEMA.owner() == T::SCHEMA.partition_key();
         let refused = query.index.is_none()
             && owner_partition
-            && query.partition != AttributeValue::S(id.to_owned());
+            && T::SCHEMA.owner_text(&query.partition) != Some(id);
         if refused {
             let key = Item::from_iter([(T::SCHEMA.partition_key(), query.partition.clone())]);
             log_denied(caller, &T::SCHEMA, &key, Scope::Read);

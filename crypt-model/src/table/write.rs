@@ -15,18 +15,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Checks that `caller` may write `record` (its owner, or a service granted
     /// [`Scope::Write`]) before anything is encrypted; grant uses and refusals are logged.
     pub(super) fn authorize_write(&self, caller: &Caller, record: &T) -> Result<()> {
-        if caller.user_id() == Some(record.owner()) {
+        let owner = record.owner();
+        if caller.user_id() == Some(&*owner) {
             return Ok(());
         }
         let (plain, _) = record.__to_parts()?;
         self.gate
-            .authorize(
-                caller,
-                &T::SCHEMA,
-                Some(record.owner()),
-                &plain,
-                Scope::Write,
-            )
+            .authorize(caller, &T::SCHEMA, Some(&*owner), &plain, Scope::Write)
             .map(|_| ())
     }
 
@@ -46,7 +41,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         // `refused_by_key` refuses services without the grant, so the caller is a user.
         Ok(caller
             .user_id()
-            .map(|id| Condition::equals(T::SCHEMA.owner(), id)))
+            .map(|id| Condition::equals(T::SCHEMA.owner(), T::SCHEMA.owner_value(id))))
     }
 
     /// The condition of a put: the key is free or already the same owner's, and, for a
@@ -54,7 +49,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     fn put_condition(&self, record: &T) -> Condition {
         let owned = Condition::Or(vec![
             Condition::NotExists,
-            Condition::equals(T::SCHEMA.owner(), record.owner()),
+            Condition::equals(T::SCHEMA.owner(), T::SCHEMA.owner_value(&record.owner())),
         ]);
         match (T::SCHEMA.version(), record.version()) {
             (Some(_), Some(0)) => Condition::NotExists,
@@ -88,9 +83,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             Ok(stored) => stored,
             Err(error) => return error,
         };
-        let owner = stored.as_ref().and_then(|item| item.get(T::SCHEMA.owner()));
+        let owner = stored.as_ref().map(|item| stored_owner(&T::SCHEMA, item));
         match owner {
-            Some(AttributeValue::S(owner)) if owner != record.owner() => {
+            Some(owner) if owner != Some(&*record.owner()) => {
                 // A takeover attempt: logged as any refusal is.
                 if let Ok(key_item) = self.table.key_item(key) {
                     log_denied(caller, &T::SCHEMA, &key_item, Scope::Write);
@@ -205,7 +200,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let Some(stored) = self.store.get(&self.table, &key).await? else {
             return Err(conflict());
         };
-        if stored_owner(&schema, &stored) != Some(record.owner()) {
+        if stored_owner(&schema, &stored) != Some(&*record.owner()) {
             // Someone else's record answers as a missing one does; the attempt is logged.
             log_denied(caller, &schema, &stored, Scope::Write);
             return Err(conflict());
@@ -257,7 +252,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             }
         }
         let condition = Condition::And(vec![
-            Condition::equals(schema.owner(), record.owner()),
+            Condition::equals(schema.owner(), schema.owner_value(&record.owner())),
             Condition::equals(version_attribute, version),
         ]);
         match self

@@ -42,7 +42,7 @@ fn naive_of(civil: Civil) -> Option<NaiveDateTime> {
 
 /// RFC 3339 in UTC with nine decimals (`S`); any RFC 3339 time is read, converted to UTC.
 impl Attribute for DateTime<Utc> {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         civil(self.date_naive(), *self)?
             .text("Z")
@@ -57,7 +57,7 @@ impl Attribute for DateTime<Utc> {
 
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn`, without a zone (`S`).
 impl Attribute for NaiveDateTime {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         civil(self.date(), *self)?.text("").map(AttributeValue::S)
     }
@@ -70,7 +70,7 @@ impl Attribute for NaiveDateTime {
 
 /// `YYYY-MM-DD` (`S`).
 impl Attribute for NaiveDate {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         civil(*self, chrono::NaiveTime::MIN)?
             .date_text()

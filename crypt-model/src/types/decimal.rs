@@ -12,7 +12,7 @@ use crate::plaintext::{Encoder, Plaintext};
 /// A number (`N`), without trailing zeros (`1.50` is stored as `1.5`, as DynamoDB would return
 /// it); the scale of the value written is not kept.
 impl Attribute for Decimal {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::N);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::N);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::N(self.normalize().to_string()))
     }

@@ -36,7 +36,7 @@ fn primitive_of(civil: Civil) -> Option<PrimitiveDateTime> {
 /// RFC 3339 in UTC with nine decimals (`S`); any RFC 3339 time is read. The offset is not kept:
 /// the value read back is the same instant, in UTC.
 impl Attribute for OffsetDateTime {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         let utc = self.to_offset(UtcOffset::UTC);
         civil(utc.date(), utc.time())
@@ -51,7 +51,7 @@ impl Attribute for OffsetDateTime {
 
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn`, without a zone (`S`).
 impl Attribute for PrimitiveDateTime {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         civil(self.date(), self.time())
             .text("")
@@ -66,7 +66,7 @@ impl Attribute for PrimitiveDateTime {
 
 /// `YYYY-MM-DD` (`S`).
 impl Attribute for Date {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         civil(*self, Time::MIDNIGHT)
             .date_text()

@@ -1,21 +1,31 @@
 //! `uuid::Uuid` (feature `uuid`).
 
+use std::borrow::Cow;
+
 use uuid::Uuid;
 
 use crate::attribute::convert::string_of;
 use crate::attribute::{Attribute, AttributeValue, ConversionError, KeyType};
+use crate::model::OwnerId;
 use crate::plaintext::std_types::{exact, overwrite};
 use crate::plaintext::{Encoder, Plaintext};
 
 /// Hyphenated, lowercase (`S`): `67e55044-10b1-426f-9247-bb680e5fe0c8`. Reading also accepts the
 /// simple, braced and URN forms.
 impl Attribute for Uuid {
-    const __KEY_TYPE: Option<KeyType> = Some(KeyType::S);
+    const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         Ok(AttributeValue::S(self.hyphenated().to_string()))
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
         Uuid::parse_str(&string_of(value)?).map_err(|_| ConversionError::expected("a UUID (S)"))
+    }
+}
+
+/// An owner stored as `S`, whose id is the hyphenated lowercase text.
+impl OwnerId for Uuid {
+    fn owner_id(&self) -> Cow<'_, str> {
+        Cow::Owned(self.hyphenated().to_string())
     }
 }
 
