@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crypt_model::{Caller, Cipher, EncryptedItem, Error, Key, Sensitive, Table, TableRef};
+use crypt_model::{Caller, Cipher, EncryptedItem, Error, Sensitive, Table, TableRef};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, item_from_sdk, provision};
 
 /// A user's profile; the SSN is encrypted under a data key that KMS wraps.
@@ -84,12 +84,12 @@ async fn main() -> Result<(), Error> {
     }
 
     let mine = profiles
-        .get(&alice, &Key::new("alice"))
+        .get(&alice, &Profile::key("alice")?)
         .await?
         .ok_or_else(|| config("alice's profile is missing".into()))?;
     println!("alice reads her SSN: {}", mine.ssn.expose_secret());
     let theirs = profiles
-        .get(&Caller::user("mallory")?, &Key::new("alice"))
+        .get(&Caller::user("mallory")?, &Profile::key("alice")?)
         .await?;
     println!(
         "mallory reads alice's profile: {}",

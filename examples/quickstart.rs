@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crypt_model::store::Condition;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Error, Key, LocalKeyring, MemoryStore,
-    Sensitive, SerdePlaintext, Store, Table,
+    AttributeValue, Caller, Cipher, EncryptedItem, Error, LocalKeyring, MemoryStore, Sensitive,
+    SerdePlaintext, Store, Table,
 };
 use zeroize::Zeroize;
 
@@ -65,7 +65,7 @@ async fn main() -> Result<(), Error> {
     );
 
     // 4. Alice reads it back.
-    let key = Key::new("alice").with_sort("profile");
+    let key = Profile::key("alice", "profile")?;
     let mine = profiles
         .get(&alice, &key)
         .await?
@@ -96,7 +96,7 @@ async fn main() -> Result<(), Error> {
     store
         .put(profiles.table_ref(), tampered, &Condition::Always)
         .await?;
-    let stolen = Key::new("mallory").with_sort("stolen");
+    let stolen = Profile::key("mallory", "stolen")?;
     match profiles.get(&Caller::user("mallory")?, &stolen).await {
         Err(error @ Error::Integrity { .. }) => {
             println!("a copy moved to mallory's key: refused ({error})")

@@ -162,11 +162,21 @@ fn wrong_or_malformed_plain_values_say_what_was_expected() {
     refused::<(String, u8)>(AttributeValue::L(vec![s("x")]));
     refused::<SystemTime>(n("1E-10"));
     refused::<DateTime<Utc>>(s("yesterday"));
+    // Exactly, or not at all: 29 decimals do not fit a Decimal, and are not rounded.
+    refused::<Decimal>(n("1.00000000000000000000000000001"));
     let year_10000 = NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap();
     assert!(
         year_10000.to_attribute().is_err(),
         "four-digit years keep the text sortable"
     );
+    // The last instant of year 9999 an hour west of UTC is in year 10000 in UTC: an error, not
+    // the panic of `time`'s own conversion.
+    let late = time::OffsetDateTime::parse(
+        "9999-12-31T23:59:59-01:00",
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(late.to_attribute().is_err());
 }
 
 #[test]
@@ -279,4 +289,22 @@ fn a_request_body_decodes_straight_into_sensitive_values() {
     );
     assert_eq!(request.answers.unwrap().expose_secret(), &["blue"]);
     assert_eq!(format!("{:?}", request.ssn), "Sensitive([REDACTED])");
+    // serde's own errors quote what they could not read; a sensitive field's do not.
+    for (body, secret) in [
+        (
+            r#"{"email":"a","ssn":78051120,"born":"1990-02-28"}"#,
+            "78051120",
+        ),
+        (
+            r#"{"email":"a","ssn":"078-05-1120","born":"PIN1234"}"#,
+            "PIN1234",
+        ),
+    ] {
+        let error = serde_json::from_str::<SignUp>(body)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(!error.contains(secret), "{error}");
+        assert!(error.contains("sensitive field"), "{error}");
+    }
 }

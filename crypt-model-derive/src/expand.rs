@@ -1,10 +1,11 @@
 //! The generated code: an `EncryptedItem` impl of glue calls into `::crypt_model::__private`,
 //! inside `const _: () = { … };`. Built as serde_derive builds `ser.rs`, from one small function
 //! per part, a file each: the fields' glue (`glue`), the schema (`schema`), the trait impl
-//! (`item`), the index lookups (`lookup`). On errors, `fallback` emits a stub instead.
+//! (`item`), the key constructors (`keys`), the index lookups (`lookup`). On errors, `fallback` emits a stub instead.
 
 mod glue;
 mod item;
+mod keys;
 mod lookup;
 mod schema;
 
@@ -81,6 +82,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
     let glue = glue::consts(&model);
     let text_checks = schema::text_checks(&model);
     let plain_struct = item::plain_fields_struct(&model);
+    let keys = keys::keys(&model);
     let lookups = lookup::lookups(&model);
     let item = item::encrypted_item_impl(&model);
     quote! {
@@ -89,6 +91,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
             #plain_struct
             #(#glue)*
             #(#text_checks)*
+            #keys
             #lookups
             #item
         };

@@ -3,13 +3,14 @@
 
 use std::borrow::Cow;
 
-pub use crate::attribute::{Attribute, AttributeValue, Item, KeyType};
+pub use crate::attribute::{Attribute, AttributeValue, Item, Key, KeyType};
 pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::index::{IndexScope, IndexSpec, Normalize};
 pub use crate::model::{EncryptedItem, OwnerId, SensitiveField, TextField, VersionField};
 pub use crate::schema::Schema;
 pub use crate::sensitive::Sensitive;
+pub use crate::store::Query;
 pub use crate::table::IndexLookup;
 
 /// Stores a plain field (nothing for `None`).
@@ -53,6 +54,32 @@ fn take_sensitive<F: SensitiveField>(plaintexts: &mut Plaintexts, name: &'static
     F::__take(name, plaintexts)
 }
 
+/// A key attribute's value, or the error that names the key.
+fn key_part<T: Attribute>(name: &'static str, value: &T) -> Result<AttributeValue> {
+    value.to_attribute().map_err(|e| Error::InvalidValue {
+        attribute: name.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// `Model::key(…)`: the primary key from the key fields' values.
+pub fn key_of<P: Attribute, S: Attribute>(
+    partition_name: &'static str,
+    partition: &P,
+    sort: Option<(&'static str, &S)>,
+) -> Result<Key> {
+    let key = Key::new(key_part(partition_name, partition)?);
+    match sort {
+        Some((name, value)) => Ok(key.with_sort(key_part(name, value)?)),
+        None => Ok(key),
+    }
+}
+
+/// `Model::partition(…)`: a query of one partition from the partition key's value.
+pub fn partition_query<P: Attribute>(name: &'static str, partition: &P) -> Result<Query> {
+    key_part(name, partition).map(Query::partition)
+}
+
 /// The owner's id.
 fn owner_id<O: OwnerId>(owner: &O) -> Cow<'_, str> {
     owner.owner_id()
@@ -91,8 +118,22 @@ pub struct OwnerField<T> {
     pub id: fn(&T) -> Cow<'_, str>,
 }
 
-/// The glue for an owner field of type `T`.
+/// The glue for an owner field of type `T`, whose key type must say how it is stored: a type
+/// that does not (a newtype whose `Attribute` impl leaves `KEY_TYPE` out) fails the build here,
+/// instead of every write at run time.
+#[allow(
+    clippy::panic,
+    reason = "a panic in a const is a compile error, with this message"
+)]
 pub const fn owner_field<T: OwnerId>() -> OwnerField<T> {
+    match T::KEY_TYPE {
+        Some(KeyType::S | KeyType::N) => {}
+        _ => panic!(
+            "an #[owner] type must be stored as a string or a number: in its `Attribute` impl, \
+             set `const KEY_TYPE: Option<KeyType> = Some(KeyType::S)` (or `N`), or the inner \
+             type's (`u64::KEY_TYPE`)"
+        ),
+    }
     OwnerField {
         plain: plain_field::<T>(),
         id: owner_id::<T>,

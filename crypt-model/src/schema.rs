@@ -154,12 +154,22 @@ impl Schema {
         }
     }
 
-    /// The owner id an owner attribute holds: its text, when it is of the owner's type.
+    /// The owner id an owner attribute holds: its text, when it is of the owner's type, and, for
+    /// a number, an integer in its one plain decimal form (`0|-?[1-9][0-9]*`). DynamoDB compares
+    /// numbers by value, so that `01001` or `1001.0` would match the owner `1001` in a condition:
+    /// such a text is no owner's id.
     pub(crate) fn owner_text<'a>(&self, value: &'a AttributeValue) -> Option<&'a str> {
         match (self.owner_type(), value) {
-            (KeyType::S, AttributeValue::S(id)) | (KeyType::N, AttributeValue::N(id)) => Some(id),
+            (KeyType::S, AttributeValue::S(id)) => Some(id),
+            (KeyType::N, AttributeValue::N(id)) if is_plain_integer(id) => Some(id),
             _ => None,
         }
+    }
+
+    /// Whether `id` can be the id of one of this schema's owners (a number owner's id is a plain
+    /// integer).
+    pub(crate) fn is_owner_id(&self, id: &str) -> bool {
+        self.owner_type() != KeyType::N || is_plain_integer(id)
     }
 
     /// The owner attribute that holds the owner id `id`.
@@ -396,6 +406,17 @@ pub(crate) fn validate_attribute_name(name: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `0`, or an optional `-` and digits without a leading zero: the one text of an integer.
+fn is_plain_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let bytes = digits.as_bytes();
+    match bytes {
+        [] => false,
+        [b'0'] => text == "0",
+        [first, ..] => *first != b'0' && bytes.iter().all(u8::is_ascii_digit),
+    }
 }
 
 /// String equality in a `const fn`.

@@ -16,7 +16,7 @@ use crate::plaintext::Plaintext;
 /// cannot be printed, serialized or compared by accident.
 ///
 /// It does implement `Deserialize`, as `T` does, so that a request body decodes straight into a
-/// value that is wiped on drop. What the deserializer itself keeps (its input, its scratch
+/// value that is wiped on drop; its error never quotes the value. What the deserializer itself keeps (its input, its scratch
 /// buffers) is the caller's to wipe: read the body into a `zeroize::Zeroizing<Vec<u8>>`.
 ///
 /// ```
@@ -67,7 +67,15 @@ impl<T: Plaintext> From<T> for Sensitive<T> {
 
 impl<'de, T: Plaintext + serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize(deserializer).map(Sensitive::new)
+        // serde's errors quote the input ("invalid type: string \"078-05-1120\""): a request
+        // body's error must not carry the secret it held.
+        T::deserialize(deserializer)
+            .map(Sensitive::new)
+            .map_err(|_| {
+                serde::de::Error::custom(
+                    "invalid value for a sensitive field (the value is not shown)",
+                )
+            })
     }
 }
 

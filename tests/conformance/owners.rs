@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use crypt_model::attribute::{Attribute, ConversionError, KeyType};
-use crypt_model::{AttributeValue, Caller, EncryptedItem, Error, Key, OwnerId, Query, Sensitive};
+use crypt_model::{AttributeValue, Caller, EncryptedItem, Error, OwnerId, Sensitive};
 use uuid::Uuid;
 
 use super::{Harness, table};
@@ -78,7 +78,7 @@ pub async fn a_uuid_owner_is_stored_as_a_string_and_owns_its_partition(backend: 
         .put(&alice, &mut chart(alice_id, 1, "flu"))
         .await
         .unwrap();
-    let key = Key::new(alice_id.to_attribute().unwrap()).with_sort(1u32);
+    let key = Chart::key(alice_id, 1u32).unwrap();
     let stored = backend
         .store()
         .get(charts.table_ref(), &key)
@@ -98,7 +98,7 @@ pub async fn a_uuid_owner_is_stored_as_a_string_and_owns_its_partition(backend: 
         charts.get(&bob, &key).await.unwrap().is_none(),
         "reads as missing"
     );
-    let partition = Query::partition(alice_id.to_attribute().unwrap());
+    let partition = Chart::partition(alice_id).unwrap();
     assert!(
         charts
             .query_all(&bob, partition.clone())
@@ -150,7 +150,7 @@ pub async fn a_number_owner_is_stored_as_a_number_and_guards_its_records(backend
         iban: Sensitive::new("DE89370400440532013000".into()),
     };
     invoices.put(&alice, &mut invoice).await.unwrap();
-    let key = Key::new("inv-1");
+    let key = Invoice::key("inv-1").unwrap();
     let stored = backend
         .store()
         .get(invoices.table_ref(), &key)
@@ -179,6 +179,39 @@ pub async fn a_number_owner_is_stored_as_a_number_and_guards_its_records(backend
         invoices.get(&alice, &key).await.unwrap().is_some(),
         "not deleted"
     );
+    // DynamoDB compares numbers by value: ids that are alice's number in another form own
+    // nothing, and one that is no number at all is refused the same way, not sent.
+    for other in ["01001", "1001.0", "1.001E3", "alice"] {
+        let caller = Caller::user(other).unwrap();
+        assert!(!invoices.delete(&caller, &key).await.unwrap(), "{other}");
+        assert!(
+            invoices.get(&caller, &key).await.unwrap().is_none(),
+            "{other}"
+        );
+        assert!(
+            invoices.get(&alice, &key).await.unwrap().is_some(),
+            "{other} deleted it"
+        );
+    }
+    // Someone with raw write access rewrites the owner's text to another form of the number
+    // (DynamoDB stores it as 1001 again; a store that keeps the text must not give the record to
+    // the caller "01001").
+    let mut raw = stored.clone();
+    raw.insert("customer", AttributeValue::N("01001".into()));
+    let raw_put = |item| {
+        let store = backend.store();
+        let table = invoices.table_ref().clone();
+        async move {
+            store
+                .put(&table, item, &crypt_model::store::Condition::Always)
+                .await
+                .unwrap()
+        }
+    };
+    raw_put(raw).await;
+    let caller = Caller::user("01001").unwrap();
+    assert!(invoices.get(&caller, &key).await.unwrap().is_none());
+    raw_put(stored).await;
     // The owner rewrites and deletes: conditions on a number owner match it.
     invoice.iban = Sensitive::new("DE02120300000000202051".into());
     invoices.put(&alice, &mut invoice).await.unwrap();

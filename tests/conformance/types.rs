@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crypt_model::attribute::Attribute;
-use crypt_model::{AttributeValue, Caller, EncryptedItem, Key, Query, Sensitive};
+use crypt_model::{AttributeValue, Caller, EncryptedItem, Key, Sensitive};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -165,8 +165,12 @@ pub async fn every_field_type_round_trips_as_its_documented_type(backend: &impl 
     let mut record = typed(account, instant("2024-05-01T12:00:00Z"));
     records.put(&alice, &mut record).await.unwrap();
 
-    let key =
-        Key::new(account.to_attribute().unwrap()).with_sort(record.at.to_attribute().unwrap());
+    let key = Typed::key(account, record.at).unwrap();
+    assert_eq!(
+        key,
+        Key::new(account.to_attribute().unwrap()).with_sort(record.at.to_attribute().unwrap()),
+        "the typed key is the key as stored"
+    );
     let stored = backend
         .store()
         .get(records.table_ref(), &key)
@@ -235,7 +239,7 @@ pub async fn timestamp_sort_keys_sort_by_time(backend: &impl Harness) {
             .unwrap();
     }
     let read = records
-        .query_all(&alice, Query::partition(account.to_attribute().unwrap()))
+        .query_all(&alice, Typed::partition(account).unwrap())
         .await
         .unwrap();
     let order: Vec<DateTime<Utc>> = read.iter().map(|r| r.at).collect();

@@ -8,7 +8,7 @@ use std::fmt;
 use super::order::compare_keys;
 use super::table_ref::canonical_key;
 use super::{MAX_TRANSACTION, TableRef};
-use crate::attribute::{AttributeValue, Item, Key};
+use crate::attribute::{AttributeValue, Item, Key, Number};
 use crate::error::{Error, Result};
 
 /// A condition on the stored item, checked atomically with a write.
@@ -44,12 +44,26 @@ impl Condition {
             Condition::Always => true,
             Condition::NotExists => stored.is_none(),
             Condition::Exists => stored.is_some(),
-            Condition::Equals(attribute, value) => {
-                stored.and_then(|item| item.get(attribute)) == Some(value)
-            }
+            Condition::Equals(attribute, value) => stored
+                .and_then(|item| item.get(attribute))
+                .is_some_and(|stored| equal_as_dynamodb_compares(stored, value)),
             Condition::And(all) => all.iter().all(|c| c.holds(stored)),
             Condition::Or(any) => any.iter().any(|c| c.holds(stored)),
         }
+    }
+}
+
+/// Equality as DynamoDB evaluates `a = b` in a condition: numbers by value (`1001`, `01001` and
+/// `1001.0` are equal), everything else as it is.
+fn equal_as_dynamodb_compares(a: &AttributeValue, b: &AttributeValue) -> bool {
+    match (a, b) {
+        (AttributeValue::N(a), AttributeValue::N(b)) => {
+            match (Number::parse(a), Number::parse(b)) {
+                (Ok(a), Ok(b)) => a.cmp_value(&b).is_eq(),
+                _ => a == b,
+            }
+        }
+        _ => a == b,
     }
 }
 

@@ -38,9 +38,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 .authorize(caller, &T::SCHEMA, None, &key_item, Scope::Delete)?;
             return Ok(Some(Condition::Exists));
         }
-        // `refused_by_key` refuses services without the grant, so the caller is a user.
+        // `refused_by_key` refuses services without the grant, so the caller is a user; one whose
+        // id no owner of this model can have owns nothing (a condition on `1001.0` would match
+        // the number owner 1001).
         Ok(caller
             .user_id()
+            .filter(|id| T::SCHEMA.is_owner_id(id))
             .map(|id| Condition::equals(T::SCHEMA.owner(), T::SCHEMA.owner_value(id))))
     }
 

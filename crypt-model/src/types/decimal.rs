@@ -1,7 +1,5 @@
 //! `rust_decimal::Decimal` (feature `rust_decimal`).
 
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 
 use crate::attribute::convert::number_of;
@@ -18,7 +16,8 @@ impl Attribute for Decimal {
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
         let text = number_of(value)?;
-        Decimal::from_str(&text)
+        // Exactly, or not at all: `from_str` would round digits past the 28th.
+        Decimal::from_str_exact(&text)
             .or_else(|_| Decimal::from_scientific(&text))
             .map_err(|_| ConversionError::expected("a number that fits in a Decimal (N)"))
     }

@@ -38,7 +38,10 @@ fn primitive_of(civil: Civil) -> Option<PrimitiveDateTime> {
 impl Attribute for OffsetDateTime {
     const KEY_TYPE: Option<KeyType> = Some(KeyType::S);
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
-        let utc = self.to_offset(UtcOffset::UTC);
+        // `to_offset` panics when UTC falls outside the years `time` represents.
+        let utc = self
+            .checked_to_offset(UtcOffset::UTC)
+            .ok_or_else(|| ConversionError::expected("a year from 0 to 9999"))?;
         civil(utc.date(), utc.time())
             .text("Z")
             .map(AttributeValue::S)
