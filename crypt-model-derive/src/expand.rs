@@ -1,13 +1,15 @@
 //! The generated code: an `EncryptedItem` impl of glue calls into `::crypt_model::__private`,
 //! inside `const _: () = { … };`. Built as serde_derive builds `ser.rs`, from one small function
 //! per part, a file each: the fields' glue (`glue`), the schema (`schema`), the trait impl
-//! (`item`), the key constructors (`keys`), the index lookups (`lookup`). On errors, `fallback` emits a stub instead.
+//! (`item`), the key constructors (`keys`), the field selectors (`selectors`), the index lookups
+//! (`lookup`). On errors, `fallback` emits a stub instead.
 
 mod glue;
 mod item;
 mod keys;
 mod lookup;
 mod schema;
+mod selectors;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -83,6 +85,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
     let text_checks = schema::text_checks(&model);
     let plain_struct = item::plain_fields_struct(&model);
     let keys = keys::keys(&model);
+    let selectors = selectors::selectors(&model);
     let lookups = lookup::lookups(&model);
     let item = item::encrypted_item_impl(&model);
     quote! {
@@ -92,6 +95,7 @@ fn expand(cont: &Container<'_>) -> TokenStream {
             #(#glue)*
             #(#text_checks)*
             #keys
+            #selectors
             #lookups
             #item
         };

@@ -7,7 +7,9 @@ pub use crate::attribute::{Attribute, AttributeValue, Item, Key, KeyType};
 pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::index::{IndexScope, IndexSpec, Normalize};
-pub use crate::model::{EncryptedItem, OwnerId, SensitiveField, TextField, VersionField};
+pub use crate::model::{
+    EncryptedItem, Field, OwnerId, SensitiveField, TextField, VersionField, Versioned,
+};
 pub use crate::schema::Schema;
 pub use crate::sensitive::Sensitive;
 pub use crate::store::Query;

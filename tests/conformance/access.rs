@@ -355,7 +355,11 @@ pub async fn versioned_writes_read_a_foreign_record_as_a_missing_one(backend: &i
             "{email}: {error:?}"
         );
         let error = accounts
-            .update(&mallory, &mut account(email, "mallory", 1), &["secret"])
+            .update(
+                &mallory,
+                &mut account(email, "mallory", 1),
+                &[Account::SECRET],
+            )
             .await
             .unwrap_err();
         assert!(

@@ -3,6 +3,8 @@
 //! wrong type.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
 use crate::access::Caller;
 use crate::attribute::Attribute;
@@ -85,6 +87,55 @@ impl VersionField for u64 {
         version
     }
 }
+
+/// A field of model `T` that [`Table::update`](crate::Table::update) can write: a sensitive
+/// field, or a plain one other than the keys, the owner and the version. The derive generates
+/// one per such field, named after it in capitals (`Vault::PIN` for `pin`); there is no other
+/// way to make one, so a misspelt field, a key, or a field of another model does not compile.
+pub struct Field<T> {
+    name: &'static str,
+    model: PhantomData<fn() -> T>,
+}
+
+impl<T> Field<T> {
+    /// The selector of the attribute `name` (generated code only).
+    #[doc(hidden)]
+    pub const fn __new(name: &'static str) -> Self {
+        Field {
+            name,
+            model: PhantomData,
+        }
+    }
+
+    /// The attribute the field is stored under.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl<T> Clone for Field<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Field<T> {}
+
+impl<T> fmt::Debug for Field<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Field({})", self.name)
+    }
+}
+
+/// A model with a `#[crypt_model(version)]` field, which [`Table::update`](crate::Table::update)
+/// requires: an update writes only over the version it read. The derive implements it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `#[crypt_model(version)]` field, which `update` needs",
+    label = "an update writes only if the record is unchanged since it was read",
+    note = "add a `#[crypt_model(version)] version: u64` field to `{Self}`, or write the whole \
+            record with `Table::put`"
+)]
+pub trait Versioned: crate::model::EncryptedItem {}
 
 impl Caller {
     /// The user whose id is `id`, of the type of a model's `#[owner]` field: the caller that
