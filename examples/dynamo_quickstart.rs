@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crypt_model::{Caller, Cipher, EncryptedItem, Error, Sensitive, Table, TableRef};
+use crypt_model::{Caller, Cipher, EncryptedItem, Sensitive, Table, TableRef};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, item_from_sdk, provision};
 
 /// A user's profile; the SSN is encrypted under a data key that KMS wraps.
@@ -26,7 +26,7 @@ struct Profile {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some(endpoint) = std::env::args().nth(1) else {
         eprintln!(
             "usage: cargo run --example dynamo_quickstart -- <endpoint>, e.g. http://127.0.0.1:5000"
@@ -121,6 +121,6 @@ fn clients(endpoint: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_kms::Client) {
     )
 }
 
-fn config(message: String) -> Error {
-    Error::Config(message)
+fn config(message: String) -> Box<dyn std::error::Error> {
+    message.into()
 }

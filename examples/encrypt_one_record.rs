@@ -24,7 +24,7 @@ struct Profile {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A fresh key for this run; production uses AWS KMS or a managed key.
     let cipher = Cipher::new(LocalKeyring::generate()?);
 
@@ -90,9 +90,9 @@ fn describe(name: &str, value: &AttributeValue) -> String {
     }
 }
 
-fn unexpected(outcome: Result<(), Error>) -> Error {
-    Error::Config(match outcome {
+fn unexpected(outcome: Result<(), Error>) -> Box<dyn std::error::Error> {
+    match outcome {
         Ok(()) => "a refused record opened: this must never happen".into(),
-        Err(error) => format!("an unexpected error: {error}"),
-    })
+        Err(error) => format!("an unexpected error: {error}").into(),
+    }
 }

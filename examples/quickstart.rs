@@ -37,7 +37,7 @@ struct Profile {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. A store and a key. In production: DynamoStore and the AWS KMS keyring.
     let store = MemoryStore::new();
     let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
@@ -102,11 +102,9 @@ async fn main() -> Result<(), Error> {
             println!("a copy moved to mallory's key: refused ({error})")
         }
         Ok(_) => {
-            return Err(Error::Config(
-                "a tampered item opened: this must never happen".into(),
-            ));
+            return Err("a tampered item opened: this must never happen".into());
         }
-        Err(other) => return Err(other),
+        Err(other) => return Err(other.into()),
     }
     Ok(())
 }
@@ -115,6 +113,6 @@ fn last4(number: &str) -> &str {
     &number[number.len().saturating_sub(4)..]
 }
 
-fn missing(what: &str) -> Error {
-    Error::Config(format!("{what} should be there"))
+fn missing(what: &str) -> Box<dyn std::error::Error> {
+    format!("{what} should be there").into()
 }

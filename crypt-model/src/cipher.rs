@@ -88,14 +88,13 @@ impl Cipher {
         owner: &str,
         normalized: &[u8],
     ) -> Result<Vec<u8>> {
-        let secret = self.index_secret.as_ref().ok_or_else(|| {
-            Error::Config(format!(
-                "table `{}` has a blind index on `{}`, and the cipher has no index secret: \
-                 configure one with Cipher::with_index_secret",
-                schema.table(),
-                spec.field()
-            ))
-        })?;
+        let secret = self
+            .index_secret
+            .as_ref()
+            .ok_or_else(|| Error::NoIndexSecret {
+                table: schema.table().to_owned(),
+                field: spec.field().to_owned(),
+            })?;
         Ok(secret.index_value(schema.table(), spec, owner, normalized))
     }
 
@@ -151,10 +150,10 @@ impl Cipher {
         let mut total: u64 = 0;
         for (name, plaintext) in &plaintexts.fields {
             if !schema.is_sensitive(name) {
-                return Err(Error::Config(format!(
-                    "`{name}` is not a sensitive attribute of table `{}`",
-                    schema.table()
-                )));
+                return Err(Error::NotSensitive {
+                    table: schema.table().to_owned(),
+                    attribute: (*name).to_owned(),
+                });
             }
             if item.contains(name) {
                 return Err(Error::InvalidValue {

@@ -114,9 +114,86 @@ pub enum Error {
         reason: String,
     },
 
-    /// A configuration value (a table name, a schema, a cache limit) is invalid.
-    #[error("invalid configuration: {0}")]
-    Config(String),
+    /// A schema breaks a rule (the derive checks them all at compile time; a hand-written
+    /// [`Schema`](crate::Schema) is checked when first used).
+    #[error("invalid schema for table `{table}`: {reason}")]
+    InvalidSchema {
+        /// The logical table.
+        table: String,
+        /// Which rule.
+        reason: String,
+    },
+
+    /// A table name breaks DynamoDB's rules: 3 to 255 characters of `A-Z a-z 0-9 _ . -`.
+    #[error(
+        "invalid table name `{}`: a table name is 3 to 255 characters of A-Z a-z 0-9 _ . -",
+        .name.escape_debug()
+    )]
+    InvalidTableName {
+        /// The name given.
+        name: String,
+    },
+
+    /// An attribute name is empty, longer than 255 bytes, or uses the reserved `__cm` prefix.
+    #[error("invalid attribute name `{}`: {reason}", .name.escape_debug())]
+    InvalidAttributeName {
+        /// The name given.
+        name: String,
+        /// Which rule.
+        reason: String,
+    },
+
+    /// A value was given for an attribute that the schema does not declare sensitive.
+    #[error("`{attribute}` is not a sensitive attribute of table `{table}`")]
+    NotSensitive {
+        /// The logical table.
+        table: String,
+        /// The attribute.
+        attribute: String,
+    },
+
+    /// The model has a blind index and the [`Cipher`](crate::Cipher) has no index secret.
+    #[error(
+        "table `{table}` has a blind index on `{field}`, and the cipher has no index secret: \
+         configure one with Cipher::with_index_secret"
+    )]
+    NoIndexSecret {
+        /// The logical table.
+        table: String,
+        /// The indexed field.
+        field: String,
+    },
+
+    /// A search named a field without a blind index.
+    #[error("`{field}` has no blind index in table `{table}`")]
+    NoSuchIndex {
+        /// The logical table.
+        table: String,
+        /// The field.
+        field: String,
+    },
+
+    /// A service searched an owner-scoped blind index, which only a record's owner can search
+    /// (its values are keyed by the owner's id).
+    #[error(
+        "the index on `{field}` is owner-scoped: only a user, for its own records, can search it"
+    )]
+    OwnerScopedIndex {
+        /// The indexed field.
+        field: String,
+    },
+
+    /// The operation cannot be done on this model (an update of a model without a version, a
+    /// batch write of records whose write must be conditional). Nothing was done.
+    #[error("{operation} on table `{table}` is not possible: {reason}")]
+    Unsupported {
+        /// The logical table.
+        table: String,
+        /// The operation (`update`, `batch_put`).
+        operation: &'static str,
+        /// Why, and what to use instead.
+        reason: String,
+    },
 
     /// The caller may not open or write this record.
     #[error(

@@ -157,13 +157,16 @@ impl IndexSpec {
         self.normalize
     }
 
-    /// Checks the width.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks the width, for an index of the logical table `table`.
+    pub fn validate(&self, table: &str) -> Result<()> {
         if !(MIN_INDEX_BITS..=MAX_INDEX_BITS).contains(&self.bits) {
-            return Err(Error::Config(format!(
-                "index on `{}`: {} bits is outside {MIN_INDEX_BITS}..={MAX_INDEX_BITS}",
-                self.field, self.bits
-            )));
+            return Err(Error::InvalidSchema {
+                table: table.to_owned(),
+                reason: format!(
+                    "the index on `{}`: {} bits is outside {MIN_INDEX_BITS}..={MAX_INDEX_BITS}",
+                    self.field, self.bits
+                ),
+            });
         }
         Ok(())
     }
@@ -268,10 +271,9 @@ pub(crate) fn normalized_bytes(
     if matches!(normalize, Normalize::None) {
         return Ok(Zeroizing::new(encoded.to_vec()));
     }
-    let text = std::str::from_utf8(encoded).map_err(|_| {
-        Error::Config(format!(
-            "the index on `{field}` normalises text, but the field is not a string"
-        ))
+    let text = std::str::from_utf8(encoded).map_err(|_| Error::InvalidValue {
+        attribute: field.to_owned(),
+        reason: "its index normalises text, and the value is not a string".to_owned(),
     })?;
     Ok(Zeroizing::new(normalize.apply(text).into_bytes()))
 }

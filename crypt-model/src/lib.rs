@@ -48,7 +48,7 @@ pub use cipher::{Cipher, Plaintexts};
 pub use error::{Error, KeyProviderError, Result};
 pub use index::IndexSecret;
 pub use keyring::LocalKeyring;
-pub use model::{EncryptedItem, Field, OwnerId, Sealed, Versioned};
+pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
 pub use plaintext::SerdePlaintext;
 pub use schema::Schema;
 pub use sensitive::Sensitive;

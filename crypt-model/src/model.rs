@@ -12,7 +12,9 @@ use crate::schema::Schema;
 mod fields;
 mod sealed;
 
-pub use fields::{Field, OwnerId, SensitiveField, TextField, VersionField, Versioned};
+pub use fields::{
+    BatchWritable, Field, OwnerId, SensitiveField, TextField, VersionField, Versioned,
+};
 pub use sealed::Sealed;
 
 /// A model whose sensitive fields are encrypted before they are stored. Implemented by

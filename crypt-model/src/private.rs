@@ -8,7 +8,8 @@ pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::index::{IndexScope, IndexSpec, Normalize};
 pub use crate::model::{
-    EncryptedItem, Field, OwnerId, SensitiveField, TextField, VersionField, Versioned,
+    BatchWritable, EncryptedItem, Field, OwnerId, SensitiveField, TextField, VersionField,
+    Versioned,
 };
 pub use crate::schema::Schema;
 pub use crate::sensitive::Sensitive;

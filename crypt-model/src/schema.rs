@@ -314,65 +314,76 @@ impl Schema {
             validate_attribute_name(name)?;
         }
         if self.owner_type() == KeyType::B {
-            return Err(Error::Config(format!(
-                "table `{}`: the owner `{}` must be a string or a number, not binary",
-                self.table, self.owner
-            )));
+            return Err(Error::InvalidSchema {
+                table: self.table.to_owned(),
+                reason: format!(
+                    "the owner `{}` must be a string or a number, not binary",
+                    self.owner
+                ),
+            });
         }
         if self.sort_key == Some(self.partition_key) {
-            return Err(Error::Config(format!(
-                "table `{}`: the sort key cannot be the partition key `{}`",
-                self.table, self.partition_key
-            )));
+            return Err(Error::InvalidSchema {
+                table: self.table.to_owned(),
+                reason: format!(
+                    "the sort key cannot be the partition key `{}`",
+                    self.partition_key
+                ),
+            });
         }
         if let Some(version) = self.version {
             if keys.contains(&Some(version)) || self.is_sensitive(version) {
-                return Err(Error::Config(format!(
-                    "table `{}`: the version attribute `{version}` must be a plain field of its own",
-                    self.table
-                )));
+                return Err(Error::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!(
+                        "the version attribute `{version}` must be a plain field of its own"
+                    ),
+                });
             }
         }
         let plain = || self.plain.iter().chain(self.unauthenticated);
         for (i, name) in plain().enumerate() {
             validate_attribute_name(name)?;
             if keys.contains(&Some(name)) || self.version == Some(name) || self.is_sensitive(name) {
-                return Err(Error::Config(format!(
-                    "table `{}`: `{name}` is listed as a plain attribute and is also a key, the \
-                     owner, the version or sensitive",
-                    self.table
-                )));
+                return Err(Error::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!(
+                        "`{name}` is listed as a plain attribute and is also a key, the \
+                         owner, the version or sensitive"
+                    ),
+                });
             }
             if plain().take(i).any(|other| other == name) {
-                return Err(Error::Config(format!(
-                    "table `{}`: plain attribute `{name}` is listed twice",
-                    self.table
-                )));
+                return Err(Error::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!("plain attribute `{name}` is listed twice"),
+                });
             }
         }
         for spec in self.indexes {
-            spec.validate()?;
+            spec.validate(self.table)?;
             if !self.is_sensitive(spec.field()) {
-                return Err(Error::Config(format!(
-                    "table `{}`: the index on `{}` needs a sensitive field",
-                    self.table,
-                    spec.field()
-                )));
+                return Err(Error::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!("the index on `{}` needs a sensitive field", spec.field()),
+                });
             }
         }
         for (i, field) in self.sensitive.iter().enumerate() {
             if keys.contains(&Some(field)) {
-                return Err(Error::Config(format!(
-                    "table `{}`: `{field}` is a key or the owner and cannot be sensitive: a \
-                     randomly encrypted value cannot be looked up or checked",
-                    self.table
-                )));
+                return Err(Error::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!(
+                        "`{field}` is a key or the owner and cannot be sensitive: a \
+                         randomly encrypted value cannot be looked up or checked"
+                    ),
+                });
             }
             if self.sensitive[..i].contains(field) {
-                return Err(Error::Config(format!(
-                    "table `{}`: sensitive attribute `{field}` is listed twice",
-                    self.table
-                )));
+                return Err(Error::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!("sensitive attribute `{field}` is listed twice"),
+                });
             }
         }
         Ok(())
@@ -383,10 +394,9 @@ impl Schema {
 pub fn validate_table_name(name: &str) -> Result<()> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if !(3..=255).contains(&name.len()) || !name.chars().all(allowed) {
-        return Err(Error::Config(format!(
-            "invalid table name `{}`: a table name is 3 to 255 characters of A-Z a-z 0-9 _ . -",
-            name.escape_debug()
-        )));
+        return Err(Error::InvalidTableName {
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -394,16 +404,19 @@ pub fn validate_table_name(name: &str) -> Result<()> {
 /// Checks an attribute name: 1 to 255 bytes, not starting with the reserved `__cm`.
 pub(crate) fn validate_attribute_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 255 {
-        return Err(Error::Config(format!(
-            "invalid attribute name `{}`: an attribute name is 1 to 255 bytes",
-            name.escape_debug()
-        )));
+        return Err(Error::InvalidAttributeName {
+            name: name.to_owned(),
+            reason: "an attribute name is 1 to 255 bytes".to_owned(),
+        });
     }
     if name.starts_with(RESERVED_PREFIX) {
-        return Err(Error::Config(format!(
-            "invalid attribute name `{name}`: names starting with `{RESERVED_PREFIX}` are \
-             reserved for crypt-model's own attributes"
-        )));
+        return Err(Error::InvalidAttributeName {
+            name: name.to_owned(),
+            reason: format!(
+                "names starting with `{RESERVED_PREFIX}` are reserved for crypt-model's own \
+                 attributes"
+            ),
+        });
     }
     Ok(())
 }

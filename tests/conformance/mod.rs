@@ -56,7 +56,7 @@ macro_rules! conformance_suite {
             takeover_is_refused, enumeration_looks_like_a_missing_record,
             query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
             stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
-            batch_put_refuses_models_whose_owner_is_not_in_the_key, stored_items_hold_no_plaintext,
+            stored_items_hold_no_plaintext,
             update_writes_the_named_fields_only,
             a_field_rolled_back_after_later_updates_is_an_integrity_failure,
             an_update_reseals_under_the_current_primary_key,

@@ -402,19 +402,6 @@ pub async fn table_transaction_rolls_back(backend: &impl Harness) {
     );
 }
 
-pub async fn batch_put_refuses_models_whose_owner_is_not_in_the_key(backend: &impl Harness) {
-    let orders = table::<Order>(backend).await;
-    let alice = Caller::user("alice").unwrap();
-    let records = [Order {
-        order_no: 7,
-        customer: "alice".into(),
-        card: Sensitive::new(CARD.into()),
-    }];
-    let error = orders.batch_put(&alice, &records).await.unwrap_err();
-    assert!(matches!(error, Error::Config(_)), "{error:?}");
-    assert!(orders.get(&alice, &Key::new(7u64)).await.unwrap().is_none());
-}
-
 pub async fn stored_items_hold_no_plaintext(backend: &impl Harness) {
     let profiles = table::<Profile>(backend).await;
     let alice = Caller::user("alice").unwrap();

@@ -1,6 +1,7 @@
 //! `Model::FIELD`: a selector per field that `Table::update` can write (sensitive fields and
-//! plain fields other than the keys, the owner and the version), and `Versioned` for a model
-//! with a version, which `update` requires. A misspelt field, a key, or a field of another model
+//! plain fields other than the keys, the owner and the version); `Versioned` for a model with a
+//! version, which `update` requires; `BatchWritable` for a model whose owner is in its key and
+//! that has no version, which `batch_put` requires. A misspelt field, a key, or a field of another model
 //! is then a compile error, not a run-time one.
 
 use proc_macro2::TokenStream;
@@ -35,11 +36,19 @@ pub(super) fn selectors(model: &Model<'_, '_>) -> TokenStream {
             impl #private::Versioned for #ident {}
         }
     });
+    let owner_in_key = model.owner.partition_key.is_some() || model.owner.sort_key.is_some();
+    let batch_writable = (owner_in_key && model.cont.version().is_none()).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #private::BatchWritable for #ident {}
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #ident {
             #(#consts)*
         }
         #versioned
+        #batch_writable
     }
 }

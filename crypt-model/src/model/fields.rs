@@ -137,6 +137,19 @@ impl<T> fmt::Debug for Field<T> {
 )]
 pub trait Versioned: crate::model::EncryptedItem {}
 
+/// A model whose records [`Table::batch_put`](crate::Table::batch_put) may write: batch writes
+/// are unconditional, so the owner must be part of the key (a batch cannot then overwrite
+/// another owner's record) and there is no version (whose check a batch would skip). The derive
+/// implements it for such models.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be written in a batch",
+    label = "batch writes are unconditional",
+    note = "a batch write of `{Self}` could overwrite another owner's record (the owner is not \
+            part of the key) or skip its version check: write with `Table::put`, or several at \
+            once with `Table::transact`"
+)]
+pub trait BatchWritable: crate::model::EncryptedItem {}
+
 impl Caller {
     /// The user whose id is `id`, of the type of a model's `#[owner]` field: the caller that
     /// owns the records whose owner is `id` (`Caller::owner(&account_uuid)`), with no

@@ -2,13 +2,14 @@
 //! or keys a store hands back unprocessed.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use super::Table;
 use crate::access::{Caller, Scope};
 use crate::attribute::Key;
 use crate::error::{Error, Result};
-use crate::model::EncryptedItem;
+use crate::model::{BatchWritable, EncryptedItem};
 use crate::store::{MAX_BATCH_GET, MAX_BATCH_WRITE, Store};
 
 /// How batches retry unprocessed items.
@@ -65,17 +66,35 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// holds) and a versioned model; use [`put`](Self::put) or [`transact`](Self::transact) for
     /// those. When retries run out, [`Error::Unprocessed`] lists the keys not written; the
     /// others are stored.
-    pub async fn batch_put(&self, caller: &Caller, records: &[T]) -> Result<()> {
+    ///
+    /// Both are decided by the model: `batch_put` needs `T: BatchWritable`, which the derive
+    /// implements only for models it suits, so that a call for another model does not compile.
+    pub fn batch_put<'a>(
+        &'a self,
+        caller: &'a Caller,
+        records: &'a [T],
+    ) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>
+    where
+        T: BatchWritable,
+    {
+        // Boxed, so that an unsuited model is one compile error, at the call.
+        Box::pin(self.batch_put_checked(caller, records))
+    }
+
+    async fn batch_put_checked(&self, caller: &Caller, records: &[T]) -> Result<()> {
+        // `BatchWritable` says so for derived models; a hand-written one is checked again.
         let schema = T::SCHEMA;
         let owner_in_key =
             schema.owner() == schema.partition_key() || Some(schema.owner()) == schema.sort_key();
         if !owner_in_key || schema.version().is_some() {
-            return Err(Error::Config(format!(
-                "batch_put on `{}`: batch writes are unconditional, so they could overwrite \
-                 another owner's record (the owner is not part of the key) or skip the version \
-                 check; use put or transact",
-                schema.table()
-            )));
+            return Err(Error::Unsupported {
+                table: schema.table().to_owned(),
+                operation: "batch_put",
+                reason: "batch writes are unconditional, so they could overwrite another \
+                         owner's record (the owner is not part of the key) or skip the version \
+                         check; use put or transact"
+                    .to_owned(),
+            });
         }
         let mut items = Vec::with_capacity(records.len());
         for record in records {

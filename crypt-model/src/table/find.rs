@@ -25,10 +25,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let spec = lookup.spec;
         let owner = match (spec.scope(), caller.user_id()) {
             (IndexScope::Owner, None) => {
-                return Err(Error::Config(format!(
-                    "the index on `{}` is owner-scoped: only its owner can search it",
-                    spec.field()
-                )));
+                return Err(Error::OwnerScopedIndex {
+                    field: spec.field().to_owned(),
+                });
             }
             (IndexScope::Owner, Some(id)) => id,
             (IndexScope::Table, _) => "",
@@ -85,12 +84,12 @@ impl<T: EncryptedItem> IndexLookup<T> {
         value: &V,
         extract: IndexExtract<T>,
     ) -> Result<Self> {
-        let spec = T::SCHEMA.index_of(field).ok_or_else(|| {
-            Error::Config(format!(
-                "`{field}` has no blind index in table `{}`",
-                T::SCHEMA.table()
-            ))
-        })?;
+        let spec = T::SCHEMA
+            .index_of(field)
+            .ok_or_else(|| Error::NoSuchIndex {
+                table: T::SCHEMA.table().to_owned(),
+                field: field.to_owned(),
+            })?;
         let input = crate::index::index_bytes(value, field, spec.normalize())?;
         Ok(IndexLookup {
             spec,

@@ -194,20 +194,25 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     ) -> Result<()> {
         let schema = T::SCHEMA;
         let (Some(version_attribute), Some(version)) = (schema.version(), record.version()) else {
-            return Err(Error::Config(format!(
-                "update on `{}` needs a `#[crypt_model(version)]` field, so that the update can \
-                 require the record unchanged since it was read",
-                schema.table()
-            )));
+            return Err(Error::Unsupported {
+                table: schema.table().to_owned(),
+                operation: "update",
+                reason: "the model needs a `#[crypt_model(version)]` field, so that the update \
+                         can require the record unchanged since it was read"
+                    .to_owned(),
+            });
         };
         // Selectors exist only for such fields; a hand-written `EncryptedItem` is checked still.
         for field in fields.iter().map(Field::name) {
             if !schema.is_sensitive(field) && !schema.is_plain_field(field) {
-                return Err(Error::Config(format!(
-                    "`{field}` is not a field that update can write in table `{}` (keys, the \
-                     owner and the version cannot be updated)",
-                    schema.table()
-                )));
+                return Err(Error::Unsupported {
+                    table: schema.table().to_owned(),
+                    operation: "update",
+                    reason: format!(
+                        "`{field}` is not a field that update can write (keys, the owner and \
+                         the version cannot be updated)"
+                    ),
+                });
             }
         }
         let next = version
