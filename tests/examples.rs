@@ -126,3 +126,46 @@ fn the_dynamo_quickstart_runs_against_the_local_server() {
         "{out}"
     );
 }
+
+#[test]
+fn the_patient_example_stores_typed_fields_and_answers_each_caller_with_its_own() {
+    let out = run_example("patient");
+    let stored = out.split("ana reads").next().unwrap();
+    for plain in [
+        r#""patient_id": {"S":"00000000-0000-0000-0000-0000000000a1"}"#,
+        r#""registered": {"S":"2026-03-01T09:30:00.000000000Z"}"#,
+        r#""visits": {"N":"0"}"#,
+        r#""active": {"BOOL":true}"#,
+    ] {
+        assert!(stored.contains(plain), "{plain} in {out}");
+    }
+    for secret in [
+        "penicillin",
+        "Sam Rivera",
+        "AH-99-1234",
+        "Ana@Example.com",
+        "1984",
+    ] {
+        assert!(!stored.contains(secret), "{secret} stored in plain: {out}");
+    }
+    assert!(
+        out.contains(r#"allergies ["penicillin", "latex"], preferred name Some("Annie"), visits 1, version 2"#),
+        "{out}"
+    );
+    assert!(out.contains("ana finds by email: 1 record(s)"), "{out}");
+    assert!(
+        out.contains("ben asks for ana's record: not found"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            r#"front desk, north clinic: ["00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000b2"]"#
+        ),
+        "{out}"
+    );
+    assert!(out.contains("ben, north clinic: 1 record(s)"), "{out}");
+    assert!(
+        out.contains("secrets stay redacted: Sensitive([REDACTED])"),
+        "{out}"
+    );
+}

@@ -17,6 +17,8 @@ pub(crate) struct Container<'a> {
     pub(crate) krate: Path,
     /// The struct's `#[crypt_model(…)]` had an error of its own (already reported).
     pub(crate) options_unreadable: bool,
+    /// The secondary indexes declared on the struct.
+    pub(crate) secondary_indexes: Vec<attr::SecondaryIndexOptions>,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -106,8 +108,16 @@ impl<'a> Container<'a> {
             table: options.table,
             krate: options.krate,
             options_unreadable: options.unreadable,
+            secondary_indexes: options.secondary_indexes,
             fields,
         })
+    }
+
+    /// The field whose Rust name is `name` (`r#` prefixes ignored).
+    pub(crate) fn field_named(&self, name: &str) -> Option<&Field<'a>> {
+        self.fields
+            .iter()
+            .find(|f| f.ident.to_string().trim_start_matches("r#") == name)
     }
 
     /// The fields marked with a role, as `(field, marker)`.

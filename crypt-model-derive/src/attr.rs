@@ -14,6 +14,18 @@ pub(crate) struct ContainerOptions {
     /// A `#[crypt_model(…)]` on the struct could not be read (its error is recorded): what it
     /// meant to give is unknown, so no option is reported missing on top.
     pub(crate) unreadable: bool,
+    /// `index(name = "…", partition = "field", sort = "field")`, in order.
+    pub(crate) secondary_indexes: Vec<SecondaryIndexOptions>,
+}
+
+/// A secondary index on plain fields, declared on the struct.
+pub(crate) struct SecondaryIndexOptions {
+    /// The `index` option, for errors about the whole declaration.
+    pub(crate) span: proc_macro2::Span,
+    pub(crate) name: LitStr,
+    /// The fields (Rust names) that key it.
+    pub(crate) partition: LitStr,
+    pub(crate) sort: Option<LitStr>,
 }
 
 /// How a blind index normalises (the derive's own copy of `crypt_model::index::Normalize`).
@@ -64,6 +76,7 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
     let mut table: Option<LitStr> = None;
     let mut krate: Option<Path> = None;
     let mut unreadable = false;
+    let mut secondary_indexes = Vec::new();
     for attr in &input.attrs {
         if let Some(marker) = MARKERS.iter().find(|m| attr.path().is_ident(m)) {
             cx.error_spanned_by(
@@ -90,13 +103,15 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
                     return Err(meta.error("duplicate `crate` option"));
                 }
                 krate = Some(value.parse()?);
+            } else if meta.path.is_ident("index") {
+                secondary_indexes.push(secondary_index(&meta)?);
             } else if meta.path.is_ident("rename") {
                 return Err(
                     meta.error("`rename` belongs on a field: `#[crypt_model(rename = \"…\")]`")
                 );
             } else {
                 return Err(meta.error(format!(
-                    "unknown `crypt_model` attribute `{}`; expected `table` or `crate`",
+                    "unknown `crypt_model` attribute `{}`; expected `table`, `index` or `crate`",
                     path_name(&meta.path)
                 )));
             }
@@ -111,7 +126,48 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
         table,
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::crypt_model)),
         unreadable,
+        secondary_indexes,
     }
+}
+
+/// Parses `index(name = "…", partition = "field", sort = "field")`.
+fn secondary_index(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<SecondaryIndexOptions> {
+    let span = meta.path.span();
+    let (mut name, mut partition, mut sort) = (None, None, None);
+    meta.parse_nested_meta(|option| {
+        let slot = if option.path.is_ident("name") {
+            &mut name
+        } else if option.path.is_ident("partition") {
+            &mut partition
+        } else if option.path.is_ident("sort") {
+            &mut sort
+        } else {
+            return Err(option.error(format!(
+                "unknown `index` option `{}`; expected `name`, `partition` or `sort`",
+                path_name(&option.path)
+            )));
+        };
+        let value: LitStr = option.value()?.parse()?;
+        if slot.replace(value).is_some() {
+            return Err(option.error("repeated `index` option"));
+        }
+        Ok(())
+    })?;
+    let missing = |what: &str| {
+        syn::Error::new(
+            span,
+            format!(
+                "`index` needs `{what}`: `index(name = \"by_clinic\", partition = \"clinic\", \
+                 sort = \"admitted\")` (`sort` is optional)"
+            ),
+        )
+    };
+    Ok(SecondaryIndexOptions {
+        span,
+        name: name.ok_or_else(|| missing("name"))?,
+        partition: partition.ok_or_else(|| missing("partition"))?,
+        sort,
+    })
 }
 
 /// Parses one field's attributes.

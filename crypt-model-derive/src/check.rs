@@ -21,6 +21,82 @@ pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
     indexed_names_can_name_an_index(cx, cont);
     attribute_names_are_valid(cx, cont);
     attribute_names_are_unique(cx, cont);
+    secondary_indexes_are_valid(cx, cont);
+}
+
+/// A secondary index is named as the function that queries it (a snake-case identifier, not one
+/// of the other generated functions, not a blind index's), declared once, and keyed by plain
+/// fields of the model.
+fn secondary_indexes_are_valid(cx: &mut Ctxt, cont: &Container<'_>) {
+    let blind: Vec<String> = cont
+        .fields
+        .iter()
+        .filter(|f| f.index.is_some())
+        .map(|f| format!("by_{}", f.ident.to_string().trim_start_matches("r#")))
+        .collect();
+    for (i, index) in cont.secondary_indexes.iter().enumerate() {
+        let name = index.name.value();
+        let snake = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !snake || name.len() < 3 || syn::parse_str::<syn::Ident>(&name).is_err() {
+            cx.error_spanned_by(
+                &index.name,
+                "an index name is a snake-case identifier of at least 3 characters \
+                 (`by_clinic`): the model's function that queries the index is named after it",
+            );
+        } else if name.starts_with(crate::runtime::INDEX_NAME_PREFIX)
+            || ["key", "partition"].contains(&name.as_str())
+            || blind.contains(&name)
+        {
+            cx.error_spanned_by(
+                &index.name,
+                format!(
+                    "the index name `{name}` is taken: `key`, `partition` and `by_<field>` of a \
+                     blind index are generated functions, and `{}…` names blind indexes",
+                    crate::runtime::INDEX_NAME_PREFIX
+                ),
+            );
+        }
+        if cont.secondary_indexes[..i]
+            .iter()
+            .any(|other| other.name.value() == name)
+        {
+            cx.error_spanned_by(&index.name, format!("index `{name}` is declared twice"));
+        }
+        let keys = std::iter::once(&index.partition).chain(index.sort.as_ref());
+        for key in keys {
+            match cont.field_named(&key.value()) {
+                None => cx.error_spanned_by(
+                    key,
+                    format!("the model has no field `{}` to key an index", key.value()),
+                ),
+                Some(field) if field.sensitive.is_some() => cx.error_spanned_by(
+                    key,
+                    format!(
+                        "`{}` is sensitive: an encrypted value cannot key an index (search it \
+                         with a blind index, `#[sensitive(index = \"exact\")]`)",
+                        key.value()
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        if index
+            .sort
+            .as_ref()
+            .is_some_and(|s| s.value() == index.partition.value())
+        {
+            cx.error_spanned_by(
+                index.sort.as_ref(),
+                "an index's sort key cannot be its partition key",
+            );
+        }
+    }
 }
 
 /// Generic and lifetime parameters are not supported: the schema and the generated glue are

@@ -5,6 +5,7 @@
 //! (`lookup`). On errors, `fallback` emits a stub instead.
 
 mod glue;
+mod indexes;
 mod item;
 mod keys;
 mod lookup;

@@ -12,6 +12,7 @@ mod check;
 mod ctxt;
 mod expand;
 mod fallback;
+mod markers;
 mod runtime;
 
 use proc_macro::TokenStream;
@@ -26,4 +27,19 @@ use syn::{DeriveInput, parse_macro_input};
 pub fn derive_encrypted_item(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Derives `crypt_model::SerdePlaintext` (the type must also be `Serialize`, `Deserialize` and
+/// `Zeroize`).
+#[proc_macro_derive(SerdePlaintext)]
+pub fn derive_serde_plaintext(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    markers::marker(&input, "SerdePlaintext").into()
+}
+
+/// Derives `crypt_model::SerdeAttribute` (the type must also be `Serialize` and `Deserialize`).
+#[proc_macro_derive(SerdeAttribute)]
+pub fn derive_serde_attribute(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    markers::marker(&input, "SerdeAttribute").into()
 }

@@ -58,6 +58,14 @@ pub use table::{IndexLookup, Table, Write};
 #[doc = include_str!("../../docs/derive.md")]
 pub use crypt_model_derive::EncryptedItem;
 
+/// Derives [`SerdePlaintext`](trait@SerdePlaintext): `#[derive(Serialize, Deserialize, Zeroize,
+/// SerdePlaintext)]` makes a serde type a sensitive value, encoded as CBOR.
+pub use crypt_model_derive::SerdePlaintext;
+
+/// Derives [`SerdeAttribute`](trait@SerdeAttribute): `#[derive(Serialize, Deserialize,
+/// SerdeAttribute)]` makes a serde type a plain attribute, laid out as `serde_dynamo` does.
+pub use crypt_model_derive::SerdeAttribute;
+
 /// Guides and specifications, rendered from the repository's `docs/` folder.
 pub mod docs {
     #[doc = include_str!("../../docs/architecture.md")]

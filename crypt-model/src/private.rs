@@ -11,7 +11,7 @@ pub use crate::model::{
     BatchWritable, EncryptedItem, Field, OwnerId, SensitiveField, TextField, VersionField,
     Versioned,
 };
-pub use crate::schema::Schema;
+pub use crate::schema::{Schema, SecondaryIndex};
 pub use crate::sensitive::Sensitive;
 pub use crate::store::Query;
 pub use crate::table::IndexLookup;
@@ -81,6 +81,31 @@ pub fn key_of<P: Attribute, S: Attribute>(
 /// `Model::partition(…)`: a query of one partition from the partition key's value.
 pub fn partition_query<P: Attribute>(name: &'static str, partition: &P) -> Result<Query> {
     key_part(name, partition).map(Query::partition)
+}
+
+/// `Model::<index>(…)`: a query of one partition of a declared secondary index.
+pub fn index_query<P: Attribute>(
+    index: &'static str,
+    attribute: &'static str,
+    partition: &P,
+) -> Result<Query> {
+    key_part(attribute, partition).map(|value| Query::index(index, value))
+}
+
+/// The key type of a secondary index's key attribute of type `T`: a type that cannot key an
+/// index (a float, a list) fails the build here.
+#[allow(
+    clippy::panic,
+    reason = "a panic in a const is a compile error, with this message"
+)]
+pub const fn index_key_type<T: Attribute>() -> KeyType {
+    match T::__INDEX_KEY_TYPE {
+        Some(key_type) => key_type,
+        None => panic!(
+            "a secondary index is keyed by a string, a number or binary: this field's type \
+             cannot key one"
+        ),
+    }
 }
 
 /// The owner's id.

@@ -6,6 +6,10 @@ use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::index::IndexSpec;
 
+mod secondary;
+
+pub use secondary::SecondaryIndex;
+
 /// The static description of an encrypted model: the logical table, the key and owner
 /// attributes, and the sensitive attributes. The derive generates one per model; the engine,
 /// the table layer and provisioning read it instead of repeating it.
@@ -35,6 +39,7 @@ pub struct Schema {
     key_types: (KeyType, KeyType),
     owner_type: KeyType,
     indexes: &'static [IndexSpec],
+    secondary_indexes: &'static [SecondaryIndex],
     /// Checked when it was built (by the derive, at compile time).
     checked: bool,
     /// The authenticated attributes, sorted, when the derive computed them at compile time.
@@ -62,6 +67,7 @@ impl Schema {
             key_types: (KeyType::S, KeyType::S),
             owner_type: KeyType::S,
             indexes: &[],
+            secondary_indexes: &[],
             checked: false,
             authenticated: None,
         }
@@ -128,6 +134,17 @@ impl Schema {
     /// The blind indexes.
     pub const fn indexes(&self) -> &'static [IndexSpec] {
         self.indexes
+    }
+
+    /// Sets the secondary indexes on plain attributes.
+    pub const fn with_secondary_indexes(mut self, indexes: &'static [SecondaryIndex]) -> Self {
+        self.secondary_indexes = indexes;
+        self
+    }
+
+    /// The secondary indexes on plain attributes.
+    pub const fn secondary_indexes(&self) -> &'static [SecondaryIndex] {
+        self.secondary_indexes
     }
 
     /// The blind index of `field`, if it has one.
@@ -369,6 +386,7 @@ impl Schema {
                 });
             }
         }
+        secondary::validate(self)?;
         for (i, field) in self.sensitive.iter().enumerate() {
             if keys.contains(&Some(field)) {
                 return Err(Error::InvalidSchema {

@@ -20,6 +20,7 @@ use crypt_model::{
 };
 
 mod access;
+mod indexes;
 mod owners;
 mod store;
 mod table;
@@ -27,6 +28,7 @@ mod types;
 mod update;
 
 pub use access::*;
+pub use indexes::*;
 pub use owners::*;
 pub use store::*;
 pub use table::*;
@@ -69,7 +71,8 @@ macro_rules! conformance_suite {
             versioned_writes_read_a_foreign_record_as_a_missing_one,
             every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
             a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,
-            a_number_owner_is_stored_as_a_number_and_guards_its_records
+            a_number_owner_is_stored_as_a_number_and_guards_its_records,
+            a_declared_index_answers_each_caller_with_its_own_records
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

@@ -60,10 +60,12 @@ pub(super) fn keys(model: &Model<'_, '_>) -> TokenStream {
          `Table::query` or `Table::query_all`.",
         pk.ident
     );
+    let index_queries = super::indexes::queries(model);
     quote! {
         #[automatically_derived]
         impl #ident {
             #key
+            #(#index_queries)*
 
             #[doc = #doc]
             #[allow(dead_code, unreachable_pub)]

@@ -29,6 +29,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         quote!(.with_owner_type(#plain.key_type))
     });
     let indexes = indexed(model).map(|(f, index)| index_spec(model, f, index));
+    let secondary = super::indexes::schema_entries(model);
     let sensitive = model
         .cont
         .fields
@@ -72,6 +73,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .with_key_types(#pk_type, #sk_type)
             #owner_type
             .with_indexes(&[#(#indexes),*])
+            #secondary
             .with_sensitive(&[#(#sensitive),*])
             .with_plain(&[#(#authenticated),*])
             .with_unauthenticated(&[#(#unauthenticated),*])

@@ -63,6 +63,11 @@ pub trait Attribute: Sized {
     /// the table's keys with it.
     const KEY_TYPE: Option<KeyType> = None;
 
+    /// The key type of a secondary index on a field of this type: its key type, and for
+    /// `Option<T>` that of `T` (items without the attribute are left out of the index).
+    #[doc(hidden)]
+    const __INDEX_KEY_TYPE: Option<KeyType> = Self::KEY_TYPE;
+
     /// The key type of `Vec<Self>`: only `Vec<u8>` (binary) can be a key.
     #[doc(hidden)]
     const __VEC_KEY_TYPE: Option<KeyType> = None;
@@ -214,6 +219,7 @@ macro_rules! float_attribute {
 float_attribute!(f32, f64);
 
 impl<T: Attribute> Attribute for Option<T> {
+    const __INDEX_KEY_TYPE: Option<KeyType> = T::KEY_TYPE;
     fn to_attribute(&self) -> Result<AttributeValue, ConversionError> {
         match self {
             Some(value) => value.to_attribute(),

@@ -61,6 +61,17 @@ impl TableRef {
                 sort_key: None,
             });
         }
+        for index in schema.secondary_indexes() {
+            let (partition_key, partition_key_type) = index.partition_key();
+            table = table.with_index(IndexRef {
+                name: index.name().to_owned(),
+                partition_key: partition_key.to_owned(),
+                partition_key_type,
+                sort_key: index
+                    .sort_key()
+                    .map(|(name, key_type)| (name.to_owned(), key_type)),
+            });
+        }
         Ok(table)
     }
 
