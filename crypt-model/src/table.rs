@@ -32,7 +32,7 @@ use crate::store::{Store, TableRef};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use crypt_model::{Caller, Cipher, EncryptedItem, Key, LocalKeyring, MemoryStore, Sensitive, Table};
+/// use crypt_model::{Caller, Cipher, EncryptedItem, LocalKeyring, MemoryStore, Sensitive, Table};
 ///
 /// #[derive(EncryptedItem)]
 /// #[crypt_model(table = "notes")]
@@ -55,7 +55,7 @@ use crate::store::{Store, TableRef};
 /// let mut note = Note { user_id: "alice".into(), title: "todo".into(), body: Sensitive::new("milk".into()) };
 /// notes.put(&alice, &mut note).await?;
 ///
-/// let key = Key::new("alice").with_sort("todo");
+/// let key = Note::key("alice", "todo")?;
 /// let read = notes.get(&alice, &key).await?.expect("alice's note");
 /// assert_eq!(read.body.expose_secret(), "milk");
 /// // Bob gets what he would get for a key that holds nothing.
