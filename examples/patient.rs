@@ -8,13 +8,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use crypt_model::zeroize::Zeroize;
 use crypt_model::{
     Caller, Cipher, EncryptedItem, Grant, IndexSecret, LocalKeyring, MemoryStore, Sensitive,
     SerdePlaintext, Table,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use zeroize::Zeroize; // zeroize = { version = "1", features = ["derive"] } in Cargo.toml
 
 /// Who to call: a nested struct, encrypted as one value.
 #[derive(Serialize, Deserialize, Zeroize, SerdePlaintext, Debug, PartialEq)]

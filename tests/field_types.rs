@@ -105,6 +105,10 @@ fn other_crates_types_are_stored_as_documented() {
     );
     let uuid = Uuid::from_u128(0x67e5_5044_10b1_426f_9247_bb68_0e5f_e0c8);
     plain(uuid, s("67e55044-10b1-426f-9247-bb680e5fe0c8"));
+    plain(
+        std::collections::BTreeSet::from([uuid]),
+        AttributeValue::Ss(vec!["67e55044-10b1-426f-9247-bb680e5fe0c8".into()]),
+    );
     assert_eq!(
         Uuid::from_attribute(s("67E5504410B1426F9247BB680E5FE0C8")).unwrap(),
         uuid

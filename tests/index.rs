@@ -291,6 +291,11 @@ async fn index_values_are_keyed_and_change_with_the_secret() {
             && error.to_string().contains("with_index_secret"),
         "{error:?}"
     );
+    // A table of the model is refused the same way when it is built, not at its first write.
+    let error = Table::<Person, _>::new(MemoryStore::new(), Arc::new(bare))
+        .err()
+        .unwrap();
+    assert!(matches!(&error, Error::NoIndexSecret { .. }), "{error:?}");
 }
 
 #[tokio::test]

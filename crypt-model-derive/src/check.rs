@@ -22,6 +22,28 @@ pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
     attribute_names_are_valid(cx, cont);
     attribute_names_are_unique(cx, cont);
     secondary_indexes_are_valid(cx, cont);
+    selectors_do_not_shadow_the_schema(cx, cont);
+}
+
+/// A field's update selector is its name in capitals: a field named `schema` would make
+/// `Model::SCHEMA` the selector and hide `EncryptedItem::SCHEMA` behind it.
+fn selectors_do_not_shadow_the_schema(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in &cont.fields {
+        if field
+            .ident
+            .to_string()
+            .trim_start_matches("r#")
+            .to_uppercase()
+            == "SCHEMA"
+        {
+            cx.error_spanned_by(
+                field.ident,
+                "a field named `schema` would make its update selector `Model::SCHEMA`, which \
+                 hides `EncryptedItem::SCHEMA`: name the Rust field otherwise and keep the \
+                 attribute name with `#[crypt_model(rename = \"schema\")]`",
+            );
+        }
+    }
 }
 
 /// A secondary index is named as the function that queries it (a snake-case identifier, not one

@@ -72,6 +72,11 @@ impl Cipher {
         }
     }
 
+    /// Whether an index secret is configured.
+    pub(crate) fn has_index_secret(&self) -> bool {
+        self.index_secret.is_some()
+    }
+
     /// Sets the secret that blind-index keys derive from (needed by models with
     /// `#[sensitive(index = …)]`); see [`IndexSecret`].
     pub fn with_index_secret(mut self, secret: IndexSecret) -> Self {

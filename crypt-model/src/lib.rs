@@ -82,5 +82,7 @@ pub mod docs {
     pub mod performance {}
 }
 
-/// Re-exported so that `#[derive(Zeroize)]` is at hand for [`SerdePlaintext`] types.
+/// Re-exported for the `Zeroize` trait. Its derive names the `zeroize` crate itself, so a crate that
+/// derives it for a [`SerdePlaintext`] type also depends on
+/// `zeroize = { version = "1", features = ["derive"] }`.
 pub use zeroize;

@@ -13,7 +13,7 @@ mod fields;
 mod sealed;
 
 pub use fields::{
-    BatchWritable, Field, OwnerId, SensitiveField, TextField, VersionField, Versioned,
+    BatchWritable, Field, IndexedField, OwnerId, SensitiveField, TextField, VersionField, Versioned,
 };
 pub use sealed::Sealed;
 

@@ -6,10 +6,12 @@ use zeroize::{Zeroize, Zeroizing};
 
 mod collections;
 mod encoder;
+mod indexable;
 pub(crate) mod std_types;
 
 pub use crate::attribute::ConversionError;
 pub use encoder::Encoder;
+pub use indexable::Indexable;
 
 use crate::wipe::{self, wipe_bytes};
 
@@ -341,7 +343,7 @@ impl<T: Plaintext> Plaintext for Vec<T> {
 /// ```
 /// use crypt_model::SerdePlaintext;
 /// use crypt_model::plaintext::{Encoder, Plaintext};
-/// use crypt_model::zeroize::Zeroize;
+/// use zeroize::Zeroize;
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Zeroize, PartialEq, Debug)]
 /// struct CardDetails { number: String, expiry: String }
@@ -359,7 +361,8 @@ pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + Wiped
 #[diagnostic::on_unimplemented(
     message = "`{Self}` must implement `Zeroize` to be a sensitive value",
     label = "a sensitive value is wiped on drop, through `Zeroize`",
-    note = "add `#[derive(Zeroize)]` to `{Self}` (`use crypt_model::zeroize::Zeroize;`), or \
+    note = "add `#[derive(Zeroize)]` to `{Self}` (with `zeroize = {{ version = \"1\", features = \
+            [\"derive\"] }}` in Cargo.toml), or \
             implement `Zeroize` for it"
 )]
 pub trait WipedOnDrop {

@@ -8,8 +8,8 @@ pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::index::{IndexScope, IndexSpec, Normalize};
 pub use crate::model::{
-    BatchWritable, EncryptedItem, Field, OwnerId, SensitiveField, TextField, VersionField,
-    Versioned,
+    BatchWritable, EncryptedItem, Field, IndexedField, OwnerId, SensitiveField, TextField,
+    VersionField, Versioned,
 };
 pub use crate::schema::{Schema, SecondaryIndex};
 pub use crate::sensitive::Sensitive;
@@ -81,6 +81,23 @@ pub fn key_of<P: Attribute, S: Attribute>(
 /// `Model::partition(…)`: a query of one partition from the partition key's value.
 pub fn partition_query<P: Attribute>(name: &'static str, partition: &P) -> Result<Query> {
     key_part(name, partition).map(Query::partition)
+}
+
+/// The key type of a partition or sort key of type `T`: a type that cannot be a key (a float,
+/// a boolean, a list) fails the build here.
+#[allow(
+    clippy::panic,
+    reason = "a panic in a const is a compile error, with this message"
+)]
+pub const fn key_type<T: Attribute>() -> KeyType {
+    match T::KEY_TYPE {
+        Some(key_type) => key_type,
+        None => panic!(
+            "a partition or sort key is a string, an integer, a UUID, a time or binary: this \
+             field's type cannot be a key (a newtype declares its inner type's \
+             `Attribute::KEY_TYPE`)"
+        ),
+    }
 }
 
 /// `Model::<index>(…)`: a query of one partition of a declared secondary index.
@@ -209,6 +226,9 @@ pub const fn version_field<T: VersionField>() -> VersionGlue<T> {
 
 /// Checks, at the field's type, that a normalised index is on a string field.
 pub const fn text_field<T: TextField>() {}
+
+/// Checks, in a `const`, that an indexed field's type has one encoding per value.
+pub const fn indexed_field<T: IndexedField>() {}
 
 /// The normalised plaintext bytes of a sensitive field for its index (`None` when absent).
 pub fn index_bytes_of<F: SensitiveField>(

@@ -80,8 +80,18 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The model's records in the physical table `name`, fixed here by configuration (an
     /// environment's prefix, a restored copy). The name is validated once, now. The logical table
     /// bound into ciphertexts stays the model's.
+    ///
+    /// A model with a blind index needs a cipher with an index secret
+    /// ([`Cipher::with_index_secret`]): without one this fails now, with
+    /// [`Error::NoIndexSecret`](crate::Error::NoIndexSecret), rather than at the first write.
     pub fn named(store: S, cipher: Arc<Cipher>, name: &str) -> Result<Self> {
         T::SCHEMA.validate()?;
+        if let (Some(spec), false) = (T::SCHEMA.indexes().first(), cipher.has_index_secret()) {
+            return Err(crate::error::Error::NoIndexSecret {
+                table: T::SCHEMA.table().to_owned(),
+                field: spec.field().to_owned(),
+            });
+        }
         let table = TableRef::for_schema(name, &T::SCHEMA)?;
         Ok(Table {
             store,

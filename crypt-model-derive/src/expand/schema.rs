@@ -85,10 +85,11 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
 /// The key types, from the key fields' glue, so that they need no bound of their own.
 fn key_types(model: &Model<'_, '_>) -> (TokenStream, TokenStream) {
     let private = &model.private;
+    // Through `key_type`, so that a type that cannot be a key (a float, a bool) fails the build.
     let of = |is_key: fn(&Field<'_>) -> bool| {
         model.glue_of(is_key).map(|glue| {
-            let plain = glue.plain();
-            quote!(#plain.key_type)
+            let ty = glue.field.ty;
+            quote_spanned!(ty.span()=> #private::key_type::<#ty>())
         })
     };
     let pk = of(|f| f.partition_key.is_some()).unwrap_or_else(|| quote!(#private::KeyType::S));
@@ -144,14 +145,28 @@ pub(super) fn normalize(model: &Model<'_, '_>, normalize: &Normalize) -> TokenSt
     }
 }
 
-/// A normalised index needs a string field: checked once, at the field's type.
+/// A normalised index needs a string field, and an index of any kind a type with one encoding
+/// per value: checked once, at the field's type.
 pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
     let private = &model.private;
-    indexed(model)
-        .filter(|(_, i)| !matches!(i.normalize, Normalize::None))
-        .map(|(f, _)| {
+    // The key fields' types can be keys (a float or a bool cannot): a free `const`, evaluated
+    // whether or not anything reads the schema.
+    let keys = model
+        .cont
+        .fields
+        .iter()
+        .filter(|f| f.partition_key.is_some() || f.sort_key.is_some())
+        .map(|f| {
             let ty = f.ty;
+            quote_spanned!(ty.span()=> const _: #private::KeyType = #private::key_type::<#ty>();)
+        });
+    keys.chain(indexed(model).map(|(f, index)| {
+        let ty = f.ty;
+        if matches!(index.normalize, Normalize::None) {
+            quote_spanned!(ty.span()=> const _: () = #private::indexed_field::<#ty>();)
+        } else {
             quote_spanned!(ty.span()=> const _: () = #private::text_field::<#ty>();)
-        })
-        .collect()
+        }
+    }))
+    .collect()
 }

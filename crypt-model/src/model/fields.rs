@@ -56,6 +56,13 @@ pub trait OwnerId: Attribute {
     fn owner_id(&self) -> Cow<'_, str>;
 }
 
+/// The types a blind index may be on: `Sensitive<T>` and `Option<Sensitive<T>>` of an
+/// [`Indexable`](crate::plaintext::Indexable) `T`.
+pub trait IndexedField: SensitiveField {}
+
+impl<T: crate::plaintext::Indexable> IndexedField for Sensitive<T> {}
+impl<T: crate::plaintext::Indexable> IndexedField for Option<Sensitive<T>> {}
+
 /// The types a normalised (`normalize = "…"`) index may be on: string fields.
 #[diagnostic::on_unimplemented(
     message = "a normalised index needs a string field, not `{Self}`",

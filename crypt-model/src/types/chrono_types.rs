@@ -8,7 +8,7 @@ use crate::attribute::{Attribute, AttributeValue, ConversionError, KeyType};
 use crate::plaintext::std_types::{
     decode_days, decode_instant, encode_days, encode_instant, overwrite,
 };
-use crate::plaintext::{Encoder, Plaintext};
+use crate::plaintext::{Encoder, Indexable, Plaintext};
 
 /// The days from 0001-01-01 to 1970-01-01 (chrono counts days from the former).
 const UNIX_EPOCH_DAY_FROM_CE: i64 = 719_163;
@@ -131,3 +131,8 @@ impl Plaintext for NaiveDate {
         overwrite(self, NaiveDate::default());
     }
 }
+
+/// One encoding per value: a blind index may be on it.
+impl Indexable for DateTime<Utc> {}
+impl Indexable for NaiveDateTime {}
+impl Indexable for NaiveDate {}

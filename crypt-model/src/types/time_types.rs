@@ -9,7 +9,7 @@ use crate::attribute::{Attribute, AttributeValue, ConversionError, KeyType};
 use crate::plaintext::std_types::{
     decode_days, decode_instant, encode_days, encode_instant, overwrite,
 };
-use crate::plaintext::{Encoder, Plaintext};
+use crate::plaintext::{Encoder, Indexable, Plaintext};
 
 /// The Julian day number of 1970-01-01.
 const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
@@ -129,3 +129,8 @@ impl Plaintext for Date {
         overwrite(self, OffsetDateTime::UNIX_EPOCH.date());
     }
 }
+
+/// One encoding per value: a blind index may be on it.
+impl Indexable for OffsetDateTime {}
+impl Indexable for PrimitiveDateTime {}
+impl Indexable for Date {}

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 use uuid::Uuid;
 
 use crate::attribute::convert::string_of;
-use crate::attribute::{Attribute, AttributeValue, ConversionError, KeyType};
+use crate::attribute::{Attribute, AttributeValue, ConversionError, KeyType, SetMember};
 use crate::model::OwnerId;
 use crate::plaintext::std_types::{exact, overwrite};
-use crate::plaintext::{Encoder, Plaintext};
+use crate::plaintext::{Encoder, Indexable, Plaintext};
 
 /// Hyphenated, lowercase (`S`): `67e55044-10b1-426f-9247-bb680e5fe0c8`. Reading also accepts the
 /// simple, braced and URN forms.
@@ -19,6 +19,22 @@ impl Attribute for Uuid {
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ConversionError> {
         Uuid::parse_str(&string_of(value)?).map_err(|_| ConversionError::expected("a UUID (S)"))
+    }
+}
+
+/// A member of a string set (`SS`): `HashSet<Uuid>` and `BTreeSet<Uuid>` are plain attributes.
+impl SetMember for Uuid {
+    fn to_set<'a>(items: impl Iterator<Item = &'a Self>) -> AttributeValue {
+        AttributeValue::Ss(items.map(|id| id.hyphenated().to_string()).collect())
+    }
+    fn from_set(value: AttributeValue) -> Result<Vec<Self>, ConversionError> {
+        match value {
+            AttributeValue::Ss(items) => items
+                .iter()
+                .map(|id| Uuid::parse_str(id).map_err(|_| ConversionError::expected("UUIDs")))
+                .collect(),
+            _ => Err(ConversionError::expected("a string set (SS) of UUIDs")),
+        }
     }
 }
 
@@ -42,3 +58,6 @@ impl Plaintext for Uuid {
         overwrite(self, Uuid::nil());
     }
 }
+
+/// One encoding per value: a blind index may be on it.
+impl Indexable for Uuid {}
