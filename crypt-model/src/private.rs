@@ -12,7 +12,7 @@ pub use crate::model::{
     VersionField, Versioned,
 };
 pub use crate::schema::{Schema, SecondaryIndex};
-pub use crate::sensitive::Sensitive;
+pub use crate::sensitive::{SerializeSensitive, Sensitive};
 pub use crate::store::Query;
 pub use crate::table::IndexLookup;
 

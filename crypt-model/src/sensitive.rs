@@ -79,6 +79,30 @@ impl<'de, T: Plaintext + serde::Deserialize<'de>> serde::Deserialize<'de> for Se
     }
 }
 
+/// Never implemented: it turns "`Sensitive<T>` is not `Serialize`" into a message that says
+/// what to do instead.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a sensitive value cannot be serialized",
+    label = "`Sensitive<{Self}>` has no `Serialize`, so that a secret never reaches a response or a log by accident",
+    note = "serialize a view of the record without its secrets, or copy the plaintext out \
+            explicitly with `expose_secret()`, where a review can see it"
+)]
+pub trait SerializeSensitive: sealed::Never {}
+
+/// Sealed: nothing outside this module can implement `Never`, so nothing implements
+/// `SerializeSensitive` and no `Sensitive<T>` is ever `Serialize`.
+mod sealed {
+    pub trait Never {}
+}
+
+#[doc(hidden)]
+impl<T: Plaintext + SerializeSensitive> serde::Serialize for Sensitive<T> {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        unreachable!("`SerializeSensitive` has no implementation")
+    }
+}
+
 impl<T: Plaintext> fmt::Debug for Sensitive<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Sensitive([REDACTED])")
