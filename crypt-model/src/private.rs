@@ -11,8 +11,9 @@ pub use crate::model::{
     BatchWritable, EncryptedItem, Field, IndexedField, OwnerId, SensitiveField, TextField,
     VersionField, Versioned,
 };
+use crate::schema::str_eq;
 pub use crate::schema::{Schema, SecondaryIndex};
-pub use crate::sensitive::{SerializeSensitive, Sensitive};
+pub use crate::sensitive::{Sensitive, SerializeSensitive};
 pub use crate::store::Query;
 pub use crate::table::IndexLookup;
 
@@ -263,21 +264,6 @@ pub const fn derive_agrees(
         "crypt-model-derive and crypt-model disagree on the format's constants: use the same \
          version of both"
     );
-}
-
-const fn str_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(test)]

@@ -451,7 +451,7 @@ fn is_plain_integer(text: &str) -> bool {
 }
 
 /// String equality in a `const fn`.
-const fn str_eq(a: &str, b: &str) -> bool {
+pub(crate) const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;

@@ -142,22 +142,6 @@ fn assert_same(a: &Typed, b: &Typed) {
     );
 }
 
-/// The DynamoDB type of a stored attribute, as a short name.
-fn type_of(value: &AttributeValue) -> &'static str {
-    match value {
-        AttributeValue::S(_) => "S",
-        AttributeValue::N(_) => "N",
-        AttributeValue::B(_) => "B",
-        AttributeValue::Bool(_) => "BOOL",
-        AttributeValue::Null => "NULL",
-        AttributeValue::L(_) => "L",
-        AttributeValue::M(_) => "M",
-        AttributeValue::Ss(_) => "SS",
-        AttributeValue::Ns(_) => "NS",
-        AttributeValue::Bs(_) => "BS",
-    }
-}
-
 pub async fn every_field_type_round_trips_as_its_documented_type(backend: &impl Harness) {
     let records = table::<Typed>(backend).await;
     let alice = Caller::user("alice").unwrap();
@@ -198,7 +182,7 @@ pub async fn every_field_type_round_trips_as_its_documented_type(backend: &impl 
     ];
     for (name, kind) in expected {
         let value = stored.get(name).unwrap_or_else(|| panic!("{name} stored"));
-        assert_eq!(type_of(value), kind, "{name}: {value:?}");
+        assert_eq!(value.type_name(), kind, "{name}: {value:?}");
     }
     assert_eq!(stored.get("maybe_id"), None, "None stores nothing");
     assert_eq!(
