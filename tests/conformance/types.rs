@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crypt_model::attribute::Attribute;
-use crypt_model::{AttributeValue, Caller, EncryptedItem, Key, Sensitive};
+use crypt_model::{AttributeValue, Caller, EncryptedItem, Key, Sensitive, SortCondition};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -230,4 +230,22 @@ pub async fn timestamp_sort_keys_sort_by_time(backend: &impl Harness) {
     let mut sorted: Vec<DateTime<Utc>> = times.iter().map(|t| instant(t)).collect();
     sorted.sort();
     assert_eq!(order, sorted);
+    // A range from typed values includes its bounds as stored (a bound written by hand as
+    // `to_rfc3339()`, `…+00:00`, would sort before the stored `…Z` and drop the last one).
+    let range = SortCondition::between(
+        &instant("2024-05-01T12:00:00Z"),
+        &instant("2024-05-01T12:00:01Z"),
+    )
+    .unwrap();
+    let within = records
+        .query_all(&alice, Typed::partition(account).unwrap().sort(range))
+        .await
+        .unwrap();
+    assert_eq!(within.len(), 3);
+    let since = SortCondition::of(SortCondition::Ge, &instant("2024-05-01T12:00:00.5Z")).unwrap();
+    let later = records
+        .query_all(&alice, Typed::partition(account).unwrap().sort(since))
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 2);
 }

@@ -8,7 +8,7 @@ use std::fmt;
 use super::order::compare_keys;
 use super::table_ref::canonical_key;
 use super::{MAX_TRANSACTION, TableRef};
-use crate::attribute::{AttributeValue, Item, Key, Number};
+use crate::attribute::{Attribute, AttributeValue, Item, Key, Number};
 use crate::error::{Error, Result};
 
 /// A condition on the stored item, checked atomically with a write.
@@ -53,6 +53,14 @@ impl Condition {
     }
 }
 
+/// A sort-key value as stored.
+fn sort_value<T: Attribute>(value: &T) -> Result<AttributeValue> {
+    value.to_attribute().map_err(|e| Error::InvalidValue {
+        attribute: "the sort key".to_owned(),
+        reason: e.to_string(),
+    })
+}
+
 /// Equality as DynamoDB evaluates `a = b` in a condition: numbers by value (`1001`, `01001` and
 /// `1001.0` are equal), everything else as it is.
 fn equal_as_dynamodb_compares(a: &AttributeValue, b: &AttributeValue) -> bool {
@@ -88,6 +96,23 @@ pub enum SortCondition {
 }
 
 impl SortCondition {
+    /// A condition on a typed value, converted as the model stores it, so that it compares with
+    /// the stored form (a timestamp's fixed-width text, a UUID's lowercase text):
+    /// `SortCondition::of(SortCondition::Ge, &since)?`.
+    ///
+    /// A value the type cannot store is [`Error::InvalidValue`].
+    pub fn of<T: Attribute>(
+        condition: fn(AttributeValue) -> SortCondition,
+        value: &T,
+    ) -> Result<Self> {
+        sort_value(value).map(condition)
+    }
+
+    /// Between two typed values, both included: `SortCondition::between(&from, &to)?`.
+    pub fn between<T: Attribute>(from: &T, to: &T) -> Result<Self> {
+        Ok(SortCondition::Between(sort_value(from)?, sort_value(to)?))
+    }
+
     /// The values the condition compares with.
     pub(crate) fn values(&self) -> impl Iterator<Item = &AttributeValue> {
         let (first, second) = match self {
