@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
 };
 use crypt_model::store::{
-    Backend, BatchGet, Condition, Cursor, Page, Query, TableRef, TransactItem, Update,
+    Backend, BatchGet, Condition, Cursor, Page, Query, Scan, TableRef, TransactItem, Update,
 };
 use crypt_model::{Error, Item, Key, Result};
 
@@ -144,6 +144,38 @@ impl Backend for DynamoStore {
             .set_exclusive_start_key(query.cursor.as_ref().map(|c| item_to_sdk(c.key())))
             .scan_index_forward(!query.descending)
             .consistent_read(query.index.is_none())
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(item_from_sdk)
+            .collect::<Result<_>>()?;
+        let cursor = output
+            .last_evaluated_key
+            .filter(|key| !key.is_empty())
+            .map(item_from_sdk)
+            .transpose()?
+            .map(Cursor::new);
+        Ok(Page { items, cursor })
+    }
+
+    async fn scan_page(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
+        let limit = scan.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
+        // The checks bound both by 1,000,000.
+        let segment = i32::try_from(scan.segment).unwrap_or(i32::MAX);
+        let total_segments = i32::try_from(scan.total_segments).unwrap_or(i32::MAX);
+        let output = self
+            .client
+            .scan()
+            .table_name(table.name())
+            .segment(segment)
+            .total_segments(total_segments)
+            .set_limit(limit)
+            .set_exclusive_start_key(scan.cursor.as_ref().map(|c| item_to_sdk(c.key())))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;

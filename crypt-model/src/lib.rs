@@ -52,7 +52,7 @@ pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned}
 pub use plaintext::SerdePlaintext;
 pub use schema::Schema;
 pub use sensitive::Sensitive;
-pub use store::{MemoryStore, Page, Query, SortCondition, Store, TableRef};
+pub use store::{MemoryStore, Page, Query, Scan, SortCondition, Store, TableRef};
 pub use table::{IndexLookup, Table, Write};
 
 #[doc = include_str!("../../docs/derive.md")]

@@ -26,7 +26,9 @@ pub use crate::attribute::KeyType;
 pub use crate::error::BoxError;
 pub use async_trait::async_trait;
 pub use memory::MemoryStore;
-pub use request::{BatchGet, Condition, Cursor, Page, Query, SortCondition, TransactItem, Update};
+pub use request::{
+    BatchGet, Condition, Cursor, Page, Query, Scan, SortCondition, TransactItem, Update,
+};
 pub use table_ref::{IndexRef, TableRef};
 
 /// The largest number of items in one batch write, as in DynamoDB.
@@ -74,6 +76,10 @@ pub trait Store: sealed::Sealed + Send + Sync {
     /// One page of a query.
     async fn query(&self, table: &TableRef, query: &Query) -> Result<Page>;
 
+    /// One page of a scan of the table or of one of its segments (see [`Scan`]), in no
+    /// particular order; a page's cursor resumes the same segment.
+    async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page>;
+
     /// Stores up to [`MAX_BATCH_WRITE`] items without conditions; returns those not processed
     /// this time.
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>>;
@@ -115,6 +121,9 @@ pub trait Backend: Send + Sync {
 
     /// See [`Store::query`].
     async fn query_page(&self, table: &TableRef, query: &Query) -> Result<Page>;
+
+    /// See [`Store::scan`].
+    async fn scan_page(&self, table: &TableRef, scan: &Scan) -> Result<Page>;
 
     /// See [`Store::batch_put`].
     async fn batch_write_item(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>>;
@@ -160,6 +169,11 @@ impl<B: Backend + ?Sized> Store for B {
         self.query_page(table, query).await
     }
 
+    async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
+        table.check_scan(scan)?;
+        self.scan_page(table, scan).await
+    }
+
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
         table.check_batch_write(&items)?;
         self.batch_write_item(table, items).await
@@ -199,6 +213,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
         (**self).query(table, query).await
+    }
+    async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
+        (**self).scan(table, scan).await
     }
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
         (**self).batch_put(table, items).await

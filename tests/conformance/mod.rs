@@ -22,6 +22,7 @@ use crypt_model::{
 mod access;
 mod indexes;
 mod owners;
+mod scan;
 mod store;
 mod table;
 mod types;
@@ -30,6 +31,7 @@ mod update;
 pub use access::*;
 pub use indexes::*;
 pub use owners::*;
+pub use scan::*;
 pub use store::*;
 pub use table::*;
 pub use types::*;
@@ -72,7 +74,9 @@ macro_rules! conformance_suite {
             every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
             a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,
             a_number_owner_is_stored_as_a_number_and_guards_its_records,
-            a_declared_index_answers_each_caller_with_its_own_records
+            a_declared_index_answers_each_caller_with_its_own_records,
+            a_scan_sees_every_item_once_in_any_number_of_segments,
+            a_table_scan_is_for_a_granted_service_only
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

@@ -6,11 +6,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use sha2::{Digest, Sha256};
+
 use super::{
-    Backend, BatchGet, Condition, MAX_ITEM_SIZE, Page, Query, TableRef, TransactItem, Update,
+    Backend, BatchGet, Condition, MAX_ITEM_SIZE, Page, Query, Scan, TableRef, TransactItem, Update,
     compare_keys,
 };
-use crate::attribute::{AttributeValue, Item, Key};
+use crate::attribute::{AttributeValue, Item, Key, canonical_number};
 use crate::error::{Error, Result};
 
 /// An in-memory [`Store`](super::Store) that behaves as DynamoDB does in what callers can observe:
@@ -111,6 +113,25 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 /// The table for `table`, created on first use; its key schema must not change.
+/// The segment of a parallel scan that holds the items of the partition `partition`: as with
+/// DynamoDB, a partition's items are all in one segment, chosen by a hash of its key (numbers by
+/// value).
+fn segment_of(partition: &AttributeValue, total_segments: u32) -> u32 {
+    let hash = Sha256::new();
+    let hash = match partition {
+        AttributeValue::S(text) => hash.chain_update([b'S']).chain_update(text.as_bytes()),
+        AttributeValue::N(text) => hash
+            .chain_update([b'N'])
+            .chain_update(canonical_number(text).unwrap_or_else(|_| text.clone())),
+        AttributeValue::B(bytes) => hash.chain_update([b'B']).chain_update(bytes),
+        _ => hash.chain_update([0]),
+    };
+    let digest = hash.finalize();
+    let head = u64::from_be_bytes(digest[..8].try_into().unwrap_or([0; 8]));
+    // Below `total_segments`, so it fits.
+    u32::try_from(head % u64::from(total_segments.max(1))).unwrap_or(0)
+}
+
 fn stored_table<'a>(
     tables: &'a mut HashMap<String, StoredTable>,
     table: &TableRef,
@@ -281,6 +302,35 @@ impl Backend for MemoryStore {
         let items: Vec<Item> = matching.into_iter().take(limit).cloned().collect();
         let cursor = match (cut, items.last()) {
             (true, Some(last)) => Some(table.cursor_at(last, query.index.as_deref())?),
+            _ => None,
+        };
+        Ok(Page { items, cursor })
+    }
+
+    async fn scan_page(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
+        let mut tables = self.tables();
+        let data = stored_table(&mut tables, table)?;
+        let after = match &scan.cursor {
+            Some(cursor) => Some(OrderedKey(table.key_of(cursor.key())?)),
+            None => None,
+        };
+        let limit = scan.limit.map_or(usize::MAX, |l| l as usize);
+        let mut items = Vec::new();
+        let mut cut = false;
+        for (key, item) in &data.items {
+            if after.as_ref().is_some_and(|after| key <= after)
+                || segment_of(&key.0.partition, scan.total_segments) != scan.segment
+            {
+                continue;
+            }
+            if items.len() == limit {
+                cut = true;
+                break;
+            }
+            items.push(item.clone());
+        }
+        let cursor = match (cut, items.last()) {
+            (true, Some(last)) => Some(table.cursor_at(last, None)?),
             _ => None,
         };
         Ok(Page { items, cursor })

@@ -228,6 +228,61 @@ impl Query {
     }
 }
 
+/// A scan of a whole table, or of one of its segments: DynamoDB's parallel scan, where
+/// `total_segments` workers each scan `segment` `0..total_segments` and together see every item
+/// once. `Debug` shows the segment and the limit, not the cursor's key.
+#[derive(Clone, PartialEq)]
+pub struct Scan {
+    /// This scan's segment, below `total_segments`.
+    pub segment: u32,
+    /// How many segments the table is split into (1 to 1,000,000).
+    pub total_segments: u32,
+    /// At most this many items per page.
+    pub limit: Option<u32>,
+    /// Where to resume: the cursor of the previous page of the same segment.
+    pub cursor: Option<Cursor>,
+}
+
+impl Scan {
+    /// The whole table, as one segment.
+    pub fn all() -> Self {
+        Scan::segment(0, 1)
+    }
+
+    /// Segment `segment` of `total_segments`.
+    pub fn segment(segment: u32, total_segments: u32) -> Self {
+        Scan {
+            segment,
+            total_segments,
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    /// At most `limit` items per page.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Resumes after the previous page.
+    pub fn after(mut self, cursor: Option<Cursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+}
+
+impl fmt::Debug for Scan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scan")
+            .field("segment", &self.segment)
+            .field("total_segments", &self.total_segments)
+            .field("limit", &self.limit)
+            .field("resumed", &self.cursor.is_some())
+            .finish()
+    }
+}
+
 /// One page of a query. As with DynamoDB, a `cursor` means the page was cut by the limit: there
 /// may be more (the next page may also be empty).
 #[derive(Clone, Debug, PartialEq)]

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::{Cursor, MAX_BATCH_GET, MAX_BATCH_WRITE, Query, Update};
+use super::{Cursor, MAX_BATCH_GET, MAX_BATCH_WRITE, Query, Scan, Update};
 use crate::attribute::{AttributeValue, Item, Key, KeyType, Number, canonical_number};
 use crate::error::{Error, Result};
 use crate::schema::{Schema, validate_table_name};
@@ -252,6 +252,27 @@ impl TableRef {
             for value in condition.values() {
                 self.check_key_value(name, value, sort_type)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Checks a scan: a limit of at least 1, 1 to 1,000,000 segments (DynamoDB's bounds), a
+    /// segment below their number, and a cursor that is a key of this table.
+    pub(crate) fn check_scan(&self, scan: &Scan) -> Result<()> {
+        if scan.limit == Some(0) {
+            return Err(self.invalid("a scan limit must be at least 1".to_owned()));
+        }
+        if !(1..=1_000_000).contains(&scan.total_segments) {
+            return Err(self.invalid("a scan has 1 to 1,000,000 segments".to_owned()));
+        }
+        if scan.segment >= scan.total_segments {
+            return Err(self.invalid(format!(
+                "segment {} of a scan in {} segments: segments count from 0",
+                scan.segment, scan.total_segments
+            )));
+        }
+        if let Some(cursor) = &scan.cursor {
+            self.key_item(&self.key_of(cursor.key())?)?;
         }
         Ok(())
     }

@@ -7,11 +7,11 @@
 //! the caller has just read — is given only when the caller may open a record beyond it.
 
 use super::Table;
-use crate::access::{Caller, Permit, Scope, log_denied, stored_owner};
+use crate::access::{Caller, Permit, Scope, denied, log_denied, stored_owner};
 use crate::attribute::{Item, Key};
 use crate::error::Result;
 use crate::model::EncryptedItem;
-use crate::store::{Page, Query, Store};
+use crate::store::{Page, Query, Scan, Store};
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The gate's decision for `caller` reading `item`, from its stored owner alone; refusals are
@@ -126,6 +126,31 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         Ok(Page {
             items: records,
             cursor,
+        })
+    }
+
+    /// One page of a scan of the whole table, or of one segment of it (a parallel scan: see
+    /// [`Scan`]), every record opened. Only for a service granted [`Scope::Read`] on the model
+    /// (every record it reads is logged as a grant use); anyone else is refused with
+    /// [`Error::AccessDenied`](crate::Error::AccessDenied) before the store is read, since a
+    /// scan crosses every owner's records. Pass the page's cursor to [`Scan::after`] to go on.
+    pub async fn scan(&self, caller: &Caller, scan: &Scan) -> Result<Page<T>> {
+        if !self.gate.acts_for_others(caller, Scope::Read) {
+            log_denied(caller, &T::SCHEMA, &Item::new(), Scope::Read);
+            return Err(denied(caller, &T::SCHEMA));
+        }
+        let page = self.store.scan(&self.table, scan).await?;
+        let mut records = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            match self.may_read(caller, &item) {
+                Some(permit) => records.push(self.open_allowed(caller, item, permit).await?),
+                // A record no owner holds (its owner attribute is malformed) is not opened.
+                None => log_denied(caller, &T::SCHEMA, &item, Scope::Read),
+            }
+        }
+        Ok(Page {
+            items: records,
+            cursor: page.cursor,
         })
     }
 

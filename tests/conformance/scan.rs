@@ -1,0 +1,120 @@
+//! Scans: the store's parallel scan (every item once, in any number of segments, page by page)
+//! and the table's, which only a service granted read may run.
+
+use std::collections::BTreeSet;
+
+use crypt_model::{AttributeValue, Caller, Error, Grant, Item, Scan, Store, Table, TableRef};
+use crypt_model_tests::{Profile, profile};
+
+use super::{Harness, cipher, put, s, table};
+
+/// Every `(pk, sk)` a scan of `segment` yields, following cursors, with pages of at most `limit`.
+async fn scanned(
+    store: &std::sync::Arc<dyn Store>,
+    table: &TableRef,
+    segment: Scan,
+    limit: u32,
+) -> Vec<(String, String)> {
+    let mut keys = Vec::new();
+    let mut request = segment.limit(limit);
+    loop {
+        let page = store.scan(table, &request).await.unwrap();
+        assert!(page.items.len() <= limit as usize);
+        for item in &page.items {
+            let text = |name: &str| match item.get(name) {
+                Some(AttributeValue::S(text)) => text.clone(),
+                other => panic!("{name}: {other:?}"),
+            };
+            keys.push((text("pk"), text("sk")));
+        }
+        match page.cursor {
+            Some(cursor) => request = request.after(Some(cursor)),
+            None => return keys,
+        }
+    }
+}
+
+pub async fn a_scan_sees_every_item_once_in_any_number_of_segments(backend: &impl Harness) {
+    let store = backend.store();
+    let table = backend
+        .table(TableRef::new("conf_scan", "pk", Some("sk")).unwrap())
+        .await;
+    let mut all = BTreeSet::new();
+    for p in 0..12 {
+        for i in 0..3 {
+            let (pk, sk) = (format!("p{p:02}"), format!("{i}"));
+            put(
+                &store,
+                &table,
+                Item::from_iter([("pk", s(&pk)), ("sk", s(&sk))]),
+            )
+            .await;
+            all.insert((pk, sk));
+        }
+    }
+    let whole = scanned(&store, &table, Scan::all(), 5).await;
+    assert_eq!(whole.len(), all.len(), "each item once");
+    assert_eq!(whole.iter().cloned().collect::<BTreeSet<_>>(), all);
+
+    for total in [2, 4, 7] {
+        let mut seen = Vec::new();
+        for segment in 0..total {
+            seen.extend(scanned(&store, &table, Scan::segment(segment, total), 4).await);
+        }
+        assert_eq!(seen.len(), all.len(), "{total} segments: each item once");
+        assert_eq!(
+            seen.into_iter().collect::<BTreeSet<_>>(),
+            all,
+            "{total} segments"
+        );
+    }
+
+    for bad in [
+        Scan::segment(4, 4),
+        Scan::segment(0, 0),
+        Scan::segment(0, 1_000_001),
+        Scan::all().limit(0),
+    ] {
+        let error = store.scan(&table, &bad).await.unwrap_err();
+        assert!(
+            matches!(error, Error::InvalidRequest { .. }),
+            "{bad:?}: {error:?}"
+        );
+    }
+}
+
+pub async fn a_table_scan_is_for_a_granted_service_only(backend: &impl Harness) {
+    let profiles = table::<Profile>(backend).await;
+    for owner in ["scan-alice", "scan-bob"] {
+        profiles
+            .put(&Caller::user(owner).unwrap(), &mut profile(owner, "scan"))
+            .await
+            .unwrap();
+    }
+    let auditor = Caller::service("auditor").unwrap();
+    let granted =
+        Table::<Profile, _>::named(backend.store(), cipher(), profiles.table_ref().name())
+            .unwrap()
+            .with_grant(Grant::read("auditor").unwrap());
+    let mut owners = BTreeSet::new();
+    let mut request = Scan::all().limit(1);
+    loop {
+        let page = granted.scan(&auditor, &request).await.unwrap();
+        owners.extend(page.items.iter().map(|p| p.user_id.clone()));
+        match page.cursor {
+            Some(cursor) => request = request.after(Some(cursor)),
+            None => break,
+        }
+    }
+    assert!(
+        owners.contains("scan-alice") && owners.contains("scan-bob"),
+        "{owners:?}"
+    );
+
+    // A user, or a service without the grant, is refused before anything is read: a scan
+    // crosses every owner's records.
+    for caller in [Caller::user("scan-alice").unwrap(), auditor] {
+        let error = profiles.scan(&caller, &Scan::all()).await.unwrap_err();
+        assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+    }
+}
