@@ -95,3 +95,58 @@ async fn provisioning_is_idempotent() {
     let keys = described.table.unwrap().key_schema.unwrap();
     assert_eq!(keys.len(), 2);
 }
+
+#[tokio::test]
+async fn provisioning_adds_the_indexes_an_existing_table_lacks() {
+    use crypt_model::Query;
+    use crypt_model::store::{IndexRef, KeyType};
+
+    let client = moto::dynamo();
+    let store = DynamoStore::new(client.clone());
+    let bare = TableRef::new(&moto::unique("grown"), "pk", Some("sk")).unwrap();
+    provision(&client, &bare, ProvisionOptions::default())
+        .await
+        .unwrap();
+    let item = crypt_model::Item::from_iter([
+        ("pk", crypt_model::AttributeValue::S("a".into())),
+        ("sk", crypt_model::AttributeValue::S("1".into())),
+        ("city", crypt_model::AttributeValue::S("Lyon".into())),
+    ]);
+    store.put(&bare, item, &Condition::Always).await.unwrap();
+
+    // The model later gains an index: provisioning the same table again creates it, and it
+    // holds the items written before.
+    let grown = bare.clone().with_index(IndexRef {
+        name: "by_city".into(),
+        partition_key: "city".into(),
+        partition_key_type: KeyType::S,
+        sort_key: None,
+    });
+    provision(&client, &grown, ProvisionOptions::default())
+        .await
+        .unwrap();
+    let described = client
+        .describe_table()
+        .table_name(grown.name())
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<String> = described
+        .table
+        .unwrap()
+        .global_secondary_indexes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|index| index.index_name)
+        .collect();
+    assert_eq!(names, ["by_city"]);
+    let page = store
+        .query(&grown, &Query::index("by_city", "Lyon"))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    // Provisioning again changes nothing.
+    provision(&client, &grown, ProvisionOptions::default())
+        .await
+        .unwrap();
+}

@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType as SdkKeyRole, Projection, ProjectionType, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TableStatus,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType as SdkKeyRole, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
 };
 use crypt_model::store::KeyType;
 use crypt_model::{Error, Result, TableRef};
@@ -45,7 +45,11 @@ fn definition(table: &TableRef, name: &str, key_type: KeyType) -> Result<Attribu
 }
 
 /// Creates `table` (on-demand capacity, its key schema and secondary indexes) if it does not
-/// exist, and waits until it is active. Idempotent: an existing table is left as it is.
+/// exist, and waits until it is active. Idempotent: on an existing table, it adds the secondary
+/// indexes the table lacks (a blind or secondary index added to the model later), one
+/// `UpdateTable` each as DynamoDB requires, and waits until each is active; nothing else of an
+/// existing table is changed. Items written before an index existed have no blind-index
+/// attribute until a backfill writes it.
 ///
 /// Waits with a short DescribeTable poll (every 100 ms, at most 60 s), not the SDK's waiter,
 /// which polls every 20 s.
@@ -96,9 +100,9 @@ pub async fn provision(client: &Client, table: &TableRef, options: ProvisionOpti
     let created = client
         .create_table()
         .table_name(table.name())
-        .set_attribute_definitions(Some(definitions))
+        .set_attribute_definitions(Some(definitions.clone()))
         .set_key_schema(Some(key_schema))
-        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .set_global_secondary_indexes((!indexes.is_empty()).then(|| indexes.clone()))
         .billing_mode(BillingMode::PayPerRequest)
         .set_stream_specification(
             stream
@@ -111,10 +115,108 @@ pub async fn provision(client: &Client, table: &TableRef, options: ProvisionOpti
         Ok(_) => {}
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            wait_until_active(client, table).await?;
+            return add_missing_indexes(client, table, &definitions, indexes).await;
+        }
         Err(e) => return Err(error::map(table.name(), e)),
     }
     wait_until_active(client, table).await
+}
+
+/// Adds to an existing table the indexes of `wanted` it lacks, one at a time, each with the
+/// attribute definitions of its keys, waiting for each to become active.
+async fn add_missing_indexes(
+    client: &Client,
+    table: &TableRef,
+    definitions: &[AttributeDefinition],
+    wanted: Vec<GlobalSecondaryIndex>,
+) -> Result<()> {
+    let existing = index_names(client, table).await?;
+    for index in wanted {
+        if existing.iter().any(|name| name == index.index_name()) {
+            continue;
+        }
+        let keys: Vec<&str> = index
+            .key_schema()
+            .iter()
+            .map(KeySchemaElement::attribute_name)
+            .collect();
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(index.index_name())
+            .set_key_schema(Some(index.key_schema().to_vec()))
+            .set_projection(index.projection().cloned())
+            .build()
+            .map_err(|e| error::build(table.name(), e))?;
+        client
+            .update_table()
+            .table_name(table.name())
+            .set_attribute_definitions(Some(
+                definitions
+                    .iter()
+                    .filter(|d| keys.contains(&d.attribute_name()))
+                    .cloned()
+                    .collect(),
+            ))
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        wait_until_index_active(client, table, index.index_name()).await?;
+    }
+    Ok(())
+}
+
+/// The names of the table's global secondary indexes.
+async fn index_names(client: &Client, table: &TableRef) -> Result<Vec<String>> {
+    let described = client
+        .describe_table()
+        .table_name(table.name())
+        .send()
+        .await
+        .map_err(|e| error::map(table.name(), e))?;
+    Ok(described
+        .table
+        .and_then(|t| t.global_secondary_indexes)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|index| index.index_name)
+        .collect())
+}
+
+/// Waits (every 100 ms, at most 10 minutes: DynamoDB fills a new index from the table's items)
+/// until the index `name` is active.
+async fn wait_until_index_active(client: &Client, table: &TableRef, name: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let described = client
+            .describe_table()
+            .table_name(table.name())
+            .send()
+            .await
+            .map_err(|e| error::map(table.name(), e))?;
+        let status = described
+            .table
+            .and_then(|t| t.global_secondary_indexes)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|index| index.index_name() == Some(name))
+            .and_then(|index| index.index_status);
+        if status == Some(IndexStatus::Active) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Store {
+                table: table.name().to_owned(),
+                message: format!("the index `{name}` did not become active within 10 minutes"),
+                source: None,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn wait_until_active(client: &Client, table: &TableRef) -> Result<()> {
