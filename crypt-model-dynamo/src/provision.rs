@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
     GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType as SdkKeyRole, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableDescription,
+    TableStatus,
 };
 use crypt_model::store::KeyType;
 use crypt_model::{Error, Result, TableRef};
@@ -170,16 +171,21 @@ async fn add_missing_indexes(
     Ok(())
 }
 
-/// The names of the table's global secondary indexes.
-async fn index_names(client: &Client, table: &TableRef) -> Result<Vec<String>> {
+/// The table's description.
+async fn describe(client: &Client, table: &TableRef) -> Result<Option<TableDescription>> {
     let described = client
         .describe_table()
         .table_name(table.name())
         .send()
         .await
         .map_err(|e| error::map(table.name(), e))?;
-    Ok(described
-        .table
+    Ok(described.table)
+}
+
+/// The names of the table's global secondary indexes.
+async fn index_names(client: &Client, table: &TableRef) -> Result<Vec<String>> {
+    Ok(describe(client, table)
+        .await?
         .and_then(|t| t.global_secondary_indexes)
         .unwrap_or_default()
         .into_iter()
@@ -187,31 +193,24 @@ async fn index_names(client: &Client, table: &TableRef) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Waits (every 100 ms, at most 10 minutes: DynamoDB fills a new index from the table's items)
-/// until the index `name` is active.
-async fn wait_until_index_active(client: &Client, table: &TableRef, name: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(600);
+/// Polls the table's description every 100 ms until `ready` holds, for at most `limit`; `what`
+/// names what is awaited in the error.
+async fn poll_until(
+    client: &Client,
+    table: &TableRef,
+    limit: Duration,
+    what: &str,
+    ready: impl Fn(&TableDescription) -> bool,
+) -> Result<()> {
+    let deadline = Instant::now() + limit;
     loop {
-        let described = client
-            .describe_table()
-            .table_name(table.name())
-            .send()
-            .await
-            .map_err(|e| error::map(table.name(), e))?;
-        let status = described
-            .table
-            .and_then(|t| t.global_secondary_indexes)
-            .unwrap_or_default()
-            .into_iter()
-            .find(|index| index.index_name() == Some(name))
-            .and_then(|index| index.index_status);
-        if status == Some(IndexStatus::Active) {
+        if describe(client, table).await?.as_ref().is_some_and(&ready) {
             return Ok(());
         }
         if Instant::now() > deadline {
             return Err(Error::Store {
                 table: table.name().to_owned(),
-                message: format!("the index `{name}` did not become active within 10 minutes"),
+                message: format!("{what} did not become active within {} s", limit.as_secs()),
                 source: None,
             });
         }
@@ -219,26 +218,22 @@ async fn wait_until_index_active(client: &Client, table: &TableRef, name: &str) 
     }
 }
 
+/// Waits (at most 10 minutes: DynamoDB fills a new index from the table's items) until the
+/// index `name` is active.
+async fn wait_until_index_active(client: &Client, table: &TableRef, name: &str) -> Result<()> {
+    let what = format!("the index `{name}`");
+    poll_until(client, table, Duration::from_secs(600), &what, |t| {
+        t.global_secondary_indexes().iter().any(|index| {
+            index.index_name() == Some(name) && index.index_status() == Some(&IndexStatus::Active)
+        })
+    })
+    .await
+}
+
+/// Waits (at most 60 s) until the table is active.
 async fn wait_until_active(client: &Client, table: &TableRef) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let described = client
-            .describe_table()
-            .table_name(table.name())
-            .send()
-            .await
-            .map_err(|e| error::map(table.name(), e))?;
-        let status = described.table.and_then(|t| t.table_status);
-        if status == Some(TableStatus::Active) {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(Error::Store {
-                table: table.name().to_owned(),
-                message: "the table did not become active within 60 s".to_owned(),
-                source: None,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll_until(client, table, Duration::from_secs(60), "the table", |t| {
+        t.table_status() == Some(&TableStatus::Active)
+    })
+    .await
 }

@@ -147,19 +147,7 @@ impl Backend for DynamoStore {
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(item_from_sdk)
-            .collect::<Result<_>>()?;
-        let cursor = output
-            .last_evaluated_key
-            .filter(|key| !key.is_empty())
-            .map(item_from_sdk)
-            .transpose()?
-            .map(Cursor::new);
-        Ok(Page { items, cursor })
+        page(output.items, output.last_evaluated_key)
     }
 
     async fn scan_page(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
@@ -179,19 +167,7 @@ impl Backend for DynamoStore {
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(item_from_sdk)
-            .collect::<Result<_>>()?;
-        let cursor = output
-            .last_evaluated_key
-            .filter(|key| !key.is_empty())
-            .map(item_from_sdk)
-            .transpose()?
-            .map(Cursor::new);
-        Ok(Page { items, cursor })
+        page(output.items, output.last_evaluated_key)
     }
 
     async fn batch_write_item(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
@@ -338,4 +314,22 @@ impl Backend for DynamoStore {
             }
         }
     }
+}
+
+/// A page from a query's or a scan's items and last evaluated key (the cursor, when not empty).
+fn page(
+    items: Option<Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>>,
+    last_evaluated_key: Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+) -> Result<Page> {
+    let items = items
+        .unwrap_or_default()
+        .into_iter()
+        .map(item_from_sdk)
+        .collect::<Result<_>>()?;
+    let cursor = last_evaluated_key
+        .filter(|key| !key.is_empty())
+        .map(item_from_sdk)
+        .transpose()?
+        .map(Cursor::new);
+    Ok(Page { items, cursor })
 }
