@@ -139,8 +139,6 @@ pub struct PlainField<T> {
     pub put: fn(&mut Item, &'static str, &T) -> Result<()>,
     /// Takes the field out of a stored item.
     pub take: fn(&mut Item, &'static str) -> Result<T>,
-    /// The type's key type (strings when unknown: owner ids are strings).
-    pub key_type: KeyType,
 }
 
 /// The glue for a plain field of type `T`. A free function, so that a type without the bound
@@ -149,10 +147,6 @@ pub const fn plain_field<T: Attribute>() -> PlainField<T> {
     PlainField {
         put: put_plain::<T>,
         take: take_plain::<T>,
-        key_type: match T::KEY_TYPE {
-            Some(key_type) => key_type,
-            None => KeyType::S,
-        },
     }
 }
 

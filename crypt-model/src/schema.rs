@@ -183,17 +183,14 @@ impl Schema {
         }
     }
 
-    /// Whether `id` can be the id of one of this schema's owners (a number owner's id is a plain
-    /// integer).
-    pub(crate) fn is_owner_id(&self, id: &str) -> bool {
-        self.owner_type() != KeyType::N || is_plain_integer(id)
-    }
-
-    /// The owner attribute that holds the owner id `id`.
-    pub(crate) fn owner_value(&self, id: &str) -> AttributeValue {
+    /// The owner attribute that holds the owner id `id`; `None` when no owner of this schema
+    /// can have that id (a number owner's id is a plain integer: a condition on `1001.0` would
+    /// match the owner `1001`, since DynamoDB compares numbers by value).
+    pub(crate) fn owner_value(&self, id: &str) -> Option<AttributeValue> {
         match self.owner_type() {
-            KeyType::N => AttributeValue::N(id.to_owned()),
-            _ => AttributeValue::S(id.to_owned()),
+            KeyType::N if is_plain_integer(id) => Some(AttributeValue::N(id.to_owned())),
+            KeyType::N => None,
+            _ => Some(AttributeValue::S(id.to_owned())),
         }
     }
 

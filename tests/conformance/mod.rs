@@ -61,6 +61,7 @@ macro_rules! conformance_suite {
             query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
             stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
             stored_items_hold_no_plaintext,
+            a_model_wrongly_claiming_batch_or_update_is_refused_at_run_time,
             update_writes_the_named_fields_only,
             a_field_rolled_back_after_later_updates_is_an_integrity_failure,
             an_update_reseals_under_the_current_primary_key,

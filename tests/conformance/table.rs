@@ -423,3 +423,44 @@ pub async fn stored_items_hold_no_plaintext(backend: &impl Harness) {
         }
     }
 }
+
+// Claims the derive refuses to make for `Order` (its owner is not in its key, it has no
+// version), made by hand: the table checks the model again and refuses at run time.
+impl crypt_model::BatchWritable for Order {}
+impl crypt_model::Versioned for Order {}
+
+pub async fn a_model_wrongly_claiming_batch_or_update_is_refused_at_run_time(
+    backend: &impl Harness,
+) {
+    let orders = table::<Order>(backend).await;
+    let alice = Caller::user("alice").unwrap();
+    let mut order = Order {
+        order_no: 71,
+        customer: "alice".into(),
+        card: Sensitive::new(CARD.into()),
+    };
+    let error = orders
+        .batch_put(&alice, std::slice::from_ref(&order))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Unsupported { operation, .. } if *operation == "batch_put"),
+        "{error:?}"
+    );
+    assert!(
+        orders
+            .get(&alice, &Key::new(71u64))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    orders.put(&alice, &mut order).await.unwrap();
+    let error = orders
+        .update(&alice, &mut order, &[Order::CARD])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Unsupported { operation, .. } if *operation == "update"),
+        "{error:?}"
+    );
+}

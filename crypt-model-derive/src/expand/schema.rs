@@ -24,10 +24,9 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         quote!(.with_version(#name))
     });
     let (pk_type, sk_type) = key_types(model);
-    let owner_type = model.glue_of(|f| f.owner.is_some()).map(|glue| {
-        let plain = glue.plain();
-        quote!(.with_owner_type(#plain.key_type))
-    });
+    // The owner field's glue already refused a type not stored as S or N.
+    let owner_ty = model.owner.ty;
+    let owner_type = quote!(.with_owner_type(#private::key_type::<#owner_ty>()));
     let indexes = indexed(model).map(|(f, index)| index_spec(model, f, index));
     let secondary = super::indexes::schema_entries(model);
     let sensitive = model

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -117,6 +118,9 @@ impl std::fmt::Debug for MemoryStore {
 /// DynamoDB, a partition's items are all in one segment, chosen by a hash of its key (numbers by
 /// value).
 fn segment_of(partition: &AttributeValue, total_segments: u32) -> u32 {
+    if total_segments <= 1 {
+        return 0;
+    }
     let hash = Sha256::new();
     let hash = match partition {
         AttributeValue::S(text) => hash.chain_update([b'S']).chain_update(text.as_bytes()),
@@ -317,10 +321,13 @@ impl Backend for MemoryStore {
         let limit = scan.limit.map_or(usize::MAX, |l| l as usize);
         let mut items = Vec::new();
         let mut cut = false;
-        for (key, item) in &data.items {
-            if after.as_ref().is_some_and(|after| key <= after)
-                || segment_of(&key.0.partition, scan.total_segments) != scan.segment
-            {
+        // From just past the cursor, so that a scan in pages reads each item once.
+        let rest = match after {
+            Some(after) => data.items.range((Bound::Excluded(after), Bound::Unbounded)),
+            None => data.items.range(..),
+        };
+        for (key, item) in rest {
+            if segment_of(&key.0.partition, scan.total_segments) != scan.segment {
                 continue;
             }
             if items.len() == limit {

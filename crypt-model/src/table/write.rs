@@ -42,28 +42,36 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             return Ok(Some(Condition::Exists));
         }
         // `refused_by_key` refuses services without the grant, so the caller is a user; one whose
-        // id no owner of this model can have owns nothing (a condition on `1001.0` would match
-        // the number owner 1001).
+        // id no owner of this model can have owns nothing.
         Ok(caller
             .user_id()
-            .filter(|id| T::SCHEMA.is_owner_id(id))
-            .map(|id| Condition::equals(T::SCHEMA.owner(), T::SCHEMA.owner_value(id))))
+            .and_then(|id| T::SCHEMA.owner_value(id))
+            .map(|owner| Condition::equals(T::SCHEMA.owner(), owner)))
+    }
+
+    /// The condition that the stored owner is `record`'s (whose owner the write checks: an id no
+    /// owner can have is refused here, before anything is sent).
+    fn owned_by(&self, record: &T) -> Result<Condition> {
+        T::SCHEMA
+            .owner_value(&record.owner())
+            .map(|owner| Condition::equals(T::SCHEMA.owner(), owner))
+            .ok_or_else(|| Error::InvalidIdentity {
+                subject: format!("the owner attribute `{}`", T::SCHEMA.owner()),
+                reason: "a number owner's id is an integer in plain decimal digits".to_owned(),
+            })
     }
 
     /// The condition of a put: the key is free or already the same owner's, and, for a
     /// versioned model, the stored version is the one the record was read at.
-    fn put_condition(&self, record: &T) -> Condition {
-        let owned = Condition::Or(vec![
-            Condition::NotExists,
-            Condition::equals(T::SCHEMA.owner(), T::SCHEMA.owner_value(&record.owner())),
-        ]);
-        match (T::SCHEMA.version(), record.version()) {
+    fn put_condition(&self, record: &T) -> Result<Condition> {
+        let owned = Condition::Or(vec![Condition::NotExists, self.owned_by(record)?]);
+        Ok(match (T::SCHEMA.version(), record.version()) {
             (Some(_), Some(0)) => Condition::NotExists,
             (Some(attribute), Some(version)) => {
                 Condition::And(vec![owned, Condition::equals(attribute, version)])
             }
             _ => owned,
-        }
+        })
     }
 
     /// Encrypts `record` into the item a write stores, with its next version (authenticated with
@@ -129,7 +137,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let key = self.table.key_of(&item)?;
         match self
             .store
-            .put(&self.table, item, &self.put_condition(record))
+            .put(&self.table, item, &self.put_condition(record)?)
             .await
         {
             Ok(()) => {
@@ -279,7 +287,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             }
         }
         let condition = Condition::And(vec![
-            Condition::equals(schema.owner(), schema.owner_value(&record.owner())),
+            self.owned_by(record)?,
             Condition::equals(version_attribute, version),
         ]);
         match self
@@ -314,7 +322,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 Write::Put(record) => {
                     self.authorize_write(caller, record)?;
                     let item = self.item_to_write(record).await?;
-                    let condition = self.put_condition(record);
+                    let condition = self.put_condition(record)?;
                     TransactItem::Put {
                         table: self.table.clone(),
                         item,
