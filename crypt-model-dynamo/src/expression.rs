@@ -44,6 +44,9 @@ impl Expressions {
             Condition::Equals(attribute, value) => {
                 Some(format!("{} = {}", self.name(attribute), self.value(value)))
             }
+            Condition::Absent(attribute) => {
+                Some(format!("attribute_not_exists({})", self.name(attribute)))
+            }
             Condition::And(all) => {
                 let parts: Vec<String> =
                     all.iter().filter_map(|c| self.condition(c, key)).collect();

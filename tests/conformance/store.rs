@@ -119,6 +119,33 @@ pub async fn conditional_put(backend: &impl Harness) {
             .await,
         Err(Error::ConditionFailed { .. })
     ));
+    // `Absent` holds for an attribute the stored item lacks, and when there is no item.
+    let no_note = Condition::And(vec![
+        Condition::absent("note"),
+        Condition::equals("v", n(3)),
+    ]);
+    store
+        .put(
+            &table,
+            item(
+                "a",
+                s("1"),
+                &[("owner", s("alice")), ("v", n(3)), ("note", s("x"))],
+            ),
+            &no_note,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .put(&table, item("a", s("1"), &[("v", n(4))]), &no_note)
+            .await,
+        Err(Error::ConditionFailed { .. })
+    ));
+    store
+        .put(&table, item("c", s("1"), &[]), &Condition::absent("note"))
+        .await
+        .unwrap();
 }
 
 pub async fn conditional_delete(backend: &impl Harness) {

@@ -26,6 +26,9 @@ pub enum Condition {
     Exists,
     /// The stored item has `attribute` equal to `value`.
     Equals(String, AttributeValue),
+    /// The stored item has no attribute `attribute`, or there is no stored item (DynamoDB's
+    /// `attribute_not_exists`).
+    Absent(String),
     /// All of these hold.
     And(Vec<Condition>),
     /// Any of these holds.
@@ -38,6 +41,11 @@ impl Condition {
         Condition::Equals(attribute.into(), value.into())
     }
 
+    /// The stored item has no attribute `attribute` (or there is no stored item).
+    pub fn absent(attribute: impl Into<String>) -> Self {
+        Condition::Absent(attribute.into())
+    }
+
     /// Whether the condition holds for `stored`.
     pub(crate) fn holds(&self, stored: Option<&Item>) -> bool {
         match self {
@@ -47,6 +55,7 @@ impl Condition {
             Condition::Equals(attribute, value) => stored
                 .and_then(|item| item.get(attribute))
                 .is_some_and(|stored| equal_as_dynamodb_compares(stored, value)),
+            Condition::Absent(attribute) => !stored.is_some_and(|item| item.contains(attribute)),
             Condition::And(all) => all.iter().all(|c| c.holds(stored)),
             Condition::Or(any) => any.iter().any(|c| c.holds(stored)),
         }
@@ -397,6 +406,7 @@ impl fmt::Debug for Condition {
             Condition::NotExists => f.write_str("NotExists"),
             Condition::Exists => f.write_str("Exists"),
             Condition::Equals(attribute, _) => write!(f, "Equals({attribute:?}, ..)"),
+            Condition::Absent(attribute) => write!(f, "Absent({attribute:?})"),
             Condition::And(all) => f.debug_tuple("And").field(all).finish(),
             Condition::Or(any) => f.debug_tuple("Or").field(any).finish(),
         }
