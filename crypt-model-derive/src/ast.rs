@@ -19,6 +19,8 @@ pub(crate) struct Container<'a> {
     pub(crate) options_unreadable: bool,
     /// The secondary indexes declared on the struct.
     pub(crate) secondary_indexes: Vec<attr::SecondaryIndexOptions>,
+    /// `#[crypt_model(migrate_from_plaintext)]`.
+    pub(crate) migrate_from_plaintext: Option<syn::Path>,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -109,6 +111,7 @@ impl<'a> Container<'a> {
             krate: options.krate,
             options_unreadable: options.unreadable,
             secondary_indexes: options.secondary_indexes,
+            migrate_from_plaintext: options.migrate_from_plaintext,
             fields,
         })
     }

@@ -16,6 +16,8 @@ pub(crate) struct ContainerOptions {
     pub(crate) unreadable: bool,
     /// `index(name = "…", partition = "field", sort = "field")`, in order.
     pub(crate) secondary_indexes: Vec<SecondaryIndexOptions>,
+    /// `migrate_from_plaintext`: records stored before encryption are read too.
+    pub(crate) migrate_from_plaintext: Option<Path>,
 }
 
 /// A secondary index on plain fields, declared on the struct.
@@ -77,6 +79,7 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
     let mut krate: Option<Path> = None;
     let mut unreadable = false;
     let mut secondary_indexes = Vec::new();
+    let mut migrate_from_plaintext = None;
     for attr in &input.attrs {
         if let Some(marker) = MARKERS.iter().find(|m| attr.path().is_ident(m)) {
             cx.error_spanned_by(
@@ -105,13 +108,24 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
                 krate = Some(value.parse()?);
             } else if meta.path.is_ident("index") {
                 secondary_indexes.push(secondary_index(&meta)?);
+            } else if meta.path.is_ident("migrate_from_plaintext") {
+                if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+                    return Err(meta.error(
+                        "`migrate_from_plaintext` takes no value: \
+                         `#[crypt_model(migrate_from_plaintext)]`",
+                    ));
+                }
+                if migrate_from_plaintext.is_some() {
+                    return Err(meta.error("duplicate `migrate_from_plaintext` option"));
+                }
+                migrate_from_plaintext = Some(meta.path.clone());
             } else if meta.path.is_ident("rename") {
                 return Err(
                     meta.error("`rename` belongs on a field: `#[crypt_model(rename = \"…\")]`")
                 );
             } else {
                 return Err(meta.error(format!(
-                    "unknown `crypt_model` attribute `{}`; expected `table`, `index` or `crate`",
+                    "unknown `crypt_model` attribute `{}`; expected `table`, `index`, `migrate_from_plaintext` or `crate`",
                     path_name(&meta.path)
                 )));
             }
@@ -127,6 +141,7 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::crypt_model)),
         unreadable,
         secondary_indexes,
+        migrate_from_plaintext,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use zeroize::Zeroizing;
 
@@ -56,6 +57,7 @@ use crate::wipe::{self, wipe_bytes};
 pub struct Cipher {
     keys: KeyCache,
     index_secret: Option<IndexSecret>,
+    plaintext_reads: AtomicU64,
 }
 
 impl Cipher {
@@ -69,6 +71,7 @@ impl Cipher {
         Cipher {
             keys: KeyCache::new(Arc::new(keyring), limits),
             index_secret: None,
+            plaintext_reads: AtomicU64::new(0),
         }
     }
 
@@ -107,6 +110,26 @@ impl Cipher {
     /// did.
     pub fn keyring_calls(&self) -> KeyringCalls {
         self.keys.calls()
+    }
+
+    /// How many records stored in plaintext this engine has read, for models in migration mode
+    /// (`#[crypt_model(migrate_from_plaintext)]`; each read is also logged, target
+    /// `crypt_model::migration`). Once the migration job reports nothing left in plaintext, this
+    /// stays at zero, and the mode can be switched off.
+    pub fn plaintext_reads(&self) -> u64 {
+        self.plaintext_reads.load(Ordering::Relaxed)
+    }
+
+    /// Counts one read of a record stored in plaintext.
+    pub(crate) fn count_plaintext_read(&self) {
+        self.plaintext_reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The id of the key-encryption key that wraps new data keys under `context` (the
+    /// keyring's primary), from the data key the next write would take.
+    pub(crate) async fn current_key_id(&self, context: EncryptionContext) -> Result<String> {
+        let key = self.keys.encryption_key(&context, 0).await?;
+        Ok(key.wrapped.key_id.clone())
     }
 
     /// The keys the cache holds now. Keys past the [`CacheLimits`] age are dropped (and wiped)

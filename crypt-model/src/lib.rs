@@ -35,6 +35,8 @@ mod model;
 
 mod table;
 
+pub mod lifecycle;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

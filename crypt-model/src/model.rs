@@ -10,11 +10,14 @@ use crate::error::Result;
 use crate::schema::Schema;
 
 mod fields;
+mod legacy;
 mod sealed;
 
 pub use fields::{
     BatchWritable, Field, IndexedField, OwnerId, SensitiveField, TextField, VersionField, Versioned,
 };
+pub use legacy::LegacyPlaintext;
+pub(crate) use legacy::{is_plaintext_record, open_stored, take_plaintext};
 pub use sealed::Sealed;
 
 /// A model whose sensitive fields are encrypted before they are stored. Implemented by
@@ -44,6 +47,20 @@ pub trait EncryptedItem: Sized {
     /// Builds the model from its plain fields and decrypted plaintexts.
     #[doc(hidden)]
     fn __assemble(plain: Self::__Plain, plaintexts: &mut Plaintexts) -> Result<Self>;
+
+    /// Takes the sensitive fields of a record stored in plaintext out of `item`, into
+    /// `plaintexts` (a model with `#[crypt_model(migrate_from_plaintext)]`; no other is asked).
+    #[doc(hidden)]
+    fn __legacy(item: &mut Item, plaintexts: &mut Plaintexts) -> Result<()> {
+        let _ = (item, plaintexts);
+        Err(crate::error::Error::Unsupported {
+            table: Self::SCHEMA.table().to_owned(),
+            operation: "read a record stored in plaintext",
+            reason: "the model is not in migration mode: add \
+                     `#[crypt_model(migrate_from_plaintext)]`"
+                .to_owned(),
+        })
+    }
 
     /// The id of the record's owner (the `#[owner]` field), as a caller presents it: the string,
     /// a UUID's hyphenated lowercase text, a number's decimal text.

@@ -8,8 +8,8 @@ pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::index::{IndexScope, IndexSpec, Normalize};
 pub use crate::model::{
-    BatchWritable, EncryptedItem, Field, IndexedField, OwnerId, SensitiveField, TextField,
-    VersionField, Versioned,
+    BatchWritable, EncryptedItem, Field, IndexedField, LegacyPlaintext, OwnerId, SensitiveField,
+    TextField, VersionField, Versioned,
 };
 use crate::schema::str_eq;
 pub use crate::schema::{Schema, SecondaryIndex};
@@ -194,6 +194,18 @@ pub const fn secret_field<T: SensitiveField>() -> SecretField<T> {
         put: put_sensitive::<T>,
         take: take_sensitive::<T>,
     }
+}
+
+/// How the derive reads a sensitive field stored in plain, in a model with
+/// `#[crypt_model(migrate_from_plaintext)]`: takes it out of the item into the plaintexts.
+pub type LegacyField = fn(&mut Item, &mut Plaintexts, &'static str) -> Result<()>;
+
+/// The legacy glue for a sensitive field of type `F`, whose value type must have a plain form.
+pub const fn legacy_field<F: SensitiveField>() -> LegacyField
+where
+    F::__Value: LegacyPlaintext,
+{
+    crate::model::take_plaintext::<F::__Value>
 }
 
 /// How the derive handles the version field; see [`PlainField`].

@@ -44,6 +44,8 @@ pub struct Schema {
     checked: bool,
     /// The authenticated attributes, sorted, when the derive computed them at compile time.
     authenticated: Option<&'static [&'static str]>,
+    /// Records stored before encryption are read too (`migrate_from_plaintext`).
+    plaintext_migration: bool,
 }
 
 impl Schema {
@@ -70,6 +72,7 @@ impl Schema {
             secondary_indexes: &[],
             checked: false,
             authenticated: None,
+            plaintext_migration: false,
         }
     }
 
@@ -101,6 +104,21 @@ impl Schema {
     pub const fn with_unauthenticated(mut self, plain: &'static [&'static str]) -> Self {
         self.unauthenticated = plain;
         self
+    }
+
+    /// Migration mode (`#[crypt_model(migrate_from_plaintext)]`): a record stored before
+    /// encryption — no attribute of crypt-model's, its sensitive fields in plain — is read too,
+    /// counted ([`Cipher::plaintext_reads`](crate::Cipher::plaintext_reads)) and logged (target
+    /// `crypt_model::migration`); every write encrypts. `docs/migration.md` is the runbook.
+    pub const fn with_plaintext_migration(mut self) -> Self {
+        self.plaintext_migration = true;
+        self
+    }
+
+    /// Whether records stored in plaintext are read (see
+    /// [`with_plaintext_migration`](Self::with_plaintext_migration)).
+    pub const fn migrates_plaintext(&self) -> bool {
+        self.plaintext_migration
     }
 
     /// Sets the version attribute, a number incremented by every write (optimistic locking).

@@ -21,6 +21,7 @@ use crypt_model::{
 
 mod access;
 mod indexes;
+mod lifecycle;
 mod owners;
 mod scan;
 mod store;
@@ -30,6 +31,7 @@ mod update;
 
 pub use access::*;
 pub use indexes::*;
+pub use lifecycle::*;
 pub use owners::*;
 pub use scan::*;
 pub use store::*;
@@ -77,7 +79,12 @@ macro_rules! conformance_suite {
             a_number_owner_is_stored_as_a_number_and_guards_its_records,
             a_declared_index_answers_each_caller_with_its_own_records,
             a_scan_sees_every_item_once_in_any_number_of_segments,
-            a_table_scan_is_for_a_granted_service_only
+            a_table_scan_is_for_a_granted_service_only,
+            migration_mode_reads_plaintext_and_every_write_encrypts,
+            a_job_is_for_a_granted_service_only,
+            a_migration_races_the_application_and_loses_nothing,
+            a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
+            a_job_reports_the_records_it_cannot_process_and_goes_on
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

@@ -13,6 +13,8 @@ use crate::ast::{Container, Field};
 pub(super) struct FieldGlue<'c, 'a> {
     pub(super) field: &'c Field<'a>,
     pub(super) name: Ident,
+    /// The `const` that reads a sensitive field stored in plain (`migrate_from_plaintext`).
+    pub(super) legacy: Ident,
 }
 
 impl FieldGlue<'_, '_> {
@@ -35,6 +37,7 @@ pub(super) fn fields<'c, 'a>(cont: &'c Container<'a>) -> Vec<FieldGlue<'c, 'a>> 
         .map(|(i, field)| FieldGlue {
             field,
             name: format_ident!("__CRYPT_MODEL_FIELD_{}", i),
+            legacy: format_ident!("__CRYPT_MODEL_LEGACY_{}", i),
         })
         .collect()
 }
@@ -56,8 +59,16 @@ pub(super) fn consts(model: &Model<'_, '_>) -> Vec<TokenStream> {
             } else {
                 (quote!(PlainField), quote!(plain_field))
             };
+            let legacy = (f.sensitive.is_some() && model.cont.migrate_from_plaintext.is_some())
+                .then(|| {
+                    let legacy = &glue.legacy;
+                    quote_spanned! {ty.span()=>
+                        const #legacy: #private::LegacyField = #private::legacy_field::<#ty>();
+                    }
+                });
             quote_spanned! {ty.span()=>
                 const #name: #private::#kind<#ty> = #private::#constructor::<#ty>();
+                #legacy
             }
         })
         .collect()

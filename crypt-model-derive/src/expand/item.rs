@@ -29,6 +29,7 @@ pub(super) fn encrypted_item_impl(model: &Model<'_, '_>) -> TokenStream {
     let assemble = assemble(model);
     let owner = owner(model);
     let version = version(model);
+    let legacy = legacy(model);
     quote! {
         #[automatically_derived]
         impl #private::EncryptedItem for #ident {
@@ -39,6 +40,7 @@ pub(super) fn encrypted_item_impl(model: &Model<'_, '_>) -> TokenStream {
             #assemble
             #owner
             #version
+            #legacy
         }
     }
 }
@@ -130,6 +132,30 @@ fn version(model: &Model<'_, '_>) -> Option<TokenStream> {
         }
         fn set_version(&mut self, version: u64) {
             self.#member = (#name.from_u64)(version);
+        }
+    })
+}
+
+/// `__legacy`, for a model with `#[crypt_model(migrate_from_plaintext)]`: each sensitive field
+/// stored in plain taken out of the item into the plaintexts.
+fn legacy(model: &Model<'_, '_>) -> Option<TokenStream> {
+    model.cont.migrate_from_plaintext.as_ref()?;
+    let private = &model.private;
+    let takes = model
+        .fields
+        .iter()
+        .filter(|g| g.field.sensitive.is_some())
+        .map(|g| {
+            let (name, legacy) = (&g.field.name, &g.legacy);
+            quote!((#legacy)(__item, __plaintexts, #name)?;)
+        });
+    Some(quote! {
+        fn __legacy(
+            __item: &mut #private::Item,
+            __plaintexts: &mut #private::Plaintexts,
+        ) -> #private::Result<()> {
+            #(#takes)*
+            ::core::result::Result::Ok(())
         }
     })
 }

@@ -65,6 +65,11 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         .collect();
     covered.sort();
     covered.dedup();
+    let migration = model
+        .cont
+        .migrate_from_plaintext
+        .as_ref()
+        .map(|_| quote!(.with_plaintext_migration()));
     quote! {
         #private::Schema::new(#table, #pk, #owner)
             #sort_key
@@ -77,6 +82,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .with_plain(&[#(#authenticated),*])
             .with_unauthenticated(&[#(#unauthenticated),*])
             .__authenticated(&[#(#covered),*])
+            #migration
             .__checked()
     }
 }

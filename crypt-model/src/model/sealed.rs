@@ -78,7 +78,7 @@ impl<T: EncryptedItem> Sealed<T> {
     /// and the sensitive fields, then the plain fields.
     pub(crate) async fn open_permitted(self, cipher: &Cipher) -> Result<T> {
         let mut item = self.item;
-        let mut plaintexts = cipher.decrypt_owned(&T::SCHEMA, &mut item).await?;
+        let mut plaintexts = super::open_stored::<T>(cipher, &mut item).await?;
         let plain = T::__parse(&mut item)?;
         T::__assemble(plain, &mut plaintexts)
     }

@@ -10,7 +10,7 @@ use crate::attribute::{AttributeValue, Item, Key};
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
-use crate::model::{EncryptedItem, Field, Versioned};
+use crate::model::{EncryptedItem, Field, Versioned, open_stored};
 use crate::schema::Schema;
 use crate::store::{Condition, MAX_TRANSACTION, Store, TransactItem, Update};
 
@@ -243,16 +243,27 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         if stored.get(version_attribute) != Some(&AttributeValue::from(version)) {
             return Err(conflict());
         }
-        let mut plaintexts = self.cipher.decrypt_item(&schema, &stored).await?;
+        // Opened in a copy: the sensitive attributes and the message are taken out of it (a
+        // record still stored in plaintext, in migration mode, is read from its attributes).
+        let mut opened = stored.clone();
+        let mut plaintexts = open_stored::<T>(&self.cipher, &mut opened).await?;
 
         // The new item: the stored plain attributes, the changed ones from the record.
         let mut item = Item::new();
-        for (name, value) in stored.iter() {
+        for (name, value) in opened.iter() {
             if !name.starts_with(RESERVED_PREFIX) {
                 item.insert(name, value.clone());
             }
         }
         let mut update = Update::default();
+        // A record stored in plaintext keeps no sensitive attribute in plain.
+        update.remove.extend(
+            schema
+                .sensitive()
+                .iter()
+                .filter(|name| stored.contains(name))
+                .map(|name| (*name).to_owned()),
+        );
         for field in fields.iter().map(Field::name) {
             if schema.is_sensitive(field) {
                 plaintexts.remove(field);

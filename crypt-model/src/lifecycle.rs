@@ -1,0 +1,332 @@
+//! Jobs over a whole table: migrate records stored in plaintext, re-encrypt under the current
+//! key, take an inventory of keys and plaintext left.
+//!
+//! A [`Job`] scans the table in parallel segments (DynamoDB's parallel scan), and rewrites each
+//! record it changes with a condition that the record is unchanged since it was read, so that
+//! an application writing at the same time never loses a write: a record changed under the job
+//! is read again and done again. After every page (and wherever it is stopped) each segment
+//! saves a [`Checkpoint`], so a job stopped with a [`StopSignal`], or killed, resumes where it
+//! was when run again with the same [`Checkpoints`]; a record done twice is done once, since
+//! each kind of job leaves alone what is already done. A rate limit (records per second) keeps
+//! the job from starving the application of capacity.
+//!
+//! A job acts for every owner, so its caller is a service granted [`Scope::Read`] and, for the
+//! jobs that write, [`Scope::Write`] on the model; each record it touches is logged as a grant
+//! use (target `crypt_model::access`).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use crypt_model::lifecycle::{Job, MemoryCheckpoints};
+//! use crypt_model::store::Condition;
+//! use crypt_model::{
+//!     AttributeValue, Caller, Cipher, EncryptedItem, Grant, Item, LocalKeyring, MemoryStore,
+//!     Sensitive, Store, Table,
+//! };
+//!
+//! #[derive(EncryptedItem)]
+//! #[crypt_model(table = "profiles", migrate_from_plaintext)]
+//! struct Profile {
+//!     #[partition_key]
+//!     #[owner]
+//!     user_id: String,
+//!     #[sensitive]
+//!     ssn: Sensitive<String>,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), crypt_model::Error> {
+//! let store = MemoryStore::new();
+//! let table = Table::<Profile, _>::new(store.clone(), Arc::new(Cipher::new(LocalKeyring::generate()?)))?
+//!     .with_grant(Grant::read("migrator")?)
+//!     .with_grant(Grant::write("migrator")?);
+//!
+//! // A record written before encryption: its SSN in plain.
+//! let legacy = Item::from_iter([
+//!     ("user_id", AttributeValue::S("alice".into())),
+//!     ("ssn", AttributeValue::S("078-05-1120".into())),
+//! ]);
+//! store.put(table.table_ref(), legacy, &Condition::Always).await?;
+//!
+//! let report = Job::migrate(&table, &Caller::service("migrator")?)
+//!     .segments(4)
+//!     .rate_limit(1_000)
+//!     .checkpoints(MemoryCheckpoints::new())
+//!     .run()
+//!     .await?;
+//! assert!(report.is_complete());
+//! assert_eq!((report.counts.changed, report.counts.plaintext), (1, 0));
+//! assert!(!store.items("profiles")[0].contains("ssn"));
+//! # Ok(()) }
+//! ```
+//!
+//! `docs/migration.md` and `docs/rotation.md` are the runbooks.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::access::{Caller, Scope};
+use crate::attribute::Key;
+use crate::table::Table;
+
+mod checkpoint;
+mod item;
+mod run;
+
+pub use checkpoint::{Checkpoint, Checkpoints, FileCheckpoints, MemoryCheckpoints};
+
+/// What a job does to each record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum JobKind {
+    /// Encrypts each record stored in plaintext (the model must be in migration mode,
+    /// `#[crypt_model(migrate_from_plaintext)]`); leaves encrypted ones alone.
+    Migrate,
+    /// Seals each record whose data key is wrapped under a key-encryption key other than the
+    /// keyring's current primary again, under a current data key and a new salt; leaves alone
+    /// those already under the primary. Afterwards no record needs the old keys.
+    Reencrypt,
+    /// Changes nothing: opens every record (checking its integrity) and counts the key ids in
+    /// use and the records still stored in plaintext.
+    Inventory,
+}
+
+impl JobKind {
+    /// The kind's name, as checkpoints and logs give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::Migrate => "migrate",
+            JobKind::Reencrypt => "reencrypt",
+            JobKind::Inventory => "inventory",
+        }
+    }
+
+    /// Whether the kind writes.
+    fn writes(self) -> bool {
+        !matches!(self, JobKind::Inventory)
+    }
+}
+
+/// What a job counted. A record is counted once per pass of its segment: `seen` is the sum of
+/// `changed`, `unchanged`, `skipped` and `failed`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Records read.
+    pub seen: u64,
+    /// Records the job rewrote (or, in a dry run, would have).
+    pub changed: u64,
+    /// Records already as the job leaves them (encrypted, for a migration; under the primary
+    /// key, for a re-encryption; every record an inventory opens).
+    pub unchanged: u64,
+    /// Records the job does not apply to (one stored in plaintext, for a re-encryption; one
+    /// deleted while the job ran).
+    pub skipped: u64,
+    /// Records the job could not process: [`JobReport::failed`] names them.
+    pub failed: u64,
+    /// Records still stored in plaintext when the job passed them (zero after a complete
+    /// migration without failures).
+    pub plaintext: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.seen += other.seen;
+        self.changed += other.changed;
+        self.unchanged += other.unchanged;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.plaintext += other.plaintext;
+    }
+}
+
+/// A record a job could not process, and why (the error's message, which names attributes,
+/// never values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The record's key (`Debug` shows a keyed fingerprint).
+    pub key: Key,
+    /// Why.
+    pub reason: String,
+}
+
+/// What a job did, over the segments this run was given (with what earlier runs of the same
+/// job, resumed from their checkpoints, had done).
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobReport {
+    /// The job's name (`migrate:profiles`).
+    pub job: String,
+    /// The counts.
+    pub counts: Counts,
+    /// The records that could not be processed.
+    pub failed: Vec<Failure>,
+    /// How many records are under each key-encryption key (by key id) after the job passed
+    /// them.
+    pub key_ids: BTreeMap<String, u64>,
+    /// The segments this run was given.
+    pub segments: Range<u32>,
+    /// How many of them are scanned to their end.
+    pub segments_done: u32,
+    /// Whether the run was stopped (by its [`StopSignal`]) before the end.
+    pub stopped: bool,
+}
+
+impl JobReport {
+    /// Whether every segment given to this run is done: the job has passed every record of
+    /// them.
+    pub fn is_complete(&self) -> bool {
+        !self.stopped && self.segments_done == self.segments.end - self.segments.start
+    }
+}
+
+/// Stops a running job at its next record: each segment saves its checkpoint and the run
+/// returns its report with [`JobReport::stopped`] set. Clones share the signal (give one to a
+/// Ctrl-C handler).
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// A signal not yet given.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the job to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the job was asked to stop.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A job over the records of one [`Table`], configured and then [`run`](Job::run). See the
+/// [module documentation](self).
+pub struct Job<'t, T, S> {
+    table: &'t Table<T, S>,
+    caller: Caller,
+    kind: JobKind,
+    total_segments: u32,
+    segments: Option<Range<u32>>,
+    rate: Option<u32>,
+    page_size: u32,
+    checkpoints: Arc<dyn Checkpoints>,
+    stop: StopSignal,
+    dry_run: bool,
+}
+
+impl<'t, T, S> Job<'t, T, S> {
+    /// A job of `kind` by `caller` over `table`: one segment, no rate limit, pages of 100,
+    /// checkpoints in memory.
+    pub fn new(kind: JobKind, table: &'t Table<T, S>, caller: &Caller) -> Self {
+        Job {
+            table,
+            caller: caller.clone(),
+            kind,
+            total_segments: 1,
+            segments: None,
+            rate: None,
+            page_size: 100,
+            checkpoints: Arc::new(MemoryCheckpoints::new()),
+            stop: StopSignal::new(),
+            dry_run: false,
+        }
+    }
+
+    /// [`JobKind::Migrate`].
+    pub fn migrate(table: &'t Table<T, S>, caller: &Caller) -> Self {
+        Self::new(JobKind::Migrate, table, caller)
+    }
+
+    /// [`JobKind::Reencrypt`].
+    pub fn reencrypt(table: &'t Table<T, S>, caller: &Caller) -> Self {
+        Self::new(JobKind::Reencrypt, table, caller)
+    }
+
+    /// [`JobKind::Inventory`].
+    pub fn inventory(table: &'t Table<T, S>, caller: &Caller) -> Self {
+        Self::new(JobKind::Inventory, table, caller)
+    }
+
+    /// Splits the table into `total` segments (1 to 1,000,000), all run concurrently by this
+    /// process unless [`run_segments`](Self::run_segments) gives it a share. A resumed job
+    /// must keep its number of segments.
+    pub fn segments(mut self, total: u32) -> Self {
+        self.total_segments = total;
+        self
+    }
+
+    /// Runs only the segments `range` (of [`segments`](Self::segments)), concurrently: how a
+    /// job is split across processes or machines, each with its own range.
+    pub fn run_segments(mut self, range: Range<u32>) -> Self {
+        self.segments = Some(range);
+        self
+    }
+
+    /// At most `per_second` records per second, over all the segments of this run (0: no
+    /// limit). Split the table's budget between the processes of one job.
+    pub fn rate_limit(mut self, per_second: u32) -> Self {
+        self.rate = (per_second > 0).then_some(per_second);
+        self
+    }
+
+    /// Scans pages of at most `items` items (1 or more; 100 by default): a checkpoint is saved
+    /// after each.
+    pub fn page_size(mut self, items: u32) -> Self {
+        self.page_size = items;
+        self
+    }
+
+    /// Where the checkpoints are kept: a job run again with the same ones resumes.
+    pub fn checkpoints(mut self, checkpoints: impl Checkpoints + 'static) -> Self {
+        self.checkpoints = Arc::new(checkpoints);
+        self
+    }
+
+    /// The signal that stops the run.
+    pub fn stop_on(mut self, stop: &StopSignal) -> Self {
+        self.stop = stop.clone();
+        self
+    }
+
+    /// Reads and counts, writes nothing (no record and no checkpoint): what the job would do.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// The job's name: its kind and the model's logical table (`migrate:profiles`), which names
+    /// its checkpoints.
+    pub fn name(&self) -> String
+    where
+        T: crate::EncryptedItem,
+    {
+        format!("{}:{}", self.kind.name(), T::SCHEMA.table())
+    }
+}
+
+impl<T, S> fmt::Debug for Job<'_, T, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("kind", &self.kind)
+            .field("caller", &self.caller)
+            .field("total_segments", &self.total_segments)
+            .field("segments", &self.segments)
+            .field("rate", &self.rate)
+            .field("page_size", &self.page_size)
+            .field("dry_run", &self.dry_run)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The scopes a job of `kind` needs.
+fn scopes(kind: JobKind) -> &'static [Scope] {
+    if kind.writes() {
+        &[Scope::Read, Scope::Write]
+    } else {
+        &[Scope::Read]
+    }
+}

@@ -1,0 +1,225 @@
+//! What a job does to one record: decide whether it applies, build the record's new item, and
+//! write it on the condition that the stored item is still the one read.
+
+use super::JobKind;
+use crate::access::{Caller, Gate, Scope, stored_owner};
+use crate::attribute::Item;
+use crate::cipher::{Cipher, Plaintexts};
+use crate::error::{Error, Result};
+use crate::format::{self, HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
+use crate::model::{EncryptedItem, is_plaintext_record};
+use crate::store::{Condition, Store, TableRef, Update};
+
+/// What became of one record.
+pub(super) enum Outcome {
+    /// Rewritten (or, in a dry run, would be); now under this key id.
+    Changed(String),
+    /// Left as it is: under this key id, or stored in plaintext (`None`).
+    Unchanged(Option<String>),
+    /// Not for this job (stored in plaintext, for a re-encryption), or deleted while it ran.
+    Skipped,
+    /// Could not be processed, for this reason.
+    Failed(String),
+}
+
+/// What one attempt gave: an outcome, or a write refused because the record changed since it
+/// was read (read it again and try again).
+pub(super) enum Attempt {
+    Done(Outcome),
+    Changed,
+}
+
+/// The parts of a job one record's work needs.
+pub(super) struct Work<'a, T, S> {
+    pub(super) kind: JobKind,
+    pub(super) store: &'a S,
+    pub(super) table: &'a TableRef,
+    pub(super) cipher: &'a Cipher,
+    pub(super) gate: &'a Gate<T>,
+    pub(super) caller: &'a Caller,
+    pub(super) dry_run: bool,
+    /// The key id of the keyring's primary key (for a re-encryption).
+    pub(super) primary: Option<String>,
+}
+
+/// Errors that belong to one record (it is malformed, forged or not openable): reported with
+/// its key while the job goes on. Any other error (the store or the key provider failing) stops
+/// the job, which resumes from its checkpoint.
+pub(super) fn is_record_error(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Integrity { .. }
+            | Error::MalformedAttribute { .. }
+            | Error::MissingAttribute { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::InvalidValue { .. }
+            | Error::InvalidIdentity { .. }
+            | Error::UnknownKeyId { .. }
+            | Error::UnwrapFailed { .. }
+            | Error::AccessDenied { .. }
+    )
+}
+
+impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
+    /// One attempt at `stored`.
+    pub(super) async fn attempt(&self, stored: &Item) -> Result<Attempt> {
+        let plaintext = is_plaintext_record(stored);
+        if !plaintext {
+            // Fail closed on what no job should carry over: a value left in plain beside the
+            // encrypted message, a header of another version.
+            if let Some(name) = T::SCHEMA.sensitive().iter().find(|n| stored.contains(n)) {
+                return Ok(Attempt::Done(Outcome::Failed(format!(
+                    "the sensitive field `{name}` is stored in plain beside an encrypted message"
+                ))));
+            }
+            if let Err(error) = Header::from_item(stored) {
+                return record_failure(error);
+            }
+        }
+        match (self.kind, plaintext) {
+            (JobKind::Migrate, false) => Ok(Attempt::Done(Outcome::Unchanged(key_id(stored)))),
+            (JobKind::Reencrypt, true) => Ok(Attempt::Done(Outcome::Skipped)),
+            (JobKind::Reencrypt, false) if key_id(stored) == self.primary => {
+                Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
+            }
+            (JobKind::Inventory, true) => Ok(Attempt::Done(Outcome::Unchanged(None))),
+            (JobKind::Inventory, false) => match self.open(stored).await {
+                Ok(_) => Ok(Attempt::Done(Outcome::Unchanged(key_id(stored)))),
+                Err(error) => record_failure(error),
+            },
+            (JobKind::Migrate | JobKind::Reencrypt, _) => self.rewrite(stored).await,
+        }
+    }
+
+    /// Opens `stored` as the model (checking the gate, the record's integrity, and that every
+    /// field parses), then gives its parts.
+    async fn open(&self, stored: &Item) -> Result<(Item, Plaintexts)> {
+        let owner = stored_owner(&T::SCHEMA, stored);
+        self.gate
+            .authorize(self.caller, &T::SCHEMA, owner, stored, Scope::Read)?;
+        let record = if is_plaintext_record(stored) {
+            // Read as the model in migration mode reads it, but not counted or logged as an
+            // application's read: the job's report counts it.
+            format::check_record(&T::SCHEMA, stored)?;
+            let mut item = stored.clone();
+            let mut plaintexts = Plaintexts::new();
+            T::__legacy(&mut item, &mut plaintexts)?;
+            let plain = T::__parse(&mut item)?;
+            T::__assemble(plain, &mut plaintexts)?
+        } else {
+            T::from_item(stored.clone())
+                .open_permitted(self.cipher)
+                .await?
+        };
+        record.__to_parts()
+    }
+
+    /// Seals `stored` again, under a current data key, and writes it if it is unchanged.
+    async fn rewrite(&self, stored: &Item) -> Result<Attempt> {
+        let (mut item, plaintexts) = match self.open(stored).await {
+            Ok(parts) => parts,
+            Err(error) => return record_failure(error),
+        };
+        self.gate.authorize(
+            self.caller,
+            &T::SCHEMA,
+            stored_owner(&T::SCHEMA, stored),
+            stored,
+            Scope::Write,
+        )?;
+        if let Err(error) = self
+            .cipher
+            .encrypt(&T::SCHEMA, &mut item, &plaintexts)
+            .await
+        {
+            return if is_record_error(&error) {
+                record_failure(error)
+            } else {
+                Err(error)
+            };
+        }
+        let key_id = key_id(&item).unwrap_or_default();
+        if self.dry_run {
+            return Ok(Attempt::Done(Outcome::Changed(key_id)));
+        }
+        let key = self.table.key_of(stored)?;
+        let (update, condition) = self.update_of(stored, &item);
+        match self
+            .store
+            .update(self.table, &key, &update, &condition)
+            .await
+        {
+            Ok(()) => Ok(Attempt::Done(Outcome::Changed(key_id))),
+            Err(Error::ConditionFailed { .. }) => Ok(Attempt::Changed),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The update that turns `stored` into `item`, and its condition, that the record is as it
+    /// was read. Only what differs is written; attributes the model does not know are left as
+    /// they are, and those it knows that `item` lacks are removed.
+    ///
+    /// An encrypted record is unchanged if its header and message are: every write through the
+    /// library seals the message again under a new nonce, and its authentication covers every
+    /// other attribute the model authenticates. A record in plaintext has no such witness, so
+    /// each attribute the model knows is compared. Each attribute written or removed is compared
+    /// too.
+    fn update_of(&self, stored: &Item, item: &Item) -> (Update, Condition) {
+        let schema = T::SCHEMA;
+        let is_key = |name: &str| name == schema.partition_key() || Some(name) == schema.sort_key();
+        let known = |name: &str| {
+            schema.is_sensitive(name)
+                || schema.is_plain_field(name)
+                || Some(name) == schema.version()
+                || name == schema.owner()
+                || name == HEADER_ATTRIBUTE
+                || name == SEALED_ATTRIBUTE
+                || schema.indexes().iter().any(|spec| spec.attribute() == name)
+        };
+        let mut update = Update::default();
+        for (name, value) in item.iter() {
+            if !is_key(name) && stored.get(name) != Some(value) {
+                update.set.insert(name, value.clone());
+            }
+        }
+        update.remove = stored
+            .iter()
+            .map(|(name, _)| name)
+            .filter(|name| !is_key(name) && known(name) && !item.contains(name))
+            .map(str::to_owned)
+            .collect();
+        let witnesses: Vec<&str> = if is_plaintext_record(stored) {
+            stored
+                .iter()
+                .map(|(name, _)| name)
+                .filter(|name| !is_key(name) && known(name))
+                .collect()
+        } else {
+            vec![HEADER_ATTRIBUTE, SEALED_ATTRIBUTE]
+        };
+        let mut names = std::collections::BTreeSet::new();
+        names.extend(witnesses);
+        names.extend(update.set.iter().map(|(name, _)| name));
+        names.extend(update.remove.iter().map(String::as_str));
+        let mut conditions = vec![Condition::Exists];
+        conditions.extend(names.into_iter().map(|name| match stored.get(name) {
+            Some(value) => Condition::equals(name, value.clone()),
+            None => Condition::absent(name),
+        }));
+        (update, Condition::And(conditions))
+    }
+}
+
+/// The key id of an item's header, if it has a valid one.
+fn key_id(item: &Item) -> Option<String> {
+    Header::from_item(item).ok().map(|h| h.key_id.to_owned())
+}
+
+/// A record's own error as its outcome; any other stops the job.
+fn record_failure(error: Error) -> Result<Attempt> {
+    if is_record_error(&error) {
+        Ok(Attempt::Done(Outcome::Failed(error.to_string())))
+    } else {
+        Err(error)
+    }
+}

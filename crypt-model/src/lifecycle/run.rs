@@ -1,0 +1,273 @@
+//! Running a job: its segments concurrently, each a loop of scan pages, paced, checkpointed.
+
+use std::ops::Range;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::item::{Attempt, Outcome, Work};
+use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, scopes};
+use crate::access::denied;
+use crate::attribute::Item;
+use crate::error::{Error, Result};
+use crate::keyring::EncryptionContext;
+use crate::model::{EncryptedItem, is_plaintext_record};
+use crate::store::{Scan, Store};
+
+/// How often one record is tried when the application keeps changing it under the job.
+const ATTEMPTS: u32 = 5;
+
+/// Spaces records out to at most a rate, over every segment of a run.
+struct Pacer {
+    interval: Option<Duration>,
+    next: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    fn new(per_second: Option<u32>) -> Self {
+        Pacer {
+            interval: per_second.map(|rate| Duration::from_secs(1) / rate),
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Waits for the next record's turn.
+    async fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let turn = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = Instant::now();
+            let turn = next.map_or(now, |next| next.max(now));
+            *next = Some(turn + interval);
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
+}
+
+impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
+    /// Runs the job over its segments, concurrently, from their checkpoints, until each is done
+    /// or the run is stopped.
+    ///
+    /// Errors, before anything is read: a caller that is not a service granted the job's scopes
+    /// ([`Error::AccessDenied`]), a migration of a model not in migration mode
+    /// ([`Error::Unsupported`]), segments out of range, a checkpoint written with another number
+    /// of segments ([`Error::InvalidRequest`]). While it runs: a failure of the store or the key
+    /// provider stops it (each segment keeps its last checkpoint; run it again to resume); a
+    /// record that cannot be processed is reported in [`JobReport::failed`] and the job goes on.
+    pub async fn run(self) -> Result<JobReport> {
+        let schema = T::SCHEMA;
+        let gate = self.table.gate();
+        if !scopes(self.kind)
+            .iter()
+            .all(|&scope| gate.acts_for_others(&self.caller, scope))
+        {
+            return Err(denied(&self.caller, &schema));
+        }
+        if self.kind == JobKind::Migrate && !schema.migrates_plaintext() {
+            return Err(Error::Unsupported {
+                table: schema.table().to_owned(),
+                operation: "migrate",
+                reason: "the model is not in migration mode: add \
+                         `#[crypt_model(migrate_from_plaintext)]` to it"
+                    .to_owned(),
+            });
+        }
+        let segments = self.segments.clone().unwrap_or(0..self.total_segments);
+        let table = self.table.table_ref();
+        if segments.is_empty() || segments.end > self.total_segments {
+            return Err(table.invalid(format!(
+                "segments {segments:?} are not a range within 0..{}",
+                self.total_segments
+            )));
+        }
+        // Checked as the store checks a scan, before any segment starts.
+        table.check_scan(&Scan::segment(0, self.total_segments).limit(self.page_size))?;
+        let primary = match self.kind {
+            JobKind::Reencrypt => Some(
+                self.table
+                    .cipher()
+                    .current_key_id(EncryptionContext::for_static_table(schema.table()))
+                    .await?,
+            ),
+            _ => None,
+        };
+        let work = Work {
+            kind: self.kind,
+            store: self.table.store(),
+            table,
+            cipher: self.table.cipher(),
+            gate,
+            caller: &self.caller,
+            dry_run: self.dry_run,
+            primary,
+        };
+        let pacer = Pacer::new(self.rate);
+        let name = self.name();
+        let runs = segments
+            .clone()
+            .map(|segment| self.run_segment(&work, &pacer, &name, segment));
+        let finished = futures_util::future::join_all(runs).await;
+        self.report(name, segments, finished)
+    }
+
+    /// One segment, from its checkpoint to its end or to a stop. Gives its last checkpoint and
+    /// whether it was stopped.
+    async fn run_segment(
+        &self,
+        work: &Work<'_, T, S>,
+        pacer: &Pacer,
+        name: &str,
+        segment: u32,
+    ) -> Result<(Checkpoint, bool)> {
+        let mut checkpoint = match self.checkpoints.load(name, segment).await? {
+            Some(saved) if saved.total_segments != self.total_segments => {
+                return Err(work.table.invalid(format!(
+                    "the checkpoints of job `{name}` were written with {} segments: resume it \
+                     with the same number, or start over with other checkpoints",
+                    saved.total_segments
+                )));
+            }
+            Some(saved) => saved,
+            None => Checkpoint::start(name, segment, self.total_segments),
+        };
+        while !checkpoint.done {
+            let scan = Scan::segment(segment, self.total_segments)
+                .limit(self.page_size)
+                .after(checkpoint.cursor.clone());
+            let page = work.store.scan(work.table, &scan).await?;
+            for item in page.items {
+                if self.stop.is_stopped() {
+                    self.save(&checkpoint).await?;
+                    return Ok((checkpoint, true));
+                }
+                pacer.wait().await;
+                let cursor = work.table.cursor_at(&item, None)?;
+                let key = work.table.key_of(&item)?;
+                let outcome = match self.process(work, item).await {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        // The checkpoint stays before this record: a run resumed redoes it.
+                        self.save(&checkpoint).await?;
+                        return Err(error);
+                    }
+                };
+                record(&mut checkpoint, outcome, key, self.dry_run);
+                checkpoint.cursor = Some(cursor);
+            }
+            checkpoint.cursor = page.cursor;
+            checkpoint.done = checkpoint.cursor.is_none();
+            self.save(&checkpoint).await?;
+        }
+        Ok((checkpoint, false))
+    }
+
+    /// One record, read again and done again while the application changes it under the job.
+    /// Gives the outcome, and whether the record was stored in plaintext when last read.
+    async fn process(&self, work: &Work<'_, T, S>, item: Item) -> Result<(Outcome, bool)> {
+        let key = work.table.key_of(&item)?;
+        let mut stored = item;
+        for _ in 0..ATTEMPTS {
+            let plaintext = is_plaintext_record(&stored);
+            match work.attempt(&stored).await? {
+                Attempt::Done(outcome) => return Ok((outcome, plaintext)),
+                Attempt::Changed => match work.store.get(work.table, &key).await? {
+                    Some(again) => stored = again,
+                    None => return Ok((Outcome::Skipped, false)),
+                },
+            }
+        }
+        let failure = Outcome::Failed(format!(
+            "the record changed under the job {ATTEMPTS} times in a row: run the job again"
+        ));
+        Ok((failure, is_plaintext_record(&stored)))
+    }
+
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        self.checkpoints.save(checkpoint).await
+    }
+
+    /// The report over the segments' last checkpoints; the first error of a segment, if any.
+    fn report(
+        &self,
+        job: String,
+        segments: Range<u32>,
+        finished: Vec<Result<(Checkpoint, bool)>>,
+    ) -> Result<JobReport> {
+        let mut report = JobReport {
+            job,
+            counts: Counts::default(),
+            failed: Vec::new(),
+            key_ids: Default::default(),
+            segments,
+            segments_done: 0,
+            stopped: false,
+        };
+        for outcome in finished {
+            let (checkpoint, stopped) = outcome?;
+            report.counts.add(&checkpoint.counts);
+            report.failed.extend(checkpoint.failed);
+            for (key_id, count) in checkpoint.key_ids {
+                *report.key_ids.entry(key_id).or_default() += count;
+            }
+            report.segments_done += u32::from(checkpoint.done);
+            report.stopped |= stopped;
+        }
+        tracing::info!(
+            target: "crypt_model::lifecycle",
+            job = report.job,
+            seen = report.counts.seen,
+            changed = report.counts.changed,
+            failed = report.counts.failed,
+            plaintext = report.counts.plaintext,
+            complete = report.is_complete(),
+            "job run finished"
+        );
+        Ok(report)
+    }
+}
+
+/// Counts the outcome of the record under `key` in `checkpoint`: what the job did, and whether
+/// the record is left in plaintext (it was, and the job did not write it).
+fn record(
+    checkpoint: &mut Checkpoint,
+    (outcome, plaintext): (Outcome, bool),
+    key: crate::attribute::Key,
+    dry_run: bool,
+) {
+    let counts = &mut checkpoint.counts;
+    counts.seen += 1;
+    let written = matches!(outcome, Outcome::Changed(_)) && !dry_run;
+    counts.plaintext += u64::from(plaintext && !written);
+    let key_id = match outcome {
+        Outcome::Changed(key_id) => {
+            counts.changed += 1;
+            Some(key_id)
+        }
+        Outcome::Unchanged(key_id) => {
+            counts.unchanged += 1;
+            key_id
+        }
+        Outcome::Skipped => {
+            counts.skipped += 1;
+            None
+        }
+        Outcome::Failed(reason) => {
+            counts.failed += 1;
+            checkpoint.failed.push(Failure { key, reason });
+            None
+        }
+    };
+    if let Some(key_id) = key_id {
+        *checkpoint.key_ids.entry(key_id).or_default() += 1;
+    }
+}
