@@ -122,7 +122,7 @@ fn the_dynamo_quickstart_runs_against_the_local_server() {
         "{out}"
     );
     assert!(
-        out.contains("KMS calls: KeyringCalls { generate: 1, unwrap: 0 }"),
+        out.contains("KMS calls: KeyringCalls { generate: 1, unwrap: 0, rewrap: 0 }"),
         "{out}"
     );
 }

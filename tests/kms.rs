@@ -331,3 +331,51 @@ async fn a_thousand_puts_make_one_kms_call_and_store_no_plaintext() {
         SSN
     );
 }
+
+#[tokio::test]
+async fn a_rewrap_job_moves_records_to_the_new_kms_key_through_re_encrypt() {
+    use crypt_model::lifecycle::Job;
+    use crypt_model::{Grant, MemoryStore, Scan};
+
+    let kms = moto::kms();
+    let old = moto::kms_key(&kms).await;
+    let new = moto::kms_key(&kms).await;
+    let store = MemoryStore::new();
+    let before = Arc::new(Cipher::new(KmsKeyring::new(kms.clone(), &old).unwrap()));
+    let profiles = Table::<Profile, _>::new(store.clone(), before).unwrap();
+    for i in 0..20 {
+        let owner = format!("user{i}");
+        let mut record = profile(&owner, "main");
+        profiles
+            .put(&Caller::user(&owner).unwrap(), &mut record)
+            .await
+            .unwrap();
+    }
+
+    let rotated = Arc::new(Cipher::new(
+        KmsKeyring::new(kms.clone(), &new)
+            .unwrap()
+            .with_read_key(&old)
+            .unwrap(),
+    ));
+    let rotor = Caller::service("rotor").unwrap();
+    let profiles = Table::<Profile, _>::new(store.clone(), rotated.clone())
+        .unwrap()
+        .with_grant(Grant::read("rotor").unwrap())
+        .with_grant(Grant::write("rotor").unwrap());
+    let report = Job::rewrap(&profiles, &rotor).run().await.unwrap();
+    assert_eq!((report.counts.changed, report.counts.failed), (20, 0));
+    assert_eq!(report.key_ids.keys().collect::<Vec<_>>(), [&new]);
+    // One data key, so one ReEncrypt; one Decrypt to open the records, no new data key.
+    let calls = rotated.keyring_calls();
+    assert_eq!((calls.rewrap, calls.unwrap), (1, 1), "{calls:?}");
+
+    // The old key retired: a keyring with only the new key reads every record.
+    let retired = Arc::new(Cipher::new(KmsKeyring::new(kms, &new).unwrap()));
+    let profiles = Table::<Profile, _>::new(store, retired)
+        .unwrap()
+        .with_grant(Grant::read("rotor").unwrap());
+    let page = profiles.scan(&rotor, &Scan::all()).await.unwrap();
+    assert_eq!(page.items.len(), 20);
+    assert!(page.items.iter().all(|p| p.ssn.expose_secret() == SSN));
+}

@@ -284,6 +284,59 @@ impl Keyring for KmsKeyring {
         );
         DataKey::from_slice(&wrapped.key_id, &plaintext)
     }
+
+    fn primary_key_id(&self) -> Option<&str> {
+        Some(&self.primary)
+    }
+
+    /// `ReEncrypt` from the key that wrapped `wrapped` to the primary, under the same encryption
+    /// context: the data key does not leave KMS (the credentials need `kms:ReEncryptFrom` on
+    /// the old key and `kms:ReEncryptTo` on the primary).
+    async fn rewrap_data_key(
+        &self,
+        _key: &DataKey,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<WrappedDataKey> {
+        if !self.keys.contains(&wrapped.key_id) {
+            return Err(Error::UnknownKeyId {
+                key_id: wrapped.key_id.clone(),
+            });
+        }
+        let context = context_map(context);
+        let output = self
+            .client
+            .re_encrypt()
+            .source_key_id(&wrapped.key_id)
+            .ciphertext_blob(Blob::new(wrapped.ciphertext.clone()))
+            .set_source_encryption_context(Some(context.clone()))
+            .destination_key_id(&self.primary)
+            .set_destination_encryption_context(Some(context))
+            .send()
+            .await
+            .map_err(|e| map(&wrapped.key_id, e))?;
+        let missing = |what: &str| Error::KeyProvider {
+            kind: KeyProviderError::Other,
+            key_id: Some(self.primary.clone()),
+            message: format!("AWS KMS returned no {what}"),
+            source: None,
+        };
+        let key_id = output.key_id.ok_or_else(|| missing("key id"))?;
+        if key_id != self.primary {
+            return Err(Error::KeyProvider {
+                kind: KeyProviderError::Other,
+                key_id: Some(self.primary.clone()),
+                message: "AWS KMS rewrapped the data key under another key than the primary"
+                    .to_owned(),
+                source: None,
+            });
+        }
+        let ciphertext = output
+            .ciphertext_blob
+            .ok_or_else(|| missing("wrapped key"))?
+            .into_inner();
+        Ok(WrappedDataKey { key_id, ciphertext })
+    }
 }
 
 #[cfg(test)]

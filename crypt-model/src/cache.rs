@@ -143,6 +143,7 @@ pub(crate) struct State {
     last_sweep: AtomicU64,
     generate_calls: AtomicU64,
     unwrap_calls: AtomicU64,
+    rewrap_calls: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -180,8 +181,14 @@ impl KeyCache {
                 last_sweep: AtomicU64::new(0),
                 generate_calls: AtomicU64::new(0),
                 unwrap_calls: AtomicU64::new(0),
+                rewrap_calls: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// The keyring behind the cache.
+    pub(crate) fn keyring(&self) -> &dyn Keyring {
+        &*self.state.inner
     }
 
     /// The calls that reached the keyring so far.
@@ -190,6 +197,7 @@ impl KeyCache {
         KeyringCalls {
             generate: state.generate_calls.load(Ordering::Relaxed),
             unwrap: state.unwrap_calls.load(Ordering::Relaxed),
+            rewrap: state.rewrap_calls.load(Ordering::Relaxed),
         }
     }
 
@@ -275,6 +283,21 @@ impl KeyCache {
         tracing::debug!(key_id = %wrapped.key_id.escape_debug(), "unwrapped a data key");
         state.remember(context, &wrapped, &key, state.clock.now());
         Ok(key)
+    }
+
+    /// `key`, whose wrapped form is `wrapped`, wrapped again under the keyring's primary key
+    /// (never cached: a rotation job keeps its own map).
+    pub(crate) async fn rewrap(
+        &self,
+        key: &DataKey,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<WrappedDataKey> {
+        self.state.rewrap_calls.fetch_add(1, Ordering::Relaxed);
+        self.state
+            .inner
+            .rewrap_data_key(key, wrapped, context)
+            .await
     }
 
     /// Drops every key past its age limit now.

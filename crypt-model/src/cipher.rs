@@ -22,6 +22,8 @@ use crate::schema::Schema;
 use crate::sensitive::Sensitive;
 use crate::wipe::{self, wipe_bytes};
 
+mod rewrap;
+
 /// The encryption engine: a keyring, its data-key cache, and the item format.
 ///
 /// Per item it draws a random salt and derives, with HKDF-SHA256 from a data key the keyring
@@ -126,8 +128,12 @@ impl Cipher {
     }
 
     /// The id of the key-encryption key that wraps new data keys under `context` (the
-    /// keyring's primary), from the data key the next write would take.
+    /// keyring's primary): as the keyring gives it, else from the data key the next write would
+    /// take.
     pub(crate) async fn current_key_id(&self, context: EncryptionContext) -> Result<String> {
+        if let Some(id) = self.keys.keyring().primary_key_id() {
+            return Ok(id.to_owned());
+        }
         let key = self.keys.encryption_key(&context, 0).await?;
         Ok(key.wrapped.key_id.clone())
     }

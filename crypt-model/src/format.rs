@@ -355,6 +355,39 @@ pub(crate) fn open_item<'a>(
     open_in_place(&keys.key, &aad, sealed).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))
 }
 
+/// Seals an item's message again under a header that carries `wrapped` — its data key, wrapped
+/// under another key-encryption key — with the same salt (so the same keys and commitment) and a
+/// new nonce: a rewrap. The header is associated data of the message, so the message is opened
+/// (its commitment and authentication checked as [`open_item`] does) and sealed again; its
+/// plaintext never leaves the buffer it is opened in. Returns the new header and message.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rewrap_item<'a>(
+    schema: &Schema,
+    data_key: &DataKey,
+    header: &Header<'_>,
+    header_bytes: &[u8],
+    wrapped: &WrappedDataKey,
+    nonce: [u8; NONCE_LEN],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    sealed: Vec<u8>,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let opened = open_item(schema, data_key, header, header_bytes, &get, sealed)?;
+    let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    let new_header = encode_header(
+        &wrapped.key_id,
+        &wrapped.ciphertext,
+        &header.salt,
+        &keys.commitment,
+    )?;
+    let aad = associated_data(schema, &new_header, get)?;
+    let plaintext = opened_plaintext(&opened);
+    let sealed = seal_with(&keys.key, nonce, &aad, plaintext.len(), |out| {
+        out.extend_from_slice(plaintext)
+    });
+    crate::wipe::discard(opened);
+    Ok((new_header, sealed))
+}
+
 /// The owner id stored in `item`: the schema's owner attribute, of the owner's type (a string,
 /// or a number whose text is the id), and a valid identity.
 pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {

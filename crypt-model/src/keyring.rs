@@ -156,6 +156,37 @@ pub trait Keyring: Send + Sync + fmt::Debug {
         wrapped: &WrappedDataKey,
         context: &EncryptionContext,
     ) -> Result<DataKey>;
+
+    /// The id of the primary key-encryption key, as the headers of new items name it, if the
+    /// keyring knows it without asking its provider. `None` (the default) makes a rotation job
+    /// learn it by generating one data key.
+    fn primary_key_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// Wraps a data key again, under the current (primary) key-encryption key and the same
+    /// `context`: a rotation that keeps the data key (`key` is its plaintext, `wrapped` its
+    /// current wrapped form; a provider may use either — AWS KMS re-encrypts `wrapped` without
+    /// the plaintext leaving it).
+    ///
+    /// The default refuses, with [`Error::KeyProvider`](crate::Error::KeyProvider): a keyring
+    /// that cannot rewrap can still rotate by re-encryption, which only generates.
+    async fn rewrap_data_key(
+        &self,
+        key: &DataKey,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<WrappedDataKey> {
+        let _ = (key, context);
+        Err(crate::Error::KeyProvider {
+            kind: crate::KeyProviderError::Other,
+            key_id: Some(wrapped.key_id.clone()),
+            message: "this keyring cannot rewrap data keys (Keyring::rewrap_data_key): rotate \
+                      by re-encryption"
+                .to_owned(),
+            source: None,
+        })
+    }
 }
 
 #[async_trait]
@@ -171,6 +202,19 @@ impl<K: Keyring + ?Sized> Keyring for Arc<K> {
     ) -> Result<DataKey> {
         (**self).unwrap_data_key(wrapped, context).await
     }
+
+    fn primary_key_id(&self) -> Option<&str> {
+        (**self).primary_key_id()
+    }
+
+    async fn rewrap_data_key(
+        &self,
+        key: &DataKey,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<WrappedDataKey> {
+        (**self).rewrap_data_key(key, wrapped, context).await
+    }
 }
 
 /// Calls made to the keyring behind a cache: the key-provider budget of a workload.
@@ -180,12 +224,14 @@ pub struct KeyringCalls {
     pub generate: u64,
     /// Calls to [`Keyring::unwrap_data_key`].
     pub unwrap: u64,
+    /// Calls to [`Keyring::rewrap_data_key`] (a rotation job's).
+    pub rewrap: u64,
 }
 
 impl KeyringCalls {
     /// All calls.
     pub fn total(&self) -> u64 {
-        self.generate + self.unwrap
+        self.generate + self.unwrap + self.rewrap
     }
 }
 

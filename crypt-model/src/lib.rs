@@ -82,6 +82,10 @@ pub mod docs {
     pub mod types {}
     #[doc = include_str!("../../docs/performance.md")]
     pub mod performance {}
+    #[doc = include_str!("../../docs/migration.md")]
+    pub mod migration {}
+    #[doc = include_str!("../../docs/rotation.md")]
+    pub mod rotation {}
 }
 
 /// Re-exported for the `Zeroize` trait. Its derive names the `zeroize` crate itself, so a crate that

@@ -88,6 +88,13 @@ pub enum JobKind {
     /// keyring's current primary again, under a current data key and a new salt; leaves alone
     /// those already under the primary. Afterwards no record needs the old keys.
     Reencrypt,
+    /// Wraps the data key of each record under a key-encryption key other than the keyring's
+    /// primary again, under the primary (one keyring call per data key, which many records
+    /// share), and seals the record's message again under its new header with the same keys;
+    /// leaves alone those already under the primary. Afterwards no record needs the old keys,
+    /// and every record keeps its data key: rotate with [`Reencrypt`](Self::Reencrypt) when a
+    /// data key itself may be exposed.
+    Rewrap,
     /// Changes nothing: opens every record (checking its integrity) and counts the key ids in
     /// use and the records still stored in plaintext.
     Inventory,
@@ -99,6 +106,7 @@ impl JobKind {
         match self {
             JobKind::Migrate => "migrate",
             JobKind::Reencrypt => "reencrypt",
+            JobKind::Rewrap => "rewrap",
             JobKind::Inventory => "inventory",
         }
     }
@@ -244,6 +252,11 @@ impl<'t, T, S> Job<'t, T, S> {
     /// [`JobKind::Reencrypt`].
     pub fn reencrypt(table: &'t Table<T, S>, caller: &Caller) -> Self {
         Self::new(JobKind::Reencrypt, table, caller)
+    }
+
+    /// [`JobKind::Rewrap`].
+    pub fn rewrap(table: &'t Table<T, S>, caller: &Caller) -> Self {
+        Self::new(JobKind::Rewrap, table, caller)
     }
 
     /// [`JobKind::Inventory`].

@@ -180,7 +180,11 @@ async fn a_generated_keyring_round_trips_and_another_generated_one_cannot_read()
 }
 
 fn calls(generate: u64, unwrap: u64) -> KeyringCalls {
-    KeyringCalls { generate, unwrap }
+    KeyringCalls {
+        generate,
+        unwrap,
+        rewrap: 0,
+    }
 }
 
 #[tokio::test]

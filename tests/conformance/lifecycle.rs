@@ -342,7 +342,40 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
         (report.counts.changed, report.counts.failed),
         (COUNT as u64, 0)
     );
-    let retired = cipher(keyring("k2"));
+    assert_eq!(
+        report.key_ids,
+        BTreeMap::from([("k2".to_owned(), COUNT as u64)])
+    );
+
+    // And again, by rewrapping: each data key wrapped under the new key once, the records
+    // sealed again under their new headers.
+    let rewrapping = cipher(keyring("k3").with_read_key("k2", &key_bytes("k2")).unwrap());
+    let table = Table::<Customer, _>::named(
+        table.store().clone(),
+        rewrapping.clone(),
+        table.table_ref().name(),
+    )
+    .unwrap()
+    .with_grant(Grant::read(JOB).unwrap())
+    .with_grant(Grant::write(JOB).unwrap());
+    let report = Job::rewrap(&table, &service)
+        .segments(8)
+        .run()
+        .await
+        .unwrap();
+    assert!(report.is_complete());
+    assert_eq!(
+        (report.counts.changed, report.counts.failed),
+        (COUNT as u64, 0)
+    );
+    let calls = rewrapping.keyring_calls();
+    assert_eq!(calls.generate, 0, "a rewrap keeps the data keys");
+    assert!(
+        calls.rewrap <= 4 && calls.rewrap == calls.unwrap,
+        "one rewrap per data key: {calls:?}"
+    );
+
+    let retired = cipher(keyring("k3"));
     let table =
         Table::<Customer, _>::named(table.store().clone(), retired, table.table_ref().name())
             .unwrap()
@@ -355,8 +388,8 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
     assert_eq!(inventory.counts.failed, 0, "{:?}", inventory.failed);
     assert_eq!(
         inventory.key_ids,
-        BTreeMap::from([("k2".to_owned(), COUNT as u64)]),
-        "no record needs the retired key"
+        BTreeMap::from([("k3".to_owned(), COUNT as u64)]),
+        "no record needs a retired key"
     );
     assert_all_encrypted(&table, COUNT, &|i| i % (COUNT / UPDATES) == 0).await;
 }

@@ -170,6 +170,23 @@ impl Keyring for LocalKeyring {
         .ok_or_else(failed)?;
         DataKey::from_slice(&wrapped.key_id, &plaintext).map_err(|_| failed())
     }
+
+    fn primary_key_id(&self) -> Option<&str> {
+        Some(&self.primary)
+    }
+
+    async fn rewrap_data_key(
+        &self,
+        key: &DataKey,
+        _wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<WrappedDataKey> {
+        let kek = self.key(&self.primary)?;
+        Ok(WrappedDataKey {
+            key_id: self.primary.clone(),
+            ciphertext: wrap_with_nonce(kek, &self.primary, context, key.bytes(), random::array()?),
+        })
+    }
 }
 
 impl fmt::Debug for LocalKeyring {

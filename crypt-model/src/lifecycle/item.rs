@@ -3,12 +3,21 @@
 
 use super::JobKind;
 use crate::access::{Caller, Gate, Scope, stored_owner};
-use crate::attribute::Item;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use lru::LruCache;
+
+use crate::attribute::{AttributeValue, Item};
 use crate::cipher::{Cipher, Plaintexts};
 use crate::error::{Error, Result};
 use crate::format::{self, HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
+use crate::keyring::WrappedDataKey;
 use crate::model::{EncryptedItem, is_plaintext_record};
 use crate::store::{Condition, Store, TableRef, Update};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// What became of one record.
 pub(super) enum Outcome {
@@ -38,8 +47,10 @@ pub(super) struct Work<'a, T, S> {
     pub(super) gate: &'a Gate<T>,
     pub(super) caller: &'a Caller,
     pub(super) dry_run: bool,
-    /// The key id of the keyring's primary key (for a re-encryption).
+    /// The key id of the keyring's primary key (for a re-encryption or a rewrap).
     pub(super) primary: Option<String>,
+    /// The data keys a rewrap has wrapped again, by their old key id and wrapped bytes.
+    pub(super) rewrapped: Mutex<LruCache<(String, Vec<u8>), WrappedDataKey>>,
 }
 
 /// Errors that belong to one record (it is malformed, forged or not openable): reported with
@@ -78,10 +89,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         }
         match (self.kind, plaintext) {
             (JobKind::Migrate, false) => Ok(Attempt::Done(Outcome::Unchanged(key_id(stored)))),
-            (JobKind::Reencrypt, true) => Ok(Attempt::Done(Outcome::Skipped)),
-            (JobKind::Reencrypt, false) if key_id(stored) == self.primary => {
+            (JobKind::Reencrypt | JobKind::Rewrap, true) => Ok(Attempt::Done(Outcome::Skipped)),
+            (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id(stored) == self.primary => {
                 Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
             }
+            (JobKind::Rewrap, false) => self.rewrap(stored).await,
             (JobKind::Inventory, true) => Ok(Attempt::Done(Outcome::Unchanged(None))),
             (JobKind::Inventory, false) => match self.open(stored).await {
                 Ok(_) => Ok(Attempt::Done(Outcome::Unchanged(key_id(stored)))),
@@ -120,30 +132,74 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             Ok(parts) => parts,
             Err(error) => return record_failure(error),
         };
-        self.gate.authorize(
-            self.caller,
-            &T::SCHEMA,
-            stored_owner(&T::SCHEMA, stored),
-            stored,
-            Scope::Write,
-        )?;
+        self.authorize_write(stored)?;
         if let Err(error) = self
             .cipher
             .encrypt(&T::SCHEMA, &mut item, &plaintexts)
             .await
         {
-            return if is_record_error(&error) {
-                record_failure(error)
-            } else {
-                Err(error)
-            };
+            return record_failure(error);
         }
-        let key_id = key_id(&item).unwrap_or_default();
+        self.write(stored, &item).await
+    }
+
+    /// Wraps the data key of `stored` again under the primary key, seals its message again
+    /// under the new header, and writes the two if the record is unchanged.
+    async fn rewrap(&self, stored: &Item) -> Result<Attempt> {
+        let schema = T::SCHEMA;
+        self.gate.authorize(
+            self.caller,
+            &schema,
+            stored_owner(&schema, stored),
+            stored,
+            Scope::Read,
+        )?;
+        self.authorize_write(stored)?;
+        let header = Header::from_item(stored)?;
+        let old = (header.key_id.to_owned(), header.wrapped.to_vec());
+        let known = lock(&self.rewrapped).get(&old).cloned();
+        let rewrapped = match known {
+            Some(rewrapped) => rewrapped,
+            None => {
+                let rewrapped = match self.cipher.rewrap_key(&schema, &old.0, &old.1).await {
+                    Ok(rewrapped) => rewrapped,
+                    Err(error) => return record_failure(error),
+                };
+                lock(&self.rewrapped).put(old, rewrapped.clone());
+                rewrapped
+            }
+        };
+        let (header, sealed) = match self.cipher.rewrap_item(&schema, stored, &rewrapped).await {
+            Ok(parts) => parts,
+            Err(error) => return record_failure(error),
+        };
+        let mut item = stored.clone();
+        item.insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
+        item.insert(SEALED_ATTRIBUTE, AttributeValue::B(sealed));
+        self.write(stored, &item).await
+    }
+
+    /// Checks that the job may write `stored` (logged as a grant use).
+    fn authorize_write(&self, stored: &Item) -> Result<()> {
+        self.gate
+            .authorize(
+                self.caller,
+                &T::SCHEMA,
+                stored_owner(&T::SCHEMA, stored),
+                stored,
+                Scope::Write,
+            )
+            .map(|_| ())
+    }
+
+    /// Writes `item` over `stored` if the record is unchanged since it was read.
+    async fn write(&self, stored: &Item, item: &Item) -> Result<Attempt> {
+        let key_id = key_id(item).unwrap_or_default();
         if self.dry_run {
             return Ok(Attempt::Done(Outcome::Changed(key_id)));
         }
         let key = self.table.key_of(stored)?;
-        let (update, condition) = self.update_of(stored, &item);
+        let (update, condition) = self.update_of(stored, item);
         match self
             .store
             .update(self.table, &key, &update, &condition)

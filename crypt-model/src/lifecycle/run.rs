@@ -1,9 +1,11 @@
 //! Running a job: its segments concurrently, each a loop of scan pages, paced, checkpointed.
 
+use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use lru::LruCache;
 use tokio::time::Instant;
 
 use super::item::{Attempt, Outcome, Work};
@@ -13,7 +15,11 @@ use crate::attribute::Item;
 use crate::error::{Error, Result};
 use crate::keyring::EncryptionContext;
 use crate::model::{EncryptedItem, is_plaintext_record};
-use crate::store::{Scan, Store};
+use crate::store::{Cursor, Scan, Store};
+
+/// How many rewrapped data keys a rewrap job keeps (each serves the many records that share
+/// the data key).
+const REWRAPS_KEPT: NonZeroUsize = NonZeroUsize::new(10_000).expect("not zero");
 
 /// How often one record is tried when the application keeps changing it under the job.
 const ATTEMPTS: u32 = 5;
@@ -90,7 +96,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         // Checked as the store checks a scan, before any segment starts.
         table.check_scan(&Scan::segment(0, self.total_segments).limit(self.page_size))?;
         let primary = match self.kind {
-            JobKind::Reencrypt => Some(
+            JobKind::Reencrypt | JobKind::Rewrap => Some(
                 self.table
                     .cipher()
                     .current_key_id(EncryptionContext::for_static_table(schema.table()))
@@ -107,6 +113,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             caller: &self.caller,
             dry_run: self.dry_run,
             primary,
+            rewrapped: Mutex::new(LruCache::new(REWRAPS_KEPT)),
         };
         let pacer = Pacer::new(self.rate);
         let name = self.name();
@@ -137,35 +144,67 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             Some(saved) => saved,
             None => Checkpoint::start(name, segment, self.total_segments),
         };
-        while !checkpoint.done {
+        let scan = |cursor: Option<Cursor>| {
             let scan = Scan::segment(segment, self.total_segments)
                 .limit(self.page_size)
-                .after(checkpoint.cursor.clone());
-            let page = work.store.scan(work.table, &scan).await?;
-            for item in page.items {
-                if self.stop.is_stopped() {
-                    self.save(&checkpoint).await?;
-                    return Ok((checkpoint, true));
+                .after(cursor);
+            async move { work.store.scan(work.table, &scan).await }
+        };
+        let mut page = match checkpoint.done {
+            true => None,
+            false => Some(scan(checkpoint.cursor.clone()).await?),
+        };
+        while let Some(current) = page.take() {
+            // The next page is read while this one is worked through.
+            let next = current.cursor.clone();
+            let prefetch = async {
+                match next {
+                    Some(cursor) => Some(scan(Some(cursor)).await),
+                    None => None,
                 }
-                pacer.wait().await;
-                let cursor = work.table.cursor_at(&item, None)?;
-                let key = work.table.key_of(&item)?;
-                let outcome = match self.process(work, item).await {
-                    Ok(outcome) => outcome,
-                    Err(error) => {
-                        // The checkpoint stays before this record: a run resumed redoes it.
-                        self.save(&checkpoint).await?;
-                        return Err(error);
-                    }
-                };
-                record(&mut checkpoint, outcome, key, self.dry_run);
-                checkpoint.cursor = Some(cursor);
+            };
+            let work_through = self.work_through(work, pacer, &mut checkpoint, current.items);
+            let (stopped, fetched) = futures_util::future::join(work_through, prefetch).await;
+            if stopped? {
+                return Ok((checkpoint, true));
             }
-            checkpoint.cursor = page.cursor;
+            checkpoint.cursor = current.cursor;
             checkpoint.done = checkpoint.cursor.is_none();
             self.save(&checkpoint).await?;
+            page = fetched.transpose()?;
         }
         Ok((checkpoint, false))
+    }
+
+    /// The records of one page, each recorded in `checkpoint` as it is done; `true` when the run
+    /// was stopped (the checkpoint is saved at the last record done).
+    async fn work_through(
+        &self,
+        work: &Work<'_, T, S>,
+        pacer: &Pacer,
+        checkpoint: &mut Checkpoint,
+        items: Vec<Item>,
+    ) -> Result<bool> {
+        for item in items {
+            if self.stop.is_stopped() {
+                self.save(checkpoint).await?;
+                return Ok(true);
+            }
+            pacer.wait().await;
+            let cursor = work.table.cursor_at(&item, None)?;
+            let key = work.table.key_of(&item)?;
+            let outcome = match self.process(work, item).await {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    // The checkpoint stays before this record: a run resumed redoes it.
+                    self.save(checkpoint).await?;
+                    return Err(error);
+                }
+            };
+            record(checkpoint, outcome, key, self.dry_run);
+            checkpoint.cursor = Some(cursor);
+        }
+        Ok(false)
     }
 
     /// One record, read again and done again while the application changes it under the job.
