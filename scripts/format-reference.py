@@ -19,7 +19,7 @@ import sys
 from Crypto.Cipher import ChaCha20_Poly1305
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "format.md")
-VERSION = 2
+VERSION = 3
 
 
 def u8(x):
@@ -131,11 +131,10 @@ def item_vector(v):
     for entry in get(v, "authenticated"):
         name, _, typed = entry.partition(" = ")
         attributes[name] = typed
-    encoded = u32(len(attributes))
-    for name in sorted(attributes, key=lambda n: n.encode()):
-        typed = attributes[name]
-        encoded += lp(name.encode())
-        encoded += u8(0) if typed == "absent" else u8(1) + value_bytes(typed)
+    present = {name: typed for name, typed in attributes.items() if typed != "absent"}
+    encoded = u32(len(present))
+    for name in sorted(present, key=lambda n: n.encode()):
+        encoded += lp(name.encode()) + value_bytes(present[name])
     data_key = bytes.fromhex(one(v, "data key"))
     salt = bytes.fromhex(one(v, "salt"))
     prk = hkdf_extract(salt, data_key)

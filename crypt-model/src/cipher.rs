@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::format::{
     self, HEADER_ATTRIBUTE, Header, MAX_FIELD_LEN, NONCE_LEN, SALT_LEN, SEALED_ATTRIBUTE,
 };
-use crate::index::{IndexSecret, IndexSpec, normalized_bytes};
+use crate::index::IndexSecret;
 use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
 use crate::plaintext::{Encoder, Plaintext};
 use crate::random;
@@ -22,6 +22,7 @@ use crate::schema::Schema;
 use crate::sensitive::Sensitive;
 use crate::wipe::{self, wipe_bytes};
 
+mod index;
 mod rewrap;
 
 /// The encryption engine: a keyring, its data-key cache, and the item format.
@@ -59,6 +60,7 @@ mod rewrap;
 pub struct Cipher {
     keys: KeyCache,
     index_secret: Option<IndexSecret>,
+    previous_index_secret: Option<IndexSecret>,
     plaintext_reads: AtomicU64,
 }
 
@@ -73,39 +75,9 @@ impl Cipher {
         Cipher {
             keys: KeyCache::new(Arc::new(keyring), limits),
             index_secret: None,
+            previous_index_secret: None,
             plaintext_reads: AtomicU64::new(0),
         }
-    }
-
-    /// Whether an index secret is configured.
-    pub(crate) fn has_index_secret(&self) -> bool {
-        self.index_secret.is_some()
-    }
-
-    /// Sets the secret that blind-index keys derive from (needed by models with
-    /// `#[sensitive(index = …)]`); see [`IndexSecret`].
-    pub fn with_index_secret(mut self, secret: IndexSecret) -> Self {
-        self.index_secret = Some(secret);
-        self
-    }
-
-    /// The index value of `normalized` for the index `spec` of `schema`, scoped to `owner`
-    /// when the index is owner-scoped.
-    pub(crate) fn index_value(
-        &self,
-        schema: &Schema,
-        spec: &IndexSpec,
-        owner: &str,
-        normalized: &[u8],
-    ) -> Result<Vec<u8>> {
-        let secret = self
-            .index_secret
-            .as_ref()
-            .ok_or_else(|| Error::NoIndexSecret {
-                table: schema.table().to_owned(),
-                field: spec.field().to_owned(),
-            })?;
-        Ok(secret.index_value(schema.table(), spec, owner, normalized))
     }
 
     /// The calls that reached the keyring so far: the key-provider budget of what this engine
@@ -252,20 +224,6 @@ impl Cipher {
             item.insert(attribute, value);
         }
         Ok(())
-    }
-
-    /// The attribute value of the blind index `spec` for a field whose plaintext bytes are
-    /// `plaintext`, in a record owned by `owner`.
-    pub(crate) fn index_attribute(
-        &self,
-        schema: &Schema,
-        spec: &IndexSpec,
-        owner: &str,
-        plaintext: &[u8],
-    ) -> Result<AttributeValue> {
-        let normalized = normalized_bytes(plaintext, spec.normalize(), spec.field())?;
-        self.index_value(schema, spec, owner, &normalized)
-            .map(AttributeValue::B)
     }
 
     /// Checks and decrypts, for its owner, the sensitive attributes of `item` that `schema`

@@ -3,7 +3,7 @@
 //! nothing of the crate, so that anything may use it.
 
 /// The format version this build writes and reads.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// Attribute names that start with this are reserved for crypt-model.
 pub const RESERVED_PREFIX: &str = "__cm";

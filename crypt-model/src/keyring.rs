@@ -96,9 +96,9 @@ pub struct EncryptionContext {
 
 const TABLE_KEY: &str = "crypt-model:table";
 const FORMAT_KEY: &str = "crypt-model:format";
-const FORMAT_VALUE: &str = "2";
+const FORMAT_VALUE: &str = "3";
 const _: () = assert!(
-    encoding::VERSION == 2,
+    encoding::VERSION == 3,
     "FORMAT_VALUE must follow the format version"
 );
 

@@ -1,5 +1,5 @@
-//! Jobs over a whole table: migrate records stored in plaintext, re-encrypt under the current
-//! key, take an inventory of keys and plaintext left.
+//! Jobs over a whole table: migrate records stored in plaintext, re-encrypt or rewrap under the
+//! current key, backfill blind indexes, take an inventory of keys and plaintext left.
 //!
 //! A [`Job`] scans the table in parallel segments (DynamoDB's parallel scan), and rewrites each
 //! record it changes with a condition that the record is unchanged since it was read, so that
@@ -95,6 +95,12 @@ pub enum JobKind {
     /// and every record keeps its data key: rotate with [`Reencrypt`](Self::Reencrypt) when a
     /// data key itself may be exposed.
     Rewrap,
+    /// Writes each record's blind-index attributes under the current index secret, for an
+    /// index added to the model after its records were written, or an index secret rotated
+    /// ([`Cipher::with_previous_index_secret`](crate::Cipher::with_previous_index_secret)): the
+    /// record is sealed again with its new index attributes; leaves alone records whose index
+    /// attributes are already current.
+    Backfill,
     /// Changes nothing: opens every record (checking its integrity) and counts the key ids in
     /// use and the records still stored in plaintext.
     Inventory,
@@ -107,6 +113,7 @@ impl JobKind {
             JobKind::Migrate => "migrate",
             JobKind::Reencrypt => "reencrypt",
             JobKind::Rewrap => "rewrap",
+            JobKind::Backfill => "backfill",
             JobKind::Inventory => "inventory",
         }
     }
@@ -126,10 +133,11 @@ pub struct Counts {
     /// Records the job rewrote (or, in a dry run, would have).
     pub changed: u64,
     /// Records already as the job leaves them (encrypted, for a migration; under the primary
-    /// key, for a re-encryption; every record an inventory opens).
+    /// key, for a re-encryption or a rewrap; with current index attributes, for a backfill;
+    /// every record an inventory opens).
     pub unchanged: u64,
-    /// Records the job does not apply to (one stored in plaintext, for a re-encryption; one
-    /// deleted while the job ran).
+    /// Records the job does not apply to (one stored in plaintext, for a re-encryption, a rewrap
+    /// or a backfill; one deleted while the job ran).
     pub skipped: u64,
     /// Records the job could not process: [`JobReport::failed`] names them.
     pub failed: u64,
@@ -257,6 +265,11 @@ impl<'t, T, S> Job<'t, T, S> {
     /// [`JobKind::Rewrap`].
     pub fn rewrap(table: &'t Table<T, S>, caller: &Caller) -> Self {
         Self::new(JobKind::Rewrap, table, caller)
+    }
+
+    /// [`JobKind::Backfill`].
+    pub fn backfill(table: &'t Table<T, S>, caller: &Caller) -> Self {
+        Self::new(JobKind::Backfill, table, caller)
     }
 
     /// [`JobKind::Inventory`].

@@ -21,6 +21,7 @@ mod request;
 mod table_ref;
 
 pub(crate) use order::compare_keys;
+pub(crate) use table_ref::canonical_key;
 
 pub use crate::attribute::KeyType;
 pub use crate::error::BoxError;

@@ -123,8 +123,8 @@ async fn a_flipped_bit_in_each_header_field_gives_that_fields_error() {
                 matches!(
                     error,
                     Error::UnsupportedVersion {
-                        version: 3,
-                        supported: 2
+                        version: 2,
+                        supported: 3
                     }
                 ),
             ),
@@ -450,21 +450,21 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
 async fn an_unknown_format_version_is_refused_before_anything_else() {
     let cipher = Cipher::new(local("k1", 1));
     let item = encrypted_profile(&cipher, "alice", "profile").await;
-    for version in [0u8, 1, 3, 255] {
+    for version in [0u8, 1, 2, 4, 255] {
         let mut future = item.clone();
         bytes_of(&mut future, HEADER_ATTRIBUTE)[0] = version;
         let error = refused(&cipher, &future).await;
         assert!(
-            matches!(error, Error::UnsupportedVersion { version: v, supported: 2 } if v == version),
+            matches!(error, Error::UnsupportedVersion { version: v, supported: 3 } if v == version),
             "{error:?}"
         );
     }
-    // A version-3 header need not follow version 2's layout: the version is read first.
+    // A version-4 header need not follow version 3's layout: the version is read first.
     let mut future = item.clone();
-    future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![3]));
+    future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![4]));
     assert!(matches!(
         refused(&cipher, &future).await,
-        Error::UnsupportedVersion { version: 3, .. }
+        Error::UnsupportedVersion { version: 4, .. }
     ));
 }
 

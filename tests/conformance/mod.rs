@@ -20,6 +20,7 @@ use crypt_model::{
 };
 
 mod access;
+mod evolution;
 mod indexes;
 mod lifecycle;
 mod owners;
@@ -30,6 +31,7 @@ mod types;
 mod update;
 
 pub use access::*;
+pub use evolution::*;
 pub use indexes::*;
 pub use lifecycle::*;
 pub use owners::*;
@@ -84,7 +86,8 @@ macro_rules! conformance_suite {
             a_job_is_for_a_granted_service_only,
             a_migration_races_the_application_and_loses_nothing,
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
-            a_job_reports_the_records_it_cannot_process_and_goes_on
+            a_job_reports_the_records_it_cannot_process_and_goes_on,
+            a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

@@ -6,24 +6,27 @@ use crate::attribute::{AttributeValue, canonical_number, put_canonical_number};
 use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
 
-/// Appends `u32(m)`, then for each name in `names` (sorted by bytes, no duplicates):
-/// `lp(name) || u8(0)` when `get` finds no value, `lp(name) || u8(1) || value` when it does.
+/// Appends `u32(m)`, where `m` is how many of `names` (sorted by bytes, no duplicates) `get`
+/// finds a value for, then `lp(name) || value` for each of them. An absent attribute adds
+/// nothing: a model may gain an optional field or an index without its earlier records failing
+/// to authenticate, and adding or deleting an attribute still changes the encoding.
 pub(crate) fn put_attributes<'a>(
     out: &mut Vec<u8>,
     names: &[&str],
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
 ) -> Result<()> {
-    put_u32(out, names.len());
+    let count_at = out.len();
+    put_u32(out, 0);
+    let mut present = 0;
     for &name in names {
-        put_bytes(out, name.as_bytes());
-        match get(name) {
-            None => out.push(0),
-            Some(value) => {
-                out.push(1);
-                put_value(out, value).map_err(|reason| Error::malformed(name, reason))?;
-            }
+        if let Some(value) = get(name) {
+            present += 1;
+            put_bytes(out, name.as_bytes());
+            put_value(out, value).map_err(|reason| Error::malformed(name, reason))?;
         }
     }
+    out[count_at..count_at + 4]
+        .copy_from_slice(&u32::try_from(present).unwrap_or(u32::MAX).to_be_bytes());
     Ok(())
 }
 

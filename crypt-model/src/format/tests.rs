@@ -214,7 +214,7 @@ fn item_vectors_from_the_spec_prose() {
         let expand = |label: &[u8]| {
             let mut info = Vec::new();
             lp(&mut info, label);
-            info.push(2);
+            info.push(3);
             lp(&mut info, table);
             let mut out = [0u8; 32];
             hkdf.expand(&info, &mut out).unwrap();
@@ -226,7 +226,7 @@ fn item_vectors_from_the_spec_prose() {
         assert_eq!(hex::encode(commitment), text(&v, "commitment"));
         let key_id = text(&v, "key id").as_bytes();
         let wrapped = hex(&v, "wrapped data key");
-        let mut header = vec![2];
+        let mut header = vec![3];
         header.extend_from_slice(&(key_id.len() as u16).to_be_bytes());
         header.extend_from_slice(key_id);
         header.extend_from_slice(&(wrapped.len() as u16).to_be_bytes());
@@ -236,7 +236,7 @@ fn item_vectors_from_the_spec_prose() {
         assert_eq!(hex::encode(&header), text(&v, "header"));
         let mut aad = Vec::new();
         lp(&mut aad, b"crypt-model item");
-        aad.push(2);
+        aad.push(3);
         lp(&mut aad, table);
         lp(&mut aad, &header);
         aad.extend_from_slice(&hex(&v, "attributes"));
@@ -352,12 +352,12 @@ fn header_parse_rejects_bad_shapes() {
         Header::parse(&long),
         Err(Error::MalformedAttribute { .. })
     ));
-    for version in [0, 1, 3, 255] {
+    for version in [0, 1, 2, 4, 255] {
         let mut other = bytes.clone();
         other[0] = version;
         assert!(matches!(
             Header::parse(&other),
-            Err(Error::UnsupportedVersion { version: v, supported: 2 }) if v == version
+            Err(Error::UnsupportedVersion { version: v, supported: 3 }) if v == version
         ));
     }
 }
@@ -385,7 +385,7 @@ fn key_ids_are_short_printable_ascii() {
         assert!(header(&bad).encode().is_err(), "{bad:?}");
         // The same key id written by hand into a header is refused when read.
         let good = header("k").encode().unwrap();
-        let mut forged = vec![2];
+        let mut forged = vec![3];
         forged.extend_from_slice(&(bad.len() as u16).to_be_bytes());
         forged.extend_from_slice(bad.as_bytes());
         forged.extend_from_slice(&good[4..]);

@@ -89,7 +89,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         }
         match (self.kind, plaintext) {
             (JobKind::Migrate, false) => Ok(Attempt::Done(Outcome::Unchanged(key_id(stored)))),
-            (JobKind::Reencrypt | JobKind::Rewrap, true) => Ok(Attempt::Done(Outcome::Skipped)),
+            (JobKind::Reencrypt | JobKind::Rewrap | JobKind::Backfill, true) => {
+                Ok(Attempt::Done(Outcome::Skipped))
+            }
+            (JobKind::Backfill, false) => self.backfill(stored).await,
             (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id(stored) == self.primary => {
                 Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
             }
@@ -138,6 +141,37 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             .encrypt(&T::SCHEMA, &mut item, &plaintexts)
             .await
         {
+            return record_failure(error);
+        }
+        self.write(stored, &item).await
+    }
+
+    /// Seals `stored` again if a blind-index attribute it holds (or lacks) is not the current
+    /// index secret's value for the field.
+    async fn backfill(&self, stored: &Item) -> Result<Attempt> {
+        let schema = T::SCHEMA;
+        let (mut item, plaintexts) = match self.open(stored).await {
+            Ok(parts) => parts,
+            Err(error) => return record_failure(error),
+        };
+        let owner = format::owner_of(&schema, stored)?;
+        let mut current = true;
+        for spec in schema.indexes() {
+            let expected = plaintexts
+                .get_bytes(spec.field())
+                .map(|plaintext| self.cipher.index_attribute(&schema, spec, owner, plaintext))
+                .transpose();
+            let expected = match expected {
+                Ok(expected) => expected,
+                Err(error) => return record_failure(error),
+            };
+            current &= expected.as_ref() == stored.get(spec.attribute());
+        }
+        if current {
+            return Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))));
+        }
+        self.authorize_write(stored)?;
+        if let Err(error) = self.cipher.encrypt(&schema, &mut item, &plaintexts).await {
             return record_failure(error);
         }
         self.write(stored, &item).await

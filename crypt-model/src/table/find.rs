@@ -1,6 +1,8 @@
 //! Finding records by a sensitive field's value through its blind index: [`IndexLookup`] and
 //! [`Table::find`].
 
+use std::collections::HashSet;
+
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -11,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::index::{IndexScope, IndexSpec};
 use crate::model::EncryptedItem;
 use crate::plaintext::Plaintext;
-use crate::store::{Query, Store};
+use crate::store::{Query, Store, canonical_key};
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The records whose indexed field equals the lookup's value (after normalisation) and
@@ -38,28 +40,41 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let value = self
             .cipher
             .index_value(&T::SCHEMA, spec, owner, &lookup.input)?;
-        let mut query = Query::index(spec.secondary_index(), AttributeValue::B(value));
+        // While an index secret is rolled out, records not yet rewritten hold the value under
+        // the previous one.
+        let previous = self
+            .cipher
+            .previous_index_value(&T::SCHEMA, spec, owner, &lookup.input)
+            .filter(|previous| *previous != value);
         let mut found = Vec::new();
-        loop {
-            let page = self.store.query(&self.table, &query).await?;
-            for item in page.items {
-                // The owner first: another owner's item, even a malformed one, is skipped.
-                let Some(permit) = self.may_read(caller, &item) else {
-                    continue;
-                };
-                let record = self.open_allowed(caller, item, permit).await?;
-                let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
-                    bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
-                });
-                if matches {
-                    found.push(record);
+        let mut seen = HashSet::new();
+        for value in std::iter::once(value).chain(previous) {
+            let mut query = Query::index(spec.secondary_index(), AttributeValue::B(value));
+            loop {
+                let page = self.store.query(&self.table, &query).await?;
+                for item in page.items {
+                    // The owner first: another owner's item, even a malformed one, is skipped.
+                    let Some(permit) = self.may_read(caller, &item) else {
+                        continue;
+                    };
+                    if !seen.insert(canonical_key(&self.table.key_of(&item)?)) {
+                        continue;
+                    }
+                    let record = self.open_allowed(caller, item, permit).await?;
+                    let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
+                        bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
+                    });
+                    if matches {
+                        found.push(record);
+                    }
+                }
+                match page.cursor {
+                    Some(cursor) => query = query.after(Some(cursor)),
+                    None => break,
                 }
             }
-            match page.cursor {
-                Some(cursor) => query = query.after(Some(cursor)),
-                None => return Ok(found),
-            }
         }
+        Ok(found)
     }
 }
 
