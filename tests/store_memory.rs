@@ -82,3 +82,62 @@ async fn the_key_schema_of_a_table_cannot_change() {
         Err(Error::InvalidRequest { .. })
     ));
 }
+
+#[tokio::test]
+async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cache_age() {
+    use conformance::Note;
+    use crypt_model::{CacheLimits, OwnerKeys};
+
+    let store = MemoryStore::new();
+    let keyring = || LocalKeyring::new("k1", &[4; 32]).unwrap();
+    let writer = Arc::new(
+        Cipher::new(keyring())
+            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
+    );
+    let notes = Table::<Note, _>::new(store.clone(), writer.clone()).unwrap();
+    for owner in ["ann", "ben", "cat"] {
+        let caller = Caller::user(owner).unwrap();
+        for n in 0..40 {
+            let mut note = Note {
+                user_id: owner.into(),
+                n,
+                body: Sensitive::new(format!("{owner} {n}")),
+            };
+            notes.put(&caller, &mut note).await.unwrap();
+        }
+    }
+    let calls = writer.keyring_calls();
+    assert_eq!((calls.generate, calls.unwrap), (3, 0), "{calls:?}");
+
+    // Another process reads them all: one unwrap per owner.
+    let reader = Arc::new(
+        Cipher::new(keyring())
+            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
+    );
+    let notes = Table::<Note, _>::new(store.clone(), reader.clone()).unwrap();
+    for owner in ["ann", "ben", "cat"] {
+        let caller = Caller::user(owner).unwrap();
+        let all = notes
+            .query_all(&caller, Note::partition(owner.to_owned()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 40);
+    }
+    assert_eq!(reader.keyring_calls().unwrap, 3);
+
+    // The per-owner cache keeps at most its limit of owners.
+    let keys = OwnerKeys::new(store.clone(), "owner_keys")
+        .unwrap()
+        .with_cache_limits(CacheLimits::default().max_unwrapped_keys(2));
+    let small = Arc::new(Cipher::new(keyring()).with_owner_keys(keys));
+    let notes = Table::<Note, _>::new(store, small.clone()).unwrap();
+    for owner in ["ann", "ben", "cat"] {
+        let caller = Caller::user(owner).unwrap();
+        notes
+            .query_all(&caller, Note::partition(owner.to_owned()).unwrap())
+            .await
+            .unwrap();
+    }
+    let debug = format!("{:?}", small.owner_keys().unwrap());
+    assert!(debug.contains("cached: 2"), "{debug}");
+}

@@ -21,6 +21,8 @@ pub(crate) struct Container<'a> {
     pub(crate) secondary_indexes: Vec<attr::SecondaryIndexOptions>,
     /// `#[crypt_model(migrate_from_plaintext)]`.
     pub(crate) migrate_from_plaintext: Option<syn::Path>,
+    /// `#[crypt_model(key_per_owner)]`.
+    pub(crate) key_per_owner: Option<syn::Path>,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -112,6 +114,7 @@ impl<'a> Container<'a> {
             options_unreadable: options.unreadable,
             secondary_indexes: options.secondary_indexes,
             migrate_from_plaintext: options.migrate_from_plaintext,
+            key_per_owner: options.key_per_owner,
             fields,
         })
     }

@@ -18,6 +18,8 @@ pub(crate) struct ContainerOptions {
     pub(crate) secondary_indexes: Vec<SecondaryIndexOptions>,
     /// `migrate_from_plaintext`: records stored before encryption are read too.
     pub(crate) migrate_from_plaintext: Option<Path>,
+    /// `key_per_owner`: each owner's records sealed under a key of their own.
+    pub(crate) key_per_owner: Option<Path>,
 }
 
 /// A secondary index on plain fields, declared on the struct.
@@ -80,6 +82,7 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
     let mut unreadable = false;
     let mut secondary_indexes = Vec::new();
     let mut migrate_from_plaintext = None;
+    let mut key_per_owner = None;
     for attr in &input.attrs {
         if let Some(marker) = MARKERS.iter().find(|m| attr.path().is_ident(m)) {
             cx.error_spanned_by(
@@ -119,13 +122,23 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
                     return Err(meta.error("duplicate `migrate_from_plaintext` option"));
                 }
                 migrate_from_plaintext = Some(meta.path.clone());
+            } else if meta.path.is_ident("key_per_owner") {
+                if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+                    return Err(meta.error(
+                        "`key_per_owner` takes no value: `#[crypt_model(key_per_owner)]`",
+                    ));
+                }
+                if key_per_owner.is_some() {
+                    return Err(meta.error("duplicate `key_per_owner` option"));
+                }
+                key_per_owner = Some(meta.path.clone());
             } else if meta.path.is_ident("rename") {
                 return Err(
                     meta.error("`rename` belongs on a field: `#[crypt_model(rename = \"…\")]`")
                 );
             } else {
                 return Err(meta.error(format!(
-                    "unknown `crypt_model` attribute `{}`; expected `table`, `index`, `migrate_from_plaintext` or `crate`",
+                    "unknown `crypt_model` attribute `{}`; expected `table`, `index`, `migrate_from_plaintext`, `key_per_owner` or `crate`",
                     path_name(&meta.path)
                 )));
             }
@@ -142,6 +155,7 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
         unreadable,
         secondary_indexes,
         migrate_from_plaintext,
+        key_per_owner,
     }
 }
 

@@ -285,6 +285,26 @@ impl KeyCache {
         Ok(key)
     }
 
+    /// A new data key from the keyring, not cached (an owner's key, kept by `OwnerKeys`).
+    pub(crate) async fn generate_uncached(
+        &self,
+        context: &EncryptionContext,
+    ) -> Result<GeneratedDataKey> {
+        self.state.generate_calls.fetch_add(1, Ordering::Relaxed);
+        self.state.inner.generate_data_key(context).await
+    }
+
+    /// A data key unwrapped by the keyring, not cached here (an owner's key, which `OwnerKeys`
+    /// caches per owner).
+    pub(crate) async fn unwrap_uncached(
+        &self,
+        wrapped: &WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> Result<DataKey> {
+        self.state.unwrap_calls.fetch_add(1, Ordering::Relaxed);
+        self.state.inner.unwrap_data_key(wrapped, context).await
+    }
+
     /// `key`, whose wrapped form is `wrapped`, wrapped again under the keyring's primary key
     /// (never cached: a rotation job keeps its own map).
     pub(crate) async fn rewrap(

@@ -16,6 +16,7 @@ use crate::format::{
 };
 use crate::index::IndexSecret;
 use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
+use crate::owner_keys::OwnerKeys;
 use crate::plaintext::{Encoder, Plaintext};
 use crate::random;
 use crate::schema::Schema;
@@ -23,6 +24,7 @@ use crate::sensitive::Sensitive;
 use crate::wipe::{self, wipe_bytes};
 
 mod index;
+mod keys;
 mod rewrap;
 
 /// The encryption engine: a keyring, its data-key cache, and the item format.
@@ -61,6 +63,7 @@ pub struct Cipher {
     keys: KeyCache,
     index_secret: Option<IndexSecret>,
     previous_index_secret: Option<IndexSecret>,
+    owner_keys: Option<OwnerKeys>,
     plaintext_reads: AtomicU64,
 }
 
@@ -76,8 +79,21 @@ impl Cipher {
             keys: KeyCache::new(Arc::new(keyring), limits),
             index_secret: None,
             previous_index_secret: None,
+            owner_keys: None,
             plaintext_reads: AtomicU64::new(0),
         }
+    }
+
+    /// Sets the key table of the models with `#[crypt_model(key_per_owner)]`: each owner's
+    /// records are sealed under a key of their own, kept only there (see [`OwnerKeys`]).
+    pub fn with_owner_keys(mut self, keys: OwnerKeys) -> Self {
+        self.owner_keys = Some(keys);
+        self
+    }
+
+    /// The key table of owner keys, if one is set.
+    pub fn owner_keys(&self) -> Option<&OwnerKeys> {
+        self.owner_keys.as_ref()
     }
 
     /// The calls that reached the keyring so far: the key-provider budget of what this engine
@@ -190,8 +206,7 @@ impl Cipher {
                 ));
             }
         }
-        let context = EncryptionContext::for_static_table(schema.table());
-        let key = self.keys.encryption_key(&context, total).await?;
+        let key = self.sealing_key(schema, owner, total).await?;
 
         // The salt and the nonce in one call to the operating system.
         let mut randomness = [0; SALT_LEN + NONCE_LEN];
@@ -281,11 +296,7 @@ impl Cipher {
             _ => return Err(Error::integrity(HEADER_ATTRIBUTE)),
         };
         let header = Header::parse(header_bytes)?;
-        let context = EncryptionContext::for_static_table(schema.table());
-        let key = self
-            .keys
-            .decryption_key(&context, header.key_id, header.wrapped)
-            .await?;
+        let key = self.opening_key(schema, item, &header).await?;
         let opened = format::open_item(
             schema,
             &key,

@@ -52,6 +52,17 @@ pub enum Error {
         key_id: String,
     },
 
+    /// The record is sealed under its owner's key (`#[crypt_model(key_per_owner)]`), and that
+    /// key is no longer in the key table: the owner was erased (or the record names a key of
+    /// theirs that was). Nothing can decrypt it, by design.
+    #[error(
+        "the record's owner key in table `{table}` was erased: the record can no longer be read"
+    )]
+    OwnerKeyErased {
+        /// The logical table.
+        table: String,
+    },
+
     /// The key provider (KMS, a remote service) refused or failed. Nothing was encrypted,
     /// decrypted or written.
     #[error("key provider failed{}: {kind}: {message}", key_id_suffix(.key_id))]

@@ -27,6 +27,7 @@ pub mod schema;
 
 pub mod access;
 pub mod format;
+mod owner_keys;
 pub mod store;
 
 mod cipher;
@@ -51,6 +52,7 @@ pub use error::{Error, KeyProviderError, Result};
 pub use index::IndexSecret;
 pub use keyring::LocalKeyring;
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
+pub use owner_keys::{OWNER_KEY_ID, OwnerKeys};
 pub use plaintext::SerdePlaintext;
 pub use schema::Schema;
 pub use sensitive::Sensitive;
@@ -86,6 +88,8 @@ pub mod docs {
     pub mod migration {}
     #[doc = include_str!("../../docs/rotation.md")]
     pub mod rotation {}
+    #[doc = include_str!("../../docs/erasure.md")]
+    pub mod erasure {}
 }
 
 /// Re-exported for the `Zeroize` trait. Its derive names the `zeroize` crate itself, so a crate that

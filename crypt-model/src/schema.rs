@@ -46,6 +46,8 @@ pub struct Schema {
     authenticated: Option<&'static [&'static str]>,
     /// Records stored before encryption are read too (`migrate_from_plaintext`).
     plaintext_migration: bool,
+    /// Each owner's records are sealed under a key of their own (`key_per_owner`).
+    key_per_owner: bool,
 }
 
 impl Schema {
@@ -73,6 +75,7 @@ impl Schema {
             checked: false,
             authenticated: None,
             plaintext_migration: false,
+            key_per_owner: false,
         }
     }
 
@@ -113,6 +116,20 @@ impl Schema {
     pub const fn with_plaintext_migration(mut self) -> Self {
         self.plaintext_migration = true;
         self
+    }
+
+    /// A key per owner (`#[crypt_model(key_per_owner)]`): each owner's records are sealed under
+    /// a data key of their own, kept only in the key table of
+    /// [`OwnerKeys`](crate::OwnerKeys), so that erasing the owner's key erases every copy of
+    /// their records.
+    pub const fn with_key_per_owner(mut self) -> Self {
+        self.key_per_owner = true;
+        self
+    }
+
+    /// Whether each owner's records are sealed under a key of their own.
+    pub const fn keeps_key_per_owner(&self) -> bool {
+        self.key_per_owner
     }
 
     /// Whether records stored in plaintext are read (see

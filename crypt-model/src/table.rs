@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod batch;
+mod erase;
 mod find;
 mod read;
 mod write;
@@ -91,6 +92,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 table: T::SCHEMA.table().to_owned(),
                 field: spec.field().to_owned(),
             });
+        }
+        if T::SCHEMA.keeps_key_per_owner() {
+            cipher.owner_keys_for(&T::SCHEMA)?;
         }
         let table = TableRef::for_schema(name, &T::SCHEMA)?;
         Ok(Table {

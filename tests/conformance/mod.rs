@@ -20,6 +20,7 @@ use crypt_model::{
 };
 
 mod access;
+mod erasure;
 mod evolution;
 mod indexes;
 mod lifecycle;
@@ -31,6 +32,7 @@ mod types;
 mod update;
 
 pub use access::*;
+pub use erasure::*;
 pub use evolution::*;
 pub use indexes::*;
 pub use lifecycle::*;
@@ -87,7 +89,8 @@ macro_rules! conformance_suite {
             a_migration_races_the_application_and_loses_nothing,
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
             a_job_reports_the_records_it_cannot_process_and_goes_on,
-            a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records
+            a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
+            an_erased_owners_records_fail_closed_wherever_they_were_copied
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(

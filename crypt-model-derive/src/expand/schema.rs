@@ -70,6 +70,11 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         .migrate_from_plaintext
         .as_ref()
         .map(|_| quote!(.with_plaintext_migration()));
+    let key_per_owner = model
+        .cont
+        .key_per_owner
+        .as_ref()
+        .map(|_| quote!(.with_key_per_owner()));
     quote! {
         #private::Schema::new(#table, #pk, #owner)
             #sort_key
@@ -83,6 +88,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .with_unauthenticated(&[#(#unauthenticated),*])
             .__authenticated(&[#(#covered),*])
             #migration
+            #key_per_owner
             .__checked()
     }
 }

@@ -46,11 +46,7 @@ impl Cipher {
             _ => return Err(Error::integrity(SEALED_ATTRIBUTE)),
         };
         let header = Header::parse(header_bytes)?;
-        let context = EncryptionContext::for_static_table(schema.table());
-        let key = self
-            .keys
-            .decryption_key(&context, header.key_id, header.wrapped)
-            .await?;
+        let key = self.opening_key(schema, item, &header).await?;
         format::rewrap_item(
             schema,
             &key,

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::format::{self, HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
 use crate::keyring::WrappedDataKey;
 use crate::model::{EncryptedItem, is_plaintext_record};
+use crate::owner_keys::OWNER_KEY_ID;
 use crate::store::{Condition, Store, TableRef, Update};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -68,6 +69,7 @@ pub(super) fn is_record_error(error: &Error) -> bool {
             | Error::UnknownKeyId { .. }
             | Error::UnwrapFailed { .. }
             | Error::AccessDenied { .. }
+            | Error::OwnerKeyErased { .. }
     )
 }
 
@@ -94,6 +96,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             }
             (JobKind::Backfill, false) => self.backfill(stored).await,
             (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id(stored) == self.primary => {
+                Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
+            }
+            // A record under its owner's key names no key-encryption key: the key table's
+            // rows are what a rotation of the key-encryption key rewraps.
+            (JobKind::Rewrap, false) if key_id(stored).as_deref() == Some(OWNER_KEY_ID) => {
                 Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
             }
             (JobKind::Rewrap, false) => self.rewrap(stored).await,

@@ -15,6 +15,7 @@ use crate::attribute::Item;
 use crate::error::{Error, Result};
 use crate::keyring::EncryptionContext;
 use crate::model::{EncryptedItem, is_plaintext_record};
+use crate::owner_keys::OWNER_KEY_ID;
 use crate::store::{Cursor, Scan, Store};
 
 /// How many rewrapped data keys a rewrap job keeps (each serves the many records that share
@@ -96,6 +97,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         // Checked as the store checks a scan, before any segment starts.
         table.check_scan(&Scan::segment(0, self.total_segments).limit(self.page_size))?;
         let primary = match self.kind {
+            // Under a key per owner, records are re-encrypted onto their owners' keys.
+            JobKind::Reencrypt if schema.keeps_key_per_owner() => Some(OWNER_KEY_ID.to_owned()),
             JobKind::Reencrypt | JobKind::Rewrap => Some(
                 self.table
                     .cipher()

@@ -1,0 +1,276 @@
+//! A key per owner, for erasure by crypto-shredding: [`OwnerKeys`], the key table that holds
+//! each owner's data key, wrapped, and nowhere else.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use lru::LruCache;
+use subtle::ConstantTimeEq;
+
+use crate::attribute::{AttributeValue, Item, Key, KeyType};
+use crate::cache::{CacheLimits, KeyCache};
+use crate::error::{Error, Result};
+use crate::keyring::{DataKey, EncryptionContext, WrappedDataKey};
+use crate::random;
+use crate::store::{Condition, Store, TableRef};
+
+/// The key id in the header of a record sealed under its owner's key: the header's "wrapped
+/// key" is then the handle of the owner's key in the key table, not a wrapped key, so that no
+/// copy of the record can recover the key once its row is deleted.
+pub const OWNER_KEY_ID: &str = "crypt-model:owner-key";
+
+/// The length of a key handle.
+pub(crate) const HANDLE_LEN: usize = 16;
+
+/// The key table's partition key.
+const ROW_KEY: &str = "owner_key";
+
+/// One owner's key, unwrapped, in the cache.
+struct Cached {
+    key: DataKey,
+    handle: [u8; HANDLE_LEN],
+    created: Instant,
+}
+
+/// The key table of the models with `#[crypt_model(key_per_owner)]`: one row per logical table
+/// and owner, holding that owner's data key wrapped by the [`Cipher`](crate::Cipher)'s keyring
+/// (under the encryption context of `<table>/owner-keys`) and a random handle that the owner's
+/// records name in their header instead of a wrapped key.
+///
+/// Erasing an owner ([`erase`](Self::erase), or [`Table::erase_owner`](crate::Table::erase_owner))
+/// deletes the row: every copy of the owner's records — the table, its backups and exports,
+/// stream records — then fails closed with [`Error::OwnerKeyErased`]. The key table's own
+/// backups must not outlive the erasure period (keep point-in-time recovery off for it, or
+/// short): a restored row restores the key.
+///
+/// Unwrapped keys are cached per owner within the [`CacheLimits`] age, for at most
+/// [`unwrapped_keys`](CacheLimits::unwrapped_keys) owners: the key provider sees one generate
+/// per new owner and one unwrap per owner per cache age. After an erasure, another process that
+/// holds the owner's key in its cache can use it until the age passes (5 minutes by default);
+/// records it writes then are unreadable too.
+pub struct OwnerKeys {
+    store: Arc<dyn Store>,
+    table: TableRef,
+    limits: CacheLimits,
+    cache: Mutex<LruCache<String, Cached>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl OwnerKeys {
+    /// The key table `name` on `store` (partition key `owner_key`, a string): create it with
+    /// the store's provisioning (`crypt_model_dynamo::provision(client, keys.table_ref(), …)`).
+    pub fn new(store: impl Store + 'static, name: &str) -> Result<Self> {
+        let store: Arc<dyn Store> = Arc::new(store);
+        let table = TableRef::new(name, ROW_KEY, None)?.with_key_types(KeyType::S, KeyType::S);
+        let limits = CacheLimits::default();
+        Ok(OwnerKeys {
+            store,
+            table,
+            cache: Mutex::new(LruCache::new(capacity(&limits))),
+            limits,
+        })
+    }
+
+    /// The same, with the cache within `limits` (its age and its number of unwrapped keys).
+    pub fn with_cache_limits(mut self, limits: CacheLimits) -> Self {
+        self.cache = Mutex::new(LruCache::new(capacity(&limits)));
+        self.limits = limits;
+        self
+    }
+
+    /// The key table.
+    pub fn table_ref(&self) -> &TableRef {
+        &self.table
+    }
+
+    /// Erases the key of `owner` in the logical table `table`: deletes its row and forgets it
+    /// here. `false` when there was none. Every record of the owner sealed under it can no
+    /// longer be read, anywhere. Authorization is the caller's; applications erase through
+    /// [`Table::erase_owner`](crate::Table::erase_owner), which checks it.
+    pub async fn erase(&self, table: &str, owner: &str) -> Result<bool> {
+        let row = row_key(table, owner);
+        lock(&self.cache).pop(&row);
+        let key = Key::new(AttributeValue::S(row));
+        let existed = self.store.get(&self.table, &key).await?.is_some();
+        self.store
+            .delete(&self.table, &key, &Condition::Always)
+            .await?;
+        tracing::info!(
+            target: "crypt_model::access",
+            table,
+            "an owner's key was erased"
+        );
+        Ok(existed)
+    }
+
+    /// The key that seals a new record of `owner` in `table`, and its handle: the cached one,
+    /// the stored one, or a new one stored now.
+    pub(crate) async fn key_for_write(
+        &self,
+        keys: &KeyCache,
+        table: &'static str,
+        owner: &str,
+    ) -> Result<(DataKey, [u8; HANDLE_LEN])> {
+        let row = row_key(table, owner);
+        if let Some(hit) = self.cached(&row) {
+            return Ok(hit);
+        }
+        let key = Key::new(AttributeValue::S(row.clone()));
+        for _ in 0..2 {
+            if let Some(stored) = self.store.get(&self.table, &key).await? {
+                return self.unwrap_row(keys, table, &row, &stored).await;
+            }
+            let context = context(table);
+            let generated = keys.generate_uncached(&context).await?;
+            let handle = random::array::<HANDLE_LEN>()?;
+            let item = Item::from_iter([
+                (ROW_KEY, AttributeValue::S(row.clone())),
+                (
+                    "key_id",
+                    AttributeValue::S(generated.wrapped.key_id.clone()),
+                ),
+                (
+                    "wrapped",
+                    AttributeValue::B(generated.wrapped.ciphertext.clone()),
+                ),
+                ("handle", AttributeValue::B(handle.to_vec())),
+            ]);
+            match self
+                .store
+                .put(&self.table, item, &Condition::NotExists)
+                .await
+            {
+                Ok(()) => {
+                    self.remember(row, &generated.key, handle);
+                    return Ok((generated.key.clone(), handle));
+                }
+                // Another writer stored the owner's first key meanwhile: use theirs.
+                Err(Error::ConditionFailed { .. }) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(Error::OwnerKeyErased {
+            table: table.to_owned(),
+        })
+    }
+
+    /// The key of `owner` in `table` whose handle a record's header names.
+    pub(crate) async fn key_for_read(
+        &self,
+        keys: &KeyCache,
+        table: &'static str,
+        owner: &str,
+        handle: &[u8],
+    ) -> Result<DataKey> {
+        let row = row_key(table, owner);
+        let erased = || Error::OwnerKeyErased {
+            table: table.to_owned(),
+        };
+        let (key, current) = match self.cached(&row) {
+            Some(hit) => hit,
+            None => {
+                let key = Key::new(AttributeValue::S(row.clone()));
+                let stored = self
+                    .store
+                    .get(&self.table, &key)
+                    .await?
+                    .ok_or_else(erased)?;
+                self.unwrap_row(keys, table, &row, &stored).await?
+            }
+        };
+        // A record sealed under an erased key of the same owner names another handle.
+        if bool::from(current.as_slice().ct_eq(handle)) {
+            Ok(key)
+        } else {
+            Err(erased())
+        }
+    }
+
+    fn cached(&self, row: &str) -> Option<(DataKey, [u8; HANDLE_LEN])> {
+        let mut cache = lock(&self.cache);
+        match cache.get(row) {
+            Some(hit) if hit.created.elapsed() < self.limits.age() => {
+                Some((hit.key.clone(), hit.handle))
+            }
+            Some(_) => {
+                cache.pop(row);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remember(&self, row: String, key: &DataKey, handle: [u8; HANDLE_LEN]) {
+        if self.limits.unwrapped_keys() > 0 && !self.limits.age().is_zero() {
+            lock(&self.cache).put(
+                row,
+                Cached {
+                    key: key.clone(),
+                    handle,
+                    created: Instant::now(),
+                },
+            );
+        }
+    }
+
+    /// Unwraps a stored row's key.
+    async fn unwrap_row(
+        &self,
+        keys: &KeyCache,
+        table: &'static str,
+        row: &str,
+        stored: &Item,
+    ) -> Result<(DataKey, [u8; HANDLE_LEN])> {
+        let malformed = |attribute: &str| {
+            Error::malformed(attribute, "not an owner key row of crypt-model's key table")
+        };
+        let key_id = match stored.get("key_id") {
+            Some(AttributeValue::S(id)) => id.clone(),
+            _ => return Err(malformed("key_id")),
+        };
+        let ciphertext = match stored.get("wrapped") {
+            Some(AttributeValue::B(bytes)) => bytes.clone(),
+            _ => return Err(malformed("wrapped")),
+        };
+        let handle: [u8; HANDLE_LEN] = match stored.get("handle") {
+            Some(AttributeValue::B(bytes)) => bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| malformed("handle"))?,
+            _ => return Err(malformed("handle")),
+        };
+        let wrapped = WrappedDataKey { key_id, ciphertext };
+        let key = keys.unwrap_uncached(&wrapped, &context(table)).await?;
+        self.remember(row.to_owned(), &key, handle);
+        Ok((key, handle))
+    }
+}
+
+/// The row of `owner` in the logical table `table` (a table name holds no `/`).
+fn row_key(table: &str, owner: &str) -> String {
+    format!("{table}/{owner}")
+}
+
+/// The encryption context of a table's owner keys: not the table's own, so that an owner key
+/// can never serve as one of the table's data keys.
+fn context(table: &str) -> EncryptionContext {
+    EncryptionContext::for_table(&format!("{table}/owner-keys"))
+}
+
+fn capacity(limits: &CacheLimits) -> NonZeroUsize {
+    NonZeroUsize::new(limits.unwrapped_keys()).unwrap_or(NonZeroUsize::MIN)
+}
+
+impl fmt::Debug for OwnerKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnerKeys")
+            .field("table", &self.table.name())
+            .field("cached", &lock(&self.cache).len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,157 @@
+//! Erasure by crypto-shredding: a model with a key per owner, an owner erased, and every copy of
+//! their records failing closed while everyone else's stay readable.
+
+use std::sync::Arc;
+
+use crypt_model::lifecycle::Job;
+use crypt_model::{
+    Caller, Cipher, EncryptedItem, Error, Grant, Item, LocalKeyring, OwnerKeys, Scan, Sensitive,
+    Store, Table, TableRef,
+};
+
+use super::{Harness, table_with};
+
+/// Notes whose owners can be erased.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_shred", key_per_owner)]
+pub struct Note {
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    #[sort_key]
+    pub n: u32,
+    #[sensitive]
+    pub body: Sensitive<String>,
+}
+
+fn body(owner: &str, n: u32) -> String {
+    format!("{owner}'s private note {n}")
+}
+
+/// A cipher over the key table `keys` (named as the harness created it).
+fn cipher(store: &Arc<dyn Store>, keys: &str) -> Arc<Cipher> {
+    Arc::new(
+        Cipher::new(LocalKeyring::new("k1", &[3; 32]).unwrap())
+            .with_owner_keys(OwnerKeys::new(store.clone(), keys).unwrap()),
+    )
+}
+
+pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
+    backend: &impl Harness,
+) {
+    let store = backend.store();
+    let keys = backend
+        .table(TableRef::new("conf_owner_keys", "owner_key", None).unwrap())
+        .await;
+    let writer = cipher(&store, keys.name());
+    let notes = table_with::<Note>(backend, writer.clone())
+        .await
+        .with_grant(Grant::read("reader").unwrap())
+        .with_grant(Grant::delete("privacy").unwrap());
+    for owner in ["alice", "bob"] {
+        let caller = Caller::user(owner).unwrap();
+        for n in 0..5 {
+            let mut note = Note {
+                user_id: owner.into(),
+                n,
+                body: Sensitive::new(body(owner, n)),
+            };
+            notes.put(&caller, &mut note).await.unwrap();
+        }
+    }
+    // One key per owner: the provider generated two, and no table data key.
+    assert_eq!(writer.keyring_calls().generate, 2);
+
+    // A copy of alice's records, as a backup, an export or a stream record holds them.
+    let page = store.scan(notes.table_ref(), &Scan::all()).await.unwrap();
+    let copies: Vec<Item> = page
+        .items
+        .into_iter()
+        .filter(|item| item.get("user_id") == Some(&"alice".into()))
+        .collect();
+    assert_eq!(copies.len(), 5);
+    let alice = Caller::user("alice").unwrap();
+    let first = Note::key("alice".to_owned(), 0u32).unwrap();
+    assert!(notes.get(&alice, &first).await.unwrap().is_some());
+
+    // Nobody else may erase her: another user, a service without the delete grant.
+    for caller in [
+        Caller::user("mallory").unwrap(),
+        Caller::service("reader").unwrap(),
+    ] {
+        let error = notes.erase_owner(&caller, "alice").await.unwrap_err();
+        assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+    }
+    assert!(notes.get(&alice, &first).await.unwrap().is_some());
+
+    assert!(
+        notes
+            .erase_owner(&Caller::service("privacy").unwrap(), "alice")
+            .await
+            .unwrap()
+    );
+
+    // Her records fail closed: in the table, and from every copy, for any process.
+    let error = notes.get(&alice, &first).await.unwrap_err();
+    assert!(matches!(&error, Error::OwnerKeyErased { .. }), "{error:?}");
+    let elsewhere = cipher(&store, keys.name());
+    for copy in &copies {
+        for reader in [&writer, &elsewhere] {
+            let error = Note::from_item(copy.clone())
+                .open(&alice, reader)
+                .await
+                .unwrap_err();
+            assert!(matches!(&error, Error::OwnerKeyErased { .. }), "{error:?}");
+            assert!(!format!("{error} {error:?}").contains("private note"));
+        }
+    }
+    // Bob's are untouched.
+    let bob = Caller::user("bob").unwrap();
+    let bobs = notes
+        .query_all(&bob, Note::partition("bob".to_owned()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(bobs.len(), 5);
+    assert_eq!(bobs[4].body.expose_secret(), &body("bob", 4));
+
+    // An inventory reports each of her records, by key, as erased.
+    let auditor =
+        Table::<Note, _>::named(store.clone(), elsewhere.clone(), notes.table_ref().name())
+            .unwrap()
+            .with_grant(Grant::read("reader").unwrap());
+    let inventory = Job::inventory(&auditor, &Caller::service("reader").unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(
+        (inventory.counts.unchanged, inventory.counts.failed),
+        (5, 5)
+    );
+    assert!(inventory.failed.iter().all(|f| f.reason.contains("erased")));
+
+    // If she comes back, she gets a new key; the old copies stay unreadable.
+    let mut again = Note {
+        user_id: "alice".into(),
+        n: 9,
+        body: Sensitive::new(body("alice", 9)),
+    };
+    notes.put(&alice, &mut again).await.unwrap();
+    let read = notes
+        .get(&alice, &Note::key("alice".to_owned(), 9u32).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.body.expose_secret(), &body("alice", 9));
+    let error = Note::from_item(copies[0].clone())
+        .open(&alice, &elsewhere)
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::OwnerKeyErased { .. }), "{error:?}");
+
+    // Without a key table, the model cannot be used at all.
+    let bare = Arc::new(Cipher::new(LocalKeyring::new("k1", &[3; 32]).unwrap()));
+    assert!(matches!(
+        Table::<Note, _>::named(store.clone(), bare, notes.table_ref().name()),
+        Err(Error::Unsupported { .. })
+    ));
+}
