@@ -78,6 +78,16 @@ impl KmsKeyring {
         Ok(self)
     }
 
+    /// An answer of KMS about the primary key that the keyring cannot use.
+    fn provider_error(&self, message: String) -> Error {
+        Error::KeyProvider {
+            kind: KeyProviderError::Other,
+            key_id: Some(self.primary.clone()),
+            message,
+            source: None,
+        }
+    }
+
     /// The ARN of the key that wraps new data keys.
     pub fn primary_key_id(&self) -> &str {
         &self.primary
@@ -222,12 +232,7 @@ impl Keyring for KmsKeyring {
             .send()
             .await
             .map_err(|e| map(&self.primary, e))?;
-        let missing = |what: &str| Error::KeyProvider {
-            kind: KeyProviderError::Other,
-            key_id: Some(self.primary.clone()),
-            message: format!("AWS KMS returned no {what}"),
-            source: None,
-        };
+        let missing = |what: &str| self.provider_error(format!("AWS KMS returned no {what}"));
         let plaintext = Zeroizing::new(
             output
                 .plaintext
@@ -241,13 +246,9 @@ impl Keyring for KmsKeyring {
         // The header records the key that KMS says wrapped the data key: it must be ours.
         let key_id = output.key_id.ok_or_else(|| missing("key id"))?;
         if key_id != self.primary {
-            return Err(Error::KeyProvider {
-                kind: KeyProviderError::Other,
-                key_id: Some(self.primary.clone()),
-                message: "AWS KMS wrapped the data key under another key than the one asked for"
-                    .to_owned(),
-                source: None,
-            });
+            return Err(self.provider_error(
+                "AWS KMS wrapped the data key under another key than the one asked for".to_owned(),
+            ));
         }
         Ok(GeneratedDataKey {
             key: DataKey::from_slice(&self.primary, &plaintext)?,
@@ -315,21 +316,12 @@ impl Keyring for KmsKeyring {
             .send()
             .await
             .map_err(|e| map(&wrapped.key_id, e))?;
-        let missing = |what: &str| Error::KeyProvider {
-            kind: KeyProviderError::Other,
-            key_id: Some(self.primary.clone()),
-            message: format!("AWS KMS returned no {what}"),
-            source: None,
-        };
+        let missing = |what: &str| self.provider_error(format!("AWS KMS returned no {what}"));
         let key_id = output.key_id.ok_or_else(|| missing("key id"))?;
         if key_id != self.primary {
-            return Err(Error::KeyProvider {
-                kind: KeyProviderError::Other,
-                key_id: Some(self.primary.clone()),
-                message: "AWS KMS rewrapped the data key under another key than the primary"
-                    .to_owned(),
-                source: None,
-            });
+            return Err(self.provider_error(
+                "AWS KMS rewrapped the data key under another key than the primary".to_owned(),
+            ));
         }
         let ciphertext = output
             .ciphertext_blob

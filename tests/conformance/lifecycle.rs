@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crypt_model::lifecycle::{Job, MemoryCheckpoints, StopSignal};
+use crypt_model::lifecycle::{Job, JobReport, MemoryCheckpoints, StopSignal};
 use crypt_model::store::Condition;
 use crypt_model::{
     AttributeValue, Caller, Cipher, EncryptedItem, Error, Grant, Item, LocalKeyring, Sensitive,
@@ -64,6 +64,27 @@ async fn customers(backend: &impl Harness, cipher: Arc<Cipher>) -> Table<Custome
         .await
         .with_grant(Grant::read(JOB).unwrap())
         .with_grant(Grant::write(JOB).unwrap())
+}
+
+/// The same table under another cipher, with the job's grants.
+fn under(
+    table: &Table<Customer, Arc<dyn Store>>,
+    cipher: Arc<Cipher>,
+) -> Table<Customer, Arc<dyn Store>> {
+    Table::named(table.store().clone(), cipher, table.table_ref().name())
+        .unwrap()
+        .with_grant(Grant::read(JOB).unwrap())
+        .with_grant(Grant::write(JOB).unwrap())
+}
+
+/// Runs a job to its end; its report, which has no failure.
+pub async fn complete<T: EncryptedItem + Send + Sync>(
+    job: Job<'_, T, Arc<dyn Store>>,
+) -> JobReport {
+    let report = job.run().await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.counts.failed, 0, "{:?}", report.failed);
+    report
 }
 
 fn ssn(i: usize) -> String {
@@ -327,21 +348,9 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
 
     // Then every key rotates: the records move to the new primary key, and the old one can go.
     let rotated = cipher(keyring("k2").with_read_key("k1", &key_bytes("k1")).unwrap());
-    let table =
-        Table::<Customer, _>::named(table.store().clone(), rotated, table.table_ref().name())
-            .unwrap()
-            .with_grant(Grant::read(JOB).unwrap())
-            .with_grant(Grant::write(JOB).unwrap());
-    let report = Job::reencrypt(&table, &service)
-        .segments(8)
-        .run()
-        .await
-        .unwrap();
-    assert!(report.is_complete());
-    assert_eq!(
-        (report.counts.changed, report.counts.failed),
-        (COUNT as u64, 0)
-    );
+    let table = under(&table, rotated);
+    let report = complete(Job::reencrypt(&table, &service).segments(8)).await;
+    assert_eq!(report.counts.changed, COUNT as u64);
     assert_eq!(
         report.key_ids,
         BTreeMap::from([("k2".to_owned(), COUNT as u64)])
@@ -350,24 +359,9 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
     // And again, by rewrapping: each data key wrapped under the new key once, the records
     // sealed again under their new headers.
     let rewrapping = cipher(keyring("k3").with_read_key("k2", &key_bytes("k2")).unwrap());
-    let table = Table::<Customer, _>::named(
-        table.store().clone(),
-        rewrapping.clone(),
-        table.table_ref().name(),
-    )
-    .unwrap()
-    .with_grant(Grant::read(JOB).unwrap())
-    .with_grant(Grant::write(JOB).unwrap());
-    let report = Job::rewrap(&table, &service)
-        .segments(8)
-        .run()
-        .await
-        .unwrap();
-    assert!(report.is_complete());
-    assert_eq!(
-        (report.counts.changed, report.counts.failed),
-        (COUNT as u64, 0)
-    );
+    let table = under(&table, rewrapping.clone());
+    let report = complete(Job::rewrap(&table, &service).segments(8)).await;
+    assert_eq!(report.counts.changed, COUNT as u64);
     let calls = rewrapping.keyring_calls();
     assert_eq!(calls.generate, 0, "a rewrap keeps the data keys");
     assert!(
@@ -533,4 +527,58 @@ pub async fn a_job_reports_the_records_it_cannot_process_and_goes_on(backend: &i
     // The records it could not process are left as they were.
     let items = stored(&table).await;
     assert_eq!(items.iter().filter(|i| i.contains("ssn")).count(), 2);
+}
+
+pub async fn processes_sharing_the_segments_migrate_the_whole_table(backend: &impl Harness) {
+    const COUNT: usize = 300;
+    let table = customers(backend, cipher(keyring("k1"))).await;
+    seed(&table, COUNT).await;
+    let service = Caller::service(JOB).unwrap();
+
+    // Two processes, each with its share of six segments and checkpoints of its own.
+    let (first, second) = tokio::join!(
+        Job::migrate(&table, &service)
+            .segments(6)
+            .run_segments(0..4)
+            .checkpoints(MemoryCheckpoints::new())
+            .run(),
+        Job::migrate(&table, &service)
+            .segments(6)
+            .run_segments(4..6)
+            .checkpoints(MemoryCheckpoints::new())
+            .run(),
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(first.is_complete() && second.is_complete());
+    assert_eq!((first.segments_done, second.segments_done), (4, 2));
+    assert_eq!(first.counts.seen + second.counts.seen, COUNT as u64);
+    assert_eq!(first.counts.changed + second.counts.changed, COUNT as u64);
+    assert_all_encrypted(&table, COUNT, &|_| false).await;
+
+    // A share outside the segments, and a resumption with another number of segments, are
+    // refused before anything is read.
+    let error = Job::migrate(&table, &service)
+        .segments(6)
+        .run_segments(4..7)
+        .run()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    let checkpoints = MemoryCheckpoints::new();
+    Job::migrate(&table, &service)
+        .segments(2)
+        .checkpoints(checkpoints.clone())
+        .run()
+        .await
+        .unwrap();
+    let error = Job::migrate(&table, &service)
+        .segments(3)
+        .checkpoints(checkpoints)
+        .run()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidRequest { .. }) && error.to_string().contains("2 segments"),
+        "{error}"
+    );
 }

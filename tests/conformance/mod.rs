@@ -90,7 +90,8 @@ macro_rules! conformance_suite {
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
             a_job_reports_the_records_it_cannot_process_and_goes_on,
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
-            an_erased_owners_records_fail_closed_wherever_they_were_copied
+            an_erased_owners_records_fail_closed_wherever_they_were_copied,
+            processes_sharing_the_segments_migrate_the_whole_table
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {$(
