@@ -141,3 +141,142 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     let debug = format!("{:?}", small.owner_keys().unwrap());
     assert!(debug.contains("cached: 2"), "{debug}");
 }
+
+/// A memory store on which another writer changes a record just before the first conditional
+/// update reaches it: the race between a job's read and its write, made certain.
+struct Interfering {
+    inner: MemoryStore,
+    change: std::sync::Mutex<Option<crypt_model::Item>>,
+}
+
+#[crypt_model::store::async_trait]
+impl crypt_model::store::Backend for Interfering {
+    async fn put_item(
+        &self,
+        table: &TableRef,
+        item: crypt_model::Item,
+        condition: &crypt_model::store::Condition,
+    ) -> crypt_model::Result<()> {
+        self.inner.put(table, item, condition).await
+    }
+    async fn get_item(
+        &self,
+        table: &TableRef,
+        key: &Key,
+    ) -> crypt_model::Result<Option<crypt_model::Item>> {
+        self.inner.get(table, key).await
+    }
+    async fn delete_item(
+        &self,
+        table: &TableRef,
+        key: &Key,
+        condition: &crypt_model::store::Condition,
+    ) -> crypt_model::Result<()> {
+        self.inner.delete(table, key, condition).await
+    }
+    async fn update_item(
+        &self,
+        table: &TableRef,
+        key: &Key,
+        update: &crypt_model::store::Update,
+        condition: &crypt_model::store::Condition,
+    ) -> crypt_model::Result<()> {
+        let change = self.change.lock().unwrap().take();
+        if let Some(item) = change {
+            let always = crypt_model::store::Condition::Always;
+            self.inner.put(table, item, &always).await?;
+        }
+        self.inner.update(table, key, update, condition).await
+    }
+    async fn query_page(
+        &self,
+        table: &TableRef,
+        query: &crypt_model::Query,
+    ) -> crypt_model::Result<crypt_model::Page> {
+        self.inner.query(table, query).await
+    }
+    async fn scan_page(
+        &self,
+        table: &TableRef,
+        scan: &crypt_model::Scan,
+    ) -> crypt_model::Result<crypt_model::Page> {
+        self.inner.scan(table, scan).await
+    }
+    async fn batch_write_item(
+        &self,
+        table: &TableRef,
+        items: Vec<crypt_model::Item>,
+    ) -> crypt_model::Result<Vec<crypt_model::Item>> {
+        self.inner.batch_put(table, items).await
+    }
+    async fn batch_get_item(
+        &self,
+        table: &TableRef,
+        keys: Vec<Key>,
+    ) -> crypt_model::Result<crypt_model::store::BatchGet> {
+        self.inner.batch_get(table, keys).await
+    }
+    async fn transact_write_items(
+        &self,
+        items: Vec<crypt_model::store::TransactItem>,
+    ) -> crypt_model::Result<()> {
+        self.inner.transact_write(items).await
+    }
+}
+
+#[tokio::test]
+async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
+    use conformance::Customer;
+    use crypt_model::lifecycle::Job;
+    use crypt_model::{AttributeValue, Grant, Item};
+
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let legacy = Item::from_iter([
+        ("user_id", s("u1")),
+        ("ssn", s("078-05-1120")),
+        ("plan", s("basic")),
+    ]);
+    // Between the job's read and its write, a plaintext writer adds the card (absent when read).
+    let mut changed = legacy.clone();
+    changed.insert("card", s("4111-1111-1111-1111"));
+    let store = Interfering {
+        inner: MemoryStore::new(),
+        change: std::sync::Mutex::new(Some(changed)),
+    };
+    let inner = store.inner.clone();
+    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
+    let customers = Table::<Customer, _>::new(store, cipher)
+        .unwrap()
+        .with_grant(Grant::read("job").unwrap())
+        .with_grant(Grant::write("job").unwrap());
+    customers
+        .store()
+        .put(
+            customers.table_ref(),
+            legacy,
+            &crypt_model::store::Condition::Always,
+        )
+        .await
+        .unwrap();
+    let report = Job::migrate(&customers, &Caller::service("job").unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.counts.changed, report.counts.failed), (1, 0));
+    // The job read the record again and sealed the card too: nothing left in plain, and the
+    // record opens with the card.
+    let stored = inner.items(customers.table_ref().name());
+    assert!(!stored[0].contains("card") && !stored[0].contains("ssn"));
+    let record = customers
+        .get(
+            &Caller::user("u1").unwrap(),
+            &Customer::key("u1".to_owned()).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.card.as_ref().map(|c| c.expose_secret().as_str()),
+        Some("4111-1111-1111-1111")
+    );
+}

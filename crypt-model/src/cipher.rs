@@ -30,11 +30,12 @@ mod rewrap;
 /// The encryption engine: a keyring, its data-key cache, and the item format.
 ///
 /// Per item it draws a random salt and derives, with HKDF-SHA256 from a data key the keyring
-/// wraps, a key per sensitive field and a key commitment; each field is encrypted with
-/// XChaCha20-Poly1305 under a random 24-byte nonce, with associated data that binds the format
-/// version, the logical table, the primary key, the owner and the field's name. The header
-/// attribute (`__cm_header`) carries the format version, the key id, the wrapped data key, the
-/// salt and the commitment. `docs/format.md` specifies the bytes.
+/// wraps, the item's key and a key commitment; the item's sensitive fields are sealed in one
+/// XChaCha20-Poly1305 message under a random 24-byte nonce, whose associated data is the format
+/// version, the logical table, the header and every authenticated attribute the item holds (its
+/// keys, owner, version, plain fields and blind indexes). The header attribute (`__cm_header`)
+/// carries the format version, the key id, the wrapped data key, the salt and the commitment.
+/// `docs/format.md` specifies the bytes.
 ///
 /// A `Cipher` is cheap to share (`Arc<Cipher>`) and safe to use from many tasks.
 ///

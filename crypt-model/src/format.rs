@@ -1,4 +1,4 @@
-//! The stored format, version 2: the header, the item's one sealed message, its keys, and the
+//! The stored format, version 3: the header, the item's one sealed message, its keys, and the
 //! associated data that authenticates the whole item. `docs/format.md` is the specification of
 //! everything here; its known-answer vectors are checked by this module's tests, so the two
 //! cannot drift apart.
@@ -61,7 +61,7 @@ pub(crate) struct Header<'a> {
 }
 
 impl<'a> Header<'a> {
-    /// `u8(2) || u16(len(key id)) || key id || u16(len(wrapped)) || wrapped || salt (32) ||
+    /// `u8(3) || u16(len(key id)) || key id || u16(len(wrapped)) || wrapped || salt (32) ||
     /// commitment (32)`.
     #[cfg(test)]
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
@@ -166,7 +166,7 @@ impl ItemKeys {
     pub(crate) fn derive(data_key: &DataKey, salt: &[u8; SALT_LEN], table: &str) -> Self {
         let hkdf = Hkdf::<Sha256>::new(Some(salt), data_key.bytes());
         let table_len = u32::try_from(table.len()).unwrap_or(u32::MAX).to_be_bytes();
-        // The info `lp(label) || u8(2) || lp(T)`, given in pieces: nothing to allocate.
+        // The info `lp(label) || u8(3) || lp(T)`, given in pieces: nothing to allocate.
         let expand = |label: &[u8], out: &mut [u8]| {
             let label_len = u32::try_from(label.len()).unwrap_or(u32::MAX).to_be_bytes();
             let info: [&[u8]; 5] = [&label_len, label, &[VERSION], &table_len, table.as_bytes()];
@@ -181,7 +181,7 @@ impl ItemKeys {
     }
 }
 
-/// The associated data of an item's message, in one buffer: `lp("crypt-model item") || u8(2) ||
+/// The associated data of an item's message, in one buffer: `lp("crypt-model item") || u8(3) ||
 /// lp(T) || lp(header)`, then the canonical encoding of the attributes that `schema` authenticates
 /// — the keys, the owner, the plain attributes it lists, the version and the blind-index
 /// attributes — with their values as `get` finds them.

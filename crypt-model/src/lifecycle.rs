@@ -86,12 +86,15 @@ pub enum JobKind {
     Migrate,
     /// Seals each record whose data key is wrapped under a key-encryption key other than the
     /// keyring's current primary again, under a current data key and a new salt; leaves alone
-    /// those already under the primary. Afterwards no record needs the old keys.
+    /// those already under the primary. Afterwards no record needs the old keys — except, for a
+    /// model with a key per owner, the key table's rows, which no job rewraps yet: such a model
+    /// is re-encrypted onto its owners' keys instead.
     Reencrypt,
     /// Wraps the data key of each record under a key-encryption key other than the keyring's
     /// primary again, under the primary (one keyring call per data key, which many records
     /// share), and seals the record's message again under its new header with the same keys;
-    /// leaves alone those already under the primary. Afterwards no record needs the old keys,
+    /// leaves alone those already under the primary (and records under their owner's key, whose
+    /// key is in the key table). Afterwards no record needs the old keys,
     /// and every record keeps its data key: rotate with [`Reencrypt`](Self::Reencrypt) when a
     /// data key itself may be exposed.
     Rewrap,
@@ -142,7 +145,8 @@ pub struct Counts {
     /// Records the job could not process: [`JobReport::failed`] names them.
     pub failed: u64,
     /// Records still stored in plaintext when the job passed them (zero after a complete
-    /// migration without failures).
+    /// migration without failures). An inventory counts them as `unchanged` too, without
+    /// opening them; a migration counts an encrypted record as `unchanged` without opening it.
     pub plaintext: u64,
 }
 
@@ -180,6 +184,8 @@ pub struct JobReport {
     /// How many records are under each key-encryption key (by key id) after the job passed
     /// them.
     pub key_ids: BTreeMap<String, u64>,
+    /// The number of segments the job splits the table into (a run may be given a share).
+    pub total_segments: u32,
     /// The segments this run was given.
     pub segments: Range<u32>,
     /// How many of them are scanned to their end.
@@ -190,7 +196,8 @@ pub struct JobReport {
 
 impl JobReport {
     /// Whether every segment given to this run is done: the job has passed every record of
-    /// them.
+    /// them. When the segments are split between processes, the job is done when every
+    /// process's run is complete.
     pub fn is_complete(&self) -> bool {
         !self.stopped && self.segments_done == self.segments.end - self.segments.start
     }
@@ -232,6 +239,7 @@ pub struct Job<'t, T, S> {
     checkpoints: Arc<dyn Checkpoints>,
     stop: StopSignal,
     dry_run: bool,
+    name: Option<String>,
 }
 
 impl<'t, T, S> Job<'t, T, S> {
@@ -249,6 +257,7 @@ impl<'t, T, S> Job<'t, T, S> {
             checkpoints: Arc::new(MemoryCheckpoints::new()),
             stop: StopSignal::new(),
             dry_run: false,
+            name: None,
         }
     }
 
@@ -306,7 +315,9 @@ impl<'t, T, S> Job<'t, T, S> {
         self
     }
 
-    /// Where the checkpoints are kept: a job run again with the same ones resumes.
+    /// Where the checkpoints are kept: a job run again with the same ones (and the same name and
+    /// number of segments) resumes; by default they are in memory, and a job run again starts
+    /// over. Give a writing job durable ones ([`FileCheckpoints`]).
     pub fn checkpoints(mut self, checkpoints: impl Checkpoints + 'static) -> Self {
         self.checkpoints = Arc::new(checkpoints);
         self
@@ -324,13 +335,23 @@ impl<'t, T, S> Job<'t, T, S> {
         self
     }
 
-    /// The job's name: its kind and the model's logical table (`migrate:profiles`), which names
-    /// its checkpoints.
+    /// Names the job, and so its checkpoints (by default its kind and the physical table,
+    /// `migrate:customers`): give each rotation a name of its own (`rewrap-2027-01:customers`),
+    /// or its checkpoints of an earlier one, complete, would end it at once.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// The job's name, which names its checkpoints.
     pub fn name(&self) -> String
     where
-        T: crate::EncryptedItem,
+        T: crate::EncryptedItem + Send + Sync,
+        S: crate::Store,
     {
-        format!("{}:{}", self.kind.name(), T::SCHEMA.table())
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", self.kind.name(), self.table.table_ref().name()))
     }
 }
 

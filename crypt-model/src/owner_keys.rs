@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -55,6 +56,8 @@ pub struct OwnerKeys {
     table: TableRef,
     limits: CacheLimits,
     cache: Mutex<LruCache<String, Cached>>,
+    /// How many erasures this process made: a key fetched before one is not cached after it.
+    erasures: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -73,6 +76,7 @@ impl OwnerKeys {
             table,
             cache: Mutex::new(LruCache::new(capacity(&limits))),
             limits,
+            erasures: AtomicU64::new(0),
         })
     }
 
@@ -94,12 +98,15 @@ impl OwnerKeys {
     /// [`Table::erase_owner`](crate::Table::erase_owner), which checks it.
     pub async fn erase(&self, table: &str, owner: &str) -> Result<bool> {
         let row = row_key(table, owner);
-        lock(&self.cache).pop(&row);
-        let key = Key::new(AttributeValue::S(row));
+        let key = Key::new(AttributeValue::S(row.clone()));
         let existed = self.store.get(&self.table, &key).await?.is_some();
         self.store
             .delete(&self.table, &key, &Condition::Always)
             .await?;
+        // After the row is gone: a read or write that fetched the key before cannot cache it
+        // again (it sees the count change), and the cached copy goes.
+        self.erasures.fetch_add(1, Ordering::SeqCst);
+        lock(&self.cache).pop(&row);
         tracing::info!(
             target: "crypt_model::access",
             table,
@@ -122,8 +129,9 @@ impl OwnerKeys {
         }
         let key = Key::new(AttributeValue::S(row.clone()));
         for _ in 0..2 {
+            let erasures = self.erasures.load(Ordering::SeqCst);
             if let Some(stored) = self.store.get(&self.table, &key).await? {
-                return self.unwrap_row(keys, table, &row, &stored).await;
+                return self.unwrap_row(keys, table, &row, &stored, erasures).await;
             }
             let context = context(table);
             let generated = keys.generate_uncached(&context).await?;
@@ -146,7 +154,7 @@ impl OwnerKeys {
                 .await
             {
                 Ok(()) => {
-                    self.remember(row, &generated.key, handle);
+                    self.remember(row, &generated.key, handle, erasures);
                     return Ok((generated.key.clone(), handle));
                 }
                 // Another writer stored the owner's first key meanwhile: use theirs.
@@ -174,19 +182,29 @@ impl OwnerKeys {
         let (key, current) = match self.cached(&row) {
             Some(hit) => hit,
             None => {
+                let erasures = self.erasures.load(Ordering::SeqCst);
                 let key = Key::new(AttributeValue::S(row.clone()));
                 let stored = self
                     .store
                     .get(&self.table, &key)
                     .await?
                     .ok_or_else(erased)?;
-                self.unwrap_row(keys, table, &row, &stored).await?
+                self.unwrap_row(keys, table, &row, &stored, erasures)
+                    .await?
             }
         };
-        // A record sealed under an erased key of the same owner names another handle.
         if bool::from(current.as_slice().ct_eq(handle)) {
             Ok(key)
         } else {
+            // The owner has a key, but not this one: the record was sealed under a key of
+            // theirs erased since, or its header or owner was changed in storage. Both are
+            // unreadable; the second is worth an alert.
+            tracing::warn!(
+                target: "crypt_model::access",
+                table,
+                "a record names an owner key that is not its owner's current one: erased \
+                 earlier, or the record was edited or moved from another owner"
+            );
             Err(erased())
         }
     }
@@ -205,9 +223,14 @@ impl OwnerKeys {
         }
     }
 
-    fn remember(&self, row: String, key: &DataKey, handle: [u8; HANDLE_LEN]) {
+    /// Caches a key fetched when `erasures` erasures had been made, unless one was made since.
+    fn remember(&self, row: String, key: &DataKey, handle: [u8; HANDLE_LEN], erasures: u64) {
         if self.limits.unwrapped_keys() > 0 && !self.limits.age().is_zero() {
-            lock(&self.cache).put(
+            let mut cache = lock(&self.cache);
+            if self.erasures.load(Ordering::SeqCst) != erasures {
+                return;
+            }
+            cache.put(
                 row,
                 Cached {
                     key: key.clone(),
@@ -225,6 +248,7 @@ impl OwnerKeys {
         table: &'static str,
         row: &str,
         stored: &Item,
+        erasures: u64,
     ) -> Result<(DataKey, [u8; HANDLE_LEN])> {
         let malformed = |attribute: &str| {
             Error::malformed(attribute, "not an owner key row of crypt-model's key table")
@@ -246,7 +270,7 @@ impl OwnerKeys {
         };
         let wrapped = WrappedDataKey { key_id, ciphertext };
         let key = keys.unwrap_uncached(&wrapped, &context(table)).await?;
-        self.remember(row.to_owned(), &key, handle);
+        self.remember(row.to_owned(), &key, handle, erasures);
         Ok((key, handle))
     }
 }

@@ -114,6 +114,12 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
     assert_eq!(bobs.len(), 5);
     assert_eq!(bobs[4].body.expose_secret(), &body("bob", 4));
 
+    // A service's scan passes over them, as over deleted records.
+    let reader = Caller::service("reader").unwrap();
+    let scanned = notes.scan(&reader, &Scan::all()).await.unwrap();
+    assert_eq!(scanned.items.len(), 5);
+    assert!(scanned.items.iter().all(|note| note.user_id == "bob"));
+
     // An inventory reports each of her records, by key, as erased.
     let auditor =
         Table::<Note, _>::named(store.clone(), elsewhere.clone(), notes.table_ref().name())

@@ -2,7 +2,7 @@
 //! write it on the condition that the stored item is still the one read.
 
 use super::JobKind;
-use crate::access::{Caller, Gate, Scope, stored_owner};
+use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
@@ -98,8 +98,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id(stored) == self.primary => {
                 Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
             }
-            // A record under its owner's key names no key-encryption key: the key table's
-            // rows are what a rotation of the key-encryption key rewraps.
+            // A record under its owner's key names no key-encryption key: its key is in a row of
+            // the key table, which no job rewraps yet (docs/rotation.md says so).
             (JobKind::Rewrap, false) if key_id(stored).as_deref() == Some(OWNER_KEY_ID) => {
                 Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
             }
@@ -246,7 +246,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             .update(self.table, &key, &update, &condition)
             .await
         {
-            Ok(()) => Ok(Attempt::Done(Outcome::Changed(key_id))),
+            Ok(()) => {
+                if is_plaintext_record(stored) {
+                    // A record found in plaintext is worth a line: one planted by someone with
+                    // write access to the table is indistinguishable from one never migrated.
+                    tracing::info!(
+                        target: "crypt_model::migration",
+                        table = T::SCHEMA.table(),
+                        key = %fingerprint(&T::SCHEMA, stored),
+                        "encrypted a record stored in plaintext"
+                    );
+                }
+                Ok(Attempt::Done(Outcome::Changed(key_id)))
+            }
             Err(Error::ConditionFailed { .. }) => Ok(Attempt::Changed),
             Err(error) => Err(error),
         }
@@ -259,8 +271,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     /// An encrypted record is unchanged if its header and message are: every write through the
     /// library seals the message again under a new nonce, and its authentication covers every
     /// other attribute the model authenticates. A record in plaintext has no such witness, so
-    /// each attribute the model knows is compared. Each attribute written or removed is compared
-    /// too.
+    /// each attribute the model knows is compared: as read, or still absent. Each attribute
+    /// written or removed is compared too.
     fn update_of(&self, stored: &Item, item: &Item) -> (Update, Condition) {
         let schema = T::SCHEMA;
         let is_key = |name: &str| name == schema.partition_key() || Some(name) == schema.sort_key();
@@ -286,11 +298,24 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             .map(str::to_owned)
             .collect();
         let witnesses: Vec<&str> = if is_plaintext_record(stored) {
-            stored
-                .iter()
-                .map(|(name, _)| name)
-                .filter(|name| !is_key(name) && known(name))
-                .collect()
+            // Every attribute the model knows, present (as read) or absent (still absent): a
+            // field another writer added meanwhile is not sealed over.
+            let mut names: Vec<&str> = std::iter::once(schema.owner())
+                .chain(schema.version())
+                .chain(schema.sensitive().iter().copied())
+                .chain(schema.plain().iter().copied())
+                .chain(schema.unauthenticated().iter().copied())
+                .chain(schema.indexes().iter().map(|spec| spec.attribute()))
+                .chain([HEADER_ATTRIBUTE, SEALED_ATTRIBUTE])
+                .filter(|name| !is_key(name))
+                .collect();
+            names.extend(
+                stored
+                    .iter()
+                    .map(|(name, _)| name)
+                    .filter(|name| !is_key(name) && known(name)),
+            );
+            names
         } else {
             vec![HEADER_ATTRIBUTE, SEALED_ATTRIBUTE]
         };

@@ -3,6 +3,7 @@
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lru::LruCache;
@@ -90,7 +91,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         let table = self.table.table_ref();
         if segments.is_empty() || segments.end > self.total_segments {
             return Err(table.invalid(format!(
-                "segments {segments:?} are not a range within 0..{}",
+                "segments {segments:?} are not a range within 0..{}: set the number of segments \
+                 with `.segments(total)`, then each process's share with `.run_segments(a..b)`",
                 self.total_segments
             )));
         }
@@ -120,9 +122,35 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         };
         let pacer = Pacer::new(self.rate);
         let name = self.name();
-        let runs = segments
-            .clone()
-            .map(|segment| self.run_segment(&work, &pacer, &name, segment));
+        // Every checkpoint is read, and checked, before any segment starts.
+        let mut starts = Vec::with_capacity(segments.len());
+        for segment in segments.clone() {
+            starts.push(match self.checkpoints.load(&name, segment).await? {
+                Some(saved) if saved.total_segments != self.total_segments => {
+                    return Err(table.invalid(format!(
+                        "the checkpoints of job `{name}` were written with {} segments: resume \
+                         it with the same number, or start over with other checkpoints",
+                        saved.total_segments
+                    )));
+                }
+                Some(saved) => saved,
+                None => Checkpoint::start(&name, segment, self.total_segments),
+            });
+        }
+        // A segment that fails stops the others at their next record (each saves where it is).
+        let failed = AtomicBool::new(false);
+        let job = &self;
+        let runs = starts.into_iter().map(|checkpoint| {
+            let failed = &failed;
+            let (work, pacer) = (&work, &pacer);
+            async move {
+                let outcome = job.run_segment(work, pacer, checkpoint, failed).await;
+                if outcome.is_err() {
+                    failed.store(true, Ordering::SeqCst);
+                }
+                outcome
+            }
+        });
         let finished = futures_util::future::join_all(runs).await;
         self.report(name, segments, finished)
     }
@@ -133,20 +161,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         &self,
         work: &Work<'_, T, S>,
         pacer: &Pacer,
-        name: &str,
-        segment: u32,
+        mut checkpoint: Checkpoint,
+        failed: &AtomicBool,
     ) -> Result<(Checkpoint, bool)> {
-        let mut checkpoint = match self.checkpoints.load(name, segment).await? {
-            Some(saved) if saved.total_segments != self.total_segments => {
-                return Err(work.table.invalid(format!(
-                    "the checkpoints of job `{name}` were written with {} segments: resume it \
-                     with the same number, or start over with other checkpoints",
-                    saved.total_segments
-                )));
-            }
-            Some(saved) => saved,
-            None => Checkpoint::start(name, segment, self.total_segments),
-        };
+        let segment = checkpoint.segment;
         let scan = |cursor: Option<Cursor>| {
             let scan = Scan::segment(segment, self.total_segments)
                 .limit(self.page_size)
@@ -166,7 +184,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                     None => None,
                 }
             };
-            let work_through = self.work_through(work, pacer, &mut checkpoint, current.items);
+            let work_through =
+                self.work_through(work, pacer, &mut checkpoint, current.items, failed);
             let (stopped, fetched) = futures_util::future::join(work_through, prefetch).await;
             if stopped? {
                 return Ok((checkpoint, true));
@@ -187,9 +206,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         pacer: &Pacer,
         checkpoint: &mut Checkpoint,
         items: Vec<Item>,
+        failed: &AtomicBool,
     ) -> Result<bool> {
         for item in items {
-            if self.stop.is_stopped() {
+            if self.stop.is_stopped() || failed.load(Ordering::SeqCst) {
                 self.save(checkpoint).await?;
                 return Ok(true);
             }
@@ -250,6 +270,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             counts: Counts::default(),
             failed: Vec::new(),
             key_ids: Default::default(),
+            total_segments: self.total_segments,
             segments,
             segments_done: 0,
             stopped: false,

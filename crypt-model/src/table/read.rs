@@ -9,7 +9,7 @@
 use super::Table;
 use crate::access::{Caller, Permit, Scope, denied, log_denied, stored_owner};
 use crate::attribute::{Item, Key};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::EncryptedItem;
 use crate::store::{Page, Query, Scan, Store};
 
@@ -134,6 +134,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// (every record it reads is logged as a grant use); anyone else is refused with
     /// [`Error::AccessDenied`](crate::Error::AccessDenied) before the store is read, since a
     /// scan crosses every owner's records. Pass the page's cursor to [`Scan::after`] to go on.
+    /// Records of an erased owner (`#[crypt_model(key_per_owner)]`) are passed over, as deleted
+    /// ones would be.
     pub async fn scan(&self, caller: &Caller, scan: &Scan) -> Result<Page<T>> {
         if !self.gate.acts_for_others(caller, Scope::Read) {
             log_denied(caller, &T::SCHEMA, &Item::new(), Scope::Read);
@@ -143,7 +145,18 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let mut records = Vec::with_capacity(page.items.len());
         for item in page.items {
             match self.may_read(caller, &item) {
-                Some(permit) => records.push(self.open_allowed(caller, item, permit).await?),
+                Some(permit) => match self.open_allowed(caller, item, permit).await {
+                    Ok(record) => records.push(record),
+                    // The record of an erased owner is gone, in effect: a scan goes on past it.
+                    Err(Error::OwnerKeyErased { .. }) => {
+                        tracing::info!(
+                            target: "crypt_model::access",
+                            table = T::SCHEMA.table(),
+                            "a scan passed a record whose owner was erased"
+                        );
+                    }
+                    Err(error) => return Err(error),
+                },
                 // A record no owner holds (its owner attribute is malformed) is not opened.
                 None => log_denied(caller, &T::SCHEMA, &item, Scope::Read),
             }
