@@ -86,9 +86,10 @@ pub enum JobKind {
     Migrate,
     /// Seals each record whose data key is wrapped under a key-encryption key other than the
     /// keyring's current primary again, under a current data key and a new salt; leaves alone
-    /// those already under the primary. Afterwards no record needs the old keys — except, for a
-    /// model with a key per owner, the key table's rows, which no job rewraps yet: such a model
-    /// is re-encrypted onto its owners' keys instead.
+    /// those already under the primary. Afterwards no record needs the old keys — for a model
+    /// with a key per owner, once the key table's rows are rewrapped too
+    /// ([`Cipher::rewrap_owner_keys`](crate::Cipher::rewrap_owner_keys)); its records are
+    /// re-encrypted onto their owners' keys.
     Reencrypt,
     /// Wraps the data key of each record under a key-encryption key other than the keyring's
     /// primary again, under the primary (one keyring call per data key, which many records

@@ -15,7 +15,7 @@ use crate::cache::{CacheLimits, KeyCache};
 use crate::error::{Error, Result};
 use crate::keyring::{DataKey, EncryptionContext, WrappedDataKey};
 use crate::random;
-use crate::store::{Condition, Store, TableRef};
+use crate::store::{Condition, Scan, Store, TableRef};
 
 /// The key id in the header of a record sealed under its owner's key: the header's "wrapped
 /// key" is then the handle of the owner's key in the key table, not a wrapped key, so that no
@@ -250,29 +250,79 @@ impl OwnerKeys {
         stored: &Item,
         erasures: u64,
     ) -> Result<(DataKey, [u8; HANDLE_LEN])> {
-        let malformed = |attribute: &str| {
-            Error::malformed(attribute, "not an owner key row of crypt-model's key table")
-        };
-        let key_id = match stored.get("key_id") {
-            Some(AttributeValue::S(id)) => id.clone(),
-            _ => return Err(malformed("key_id")),
-        };
-        let ciphertext = match stored.get("wrapped") {
-            Some(AttributeValue::B(bytes)) => bytes.clone(),
-            _ => return Err(malformed("wrapped")),
-        };
-        let handle: [u8; HANDLE_LEN] = match stored.get("handle") {
-            Some(AttributeValue::B(bytes)) => bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| malformed("handle"))?,
-            _ => return Err(malformed("handle")),
-        };
-        let wrapped = WrappedDataKey { key_id, ciphertext };
+        let (wrapped, handle) = parse_row(stored)?;
         let key = keys.unwrap_uncached(&wrapped, &context(table)).await?;
         self.remember(row.to_owned(), &key, handle, erasures);
         Ok((key, handle))
     }
+
+    /// Wraps every row's key not under the keyring's primary key-encryption key again, under
+    /// it (each write conditional on the row being unchanged, so that an erasure meanwhile
+    /// wins); the number of rows rewrapped. See [`Cipher::rewrap_owner_keys`](crate::Cipher::rewrap_owner_keys).
+    pub(crate) async fn rewrap_all(&self, keys: &KeyCache) -> Result<u64> {
+        let primary = keys.keyring().primary_key_id().map(str::to_owned);
+        let mut scan = Scan::all().limit(100);
+        let mut rewrapped = 0;
+        loop {
+            let page = self.store.scan(&self.table, &scan).await?;
+            for row in page.items {
+                let table = match row.get(ROW_KEY) {
+                    Some(AttributeValue::S(key)) => key.split('/').next().unwrap_or_default(),
+                    _ => continue,
+                };
+                let (wrapped, _) = parse_row(&row)?;
+                if primary.as_deref() == Some(wrapped.key_id.as_str()) {
+                    continue;
+                }
+                let context = context(table);
+                let key = keys.unwrap_uncached(&wrapped, &context).await?;
+                let new = keys.rewrap(&key, &wrapped, &context).await?;
+                if new.key_id == wrapped.key_id && primary.is_none() {
+                    continue;
+                }
+                let unchanged = Condition::And(vec![
+                    Condition::equals("key_id", wrapped.key_id.clone()),
+                    Condition::equals("wrapped", AttributeValue::B(wrapped.ciphertext.clone())),
+                ]);
+                let mut updated = row.clone();
+                updated.insert("key_id", AttributeValue::S(new.key_id));
+                updated.insert("wrapped", AttributeValue::B(new.ciphertext));
+                match self.store.put(&self.table, updated, &unchanged).await {
+                    Ok(()) => rewrapped += 1,
+                    // Erased, or rewrapped by another run, meanwhile.
+                    Err(Error::ConditionFailed { .. }) => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            match page.cursor {
+                Some(cursor) => scan = scan.after(Some(cursor)),
+                None => return Ok(rewrapped),
+            }
+        }
+    }
+}
+
+/// A row's wrapped key and handle.
+fn parse_row(stored: &Item) -> Result<(WrappedDataKey, [u8; HANDLE_LEN])> {
+    let malformed = |attribute: &str| {
+        Error::malformed(attribute, "not an owner key row of crypt-model's key table")
+    };
+    let key_id = match stored.get("key_id") {
+        Some(AttributeValue::S(id)) => id.clone(),
+        _ => return Err(malformed("key_id")),
+    };
+    let ciphertext = match stored.get("wrapped") {
+        Some(AttributeValue::B(bytes)) => bytes.clone(),
+        _ => return Err(malformed("wrapped")),
+    };
+    let handle: [u8; HANDLE_LEN] = match stored.get("handle") {
+        Some(AttributeValue::B(bytes)) => bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| malformed("handle"))?,
+        _ => return Err(malformed("handle")),
+    };
+    Ok((WrappedDataKey { key_id, ciphertext }, handle))
 }
 
 /// The row of `owner` in the logical table `table` (a table name holds no `/`).

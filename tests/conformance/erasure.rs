@@ -161,3 +161,54 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         Err(Error::Unsupported { .. })
     ));
 }
+
+pub async fn owner_keys_are_rewrapped_so_the_old_key_can_retire(backend: &impl Harness) {
+    let store = backend.store();
+    let keys = backend
+        .table(TableRef::new("conf_owner_keys_rotated", "owner_key", None).unwrap())
+        .await;
+    let with = |keyring: LocalKeyring| {
+        Arc::new(
+            Cipher::new(keyring)
+                .with_owner_keys(OwnerKeys::new(store.clone(), keys.name()).unwrap()),
+        )
+    };
+    let old = || LocalKeyring::new("k1", &[3; 32]).unwrap();
+    let notes = table_with::<Note>(backend, with(old())).await;
+    let name = notes.table_ref().name().to_owned();
+    for owner in ["ann", "ben"] {
+        let mut note = Note {
+            user_id: owner.into(),
+            n: 1,
+            body: Sensitive::new(body(owner, 1)),
+        };
+        notes
+            .put(&Caller::user(owner).unwrap(), &mut note)
+            .await
+            .unwrap();
+    }
+
+    let rotated = with(
+        LocalKeyring::new("k2", &[4; 32])
+            .unwrap()
+            .with_read_key("k1", &[3; 32])
+            .unwrap(),
+    );
+    assert_eq!(rotated.rewrap_owner_keys().await.unwrap(), 2);
+    assert_eq!(rotated.rewrap_owner_keys().await.unwrap(), 0, "done once");
+
+    // The old key retired: every owner's records open with the new key alone.
+    let retired = with(LocalKeyring::new("k2", &[4; 32]).unwrap());
+    let notes = Table::<Note, _>::named(store.clone(), retired, &name).unwrap();
+    for owner in ["ann", "ben"] {
+        let note = notes
+            .get(
+                &Caller::user(owner).unwrap(),
+                &Note::key(owner.to_owned(), 1u32).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(note.body.expose_secret(), &body(owner, 1));
+    }
+}

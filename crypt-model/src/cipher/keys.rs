@@ -58,6 +58,22 @@ impl Cipher {
             .await
     }
 
+    /// Wraps the owner keys of the key table ([`with_owner_keys`](Self::with_owner_keys)) that
+    /// are not under the keyring's primary key-encryption key again, under it: the rotation of
+    /// the key-encryption key for models with `#[crypt_model(key_per_owner)]`, whose records
+    /// name no key-encryption key. Afterwards the old key can be retired (after an inventory
+    /// with a keyring that holds only the new one). Each row is rewritten only if unchanged, so
+    /// an erasure meanwhile is not undone. Returns how many rows were rewrapped.
+    pub async fn rewrap_owner_keys(&self) -> Result<u64> {
+        let keys = self.owner_keys.as_ref().ok_or_else(|| Error::Unsupported {
+            table: "(owner keys)".to_owned(),
+            operation: "rewrap_owner_keys",
+            reason: "the cipher has no key table: give it one with `Cipher::with_owner_keys`"
+                .to_owned(),
+        })?;
+        keys.rewrap_all(&self.keys).await
+    }
+
     /// The key table, which a model with a key per owner needs.
     pub(crate) fn owner_keys_for(&self, schema: &Schema) -> Result<&OwnerKeys> {
         self.owner_keys

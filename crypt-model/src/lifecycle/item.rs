@@ -99,7 +99,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
             }
             // A record under its owner's key names no key-encryption key: its key is in a row of
-            // the key table, which no job rewraps yet (docs/rotation.md says so).
+            // the key table, which `Cipher::rewrap_owner_keys` rewraps.
             (JobKind::Rewrap, false) if key_id(stored).as_deref() == Some(OWNER_KEY_ID) => {
                 Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
             }

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::item::{Attempt, Outcome, Work};
 use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, scopes};
-use crate::access::denied;
+use crate::access::{denied, log_denied};
 use crate::attribute::Item;
 use crate::error::{Error, Result};
 use crate::keyring::EncryptionContext;
@@ -72,10 +72,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     pub async fn run(self) -> Result<JobReport> {
         let schema = T::SCHEMA;
         let gate = self.table.gate();
-        if !scopes(self.kind)
+        if let Some(&scope) = scopes(self.kind)
             .iter()
-            .all(|&scope| gate.acts_for_others(&self.caller, scope))
+            .find(|&&scope| !gate.acts_for_others(&self.caller, scope))
         {
+            // A job crosses every owner's records: only a service granted its scopes runs one.
+            log_denied(&self.caller, &schema, &Item::new(), scope);
             return Err(denied(&self.caller, &schema));
         }
         if self.kind == JobKind::Migrate && !schema.migrates_plaintext() {
