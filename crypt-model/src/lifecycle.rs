@@ -241,6 +241,21 @@ pub struct Job<'t, T, S> {
     stop: StopSignal,
     dry_run: bool,
     name: Option<String>,
+    progress: Option<ProgressReport>,
+}
+
+/// What [`Job::on_progress`] calls.
+type ProgressReport = Box<dyn Fn(&Progress) + Send + Sync>;
+
+/// Where one segment of a running job stands, given to [`Job::on_progress`] after each page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// The segment.
+    pub segment: u32,
+    /// Whether the segment has been scanned to its end.
+    pub done: bool,
+    /// What the segment counted so far (with what earlier runs of the job counted).
+    pub counts: Counts,
 }
 
 impl<'t, T, S> Job<'t, T, S> {
@@ -259,6 +274,7 @@ impl<'t, T, S> Job<'t, T, S> {
             stop: StopSignal::new(),
             dry_run: false,
             name: None,
+            progress: None,
         }
     }
 
@@ -333,6 +349,13 @@ impl<'t, T, S> Job<'t, T, S> {
     /// Reads and counts, writes nothing (no record and no checkpoint): what the job would do.
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// Calls `report` after each page of each segment with where that segment stands: for a
+    /// progress bar or log lines (each segment's counts are its own; sum the latest of each).
+    pub fn on_progress(mut self, report: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Box::new(report));
         self
     }
 

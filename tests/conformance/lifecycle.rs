@@ -535,12 +535,19 @@ pub async fn processes_sharing_the_segments_migrate_the_whole_table(backend: &im
     seed(&table, COUNT).await;
     let service = Caller::service(JOB).unwrap();
 
-    // Two processes, each with its share of six segments and checkpoints of its own.
+    // Two processes, each with its share of six segments and checkpoints of its own; the first
+    // reports its progress page by page.
+    let progress = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let seen = progress.clone();
     let (first, second) = tokio::join!(
         Job::migrate(&table, &service)
             .segments(6)
             .run_segments(0..4)
+            .page_size(20)
             .checkpoints(MemoryCheckpoints::new())
+            .on_progress(move |p| {
+                seen.lock().unwrap().insert(p.segment, *p);
+            })
             .run(),
         Job::migrate(&table, &service)
             .segments(6)
@@ -551,6 +558,15 @@ pub async fn processes_sharing_the_segments_migrate_the_whole_table(backend: &im
     let (first, second) = (first.unwrap(), second.unwrap());
     assert!(first.is_complete() && second.is_complete());
     assert_eq!((first.segments_done, second.segments_done), (4, 2));
+    {
+        let last = progress.lock().unwrap();
+        assert_eq!(last.keys().copied().collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert!(last.values().all(|p| p.done));
+        assert_eq!(
+            last.values().map(|p| p.counts.seen).sum::<u64>(),
+            first.counts.seen
+        );
+    }
     assert_eq!(first.counts.seen + second.counts.seen, COUNT as u64);
     assert_eq!(first.counts.changed + second.counts.changed, COUNT as u64);
     assert_all_encrypted(&table, COUNT, &|_| false).await;

@@ -10,7 +10,7 @@ use lru::LruCache;
 use tokio::time::Instant;
 
 use super::item::{Attempt, Outcome, Work};
-use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, scopes};
+use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, Progress, scopes};
 use crate::access::{denied, log_denied};
 use crate::attribute::Item;
 use crate::error::{Error, Result};
@@ -195,6 +195,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             checkpoint.cursor = current.cursor;
             checkpoint.done = checkpoint.cursor.is_none();
             self.save(&checkpoint).await?;
+            if let Some(report) = &self.progress {
+                report(&Progress {
+                    segment,
+                    done: checkpoint.done,
+                    counts: checkpoint.counts,
+                });
+            }
             page = fetched.transpose()?;
         }
         Ok((checkpoint, false))
