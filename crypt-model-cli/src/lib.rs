@@ -1,5 +1,6 @@
-//! The operator's command line for crypt-model (issue 16, in progress): today the detectors
-//! that `crypt-model audit` will run over a table's attributes.
+//! The operator's command line for crypt-model (issue 16, in progress): `crypt-model audit`,
+//! which scans a table for values that look like plaintext secrets ([`audit`]), with the
+//! detectors it runs ([`detect`]).
 //!
 //! A crate of its own rather than a feature of `crypt-model-dynamo`, so that applications that
 //! use the library never build the command line's dependencies (argument parsing, the AWS
@@ -15,4 +16,5 @@
 //! assert_eq!(Kind::CardNumber.requirements()[0], "PCI-DSS-4.0-3.5.1");
 //! ```
 
+pub mod audit;
 pub mod detect;
