@@ -220,9 +220,10 @@ impl Checkpoints for MemoryCheckpoints {
     }
 }
 
-/// Checkpoints as JSON files in a directory, `<job>.<segment>.json` (the job's `:` written as
-/// `.`), each replaced atomically (written beside, then renamed). One directory serves the
-/// processes of one machine; machines that split a job by segment range each keep their own.
+/// Checkpoints as JSON files in a directory, `<job>.<segment>.json` (the job's name with each
+/// byte but letters, digits, `-` and `_` written `%hh`: `migrate%3Acustomers.0.json`), each
+/// replaced atomically (written beside, then renamed). One directory serves the processes of
+/// one machine; machines that split a job by segment range each keep their own.
 #[derive(Clone, Debug)]
 pub struct FileCheckpoints {
     dir: PathBuf,
@@ -237,13 +238,15 @@ impl FileCheckpoints {
     }
 
     fn path(&self, job: &str, segment: u32) -> PathBuf {
+        // Each byte but letters, digits, `-` and `_` as `%hh`: two job names never share a file
+        // (`rewrap:t` and `rewrap.t` would, were both written `rewrap.t`).
         let job: String = job
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                    char::from(b).to_string()
                 } else {
-                    '.'
+                    format!("%{b:02X}")
                 }
             })
             .collect();
@@ -353,13 +356,25 @@ mod tests {
         files.save(&checkpoint).await.unwrap();
         assert_eq!(
             files.load("migrate:profiles", 3).await.unwrap(),
-            Some(checkpoint)
+            Some(checkpoint.clone())
         );
         let names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert_eq!(names, ["migrate.profiles.3.json"]);
+        assert_eq!(names, ["migrate%3Aprofiles.3.json"]);
+        // Names that differ only in punctuation keep their own files.
+        let mut other = Checkpoint::start("migrate.profiles", 3, 8);
+        other.done = true;
+        files.save(&other).await.unwrap();
+        assert_eq!(
+            files.load("migrate.profiles", 3).await.unwrap(),
+            Some(other)
+        );
+        assert_eq!(
+            files.load("migrate:profiles", 3).await.unwrap(),
+            Some(checkpoint)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -135,6 +135,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                         saved.total_segments
                     )));
                 }
+                Some(saved) if saved.job != name || saved.segment != segment => {
+                    return Err(table.invalid(format!(
+                        "the checkpoint read for segment {segment} of job `{name}` is another \
+                         one's: keep each job's checkpoints apart"
+                    )));
+                }
                 Some(saved) => saved,
                 None => Checkpoint::start(&name, segment, self.total_segments),
             });
