@@ -280,3 +280,94 @@ async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
         Some("4111-1111-1111-1111")
     );
 }
+
+/// A keyring whose unwraps wait, once armed, until released: a key-provider call held open.
+#[derive(Debug)]
+struct HeldKeyring {
+    inner: LocalKeyring,
+    armed: std::sync::atomic::AtomicBool,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[crypt_model::keyring::async_trait]
+impl crypt_model::keyring::Keyring for HeldKeyring {
+    async fn generate_data_key(
+        &self,
+        context: &crypt_model::keyring::EncryptionContext,
+    ) -> crypt_model::Result<crypt_model::keyring::GeneratedDataKey> {
+        self.inner.generate_data_key(context).await
+    }
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &crypt_model::keyring::WrappedDataKey,
+        context: &crypt_model::keyring::EncryptionContext,
+    ) -> crypt_model::Result<crypt_model::keyring::DataKey> {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        self.inner.unwrap_data_key(wrapped, context).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
+    use conformance::Note;
+    use crypt_model::OwnerKeys;
+
+    let store = MemoryStore::new();
+    let key = [5; 32];
+    let writer = Arc::new(
+        Cipher::new(LocalKeyring::new("k1", &key).unwrap())
+            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
+    );
+    let alice = Caller::user("alice").unwrap();
+    let mut note = Note {
+        user_id: "alice".into(),
+        n: 1,
+        body: Sensitive::new("hers".into()),
+    };
+    Table::<Note, _>::new(store.clone(), writer)
+        .unwrap()
+        .put(&alice, &mut note)
+        .await
+        .unwrap();
+
+    // A reader whose unwrap of alice's key is held open while the same process erases her.
+    let keyring = Arc::new(HeldKeyring {
+        inner: LocalKeyring::new("k1", &key).unwrap(),
+        armed: std::sync::atomic::AtomicBool::new(true),
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+    });
+    let reader = Arc::new(
+        Cipher::new(keyring.clone())
+            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
+    );
+    let notes = Arc::new(
+        Table::<Note, _>::new(store.clone(), reader.clone())
+            .unwrap()
+            .with_grant(crypt_model::Grant::delete("privacy").unwrap()),
+    );
+    let key_of = Note::key("alice".to_owned(), 1u32).unwrap();
+    let in_flight = {
+        let (notes, alice, key_of) = (notes.clone(), alice.clone(), key_of.clone());
+        tokio::spawn(async move { notes.get(&alice, &key_of).await })
+    };
+    keyring.entered.notified().await;
+    assert!(
+        notes
+            .erase_owner(&Caller::service("privacy").unwrap(), "alice")
+            .await
+            .unwrap()
+    );
+    keyring.release.notify_one();
+    // The read that fetched the key before the erasure completes; the key is not kept.
+    in_flight.await.unwrap().unwrap();
+    let error = notes.get(&alice, &key_of).await.unwrap_err();
+    assert!(
+        matches!(error, crypt_model::Error::OwnerKeyErased { .. }),
+        "{error:?}"
+    );
+}
