@@ -19,8 +19,9 @@ const HEADER: &str = "__cm_header";
 /// One value that looks like a plaintext secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// A stable digest of the record's key (the first 16 hex digits of SHA-256 over its DynamoDB
-    /// JSON): the key itself may be personal data.
+    /// A stable digest of the record's key (the first 16 hex digits of SHA-256 over its key
+    /// attributes), since the key may be personal data; unkeyed, so a guessable key can be found
+    /// from it by trying candidates.
     pub record: String,
     /// Where in the record: the attribute, and the path into a map or list (`address.line1`,
     /// `tags[2]`).

@@ -266,10 +266,7 @@ impl Cipher {
     /// authentication, the fields.
     pub(crate) async fn decrypt_item(&self, schema: &Schema, item: &Item) -> Result<Plaintexts> {
         check_sealed_item(schema, item)?;
-        let sealed = match item.get(SEALED_ATTRIBUTE) {
-            Some(AttributeValue::B(bytes)) => bytes.clone(),
-            _ => return Err(Error::integrity(SEALED_ATTRIBUTE)),
-        };
+        let sealed = format::sealed_copy(item)?;
         self.open_sealed(schema, item, sealed).await
     }
 
@@ -292,10 +289,7 @@ impl Cipher {
         item: &Item,
         sealed: Vec<u8>,
     ) -> Result<Plaintexts> {
-        let header_bytes = match item.get(HEADER_ATTRIBUTE) {
-            Some(AttributeValue::B(bytes)) => bytes.as_slice(),
-            _ => return Err(Error::integrity(HEADER_ATTRIBUTE)),
-        };
+        let header_bytes = format::header_bytes(item)?;
         let header = Header::parse(header_bytes)?;
         let key = self.opening_key(schema, item, &header).await?;
         let opened = format::open_item(

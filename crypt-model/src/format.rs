@@ -26,6 +26,10 @@ pub use crate::encoding::{RESERVED_PREFIX, VERSION};
 pub const HEADER_ATTRIBUTE: &str = "__cm_header";
 /// The attribute that holds an item's sensitive fields, sealed in one message.
 pub const SEALED_ATTRIBUTE: &str = "__cm_sealed";
+/// The key id in the header of a record sealed under its owner's key: the header's "wrapped
+/// key" is then the handle of the owner's key in the key table, not a wrapped key, so that no
+/// copy of the record can recover the key once its row is deleted.
+pub const OWNER_KEY_ID: &str = "crypt-model:owner-key";
 /// The largest plaintext of one field: DynamoDB's whole item is at most 400 KB.
 pub const MAX_FIELD_LEN: usize = 400 * 1024;
 /// The longest key id a header may hold, in bytes (a KMS key ARN is at most 2,048 characters).
@@ -348,6 +352,18 @@ pub(crate) fn open_item<'a>(
     sealed: Vec<u8>,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    open_with(schema, &keys, header, header_bytes, get, sealed)
+}
+
+/// [`open_item`] with the item's keys derived.
+fn open_with<'a>(
+    schema: &Schema,
+    keys: &ItemKeys,
+    header: &Header<'_>,
+    header_bytes: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    sealed: Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>> {
     if !bool::from(keys.commitment.ct_eq(&header.commitment)) {
         return Err(Error::integrity(HEADER_ATTRIBUTE));
     }
@@ -371,8 +387,8 @@ pub(crate) fn rewrap_item<'a>(
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
     sealed: Vec<u8>,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    let opened = open_item(schema, data_key, header, header_bytes, &get, sealed)?;
     let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    let opened = open_with(schema, &keys, header, header_bytes, &get, sealed)?;
     let new_header = encode_header(
         &wrapped.key_id,
         &wrapped.ciphertext,
@@ -410,6 +426,23 @@ pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
             schema.owner(),
             "the owner must be a string (S)",
         )),
+    }
+}
+
+/// The header attribute's bytes as stored; anything but binary is an integrity failure (the
+/// header was parsed before, so it is there).
+pub(crate) fn header_bytes(item: &Item) -> Result<&[u8]> {
+    match item.get(HEADER_ATTRIBUTE) {
+        Some(AttributeValue::B(bytes)) => Ok(bytes),
+        _ => Err(Error::integrity(HEADER_ATTRIBUTE)),
+    }
+}
+
+/// A copy of the sealed message of `item`, to open in place.
+pub(crate) fn sealed_copy(item: &Item) -> Result<Vec<u8>> {
+    match item.get(SEALED_ATTRIBUTE) {
+        Some(AttributeValue::B(bytes)) => Ok(bytes.clone()),
+        _ => Err(Error::integrity(SEALED_ATTRIBUTE)),
     }
 }
 

@@ -52,7 +52,7 @@ pub use error::{Error, KeyProviderError, Result};
 pub use index::IndexSecret;
 pub use keyring::LocalKeyring;
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
-pub use owner_keys::{OWNER_KEY_ID, OwnerKeys};
+pub use owner_keys::OwnerKeys;
 pub use plaintext::SerdePlaintext;
 pub use schema::Schema;
 pub use sensitive::Sensitive;

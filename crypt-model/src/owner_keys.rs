@@ -17,11 +17,6 @@ use crate::keyring::{DataKey, EncryptionContext, WrappedDataKey};
 use crate::random;
 use crate::store::{Condition, Scan, Store, TableRef};
 
-/// The key id in the header of a record sealed under its owner's key: the header's "wrapped
-/// key" is then the handle of the owner's key in the key table, not a wrapped key, so that no
-/// copy of the record can recover the key once its row is deleted.
-pub const OWNER_KEY_ID: &str = "crypt-model:owner-key";
-
 /// The length of a key handle.
 pub(crate) const HANDLE_LEN: usize = 16;
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use super::Cipher;
 use crate::attribute::Item;
 use crate::error::{Error, Result};
+use crate::format::OWNER_KEY_ID;
 use crate::format::{self, Header};
 use crate::keyring::{DataKey, EncryptionContext, GeneratedDataKey, WrappedDataKey};
-use crate::owner_keys::{OWNER_KEY_ID, OwnerKeys};
+use crate::owner_keys::OwnerKeys;
 use crate::schema::Schema;
 
 impl Cipher {
@@ -83,7 +84,7 @@ impl Cipher {
 }
 
 /// The error of a model with a key per owner used without a key table.
-pub(crate) fn no_owner_keys(schema: &Schema) -> Error {
+fn no_owner_keys(schema: &Schema) -> Error {
     Error::Unsupported {
         table: schema.table().to_owned(),
         operation: "seal or open a record under its owner's key",

@@ -2,9 +2,9 @@
 //! the item's salt and keys kept, its message sealed again under the new header.
 
 use super::{Cipher, check_sealed_item};
-use crate::attribute::{AttributeValue, Item};
-use crate::error::{Error, Result};
-use crate::format::{self, HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
+use crate::attribute::Item;
+use crate::error::Result;
+use crate::format::{self, Header};
 use crate::keyring::{EncryptionContext, WrappedDataKey};
 use crate::random;
 use crate::schema::Schema;
@@ -37,14 +37,8 @@ impl Cipher {
         rewrapped: &WrappedDataKey,
     ) -> Result<(Vec<u8>, Vec<u8>)> {
         check_sealed_item(schema, item)?;
-        let header_bytes = match item.get(HEADER_ATTRIBUTE) {
-            Some(AttributeValue::B(bytes)) => bytes.as_slice(),
-            _ => return Err(Error::integrity(HEADER_ATTRIBUTE)),
-        };
-        let sealed = match item.get(SEALED_ATTRIBUTE) {
-            Some(AttributeValue::B(bytes)) => bytes.clone(),
-            _ => return Err(Error::integrity(SEALED_ATTRIBUTE)),
-        };
+        let header_bytes = format::header_bytes(item)?;
+        let sealed = format::sealed_copy(item)?;
         let header = Header::parse(header_bytes)?;
         let key = self.opening_key(schema, item, &header).await?;
         format::rewrap_item(

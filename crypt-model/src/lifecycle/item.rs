@@ -1,19 +1,20 @@
 //! What a job does to one record: decide whether it applies, build the record's new item, and
 //! write it on the condition that the stored item is still the one read.
 
-use super::JobKind;
-use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
+use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
 
+use super::JobKind;
+use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
 use crate::attribute::{AttributeValue, Item};
 use crate::cipher::{Cipher, Plaintexts};
 use crate::error::{Error, Result};
+use crate::format::OWNER_KEY_ID;
 use crate::format::{self, HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
 use crate::keyring::WrappedDataKey;
 use crate::model::{EncryptedItem, is_plaintext_record};
-use crate::owner_keys::OWNER_KEY_ID;
 use crate::store::{Condition, Store, TableRef, Update};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -26,7 +27,8 @@ pub(super) enum Outcome {
     Changed(String),
     /// Left as it is: under this key id, or stored in plaintext (`None`).
     Unchanged(Option<String>),
-    /// Not for this job (stored in plaintext, for a re-encryption), or deleted while it ran.
+    /// Not for this job (stored in plaintext, for a re-encryption, a rewrap or a backfill), or
+    /// deleted while it ran.
     Skipped,
     /// Could not be processed, for this reason.
     Failed(String),
@@ -276,15 +278,16 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     fn update_of(&self, stored: &Item, item: &Item) -> (Update, Condition) {
         let schema = T::SCHEMA;
         let is_key = |name: &str| name == schema.partition_key() || Some(name) == schema.sort_key();
-        let known = |name: &str| {
-            schema.is_sensitive(name)
-                || schema.is_plain_field(name)
-                || Some(name) == schema.version()
-                || name == schema.owner()
-                || name == HEADER_ATTRIBUTE
-                || name == SEALED_ATTRIBUTE
-                || schema.indexes().iter().any(|spec| spec.attribute() == name)
-        };
+        // Every attribute the model knows, but the keys.
+        let known: BTreeSet<&str> = std::iter::once(schema.owner())
+            .chain(schema.version())
+            .chain(schema.sensitive().iter().copied())
+            .chain(schema.plain().iter().copied())
+            .chain(schema.unauthenticated().iter().copied())
+            .chain(schema.indexes().iter().map(|spec| spec.attribute()))
+            .chain([HEADER_ATTRIBUTE, SEALED_ATTRIBUTE])
+            .filter(|name| !is_key(name))
+            .collect();
         let mut update = Update::default();
         for (name, value) in item.iter() {
             if !is_key(name) && stored.get(name) != Some(value) {
@@ -294,33 +297,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         update.remove = stored
             .iter()
             .map(|(name, _)| name)
-            .filter(|name| !is_key(name) && known(name) && !item.contains(name))
+            .filter(|name| known.contains(name) && !item.contains(name))
             .map(str::to_owned)
             .collect();
-        let witnesses: Vec<&str> = if is_plaintext_record(stored) {
-            // Every attribute the model knows, present (as read) or absent (still absent): a
-            // field another writer added meanwhile is not sealed over.
-            let mut names: Vec<&str> = std::iter::once(schema.owner())
-                .chain(schema.version())
-                .chain(schema.sensitive().iter().copied())
-                .chain(schema.plain().iter().copied())
-                .chain(schema.unauthenticated().iter().copied())
-                .chain(schema.indexes().iter().map(|spec| spec.attribute()))
-                .chain([HEADER_ATTRIBUTE, SEALED_ATTRIBUTE])
-                .filter(|name| !is_key(name))
-                .collect();
-            names.extend(
-                stored
-                    .iter()
-                    .map(|(name, _)| name)
-                    .filter(|name| !is_key(name) && known(name)),
-            );
-            names
+        // The witnesses that the record is as read: for a record in plaintext, every attribute
+        // the model knows, present as read or still absent (a field another writer added
+        // meanwhile is not sealed over); for an encrypted one, its header and message.
+        let mut names: BTreeSet<&str> = if is_plaintext_record(stored) {
+            known
         } else {
-            vec![HEADER_ATTRIBUTE, SEALED_ATTRIBUTE]
+            BTreeSet::from([HEADER_ATTRIBUTE, SEALED_ATTRIBUTE])
         };
-        let mut names = std::collections::BTreeSet::new();
-        names.extend(witnesses);
         names.extend(update.set.iter().map(|(name, _)| name));
         names.extend(update.remove.iter().map(String::as_str));
         let mut conditions = vec![Condition::Exists];

@@ -14,9 +14,9 @@ use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, Progress, scop
 use crate::access::{denied, log_denied};
 use crate::attribute::Item;
 use crate::error::{Error, Result};
+use crate::format::OWNER_KEY_ID;
 use crate::keyring::EncryptionContext;
 use crate::model::{EncryptedItem, is_plaintext_record};
-use crate::owner_keys::OWNER_KEY_ID;
 use crate::store::{Cursor, Scan, Store};
 
 /// How many rewrapped data keys a rewrap job keeps (each serves the many records that share
@@ -231,7 +231,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             pacer.wait().await;
             let cursor = work.table.cursor_at(&item, None)?;
             let key = work.table.key_of(&item)?;
-            let outcome = match self.process(work, item).await {
+            let outcome = match self.process(work, item, &key).await {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     // The checkpoint stays before this record: a run resumed redoes it.
@@ -247,14 +247,18 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
 
     /// One record, read again and done again while the application changes it under the job.
     /// Gives the outcome, and whether the record was stored in plaintext when last read.
-    async fn process(&self, work: &Work<'_, T, S>, item: Item) -> Result<(Outcome, bool)> {
-        let key = work.table.key_of(&item)?;
+    async fn process(
+        &self,
+        work: &Work<'_, T, S>,
+        item: Item,
+        key: &crate::attribute::Key,
+    ) -> Result<(Outcome, bool)> {
         let mut stored = item;
         for _ in 0..ATTEMPTS {
             let plaintext = is_plaintext_record(&stored);
             match work.attempt(&stored).await? {
                 Attempt::Done(outcome) => return Ok((outcome, plaintext)),
-                Attempt::Changed => match work.store.get(work.table, &key).await? {
+                Attempt::Changed => match work.store.get(work.table, key).await? {
                     Some(again) => stored = again,
                     None => return Ok((Outcome::Skipped, false)),
                 },
