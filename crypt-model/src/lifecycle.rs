@@ -129,7 +129,7 @@ impl JobKind {
 }
 
 /// What a job counted. A record is counted once per pass of its segment: `seen` is the sum of
-/// `changed`, `unchanged`, `skipped` and `failed`.
+/// `changed`, `unchanged`, `skipped`, `erased` and `failed`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Records read.
@@ -143,6 +143,11 @@ pub struct Counts {
     /// Records the job does not apply to (one stored in plaintext, for a re-encryption, a rewrap
     /// or a backfill; one deleted while the job ran).
     pub skipped: u64,
+    /// Records whose owner's key was erased ([`Table::erase_owner`]): they fail closed for
+    /// ever, so no job processes them — delete them to free the space. A record whose header was
+    /// edited to name a key handle the key table does not hold reads the same way, and is
+    /// counted here too.
+    pub erased: u64,
     /// Records the job could not process: [`JobReport::failed`] names them.
     pub failed: u64,
     /// Records still stored in plaintext when the job passed them (zero after a complete
@@ -157,6 +162,7 @@ impl Counts {
         self.changed += other.changed;
         self.unchanged += other.unchanged;
         self.skipped += other.skipped;
+        self.erased += other.erased;
         self.failed += other.failed;
         self.plaintext += other.plaintext;
     }

@@ -120,20 +120,25 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
     assert_eq!(scanned.items.len(), 5);
     assert!(scanned.items.iter().all(|note| note.user_id == "bob"));
 
-    // An inventory reports each of her records, by key, as erased.
+    // An inventory counts her records as erased, not as failures; so does a rotation, which has
+    // nothing left to move for them and does not fail for them.
     let auditor =
         Table::<Note, _>::named(store.clone(), elsewhere.clone(), notes.table_ref().name())
             .unwrap()
-            .with_grant(Grant::read("reader").unwrap());
+            .with_grant(Grant::read("reader").unwrap())
+            .with_grant(Grant::write("reader").unwrap());
     let inventory = Job::inventory(&auditor, &Caller::service("reader").unwrap())
         .run()
         .await
         .unwrap();
-    assert_eq!(
-        (inventory.counts.unchanged, inventory.counts.failed),
-        (5, 5)
-    );
-    assert!(inventory.failed.iter().all(|f| f.reason.contains("erased")));
+    let counts = inventory.counts;
+    assert_eq!((counts.unchanged, counts.erased, counts.failed), (5, 5, 0));
+    let rotation = Job::reencrypt(&auditor, &Caller::service("reader").unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((rotation.counts.erased, rotation.counts.failed), (5, 0));
+    assert!(rotation.is_complete());
 
     // If she comes back, she gets a new key; the old copies stay unreadable.
     let mut again = Note {
@@ -211,4 +216,63 @@ pub async fn owner_keys_are_rewrapped_so_the_old_key_can_retire(backend: &impl H
             .unwrap();
         assert_eq!(note.body.expose_secret(), &body(owner, 1));
     }
+}
+
+/// Notes first stored in plaintext, moving to a key per owner.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_shred_legacy", key_per_owner, migrate_from_plaintext)]
+pub struct LegacyNote {
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    #[sensitive]
+    pub body: Sensitive<String>,
+}
+
+pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harness) {
+    let store = backend.store();
+    let keys = backend
+        .table(TableRef::new("conf_owner_keys_dry", "owner_key", None).unwrap())
+        .await;
+    let cipher = cipher(&store, keys.name());
+    let notes = table_with::<LegacyNote>(backend, cipher.clone())
+        .await
+        .with_grant(Grant::read("migrator").unwrap())
+        .with_grant(Grant::write("migrator").unwrap());
+    for owner in ["ann", "ben"] {
+        let legacy = Item::from_iter([
+            ("user_id", super::s(owner)),
+            ("body", super::s(&body(owner, 0))),
+        ]);
+        super::put(&store, notes.table_ref(), legacy).await;
+    }
+    let before = cipher.keyring_calls();
+    let migrator = Caller::service("migrator").unwrap();
+    let report = Job::migrate(&notes, &migrator)
+        .dry_run(true)
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.counts.changed, report.counts.plaintext), (2, 2));
+    assert_eq!(
+        report.key_ids.get(crypt_model::format::OWNER_KEY_ID),
+        Some(&2)
+    );
+    // No record sealed, no owner key made (no row, no key-provider call).
+    let scan = |table: TableRef| {
+        let store = store.clone();
+        async move { store.scan(&table, &Scan::all()).await.unwrap().items }
+    };
+    let rows = scan(notes.table_ref().clone()).await;
+    assert!(rows.iter().all(|row| row.contains("body")), "{rows:?}");
+    assert!(
+        scan(keys.clone()).await.is_empty(),
+        "a dry run made owner keys"
+    );
+    assert_eq!(cipher.keyring_calls(), before);
+
+    // The real run does what the dry run said.
+    let report = Job::migrate(&notes, &migrator).run().await.unwrap();
+    assert_eq!((report.counts.changed, report.counts.plaintext), (2, 0));
+    assert_eq!(scan(keys).await.len(), 2);
 }

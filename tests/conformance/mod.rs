@@ -91,6 +91,7 @@ macro_rules! conformance_suite {
             a_job_reports_the_records_it_cannot_process_and_goes_on,
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
             an_erased_owners_records_fail_closed_wherever_they_were_copied,
+            a_dry_run_writes_nothing_not_even_an_owners_key,
             processes_sharing_the_segments_migrate_the_whole_table,
             owner_keys_are_rewrapped_so_the_old_key_can_retire
         );

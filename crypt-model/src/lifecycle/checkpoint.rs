@@ -55,7 +55,7 @@ impl Checkpoint {
     }
 
     /// The checkpoint as JSON: `{"job", "segment", "total_segments", "cursor", "done",
-    /// "counts": {"seen", "changed", "unchanged", "skipped", "failed", "plaintext"}, "failed":
+    /// "counts": {"seen", "changed", "unchanged", "skipped", "erased", "failed", "plaintext"}, "failed":
     /// [{"key", "reason"}], "key_ids": {"<key id>": count}}`, with the cursor and keys in DynamoDB JSON (a key as `{"partition": …,
     /// "sort": …}`).
     pub fn to_json(&self) -> String {
@@ -76,6 +76,7 @@ impl Checkpoint {
                 "changed": counts.changed,
                 "unchanged": counts.unchanged,
                 "skipped": counts.skipped,
+                "erased": counts.erased,
                 "failed": counts.failed,
                 "plaintext": counts.plaintext,
             },
@@ -119,6 +120,11 @@ impl Checkpoint {
                 changed: number(&counts["changed"])?,
                 unchanged: number(&counts["unchanged"])?,
                 skipped: number(&counts["skipped"])?,
+                // Absent from the checkpoints of a release before the count.
+                erased: match &counts["erased"] {
+                    Value::Null => 0,
+                    erased => number(erased)?,
+                },
                 failed: number(&counts["failed"])?,
                 plaintext: number(&counts["plaintext"])?,
             },
@@ -307,6 +313,7 @@ mod tests {
             changed: 6,
             unchanged: 2,
             skipped: 1,
+            erased: 0,
             failed: 1,
             plaintext: 1,
         };

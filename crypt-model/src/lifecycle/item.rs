@@ -30,6 +30,8 @@ pub(super) enum Outcome {
     /// Not for this job (stored in plaintext, for a re-encryption, a rewrap or a backfill), or
     /// deleted while it ran.
     Skipped,
+    /// Under an owner key that was erased: it fails closed for ever.
+    Erased,
     /// Could not be processed, for this reason.
     Failed(String),
 }
@@ -50,7 +52,8 @@ pub(super) struct Work<'a, T, S> {
     pub(super) gate: &'a Gate<T>,
     pub(super) caller: &'a Caller,
     pub(super) dry_run: bool,
-    /// The key id of the keyring's primary key (for a re-encryption or a rewrap).
+    /// The key id a record sealed now is under: the keyring's primary key, or the owner's key
+    /// (for a re-encryption or a rewrap, and any dry run that seals).
     pub(super) primary: Option<String>,
     /// The data keys a rewrap has wrapped again, by their old key id and wrapped bytes.
     pub(super) rewrapped: Mutex<LruCache<(String, Vec<u8>), WrappedDataKey>>,
@@ -145,14 +148,26 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             Err(error) => return record_failure(error),
         };
         self.authorize_write(stored)?;
-        if let Err(error) = self
-            .cipher
-            .encrypt(&T::SCHEMA, &mut item, &plaintexts)
-            .await
-        {
+        self.seal_and_write(stored, &mut item, &plaintexts).await
+    }
+
+    /// Seals `item` under a current data key and writes it over `stored`. A dry run seals
+    /// nothing (sealing under an owner's key would create the key) and counts the record as
+    /// changed, under the key it would be under.
+    async fn seal_and_write(
+        &self,
+        stored: &Item,
+        item: &mut Item,
+        plaintexts: &Plaintexts,
+    ) -> Result<Attempt> {
+        if self.dry_run {
+            let key_id = self.primary.clone().unwrap_or_default();
+            return Ok(Attempt::Done(Outcome::Changed(key_id)));
+        }
+        if let Err(error) = self.cipher.encrypt(&T::SCHEMA, item, plaintexts).await {
             return record_failure(error);
         }
-        self.write(stored, &item).await
+        self.write(stored, item).await
     }
 
     /// Seals `stored` again if a blind-index attribute it holds (or lacks) is not the current
@@ -180,10 +195,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             return Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))));
         }
         self.authorize_write(stored)?;
-        if let Err(error) = self.cipher.encrypt(&schema, &mut item, &plaintexts).await {
-            return record_failure(error);
-        }
-        self.write(stored, &item).await
+        self.seal_and_write(stored, &mut item, &plaintexts).await
     }
 
     /// Wraps the data key of `stored` again under the primary key, seals its message again
@@ -326,7 +338,9 @@ fn key_id(item: &Item) -> Option<String> {
 
 /// A record's own error as its outcome; any other stops the job.
 fn record_failure(error: Error) -> Result<Attempt> {
-    if is_record_error(&error) {
+    if matches!(error, Error::OwnerKeyErased { .. }) {
+        Ok(Attempt::Done(Outcome::Erased))
+    } else if is_record_error(&error) {
         Ok(Attempt::Done(Outcome::Failed(error.to_string())))
     } else {
         Err(error)

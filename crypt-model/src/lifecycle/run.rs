@@ -100,10 +100,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         }
         // Checked as the store checks a scan, before any segment starts.
         table.check_scan(&Scan::segment(0, self.total_segments).limit(self.page_size))?;
+        let seals = matches!(
+            self.kind,
+            JobKind::Migrate | JobKind::Reencrypt | JobKind::Backfill
+        );
         let primary = match self.kind {
-            // Under a key per owner, records are re-encrypted onto their owners' keys.
-            JobKind::Reencrypt if schema.keeps_key_per_owner() => Some(OWNER_KEY_ID.to_owned()),
-            JobKind::Reencrypt | JobKind::Rewrap => Some(
+            // Under a key per owner, records are sealed (re-encrypted, migrated) under their
+            // owners' keys.
+            _ if seals && schema.keeps_key_per_owner() => Some(OWNER_KEY_ID.to_owned()),
+            // A dry run seals nothing: it reports the key a record would be under.
+            JobKind::Migrate | JobKind::Backfill if !self.dry_run => None,
+            JobKind::Reencrypt | JobKind::Rewrap | JobKind::Migrate | JobKind::Backfill => Some(
                 self.table
                     .cipher()
                     .current_key_id(EncryptionContext::for_static_table(schema.table()))
@@ -309,6 +316,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             job = report.job,
             seen = report.counts.seen,
             changed = report.counts.changed,
+            erased = report.counts.erased,
             failed = report.counts.failed,
             plaintext = report.counts.plaintext,
             complete = report.is_complete(),
@@ -341,6 +349,10 @@ fn record(
         }
         Outcome::Skipped => {
             counts.skipped += 1;
+            None
+        }
+        Outcome::Erased => {
+            counts.erased += 1;
             None
         }
         Outcome::Failed(reason) => {
