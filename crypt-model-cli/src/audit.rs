@@ -1,133 +1,74 @@
 //! `crypt-model audit`: a scan of a DynamoDB table for values that look like plaintext secrets,
 //! and for where its encryption stands (format versions and key ids in use, records without a
-//! header). It needs no model: it reads every attribute but crypt-model's own.
+//! header, the key table's keys). It needs no model: it reads every attribute but crypt-model's
+//! own. Given the model's schema it also says which field each finding is in, reports a
+//! sensitive field stored in plaintext whatever it looks like, and counts each blind index's
+//! coverage (the caller adds the integrity check, which needs the keys).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::{Value, json};
+use crypt_model::Schema;
 use sha2::{Digest, Sha256};
 
 use crate::detect::{self, Kind};
+
+mod report;
+
+use report::{Coverage, Finding};
+pub(crate) use report::{Integrity, Report};
+
+type SdkItem = HashMap<String, AttributeValue>;
 
 /// Attribute names that start with this are crypt-model's (header, message, index values):
 /// ciphertext, not scanned.
 const RESERVED_PREFIX: &str = "__cm";
 const HEADER: &str = "__cm_header";
 
-/// One value that looks like a plaintext secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
-    /// A stable digest of the record's key (the first 16 hex digits of SHA-256 over its key
-    /// attributes), since the key may be personal data; unkeyed, so a guessable key can be found
-    /// from it by trying candidates.
-    pub record: String,
-    /// Where in the record: the attribute, and the path into a map or list (`address.line1`,
-    /// `tags[2]`).
-    pub attribute: String,
-    /// What it looks like.
-    pub kind: Kind,
-}
-
-/// What an audit found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Report {
-    /// The table.
-    pub table: String,
-    /// Records read.
-    pub records: u64,
-    /// Records with no crypt-model header: stored in plaintext, or not crypt-model's.
-    pub without_header: u64,
-    /// Records by format version (from their header).
-    pub format_versions: BTreeMap<u8, u64>,
-    /// Records by the key id their header names.
-    pub key_ids: BTreeMap<String, u64>,
-    /// Headers that could not be read.
-    pub malformed_headers: u64,
-    /// The values that look like plaintext secrets.
-    pub findings: Vec<Finding>,
-}
-
-impl Report {
-    /// The report as JSON, in the documented shape (`crypt-model-cli/README.md`): stable keys,
-    /// findings in scan order.
-    pub fn to_json(&self) -> Value {
-        let findings: Vec<Value> = self
-            .findings
-            .iter()
-            .map(|f| {
-                json!({
-                    "record": f.record,
-                    "attribute": f.attribute,
-                    "kind": f.kind.name(),
-                    "requirements": f.kind.requirements(),
-                })
-            })
-            .collect();
-        let versions: BTreeMap<String, u64> = self
-            .format_versions
-            .iter()
-            .map(|(v, n)| (v.to_string(), *n))
-            .collect();
-        json!({
-            "table": self.table,
-            "records": self.records,
-            "without_header": self.without_header,
-            "format_versions": versions,
-            "key_ids": self.key_ids,
-            "malformed_headers": self.malformed_headers,
-            "findings": findings,
-        })
-    }
-
-    /// The report for a person: a summary, then a line per finding.
-    pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "table {}: {} records, {} without a crypt-model header, {} malformed headers\n",
-            self.table, self.records, self.without_header, self.malformed_headers
-        );
-        for (version, n) in &self.format_versions {
-            out.push_str(&format!("  format version {version}: {n} records\n"));
-        }
-        for (key_id, n) in &self.key_ids {
-            out.push_str(&format!("  key {key_id}: {n} records\n"));
-        }
-        if self.findings.is_empty() {
-            out.push_str("no value looks like a plaintext secret\n");
-        } else {
-            out.push_str(&format!(
-                "{} values look like plaintext secrets:\n",
-                self.findings.len()
-            ));
-            for f in &self.findings {
-                out.push_str(&format!(
-                    "  record {} attribute {}: {} ({})\n",
-                    f.record,
-                    f.attribute,
-                    f.kind.name(),
-                    f.kind.requirements().join(", ")
-                ));
-            }
-        }
-        out
-    }
-}
-
-/// Audits `table`, scanning it in `segments` parallel segments.
-pub async fn audit(client: &Client, table: &str, segments: u32) -> Result<Report, String> {
+/// Audits `table`, scanning it in `segments` parallel segments; with the model's `schema` when
+/// known, and the key table `owner_keys` when given.
+pub(crate) async fn audit(
+    client: &Client,
+    table: &str,
+    segments: u32,
+    schema: Option<&Schema>,
+    owner_keys: Option<&str>,
+) -> Result<Report, String> {
     let keys = key_names(client, table).await?;
-    let scans = (0..segments).map(|segment| scan_segment(client, table, segment, segments));
     let mut report = Report {
         table: table.to_owned(),
+        model: schema.map(|s| s.table().to_owned()),
         ..Report::default()
     };
-    for items in futures_util::future::join_all(scans).await {
+    for spec in schema.map(Schema::indexes).unwrap_or_default() {
+        report
+            .indexes
+            .insert(spec.field().to_owned(), Coverage::default());
+    }
+    for items in scan(client, table, segments).await {
         for item in items? {
-            record(&mut report, &keys, &item);
+            record(&mut report, &keys, schema, &item);
         }
     }
+    if let Some(key_table) = owner_keys {
+        let mut by_key = BTreeMap::new();
+        for rows in scan(client, key_table, segments).await {
+            for row in rows? {
+                if let Some(AttributeValue::S(key_id)) = row.get("key_id") {
+                    *by_key.entry(key_id.clone()).or_default() += 1;
+                }
+            }
+        }
+        report.owner_key_ids = Some(by_key);
+    }
     Ok(report)
+}
+
+/// The items of each of `segments` parallel segments of `table`.
+async fn scan(client: &Client, table: &str, segments: u32) -> Vec<Result<Vec<SdkItem>, String>> {
+    let scans = (0..segments).map(|segment| scan_segment(client, table, segment, segments));
+    futures_util::future::join_all(scans).await
 }
 
 /// The table's key attribute names.
@@ -154,7 +95,7 @@ async fn scan_segment(
     table: &str,
     segment: u32,
     segments: u32,
-) -> Result<Vec<std::collections::HashMap<String, AttributeValue>>, String> {
+) -> Result<Vec<SdkItem>, String> {
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -187,12 +128,9 @@ fn error_text<E: std::error::Error + 'static>(error: &E) -> String {
 }
 
 /// Counts one record and scans its attributes.
-fn record(
-    report: &mut Report,
-    keys: &[String],
-    item: &std::collections::HashMap<String, AttributeValue>,
-) {
+fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &SdkItem) {
     report.records += 1;
+    let has_header = item.contains_key(HEADER);
     match item.get(HEADER) {
         Some(AttributeValue::B(bytes)) => match parse_header(bytes.as_ref()) {
             Some((version, key_id)) => {
@@ -204,14 +142,64 @@ fn record(
         Some(_) => report.malformed_headers += 1,
         None => report.without_header += 1,
     }
-    let digest = record_digest(keys, item);
+    let parts: Vec<(&str, String)> = keys
+        .iter()
+        .map(|name| {
+            (
+                name.as_str(),
+                item.get(name).map(sdk_text).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let record = digest(&parts);
     let mut names: Vec<&String> = item
         .keys()
         .filter(|n| !n.starts_with(RESERVED_PREFIX))
         .collect();
     names.sort();
     for name in names {
-        walk(report, &digest, name, &item[name]);
+        let field = schema.map(|s| field_role(s, name));
+        let before = report.findings.len();
+        walk(report, &record, field, name, &item[name]);
+        // A sensitive field in plain is a finding whatever it looks like.
+        if field == Some("sensitive") && report.findings.len() == before {
+            report.findings.push(Finding {
+                record: record.clone(),
+                attribute: name.clone(),
+                field,
+                kind: Kind::SensitiveField,
+            });
+        }
+    }
+    if has_header {
+        for spec in schema.map(Schema::indexes).unwrap_or_default() {
+            let coverage = report.indexes.entry(spec.field().to_owned()).or_default();
+            if item.contains_key(spec.attribute()) {
+                coverage.indexed += 1;
+            } else {
+                coverage.missing += 1;
+            }
+        }
+    }
+}
+
+/// What the model makes of a stored attribute.
+fn field_role(schema: &Schema, name: &str) -> &'static str {
+    let plain = [
+        Some(schema.partition_key()),
+        schema.sort_key(),
+        Some(schema.owner()),
+        schema.version(),
+    ];
+    if schema.sensitive().contains(&name) {
+        "sensitive"
+    } else if plain.contains(&Some(name))
+        || schema.plain().contains(&name)
+        || schema.unauthenticated().contains(&name)
+    {
+        "plain"
+    } else {
+        "unmodeled"
     }
 }
 
@@ -227,36 +215,52 @@ fn parse_header(bytes: &[u8]) -> Option<(u8, String)> {
         .then(|| (version, key_id.to_owned()))
 }
 
-fn record_digest(
-    keys: &[String],
-    item: &std::collections::HashMap<String, AttributeValue>,
-) -> String {
+/// A record's name in reports: the first 16 hex digits of SHA-256 over its key attributes'
+/// names and values (`attribute_text`).
+pub(crate) fn digest(parts: &[(&str, String)]) -> String {
     let mut hasher = Sha256::new();
-    for name in keys {
+    for (name, value) in parts {
         hasher.update((name.len() as u32).to_be_bytes());
         hasher.update(name.as_bytes());
-        let value = match item.get(name) {
-            Some(AttributeValue::S(s)) => s.clone(),
-            Some(AttributeValue::N(n)) => n.clone(),
-            Some(AttributeValue::B(b)) => b.as_ref().iter().map(|x| format!("{x:02x}")).collect(),
-            _ => String::new(),
-        };
         hasher.update((value.len() as u32).to_be_bytes());
         hasher.update(value.as_bytes());
     }
-    hasher.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&hasher.finalize()[..8])
+}
+
+/// A key value's text for the digest: a string or number as stored, binary in hex.
+fn sdk_text(value: &AttributeValue) -> String {
+    match value {
+        AttributeValue::S(s) | AttributeValue::N(s) => s.clone(),
+        AttributeValue::B(b) => hex::encode(b.as_ref()),
+        _ => String::new(),
+    }
+}
+
+/// [`sdk_text`] of the library's attribute values, so that a job's report names a record as the
+/// audit does.
+pub(crate) fn attribute_text(value: &crypt_model::AttributeValue) -> String {
+    match value {
+        crypt_model::AttributeValue::S(s) | crypt_model::AttributeValue::N(s) => s.clone(),
+        crypt_model::AttributeValue::B(b) => hex::encode(b),
+        _ => String::new(),
+    }
 }
 
 /// Scans a value and what it holds.
-fn walk(report: &mut Report, record: &str, path: &str, value: &AttributeValue) {
+fn walk(
+    report: &mut Report,
+    record: &str,
+    field: Option<&'static str>,
+    path: &str,
+    value: &AttributeValue,
+) {
     let text = |report: &mut Report, s: &str| {
         for found in detect::scan(s) {
             report.findings.push(Finding {
                 record: record.to_owned(),
                 attribute: path.to_owned(),
+                field,
                 kind: found.kind,
             });
         }
@@ -270,14 +274,20 @@ fn walk(report: &mut Report, record: &str, path: &str, value: &AttributeValue) {
         }
         AttributeValue::L(values) => {
             for (i, value) in values.iter().enumerate() {
-                walk(report, record, &format!("{path}[{i}]"), value);
+                walk(report, record, field, &format!("{path}[{i}]"), value);
             }
         }
         AttributeValue::M(entries) => {
             let mut names: Vec<&String> = entries.keys().collect();
             names.sort();
             for name in names {
-                walk(report, record, &format!("{path}.{name}"), &entries[name]);
+                walk(
+                    report,
+                    record,
+                    field,
+                    &format!("{path}.{name}"),
+                    &entries[name],
+                );
             }
         }
         _ => {}

@@ -25,6 +25,9 @@ pub enum Kind {
     Jwt,
     /// A long string of high entropy: a key, a token or a password hash.
     HighEntropy,
+    /// Not a detector's: a field the model marks sensitive, stored in plaintext (reported by an
+    /// audit that knows the model, whatever the value looks like).
+    SensitiveField,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
             Kind::AwsAccessKey => "aws_access_key",
             Kind::Jwt => "jwt",
             Kind::HighEntropy => "high_entropy",
+            Kind::SensitiveField => "sensitive_field",
         }
     }
 
@@ -48,7 +52,9 @@ impl Kind {
             Kind::CardNumber => &["PCI-DSS-4.0-3.5.1", "OWASP-API3-2023"],
             // Personal data: protected by appropriate measures such as encryption, and not
             // exposed as an object property.
-            Kind::UsSsn | Kind::Email | Kind::Phone => &["GDPR-ART-32", "OWASP-API3-2023"],
+            Kind::UsSsn | Kind::Email | Kind::Phone | Kind::SensitiveField => {
+                &["GDPR-ART-32", "OWASP-API3-2023"]
+            }
             // Credentials stored in the clear.
             Kind::AwsAccessKey | Kind::Jwt | Kind::HighEntropy => {
                 &["SOC2-CC6.1", "OWASP-API8-2023"]

@@ -1,10 +1,9 @@
-//! The operator's command line for crypt-model (issue 16, in progress): `crypt-model audit`,
-//! which scans a table for values that look like plaintext secrets ([`audit`]), with the
-//! detectors it runs ([`detect`]).
+#![doc = include_str!("../README.md")]
 //!
-//! A crate of its own rather than a feature of `crypt-model-dynamo`, so that applications that
-//! use the library never build the command line's dependencies (argument parsing, the AWS
-//! configuration loader, terminal output).
+//! ## The crate
+//!
+//! [`Cli`] is the command line, with the models it knows; [`detect`] holds the audit's
+//! detectors, which a team may also run in its own tests (on a log line, a response body):
 //!
 //! ```
 //! use crypt_model_cli::detect::{Kind, scan};
@@ -15,6 +14,17 @@
 //! // A finding says where, never what: the report shows the kind and the requirement.
 //! assert_eq!(Kind::CardNumber.requirements()[0], "PCI-DSS-4.0-3.5.1");
 //! ```
+//!
+//! A crate of its own rather than a feature of `crypt-model-dynamo`, so that applications that
+//! use the library never build the command line's dependencies (argument parsing, the AWS
+//! configuration loader, terminal output).
 
-pub mod audit;
+mod audit;
+mod cli;
+mod connect;
 pub mod detect;
+mod jobs;
+mod models;
+mod progress;
+
+pub use cli::Cli;

@@ -139,19 +139,24 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let record = report["findings"][0]["record"].as_str().unwrap().to_owned();
     assert_eq!(record.len(), 16);
+    // Without a model: no field roles, no index coverage, no integrity check.
     let expected = serde_json::json!({
         "table": name,
+        "model": null,
         "records": 2,
         "without_header": 1,
         "format_versions": {"3": 1},
         "key_ids": {"k1": 1},
         "malformed_headers": 0,
+        "owner_key_ids": null,
+        "indexes": {},
+        "integrity": null,
         "findings": [
-            {"record": record, "attribute": "card", "kind": "card_number",
+            {"record": record, "attribute": "card", "field": null, "kind": "card_number",
              "requirements": ["PCI-DSS-4.0-3.5.1", "OWASP-API3-2023"]},
-            {"record": record, "attribute": "profile.email", "kind": "email",
+            {"record": record, "attribute": "profile.email", "field": null, "kind": "email",
              "requirements": ["GDPR-ART-32", "OWASP-API3-2023"]},
-            {"record": record, "attribute": "ssn", "kind": "us_ssn",
+            {"record": record, "attribute": "ssn", "field": null, "kind": "us_ssn",
              "requirements": ["GDPR-ART-32", "OWASP-API3-2023"]},
         ],
     });
@@ -195,4 +200,22 @@ async fn audit_of_an_encrypted_table_exits_0_and_an_error_exits_2() {
     let (code, _, err) = audit("no-such-table-anywhere", false);
     assert_eq!(code, 2);
     assert!(err.contains("no-such-table-anywhere"), "{err}");
+}
+
+#[test]
+fn the_published_binary_knows_no_model_and_says_how_to_build_one() {
+    for args in [
+        &["migrate", "--table", "t"][..],
+        &["audit", "--table", "t", "--model", "customers"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_crypt-model"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("Cli::new().model::<YourModel>()"), "{err}");
+    }
 }

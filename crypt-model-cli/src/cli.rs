@@ -1,0 +1,351 @@
+//! [`Cli`]: the command line, its arguments, and which model each command runs on.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use crypt_model::EncryptedItem;
+use crypt_model::lifecycle::JobKind;
+
+use crate::audit::{self, Integrity};
+use crate::connect::{Aws, KeyArgs};
+use crate::jobs::{self, JobArgs};
+use crate::models::{JobSpec, Model, Registered};
+
+/// The `crypt-model` command line, with the models it was built with.
+///
+/// The published binary knows no model: it runs `audit`, which needs none. The commands that
+/// open or seal records — `migrate`, `rotate`, `backfill-index`, `erase-owner`, and `audit
+/// --model` — need the model's Rust type, which holds each field's encoding, so a team builds
+/// its own `crypt-model` binary with its models registered (a few lines, beside the
+/// application, so the binary and the application never disagree on a model):
+///
+/// ```no_run
+/// use crypt_model::{EncryptedItem, Sensitive};
+///
+/// #[derive(EncryptedItem)]
+/// #[crypt_model(table = "customers", migrate_from_plaintext)]
+/// struct Customer {
+///     #[partition_key]
+///     #[owner]
+///     customer_id: String,
+///     #[sensitive]
+///     card: Sensitive<String>,
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     crypt_model_cli::Cli::new().model::<Customer>().run().await
+/// }
+/// ```
+///
+/// Then, for example, `crypt-model migrate --table customers-prod --model customers
+/// --kms-key alias/customers --segments 8`.
+pub struct Cli {
+    models: Vec<Box<dyn Model>>,
+}
+
+impl Default for Cli {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Cli {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.models.iter().map(|m| m.schema().table()).collect();
+        f.debug_struct("Cli").field("models", &names).finish()
+    }
+}
+
+impl Cli {
+    /// A command line that knows no model (the published binary).
+    pub fn new() -> Self {
+        Cli { models: Vec::new() }
+    }
+
+    /// Registers model `M`, named on the command line by its logical table
+    /// (`#[crypt_model(table = "…")]`) with `--model`.
+    pub fn model<M: EncryptedItem + Send + Sync + 'static>(mut self) -> Self {
+        self.models.push(Box::new(Registered::<M>::new()));
+        self
+    }
+
+    /// Parses the process's arguments, runs the command, and returns its exit status: 0 when
+    /// done with nothing to report, 1 when an audit found something or a job could not process
+    /// some records, 2 on an error, 130 when Ctrl-C stopped a job (resume it with `--resume`).
+    pub async fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os()).await
+    }
+
+    /// [`run`](Self::run) with the given arguments (the first is the program's name).
+    pub async fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let parsed = match Arguments::try_parse_from(args) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                let _ = error.print();
+                return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+            }
+        };
+        let aws = Aws::load().await;
+        match self.dispatch(&aws, parsed.command).await {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("crypt-model: {message}");
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    async fn dispatch(&self, aws: &Aws, command: Command) -> Result<ExitCode, String> {
+        match command {
+            Command::Audit {
+                target,
+                segments,
+                json,
+                keys,
+            } => {
+                if segments == 0 {
+                    return Err("--segments is at least 1".to_owned());
+                }
+                let model = match &target.model {
+                    Some(_) => Some(self.find(&target)?),
+                    None => None,
+                };
+                let schema = model.map(|m| m.schema());
+                let mut report = audit::audit(
+                    &aws.dynamo,
+                    &target.table,
+                    segments,
+                    schema.as_ref(),
+                    keys.owner_keys_table.as_deref(),
+                )
+                .await?;
+                if let Some(model) = model {
+                    report.integrity =
+                        Some(integrity(aws, model, &target.table, segments, &keys).await?);
+                }
+                if json {
+                    println!("{}", report.to_json());
+                } else {
+                    print!("{}", report.to_text());
+                }
+                Ok(ExitCode::from(u8::from(report.has_problems())))
+            }
+            Command::Migrate { target, job, keys } => {
+                let model = self.find(&target)?;
+                jobs::run(aws, model, &target.table, JobKind::Migrate, &job, &keys).await
+            }
+            Command::Rotate {
+                target,
+                mode,
+                job,
+                keys,
+            } => {
+                let model = self.find(&target)?;
+                let kind = match mode {
+                    RotateMode::Rewrap => JobKind::Rewrap,
+                    RotateMode::Reencrypt => JobKind::Reencrypt,
+                };
+                jobs::run(aws, model, &target.table, kind, &job, &keys).await
+            }
+            Command::BackfillIndex { target, job, keys } => {
+                let model = self.find(&target)?;
+                jobs::run(aws, model, &target.table, JobKind::Backfill, &job, &keys).await
+            }
+            Command::EraseOwner {
+                target,
+                owner,
+                yes,
+                keys,
+            } => {
+                let model = self.find(&target)?;
+                if !yes {
+                    return Err(
+                        "erasing an owner cannot be undone: every copy of their records, backups \
+                         included, becomes unreadable. Add --yes to erase"
+                            .to_owned(),
+                    );
+                }
+                let cipher = aws.cipher(&keys, &model.schema()).await?;
+                let erased = model
+                    .erase_owner(aws.store(), cipher, &target.table, &owner)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if erased {
+                    println!(
+                        "erased the owner's key: their records in {} and every copy of them can \
+                         no longer be opened (delete the records too, to free the space)",
+                        target.table
+                    );
+                } else {
+                    println!("the owner has no key in the key table: nothing to erase");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    }
+
+    /// The model `--model` names, or the only one registered.
+    fn find(&self, target: &Target) -> Result<&dyn Model, String> {
+        let names: Vec<&str> = self.models.iter().map(|m| m.schema().table()).collect();
+        if names.is_empty() {
+            return Err(
+                "this binary knows no model: build your own crypt-model binary with your models \
+                 (crypt_model_cli::Cli::new().model::<YourModel>()); see crypt-model-cli's README"
+                    .to_owned(),
+            );
+        }
+        let found = match &target.model {
+            Some(name) => self.models.iter().find(|m| m.schema().table() == name),
+            None if self.models.len() == 1 => self.models.first(),
+            None => {
+                return Err(format!(
+                    "name the model with --model (one of: {})",
+                    names.join(", ")
+                ));
+            }
+        };
+        found.map(|m| m.as_ref()).ok_or_else(|| {
+            format!(
+                "no model `{}` in this binary (it knows: {})",
+                target.model.as_deref().unwrap_or_default(),
+                names.join(", ")
+            )
+        })
+    }
+}
+
+/// Opens every record (an inventory job, which writes nothing).
+async fn integrity(
+    aws: &Aws,
+    model: &dyn Model,
+    table: &str,
+    segments: u32,
+    keys: &KeyArgs,
+) -> Result<Integrity, String> {
+    let schema = model.schema();
+    let cipher = aws.cipher(keys, &schema).await?;
+    let spec = JobSpec {
+        kind: JobKind::Inventory,
+        name: format!("audit:{table}"),
+        segments,
+        rate: 0,
+        dry_run: true,
+        checkpoints: None,
+        stop: Default::default(),
+        progress: Box::new(|_| {}),
+    };
+    let report = model
+        .run(aws.store(), cipher, table, spec)
+        .await
+        .map_err(|e| format!("cannot open the records: {e}"))?;
+    let failures = report
+        .failed
+        .iter()
+        .map(|f| (jobs::key_digest(&schema, &f.key), f.reason.clone()))
+        .collect();
+    Ok(Integrity {
+        opened: report.counts.unchanged - report.counts.plaintext,
+        erased: report.counts.erased,
+        failures,
+    })
+}
+
+#[derive(Parser)]
+#[command(
+    name = "crypt-model",
+    version,
+    about = "Audit and maintain DynamoDB tables encrypted by crypt-model",
+    long_about = "Audit and maintain DynamoDB tables encrypted by crypt-model. Configured as the \
+                  AWS CLI is: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, the credential chain."
+)]
+struct Arguments {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The table, and the model of its records.
+#[derive(Args, Debug)]
+struct Target {
+    /// The DynamoDB table (its physical name).
+    #[arg(long)]
+    table: String,
+    /// The model of its records, by its logical table name (the only one this binary knows,
+    /// when it knows one).
+    #[arg(long)]
+    model: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan a table for values that look like plaintext secrets; report format versions, key
+    /// ids, records without a header, and (with --model) integrity and index coverage. Exits 1
+    /// when anything is found, 2 on an error.
+    Audit {
+        #[command(flatten)]
+        target: Target,
+        /// Parallel scan segments.
+        #[arg(long, default_value_t = 4)]
+        segments: u32,
+        /// The report as JSON (its shape is documented and stable).
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Encrypt the records stored in plaintext (the model is in migration mode).
+    Migrate {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        job: JobArgs,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Move every record (and the key table's rows) onto the primary KMS key.
+    Rotate {
+        #[command(flatten)]
+        target: Target,
+        /// rewrap: wrap each data key again (one KMS call per data key); reencrypt: new data
+        /// keys, for when a data key may be exposed.
+        #[arg(long, value_enum)]
+        mode: RotateMode,
+        #[command(flatten)]
+        job: JobArgs,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Write the blind-index attributes of records that lack current ones (an index added
+    /// later, an index secret rotated).
+    BackfillIndex {
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        job: JobArgs,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Erase an owner's records by destroying their key (models with a key per owner).
+    EraseOwner {
+        #[command(flatten)]
+        target: Target,
+        /// The owner's id.
+        #[arg(long)]
+        owner: String,
+        /// Confirm: the erasure cannot be undone.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RotateMode {
+    Rewrap,
+    Reencrypt,
+}

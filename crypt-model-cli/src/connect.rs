@@ -1,0 +1,120 @@
+//! What a command connects to: the AWS configuration (the standard chain: profile, region,
+//! `AWS_ENDPOINT_URL`), the DynamoDB store, and the cipher built from the key flags.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::Args;
+use crypt_model::zeroize::Zeroizing;
+use crypt_model::{Cipher, IndexSecret, OwnerKeys, Schema};
+use crypt_model_dynamo::{DynamoStore, KmsKeyring};
+
+/// The keys a command that opens or seals records needs. Each flag has an environment variable,
+/// so that a deployment sets them once.
+#[derive(Args, Debug, Default)]
+pub(crate) struct KeyArgs {
+    /// The KMS key that wraps new data keys (key id, key ARN, alias name or alias ARN).
+    #[arg(long, env = "CRYPT_MODEL_KMS_KEY")]
+    pub(crate) kms_key: Option<String>,
+    /// Older KMS keys the records may still be under, read but never used for new data keys
+    /// (repeat the flag, or separate them with commas).
+    #[arg(
+        long = "read-key",
+        env = "CRYPT_MODEL_READ_KEYS",
+        value_delimiter = ','
+    )]
+    pub(crate) read_keys: Vec<String>,
+    /// A file holding the blind-index secret as 64 hex digits (for models with an index).
+    #[arg(long, env = "CRYPT_MODEL_INDEX_SECRET_FILE")]
+    pub(crate) index_secret_file: Option<PathBuf>,
+    /// A file holding the index secret being rotated out, as 64 hex digits (backfill-index
+    /// after an index-secret rotation).
+    #[arg(long, env = "CRYPT_MODEL_PREVIOUS_INDEX_SECRET_FILE")]
+    pub(crate) previous_index_secret_file: Option<PathBuf>,
+    /// The key table of models with a key per owner (`#[crypt_model(key_per_owner)]`).
+    #[arg(long, env = "CRYPT_MODEL_OWNER_KEYS_TABLE")]
+    pub(crate) owner_keys_table: Option<String>,
+}
+
+/// The AWS configuration and the clients built from it.
+pub(crate) struct Aws {
+    pub(crate) config: aws_config::SdkConfig,
+    pub(crate) dynamo: aws_sdk_dynamodb::Client,
+}
+
+impl Aws {
+    /// The standard chain, as the AWS CLI reads it.
+    pub(crate) async fn load() -> Aws {
+        let config = aws_config::load_from_env().await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&config);
+        Aws { config, dynamo }
+    }
+
+    /// The store over the DynamoDB client.
+    pub(crate) fn store(&self) -> DynamoStore {
+        DynamoStore::new(self.dynamo.clone())
+    }
+
+    /// The cipher for `schema`'s records: the KMS keyring, the index secrets, the key table.
+    pub(crate) async fn cipher(
+        &self,
+        keys: &KeyArgs,
+        schema: &Schema,
+    ) -> Result<Arc<Cipher>, String> {
+        let primary = keys.kms_key.as_deref().ok_or(
+            "no KMS key: give the key that wraps new data keys with --kms-key (or \
+             CRYPT_MODEL_KMS_KEY), and the keys rotated out with --read-key",
+        )?;
+        let kms = aws_sdk_kms::Client::new(&self.config);
+        let read: Vec<&str> = keys.read_keys.iter().map(String::as_str).collect();
+        let keyring = KmsKeyring::connect(kms, primary, &read)
+            .await
+            .map_err(|e| format!("cannot use the KMS keys: {e}"))?;
+        let mut cipher = Cipher::new(keyring);
+        if let Some(path) = &keys.index_secret_file {
+            cipher = cipher.with_index_secret(index_secret(path)?);
+        } else if let Some(spec) = schema.indexes().first() {
+            return Err(format!(
+                "the model `{}` has a blind index on `{}`: give its secret with \
+                 --index-secret-file (or CRYPT_MODEL_INDEX_SECRET_FILE)",
+                schema.table(),
+                spec.field()
+            ));
+        }
+        if let Some(path) = &keys.previous_index_secret_file {
+            cipher = cipher.with_previous_index_secret(index_secret(path)?);
+        }
+        match (&keys.owner_keys_table, schema.keeps_key_per_owner()) {
+            (Some(table), _) => {
+                let owner_keys = OwnerKeys::new(self.store(), table).map_err(|e| e.to_string())?;
+                cipher = cipher.with_owner_keys(owner_keys);
+            }
+            (None, true) => {
+                return Err(format!(
+                    "the model `{}` keeps a key per owner: name its key table with \
+                     --owner-keys-table (or CRYPT_MODEL_OWNER_KEYS_TABLE)",
+                    schema.table()
+                ));
+            }
+            (None, false) => {}
+        }
+        Ok(Arc::new(cipher))
+    }
+}
+
+/// An index secret from a file of 64 hex digits (surrounding white space ignored).
+fn index_secret(path: &Path) -> Result<IndexSecret, String> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the index secret file {}: {e}", path.display()))?,
+    );
+    let bytes = hex::decode(text.trim()).map_err(|_| {
+        format!(
+            "the index secret file {} does not hold 64 hex digits",
+            path.display()
+        )
+    })?;
+    let bytes = Zeroizing::new(bytes);
+    IndexSecret::from_bytes(&bytes)
+        .map_err(|e| format!("the index secret file {}: {e}", path.display()))
+}

@@ -1,0 +1,116 @@
+//! The models a command line was built with, behind one object-safe trait, so that the commands
+//! can run the library's typed jobs on a model named at run time (`--model customers`).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crypt_model::lifecycle::{FileCheckpoints, Job, JobKind, JobReport, Progress, StopSignal};
+use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, Schema, Table};
+use crypt_model_dynamo::DynamoStore;
+use futures_util::future::BoxFuture;
+
+/// The service identity the command line acts as: the grants it gives itself on each table it
+/// opens, and the name the access log shows.
+pub(crate) const SERVICE: &str = "crypt-model-cli";
+
+/// What a job run is given besides its model and table.
+pub(crate) struct JobSpec {
+    pub(crate) kind: JobKind,
+    pub(crate) name: String,
+    pub(crate) segments: u32,
+    pub(crate) rate: u32,
+    pub(crate) dry_run: bool,
+    /// Where the checkpoints are kept; in memory when `None` (a dry run, an audit).
+    pub(crate) checkpoints: Option<FileCheckpoints>,
+    pub(crate) stop: StopSignal,
+    pub(crate) progress: Box<dyn Fn(&Progress) + Send + Sync>,
+}
+
+/// A registered model, with its type erased.
+pub(crate) trait Model: Send + Sync {
+    /// The model's schema (its logical table names it).
+    fn schema(&self) -> Schema;
+
+    /// Runs a job over the model's records in the physical table `table`.
+    fn run<'a>(
+        &'a self,
+        store: DynamoStore,
+        cipher: Arc<Cipher>,
+        table: &'a str,
+        spec: JobSpec,
+    ) -> BoxFuture<'a, Result<JobReport, Error>>;
+
+    /// Erases `owner`'s records by destroying their key.
+    fn erase_owner<'a>(
+        &'a self,
+        store: DynamoStore,
+        cipher: Arc<Cipher>,
+        table: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
+}
+
+/// Model `M`, registered.
+pub(crate) struct Registered<M>(PhantomData<fn() -> M>);
+
+impl<M> Registered<M> {
+    pub(crate) fn new() -> Self {
+        Registered(PhantomData)
+    }
+}
+
+/// The model's records in `name`, with the command line's grants.
+fn open<M: EncryptedItem + Send + Sync>(
+    store: DynamoStore,
+    cipher: Arc<Cipher>,
+    name: &str,
+) -> Result<(Table<M, DynamoStore>, Caller), Error> {
+    let table = Table::<M, _>::named(store, cipher, name)?
+        .with_grant(Grant::read(SERVICE)?)
+        .with_grant(Grant::write(SERVICE)?)
+        .with_grant(Grant::delete(SERVICE)?);
+    Ok((table, Caller::service(SERVICE)?))
+}
+
+impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
+    fn schema(&self) -> Schema {
+        M::SCHEMA
+    }
+
+    fn run<'a>(
+        &'a self,
+        store: DynamoStore,
+        cipher: Arc<Cipher>,
+        table: &'a str,
+        spec: JobSpec,
+    ) -> BoxFuture<'a, Result<JobReport, Error>> {
+        Box::pin(async move {
+            let (table, caller) = open::<M>(store, cipher, table)?;
+            let progress = spec.progress;
+            let mut job = Job::new(spec.kind, &table, &caller)
+                .named(&spec.name)
+                .segments(spec.segments)
+                .rate_limit(spec.rate)
+                .dry_run(spec.dry_run)
+                .stop_on(&spec.stop)
+                .on_progress(move |p| progress(p));
+            if let Some(checkpoints) = spec.checkpoints {
+                job = job.checkpoints(checkpoints);
+            }
+            job.run().await
+        })
+    }
+
+    fn erase_owner<'a>(
+        &'a self,
+        store: DynamoStore,
+        cipher: Arc<Cipher>,
+        table: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let (table, caller) = open::<M>(store, cipher, table)?;
+            table.erase_owner(&caller, owner).await
+        })
+    }
+}

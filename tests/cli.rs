@@ -1,0 +1,494 @@
+//! The operator's command line end to end: a team's `crypt-model` binary
+//! (`bin/operator.rs`, `crypt_model_cli::Cli` with two models) run as a process against tables
+//! on moto — audit, migrate, audit clean, rotate, the key report, erase an owner — and the
+//! library reading what it left.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod moto;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use crypt_model::{Caller, Cipher, Error, IndexSecret, OwnerKeys, Table};
+use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
+use crypt_model_tests::cli_models::{Account, Customer};
+use serde_json::{Value, json};
+
+const CARDS: [&str; 3] = ["4111111111111111", "5500005555555559", "340000000000009"];
+const SSNS: [&str; 3] = ["078-05-1120", "219-09-9999", "457-55-5462"];
+
+/// The operator binary with `args`, configured the AWS way for moto (nothing of this process's
+/// crypt-model environment leaks in).
+fn operator(args: &[&str]) -> Output {
+    operator_command(args).output().unwrap()
+}
+
+fn operator_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crypt-model-operator"));
+    command
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE");
+    for name in [
+        "CRYPT_MODEL_KMS_KEY",
+        "CRYPT_MODEL_READ_KEYS",
+        "CRYPT_MODEL_INDEX_SECRET_FILE",
+        "CRYPT_MODEL_PREVIOUS_INDEX_SECRET_FILE",
+        "CRYPT_MODEL_OWNER_KEYS_TABLE",
+        "CRYPT_MODEL_CHECKPOINTS",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Exit code, stdout, stderr; and no secret in either.
+fn outcome(out: &Output) -> (i32, String, String) {
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    for secret in CARDS.iter().chain(&SSNS).chain(&["alice@example.com"]) {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "the command line printed a secret:\n{stdout}\n{stderr}"
+        );
+    }
+    (out.status.code().unwrap(), stdout, stderr)
+}
+
+/// Runs the operator and parses its `--json` output, expecting exit status `code`.
+fn json_of(args: &[&str], code: i32) -> Value {
+    let (got, out, err) = outcome(&operator(args));
+    assert_eq!(got, code, "{args:?}\n{out}\n{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+/// A temporary directory of this test's own.
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(moto::unique(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A reader of the customers, as the application would open them.
+fn customers(name: &str, keys: &str, primary: &str, read: &[&str]) -> Table<Customer, DynamoStore> {
+    let store = DynamoStore::new(moto::dynamo());
+    let mut keyring = KmsKeyring::new(moto::kms(), primary).unwrap();
+    for key in read {
+        keyring = keyring.with_read_key(key).unwrap();
+    }
+    let cipher = Cipher::new(keyring).with_owner_keys(OwnerKeys::new(store.clone(), keys).unwrap());
+    Table::named(store, Arc::new(cipher), name).unwrap()
+}
+
+#[tokio::test]
+async fn audit_migrate_audit_rotate_and_erase_an_owner() {
+    let client = moto::dynamo();
+    let kms = moto::kms();
+    let (k1, k2) = (moto::kms_key(&kms).await, moto::kms_key(&kms).await);
+    let name = moto::unique("customers");
+    let keys = moto::unique("owner-keys");
+    let reader = customers(&name, &keys, &k1, &[]);
+    provision(&client, reader.table_ref(), ProvisionOptions::default())
+        .await
+        .unwrap();
+    let key_table = OwnerKeys::new(DynamoStore::new(client.clone()), &keys).unwrap();
+    provision(&client, key_table.table_ref(), ProvisionOptions::default())
+        .await
+        .unwrap();
+    // The legacy table: card numbers and SSNs in plaintext.
+    for (i, (card, ssn)) in CARDS.iter().zip(SSNS).enumerate() {
+        client
+            .put_item()
+            .table_name(&name)
+            .item("customer_id", s(&format!("c{i}")))
+            .item("card", s(card))
+            .item("ssn", s(ssn))
+            .item("plan", s("gold"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let checkpoints = temp_dir("checkpoints");
+    let dir = checkpoints.to_str().unwrap();
+    let with = |extra: &[&str], key: &str| -> Vec<String> {
+        let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        args.extend(
+            [
+                "--table",
+                &name,
+                "--model",
+                "customers",
+                "--kms-key",
+                key,
+                "--owner-keys-table",
+                &keys,
+            ]
+            .map(str::to_owned),
+        );
+        args
+    };
+    let run = |args: Vec<String>, code: i32| -> Value {
+        json_of(&args.iter().map(String::as_str).collect::<Vec<_>>(), code)
+    };
+
+    // 1. The audit finds the card numbers and SSNs, in fields the model marks sensitive: exit 1.
+    let report = run(with(&["audit", "--json"], &k1), 1);
+    assert_eq!(report["without_header"], 3);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 6, "{report:#}");
+    for finding in findings {
+        assert_eq!(finding["field"], "sensitive", "{finding}");
+    }
+    let kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "card_number").count(), 3);
+    assert_eq!(kinds.iter().filter(|k| **k == "us_ssn").count(), 3);
+
+    // 2. A dry run writes nothing; the migration encrypts every record.
+    // The human report, as a snapshot.
+    let dry = with(&["migrate", "--dry-run"], &k1);
+    let (code, out, err) = outcome(&operator(
+        &dry.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!(
+            "migrate:{name}: complete, 4 of 4 segments done (dry run: nothing written)\n\
+             \x20 3 records: 3 changed, 0 unchanged, 0 skipped, 0 erased, 0 failed; 3 still in \
+             plaintext\n\
+             \x20 key crypt-model:owner-key: 3 records\n"
+        )
+    );
+    // Nothing written: no record, no owner key.
+    let report = run(with(&["audit", "--json"], &k1), 1);
+    assert_eq!(report["without_header"], 3);
+    assert_eq!(report["owner_key_ids"], json!({}));
+    let migrated = run(
+        with(
+            &["migrate", "--segments", "2", "--checkpoints", dir, "--json"],
+            &k1,
+        ),
+        0,
+    );
+    // The job report's shape, pinned.
+    assert_eq!(
+        migrated,
+        json!({
+            "job": format!("migrate:{name}"),
+            "complete": true,
+            "stopped": false,
+            "dry_run": false,
+            "segments": {"total": 2, "run": 2, "done": 2},
+            "counts": {"seen": 3, "changed": 3, "unchanged": 0, "skipped": 0, "erased": 0,
+                       "failed": 0, "plaintext": 0},
+            "failed": [],
+            "key_ids": {"crypt-model:owner-key": 3},
+            "owner_keys_rewrapped": null,
+        })
+    );
+    // Run again, it refuses to start over its finished checkpoints unless told to resume.
+    let (code, _, err) = outcome(&operator(
+        &with(&["migrate", "--segments", "2", "--checkpoints", dir], &k1)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("--resume"), "{err}");
+
+    // 3. The audit is clean: exit 0; every record opens, each owner's key is under k1.
+    let report = run(with(&["audit", "--json"], &k1), 0);
+    assert_eq!(report["findings"], json!([]));
+    assert_eq!(report["without_header"], 0);
+    assert_eq!(
+        report["integrity"],
+        json!({"opened": 3, "erased": 0, "failures": []})
+    );
+    assert_eq!(report["owner_key_ids"], json!({ k1.clone(): 3 }));
+
+    // 4. Rotation to k2: the key report shows only k2, and the records open without k1.
+    let rotated = run(
+        with(
+            &[
+                "rotate",
+                "--mode",
+                "rewrap",
+                "--checkpoints",
+                dir,
+                "--read-key",
+                &k1,
+                "--json",
+            ],
+            &k2,
+        ),
+        0,
+    );
+    assert_eq!(rotated["owner_keys_rewrapped"], 3);
+    let report = run(with(&["audit", "--json"], &k2), 0);
+    assert_eq!(report["owner_key_ids"], json!({ k2.clone(): 3 }));
+    assert_eq!(report["integrity"]["opened"], 3);
+    let after = customers(&name, &keys, &k2, &[]);
+    let c0 = Customer::key("c0".to_owned()).unwrap();
+    let read = after
+        .get(&Caller::user("c0").unwrap(), &c0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.card.expose_secret(), CARDS[0]);
+
+    // 5. Erasing c1 needs --yes; then c1's records fail closed, the others still open.
+    let erase = with(&["erase-owner", "--owner", "c1"], &k2);
+    let (code, _, err) = outcome(&operator(
+        &erase.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("--yes"), "{err}");
+    let mut erase = erase;
+    erase.push("--yes".to_owned());
+    let (code, out, err) = outcome(&operator(
+        &erase.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("erased"), "{out}");
+    assert!(
+        !out.contains("c1") && !err.contains("c1"),
+        "the owner's id is echoed: {out}{err}"
+    );
+    let c1 = Customer::key("c1".to_owned()).unwrap();
+    let error = after
+        .get(&Caller::user("c1").unwrap(), &c1)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, Error::OwnerKeyErased { .. }), "{error:?}");
+    assert!(
+        after
+            .get(&Caller::user("c0").unwrap(), &c0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The audit counts c1's record as erased, not as a failure; a later rotation does not fail.
+    let report = run(with(&["audit", "--json"], &k2), 0);
+    assert_eq!(report["owner_key_ids"], json!({ k2.clone(): 2 }));
+    assert_eq!(
+        report["integrity"],
+        json!({"opened": 2, "erased": 1, "failures": []})
+    );
+    let rotated = run(
+        with(
+            &[
+                "rotate",
+                "--mode",
+                "reencrypt",
+                "--checkpoints",
+                dir,
+                "--json",
+            ],
+            &k2,
+        ),
+        0,
+    );
+    assert_eq!(rotated["counts"]["failed"], 0);
+    assert_eq!(rotated["complete"], true);
+    std::fs::remove_dir_all(checkpoints).unwrap();
+}
+
+/// An index secret file of 64 hex digits.
+fn secret_file(dir: &Path, name: &str, byte: u8) -> (String, IndexSecret) {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{}\n", hex_of(&[byte; 32]))).unwrap();
+    (
+        path.to_str().unwrap().to_owned(),
+        IndexSecret::from_bytes(&[byte; 32]).unwrap(),
+    )
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A provisioned accounts table `name` holding `n` accounts in plaintext (`a000`…, the first
+/// one's email alice's), and the application's view of it under `key` and `index`.
+async fn plaintext_accounts(
+    name: &str,
+    n: usize,
+    key: &str,
+    index: IndexSecret,
+) -> Table<Account, DynamoStore> {
+    let client = moto::dynamo();
+    let cipher = Cipher::new(KmsKeyring::new(moto::kms(), key).unwrap()).with_index_secret(index);
+    let table = Table::named(DynamoStore::new(client.clone()), Arc::new(cipher), name).unwrap();
+    provision(&client, table.table_ref(), ProvisionOptions::default())
+        .await
+        .unwrap();
+    for i in 0..n {
+        let email = match i {
+            0 => "alice@example.com".to_owned(),
+            _ => format!("user{i}@example.com"),
+        };
+        client
+            .put_item()
+            .table_name(name)
+            .item("account_id", s(&format!("a{i:03}")))
+            .item("email", s(&email))
+            .send()
+            .await
+            .unwrap();
+    }
+    table
+}
+
+#[tokio::test]
+async fn rotation_shows_only_the_new_key_and_a_backfill_moves_the_index_to_a_new_secret() {
+    let kms = moto::kms();
+    let (k1, k2) = (moto::kms_key(&kms).await, moto::kms_key(&kms).await);
+    let name = moto::unique("accounts");
+    let dir = temp_dir("account-secrets");
+    let (old_secret, _) = secret_file(&dir, "old", 1);
+    let (new_secret, new) = secret_file(&dir, "new", 2);
+    let checkpoints = dir.join("checkpoints");
+    let checkpoints = checkpoints.to_str().unwrap();
+    let table = plaintext_accounts(&name, 5, &k2, new).await;
+    // `command` on the accounts, with the key, the index secret and `extra`.
+    let run = |command: &str, key: &str, secret: &str, extra: &[&str], code: i32| -> Value {
+        let mut args = vec![
+            command,
+            "--table",
+            &name,
+            "--model",
+            "accounts",
+            "--kms-key",
+            key,
+        ];
+        args.extend(["--index-secret-file", secret, "--json"]);
+        args.extend(extra);
+        json_of(&args, code)
+    };
+    let at = ["--checkpoints", checkpoints];
+    let migrated = run("migrate", &k1, &old_secret, &at, 0);
+    assert_eq!(migrated["counts"]["changed"], 5);
+    let report = run("audit", &k1, &old_secret, &[], 0);
+    assert_eq!(report["key_ids"], json!({ k1.clone(): 5 }));
+    let coverage = json!({"email": {"indexed": 5, "missing": 0}});
+    assert_eq!(report["indexes"], coverage);
+
+    // Re-encryption under k2: the key report names only k2.
+    let rotate = [&["--mode", "reencrypt", "--read-key", &k1][..], &at].concat();
+    let rotated = run("rotate", &k2, &old_secret, &rotate, 0);
+    assert_eq!(rotated["counts"]["changed"], 5);
+    let report = run("audit", &k2, &old_secret, &[], 0);
+    assert_eq!(report["key_ids"], json!({ k2.clone(): 5 }));
+    let opened = json!({"opened": 5, "erased": 0, "failures": []});
+    assert_eq!(report["integrity"], opened);
+
+    // The index secret rotated: the backfill writes every record's index under the new one.
+    let backfill = [&["--previous-index-secret-file", &old_secret][..], &at].concat();
+    let backfilled = run("backfill-index", &k2, &new_secret, &backfill, 0);
+    assert_eq!(backfilled["counts"]["changed"], 5);
+    let alice = Caller::user("a000").unwrap();
+    let found = table
+        .find(&alice, &Account::by_email("Alice@Example.com ").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_a_migration_at_a_checkpoint_and_resume_finishes_it() {
+    let k1 = moto::kms_key(&moto::kms()).await;
+    let name = moto::unique("accounts-stop");
+    let dir = temp_dir("stop");
+    let (secret, index) = secret_file(&dir, "secret", 3);
+    plaintext_accounts(&name, 120, &k1, index).await;
+    let checkpoints = dir.join("checkpoints");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = [
+            "migrate",
+            "--table",
+            &name,
+            "--model",
+            "accounts",
+            "--kms-key",
+            &k1,
+            "--index-secret-file",
+            &secret,
+            "--checkpoints",
+            checkpoints.to_str().unwrap(),
+            "--segments",
+            "2",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let child = operator_command(
+        &args(&["--json", "--rate", "20"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let stopped: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(stopped["stopped"], true);
+    let changed = stopped["counts"]["changed"].as_u64().unwrap();
+    assert!(changed > 0 && changed < 120, "{stopped}");
+
+    // Resumed, it finishes: every record encrypted once, none left in plaintext.
+    let (code, stdout, stderr) = outcome(&operator(
+        &args(&["--resume"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("complete"), "{stdout}");
+    // The counts are the job's, over both runs.
+    assert!(stdout.contains("120 records: 120 changed"), "{stdout}");
+    // Not a terminal: progress as plain lines.
+    assert!(stderr.contains("records seen"), "{stderr}");
+    let report = json_of(
+        &[
+            "audit",
+            "--table",
+            &name,
+            "--model",
+            "accounts",
+            "--kms-key",
+            &k1,
+            "--index-secret-file",
+            &secret,
+            "--json",
+        ],
+        0,
+    );
+    assert_eq!(report["without_header"], 0);
+    assert_eq!(report["integrity"]["opened"], 120);
+    std::fs::remove_dir_all(dir).unwrap();
+}
