@@ -23,6 +23,10 @@ pub(crate) const HANDLE_LEN: usize = 16;
 /// The key table's partition key.
 const ROW_KEY: &str = "owner_key";
 
+/// The start of a tombstone's row key, `erased:<table>:<hex handle>` (a table name holds no
+/// `:`, an owner key row starts with the table's name and `/`).
+const TOMBSTONE: &str = "erased:";
+
 /// One owner's key, unwrapped, in the cache.
 struct Cached {
     key: DataKey,
@@ -87,14 +91,26 @@ impl OwnerKeys {
         &self.table
     }
 
-    /// Erases the key of `owner` in the logical table `table`: deletes its row and forgets it
-    /// here. `false` when there was none. Every record of the owner sealed under it can no
-    /// longer be read, anywhere. Authorization is the caller's; applications erase through
-    /// [`Table::erase_owner`](crate::Table::erase_owner), which checks it.
+    /// Erases the key of `owner` in the logical table `table`: leaves a tombstone naming the
+    /// key's random handle (no owner id), deletes the row, and forgets the key here. `false`
+    /// when there was none. Every record of the owner sealed under it can no longer be read,
+    /// anywhere: it fails with [`Error::OwnerKeyErased`], which the tombstone tells from a record
+    /// whose header or owner was edited (that is [`Error::Integrity`]). Authorization is the
+    /// caller's; applications erase through [`Table::erase_owner`](crate::Table::erase_owner),
+    /// which checks it.
     pub async fn erase(&self, table: &str, owner: &str) -> Result<bool> {
         let row = row_key(table, owner);
         let key = Key::new(AttributeValue::S(row.clone()));
-        let existed = self.store.get(&self.table, &key).await?.is_some();
+        let stored = self.store.get(&self.table, &key).await?;
+        if let Some(stored) = &stored {
+            // First the tombstone: an erasure stopped between the two is done again in full.
+            let (_, handle) = parse_row(stored)?;
+            let tombstone =
+                Item::from_iter([(ROW_KEY, AttributeValue::S(tombstone_key(table, &handle)))]);
+            self.store
+                .put(&self.table, tombstone, &Condition::Always)
+                .await?;
+        }
         self.store
             .delete(&self.table, &key, &Condition::Always)
             .await?;
@@ -107,7 +123,29 @@ impl OwnerKeys {
             table,
             "an owner's key was erased"
         );
-        Ok(existed)
+        Ok(stored.is_some())
+    }
+
+    /// Why a record's key handle has no key: the key was erased (there is a tombstone for the
+    /// handle), or the record was edited — its handle or owner — or is read with another key
+    /// table than the one it was written with.
+    async fn no_key(&self, table: &'static str, handle: &[u8]) -> Error {
+        let tombstone = Key::new(AttributeValue::S(tombstone_key(table, handle)));
+        match self.store.get(&self.table, &tombstone).await {
+            Ok(Some(_)) => Error::OwnerKeyErased {
+                table: table.to_owned(),
+            },
+            Ok(None) => {
+                tracing::warn!(
+                    target: "crypt_model::access",
+                    table,
+                    "a record names an owner key that the key table neither holds nor erased: \
+                     its header or owner was edited in storage, or this is not its key table"
+                );
+                Error::integrity(crate::format::HEADER_ATTRIBUTE)
+            }
+            Err(error) => error,
+        }
     }
 
     /// The key that seals a new record of `owner` in `table`, and its handle: the cached one,
@@ -171,19 +209,14 @@ impl OwnerKeys {
         handle: &[u8],
     ) -> Result<DataKey> {
         let row = row_key(table, owner);
-        let erased = || Error::OwnerKeyErased {
-            table: table.to_owned(),
-        };
         let (key, current) = match self.cached(&row) {
             Some(hit) => hit,
             None => {
                 let erasures = self.erasures.load(Ordering::SeqCst);
                 let key = Key::new(AttributeValue::S(row.clone()));
-                let stored = self
-                    .store
-                    .get(&self.table, &key)
-                    .await?
-                    .ok_or_else(erased)?;
+                let Some(stored) = self.store.get(&self.table, &key).await? else {
+                    return Err(self.no_key(table, handle).await);
+                };
                 self.unwrap_row(keys, table, &row, &stored, erasures)
                     .await?
             }
@@ -191,16 +224,9 @@ impl OwnerKeys {
         if bool::from(current.as_slice().ct_eq(handle)) {
             Ok(key)
         } else {
-            // The owner has a key, but not this one: the record was sealed under a key of
-            // theirs erased since, or its header or owner was changed in storage. Both are
-            // unreadable; the second is worth an alert.
-            tracing::warn!(
-                target: "crypt_model::access",
-                table,
-                "a record names an owner key that is not its owner's current one: erased \
-                 earlier, or the record was edited or moved from another owner"
-            );
-            Err(erased())
+            // The owner has a key, but not this one: a key of theirs erased since (they came
+            // back), or the record was edited or moved from another owner.
+            Err(self.no_key(table, handle).await)
         }
     }
 
@@ -262,7 +288,9 @@ impl OwnerKeys {
             let page = self.store.scan(&self.table, &scan).await?;
             for row in page.items {
                 let table = match row.get(ROW_KEY) {
-                    Some(AttributeValue::S(key)) => key.split('/').next().unwrap_or_default(),
+                    Some(AttributeValue::S(key)) if !key.starts_with(TOMBSTONE) => {
+                        key.split('/').next().unwrap_or_default()
+                    }
                     _ => continue,
                 };
                 let (wrapped, _) = parse_row(&row)?;
@@ -323,6 +351,12 @@ fn parse_row(stored: &Item) -> Result<(WrappedDataKey, [u8; HANDLE_LEN])> {
 /// The row of `owner` in the logical table `table` (a table name holds no `/`).
 fn row_key(table: &str, owner: &str) -> String {
     format!("{table}/{owner}")
+}
+
+/// The tombstone of the erased key whose handle is `handle`, in the logical table `table`.
+fn tombstone_key(table: &str, handle: &[u8]) -> String {
+    let hex: String = handle.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{TOMBSTONE}{table}:{hex}")
 }
 
 /// The encryption context of a table's owner keys: not the table's own, so that an owner key
