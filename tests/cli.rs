@@ -198,15 +198,29 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
             "owner_keys_rewrapped": null,
         })
     );
-    // Run again, it refuses to start over its finished checkpoints unless told to resume.
-    let (code, _, err) = outcome(&operator(
-        &with(&["migrate", "--segments", "2", "--checkpoints", dir], &k1)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    ));
-    assert_eq!(code, 2);
-    assert!(err.contains("--resume"), "{err}");
+    // Run again, it says the job is complete rather than end at once on its checkpoints; and
+    // `--resume` of a job with no checkpoints is refused rather than started afresh.
+    for (args, message) in [
+        (&["migrate", "--checkpoints", dir][..], "already complete"),
+        (
+            &[
+                "migrate",
+                "--checkpoints",
+                dir,
+                "--resume",
+                "--name",
+                "typo",
+            ][..],
+            "nothing to resume",
+        ),
+    ] {
+        let args = with(args, &k1);
+        let (code, _, err) = outcome(&operator(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(message), "{err}");
+    }
 
     // 3. The audit is clean: exit 0; every record opens, each owner's key is under k1.
     let report = run(with(&["audit", "--json"], &k1), 0);
@@ -255,17 +269,30 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     ));
     assert_eq!(code, 2);
     assert!(err.contains("--yes"), "{err}");
-    let mut erase = erase;
-    erase.push("--yes".to_owned());
-    let (code, out, err) = outcome(&operator(
-        &erase.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
+    // The id from standard input (out of the process list), and not echoed.
+    let erase = with(&["erase-owner", "--owner", "-", "--yes"], &k2);
+    let erase: Vec<&str> = erase.iter().map(String::as_str).collect();
+    let mut child = operator_command(&erase)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"c1\n").unwrap();
+    let (code, out, err) = outcome(&child.wait_with_output().unwrap());
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("erased"), "{out}");
     assert!(
         !out.contains("c1") && !err.contains("c1"),
         "the owner's id is echoed: {out}{err}"
     );
+    // Again, or a mistyped id: nothing erased, and a status a pipeline sees.
+    let again = with(&["erase-owner", "--owner", "c1", "--yes"], &k2);
+    let (code, out, _) = outcome(&operator(
+        &again.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("nothing erased"), "{out}");
     let c1 = Customer::key("c1".to_owned()).unwrap();
     let error = after
         .get(&Caller::user("c1").unwrap(), &c1)
@@ -378,8 +405,27 @@ async fn rotation_shows_only_the_new_key_and_a_backfill_moves_the_index_to_a_new
         json_of(&args, code)
     };
     let at = ["--checkpoints", checkpoints];
-    let migrated = run("migrate", &k1, &old_secret, &at, 0);
-    assert_eq!(migrated["counts"]["changed"], 5);
+    // Split between two processes (as two machines would, each with its checkpoints).
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    let mut changed = 0;
+    for (share, at) in [("0..2", &first), ("2..4", &second)] {
+        let at = at.to_str().unwrap();
+        let args = [
+            "--segments",
+            "4",
+            "--run-segments",
+            share,
+            "--checkpoints",
+            at,
+        ];
+        let migrated = run("migrate", &k1, &old_secret, &args, 0);
+        assert_eq!(
+            migrated["segments"],
+            json!({"total": 4, "run": 2, "done": 2})
+        );
+        changed += migrated["counts"]["changed"].as_u64().unwrap();
+    }
+    assert_eq!(changed, 5);
     let report = run("audit", &k1, &old_secret, &[], 0);
     assert_eq!(report["key_ids"], json!({ k1.clone(): 5 }));
     let coverage = json!({"email": {"indexed": 5, "missing": 0}});
@@ -462,7 +508,7 @@ async fn ctrl_c_stops_a_migration_at_a_checkpoint_and_resume_finishes_it() {
 
     // Resumed, it finishes: every record encrypted once, none left in plaintext.
     let (code, stdout, stderr) = outcome(&operator(
-        &args(&["--resume"])
+        &args(&["--resume", "--log", "info"])
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
@@ -471,8 +517,11 @@ async fn ctrl_c_stops_a_migration_at_a_checkpoint_and_resume_finishes_it() {
     assert!(stdout.contains("complete"), "{stdout}");
     // The counts are the job's, over both runs.
     assert!(stdout.contains("120 records: 120 changed"), "{stdout}");
-    // Not a terminal: progress as plain lines.
+    // Not a terminal: progress as plain lines; the library's log with `--log info` (each
+    // record's grant use), on standard error only, without a value (`outcome` checks).
     assert!(stderr.contains("records seen"), "{stderr}");
+    assert!(stderr.contains("crypt_model::access"), "{stderr}");
+    assert!(!stdout.contains("crypt_model::"), "{stdout}");
     let report = json_of(
         &[
             "audit",

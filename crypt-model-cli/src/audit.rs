@@ -1,7 +1,7 @@
 //! `crypt-model audit`: a scan of a DynamoDB table for values that look like plaintext secrets,
 //! and for where its encryption stands (format versions and key ids in use, records without a
 //! header, the key table's keys). It needs no model: it reads every attribute but crypt-model's
-//! own. Given the model's schema it also says which field each finding is in, reports a
+//! ciphertexts. Given the model's schema it also says which field each finding is in, reports a
 //! sensitive field stored in plaintext whatever it looks like, and counts each blind index's
 //! coverage (the caller adds the integrity check, which needs the keys).
 
@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crypt_model::Schema;
 use sha2::{Digest, Sha256};
 
+use crate::connect::error_text;
 use crate::detect::{self, Kind};
 
 mod report;
@@ -23,8 +24,11 @@ type SdkItem = HashMap<String, AttributeValue>;
 
 /// Attribute names that start with this are crypt-model's (header, message, index values):
 /// ciphertext, not scanned.
-const RESERVED_PREFIX: &str = "__cm";
-const HEADER: &str = "__cm_header";
+use crypt_model::format::{HEADER_ATTRIBUTE as HEADER, SEALED_ATTRIBUTE as SEALED};
+
+/// The start of a blind index attribute's name (`__cm_ix_<field>`), whose binary values are
+/// keyed hashes.
+const INDEX_PREFIX: &str = "__cm_ix_";
 
 /// Audits `table`, scanning it in `segments` parallel segments; with the model's `schema` when
 /// known, and the key table `owner_keys` when given.
@@ -116,23 +120,13 @@ async fn scan_segment(
     }
 }
 
-fn error_text<E: std::error::Error + 'static>(error: &E) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
-}
-
 /// Counts one record and scans its attributes.
 fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &SdkItem) {
     report.records += 1;
     let has_header = item.contains_key(HEADER);
+    let sealed = matches!(item.get(SEALED), Some(AttributeValue::B(_)));
     match item.get(HEADER) {
-        Some(AttributeValue::B(bytes)) => match parse_header(bytes.as_ref()) {
+        Some(AttributeValue::B(bytes)) => match parse_header(bytes.as_ref()).filter(|_| sealed) {
             Some((version, key_id)) => {
                 *report.format_versions.entry(version).or_default() += 1;
                 *report.key_ids.entry(key_id).or_default() += 1;
@@ -152,20 +146,33 @@ fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &
         })
         .collect();
     let record = digest(&parts);
-    let mut names: Vec<&String> = item
-        .keys()
-        .filter(|n| !n.starts_with(RESERVED_PREFIX))
+    // Every attribute but crypt-model's ciphertexts: its header, its message, its index values.
+    // Another attribute under the reserved prefix is scanned like any other.
+    let mut names: Vec<(&String, &AttributeValue)> = item
+        .iter()
+        .filter(|(name, value)| {
+            let index = name.starts_with(INDEX_PREFIX) && matches!(value, AttributeValue::B(_));
+            *name != HEADER && *name != SEALED && !index
+        })
         .collect();
-    names.sort();
-    for name in names {
+    names.sort_by_key(|(name, _)| *name);
+    for (i, (name, value)) in names.into_iter().enumerate() {
         let field = schema.map(|s| field_role(s, name));
         let before = report.findings.len();
-        walk(report, &record, field, name, &item[name]);
+        let path = label(
+            report,
+            &record,
+            field,
+            "",
+            name,
+            &format!("<attribute {i}>"),
+        );
+        walk(report, &record, field, &path, value);
         // A sensitive field in plain is a finding whatever it looks like.
         if field == Some("sensitive") && report.findings.len() == before {
             report.findings.push(Finding {
                 record: record.clone(),
-                attribute: name.clone(),
+                attribute: path,
                 field,
                 kind: Kind::SensitiveField,
             });
@@ -265,11 +272,23 @@ fn walk(
             });
         }
     };
+    // Binary values are scanned as text when they are text.
+    let binary = |report: &mut Report, b: &[u8]| {
+        if let Ok(s) = std::str::from_utf8(b) {
+            text(report, s);
+        }
+    };
     match value {
         AttributeValue::S(s) | AttributeValue::N(s) => text(report, s),
+        AttributeValue::B(b) => binary(report, b.as_ref()),
         AttributeValue::Ss(members) | AttributeValue::Ns(members) => {
             for member in members {
                 text(report, member);
+            }
+        }
+        AttributeValue::Bs(members) => {
+            for member in members {
+                binary(report, member.as_ref());
             }
         }
         AttributeValue::L(values) => {
@@ -280,16 +299,40 @@ fn walk(
         AttributeValue::M(entries) => {
             let mut names: Vec<&String> = entries.keys().collect();
             names.sort();
-            for name in names {
-                walk(
-                    report,
-                    record,
-                    field,
-                    &format!("{path}.{name}"),
-                    &entries[name],
-                );
+            for (i, name) in names.into_iter().enumerate() {
+                let path = label(report, record, field, path, name, &format!("<key {i}>"));
+                walk(report, record, field, &path, &entries[name]);
             }
         }
         _ => {}
     }
+}
+
+/// The path to the attribute or map key `name` under `parent`. A name that itself looks like a
+/// secret (a map keyed by email addresses) is a finding, and the path shows `placeholder`
+/// instead of it, so that the report never holds the value.
+fn label(
+    report: &mut Report,
+    record: &str,
+    field: Option<&'static str>,
+    parent: &str,
+    name: &str,
+    placeholder: &str,
+) -> String {
+    let found = detect::scan(name);
+    let shown = if found.is_empty() { name } else { placeholder };
+    let path = if parent.is_empty() {
+        shown.to_owned()
+    } else {
+        format!("{parent}.{shown}")
+    };
+    for found in found {
+        report.findings.push(Finding {
+            record: record.to_owned(),
+            attribute: path.clone(),
+            field,
+            kind: found.kind,
+        });
+    }
+    path
 }

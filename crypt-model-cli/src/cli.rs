@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use crypt_model::EncryptedItem;
 use crypt_model::lifecycle::JobKind;
 
 use crate::audit::{self, Integrity};
-use crate::connect::{Aws, KeyArgs};
+use crate::connect::{Aws, KeyArgs, error_text};
 use crate::jobs::{self, JobArgs};
 use crate::models::{JobSpec, Model, Registered};
 
@@ -83,13 +83,32 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let parsed = match Arguments::try_parse_from(args) {
+        let names: Vec<&str> = self.models.iter().map(|m| m.schema().table()).collect();
+        let models = if names.is_empty() {
+            "This binary knows no model: `audit` runs without one; for the other commands, build \
+             your own with crypt_model_cli::Cli::new().model::<YourModel>()."
+                .to_owned()
+        } else {
+            format!("Models of this binary (--model): {}.", names.join(", "))
+        };
+        let command = Arguments::command().after_help(models);
+        let parsed = match command
+            .try_get_matches_from(args)
+            .and_then(|matches| Arguments::from_arg_matches(&matches))
+        {
             Ok(parsed) => parsed,
             Err(error) => {
                 let _ = error.print();
                 return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
             }
         };
+        // The library's log (the access log, the warnings of records edited in storage, the
+        // records a migration found in plaintext) on standard error, never on standard output.
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(parsed.log)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .try_init();
         let aws = Aws::load().await;
         match self.dispatch(&aws, parsed.command).await {
             Ok(code) => code,
@@ -108,14 +127,20 @@ impl Cli {
                 json,
                 keys,
             } => {
-                if segments == 0 {
-                    return Err("--segments is at least 1".to_owned());
+                if !(1..=jobs::MAX_SEGMENTS).contains(&segments) {
+                    return Err(format!("--segments is 1 to {}", jobs::MAX_SEGMENTS));
                 }
                 let model = match &target.model {
                     Some(_) => Some(self.find(&target)?),
                     None => None,
                 };
                 let schema = model.map(|m| m.schema());
+                // The keys first, when the records are to be opened: a missing flag fails now,
+                // not after a scan of the table.
+                let cipher = match &schema {
+                    Some(schema) => Some(aws.cipher(&keys, schema).await?),
+                    None => None,
+                };
                 let mut report = audit::audit(
                     &aws.dynamo,
                     &target.table,
@@ -124,9 +149,9 @@ impl Cli {
                     keys.owner_keys_table.as_deref(),
                 )
                 .await?;
-                if let Some(model) = model {
+                if let (Some(model), Some(cipher)) = (model, cipher) {
                     report.integrity =
-                        Some(integrity(aws, model, &target.table, segments, &keys).await?);
+                        Some(integrity(aws, model, cipher, &target.table, segments).await?);
                 }
                 if json {
                     println!("{}", report.to_json());
@@ -170,21 +195,28 @@ impl Cli {
                             .to_owned(),
                     );
                 }
+                let owner = owner_id(&owner)?;
                 let cipher = aws.cipher(&keys, &model.schema()).await?;
                 let erased = model
                     .erase_owner(aws.store(), cipher, &target.table, &owner)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| error_text(&e))?;
+                let key_table = keys.owner_keys_table.as_deref().unwrap_or_default();
                 if erased {
                     println!(
-                        "erased the owner's key: their records in {} and every copy of them can \
-                         no longer be opened (delete the records too, to free the space)",
-                        target.table
+                        "erased the owner's key from the key table {key_table}: their records \
+                         and every copy of them can no longer be opened (delete the records \
+                         too, to free the space)"
                     );
+                    Ok(ExitCode::SUCCESS)
                 } else {
-                    println!("the owner has no key in the key table: nothing to erase");
+                    // A mistyped id, or another key table: say so, with a status a pipeline sees.
+                    println!(
+                        "the key table {key_table} holds no key of this owner: nothing erased \
+                         (erased before, never wrote a record, or another id or key table)"
+                    );
+                    Ok(ExitCode::from(1))
                 }
-                Ok(ExitCode::SUCCESS)
             }
         }
     }
@@ -223,16 +255,16 @@ impl Cli {
 async fn integrity(
     aws: &Aws,
     model: &dyn Model,
+    cipher: std::sync::Arc<crypt_model::Cipher>,
     table: &str,
     segments: u32,
-    keys: &KeyArgs,
 ) -> Result<Integrity, String> {
     let schema = model.schema();
-    let cipher = aws.cipher(keys, &schema).await?;
     let spec = JobSpec {
         kind: JobKind::Inventory,
         name: format!("audit:{table}"),
         segments,
+        run: 0..segments,
         rate: 0,
         dry_run: true,
         checkpoints: None,
@@ -242,17 +274,42 @@ async fn integrity(
     let report = model
         .run(aws.store(), cipher, table, spec)
         .await
-        .map_err(|e| format!("cannot open the records: {e}"))?;
+        .map_err(|e| format!("cannot open the records: {}", error_text(&e)))?;
     let failures = report
         .failed
         .iter()
-        .map(|f| (jobs::key_digest(&schema, &f.key), f.reason.clone()))
+        .map(|f| {
+            (
+                jobs::key_digest(&schema, &f.key),
+                jobs::printable(&f.reason),
+            )
+        })
         .collect();
     Ok(Integrity {
-        opened: report.counts.unchanged - report.counts.plaintext,
+        opened: report
+            .counts
+            .unchanged
+            .saturating_sub(report.counts.plaintext),
         erased: report.counts.erased,
         failures,
     })
+}
+
+/// The owner's id: the argument, or with `-` a line of standard input (so that the id is not
+/// in the process list or the shell's history).
+fn owner_id(argument: &str) -> Result<String, String> {
+    if argument != "-" {
+        return Ok(argument.to_owned());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the owner's id from standard input: {e}"))?;
+    let id = line.trim_end_matches(['\r', '\n']);
+    if id.is_empty() {
+        return Err("--owner -: standard input held no owner id".to_owned());
+    }
+    Ok(id.to_owned())
 }
 
 #[derive(Parser)]
@@ -261,9 +318,18 @@ async fn integrity(
     version,
     about = "Audit and maintain DynamoDB tables encrypted by crypt-model",
     long_about = "Audit and maintain DynamoDB tables encrypted by crypt-model. Configured as the \
-                  AWS CLI is: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, the credential chain."
+                  AWS CLI is: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, the credential chain.\n\n\
+                  `audit` needs no model. The other commands, and `audit --model`, run in a \
+                  binary built with your models (crypt_model_cli::Cli::new().model::<M>()).\n\n\
+                  Exit status: 0 done; 1 an audit found something, a job could not process \
+                  some records, or erase-owner found no key; 2 an error; 130 a job stopped by \
+                  Ctrl-C (run it again with --resume)."
 )]
 struct Arguments {
+    /// What is logged on standard error: error, warn, info (each record a job touches, under
+    /// the access log's target crypt_model::access), debug, trace.
+    #[arg(long, global = true, env = "CRYPT_MODEL_LOG", default_value = "warn")]
+    log: tracing::Level,
     #[command(subcommand)]
     command: Command,
 }
@@ -333,7 +399,8 @@ enum Command {
     EraseOwner {
         #[command(flatten)]
         target: Target,
-        /// The owner's id.
+        /// The owner's id, or `-` to read it from standard input (kept out of the process list
+        /// and the shell's history).
         #[arg(long)]
         owner: String,
         /// Confirm: the erasure cannot be undone.

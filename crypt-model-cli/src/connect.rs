@@ -50,6 +50,20 @@ impl Aws {
         Aws { config, dynamo }
     }
 
+    /// The table's item count as DynamoDB last computed it (for an ETA); an error when the
+    /// table cannot be described (it does not exist, no permission).
+    pub(crate) async fn item_count(&self, table: &str) -> Result<Option<u64>, String> {
+        let described = self
+            .dynamo
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| format!("cannot describe table `{table}`: {}", error_text(&e)))?;
+        let count = described.table().and_then(|t| t.item_count());
+        Ok(count.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0))
+    }
+
     /// The store over the DynamoDB client.
     pub(crate) fn store(&self) -> DynamoStore {
         DynamoStore::new(self.dynamo.clone())
@@ -69,7 +83,7 @@ impl Aws {
         let read: Vec<&str> = keys.read_keys.iter().map(String::as_str).collect();
         let keyring = KmsKeyring::connect(kms, primary, &read)
             .await
-            .map_err(|e| format!("cannot use the KMS keys: {e}"))?;
+            .map_err(|e| format!("cannot use the KMS keys: {}", error_text(&e)))?;
         let mut cipher = Cipher::new(keyring);
         if let Some(path) = &keys.index_secret_file {
             cipher = cipher.with_index_secret(index_secret(path)?);
@@ -86,7 +100,7 @@ impl Aws {
         }
         match (&keys.owner_keys_table, schema.keeps_key_per_owner()) {
             (Some(table), _) => {
-                let owner_keys = OwnerKeys::new(self.store(), table).map_err(|e| e.to_string())?;
+                let owner_keys = OwnerKeys::new(self.store(), table).map_err(|e| error_text(&e))?;
                 cipher = cipher.with_owner_keys(owner_keys);
             }
             (None, true) => {
@@ -117,4 +131,17 @@ fn index_secret(path: &Path) -> Result<IndexSecret, String> {
     let bytes = Zeroizing::new(bytes);
     IndexSecret::from_bytes(&bytes)
         .map_err(|e| format!("the index secret file {}: {e}", path.display()))
+}
+
+/// An error with its sources, as one line (an SDK error's own text is often only "service
+/// error").
+pub(crate) fn error_text<E: std::error::Error + ?Sized>(error: &E) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }

@@ -1,6 +1,7 @@
 //! `migrate`, `rotate`, `backfill-index`: a lifecycle job of the library over a registered model,
 //! with durable checkpoints, Ctrl-C, progress and a report.
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,12 +12,15 @@ use crypt_model::{Key, Schema};
 use serde_json::{Value, json};
 
 use crate::audit::{attribute_text, digest};
-use crate::connect::{Aws, KeyArgs};
+use crate::connect::{Aws, KeyArgs, error_text};
 use crate::models::{JobSpec, Model};
 use crate::progress::Reporter;
 
 /// The exit status of a job stopped by Ctrl-C (as a shell reports a process interrupted).
 const STOPPED: u8 = 130;
+
+/// DynamoDB's limit on parallel scan segments.
+pub(crate) const MAX_SEGMENTS: u32 = 1_000_000;
 
 /// How a job runs.
 #[derive(Args, Debug)]
@@ -24,6 +28,10 @@ pub(crate) struct JobArgs {
     /// Parallel scan segments, run concurrently (a resumed job keeps its number).
     #[arg(long, default_value_t = 4)]
     pub(crate) segments: u32,
+    /// Run only the segments `A..B` of --segments: how a job is split across machines (each
+    /// with its own range and checkpoint directory, the same --segments and --name).
+    #[arg(long, value_name = "A..B")]
+    pub(crate) run_segments: Option<String>,
     /// At most this many records per second over all segments (0: no limit).
     #[arg(long, default_value_t = 0)]
     pub(crate) rate: u32,
@@ -59,10 +67,16 @@ pub(crate) async fn run(
     args: &JobArgs,
     keys: &KeyArgs,
 ) -> Result<ExitCode, String> {
-    if args.segments == 0 {
-        return Err("--segments is at least 1".to_owned());
+    if !(1..=MAX_SEGMENTS).contains(&args.segments) {
+        return Err(format!("--segments is 1 to {MAX_SEGMENTS}"));
     }
+    let run = match &args.run_segments {
+        Some(range) => parse_range(range, args.segments)?,
+        None => 0..args.segments,
+    };
     let schema = model.schema();
+    // The table first: a wrong name fails now, not after the keys are fetched.
+    let item_count = aws.item_count(table).await?;
     let cipher = aws.cipher(keys, &schema).await?;
     let name = args
         .name
@@ -71,11 +85,11 @@ pub(crate) async fn run(
     let checkpoints = if args.dry_run {
         None
     } else {
-        Some(checkpoints_for(&name, args).await?)
+        Some(checkpoints_for(&name, args, &run).await?)
     };
     let stop = StopSignal::new();
     stop_on_ctrl_c(&stop);
-    let reporter = Arc::new(Reporter::new(&name, item_count(aws, table).await));
+    let reporter = Arc::new(Reporter::new(&name, item_count));
     let progress = {
         let reporter = reporter.clone();
         Box::new(move |p: &_| reporter.update(p))
@@ -84,6 +98,7 @@ pub(crate) async fn run(
         kind,
         name,
         segments: args.segments,
+        run,
         rate: args.rate,
         dry_run: args.dry_run,
         checkpoints,
@@ -93,23 +108,35 @@ pub(crate) async fn run(
     let report = model.run(aws.store(), cipher.clone(), table, spec).await;
     reporter.finish();
     let report = report.map_err(|e| {
-        format!("the job stopped: {e} (each segment kept its last checkpoint: run it again with --resume)")
+        let resume = if args.dry_run {
+            ""
+        } else {
+            " (each segment kept its last checkpoint: run it again with --resume)"
+        };
+        format!("the job stopped: {}{resume}", error_text(&e))
     })?;
-    // The key table's rows are under the keyring's keys too: a rotation rewraps them.
-    let mut rows = None;
+    // The key table's rows are under the keyring's keys too: a rotation of a model with a key
+    // per owner rewraps them, once the records are done.
     let rotation = matches!(kind, JobKind::Rewrap | JobKind::Reencrypt);
-    if rotation && cipher.owner_keys().is_some() && !args.dry_run && report.is_complete() {
-        rows = Some(
-            cipher
-                .rewrap_owner_keys()
-                .await
-                .map_err(|e| format!("cannot rewrap the key table's rows: {e}"))?,
-        );
-    }
+    let rewrap_rows = rotation && schema.keeps_key_per_owner() && !args.dry_run;
+    let (rows, rows_error) = if rewrap_rows && report.is_complete() {
+        match cipher.rewrap_owner_keys().await {
+            Ok(rows) => (Some(rows), None),
+            Err(e) => (None, Some(error_text(&e))),
+        }
+    } else {
+        (None, None)
+    };
     if args.json {
         println!("{}", to_json(&report, &schema, args.dry_run, rows));
     } else {
         print!("{}", to_text(&report, &schema, args.dry_run, rows));
+    }
+    if let Some(error) = rows_error {
+        return Err(format!(
+            "the records are done, but the key table's rows could not be rewrapped: {error} \
+             (run the same command again with --resume: the records are not done twice)"
+        ));
     }
     Ok(if report.stopped {
         ExitCode::from(STOPPED)
@@ -120,27 +147,56 @@ pub(crate) async fn run(
     })
 }
 
-/// The job's file checkpoints; an earlier run's are refused unless `--resume` says to continue
-/// it, so that a job is not ended at once by a finished run of the same name.
-async fn checkpoints_for(name: &str, args: &JobArgs) -> Result<FileCheckpoints, String> {
-    let checkpoints = FileCheckpoints::new(&args.checkpoints).map_err(|e| e.to_string())?;
-    if !args.resume {
-        for segment in 0..args.segments {
-            if checkpoints
-                .load(name, segment)
-                .await
-                .map_err(|e| e.to_string())?
-                .is_some()
-            {
-                return Err(format!(
-                    "the job `{name}` has checkpoints in {} from an earlier run: add --resume to \
-                     continue it, or give this run another --name",
-                    args.checkpoints.display()
-                ));
-            }
-        }
+/// `A..B`, a share of the segments `0..total` for this process.
+fn parse_range(text: &str, total: u32) -> Result<Range<u32>, String> {
+    let invalid = || format!("--run-segments is `A..B`, a part of 0..{total} (--segments)");
+    let (a, b) = text.split_once("..").ok_or_else(invalid)?;
+    let a: u32 = a.trim().parse().map_err(|_| invalid())?;
+    let b: u32 = b.trim().parse().map_err(|_| invalid())?;
+    if a < b && b <= total {
+        Ok(a..b)
+    } else {
+        Err(invalid())
     }
-    Ok(checkpoints)
+}
+
+/// The job's file checkpoints. Without `--resume`, an earlier run's are refused, so that a job
+/// is not ended at once by a finished run of the same name; with it, there must be some.
+async fn checkpoints_for(
+    name: &str,
+    args: &JobArgs,
+    run: &Range<u32>,
+) -> Result<FileCheckpoints, String> {
+    let dir = args.checkpoints.display();
+    let checkpoints = FileCheckpoints::new(&args.checkpoints).map_err(|e| {
+        format!(
+            "cannot use the checkpoint directory {dir}: {}",
+            error_text(&e)
+        )
+    })?;
+    let mut found = Vec::new();
+    for segment in run.clone() {
+        let loaded = checkpoints
+            .load(name, segment)
+            .await
+            .map_err(|e| format!("cannot read the checkpoints in {dir}: {}", error_text(&e)))?;
+        found.extend(loaded);
+    }
+    match (args.resume, found.is_empty()) {
+        (false, false) if found.iter().all(|c| c.done) => Err(format!(
+            "the job `{name}` is already complete (its checkpoints are in {dir}): give a new \
+             job another --name (a rotation: one name per rotation)"
+        )),
+        (false, false) => Err(format!(
+            "the job `{name}` has checkpoints in {dir} from an earlier run that did not finish: \
+             add --resume to continue it, or give this run another --name"
+        )),
+        (true, true) => Err(format!(
+            "nothing to resume: no checkpoints of the job `{name}` in {dir} (check --name and \
+             --checkpoints, or leave out --resume to start it)"
+        )),
+        _ => Ok(checkpoints),
+    }
 }
 
 /// The first Ctrl-C stops the job at its next record (each segment saves its checkpoint); a
@@ -156,19 +212,6 @@ fn stop_on_ctrl_c(stop: &StopSignal) {
             }
         }
     });
-}
-
-/// The table's item count as DynamoDB last computed it, for the ETA.
-async fn item_count(aws: &Aws, table: &str) -> Option<u64> {
-    let described = aws
-        .dynamo
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .ok()?;
-    let count = described.table()?.item_count()?;
-    u64::try_from(count).ok().filter(|n| *n > 0)
 }
 
 /// A record's digest, as the audit names it.
@@ -243,8 +286,16 @@ fn to_text(report: &JobReport, schema: &Schema, dry_run: bool, rows: Option<u64>
         out.push_str(&format!(
             "  failed: record {}: {}\n",
             key_digest(schema, &f.key),
-            f.reason
+            printable(&f.reason)
         ));
     }
     out
+}
+
+/// `text` without control characters (a failure's reason names attributes, which anyone who can
+/// write the table chooses): nothing it holds can move a terminal's cursor.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }

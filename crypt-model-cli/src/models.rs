@@ -18,6 +18,8 @@ pub(crate) struct JobSpec {
     pub(crate) kind: JobKind,
     pub(crate) name: String,
     pub(crate) segments: u32,
+    /// The segments this process runs.
+    pub(crate) run: std::ops::Range<u32>,
     pub(crate) rate: u32,
     pub(crate) dry_run: bool,
     /// Where the checkpoints are kept; in memory when `None` (a dry run, an audit).
@@ -90,6 +92,7 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
             let mut job = Job::new(spec.kind, &table, &caller)
                 .named(&spec.name)
                 .segments(spec.segments)
+                .run_segments(spec.run)
                 .rate_limit(spec.rate)
                 .dry_run(spec.dry_run)
                 .stop_on(&spec.stop)

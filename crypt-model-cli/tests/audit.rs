@@ -219,3 +219,63 @@ fn the_published_binary_knows_no_model_and_says_how_to_build_one() {
         assert!(err.contains("Cli::new().model::<YourModel>()"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn secrets_under_the_reserved_prefix_in_binary_or_as_map_keys_are_found_and_not_shown() {
+    let client = client();
+    let name = table(&client, "cli-hidden").await;
+    let mut item = encrypted("u1");
+    item.insert("__cm_notes".to_owned(), s("card 4111 1111 1111 1111"));
+    item.insert(
+        "scan".to_owned(),
+        AttributeValue::B(b"ssn 078-05-1120".to_vec().into()),
+    );
+    let contacts = [("alice@example.com".to_owned(), s("call later"))];
+    item.insert(
+        "contacts".to_owned(),
+        AttributeValue::M(contacts.into_iter().collect()),
+    );
+    client
+        .put_item()
+        .table_name(&name)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    // A plaintext record dressed with a header but no message is not counted as encrypted.
+    client
+        .put_item()
+        .table_name(&name)
+        .item("pk", s("u2"))
+        .item("__cm_header", encrypted("x")["__cm_header"].clone())
+        .send()
+        .await
+        .unwrap();
+
+    let (code, out, err) = audit(&name, true);
+    assert_eq!(code, 1, "{out}{err}");
+    for secret in ["4111 1111 1111 1111", "078-05-1120", "alice@example.com"] {
+        assert!(!out.contains(secret), "the report shows a secret: {out}");
+    }
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["attribute"].as_str().unwrap(),
+                f["kind"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("__cm_notes", "card_number"),
+            ("contacts.<key 0>", "email"),
+            ("scan", "us_ssn"),
+        ]
+    );
+    assert_eq!(report["malformed_headers"], 1);
+}

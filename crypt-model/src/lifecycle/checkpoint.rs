@@ -236,10 +236,15 @@ pub struct FileCheckpoints {
 }
 
 impl FileCheckpoints {
-    /// Checkpoints in `dir`, created if missing.
+    /// Checkpoints in `dir`, created if missing (on Unix, readable by its owner only: the
+    /// checkpoints hold record keys).
     pub fn new(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_owned();
-        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir).map_err(|e| io_error(&dir, e))?;
         Ok(FileCheckpoints { dir })
     }
 
@@ -286,7 +291,17 @@ impl Checkpoints for FileCheckpoints {
         let partial = path.with_extension("json.partial");
         let write = || -> std::io::Result<()> {
             use std::io::Write;
-            let mut file = std::fs::File::create(&partial)?;
+            // A new file, never one already there (a link planted at its name is removed, not
+            // followed), readable by its owner only on Unix.
+            match std::fs::remove_file(&partial) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&partial)?;
             file.write_all(checkpoint.to_json().as_bytes())?;
             file.sync_all()?;
             std::fs::rename(&partial, &path)
@@ -380,8 +395,25 @@ mod tests {
         );
         assert_eq!(
             files.load("migrate:profiles", 3).await.unwrap(),
-            Some(checkpoint)
+            Some(checkpoint.clone())
         );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // The owner's only: they hold record keys.
+            let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700);
+            assert_eq!(mode(&files.path("migrate:profiles", 3)), 0o600);
+            // A link planted where the next file is written is replaced, not written through.
+            let victim = dir.join("victim");
+            std::fs::write(&victim, "kept").unwrap();
+            let partial = files
+                .path("migrate:profiles", 3)
+                .with_extension("json.partial");
+            std::os::unix::fs::symlink(&victim, &partial).unwrap();
+            files.save(&checkpoint).await.unwrap();
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "kept");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
