@@ -6,6 +6,7 @@
 //! coverage (the caller adds the integrity check, which needs the keys).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -31,13 +32,16 @@ use crypt_model::format::{HEADER_ATTRIBUTE as HEADER, SEALED_ATTRIBUTE as SEALED
 const INDEX_PREFIX: &str = "__cm_ix_";
 
 /// Audits `table`, scanning it in `segments` parallel segments; with the model's `schema` when
-/// known, and the key table `owner_keys` when given.
+/// known, and the key table `owner_keys` when given. At most `max_findings` findings are kept
+/// (all are counted). Each page is counted and dropped as it comes: the audit holds no more of
+/// the table than a page per segment.
 pub(crate) async fn audit(
     client: &Client,
     table: &str,
     segments: u32,
     schema: Option<&Schema>,
     owner_keys: Option<&str>,
+    max_findings: usize,
 ) -> Result<Report, String> {
     let keys = key_names(client, table).await?;
     let mut report = Report {
@@ -50,29 +54,46 @@ pub(crate) async fn audit(
             .indexes
             .insert(spec.field().to_owned(), Coverage::default());
     }
-    for items in scan(client, table, segments).await {
-        for item in items? {
-            record(&mut report, &keys, schema, &item);
+    let state = Mutex::new(report);
+    scan(client, table, segments, &|item| {
+        let mut report = state.lock().unwrap_or_else(PoisonError::into_inner);
+        record(&mut report, &keys, schema, item);
+        if report.findings.len() > max_findings {
+            report.findings.truncate(max_findings);
         }
-    }
+    })
+    .await?;
+    let mut report = state.into_inner().unwrap_or_else(PoisonError::into_inner);
+    // One order whatever the order of the scan's pages.
+    report.findings.sort_by(|a, b| {
+        (&a.record, &a.attribute, a.kind.name()).cmp(&(&b.record, &b.attribute, b.kind.name()))
+    });
     if let Some(key_table) = owner_keys {
-        let mut by_key = BTreeMap::new();
-        for rows in scan(client, key_table, segments).await {
-            for row in rows? {
-                if let Some(AttributeValue::S(key_id)) = row.get("key_id") {
-                    *by_key.entry(key_id.clone()).or_default() += 1;
-                }
+        let by_key = Mutex::new(BTreeMap::new());
+        scan(client, key_table, segments, &|row| {
+            if let Some(AttributeValue::S(key_id)) = row.get("key_id") {
+                let mut by_key = by_key.lock().unwrap_or_else(PoisonError::into_inner);
+                *by_key.entry(key_id.clone()).or_default() += 1;
             }
-        }
-        report.owner_key_ids = Some(by_key);
+        })
+        .await?;
+        report.owner_key_ids = Some(by_key.into_inner().unwrap_or_else(PoisonError::into_inner));
     }
     Ok(report)
 }
 
-/// The items of each of `segments` parallel segments of `table`.
-async fn scan(client: &Client, table: &str, segments: u32) -> Vec<Result<Vec<SdkItem>, String>> {
-    let scans = (0..segments).map(|segment| scan_segment(client, table, segment, segments));
-    futures_util::future::join_all(scans).await
+/// Gives `visit` each item of `table`, over `segments` parallel segments.
+async fn scan(
+    client: &Client,
+    table: &str,
+    segments: u32,
+    visit: &(dyn Fn(&SdkItem) + Sync),
+) -> Result<(), String> {
+    let scans = (0..segments).map(|segment| scan_segment(client, table, segment, segments, visit));
+    futures_util::future::join_all(scans)
+        .await
+        .into_iter()
+        .collect()
 }
 
 /// The table's key attribute names.
@@ -99,8 +120,8 @@ async fn scan_segment(
     table: &str,
     segment: u32,
     segments: u32,
-) -> Result<Vec<SdkItem>, String> {
-    let mut items = Vec::new();
+    visit: &(dyn Fn(&SdkItem) + Sync),
+) -> Result<(), String> {
     let mut start = None;
     loop {
         let page = client
@@ -112,10 +133,12 @@ async fn scan_segment(
             .send()
             .await
             .map_err(|e| format!("cannot scan table `{table}`: {}", error_text(&e)))?;
-        items.extend(page.items.unwrap_or_default());
+        for item in page.items() {
+            visit(item);
+        }
         start = page.last_evaluated_key;
         if start.is_none() {
-            return Ok(items);
+            return Ok(());
         }
     }
 }
@@ -123,6 +146,7 @@ async fn scan_segment(
 /// Counts one record and scans its attributes.
 fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &SdkItem) {
     report.records += 1;
+    let findings_before = report.findings.len();
     let has_header = item.contains_key(HEADER);
     let sealed = matches!(item.get(SEALED), Some(AttributeValue::B(_)));
     match item.get(HEADER) {
@@ -178,6 +202,7 @@ fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &
             });
         }
     }
+    report.findings_total += (report.findings.len() - findings_before) as u64;
     if has_header {
         for spec in schema.map(Schema::indexes).unwrap_or_default() {
             let coverage = report.indexes.entry(spec.field().to_owned()).or_default();

@@ -124,6 +124,7 @@ impl Cli {
             Command::Audit {
                 target,
                 segments,
+                max_findings,
                 json,
                 keys,
             } => {
@@ -147,6 +148,7 @@ impl Cli {
                     segments,
                     schema.as_ref(),
                     keys.owner_keys_table.as_deref(),
+                    max_findings,
                 )
                 .await?;
                 if let (Some(model), Some(cipher)) = (model, cipher) {
@@ -357,6 +359,9 @@ enum Command {
         /// Parallel scan segments.
         #[arg(long, default_value_t = 4)]
         segments: u32,
+        /// List at most this many findings (all are counted).
+        #[arg(long, default_value_t = 10_000)]
+        max_findings: usize,
         /// The report as JSON (its shape is documented and stable).
         #[arg(long)]
         json: bool,

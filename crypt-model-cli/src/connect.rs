@@ -118,10 +118,16 @@ impl Aws {
 
 /// An index secret from a file of 64 hex digits (surrounding white space ignored).
 fn index_secret(path: &Path) -> Result<IndexSecret, String> {
-    let text = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the index secret file {}: {e}", path.display()))?,
-    );
+    let unreadable =
+        |e: std::io::Error| format!("cannot read the index secret file {}: {e}", path.display());
+    // 64 hex digits and some white space: a larger file is not one.
+    // Room for all of it at once, so that no copy is left behind a reallocation unwiped.
+    let mut text = Zeroizing::new(String::with_capacity(1025));
+    std::fs::File::open(path)
+        .and_then(|file| {
+            std::io::Read::read_to_string(&mut std::io::Read::take(file, 1024), &mut text)
+        })
+        .map_err(unreadable)?;
     let bytes = hex::decode(text.trim()).map_err(|_| {
         format!(
             "the index secret file {} does not hold 64 hex digits",

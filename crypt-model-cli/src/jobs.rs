@@ -199,19 +199,39 @@ async fn checkpoints_for(
     }
 }
 
-/// The first Ctrl-C stops the job at its next record (each segment saves its checkpoint); a
-/// second one ends the process at once (the checkpoints saved after each page stand).
+/// The first Ctrl-C (or SIGTERM, as a container's stop sends) stops the job at its next record
+/// (each segment saves its checkpoint); a second one ends the process at once (the checkpoints
+/// saved after each page stand).
 fn stop_on_ctrl_c(stop: &StopSignal) {
     let stop = stop.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupted().await {
             eprintln!("stopping at the next record (Ctrl-C again to quit now)");
             stop.stop();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupted().await {
                 std::process::exit(i32::from(STOPPED));
             }
         }
     });
+}
+
+/// Waits for Ctrl-C or SIGTERM; `false` if no handler could be installed.
+async fn interrupted() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return tokio::signal::ctrl_c().await.is_ok();
+        };
+        tokio::select! {
+            ctrl_c = tokio::signal::ctrl_c() => ctrl_c.is_ok(),
+            _ = terminate.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
 }
 
 /// A record's digest, as the audit names it.

@@ -90,7 +90,7 @@ impl Reporter {
         );
         if let Some(total) = self.total.filter(|_| rate > 0.0) {
             let left = total.saturating_sub(sum.seen) as f64 / rate;
-            line.push_str(&format!(" (of about {total}, ETA {:.0} s)", left));
+            line.push_str(&format!(" (of about {total}, ETA {})", duration(left)));
         }
         eprintln!("{line}");
     }
@@ -116,4 +116,24 @@ fn sum(state: &State) -> Counts {
         sum.failed += counts.failed;
     }
     sum
+}
+
+/// Seconds as a person reads them: `45s`, `12m 05s`, `3h 20m`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_as_a_person_reads_them() {
+        assert_eq!(super::duration(44.6), "45s");
+        assert_eq!(super::duration(725.0), "12m 05s");
+        assert_eq!(super::duration(12_000.0), "3h 20m");
+    }
 }

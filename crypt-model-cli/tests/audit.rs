@@ -83,9 +83,15 @@ fn encrypted(pk: &str) -> std::collections::HashMap<String, AttributeValue> {
 
 /// Runs `crypt-model audit` on `table`; its exit code and standard output.
 fn audit(table: &str, json: bool) -> (i32, String, String) {
+    audit_with(table, json, &[])
+}
+
+/// The same, with more arguments.
+fn audit_with(table: &str, json: bool, extra: &[&str]) -> (i32, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crypt-model"));
     command
         .args(["audit", "--table", table, "--segments", "2"])
+        .args(extra)
         .env("AWS_ENDPOINT_URL", endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -159,6 +165,7 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
             {"record": record, "attribute": "ssn", "field": null, "kind": "us_ssn",
              "requirements": ["GDPR-ART-32", "OWASP-API3-2023"]},
         ],
+        "findings_total": 3,
     });
     assert_eq!(report, expected);
 
@@ -175,6 +182,15 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
          \x20 record {record} attribute ssn: us_ssn (GDPR-ART-32, OWASP-API3-2023)\n"
     );
     assert_eq!(out, snapshot);
+
+    // At most --max-findings are listed; all are counted.
+    let (code, out, _) = audit_with(&name, false, &["--max-findings", "1"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("3 values look like plaintext secrets:"),
+        "{out}"
+    );
+    assert!(out.contains("  and 2 more (see --max-findings)\n"), "{out}");
 }
 
 #[tokio::test]

@@ -65,15 +65,17 @@ pub(crate) struct Report {
     pub(crate) indexes: BTreeMap<String, Coverage>,
     /// What opening every record found (an audit that knows the model).
     pub(crate) integrity: Option<Integrity>,
-    /// The values that look like plaintext secrets.
+    /// The values that look like plaintext secrets (at most `--max-findings` of them).
     pub(crate) findings: Vec<Finding>,
+    /// How many values look like plaintext secrets, listed or not.
+    pub(crate) findings_total: u64,
 }
 
 impl Report {
     /// Whether anything needs a person's attention: a finding, a header that cannot be read, a
     /// record that does not open.
     pub(crate) fn has_problems(&self) -> bool {
-        !self.findings.is_empty()
+        self.findings_total > 0
             || self.malformed_headers > 0
             || self
                 .integrity
@@ -126,6 +128,7 @@ impl Report {
             "indexes": indexes,
             "integrity": integrity,
             "findings": findings,
+            "findings_total": self.findings_total,
         })
     }
 
@@ -164,12 +167,12 @@ impl Report {
                 out.push_str(&format!("    record {record}: {reason}\n"));
             }
         }
-        if self.findings.is_empty() {
+        if self.findings_total == 0 {
             out.push_str("no value looks like a plaintext secret\n");
         } else {
             out.push_str(&format!(
                 "{} values look like plaintext secrets:\n",
-                self.findings.len()
+                self.findings_total
             ));
             for f in &self.findings {
                 let field = f.field.map(|r| format!(" ({r} field)")).unwrap_or_default();
@@ -180,6 +183,10 @@ impl Report {
                     f.kind.name(),
                     f.kind.requirements().join(", ")
                 ));
+            }
+            let unlisted = self.findings_total - self.findings.len() as u64;
+            if unlisted > 0 {
+                out.push_str(&format!("  and {unlisted} more (see --max-findings)\n"));
             }
         }
         out
