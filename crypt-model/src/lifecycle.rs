@@ -131,6 +131,7 @@ impl JobKind {
 /// What a job counted. A record is counted once per pass of its segment: `seen` is the sum of
 /// `changed`, `unchanged`, `skipped`, `erased` and `failed`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Counts {
     /// Records read.
     pub seen: u64,
@@ -144,9 +145,8 @@ pub struct Counts {
     /// or a backfill; one deleted while the job ran).
     pub skipped: u64,
     /// Records whose owner's key was erased ([`Table::erase_owner`]): they fail closed for
-    /// ever, so no job processes them — delete them to free the space. A record whose header was
-    /// edited to name a key handle the key table does not hold reads the same way, and is
-    /// counted here too.
+    /// ever, so no job processes them — delete them to free the space. (A record whose header or
+    /// owner was edited to name a key the key table neither holds nor erased is `failed`.)
     pub erased: u64,
     /// Records the job could not process: [`JobReport::failed`] names them.
     pub failed: u64,

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use lru::LruCache;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
@@ -23,7 +24,7 @@ pub(crate) const HANDLE_LEN: usize = 16;
 /// The key table's partition key.
 const ROW_KEY: &str = "owner_key";
 
-/// The start of a tombstone's row key, `erased:<table>:<hex handle>` (a table name holds no
+/// The start of a tombstone's row key, `erased:<table>:<hex digest>` (a table name holds no
 /// `:`, an owner key row starts with the table's name and `/`).
 const TOMBSTONE: &str = "erased:";
 
@@ -91,46 +92,70 @@ impl OwnerKeys {
         &self.table
     }
 
-    /// Erases the key of `owner` in the logical table `table`: leaves a tombstone naming the
-    /// key's random handle (no owner id), deletes the row, and forgets the key here. `false`
-    /// when there was none. Every record of the owner sealed under it can no longer be read,
-    /// anywhere: it fails with [`Error::OwnerKeyErased`], which the tombstone tells from a record
-    /// whose header or owner was edited (that is [`Error::Integrity`]). Authorization is the
-    /// caller's; applications erase through [`Table::erase_owner`](crate::Table::erase_owner),
-    /// which checks it.
+    /// Erases the key of `owner` in the logical table `table`: leaves a tombstone for the key
+    /// (a digest of the owner and the key's random handle: no owner id), deletes the row if it
+    /// still holds that key, and forgets the key here. `false` when there was none. Every record
+    /// of the owner sealed under it can no longer be read, anywhere: it fails with
+    /// [`Error::OwnerKeyErased`], which the tombstone tells from a record whose header or owner
+    /// was edited (that is [`Error::Integrity`]). Authorization is the caller's; applications
+    /// erase through [`Table::erase_owner`](crate::Table::erase_owner), which checks it.
     pub async fn erase(&self, table: &str, owner: &str) -> Result<bool> {
         let row = row_key(table, owner);
         let key = Key::new(AttributeValue::S(row.clone()));
-        let stored = self.store.get(&self.table, &key).await?;
-        if let Some(stored) = &stored {
+        let mut attempts = 0;
+        let erased = loop {
+            let Some(stored) = self.store.get(&self.table, &key).await? else {
+                break false;
+            };
             // First the tombstone: an erasure stopped between the two is done again in full.
-            let (_, handle) = parse_row(stored)?;
-            let tombstone =
-                Item::from_iter([(ROW_KEY, AttributeValue::S(tombstone_key(table, &handle)))]);
-            self.store
-                .put(&self.table, tombstone, &Condition::Always)
-                .await?;
-        }
-        self.store
-            .delete(&self.table, &key, &Condition::Always)
-            .await?;
+            // Then the row, only if it still holds the key the tombstone names (the owner may
+            // have come back, after another erasure, with a new key meanwhile).
+            let condition = match stored.get("handle") {
+                Some(AttributeValue::B(handle)) => {
+                    let tombstone = Item::from_iter([(
+                        ROW_KEY,
+                        AttributeValue::S(tombstone_key(table, owner, handle)),
+                    )]);
+                    self.store
+                        .put(&self.table, tombstone, &Condition::Always)
+                        .await?;
+                    Condition::equals("handle", AttributeValue::B(handle.clone()))
+                }
+                // A row that is not one of ours holds no key to tell apart: erased as it is.
+                _ => {
+                    tracing::warn!(
+                        target: "crypt_model::access",
+                        table,
+                        "an owner's key row without a handle was erased without a tombstone"
+                    );
+                    Condition::Exists
+                }
+            };
+            match self.store.delete(&self.table, &key, &condition).await {
+                Ok(()) => break true,
+                Err(Error::ConditionFailed { .. }) if attempts < 5 => attempts += 1,
+                Err(error) => return Err(error),
+            }
+        };
         // After the row is gone: a read or write that fetched the key before cannot cache it
         // again (it sees the count change), and the cached copy goes.
         self.erasures.fetch_add(1, Ordering::SeqCst);
         lock(&self.cache).pop(&row);
-        tracing::info!(
-            target: "crypt_model::access",
-            table,
-            "an owner's key was erased"
-        );
-        Ok(stored.is_some())
+        if erased {
+            tracing::info!(
+                target: "crypt_model::access",
+                table,
+                "an owner's key was erased"
+            );
+        }
+        Ok(erased)
     }
 
-    /// Why a record's key handle has no key: the key was erased (there is a tombstone for the
-    /// handle), or the record was edited — its handle or owner — or is read with another key
-    /// table than the one it was written with.
-    async fn no_key(&self, table: &'static str, handle: &[u8]) -> Error {
-        let tombstone = Key::new(AttributeValue::S(tombstone_key(table, handle)));
+    /// Why a record's key handle has no key: the owner's key of that handle was erased (there
+    /// is a tombstone for the owner and the handle), or the record was edited — its handle or
+    /// its owner — or is read with another key table than the one it was written with.
+    async fn no_key(&self, table: &'static str, owner: &str, handle: &[u8]) -> Error {
+        let tombstone = Key::new(AttributeValue::S(tombstone_key(table, owner, handle)));
         match self.store.get(&self.table, &tombstone).await {
             Ok(Some(_)) => Error::OwnerKeyErased {
                 table: table.to_owned(),
@@ -209,24 +234,28 @@ impl OwnerKeys {
         handle: &[u8],
     ) -> Result<DataKey> {
         let row = row_key(table, owner);
-        let (key, current) = match self.cached(&row) {
-            Some(hit) => hit,
-            None => {
-                let erasures = self.erasures.load(Ordering::SeqCst);
-                let key = Key::new(AttributeValue::S(row.clone()));
-                let Some(stored) = self.store.get(&self.table, &key).await? else {
-                    return Err(self.no_key(table, handle).await);
-                };
-                self.unwrap_row(keys, table, &row, &stored, erasures)
-                    .await?
+        if let Some((key, current)) = self.cached(&row) {
+            if bool::from(current.as_slice().ct_eq(handle)) {
+                return Ok(key);
             }
+            // Not the cached key: the owner may have been erased elsewhere and come back with a
+            // new one since it was cached. Read the row again.
+            lock(&self.cache).pop(&row);
+        }
+        let erasures = self.erasures.load(Ordering::SeqCst);
+        let key = Key::new(AttributeValue::S(row.clone()));
+        let Some(stored) = self.store.get(&self.table, &key).await? else {
+            return Err(self.no_key(table, owner, handle).await);
         };
+        let (key, current) = self
+            .unwrap_row(keys, table, &row, &stored, erasures)
+            .await?;
         if bool::from(current.as_slice().ct_eq(handle)) {
             Ok(key)
         } else {
             // The owner has a key, but not this one: a key of theirs erased since (they came
             // back), or the record was edited or moved from another owner.
-            Err(self.no_key(table, handle).await)
+            Err(self.no_key(table, owner, handle).await)
         }
     }
 
@@ -353,9 +382,20 @@ fn row_key(table: &str, owner: &str) -> String {
     format!("{table}/{owner}")
 }
 
-/// The tombstone of the erased key whose handle is `handle`, in the logical table `table`.
-fn tombstone_key(table: &str, handle: &[u8]) -> String {
-    let hex: String = handle.iter().map(|b| format!("{b:02x}")).collect();
+/// The tombstone of `owner`'s erased key whose handle is `handle`, in the logical table
+/// `table`: `erased:<table>:<hex SHA-256(u32 len(owner) || owner || handle)>`. Bound to the
+/// owner, so that a handle copied from an erased owner's record into another owner's does not
+/// make that record read as erased; a digest, so that the owner's id is not in it.
+fn tombstone_key(table: &str, owner: &str, handle: &[u8]) -> String {
+    let mut digest = Sha256::new();
+    digest.update((owner.len() as u32).to_be_bytes());
+    digest.update(owner.as_bytes());
+    digest.update(handle);
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("{TOMBSTONE}{table}:{hex}")
 }
 

@@ -173,9 +173,9 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         .unwrap_err();
     assert!(matches!(&error, Error::OwnerKeyErased { .. }), "{error:?}");
 
-    // An edited record is not "erased": its handle, or its owner, changed in storage names no
-    // key the key table holds or erased — an integrity failure (so are bob's records read with
-    // a key table that is not theirs).
+    // An edited record is not "erased": its handle, or its owner, changed in storage — or the
+    // handle of an erased key copied in — names no key the key table holds or erased for that
+    // owner: an integrity failure (so are bob's records read with a key table not theirs).
     let bobs_copy = page_of(&store, &notes, "bob").await.remove(0);
     let mut edited_handle = bobs_copy.clone();
     if let Some(AttributeValue::B(header)) = edited_handle.get_mut(HEADER_ATTRIBUTE) {
@@ -187,12 +187,19 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
     }
     let mut moved = bobs_copy.clone();
     moved.insert("user_id", AttributeValue::S("nobody".into()));
+    // A handle of alice's erased key, copied into bob's record, does not make it "erased".
+    let mut borrowed = bobs_copy.clone();
+    borrowed.insert(
+        HEADER_ATTRIBUTE,
+        copies[0].get(HEADER_ATTRIBUTE).unwrap().clone(),
+    );
     let empty = backend
         .table(TableRef::new("conf_owner_keys_other", "owner_key", None).unwrap())
         .await;
     for (item, reader, owner) in [
         (edited_handle, &elsewhere, "bob"),
         (moved, &elsewhere, "nobody"),
+        (borrowed, &elsewhere, "bob"),
         (bobs_copy, &cipher(&store, empty.name()), "bob"),
     ] {
         let error = Note::from_item(item)
