@@ -23,8 +23,7 @@ pub(crate) use report::{Integrity, Report};
 
 type SdkItem = HashMap<String, AttributeValue>;
 
-/// Attribute names that start with this are crypt-model's (header, message, index values):
-/// ciphertext, not scanned.
+// crypt-model's ciphertexts, not scanned: the header, the message, and the index values.
 use crypt_model::format::{HEADER_ATTRIBUTE as HEADER, SEALED_ATTRIBUTE as SEALED};
 
 /// The start of a blind index attribute's name (`__cm_ix_<field>`), whose binary values are
@@ -58,16 +57,13 @@ pub(crate) async fn audit(
     scan(client, table, segments, &|item| {
         let mut report = state.lock().unwrap_or_else(PoisonError::into_inner);
         record(&mut report, &keys, schema, item);
-        if report.findings.len() > max_findings {
-            report.findings.truncate(max_findings);
+        if report.findings.len() > max_findings.saturating_mul(2).max(1024) {
+            keep_first(&mut report.findings, max_findings);
         }
     })
     .await?;
     let mut report = state.into_inner().unwrap_or_else(PoisonError::into_inner);
-    // One order whatever the order of the scan's pages.
-    report.findings.sort_by(|a, b| {
-        (&a.record, &a.attribute, a.kind.name()).cmp(&(&b.record, &b.attribute, b.kind.name()))
-    });
+    keep_first(&mut report.findings, max_findings);
     if let Some(key_table) = owner_keys {
         let by_key = Mutex::new(BTreeMap::new());
         scan(client, key_table, segments, &|row| {
@@ -80,6 +76,15 @@ pub(crate) async fn audit(
         report.owner_key_ids = Some(by_key.into_inner().unwrap_or_else(PoisonError::into_inner));
     }
     Ok(report)
+}
+
+/// Sorts findings (by record digest, attribute, kind) and keeps the first `max`: the same
+/// findings whatever the order of the scan's pages.
+fn keep_first(findings: &mut Vec<Finding>, max: usize) {
+    findings.sort_by(|a, b| {
+        (&a.record, &a.attribute, a.kind.name()).cmp(&(&b.record, &b.attribute, b.kind.name()))
+    });
+    findings.truncate(max);
 }
 
 /// Gives `visit` each item of `table`, over `segments` parallel segments.

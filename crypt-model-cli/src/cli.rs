@@ -71,8 +71,10 @@ impl Cli {
     }
 
     /// Parses the process's arguments, runs the command, and returns its exit status: 0 when
-    /// done with nothing to report, 1 when an audit found something or a job could not process
-    /// some records, 2 on an error, 130 when Ctrl-C stopped a job (resume it with `--resume`).
+    /// done with nothing to report; 1 when an audit found something, a job could not process
+    /// some records, or `erase-owner` found no key; 2 on an error (two registered models with
+    /// the same logical table included); 130 or 143 when Ctrl-C or SIGTERM stopped a job
+    /// (resume it with `--resume`).
     pub async fn run(self) -> ExitCode {
         self.run_from(std::env::args_os()).await
     }
@@ -84,6 +86,18 @@ impl Cli {
         T: Into<std::ffi::OsString> + Clone,
     {
         let names: Vec<&str> = self.models.iter().map(|m| m.schema().table()).collect();
+        if let Some(twice) = names
+            .iter()
+            .enumerate()
+            .find(|(i, n)| names[..*i].contains(n))
+        {
+            eprintln!(
+                "crypt-model: two models of this binary have the logical table `{}`: --model \
+                 could not tell them apart",
+                twice.1
+            );
+            return ExitCode::from(2);
+        }
         let models = if names.is_empty() {
             "This binary knows no model: `audit` runs without one; for the other commands, build \
              your own with crypt_model_cli::Cli::new().model::<YourModel>()."
@@ -198,7 +212,7 @@ impl Cli {
                     );
                 }
                 let owner = owner_id(&owner)?;
-                let cipher = aws.cipher(&keys, &model.schema()).await?;
+                let cipher = aws.erasure_cipher(&keys, &model.schema())?;
                 let erased = model
                     .erase_owner(aws.store(), cipher, &target.table, &owner)
                     .await
@@ -324,8 +338,8 @@ fn owner_id(argument: &str) -> Result<String, String> {
                   `audit` needs no model. The other commands, and `audit --model`, run in a \
                   binary built with your models (crypt_model_cli::Cli::new().model::<M>()).\n\n\
                   Exit status: 0 done; 1 an audit found something, a job could not process \
-                  some records, or erase-owner found no key; 2 an error; 130 a job stopped by \
-                  Ctrl-C (run it again with --resume)."
+                  some records, or erase-owner found no key; 2 an error; 130 (143) a job \
+                  stopped by Ctrl-C (SIGTERM): run it again with --resume."
 )]
 struct Arguments {
     /// What is logged on standard error: error, warn, info (each record a job touches, under

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use crypt_model::zeroize::Zeroizing;
-use crypt_model::{Cipher, IndexSecret, OwnerKeys, Schema};
+use crypt_model::{Cipher, IndexSecret, LocalKeyring, OwnerKeys, Schema};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring};
 
 /// The keys a command that opens or seals records needs. Each flag has an environment variable,
@@ -103,17 +103,44 @@ impl Aws {
                 let owner_keys = OwnerKeys::new(self.store(), table).map_err(|e| error_text(&e))?;
                 cipher = cipher.with_owner_keys(owner_keys);
             }
-            (None, true) => {
-                return Err(format!(
-                    "the model `{}` keeps a key per owner: name its key table with \
-                     --owner-keys-table (or CRYPT_MODEL_OWNER_KEYS_TABLE)",
-                    schema.table()
-                ));
-            }
+            (None, true) => return Err(no_key_table(schema)),
             (None, false) => {}
         }
         Ok(Arc::new(cipher))
     }
+}
+
+impl Aws {
+    /// The cipher of an erasure, which calls no key provider: the key table, with a keyring and
+    /// an index secret of its own that nothing uses (a table needs them to be opened), so that
+    /// the erasure's role needs no KMS permission.
+    pub(crate) fn erasure_cipher(
+        &self,
+        keys: &KeyArgs,
+        schema: &Schema,
+    ) -> Result<Arc<Cipher>, String> {
+        let unused = |e: crypt_model::Error| error_text(&e);
+        let mut cipher = Cipher::new(LocalKeyring::generate().map_err(unused)?)
+            .with_index_secret(IndexSecret::generate().map_err(unused)?);
+        match &keys.owner_keys_table {
+            Some(table) => {
+                let owner_keys = OwnerKeys::new(self.store(), table).map_err(unused)?;
+                cipher = cipher.with_owner_keys(owner_keys);
+            }
+            None if schema.keeps_key_per_owner() => return Err(no_key_table(schema)),
+            None => {}
+        }
+        Ok(Arc::new(cipher))
+    }
+}
+
+/// The error of a model with a key per owner given no key table.
+fn no_key_table(schema: &Schema) -> String {
+    format!(
+        "the model `{}` keeps a key per owner: name its key table with --owner-keys-table (or \
+         CRYPT_MODEL_OWNER_KEYS_TABLE)",
+        schema.table()
+    )
 }
 
 /// An index secret from a file of 64 hex digits (surrounding white space ignored).

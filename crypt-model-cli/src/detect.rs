@@ -10,6 +10,7 @@ use regex::Regex;
 
 /// What a detector looks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Kind {
     /// A payment card number (13 to 19 digits, a known issuer prefix, a valid Luhn check digit).
     CardNumber,

@@ -5,9 +5,12 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Args;
-use crypt_model::lifecycle::{Checkpoints, FileCheckpoints, JobKind, JobReport, StopSignal};
+use crypt_model::lifecycle::{
+    Checkpoint, Checkpoints, FileCheckpoints, JobKind, JobReport, StopSignal,
+};
 use crypt_model::{Key, Schema};
 use serde_json::{Value, json};
 
@@ -18,6 +21,9 @@ use crate::progress::Reporter;
 
 /// The exit status of a job stopped by Ctrl-C (as a shell reports a process interrupted).
 const STOPPED: u8 = 130;
+
+/// The exit status of a job stopped by SIGTERM.
+const TERMINATED: u8 = 143;
 
 /// DynamoDB's limit on parallel scan segments.
 pub(crate) const MAX_SEGMENTS: u32 = 1_000_000;
@@ -39,7 +45,7 @@ pub(crate) struct JobArgs {
     #[arg(long)]
     pub(crate) resume: bool,
     /// Read and count, write nothing (no record, no checkpoint): what the job would do.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     pub(crate) dry_run: bool,
     /// The directory of the job's checkpoints (created if missing). They hold record keys:
     /// keep them where the table's keys may be kept.
@@ -82,14 +88,18 @@ pub(crate) async fn run(
         .name
         .clone()
         .unwrap_or_else(|| format!("{}:{table}", kind.name()));
-    let checkpoints = if args.dry_run {
-        None
+    let (checkpoints, earlier) = if args.dry_run {
+        (None, Vec::new())
     } else {
-        Some(checkpoints_for(&name, args, &run).await?)
+        let (checkpoints, earlier) = checkpoints_for(&name, args, &run).await?;
+        (Some(checkpoints), earlier)
     };
     let stop = StopSignal::new();
-    stop_on_ctrl_c(&stop);
-    let reporter = Arc::new(Reporter::new(&name, item_count));
+    let signal = stop_on_signals(&stop);
+    // This process's share of the table, for the ETA; what earlier runs did, for the rate.
+    let share = item_count.map(|n| n * u64::from(run.end - run.start) / u64::from(args.segments));
+    let earlier = earlier.iter().map(|c| (c.segment, c.counts)).collect();
+    let reporter = Arc::new(Reporter::new(&name, share, earlier));
     let progress = {
         let reporter = reporter.clone();
         Box::new(move |p: &_| reporter.update(p))
@@ -139,7 +149,7 @@ pub(crate) async fn run(
         ));
     }
     Ok(if report.stopped {
-        ExitCode::from(STOPPED)
+        ExitCode::from(signal.load(Ordering::SeqCst))
     } else if report.counts.failed > 0 {
         ExitCode::from(1)
     } else {
@@ -160,13 +170,14 @@ fn parse_range(text: &str, total: u32) -> Result<Range<u32>, String> {
     }
 }
 
-/// The job's file checkpoints. Without `--resume`, an earlier run's are refused, so that a job
-/// is not ended at once by a finished run of the same name; with it, there must be some.
+/// The job's file checkpoints, and those of this run's segments that earlier runs saved.
+/// Without `--resume`, an earlier run's are refused, so that a job is not ended at once by a
+/// finished run of the same name; with it, there must be some.
 async fn checkpoints_for(
     name: &str,
     args: &JobArgs,
     run: &Range<u32>,
-) -> Result<FileCheckpoints, String> {
+) -> Result<(FileCheckpoints, Vec<Checkpoint>), String> {
     let dir = args.checkpoints.display();
     let checkpoints = FileCheckpoints::new(&args.checkpoints).map_err(|e| {
         format!(
@@ -182,8 +193,16 @@ async fn checkpoints_for(
             .map_err(|e| format!("cannot read the checkpoints in {dir}: {}", error_text(&e)))?;
         found.extend(loaded);
     }
+    if let Some(other) = found.iter().find(|c| c.total_segments != args.segments) {
+        return Err(format!(
+            "the job `{name}` was run with {} segments (its checkpoints in {dir}): give \
+             --segments {} to go on with it, or another --name for a new job",
+            other.total_segments, other.total_segments
+        ));
+    }
+    let complete = found.len() == run.len() && found.iter().all(|c| c.done);
     match (args.resume, found.is_empty()) {
-        (false, false) if found.iter().all(|c| c.done) => Err(format!(
+        (false, false) if complete => Err(format!(
             "the job `{name}` is already complete (its checkpoints are in {dir}): give a new \
              job another --name (a rotation: one name per rotation)"
         )),
@@ -195,42 +214,48 @@ async fn checkpoints_for(
             "nothing to resume: no checkpoints of the job `{name}` in {dir} (check --name and \
              --checkpoints, or leave out --resume to start it)"
         )),
-        _ => Ok(checkpoints),
+        _ => Ok((checkpoints, found)),
     }
 }
 
 /// The first Ctrl-C (or SIGTERM, as a container's stop sends) stops the job at its next record
 /// (each segment saves its checkpoint); a second one ends the process at once (the checkpoints
-/// saved after each page stand).
-fn stop_on_ctrl_c(stop: &StopSignal) {
-    let stop = stop.clone();
+/// saved after each page stand). The exit status the signal calls for: 130 for Ctrl-C, 143 for
+/// SIGTERM, as a shell reports a process they ended.
+fn stop_on_signals(stop: &StopSignal) -> Arc<AtomicU8> {
+    let status = Arc::new(AtomicU8::new(STOPPED));
+    let (stop, given) = (stop.clone(), status.clone());
     tokio::spawn(async move {
-        if interrupted().await {
+        if let Some(code) = interrupted().await {
+            given.store(code, Ordering::SeqCst);
             eprintln!("stopping at the next record (Ctrl-C again to quit now)");
             stop.stop();
-            if interrupted().await {
-                std::process::exit(i32::from(STOPPED));
+            if let Some(code) = interrupted().await {
+                std::process::exit(i32::from(code));
             }
         }
     });
+    status
 }
 
-/// Waits for Ctrl-C or SIGTERM; `false` if no handler could be installed.
-async fn interrupted() -> bool {
+/// Waits for Ctrl-C or SIGTERM: the exit status it calls for; `None` if no handler could be
+/// installed.
+async fn interrupted() -> Option<u8> {
+    let ctrl_c = async { tokio::signal::ctrl_c().await.ok().map(|()| STOPPED) };
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-            return tokio::signal::ctrl_c().await.is_ok();
+            return ctrl_c.await;
         };
         tokio::select! {
-            ctrl_c = tokio::signal::ctrl_c() => ctrl_c.is_ok(),
-            _ = terminate.recv() => true,
+            code = ctrl_c => code,
+            _ = terminate.recv() => Some(TERMINATED),
         }
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.is_ok()
+        ctrl_c.await
     }
 }
 

@@ -24,15 +24,16 @@ pub(crate) struct Reporter {
 struct State {
     segments: BTreeMap<u32, Counts>,
     started: Instant,
-    /// What was seen at the first update (with what earlier runs of a resumed job had seen), so
-    /// that the rate is this run's.
-    seen_before: Option<u64>,
+    /// What earlier runs of a resumed job had seen, so that the rate is this run's.
+    seen_before: u64,
     last_line: Instant,
 }
 
 impl Reporter {
-    /// A reporter for `job`; a bar when standard error is a terminal.
-    pub(crate) fn new(job: &str, total: Option<u64>) -> Reporter {
+    /// A reporter for `job` over about `total` records, resumed from the `earlier` counts of
+    /// its segments (a segment already done never reports again); a bar when standard error is
+    /// a terminal.
+    pub(crate) fn new(job: &str, total: Option<u64>, earlier: BTreeMap<u32, Counts>) -> Reporter {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             let template = if total.is_some() {
@@ -44,6 +45,9 @@ impl Reporter {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message(job.to_owned());
+            // Where earlier runs left it, the rate and the ETA from here.
+            bar.set_position(earlier.values().map(|c| c.seen).sum());
+            bar.reset_eta();
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
@@ -53,9 +57,9 @@ impl Reporter {
             total,
             bar,
             state: Mutex::new(State {
-                segments: BTreeMap::new(),
+                seen_before: earlier.values().map(|c| c.seen).sum(),
+                segments: earlier,
                 started: now,
-                seen_before: None,
                 last_line: now,
             }),
         }
@@ -66,7 +70,6 @@ impl Reporter {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.segments.insert(progress.segment, progress.counts);
         let seen = sum(&state).seen;
-        state.seen_before.get_or_insert(seen);
         if let Some(bar) = &self.bar {
             bar.set_position(seen);
             return;
@@ -81,7 +84,7 @@ impl Reporter {
     /// A line of where the job stands.
     fn line(&self, state: &State, now: Instant) {
         let sum = sum(state);
-        let before = state.seen_before.unwrap_or_default();
+        let before = state.seen_before;
         let elapsed = now.duration_since(state.started).as_secs_f64().max(0.001);
         let rate = (sum.seen.saturating_sub(before)) as f64 / elapsed;
         let mut line = format!(
