@@ -560,3 +560,35 @@ async fn ctrl_c_stops_a_migration_at_a_checkpoint_and_resume_finishes_it() {
     assert_eq!(report["integrity"]["opened"], 120);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn on_a_terminal_progress_is_a_bar_with_a_rate_and_an_eta() {
+    let k1 = moto::kms_key(&moto::kms()).await;
+    let name = moto::unique("accounts-bar");
+    let dir = temp_dir("bar");
+    let (secret, index) = secret_file(&dir, "secret", 4);
+    plaintext_accounts(&name, 40, &k1, index).await;
+    let checkpoints = dir.join("checkpoints");
+    let operator = env!("CARGO_BIN_EXE_crypt-model-operator");
+    let command = format!(
+        "{operator} migrate --table {name} --model accounts --kms-key {k1} --index-secret-file \
+         {secret} --checkpoints {} --rate 20",
+        checkpoints.display()
+    );
+    // `script` runs the command on a pseudo-terminal and copies what it draws.
+    let out = operator_command(&[])
+        .get_envs()
+        .fold(&mut Command::new("script"), |c, (k, v)| match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        })
+        .args(["-qfec", &command, "/dev/null"])
+        .output()
+        .expect("`script` (util-linux) runs a command on a pseudo-terminal");
+    let (code, drawn, _) = outcome(&out);
+    assert_eq!(code, 0, "{drawn}");
+    assert!(drawn.contains("/~40 records"), "{drawn}");
+    assert!(drawn.contains("/s, ETA "), "{drawn}");
+    assert!(drawn.contains("40 records: 40 changed"), "{drawn}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
