@@ -5,13 +5,20 @@ differs from the one written there.
 
     .venv/bin/python scripts/format-reference.py          # check docs/format.md (scripts/test)
     .venv/bin/python scripts/format-reference.py --print  # print the vectors it computes
+    .venv/bin/python scripts/format-reference.py --serve  # seal and open items, a JSON line each
+
+`--serve` is the other side of the differential tests (tests/fuzz/differential.rs): each line
+on standard input is a request, `{"op": "open" | "seal", ...}` (see `serve`), answered by one
+line on standard output.
 
 Standard library only, and pycryptodome for XChaCha20-Poly1305 (scripts/test installs it into
 the git-ignored .venv). It shares no code with the Rust implementation.
 """
 
+import base64
 import hashlib
 import hmac
+import json
 import os
 import re
 import sys
@@ -185,12 +192,20 @@ def index_vector(v):
     return {"index key": key, "index value": bytes(value)}
 
 
-def wrap_vector(v):
-    context = {"crypt-model:format": str(VERSION), "crypt-model:table": one(v, "table")}
-    encoded = u32(len(context)) + b"".join(
+def context_bytes(table):
+    context = {"crypt-model:format": str(VERSION), "crypt-model:table": table}
+    return u32(len(context)) + b"".join(
         lp(k.encode()) + lp(context[k].encode()) for k in sorted(context)
     )
-    aad = lp(b"crypt-model local wrap v1") + lp(one(v, "key id").encode()) + encoded
+
+
+def wrap_aad(key_id, table):
+    return lp(b"crypt-model local wrap v1") + lp(key_id.encode()) + context_bytes(table)
+
+
+def wrap_vector(v):
+    encoded = context_bytes(one(v, "table"))
+    aad = wrap_aad(one(v, "key id"), one(v, "table"))
     wrapped = xchacha_seal(
         bytes.fromhex(one(v, "key-encryption key")),
         bytes.fromhex(one(v, "nonce")),
@@ -254,5 +269,151 @@ def main(args):
     return 0
 
 
+def canonical(value):
+    """`value(v)` of a DynamoDB JSON value (docs/format.md, "Authenticated attributes")."""
+    ((kind, x),) = value.items()
+    if kind == "S":
+        return u8(1) + lp(x.encode())
+    if kind == "N":
+        return u8(2) + lp(canonical_number(x).encode())
+    if kind == "B":
+        return u8(3) + lp(base64.b64decode(x, validate=True))
+    if kind == "BOOL":
+        return u8(4) + u8(1 if x else 0)
+    if kind == "NULL":
+        return u8(5)
+    if kind == "L":
+        return u8(6) + u32(len(x)) + b"".join(canonical(e) for e in x)
+    if kind == "M":
+        keys = sorted(x, key=lambda k: k.encode())
+        return u8(7) + u32(len(x)) + b"".join(lp(k.encode()) + canonical(x[k]) for k in keys)
+    members = {
+        "SS": lambda m: m.encode(),
+        "NS": lambda m: canonical_number(m).encode(),
+        "BS": lambda m: base64.b64decode(m, validate=True),
+    }[kind]
+    encoded = sorted(members(m) for m in x)
+    tag = {"SS": 8, "NS": 9, "BS": 10}[kind]
+    return u8(tag) + u32(len(encoded)) + b"".join(lp(m) for m in encoded)
+
+
+def attributes(item, names):
+    present = sorted((n for n in names if n in item), key=lambda n: n.encode())
+    return u32(len(present)) + b"".join(lp(n.encode()) + canonical(item[n]) for n in present)
+
+
+def xchacha_open(key, stored, aad):
+    nonce, body, tag = stored[:24], stored[24:-16], stored[-16:]
+    if len(stored) < 40:
+        raise ValueError("too short")
+    cipher = ChaCha20_Poly1305.new(key=key, nonce=nonce)
+    cipher.update(aad)
+    return cipher.decrypt_and_verify(body, tag)
+
+
+def item_keys(data_key, salt, table):
+    prk = hkdf_extract(salt, data_key)
+    info = lambda label: lp(label) + u8(VERSION) + lp(table.encode())
+    return hkdf_expand(prk, info(b"crypt-model key"), 32), hkdf_expand(
+        prk, info(b"crypt-model commit"), 32
+    )
+
+
+def take(buffer, n):
+    if len(buffer) < n:
+        raise ValueError("short")
+    return buffer[:n], buffer[n:]
+
+
+def open_item(request):
+    """The sensitive fields of a sealed item, by name, as hex; or a ValueError."""
+    item, table = request["item"], request["table"]
+    header = base64.b64decode(item["__cm_header"]["B"], validate=True)
+    stored = base64.b64decode(item["__cm_sealed"]["B"], validate=True)
+    version, rest = take(header, 1)
+    if version[0] != VERSION:
+        raise ValueError("version")
+    n, rest = take(rest, 2)
+    key_id, rest = take(rest, int.from_bytes(n, "big"))
+    n, rest = take(rest, 2)
+    wrapped, rest = take(rest, int.from_bytes(n, "big"))
+    salt, rest = take(rest, 32)
+    commitment, rest = take(rest, 32)
+    if rest or not wrapped or key_id.decode() != request["key_id"]:
+        raise ValueError("header")
+    kek = bytes.fromhex(request["kek"])
+    data_key = xchacha_open(kek, wrapped, wrap_aad(request["key_id"], table))
+    key, expected = item_keys(data_key, salt, table)
+    if not hmac.compare_digest(commitment, expected):
+        raise ValueError("commitment")
+    aad = (
+        lp(b"crypt-model item")
+        + u8(VERSION)
+        + lp(table.encode())
+        + lp(header)
+        + attributes(item, request["authenticated"])
+    )
+    plaintext = xchacha_open(key, stored, aad)
+    count, rest = take(plaintext, 4)
+    fields = {}
+    for _ in range(int.from_bytes(count, "big")):
+        n, rest = take(rest, 4)
+        name, rest = take(rest, int.from_bytes(n, "big"))
+        n, rest = take(rest, 4)
+        value, rest = take(rest, int.from_bytes(n, "big"))
+        fields[name.decode()] = value.hex()
+    if rest:
+        raise ValueError("trailing bytes")
+    return fields
+
+
+def seal_item(request):
+    """The item with its fields sealed: header and message added, from the given randomness."""
+    item, table = dict(request["item"]), request["table"]
+    kek = bytes.fromhex(request["kek"])
+    data_key = bytes.fromhex(request["data_key"])
+    key_id = request["key_id"].encode()
+    wrap_nonce = bytes.fromhex(request["wrap_nonce"])
+    wrapped = xchacha_seal(kek, wrap_nonce, wrap_aad(request["key_id"], table), data_key)
+    salt = bytes.fromhex(request["salt"])
+    key, commitment = item_keys(data_key, salt, table)
+    header = u8(VERSION) + u16(len(key_id)) + key_id + u16(len(wrapped)) + wrapped + salt + commitment
+    aad = (
+        lp(b"crypt-model item")
+        + u8(VERSION)
+        + lp(table.encode())
+        + lp(header)
+        + attributes(item, request["authenticated"])
+    )
+    fields = sorted(
+        ((n.encode(), bytes.fromhex(v)) for n, v in request["fields"].items())
+    )
+    plaintext = u32(len(fields)) + b"".join(lp(n) + lp(v) for n, v in fields)
+    stored = xchacha_seal(key, bytes.fromhex(request["nonce"]), aad, plaintext)
+    item["__cm_header"] = {"B": base64.b64encode(header).decode()}
+    item["__cm_sealed"] = {"B": base64.b64encode(stored).decode()}
+    return item
+
+
+def serve():
+    """One request per line: `{"op": "open", "table", "key_id", "kek", "authenticated": [names],
+    "item": DynamoDB JSON}` answers `{"fields": {name: hex}}` or `{"error": why}`;
+    `{"op": "seal", ..., "item": the plain attributes, "fields": {name: hex}, "data_key",
+    "salt", "nonce", "wrap_nonce"}` answers `{"item": the sealed item}`."""
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if request["op"] == "open":
+                answer = {"fields": open_item(request)}
+            else:
+                answer = {"item": seal_item(request)}
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), flush=True)
+    return 0
+
+
 if __name__ == "__main__":
+    if "--serve" in sys.argv[1:]:
+        sys.exit(serve())
     sys.exit(main(sys.argv[1:]))

@@ -90,6 +90,8 @@ pub mod docs {
     pub mod rotation {}
     #[doc = include_str!("../../docs/erasure.md")]
     pub mod erasure {}
+    #[doc = include_str!("../../docs/reliability.md")]
+    pub mod reliability {}
 }
 
 /// Re-exported for the `Zeroize` trait. Its derive names the `zeroize` crate itself, so a crate that

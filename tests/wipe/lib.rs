@@ -41,8 +41,9 @@ impl<const N: usize> Searching<N> {
     }
 }
 
-// The one place in the workspace with `unsafe`: a global allocator cannot be written without
-// it. It forwards to `System` and only reads a block before freeing it.
+// One of the two places in the workspace with `unsafe` (the other is tests/fuzz's measuring
+// allocator): a global allocator cannot be written without it. It forwards to `System` and
+// only reads a block before freeing it.
 #[allow(unsafe_code)]
 mod allocator {
     use super::*;
