@@ -1,0 +1,393 @@
+//! The library under faults: a proxy between the SDK clients and moto (`proxy/mod.rs`) injects
+//! HTTP 500 and 503, throttling, connection resets before a request and after it was applied,
+//! latency, partial batch results and a KMS outage, while a seeded workload writes through a
+//! `Table`. Properties: every write the library acknowledged is stored as written; every write it
+//! reported failed is absent or whole (its new values, or what was there); every stored item
+//! opens; nothing is written while KMS is down; retries are bounded and reported; no error holds
+//! a plaintext value.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod moto;
+mod proxy;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use crypt_model::store::Scan;
+use crypt_model::{
+    Caller, Cipher, EncryptedItem, Error, Grant, Key, Sensitive, Store, Table, Write,
+};
+use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
+use crypt_model_tests::Profile;
+use proxy::{FaultProxy, Faults};
+
+/// Every sensitive value the workload writes starts with this: no error may hold it.
+const SECRET: &str = "fault-secret-";
+
+/// The profiles table through `endpoint` (the proxy's or moto's), keyed by `key`.
+async fn profiles(endpoint: &str, name: &str, key: &str) -> Table<Profile, DynamoStore> {
+    // The SDK's standard retry (3 attempts), as `aws_config::load_defaults` gives it, with a
+    // shorter first backoff (20 ms, not 1 s) to keep the run short.
+    let retry = RetryConfig::standard().with_initial_backoff(Duration::from_millis(20));
+    let config = moto::sdk_config(endpoint)
+        .to_builder()
+        .retry_config(retry)
+        .build();
+    let keyring = KmsKeyring::new(aws_sdk_kms::Client::new(&config), key).unwrap();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config));
+    Table::named(store, Arc::new(Cipher::new(keyring)), name)
+        .unwrap()
+        .with_batch_retry(8, Duration::from_millis(5))
+}
+
+/// A new profiles table on moto and a new KMS key.
+async fn setup(name: &str) -> (String, String) {
+    let name = moto::unique(name);
+    let key = moto::kms_key(&moto::kms()).await;
+    let direct = profiles(&moto::endpoint(), &name, &key).await;
+    provision(
+        &moto::dynamo(),
+        direct.table_ref(),
+        ProvisionOptions::default(),
+    )
+    .await
+    .unwrap();
+    (name, key)
+}
+
+fn profile(owner: &str, kind: &str, value: &str) -> Profile {
+    Profile {
+        user_id: owner.into(),
+        kind: kind.into(),
+        ssn: Sensitive::new(value.into()),
+    }
+}
+
+fn no_secret(error: &Error) {
+    let text = format!("{error} {error:?}");
+    assert!(
+        !text.contains(SECRET),
+        "an error holds a plaintext value: {text}"
+    );
+}
+
+/// A deterministic generator for the workload (splitmix64).
+struct Draw(u64);
+
+impl Draw {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// What each key may hold: after an acknowledged write, that write alone; after a failed one,
+/// also what it wrote (it may have been applied before the failure), `None` for a deletion.
+type Possible = BTreeMap<(String, String), BTreeSet<Option<String>>>;
+
+fn acknowledged(possible: &mut Possible, key: (String, String), value: Option<String>) {
+    possible.insert(key, BTreeSet::from([value]));
+}
+
+fn failed(possible: &mut Possible, key: (String, String), value: Option<String>) {
+    possible
+        .entry(key)
+        .or_insert_with(|| BTreeSet::from([None]))
+        .insert(value);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_whole() {
+    let seed: u64 = std::env::var("CRYPT_MODEL_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(17);
+    let operations: u64 = std::env::var("CRYPT_MODEL_FAULT_OPERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let (name, key) = setup("faults").await;
+    let proxy = FaultProxy::start(&moto::endpoint(), seed).await;
+    let table = profiles(&proxy.endpoint, &name, &key).await;
+    proxy.set(Faults {
+        error_500: 0.05,
+        error_503: 0.05,
+        throttle: 0.05,
+        reset_before: 0.05,
+        reset_after: 0.05,
+        partial_batch: 0.5,
+        latency: Duration::from_millis(10),
+        kms_down: false,
+    });
+    let mut draw = Draw(seed);
+    let mut possible = Possible::new();
+    let (mut ok, mut errors) = (0u64, 0u64);
+    let owners = ["u0", "u1", "u2", "u3"];
+    let kinds = ["k0", "k1", "k2", "k3", "k4", "k5"];
+    for n in 0..operations {
+        let owner = owners[draw.below(4) as usize];
+        let caller = Caller::user(owner).unwrap();
+        let kind = kinds[draw.below(6) as usize];
+        let value = format!("{SECRET}{n}");
+        let at = |kind: &str| (owner.to_owned(), kind.to_owned());
+        let outcome = match draw.below(10) {
+            0..=4 => {
+                let result = table.put(&caller, &mut profile(owner, kind, &value)).await;
+                let record = if result.is_ok() { acknowledged } else { failed };
+                record(&mut possible, at(kind), Some(value));
+                result
+            }
+            5 => {
+                let result = table
+                    .delete(&caller, &Key::new(owner).with_sort(kind))
+                    .await;
+                let record = if result.is_ok() { acknowledged } else { failed };
+                record(&mut possible, at(kind), None);
+                result.map(|_| ())
+            }
+            6..=7 => {
+                // A batch of this owner's records, one per kind.
+                let records: Vec<Profile> = kinds
+                    .iter()
+                    .map(|k| profile(owner, k, &format!("{value}-{k}")))
+                    .collect();
+                let result = table.batch_put(&caller, &records).await;
+                let unprocessed: BTreeSet<String> = match &result {
+                    Err(Error::Unprocessed { keys, .. }) => keys
+                        .iter()
+                        .map(|k| match &k.sort {
+                            Some(crypt_model::AttributeValue::S(s)) => s.clone(),
+                            other => panic!("a batch key with no sort key: {other:?}"),
+                        })
+                        .collect(),
+                    _ => BTreeSet::new(),
+                };
+                for k in kinds {
+                    let written = Some(format!("{value}-{k}"));
+                    // Named unprocessed (or the whole batch failed): absent or whole.
+                    if result.is_ok()
+                        || (matches!(result, Err(Error::Unprocessed { .. }))
+                            && !unprocessed.contains(k))
+                    {
+                        acknowledged(&mut possible, at(k), written);
+                    } else {
+                        failed(&mut possible, at(k), written);
+                    }
+                }
+                result
+            }
+            _ => {
+                // A transaction: two puts and a delete of this owner's records.
+                let (a, b, c) = ("k0", "k1", "k2");
+                let mut first = profile(owner, a, &format!("{value}-t"));
+                let mut second = profile(owner, b, &format!("{value}-t"));
+                let writes = vec![
+                    Write::Put(&mut first),
+                    Write::Put(&mut second),
+                    Write::Delete(Key::new(owner).with_sort(c)),
+                ];
+                let result = table.transact(&caller, writes).await;
+                let record = if result.is_ok() { acknowledged } else { failed };
+                record(&mut possible, at(a), Some(format!("{value}-t")));
+                record(&mut possible, at(b), Some(format!("{value}-t")));
+                record(&mut possible, at(c), None);
+                result
+            }
+        };
+        match outcome {
+            Ok(()) => ok += 1,
+            Err(error) => {
+                no_secret(&error);
+                errors += 1;
+            }
+        }
+    }
+
+    // Read what is stored, straight from moto: every item whole, every key as possible.
+    let direct = profiles(&moto::endpoint(), &name, &key).await;
+    let items = direct
+        .store()
+        .scan(direct.table_ref(), &Scan::all())
+        .await
+        .unwrap()
+        .items;
+    let mut stored: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+    for item in items {
+        let reader = crypt_model::access::Gate::new().with_grant(Grant::read("reader").unwrap());
+        let record = Profile::from_item(item)
+            .open_with(
+                &Caller::service("reader").unwrap(),
+                &reader,
+                direct.cipher(),
+            )
+            .await;
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => panic!("a stored item does not open (torn by a fault?): {error}"),
+        };
+        stored.insert(
+            (record.user_id.clone(), record.kind.clone()),
+            Some(record.ssn.expose_secret().clone()),
+        );
+    }
+    for (key, allowed) in &possible {
+        let found = stored.get(key).cloned().unwrap_or(None);
+        assert!(
+            allowed.contains(&found),
+            "{key:?} holds {found:?}, which is none of {allowed:?}"
+        );
+    }
+    let counts = proxy.counts();
+    let requests: u64 = counts.requests.values().sum();
+    let faults: u64 = counts.faults.values().sum();
+    eprintln!(
+        "faults: seed {seed}, {operations} operations ({ok} acknowledged, {errors} failed), \
+         {requests} requests, {faults} faults injected: {:?}; requests by operation: {:?}",
+        counts.faults, counts.requests
+    );
+    assert!(
+        faults > 0 && ok > 0,
+        "the run injected no fault, or nothing succeeded"
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_written_while_kms_is_down() {
+    let (name, key) = setup("kms-down").await;
+    let proxy = FaultProxy::start(&moto::endpoint(), 5).await;
+    proxy.set(Faults {
+        kms_down: true,
+        ..Faults::default()
+    });
+    let table = profiles(&proxy.endpoint, &name, &key).await;
+    let alice = Caller::user("alice").unwrap();
+    for n in 0..5 {
+        let error = table
+            .put(
+                &alice,
+                &mut profile("alice", &format!("k{n}"), &format!("{SECRET}{n}")),
+            )
+            .await
+            .unwrap_err();
+        no_secret(&error);
+        assert!(matches!(error, Error::KeyProvider { .. }), "{error:?}");
+    }
+    let direct = profiles(&moto::endpoint(), &name, &key).await;
+    let scan = direct
+        .store()
+        .scan(direct.table_ref(), &Scan::all())
+        .await
+        .unwrap();
+    assert!(
+        scan.items.is_empty(),
+        "a write went through while KMS was down"
+    );
+    let kms_requests: u64 = proxy
+        .counts()
+        .requests
+        .iter()
+        .filter(|(op, _)| op.starts_with("TrentService."))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(kms_requests >= 5, "KMS was not asked: {:?}", proxy.counts());
+
+    // KMS back: the same writes go through.
+    proxy.set(Faults::default());
+    table
+        .put(&alice, &mut profile("alice", "k0", &format!("{SECRET}0")))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn retries_are_bounded_and_what_is_left_is_reported_by_key() {
+    let (name, key) = setup("bounded").await;
+    let proxy = FaultProxy::start(&moto::endpoint(), 9).await;
+    let table = profiles(&proxy.endpoint, &name, &key).await;
+    let alice = Caller::user("alice").unwrap();
+    // The data key first, so that only DynamoDB is counted below.
+    table
+        .put(&alice, &mut profile("alice", "warm", &format!("{SECRET}w")))
+        .await
+        .unwrap();
+
+    // Throttled every time: the SDK's attempts, then a typed error.
+    proxy.set(Faults {
+        throttle: 1.0,
+        ..Faults::default()
+    });
+    let before = proxy.counts().requests;
+    let error = table
+        .put(&alice, &mut profile("alice", "t", &format!("{SECRET}t")))
+        .await
+        .unwrap_err();
+    no_secret(&error);
+    assert!(matches!(error, Error::Throttled { .. }), "{error:?}");
+    let puts = |requests: &BTreeMap<String, u64>| {
+        requests
+            .get("DynamoDB_20120810.PutItem")
+            .copied()
+            .unwrap_or(0)
+    };
+    let attempts = puts(&proxy.counts().requests) - puts(&before);
+    assert_eq!(attempts, 3, "the SDK's standard retry makes 3 attempts");
+
+    // Each batch attempt processes half of what is left: the last item never is. After the
+    // table's 8 attempts, the error names it; the others are stored.
+    proxy.set(Faults {
+        partial_batch: 1.0,
+        ..Faults::default()
+    });
+    let records: Vec<Profile> = (0..4)
+        .map(|n| profile("alice", &format!("b{n}"), &format!("{SECRET}b{n}")))
+        .collect();
+    let error = table.batch_put(&alice, &records).await.unwrap_err();
+    no_secret(&error);
+    let Error::Unprocessed { keys, attempts, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!((keys.len(), *attempts), (1, 8), "{error}");
+    proxy.set(Faults::default());
+    for n in 0..4 {
+        let key = Key::new("alice").with_sort(format!("b{n}"));
+        let found = table.get(&alice, &key).await.unwrap();
+        assert_eq!(found.is_none(), keys.contains(&key), "b{n}");
+    }
+    assert_eq!(proxy.counts().faults.get("partial_batch"), Some(&8));
+}
+
+#[tokio::test]
+async fn a_write_applied_but_never_acknowledged_is_whole() {
+    let (name, key) = setup("applied").await;
+    let proxy = FaultProxy::start(&moto::endpoint(), 3).await;
+    let table = profiles(&proxy.endpoint, &name, &key).await;
+    let alice = Caller::user("alice").unwrap();
+    table
+        .put(&alice, &mut profile("alice", "k", &format!("{SECRET}old")))
+        .await
+        .unwrap();
+    // Every attempt reaches the server and is applied; every answer is lost.
+    proxy.set(Faults {
+        reset_after: 1.0,
+        ..Faults::default()
+    });
+    let error = table
+        .put(&alice, &mut profile("alice", "k", &format!("{SECRET}new")))
+        .await
+        .unwrap_err();
+    no_secret(&error);
+    proxy.set(Faults::default());
+    // Reported failed, yet stored: whole, the new values under a header that opens them.
+    let read = table
+        .get(&alice, &Key::new("alice").with_sort("k"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.ssn.expose_secret(), &format!("{SECRET}new"));
+    assert_eq!(proxy.counts().faults.get("reset_after_apply"), Some(&3));
+}
