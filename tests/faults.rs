@@ -21,6 +21,7 @@ use crypt_model::{
 };
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::Profile;
+use crypt_model_tests::draw::Draw;
 use proxy::{FaultProxy, Faults};
 
 /// Every sensitive value the workload writes starts with this: no error may hold it.
@@ -71,19 +72,6 @@ fn no_secret(error: &Error) {
         !text.contains(SECRET),
         "an error holds a plaintext value: {text}"
     );
-}
-
-/// A deterministic generator for the workload (splitmix64).
-struct Draw(u64);
-
-impl Draw {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
 }
 
 /// What each key may hold: after an acknowledged write, that write alone; after a failed one,

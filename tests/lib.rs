@@ -7,6 +7,8 @@
 #[path = "../crypt-model/tests/common/capture.rs"]
 pub mod capture;
 pub mod cli_models;
+#[path = "../crypt-model/tests/common/draw.rs"]
+pub mod draw;
 #[path = "../crypt-model/tests/common/keyrings.rs"]
 pub mod keyrings;
 #[path = "../crypt-model/tests/common/secrets.rs"]

@@ -10,9 +10,13 @@
 //! (`CRYPT_MODEL_SOAK_OPERATIONS=50000 cargo test --release -p crypt-model --test soak -- --nocapture`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use common::draw::Draw;
 
 use crypt_model::{
     CacheLimits, Caller, Cipher, EncryptedItem, Error, Key, LocalKeyring, MemoryStore, Query,
@@ -55,18 +59,6 @@ fn resident() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm (Linux)");
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * 4096
-}
-
-struct Draw(u64);
-
-impl Draw {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
 }
 
 #[derive(Default)]

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use crypt_model_tests::draw::Draw;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -57,7 +58,7 @@ pub struct Counts {
 
 struct State {
     faults: Faults,
-    rng: u64,
+    rng: Draw,
     counts: Counts,
 }
 
@@ -82,7 +83,7 @@ impl FaultProxy {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State {
             faults: Faults::default(),
-            rng: seed,
+            rng: Draw(seed),
             counts: Counts::default(),
         }));
         let client: Client<HttpConnector, Full<Bytes>> =
@@ -137,15 +138,6 @@ enum Action {
     PartialBatch,
 }
 
-/// splitmix64: a small deterministic generator (test faults, not cryptography).
-fn next(rng: &mut u64) -> f64 {
-    *rng = rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *rng;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) as f64 / u64::MAX as f64
-}
-
 fn decide(state: &mut State, operation: &str) -> (Action, Duration) {
     *state
         .counts
@@ -153,12 +145,12 @@ fn decide(state: &mut State, operation: &str) -> (Action, Duration) {
         .entry(operation.to_owned())
         .or_default() += 1;
     let faults = state.faults.clone();
-    let latency = faults.latency.mul_f64(next(&mut state.rng));
+    let latency = faults.latency.mul_f64(state.rng.fraction());
     let mut count = |kind: &'static str| *state.counts.faults.entry(kind).or_default() += 1;
     if operation.starts_with("TrentService.") {
         if faults.kms_down {
             count("kms_down");
-            return if next(&mut state.rng) < 0.5 {
+            return if state.rng.fraction() < 0.5 {
                 let body = json!({"__type": "KMSInternalException", "message": "injected"});
                 (
                     Action::Respond(StatusCode::INTERNAL_SERVER_ERROR, body),
@@ -170,7 +162,7 @@ fn decide(state: &mut State, operation: &str) -> (Action, Duration) {
         }
         return (Action::Forward, latency);
     }
-    let draw = next(&mut state.rng);
+    let draw = state.rng.fraction();
     let error = |name: &str| json!({"__type": format!("com.amazonaws.dynamodb.v20120810#{name}"), "message": "injected"});
     let mut edge = 0.0;
     let mut hit = |p: f64| {

@@ -9,6 +9,7 @@
 )]
 
 pub mod capture;
+pub mod draw;
 pub mod keyrings;
 pub mod secrets;
 
