@@ -319,6 +319,16 @@ def item_keys(data_key, salt, table):
     )
 
 
+def item_aad(table, header, item, authenticated):
+    return (
+        lp(b"crypt-model item")
+        + u8(VERSION)
+        + lp(table.encode())
+        + lp(header)
+        + attributes(item, authenticated)
+    )
+
+
 def take(buffer, n):
     if len(buffer) < n:
         raise ValueError("short")
@@ -346,13 +356,7 @@ def open_item(request):
     key, expected = item_keys(data_key, salt, table)
     if not hmac.compare_digest(commitment, expected):
         raise ValueError("commitment")
-    aad = (
-        lp(b"crypt-model item")
-        + u8(VERSION)
-        + lp(table.encode())
-        + lp(header)
-        + attributes(item, request["authenticated"])
-    )
+    aad = item_aad(table, header, item, request["authenticated"])
     plaintext = xchacha_open(key, stored, aad)
     count, rest = take(plaintext, 4)
     fields = {}
@@ -378,13 +382,7 @@ def seal_item(request):
     salt = bytes.fromhex(request["salt"])
     key, commitment = item_keys(data_key, salt, table)
     header = u8(VERSION) + u16(len(key_id)) + key_id + u16(len(wrapped)) + wrapped + salt + commitment
-    aad = (
-        lp(b"crypt-model item")
-        + u8(VERSION)
-        + lp(table.encode())
-        + lp(header)
-        + attributes(item, request["authenticated"])
-    )
+    aad = item_aad(table, header, item, request["authenticated"])
     fields = sorted(
         ((n.encode(), bytes.fromhex(v)) for n, v in request["fields"].items())
     )

@@ -86,7 +86,7 @@ async fn the_key_schema_of_a_table_cannot_change() {
 #[tokio::test]
 async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cache_age() {
     use conformance::Note;
-    use crypt_model::{CacheLimits, OwnerKeys};
+    use crypt_model::{CacheLimits, EncryptedItem, OwnerKeys};
 
     let store = MemoryStore::new();
     let keyring = || LocalKeyring::new("k1", &[4; 32]).unwrap();
@@ -130,7 +130,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
         .unwrap()
         .with_cache_limits(CacheLimits::default().max_unwrapped_keys(2));
     let small = Arc::new(Cipher::new(keyring()).with_owner_keys(keys));
-    let notes = Table::<Note, _>::new(store, small.clone()).unwrap();
+    let notes = Table::<Note, _>::new(store.clone(), small.clone()).unwrap();
     for owner in ["ann", "ben", "cat"] {
         let caller = Caller::user(owner).unwrap();
         notes
@@ -140,6 +140,50 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     }
     let debug = format!("{:?}", small.owner_keys().unwrap());
     assert!(debug.contains("cached: 2"), "{debug}");
+
+    // Ann erased, then back with a new key: her old records, read again and again, cost the
+    // key provider nothing (the handles differ before anything is unwrapped).
+    let old_copy = store.items("conf_shred")[0].clone();
+    let ann = Caller::user("ann").unwrap();
+    OwnerKeys::new(store.clone(), "owner_keys")
+        .unwrap()
+        .erase("conf_shred", "ann")
+        .await
+        .unwrap();
+    // (A process that cached her old key may use it until the cache age: one that did not.)
+    let fresh = Cipher::new(keyring())
+        .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap());
+    let read = Table::<Note, _>::new(store.clone(), Arc::new(fresh)).unwrap();
+    let mut back = Note {
+        user_id: "ann".into(),
+        n: 99,
+        body: Sensitive::new("ann again".into()),
+    };
+    read.put(&ann, &mut back).await.unwrap();
+    let new_key = Note::key("ann".to_owned(), 99u32).unwrap();
+    assert!(read.get(&ann, &new_key).await.unwrap().is_some());
+    let fresh = read.cipher();
+    let before = fresh.keyring_calls().unwrap;
+    for _ in 0..5 {
+        let error = Note::from_item(old_copy.clone())
+            .open(&ann, fresh)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, crypt_model::Error::OwnerKeyErased { .. }),
+            "{error:?}"
+        );
+    }
+    assert_eq!(
+        fresh.keyring_calls().unwrap,
+        before,
+        "an erased copy cost an unwrap"
+    );
+    assert!(
+        read.get(&ann, &new_key).await.unwrap().is_some(),
+        "her new key left the cache"
+    );
+    assert_eq!(fresh.keyring_calls().unwrap, before);
 }
 
 /// A memory store on which another writer changes a record just before the first conditional

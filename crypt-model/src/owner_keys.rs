@@ -234,29 +234,32 @@ impl OwnerKeys {
         handle: &[u8],
     ) -> Result<DataKey> {
         let row = row_key(table, owner);
-        if let Some((key, current)) = self.cached(&row) {
+        let cached = self.cached(&row);
+        if let Some((key, current)) = &cached {
             if bool::from(current.as_slice().ct_eq(handle)) {
-                return Ok(key);
+                return Ok(key.clone());
             }
-            // Not the cached key: the owner may have been erased elsewhere and come back with a
-            // new one since it was cached. Read the row again.
-            lock(&self.cache).pop(&row);
         }
         let erasures = self.erasures.load(Ordering::SeqCst);
         let key = Key::new(AttributeValue::S(row.clone()));
         let Some(stored) = self.store.get(&self.table, &key).await? else {
             return Err(self.no_key(table, owner, handle).await);
         };
-        let (key, current) = self
+        // The handles are compared before anything is unwrapped: a record under a key of theirs
+        // erased since (they came back), or edited or moved from another owner, costs the key
+        // provider nothing, however often it is read.
+        let (_, current) = parse_row(&stored)?;
+        if !bool::from(current.as_slice().ct_eq(handle)) {
+            return Err(self.no_key(table, owner, handle).await);
+        }
+        if cached.is_some() {
+            // The cache held an older key of the owner's, erased elsewhere since.
+            lock(&self.cache).pop(&row);
+        }
+        let (key, _) = self
             .unwrap_row(keys, table, &row, &stored, erasures)
             .await?;
-        if bool::from(current.as_slice().ct_eq(handle)) {
-            Ok(key)
-        } else {
-            // The owner has a key, but not this one: a key of theirs erased since (they came
-            // back), or the record was edited or moved from another owner.
-            Err(self.no_key(table, owner, handle).await)
-        }
+        Ok(key)
     }
 
     fn cached(&self, row: &str) -> Option<(DataKey, [u8; HANDLE_LEN])> {
