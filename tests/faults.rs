@@ -1,10 +1,10 @@
 //! The library under faults: a proxy between the SDK clients and moto (`proxy/mod.rs`) injects
 //! HTTP 500 and 503, throttling, connection resets before a request and after it was applied,
-//! latency, partial batch results and a KMS outage, while a seeded workload writes through a
-//! `Table`. Properties: every write the library acknowledged is stored as written; every write it
-//! reported failed is absent or whole (its new values, or what was there); every stored item
-//! opens; nothing is written while KMS is down; retries are bounded and reported; no error holds
-//! a plaintext value.
+//! latency, partial batch results, KMS requests failing now and then and a KMS outage, while a
+//! seeded workload writes and reads through a `Table`. Properties: every write the library
+//! acknowledged is stored as written; every write it reported failed is absent or whole (its new
+//! values, or what was there); a read finds one of those; every stored item opens; nothing is
+//! written while KMS is down; retries are bounded and reported; no error holds a plaintext value.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod moto;
@@ -17,7 +17,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use crypt_model::store::Scan;
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, Error, Grant, Key, Sensitive, Store, Table, Write,
+    CacheLimits, Caller, Cipher, EncryptedItem, Error, Grant, Key, Sensitive, Store, Table, Write,
 };
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::Profile;
@@ -29,6 +29,16 @@ const SECRET: &str = "fault-secret-";
 
 /// The profiles table through `endpoint` (the proxy's or moto's), keyed by `key`.
 async fn profiles(endpoint: &str, name: &str, key: &str) -> Table<Profile, DynamoStore> {
+    profiles_caching(endpoint, name, key, CacheLimits::default()).await
+}
+
+/// [`profiles`], its keys cached within `limits`.
+async fn profiles_caching(
+    endpoint: &str,
+    name: &str,
+    key: &str,
+    limits: CacheLimits,
+) -> Table<Profile, DynamoStore> {
     // The SDK's standard retry (3 attempts), as `aws_config::load_defaults` gives it, with a
     // shorter first backoff (20 ms, not 1 s) to keep the run short.
     let retry = RetryConfig::standard().with_initial_backoff(Duration::from_millis(20));
@@ -38,7 +48,8 @@ async fn profiles(endpoint: &str, name: &str, key: &str) -> Table<Profile, Dynam
         .build();
     let keyring = KmsKeyring::new(aws_sdk_kms::Client::new(&config), key).unwrap();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config));
-    Table::named(store, Arc::new(Cipher::new(keyring)), name)
+    let cipher = Cipher::with_cache_limits(keyring, limits);
+    Table::named(store, Arc::new(cipher), name)
         .unwrap()
         .with_batch_retry(8, Duration::from_millis(5))
 }
@@ -66,6 +77,14 @@ fn profile(owner: &str, kind: &str, value: &str) -> Profile {
     }
 }
 
+/// The number in the environment variable `name`, or `default`.
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn no_secret(error: &Error) {
     let text = format!("{error} {error:?}");
     assert!(
@@ -89,29 +108,14 @@ fn failed(possible: &mut Possible, key: (String, String), value: Option<String>)
         .insert(value);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_whole() {
-    let seed: u64 = std::env::var("CRYPT_MODEL_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(17);
-    let operations: u64 = std::env::var("CRYPT_MODEL_FAULT_OPERATIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    let (name, key) = setup("faults").await;
-    let proxy = FaultProxy::start(&moto::endpoint(), seed).await;
-    let table = profiles(&proxy.endpoint, &name, &key).await;
-    proxy.set(Faults {
-        error_500: 0.05,
-        error_503: 0.05,
-        throttle: 0.05,
-        reset_before: 0.05,
-        reset_after: 0.05,
-        partial_batch: 0.5,
-        latency: Duration::from_millis(10),
-        kms_down: false,
-    });
+/// A seeded workload through `table` — puts, deletes, batches, transactions and reads of four
+/// owners' records, one at a time — and what each key may hold after it. A read must find the
+/// last acknowledged write or one of the failed ones since; no error may hold a secret.
+async fn workload(
+    table: &Table<Profile, DynamoStore>,
+    seed: u64,
+    operations: u64,
+) -> (Possible, u64, u64) {
     let mut draw = Draw(seed);
     let mut possible = Possible::new();
     let (mut ok, mut errors) = (0u64, 0u64);
@@ -123,7 +127,7 @@ async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_w
         let kind = kinds[draw.below(6) as usize];
         let value = format!("{SECRET}{n}");
         let at = |kind: &str| (owner.to_owned(), kind.to_owned());
-        let outcome = match draw.below(10) {
+        let outcome = match draw.below(12) {
             0..=4 => {
                 let result = table.put(&caller, &mut profile(owner, kind, &value)).await;
                 let record = if result.is_ok() { acknowledged } else { failed };
@@ -169,7 +173,7 @@ async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_w
                 }
                 result
             }
-            _ => {
+            8..=9 => {
                 // A transaction: two puts and a delete of this owner's records.
                 let (a, b, c) = ("k0", "k1", "k2");
                 let mut first = profile(owner, a, &format!("{value}-t"));
@@ -186,6 +190,22 @@ async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_w
                 record(&mut possible, at(c), None);
                 result
             }
+            _ => {
+                // A read: what was written last, or (after a failure) one of the candidates.
+                let result = table.get(&caller, &Key::new(owner).with_sort(kind)).await;
+                if let Ok(found) = &result {
+                    let found = found.as_ref().map(|p| p.ssn.expose_secret().clone());
+                    let allowed = possible
+                        .get(&at(kind))
+                        .cloned()
+                        .unwrap_or_else(|| BTreeSet::from([None]));
+                    assert!(
+                        allowed.contains(&found),
+                        "read {found:?}, not one of {allowed:?}"
+                    );
+                }
+                result.map(|_| ())
+            }
         };
         match outcome {
             Ok(()) => ok += 1,
@@ -196,8 +216,14 @@ async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_w
         }
     }
 
+    (possible, ok, errors)
+}
+
+/// Reads what is stored in `name`, straight from moto: every item opens, every key holds one of
+/// the values `possible` allows it.
+async fn assert_stored(name: &str, key: &str, possible: &Possible) {
     // Read what is stored, straight from moto: every item whole, every key as possible.
-    let direct = profiles(&moto::endpoint(), &name, &key).await;
+    let direct = profiles(&moto::endpoint(), name, key).await;
     let items = direct
         .store()
         .scan(direct.table_ref(), &Scan::all())
@@ -223,13 +249,35 @@ async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_w
             Some(record.ssn.expose_secret().clone()),
         );
     }
-    for (key, allowed) in &possible {
+    for (key, allowed) in possible {
         let found = stored.get(key).cloned().unwrap_or(None);
         assert!(
             allowed.contains(&found),
             "{key:?} holds {found:?}, which is none of {allowed:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_whole() {
+    let seed = env_or("CRYPT_MODEL_FAULT_SEED", 17);
+    let operations = env_or("CRYPT_MODEL_FAULT_OPERATIONS", 300);
+    let (name, key) = setup("faults").await;
+    let proxy = FaultProxy::start(&moto::endpoint(), seed).await;
+    let table = profiles(&proxy.endpoint, &name, &key).await;
+    proxy.set(Faults {
+        error_500: 0.05,
+        error_503: 0.05,
+        throttle: 0.05,
+        reset_before: 0.05,
+        reset_after: 0.05,
+        partial_batch: 0.5,
+        latency: Duration::from_millis(10),
+        kms_down: false,
+        kms_error: 0.0,
+    });
+    let (possible, ok, errors) = workload(&table, seed, operations).await;
+    assert_stored(&name, &key, &possible).await;
     let counts = proxy.counts();
     let requests: u64 = counts.requests.values().sum();
     let faults: u64 = counts.faults.values().sum();
@@ -241,6 +289,48 @@ async fn under_faults_acknowledged_writes_are_stored_and_failed_ones_absent_or_w
     assert!(
         faults > 0 && ok > 0,
         "the run injected no fault, or nothing succeeded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_failing_in_the_middle_of_a_workload_loses_nothing() {
+    let seed = env_or("CRYPT_MODEL_FAULT_SEED", 23);
+    let operations = env_or("CRYPT_MODEL_FAULT_OPERATIONS", 200);
+    let (name, key) = setup("kms-faults").await;
+    let proxy = FaultProxy::start(&moto::endpoint(), seed).await;
+    // A data key for every two records, one unwrapped key kept: KMS is asked all the time, by
+    // writes (GenerateDataKey) and by reads (Decrypt).
+    let limits = CacheLimits::default().max_items(2).max_unwrapped_keys(1);
+    let table = profiles_caching(&proxy.endpoint, &name, &key, limits).await;
+    proxy.set(Faults {
+        kms_error: 0.25,
+        latency: Duration::from_millis(5),
+        ..Faults::default()
+    });
+    let (possible, ok, errors) = workload(&table, seed, operations).await;
+    assert_stored(&name, &key, &possible).await;
+    let counts = proxy.counts();
+    let kms_requests: u64 = counts
+        .requests
+        .iter()
+        .filter(|(op, _)| op.starts_with("TrentService."))
+        .map(|(_, n)| n)
+        .sum();
+    let kms_faults: u64 = counts
+        .faults
+        .iter()
+        .filter(|(kind, _)| kind.starts_with("kms_"))
+        .map(|(_, n)| n)
+        .sum();
+    eprintln!(
+        "kms faults: seed {seed}, {operations} operations ({ok} acknowledged, {errors} failed), \
+         {kms_requests} KMS requests, {kms_faults} KMS faults injected: {:?}",
+        counts.faults
+    );
+    assert!(kms_faults > 0, "no KMS fault was injected: {counts:?}");
+    assert!(
+        errors > 0 && ok > 0,
+        "no KMS fault reached the caller, or nothing succeeded"
     );
 }
 

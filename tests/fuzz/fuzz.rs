@@ -1,6 +1,6 @@
 //! Structured fuzzing of every parser of stored or received data, on the stable toolchain
 //! (proptest): a sealed item's header and message, plaintext decoding, DynamoDB JSON, Lambda
-//! stream events, query cursors; and differential tests against the format's independent
+//! stream events, stream records from the SDK, query cursors; and differential tests against the format's independent
 //! Python implementation (`targets/differential.rs`). Each target's inputs are mutations of valid encodings (the
 //! structure) and arbitrary data. The properties, for every input:
 //!
@@ -40,6 +40,11 @@ fn dynamodb_json() {
 #[test]
 fn lambda_stream_events() {
     targets::lambda::run();
+}
+
+#[test]
+fn sdk_stream_records() {
+    targets::stream::run();
 }
 
 #[test]

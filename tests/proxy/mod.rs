@@ -1,8 +1,8 @@
 //! A fault-injecting HTTP proxy on loopback, between the SDK clients and the local DynamoDB/KMS
 //! server (moto): HTTP 500 and 503, throttling, a connection reset before the request reaches
 //! the server or after it was applied, latency, BatchWriteItem results left partly unprocessed,
-//! and a KMS outage. Faults are drawn from a seeded generator, so a failing run can be replayed;
-//! every request and every fault is counted.
+//! KMS requests failing now and then, and a KMS outage. Faults are drawn from a seeded
+//! generator, so a failing run can be replayed; every request and every fault is counted.
 #![allow(
     dead_code,
     unreachable_pub,
@@ -26,7 +26,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Value, json};
 
 /// How often each fault is injected into DynamoDB requests (each a probability, together at
-/// most 1), and whether KMS is down.
+/// most 1), how often a KMS request fails, and whether KMS is down.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
     /// HTTP 500 InternalServerError, the request not forwarded.
@@ -45,6 +45,9 @@ pub struct Faults {
     pub latency: Duration,
     /// Every KMS request fails: a 500 KMSInternalException or a reset connection.
     pub kms_down: bool,
+    /// A KMS request fails with this probability: a 500 KMSInternalException, a 400
+    /// ThrottlingException or a reset connection, a third each.
+    pub kms_error: f64,
 }
 
 /// What the proxy saw and did.
@@ -158,6 +161,32 @@ fn decide(state: &mut State, operation: &str) -> (Action, Duration) {
                 )
             } else {
                 (Action::ResetBefore, latency)
+            };
+        }
+        if state.rng.fraction() < faults.kms_error {
+            let kms_error = |name: &str| json!({"__type": name, "message": "injected"});
+            return match state.rng.below(3) {
+                0 => {
+                    count("kms_http_500");
+                    (
+                        Action::Respond(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            kms_error("KMSInternalException"),
+                        ),
+                        latency,
+                    )
+                }
+                1 => {
+                    count("kms_throttled");
+                    (
+                        Action::Respond(StatusCode::BAD_REQUEST, kms_error("ThrottlingException")),
+                        latency,
+                    )
+                }
+                _ => {
+                    count("kms_reset");
+                    (Action::ResetBefore, latency)
+                }
             };
         }
         return (Action::Forward, latency);

@@ -12,6 +12,7 @@ pub mod capture;
 pub mod draw;
 pub mod keyrings;
 pub mod secrets;
+pub mod soak;
 
 #[allow(unused_imports)]
 pub use keyrings::{ContextBlind, Switchable};

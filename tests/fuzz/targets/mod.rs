@@ -7,11 +7,14 @@ pub(crate) mod json;
 pub(crate) mod lambda;
 pub(crate) mod plaintext;
 pub(crate) mod sealed;
+pub(crate) mod stream;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use crypt_model::{AttributeValue, Caller, Cipher, EncryptedItem, Item, LocalKeyring, Sensitive};
+use crypt_model::{
+    AttributeValue, Caller, Cipher, EncryptedItem, Item, LocalKeyring, Sealed, Sensitive,
+};
 use crypt_model_fuzz_tests::Measuring;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -156,6 +159,33 @@ pub(crate) fn bounded<R>(bound: usize, parse: impl FnOnce() -> R) -> Result<R, S
         ));
     }
     Ok(result)
+}
+
+/// Opens `sealed` as its owner, its largest allocation within `bound`. `Ok(true)`: it opened to
+/// exactly the sealed values; `Ok(false)`: it failed with an error that holds no plaintext;
+/// `Err`: a property does not hold.
+pub(crate) fn opens_as_sealed(sealed: Sealed<Record>, bound: usize) -> Result<bool, String> {
+    let fixture = fixture();
+    let opened = bounded(bound, || {
+        fixture
+            .runtime
+            .block_on(sealed.open(&fixture.owner, &fixture.cipher))
+    })?;
+    match opened {
+        Err(error) => no_plaintext(&error, &error.to_string()).map(|()| false),
+        Ok(record) => {
+            let same = record.user_id == "alice"
+                && record.n == 7
+                && record.secret.expose_secret() == SECRET
+                && record.card.expose_secret() == CARD
+                && record.plan == "gold";
+            if same {
+                Ok(true)
+            } else {
+                Err("an edited record opened to other values".to_owned())
+            }
+        }
+    }
 }
 
 /// An error's `Display` and `Debug` hold no plaintext.
