@@ -1,5 +1,6 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The modules, in layers from the bottom (docs/architecture.md); each imports only modules above
 // it here, and `scripts/check-layers` fails on a cycle.
@@ -59,7 +60,7 @@ pub use sensitive::Sensitive;
 pub use store::{MemoryStore, Page, Query, Scan, SortCondition, Store, TableRef};
 pub use table::{IndexLookup, Table, Write};
 
-#[doc = include_str!("../../docs/derive.md")]
+#[doc = include_str!("../docs/derive.md")]
 pub use crypt_model_derive::EncryptedItem;
 
 /// Derives [`SerdePlaintext`](trait@SerdePlaintext): `#[derive(Serialize, Deserialize, Zeroize,
@@ -70,29 +71,22 @@ pub use crypt_model_derive::SerdePlaintext;
 /// SerdeAttribute)]` makes a serde type a plain attribute, laid out as `serde_dynamo` does.
 pub use crypt_model_derive::SerdeAttribute;
 
-/// Guides and specifications, rendered from the repository's `docs/` folder.
+/// Specifications and measurements, rendered from the repository's `docs/` folder. The guide is
+/// [`guide`].
 pub mod docs {
-    #[doc = include_str!("../../docs/architecture.md")]
-    pub mod architecture {}
-    #[doc = include_str!("../../docs/format.md")]
+    #[doc = include_str!("../docs/format.md")]
     pub mod format {}
-    #[doc = include_str!("../../docs/threat-model.md")]
+    #[doc = include_str!("../docs/threat-model.md")]
     pub mod threat_model {}
-    #[doc = include_str!("../../docs/searchable.md")]
-    pub mod searchable {}
-    #[doc = include_str!("../../docs/types.md")]
+    #[doc = include_str!("../docs/types.md")]
     pub mod types {}
-    #[doc = include_str!("../../docs/performance.md")]
+    #[doc = include_str!("../docs/performance.md")]
     pub mod performance {}
-    #[doc = include_str!("../../docs/migration.md")]
-    pub mod migration {}
-    #[doc = include_str!("../../docs/rotation.md")]
-    pub mod rotation {}
-    #[doc = include_str!("../../docs/erasure.md")]
-    pub mod erasure {}
-    #[doc = include_str!("../../docs/reliability.md")]
+    #[doc = include_str!("../docs/reliability.md")]
     pub mod reliability {}
 }
+
+pub mod guide;
 
 /// Re-exported for the `Zeroize` trait. Its derive names the `zeroize` crate itself, so a crate that
 /// derives it for a [`SerdePlaintext`] type also depends on

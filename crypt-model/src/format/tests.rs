@@ -12,7 +12,7 @@ use super::*;
 use crate::index::{IndexScope, IndexSecret, IndexSpec};
 use crate::keyring::{EncryptionContext, local};
 
-const SPEC: &str = include_str!("../../../docs/format.md");
+const SPEC: &str = include_str!("../../docs/format.md");
 
 /// One vector: its `name: value` lines in order (a name may repeat; an indented line continues
 /// the previous value).

@@ -11,7 +11,10 @@
 use std::sync::Arc;
 
 use crypt_model::{Caller, Cipher, EncryptedItem, Sensitive, Table, TableRef};
-use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, item_from_sdk, provision};
+use crypt_model_dynamo::{
+    DynamoStore, KmsKeyring, ProvisionOptions, aws_sdk_dynamodb, aws_sdk_kms, item_from_sdk,
+    provision,
+};
 
 /// A user's profile; the SSN is encrypted under a data key that KMS wraps.
 #[derive(EncryptedItem, Debug)]
@@ -33,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         std::process::exit(2);
     };
-    let (dynamo, kms) = clients(&endpoint);
+    let (dynamo, kms) = clients(&endpoint).await;
 
     let key = kms
         .create_key()
@@ -103,21 +106,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The clients for a local server. Against AWS, `aws_config::load_from_env().await` gives the
-/// shared configuration instead.
-fn clients(endpoint: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_kms::Client) {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    use aws_types::sdk_config::SharedCredentialsProvider;
-    let credentials = Credentials::new("testing", "testing", None, None, "dynamo-quickstart");
-    let shared = aws_types::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build();
+/// The SDK clients for the local server at `endpoint`. Against AWS, build them from
+/// `aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await` instead.
+async fn clients(endpoint: &str) -> (aws_sdk_dynamodb::Client, aws_sdk_kms::Client) {
+    let config = crypt_model_aws_examples::local_config(endpoint).await;
     (
-        aws_sdk_dynamodb::Client::new(&shared),
-        aws_sdk_kms::Client::new(&shared),
+        aws_sdk_dynamodb::Client::new(&config),
+        aws_sdk_kms::Client::new(&config),
     )
 }
 

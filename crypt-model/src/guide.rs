@@ -1,0 +1,45 @@
+//! The guide: how to adopt crypt-model, chapter by chapter. Each chapter's code compiles and runs
+//! as a test of this crate.
+//!
+//! 1. [Getting started](getting_started): a first model, in memory, then on DynamoDB.
+//! 2. [Modeling](modeling): field types, keys, indexes, versions, what is encrypted and what is
+//!    authenticated.
+//! 3. [Keys and AWS setup](https://docs.rs/crypt-model-dynamo/latest/crypt_model_dynamo/guide/aws_setup/index.html)
+//!    (in crypt-model-dynamo, whose code it uses): the application's IAM policy, the KMS key
+//!    policy with encryption-context conditions, a CloudFormation template, the key cache.
+//! 4. [Migrating a plaintext table](migration), [rotating keys](rotation),
+//!    [erasing an owner](erasure): the runbooks, with the `crypt-model` command line.
+//! 5. [Searchable fields](searchable): blind indexes, and what they reveal.
+//! 6. [Streams and Lambda](https://docs.rs/crypt-model-dynamo/latest/crypt_model_dynamo/guide/streams/index.html)
+//!    (in crypt-model-dynamo).
+//! 7. [HTTP services](http_services): a `Caller` from authentication, errors to status codes,
+//!    someone else's record answered like a missing one.
+//! 8. [Testing your own code](testing): `MemoryStore`, `LocalKeyring`, a keyring that fails.
+//! 9. [Compliance](compliance): OWASP API Security Top 10, PCI DSS, SOC 2, HIPAA, GDPR — each
+//!    claim with the test behind it, and what stays with you.
+//! 10. [FAQ](faq).
+//!
+//! The specifications are in [`docs`](crate::docs): the [stored format](crate::docs::format),
+//! the [threat model](crate::docs::threat_model), [field types](crate::docs::types),
+//! [performance](crate::docs::performance) and [reliability](crate::docs::reliability).
+
+#[doc = include_str!("../docs/guide/getting-started.md")]
+pub mod getting_started {}
+#[doc = include_str!("../docs/guide/modeling.md")]
+pub mod modeling {}
+#[doc = include_str!("../docs/migration.md")]
+pub mod migration {}
+#[doc = include_str!("../docs/rotation.md")]
+pub mod rotation {}
+#[doc = include_str!("../docs/erasure.md")]
+pub mod erasure {}
+#[doc = include_str!("../docs/searchable.md")]
+pub mod searchable {}
+#[doc = include_str!("../docs/guide/http-services.md")]
+pub mod http_services {}
+#[doc = include_str!("../docs/guide/testing.md")]
+pub mod testing {}
+#[doc = include_str!("../docs/guide/compliance.md")]
+pub mod compliance {}
+#[doc = include_str!("../docs/guide/faq.md")]
+pub mod faq {}
