@@ -1,37 +1,18 @@
 //! The examples run and say what the README promises, and print no secret.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+
+use crypt_model_tests::example;
 
 /// Runs an example and returns its output.
 fn run_example(name: &str) -> String {
     run_example_with(name, &[])
 }
 
-/// Builds every example of the workspace, once: with the workspace's features, as `cargo test
-/// --workspace` already did, so that after it nothing is rebuilt. (`cargo run -p PACKAGE` would
-/// resolve each package's features apart, and rebuild the crates under it.)
-fn examples() -> &'static PathBuf {
-    static EXAMPLES: OnceLock<PathBuf> = OnceLock::new();
-    EXAMPLES.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "--workspace", "--examples"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "the examples do not build");
-        // This test runs as target/debug/deps/examples-HASH; the examples are in
-        // target/debug/examples.
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("examples")
-    })
-}
-
 /// Runs an example with arguments.
 fn run_example_with(name: &str, args: &[&str]) -> String {
-    let output = Command::new(examples().join(name))
+    let output = Command::new(example(name))
         .args(args)
         .output()
         .expect("the example runs");

@@ -18,6 +18,30 @@ pub mod soak;
 
 use crypt_model::{EncryptedItem, Sensitive};
 
+/// The path of the workspace's example `name`, built (every example, once) if need be.
+pub fn example(name: &str) -> std::path::PathBuf {
+    examples().join(name)
+}
+
+/// Builds every example of the workspace, once: with the workspace's features, as `cargo test
+/// --workspace` already did, so that after it nothing is rebuilt. (`cargo run -p PACKAGE` would
+/// resolve each package's features apart, and rebuild the crates under it.)
+fn examples() -> &'static std::path::PathBuf {
+    static EXAMPLES: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "--workspace", "--examples"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "the examples do not build");
+        // This test runs as target/debug/deps/examples-HASH; the examples are in
+        // target/debug/examples.
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("examples")
+    })
+}
+
 pub use secrets::*;
 
 /// A profile: owned by its partition key, with a sort key and one sensitive field.
