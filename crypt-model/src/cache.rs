@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
+use tracing::Instrument;
 
 use crate::error::Result;
 
@@ -232,7 +233,13 @@ impl KeyCache {
             }
         }
         state.generate_calls.fetch_add(1, Ordering::Relaxed);
-        let key = Arc::new(state.inner.generate_data_key(context).await?);
+        let key = Arc::new(
+            state
+                .inner
+                .generate_data_key(context)
+                .instrument(context.provider_span("generate", None))
+                .await?,
+        );
         tracing::debug!(key_id = %key.wrapped.key_id.escape_debug(), "generated a new data key");
         let now = state.clock.now();
         state.remember(context, &key.wrapped, &key.key, now);
@@ -279,7 +286,11 @@ impl KeyCache {
             key_id: key_id.to_owned(),
             ciphertext: ciphertext.to_vec(),
         };
-        let key = state.inner.unwrap_data_key(&wrapped, context).await?;
+        let key = state
+            .inner
+            .unwrap_data_key(&wrapped, context)
+            .instrument(context.provider_span("unwrap", Some(key_id)))
+            .await?;
         tracing::debug!(key_id = %wrapped.key_id.escape_debug(), "unwrapped a data key");
         state.remember(context, &wrapped, &key, state.clock.now());
         Ok(key)
@@ -291,7 +302,12 @@ impl KeyCache {
         context: &EncryptionContext,
     ) -> Result<GeneratedDataKey> {
         self.state.generate_calls.fetch_add(1, Ordering::Relaxed);
-        self.state.inner.generate_data_key(context).await
+        let span = context.provider_span("generate", None);
+        self.state
+            .inner
+            .generate_data_key(context)
+            .instrument(span)
+            .await
     }
 
     /// A data key unwrapped by the keyring, not cached here (an owner's key, which `OwnerKeys`
@@ -302,7 +318,12 @@ impl KeyCache {
         context: &EncryptionContext,
     ) -> Result<DataKey> {
         self.state.unwrap_calls.fetch_add(1, Ordering::Relaxed);
-        self.state.inner.unwrap_data_key(wrapped, context).await
+        let span = context.provider_span("unwrap", Some(&wrapped.key_id));
+        self.state
+            .inner
+            .unwrap_data_key(wrapped, context)
+            .instrument(span)
+            .await
     }
 
     /// `key`, whose wrapped form is `wrapped`, wrapped again under the keyring's primary key
@@ -314,9 +335,11 @@ impl KeyCache {
         context: &EncryptionContext,
     ) -> Result<WrappedDataKey> {
         self.state.rewrap_calls.fetch_add(1, Ordering::Relaxed);
+        let span = context.provider_span("rewrap", Some(&wrapped.key_id));
         self.state
             .inner
             .rewrap_data_key(key, wrapped, context)
+            .instrument(span)
             .await
     }
 

@@ -117,6 +117,27 @@ impl EncryptionContext {
         }
     }
 
+    /// The span around one call to the key provider under this context: the operation
+    /// (`generate`, `unwrap`, `rewrap`), the logical table, and the key id of the wrapped key
+    /// (escaped: a stored header's key id is not trusted). Never key material.
+    pub(crate) fn provider_span(
+        &self,
+        operation: &'static str,
+        key_id: Option<&str>,
+    ) -> tracing::Span {
+        let span = tracing::info_span!(
+            target: "crypt_model::keyring",
+            "key_provider",
+            operation,
+            table = &*self.table,
+            key_id = tracing::field::Empty
+        );
+        if let Some(key_id) = key_id {
+            span.record("key_id", tracing::field::display(key_id.escape_debug()));
+        }
+        span
+    }
+
     /// The entries, in key order (for AWS KMS's `EncryptionContext`).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         [(FORMAT_KEY, FORMAT_VALUE), (TABLE_KEY, &*self.table)].into_iter()

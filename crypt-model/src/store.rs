@@ -12,6 +12,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::attribute::{Item, Key};
 use crate::error::Result;
 
@@ -136,22 +138,54 @@ pub trait Backend: Send + Sync {
     async fn transact_write_items(&self, items: Vec<TransactItem>) -> Result<()>;
 }
 
-/// The one place where every request is checked, whatever the backend.
+/// The span around one request to the backend: the operation, the physical table and the number
+/// of items written or asked for (for a query or a scan, recorded when the page comes back).
+/// Never a key or a value: a key can be personal data (an email as a partition key).
+fn span(operation: &'static str, table: &str, items: Option<usize>) -> tracing::Span {
+    let span = tracing::info_span!(
+        target: "crypt_model::store",
+        "store",
+        operation,
+        table,
+        items = tracing::field::Empty
+    );
+    if let Some(items) = items {
+        span.record("items", items);
+    }
+    span
+}
+
+/// A page read in `span`, its item count recorded there.
+async fn traced_page(
+    span: tracing::Span,
+    page: impl Future<Output = Result<Page>>,
+) -> Result<Page> {
+    let page = page.instrument(span.clone()).await?;
+    span.record("items", page.items.len());
+    Ok(page)
+}
+
+/// The one place where every request is checked, and traced, whatever the backend.
 #[async_trait]
 impl<B: Backend + ?Sized> Store for B {
     async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
         table.key_of(&item)?;
-        self.put_item(table, item, condition).await
+        let span = span("put", table.name(), Some(1));
+        self.put_item(table, item, condition).instrument(span).await
     }
 
     async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
         table.key_item(key)?;
-        self.get_item(table, key).await
+        let span = span("get", table.name(), Some(1));
+        self.get_item(table, key).instrument(span).await
     }
 
     async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
         table.key_item(key)?;
-        self.delete_item(table, key, condition).await
+        let span = span("delete", table.name(), Some(1));
+        self.delete_item(table, key, condition)
+            .instrument(span)
+            .await
     }
 
     async fn update(
@@ -162,32 +196,41 @@ impl<B: Backend + ?Sized> Store for B {
         condition: &Condition,
     ) -> Result<()> {
         table.check_update(key, update)?;
-        self.update_item(table, key, update, condition).await
+        let span = span("update", table.name(), Some(1));
+        self.update_item(table, key, update, condition)
+            .instrument(span)
+            .await
     }
 
     async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
         table.check_query(query)?;
-        self.query_page(table, query).await
+        let span = span("query", table.name(), None);
+        traced_page(span, self.query_page(table, query)).await
     }
 
     async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
         table.check_scan(scan)?;
-        self.scan_page(table, scan).await
+        let span = span("scan", table.name(), None);
+        traced_page(span, self.scan_page(table, scan)).await
     }
 
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
         table.check_batch_write(&items)?;
-        self.batch_write_item(table, items).await
+        let span = span("batch_put", table.name(), Some(items.len()));
+        self.batch_write_item(table, items).instrument(span).await
     }
 
     async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
         table.check_batch_get(&keys)?;
-        self.batch_get_item(table, keys).await
+        let span = span("batch_get", table.name(), Some(keys.len()));
+        self.batch_get_item(table, keys).instrument(span).await
     }
 
     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
         TransactItem::check_all(&items)?;
-        self.transact_write_items(items).await
+        let table = items.first().map_or("", |item| item.table().name());
+        let span = span("transact_write", table, Some(items.len()));
+        self.transact_write_items(items).instrument(span).await
     }
 }
 

@@ -85,3 +85,73 @@ fn debug_output_shows_fingerprints_never_key_or_plain_values() {
     );
     assert_eq!(format!("{item:?}"), r#"{"email": S(32 bytes), "n": N}"#);
 }
+
+#[derive(crypt_model::EncryptedItem)]
+#[crypt_model(table = "traced")]
+struct Traced {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sort_key]
+    n: u32,
+    #[sensitive]
+    ssn: crypt_model::Sensitive<String>,
+}
+
+/// Every call to the store and to the key provider runs in a span that names the operation, the
+/// table and the item count (the key id, for the key provider), and holds no key or value.
+#[tokio::test]
+async fn store_and_key_provider_calls_run_in_spans_of_names_never_values() {
+    use crypt_model::{Caller, Key, MemoryStore, Query, Sensitive, Table, Write};
+    let (captured, _guard) = common::capture::capture_spans();
+    let cipher = std::sync::Arc::new(Cipher::new(local("k1", 1)));
+    let table = Table::<Traced, _>::new(MemoryStore::new(), cipher).unwrap();
+    // The owner's id is personal data too: it keys the records, and must not be in a span.
+    let owner = "alice.private@example.com";
+    let alice = Caller::user(owner).unwrap();
+    let record = |n| Traced {
+        user_id: owner.into(),
+        n,
+        ssn: Sensitive::new(SSN.into()),
+    };
+    table.put(&alice, &mut record(1)).await.unwrap();
+    table
+        .batch_put(&alice, &[record(2), record(3)])
+        .await
+        .unwrap();
+    // A reader with a cold cache asks the key provider to unwrap.
+    let reader = Table::<Traced, _>::new(
+        table.store().clone(),
+        std::sync::Arc::new(Cipher::new(local("k1", 1))),
+    )
+    .unwrap();
+    let key = Key::new(owner).with_sort(1u32);
+    assert!(reader.get(&alice, &key).await.unwrap().is_some());
+    let page = table.query(&alice, &Query::partition(owner)).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    table
+        .transact(
+            &alice,
+            vec![Write::<Traced>::Delete(Key::new(owner).with_sort(3u32))],
+        )
+        .await
+        .unwrap();
+    table.delete(&alice, &key).await.unwrap();
+
+    let logs = captured.text();
+    for span in [
+        r#"store{operation="put" table="traced" items=1}"#,
+        r#"store{operation="batch_put" table="traced" items=2}"#,
+        r#"store{operation="get" table="traced" items=1}"#,
+        r#"store{operation="query" table="traced" items=3}"#,
+        r#"store{operation="transact_write" table="traced" items=1}"#,
+        r#"store{operation="delete" table="traced" items=1}"#,
+        r#"key_provider{operation="generate" table="traced"}"#,
+        r#"key_provider{operation="unwrap" table="traced" key_id=k1}"#,
+    ] {
+        assert!(logs.contains(span), "no span {span} in:\n{logs}");
+    }
+    for secret in [SSN, owner, "alice.private"] {
+        assert!(!logs.contains(secret), "a span holds {secret}:\n{logs}");
+    }
+}
