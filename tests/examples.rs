@@ -161,3 +161,20 @@ fn the_patient_example_stores_typed_fields_and_answers_each_caller_with_its_own(
         "{out}"
     );
 }
+
+#[test]
+fn the_stream_consumer_acts_on_each_change_and_reports_the_edited_record() {
+    let out = run_example("stream_consumer");
+    for line in [
+        "alice: new profile on plan free, mail domain example.com",
+        "bob: new profile on plan free, mail domain example.net",
+        "alice: plan free -> pro, email changed: confirm the new address",
+        "bob: profile deleted, erase downstream copies",
+        "failed records: [4]",
+    ] {
+        assert!(out.contains(line), "no line {line:?} in:\n{out}");
+    }
+    for secret in ["alice@example", "bob@example", "carol@example"] {
+        assert!(!out.contains(secret), "a secret in the output:\n{out}");
+    }
+}

@@ -94,6 +94,18 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
     for record in &records {
         let change = decoder.sdk_record(&stream_arn, record).unwrap();
         kinds.push(change.kind);
+        // Every change names its key, a removal too; the old image is the record before.
+        assert_eq!(change.key, Key::new("alice"));
+        let before = match change.old_image {
+            Some(old) => Some(old.open(&alice, &cipher).await.unwrap().plan),
+            None => None,
+        };
+        let expected = match change.kind {
+            ChangeKind::Insert => None,
+            ChangeKind::Modify => Some("free".to_owned()),
+            ChangeKind::Remove => Some("pro".to_owned()),
+        };
+        assert_eq!(before, expected, "the old image of {:?}", change.kind);
         match change.new_image {
             Some(sealed) => {
                 let refused = StreamDecoder::<Profile>::new(table.name())
@@ -131,7 +143,11 @@ fn lambda_event(table: &str, event_name: &str, image: serde_json::Value) -> serd
             "eventName": event_name,
             "eventSource": "aws:dynamodb",
             "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/2026-11-27T00:00:00.000"),
-            "dynamodb": { "NewImage": image, "StreamViewType": "NEW_AND_OLD_IMAGES" }
+            "dynamodb": {
+                "Keys": { "user_id": { "S": "alice" } },
+                "NewImage": image,
+                "StreamViewType": "NEW_AND_OLD_IMAGES"
+            }
         }]
     })
 }
@@ -190,7 +206,13 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
             serde_json::json!({}),
         ))
         .unwrap();
-    assert!(removed[0].as_ref().unwrap().new_image.is_none());
+    let removed = removed[0].as_ref().unwrap();
+    assert!(removed.new_image.is_none());
+    assert_eq!(
+        removed.key,
+        Key::new("alice"),
+        "a removal names what was deleted"
+    );
 
     let elsewhere = decoder
         .lambda_event(&lambda_event("profiles-staging", "MODIFY", image.clone()))

@@ -20,6 +20,9 @@ pub use store::DynamoStore;
 #[cfg(feature = "streams")]
 pub use streams::{ChangeKind, StreamChange, StreamDecoder};
 
+/// The typed Lambda events, whose DynamoDB event [`StreamDecoder::lambda`] takes.
+#[cfg(feature = "lambda")]
+pub use aws_lambda_events;
 /// The DynamoDB SDK this crate's API takes ([`DynamoStore::new`], [`provision`]), at the version
 /// it was built with: build the client from it, and no version can mismatch.
 pub use aws_sdk_dynamodb;

@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, OperationType, Record};
 use crypt_model::schema::validate_table_name;
-use crypt_model::{AttributeValue, EncryptedItem, Error, Item, Result, Sealed};
+use crypt_model::{AttributeValue, EncryptedItem, Error, Item, Key, Result, Sealed};
 use serde_json::Value;
 
 /// What happened to an item.
@@ -18,21 +18,29 @@ pub enum ChangeKind {
     Remove,
 }
 
-/// One stream record, decoded: what happened, and the new image still sealed (none for a
-/// removal). Open it with [`Sealed::open`] like any read.
+/// One stream record, decoded: what happened, to which key, and the images still sealed. Open
+/// an image with [`Sealed::open`] (or `open_with` and a grant) like any read: it is verified then.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct StreamChange<T: EncryptedItem> {
     /// What happened.
     pub kind: ChangeKind,
+    /// The key of the item, as the stream gives it: for a removal, what was deleted. Plain key
+    /// attributes (DynamoDB's word, not verified: open an image to check a record).
+    pub key: Key,
     /// The item after the change, for inserts and modifications.
     pub new_image: Option<Sealed<T>>,
+    /// The item before the change, for modifications and removals, when the stream carries old
+    /// images (`NEW_AND_OLD_IMAGES`, as `provision` creates it).
+    pub old_image: Option<Sealed<T>>,
 }
 
 /// Decodes the stream records of one table into [`StreamChange`]s of model `T`.
 ///
 /// Records of another table are refused ([`Error::InvalidRequest`]), as are malformed images
-/// ([`Error::MalformedAttribute`] naming the attribute). The table needs a stream with new
-/// images (`NEW_IMAGE` or `NEW_AND_OLD_IMAGES`; see `ProvisionOptions::stream`).
+/// ([`Error::MalformedAttribute`] naming the attribute) and records without the item's key. The
+/// table needs a stream with new images (`NEW_IMAGE` or `NEW_AND_OLD_IMAGES`; see
+/// `ProvisionOptions::stream`).
 #[derive(Debug)]
 pub struct StreamDecoder<T> {
     table: String,
@@ -58,28 +66,23 @@ impl<T: EncryptedItem> StreamDecoder<T> {
             Some(OperationType::Remove) => ChangeKind::Remove,
             _ => return Err(self.invalid("the record has no known event name")),
         };
-        let image = match kind {
-            ChangeKind::Remove => None,
-            _ => {
-                let image = record
-                    .dynamodb()
-                    .and_then(|r| r.new_image())
-                    .ok_or_else(|| {
-                        self.invalid(
-                            "the record has no new image: enable NEW_IMAGE or NEW_AND_OLD_IMAGES",
-                        )
-                    })?;
-                let item = image
-                    .iter()
-                    .map(|(name, value)| Ok((name.clone(), from_stream(name, value)?)))
-                    .collect::<Result<Item>>()?;
-                Some(T::from_item(item))
-            }
+        let stream = record.dynamodb();
+        let item = |image: Option<&std::collections::HashMap<String, StreamValue>>| {
+            image
+                .map(|image| {
+                    image
+                        .iter()
+                        .map(|(name, value)| Ok((name.clone(), from_stream(name, value)?)))
+                        .collect::<Result<Item>>()
+                })
+                .transpose()
         };
-        Ok(StreamChange {
+        self.change(
             kind,
-            new_image: image,
-        })
+            item(stream.and_then(|r| r.keys.as_ref()))?,
+            item(stream.and_then(|r| r.new_image.as_ref()))?,
+            item(stream.and_then(|r| r.old_image.as_ref()))?,
+        )
     }
 
     /// Decodes one element of a Lambda event's `Records` array.
@@ -95,28 +98,74 @@ impl<T: EncryptedItem> StreamDecoder<T> {
             Some("REMOVE") => ChangeKind::Remove,
             _ => return Err(self.invalid("the record has no known eventName")),
         };
-        let image = match kind {
-            ChangeKind::Remove => None,
-            _ => {
-                let image = record
-                    .get("dynamodb")
-                    .and_then(|d| d.get("NewImage"))
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| {
-                        self.invalid(
-                            "the record has no NewImage: enable NEW_IMAGE or NEW_AND_OLD_IMAGES",
-                        )
-                    })?;
-                // DynamoDB JSON is read in one place, the core's (a re-serialisation: this path
-                // is for Lambda events, whose records are small).
-                let item = Item::from_dynamodb_json(&Value::Object(image.clone()).to_string())?;
-                Some(T::from_item(item))
+        // DynamoDB JSON is read in one place, the core's (a re-serialisation: this path is for
+        // Lambda events, whose records are small).
+        let item = |name: &str| {
+            record
+                .get("dynamodb")
+                .and_then(|d| d.get(name))
+                .and_then(Value::as_object)
+                // A typed event written back to JSON has `{}` for an image it did not carry.
+                .filter(|image| !image.is_empty())
+                .map(|image| Item::from_dynamodb_json(&Value::Object(image.clone()).to_string()))
+                .transpose()
+        };
+        self.change(kind, item("Keys")?, item("NewImage")?, item("OldImage")?)
+    }
+
+    /// A change of `kind` to the item keyed `keys`, from its images: the new one required but
+    /// for a removal.
+    fn change(
+        &self,
+        kind: ChangeKind,
+        keys: Option<Item>,
+        new_image: Option<Item>,
+        old_image: Option<Item>,
+    ) -> Result<StreamChange<T>> {
+        let schema = &T::SCHEMA;
+        // The key: from `Keys`, or (a record written without them) from an image.
+        let keys = keys
+            .or_else(|| new_image.clone())
+            .or_else(|| old_image.clone())
+            .unwrap_or_default();
+        let part = |name: &str| keys.get(name).cloned();
+        let partition =
+            part(schema.partition_key()).ok_or_else(|| self.invalid("the record has no key"))?;
+        let sort = match schema.sort_key() {
+            Some(name) => {
+                Some(part(name).ok_or_else(|| self.invalid("the record has no sort key"))?)
+            }
+            None => None,
+        };
+        let new_image = match (kind, new_image) {
+            (ChangeKind::Remove, _) => None,
+            (_, Some(image)) => Some(T::from_item(image)),
+            (_, None) => {
+                return Err(self.invalid(
+                    "the record has no new image: enable NEW_IMAGE or NEW_AND_OLD_IMAGES",
+                ));
             }
         };
         Ok(StreamChange {
             kind,
-            new_image: image,
+            key: Key { partition, sort },
+            new_image,
+            old_image: old_image.map(T::from_item),
         })
+    }
+
+    /// Decodes every record of the typed event a Lambda function receives (`aws_lambda_events`,
+    /// re-exported by this crate; `lambda_runtime` hands it over as
+    /// `LambdaEvent<aws_lambda_events::event::dynamodb::Event>`), one result each.
+    #[cfg(feature = "lambda")]
+    pub fn lambda(
+        &self,
+        event: &aws_lambda_events::event::dynamodb::Event,
+    ) -> Result<Vec<Result<StreamChange<T>>>> {
+        // Through its JSON, read by the one reader of DynamoDB JSON (records are small).
+        let json = serde_json::to_value(event)
+            .map_err(|_| self.invalid("the Lambda event does not serialise"))?;
+        self.lambda_event(&json)
     }
 
     /// Decodes every record of a Lambda event (`{"Records": [...]}`), one result each, so that

@@ -1,0 +1,165 @@
+//! A consumer of a table's DynamoDB stream, written as a Lambda function's handler: it takes the
+//! typed event (`aws_lambda_events`' DynamoDB `Event`, as `lambda_runtime` hands it over), opens
+//! each record's images with a read grant, and acts on inserts, modifications (old and new image
+//! compared) and removals (the deleted key). A record that fails — edited in the table, from
+//! another record — is reported by its position and the others are still processed.
+//!
+//! Run: `cargo run --example stream_consumer`. With no AWS, it seals a few records with a local
+//! key, builds the event DynamoDB would deliver for them (one record edited on the way), and
+//! hands it to the handler. In a Lambda function, with `lambda_runtime`:
+//!
+//! ```text
+//! lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| async {
+//!     handle(&consumer, &event.payload).await
+//! })).await
+//! ```
+
+use std::sync::Arc;
+
+use crypt_model::access::Gate;
+use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, LocalKeyring, Sensitive};
+use crypt_model_dynamo::aws_lambda_events::event::dynamodb::Event;
+use crypt_model_dynamo::{ChangeKind, StreamDecoder};
+use serde_json::{Value, json};
+
+/// The model the table holds.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "profiles")]
+struct Profile {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive]
+    email: Sensitive<String>,
+    plan: String,
+}
+
+/// What the function holds between invocations: the decoder of its table's stream, its grant,
+/// and the cipher (whose key cache then serves many records per KMS call).
+struct Consumer {
+    decoder: StreamDecoder<Profile>,
+    gate: Gate<Profile>,
+    service: Caller,
+    cipher: Arc<Cipher>,
+}
+
+/// Handles one event: a line per action taken, and the positions of the records that failed
+/// (a Lambda function returns them as `batchItemFailures`, and the stream delivers them again).
+async fn handle(consumer: &Consumer, event: &Event) -> Result<(Vec<String>, Vec<usize>), Error> {
+    let (mut actions, mut failed) = (Vec::new(), Vec::new());
+    for (n, change) in consumer.decoder.lambda(event)?.into_iter().enumerate() {
+        match act(consumer, change).await {
+            Ok(action) => actions.push(action),
+            Err(error) => {
+                // The error names the attribute and the table; never a value.
+                eprintln!("record {n} failed: {error}");
+                failed.push(n);
+            }
+        }
+    }
+    Ok((actions, failed))
+}
+
+async fn act(
+    consumer: &Consumer,
+    change: Result<crypt_model_dynamo::StreamChange<Profile>, Error>,
+) -> Result<String, Error> {
+    let change = change?;
+    let open = |sealed: crypt_model::Sealed<Profile>| {
+        sealed.open_with(&consumer.service, &consumer.gate, &consumer.cipher)
+    };
+    let user = match &change.key.partition {
+        crypt_model::AttributeValue::S(user) => user.clone(),
+        _ => String::from("?"),
+    };
+    Ok(match (change.kind, change.new_image, change.old_image) {
+        (ChangeKind::Insert, Some(new), _) => {
+            let profile = open(new).await?;
+            let domain = profile
+                .email
+                .expose_secret()
+                .rsplit('@')
+                .next()
+                .unwrap_or("");
+            format!(
+                "{user}: new profile on plan {}, mail domain {domain}",
+                profile.plan
+            )
+        }
+        (ChangeKind::Modify, Some(new), Some(old)) => {
+            let (new, old) = (open(new).await?, open(old).await?);
+            let email = if new.email.expose_secret() == old.email.expose_secret() {
+                "unchanged"
+            } else {
+                "changed: confirm the new address"
+            };
+            format!("{user}: plan {} -> {}, email {email}", old.plan, new.plan)
+        }
+        (ChangeKind::Remove, _, _) => format!("{user}: profile deleted, erase downstream copies"),
+        (kind, _, _) => format!("{user}: {kind:?} without the images this consumer needs"),
+    })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
+    let consumer = Consumer {
+        decoder: StreamDecoder::new("prod-profiles")?,
+        gate: Gate::new().with_grant(Grant::read("welcome-mailer")?),
+        service: Caller::service("welcome-mailer")?,
+        cipher: cipher.clone(),
+    };
+    let event = demo_event(&cipher).await?;
+    let (actions, failed) = handle(&consumer, &event).await?;
+    for action in actions {
+        println!("{action}");
+    }
+    println!("failed records: {failed:?}");
+    Ok(())
+}
+
+/// The event DynamoDB would deliver for: alice's and bob's profiles inserted, alice's modified,
+/// bob's removed, and a record whose image was edited in the table (carol's plan).
+async fn demo_event(cipher: &Cipher) -> Result<Event, Box<dyn std::error::Error>> {
+    let image = |user: &str, email: &str, plan: &str| {
+        let profile = Profile {
+            user_id: user.into(),
+            email: Sensitive::new(email.into()),
+            plan: plan.into(),
+        };
+        async move {
+            let item = profile.to_item(cipher).await?;
+            Ok::<Value, Box<dyn std::error::Error>>(serde_json::from_str(&item.to_dynamodb_json())?)
+        }
+    };
+    let alice = image("alice", "alice@example.com", "free").await?;
+    let alice2 = image("alice", "alice@example.org", "pro").await?;
+    let bob = image("bob", "bob@example.net", "free").await?;
+    let mut carol = image("carol", "carol@example.com", "free").await?;
+    carol["plan"] = json!({"S": "enterprise"});
+    let record = |name: &str, user: &str, new: Option<&Value>, old: Option<&Value>| {
+        let mut change = json!({
+            "Keys": {"user_id": {"S": user}}, "SequenceNumber": "1", "SizeBytes": 512,
+            "StreamViewType": "NEW_AND_OLD_IMAGES", "ApproximateCreationDateTime": 1_767_225_600.0,
+        });
+        if let Some(new) = new {
+            change["NewImage"] = new.clone();
+        }
+        if let Some(old) = old {
+            change["OldImage"] = old.clone();
+        }
+        json!({
+            "eventID": "1", "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+            "awsRegion": "eu-west-1", "dynamodb": change,
+            "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/prod-profiles/stream/2026-01-01T00:00:00.000",
+        })
+    };
+    let event = json!({"Records": [
+        record("INSERT", "alice", Some(&alice), None),
+        record("INSERT", "bob", Some(&bob), None),
+        record("MODIFY", "alice", Some(&alice2), Some(&alice)),
+        record("REMOVE", "bob", None, Some(&bob)),
+        record("INSERT", "carol", Some(&carol), None),
+    ]});
+    Ok(serde_json::from_value(event)?)
+}
