@@ -41,4 +41,7 @@ pub mod guide {
     #[doc = include_str!("../docs/guide/streams.md")]
     #[cfg(feature = "streams")]
     pub mod streams {}
+    #[doc = include_str!("../docs/guide/testing-with-moto.md")]
+    #[cfg(feature = "kms")]
+    pub mod testing_with_moto {}
 }

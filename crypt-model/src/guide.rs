@@ -14,7 +14,9 @@
 //!    (in crypt-model-dynamo).
 //! 7. [HTTP services](http_services): a `Caller` from authentication, errors to status codes,
 //!    someone else's record answered like a missing one.
-//! 8. [Testing your own code](testing): `MemoryStore`, `LocalKeyring`, a keyring that fails.
+//! 8. [Testing your own code](testing): `MemoryStore`, `LocalKeyring`, a keyring that fails;
+//!    [against a local server](https://docs.rs/crypt-model-dynamo/latest/crypt_model_dynamo/guide/testing_with_moto/index.html)
+//!    (in crypt-model-dynamo).
 //! 9. [Compliance](compliance): OWASP API Security Top 10, PCI DSS, SOC 2, HIPAA, GDPR — each
 //!    claim with the test behind it, and what stays with you.
 //! 10. [FAQ](faq).
