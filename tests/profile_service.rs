@@ -247,11 +247,34 @@ async fn attacks(service: Service) {
     assert_eq!(anonymous, forged);
     answers.extend([anonymous, forged]);
 
-    // A body that does not parse: a fixed answer, which does not quote what was sent.
-    let wrong_type = json!({"display_name": 5, "email": EMAIL, "ssn": SSN});
-    let answer = call(&service, M::PUT, alices, alice, Some(wrong_type)).await;
-    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
-    answers.push(answer);
+    // A body that does not parse: a fixed answer, which does not quote what was sent (serde's
+    // messages quote an unknown field's name, and a value of the wrong type).
+    let mut unknown = profile("Alice", EMAIL, SSN);
+    unknown[EMAIL] = json!(1);
+    for body in [
+        json!({"display_name": 5, "email": EMAIL, "ssn": SSN}),
+        unknown,
+        json!(SSN),
+    ] {
+        let answer = call(&service, M::PUT, alices, alice, Some(body)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        answers.push(answer);
+    }
+
+    // An SSN whose last four bytes cut a character in two: shown, not a panic.
+    let odd = "078-05-é12";
+    let put = call(
+        &service,
+        M::PUT,
+        "/users/bob/profile",
+        bob,
+        Some(profile("Bob", "bob@example.com", odd)),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::NO_CONTENT);
+    let read = call(&service, M::GET, "/users/bob/profile", bob, None).await;
+    assert_eq!(read.status, StatusCode::OK, "{read:?}");
+    assert!(read.body.contains("\"-é12\""), "{read:?}");
 
     for answer in &answers {
         no_secret("an answer", &format!("{answer:?}"));

@@ -214,6 +214,16 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
         "a removal names what was deleted"
     );
 
+    // Keys of one item with the image of another: refused, whatever the image holds.
+    let mut swapped = lambda_event("profiles-prod", "MODIFY", image.clone());
+    swapped["Records"][0]["dynamodb"]["Keys"] = serde_json::json!({ "user_id": { "S": "bob" } });
+    let refused = decoder.lambda_event(&swapped).unwrap();
+    assert!(
+        matches!(&refused[0], Err(Error::InvalidRequest { .. })),
+        "{:?}",
+        refused[0]
+    );
+
     let elsewhere = decoder
         .lambda_event(&lambda_event("profiles-staging", "MODIFY", image.clone()))
         .unwrap();

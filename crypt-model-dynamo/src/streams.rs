@@ -137,6 +137,18 @@ impl<T: EncryptedItem> StreamDecoder<T> {
             }
             None => None,
         };
+        // An image of another item than the key names is refused: a consumer acting on the key
+        // (a removal's) and on an opened image must be acting on one record.
+        let key = Key { partition, sort };
+        for image in [&new_image, &old_image].into_iter().flatten() {
+            let names_key = image.get(schema.partition_key()) == Some(&key.partition)
+                && schema
+                    .sort_key()
+                    .is_none_or(|name| image.get(name) == key.sort.as_ref());
+            if !names_key {
+                return Err(self.invalid("the record's key and its image name different items"));
+            }
+        }
         let new_image = match (kind, new_image) {
             (ChangeKind::Remove, _) => None,
             (_, Some(image)) => Some(T::from_item(image)),
@@ -148,7 +160,7 @@ impl<T: EncryptedItem> StreamDecoder<T> {
         };
         Ok(StreamChange {
             kind,
-            key: Key { partition, sort },
+            key,
             new_image,
             old_image: old_image.map(T::from_item),
         })

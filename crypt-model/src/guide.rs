@@ -1,5 +1,6 @@
-//! The guide: how to adopt crypt-model, chapter by chapter. Each chapter's code compiles and runs
-//! as a test of this crate.
+//! The guide: how to adopt crypt-model, chapter by chapter. Each chapter's code is a doctest, of
+//! this crate or (the chapters that need the AWS SDK) of crypt-model-dynamo: compiled, and run
+//! unless it would call AWS.
 //!
 //! 1. [Getting started](getting_started): a first model, in memory, then on DynamoDB.
 //! 2. [Modeling](modeling): field types, keys, indexes, versions, what is encrypted and what is

@@ -119,7 +119,7 @@ impl EncryptionContext {
 
     /// The span around one call to the key provider under this context: the operation
     /// (`generate`, `unwrap`, `rewrap`), the logical table, and the key id of the wrapped key
-    /// (escaped: a stored header's key id is not trusted). Never key material.
+    /// (quoted and escaped). Never key material.
     pub(crate) fn provider_span(
         &self,
         operation: &'static str,
@@ -133,7 +133,9 @@ impl EncryptionContext {
             key_id = tracing::field::Empty
         );
         if let Some(key_id) = key_id {
-            span.record("key_id", tracing::field::display(key_id.escape_debug()));
+            // Quoted and escaped: a key id read from the key table or a header is not trusted
+            // to be free of spaces, `=` or line breaks a log parser would take for fields.
+            span.record("key_id", tracing::field::debug(key_id));
         }
         span
     }

@@ -138,9 +138,11 @@ pub trait Backend: Send + Sync {
     async fn transact_write_items(&self, items: Vec<TransactItem>) -> Result<()>;
 }
 
-/// The span around one request to the backend: the operation, the physical table and the number
-/// of items written or asked for (for a query or a scan, recorded when the page comes back).
-/// Never a key or a value: a key can be personal data (an email as a partition key).
+/// The span around one request to the backend: the operation, the physical table (as DynamoDB's
+/// metrics and CloudTrail name it) and the number of items written or asked for. Never a key or
+/// a value: a key can be personal data (an email as a partition key). A query or a scan records
+/// no count: its page is counted before the owner gate drops what the caller may not see, so the
+/// count would tell a trace reader what the caller was not told.
 fn span(operation: &'static str, table: &str, items: Option<usize>) -> tracing::Span {
     let span = tracing::info_span!(
         target: "crypt_model::store",
@@ -153,16 +155,6 @@ fn span(operation: &'static str, table: &str, items: Option<usize>) -> tracing::
         span.record("items", items);
     }
     span
-}
-
-/// A page read in `span`, its item count recorded there.
-async fn traced_page(
-    span: tracing::Span,
-    page: impl Future<Output = Result<Page>>,
-) -> Result<Page> {
-    let page = page.instrument(span.clone()).await?;
-    span.record("items", page.items.len());
-    Ok(page)
 }
 
 /// The one place where every request is checked, and traced, whatever the backend.
@@ -205,13 +197,13 @@ impl<B: Backend + ?Sized> Store for B {
     async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
         table.check_query(query)?;
         let span = span("query", table.name(), None);
-        traced_page(span, self.query_page(table, query)).await
+        self.query_page(table, query).instrument(span).await
     }
 
     async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
         table.check_scan(scan)?;
         let span = span("scan", table.name(), None);
-        traced_page(span, self.scan_page(table, scan)).await
+        self.scan_page(table, scan).instrument(span).await
     }
 
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
@@ -228,7 +220,9 @@ impl<B: Backend + ?Sized> Store for B {
 
     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
         TransactItem::check_all(&items)?;
-        let table = items.first().map_or("", |item| item.table().name());
+        let first = items.first().map_or("", |item| item.table().name());
+        let one = items.iter().all(|item| item.table().name() == first);
+        let table = if one { first } else { "(several)" };
         let span = span("transact_write", table, Some(items.len()));
         self.transact_write_items(items).instrument(span).await
     }

@@ -75,9 +75,15 @@ struct ProfileView {
 
 impl From<Profile> for ProfileView {
     fn from(profile: Profile) -> Self {
+        // The last four characters (not bytes: a byte index inside a character would panic, and
+        // a panic's message quotes the string).
         let ssn = profile.ssn.expose_secret();
+        let last4: String = ssn
+            .chars()
+            .skip(ssn.chars().count().saturating_sub(4))
+            .collect();
         ProfileView {
-            ssn_last4: ssn[ssn.len().saturating_sub(4)..].to_owned(),
+            ssn_last4: last4,
             email: profile.email.expose_secret().clone(),
             user_id: profile.user_id,
             display_name: profile.display_name,

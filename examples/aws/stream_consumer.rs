@@ -1,8 +1,9 @@
 //! A consumer of a table's DynamoDB stream, written as a Lambda function's handler: it takes the
 //! typed event (`aws_lambda_events`' DynamoDB `Event`, as `lambda_runtime` hands it over), opens
 //! each record's images with a read grant, and acts on inserts, modifications (old and new image
-//! compared) and removals (the deleted key). A record that fails — edited in the table, from
-//! another record — is reported by its position and the others are still processed.
+//! compared) and removals (the old image, else the deleted key). A record that fails — edited in
+//! the table, from another record — is reported by its sequence number (a partial batch failure)
+//! and the others are still processed.
 //!
 //! Run: `cargo run --example stream_consumer`. With no AWS, it seals a few records with a local
 //! key, builds the event DynamoDB would deliver for them (one record edited on the way), and
@@ -43,17 +44,22 @@ struct Consumer {
     cipher: Arc<Cipher>,
 }
 
-/// Handles one event: a line per action taken, and the positions of the records that failed
-/// (a Lambda function returns them as `batchItemFailures`, and the stream delivers them again).
-async fn handle(consumer: &Consumer, event: &Event) -> Result<(Vec<String>, Vec<usize>), Error> {
+/// Handles one event: a line per action taken, and the sequence numbers of the records that
+/// failed (a Lambda function returns them as `batchItemFailures`, each an `itemIdentifier`, and
+/// the stream delivers them again; configure a retry limit and a destination for records that
+/// always fail, such as one edited in the table).
+async fn handle(consumer: &Consumer, event: &Event) -> Result<(Vec<String>, Vec<String>), Error> {
     let (mut actions, mut failed) = (Vec::new(), Vec::new());
-    for (n, change) in consumer.decoder.lambda(event)?.into_iter().enumerate() {
+    // One result per record, in the event's order.
+    let changes = consumer.decoder.lambda(event)?;
+    for (record, change) in event.records.iter().zip(changes) {
         match act(consumer, change).await {
             Ok(action) => actions.push(action),
             Err(error) => {
                 // The error names the attribute and the table; never a value.
-                eprintln!("record {n} failed: {error}");
-                failed.push(n);
+                let sequence = record.change.sequence_number.clone().unwrap_or_default();
+                eprintln!("record {sequence} failed: {error}");
+                failed.push(sequence);
             }
         }
     }
@@ -68,10 +74,8 @@ async fn act(
     let open = |sealed: crypt_model::Sealed<Profile>| {
         sealed.open_with(&consumer.service, &consumer.gate, &consumer.cipher)
     };
-    let user = match &change.key.partition {
-        crypt_model::AttributeValue::S(user) => user.clone(),
-        _ => String::from("?"),
-    };
+    // Who the record belongs to comes from an opened image (verified); a removal without an old
+    // image has only its key, as DynamoDB reported it.
     Ok(match (change.kind, change.new_image, change.old_image) {
         (ChangeKind::Insert, Some(new), _) => {
             let profile = open(new).await?;
@@ -81,6 +85,7 @@ async fn act(
                 .rsplit('@')
                 .next()
                 .unwrap_or("");
+            let user = &profile.user_id;
             format!(
                 "{user}: new profile on plan {}, mail domain {domain}",
                 profile.plan
@@ -93,10 +98,17 @@ async fn act(
             } else {
                 "changed: confirm the new address"
             };
+            let user = &new.user_id;
             format!("{user}: plan {} -> {}, email {email}", old.plan, new.plan)
         }
-        (ChangeKind::Remove, _, _) => format!("{user}: profile deleted, erase downstream copies"),
-        (kind, _, _) => format!("{user}: {kind:?} without the images this consumer needs"),
+        (ChangeKind::Remove, _, Some(old)) => {
+            let user = open(old).await?.user_id;
+            format!("{user}: profile deleted, erase downstream copies")
+        }
+        (kind, _, _) => format!(
+            "{:?}: {kind:?} without the images this consumer needs",
+            change.key
+        ),
     })
 }
 
@@ -137,9 +149,13 @@ async fn demo_event(cipher: &Cipher) -> Result<Event, Box<dyn std::error::Error>
     let bob = image("bob", "bob@example.net", "free").await?;
     let mut carol = image("carol", "carol@example.com", "free").await?;
     carol["plan"] = json!({"S": "enterprise"});
-    let record = |name: &str, user: &str, new: Option<&Value>, old: Option<&Value>| {
+    let record = |sequence: &str,
+                  name: &str,
+                  user: &str,
+                  new: Option<&Value>,
+                  old: Option<&Value>| {
         let mut change = json!({
-            "Keys": {"user_id": {"S": user}}, "SequenceNumber": "1", "SizeBytes": 512,
+            "Keys": {"user_id": {"S": user}}, "SequenceNumber": sequence, "SizeBytes": 512,
             "StreamViewType": "NEW_AND_OLD_IMAGES", "ApproximateCreationDateTime": 1_767_225_600.0,
         });
         if let Some(new) = new {
@@ -155,11 +171,11 @@ async fn demo_event(cipher: &Cipher) -> Result<Event, Box<dyn std::error::Error>
         })
     };
     let event = json!({"Records": [
-        record("INSERT", "alice", Some(&alice), None),
-        record("INSERT", "bob", Some(&bob), None),
-        record("MODIFY", "alice", Some(&alice2), Some(&alice)),
-        record("REMOVE", "bob", None, Some(&bob)),
-        record("INSERT", "carol", Some(&carol), None),
+        record("100", "INSERT", "alice", Some(&alice), None),
+        record("101", "INSERT", "bob", Some(&bob), None),
+        record("102", "MODIFY", "alice", Some(&alice2), Some(&alice)),
+        record("103", "REMOVE", "bob", None, Some(&bob)),
+        record("104", "INSERT", "carol", Some(&carol), None),
     ]});
     Ok(serde_json::from_value(event)?)
 }
