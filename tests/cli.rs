@@ -425,7 +425,12 @@ async fn rotation_shows_only_the_new_key_and_a_backfill_moves_the_index_to_a_new
     let name = moto::unique("accounts");
     let dir = temp_dir("account-secrets");
     let (old_secret, _) = secret_file(&dir, "old", 1);
-    let (new_secret, new) = secret_file(&dir, "new", 2);
+    // The new secret kept as the guide says: wrapped by KMS, in its text form.
+    let k2_keyring = KmsKeyring::new(moto::kms(), &k2).unwrap();
+    let (new, wrapped) = IndexSecret::generate_wrapped(&k2_keyring).await.unwrap();
+    let new_secret = dir.join("new-wrapped");
+    std::fs::write(&new_secret, wrapped.to_text()).unwrap();
+    let new_secret = new_secret.to_str().unwrap().to_owned();
     let checkpoints = dir.join("checkpoints");
     let checkpoints = checkpoints.to_str().unwrap();
     let table = plaintext_accounts(&name, 5, &k2, new).await;

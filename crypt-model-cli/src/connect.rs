@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
+use crypt_model::keyring::WrappedDataKey;
 use crypt_model::zeroize::Zeroizing;
 use crypt_model::{Cipher, IndexSecret, LocalKeyring, OwnerKeys, Schema};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring};
@@ -24,11 +25,13 @@ pub(crate) struct KeyArgs {
         value_delimiter = ','
     )]
     pub(crate) read_keys: Vec<String>,
-    /// A file holding the blind-index secret as 64 hex digits (for models with an index).
+    /// A file holding the blind-index secret (for models with an index): wrapped by KMS, in the
+    /// text form of `WrappedDataKey::to_text` (unwrapped with the KMS keys given), or 64 hex
+    /// digits.
     #[arg(long, env = "CRYPT_MODEL_INDEX_SECRET_FILE")]
     pub(crate) index_secret_file: Option<PathBuf>,
-    /// A file holding the index secret being rotated out, as 64 hex digits (backfill-index
-    /// after an index-secret rotation).
+    /// A file holding the index secret being rotated out, in either form (backfill-index after
+    /// an index-secret rotation).
     #[arg(long, env = "CRYPT_MODEL_PREVIOUS_INDEX_SECRET_FILE")]
     pub(crate) previous_index_secret_file: Option<PathBuf>,
     /// The key table of models with a key per owner (`#[crypt_model(key_per_owner)]`).
@@ -84,9 +87,17 @@ impl Aws {
         let keyring = KmsKeyring::connect(kms, primary, &read)
             .await
             .map_err(|e| format!("cannot use the KMS keys: {}", error_text(&e)))?;
+        let secret = match &keys.index_secret_file {
+            Some(path) => Some(index_secret(path, &keyring).await?),
+            None => None,
+        };
+        let previous = match &keys.previous_index_secret_file {
+            Some(path) => Some(index_secret(path, &keyring).await?),
+            None => None,
+        };
         let mut cipher = Cipher::new(keyring);
-        if let Some(path) = &keys.index_secret_file {
-            cipher = cipher.with_index_secret(index_secret(path)?);
+        if let Some(secret) = secret {
+            cipher = cipher.with_index_secret(secret);
         } else if let Some(spec) = schema.indexes().first() {
             return Err(format!(
                 "the model `{}` has a blind index on `{}`: give its secret with \
@@ -95,8 +106,8 @@ impl Aws {
                 spec.field()
             ));
         }
-        if let Some(path) = &keys.previous_index_secret_file {
-            cipher = cipher.with_previous_index_secret(index_secret(path)?);
+        if let Some(previous) = previous {
+            cipher = cipher.with_previous_index_secret(previous);
         }
         match (&keys.owner_keys_table, schema.keeps_key_per_owner()) {
             (Some(table), _) => {
@@ -143,27 +154,41 @@ fn no_key_table(schema: &Schema) -> String {
     )
 }
 
-/// An index secret from a file of 64 hex digits (surrounding white space ignored).
-fn index_secret(path: &Path) -> Result<IndexSecret, String> {
+/// An index secret from a file: its wrapped text form (`WrappedDataKey::to_text`), unwrapped
+/// by `keyring`, or 64 hex digits (surrounding white space ignored).
+async fn index_secret(path: &Path, keyring: &KmsKeyring) -> Result<IndexSecret, String> {
     let unreadable =
         |e: std::io::Error| format!("cannot read the index secret file {}: {e}", path.display());
-    // 64 hex digits and some white space: a larger file is not one.
+    // A wrapped key's text is a few hundred characters: a larger file is not one.
     // Room for all of it at once, so that no copy is left behind a reallocation unwiped.
-    let mut text = Zeroizing::new(String::with_capacity(1025));
+    let mut text = Zeroizing::new(String::with_capacity(4097));
     std::fs::File::open(path)
         .and_then(|file| {
-            std::io::Read::read_to_string(&mut std::io::Read::take(file, 1024), &mut text)
+            std::io::Read::read_to_string(&mut std::io::Read::take(file, 4096), &mut text)
         })
         .map_err(unreadable)?;
+    let in_file = |e: crypt_model::Error| {
+        format!(
+            "the index secret file {}: {}",
+            path.display(),
+            error_text(&e)
+        )
+    };
+    if text.trim_start().starts_with("crypt-model-wrapped-key.") {
+        let wrapped = WrappedDataKey::from_text(&text).map_err(in_file)?;
+        return IndexSecret::unwrap(keyring, &wrapped)
+            .await
+            .map_err(in_file);
+    }
     let bytes = hex::decode(text.trim()).map_err(|_| {
         format!(
-            "the index secret file {} does not hold 64 hex digits",
+            "the index secret file {} holds neither a wrapped secret \
+             (crypt-model-wrapped-key.v1.…) nor 64 hex digits",
             path.display()
         )
     })?;
     let bytes = Zeroizing::new(bytes);
-    IndexSecret::from_bytes(&bytes)
-        .map_err(|e| format!("the index secret file {}: {e}", path.display()))
+    IndexSecret::from_bytes(&bytes).map_err(in_file)
 }
 
 /// An error with its sources, as one line (an SDK error's own text is often only "service

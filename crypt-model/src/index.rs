@@ -176,8 +176,9 @@ impl IndexSpec {
 /// data key reveals nothing of the indexes and an index secret reveals no plaintext.
 ///
 /// Keep it like a key-encryption key: [`generate_wrapped`](Self::generate_wrapped) makes one
-/// wrapped by a keyring (AWS KMS in production) to store in configuration, and
-/// [`unwrap`](Self::unwrap) recovers it at start-up. `Debug` is redacted.
+/// wrapped by a keyring (AWS KMS in production) to store in configuration (as
+/// [`WrappedDataKey::to_text`]), [`unwrap`](Self::unwrap) recovers it at start-up, and
+/// [`rewrap`](Self::rewrap) moves it to a new key-encryption key. `Debug` is redacted.
 #[derive(Clone)]
 pub struct IndexSecret(KeyBytes);
 
@@ -215,6 +216,17 @@ impl IndexSecret {
     pub async fn unwrap(keyring: &dyn Keyring, wrapped: &WrappedDataKey) -> Result<Self> {
         let key = keyring.unwrap_data_key(wrapped, &secret_context()).await?;
         Self::from_bytes(key.bytes())
+    }
+
+    /// The wrapped secret `wrapped`, wrapped again under `keyring`'s primary key (with AWS KMS a
+    /// `ReEncrypt`: the secret does not leave KMS). Rotating the key-encryption key that wraps
+    /// the index secret: `keyring` reads the old key (a read key) and wraps under the new one;
+    /// store the result, then retire the old key. The secret itself, and so every index value,
+    /// stays the same.
+    pub async fn rewrap(keyring: &dyn Keyring, wrapped: &WrappedDataKey) -> Result<WrappedDataKey> {
+        let context = secret_context();
+        let key = keyring.unwrap_data_key(wrapped, &context).await?;
+        keyring.rewrap_data_key(&key, wrapped, &context).await
     }
 
     /// The index value of `normalized` (the normalised plaintext bytes) for `spec` in the

@@ -10,8 +10,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::encoding::{self, put_bytes, put_u32};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key_bytes::KeyBytes;
 
 pub(crate) mod local;
@@ -69,6 +72,56 @@ pub struct WrappedDataKey {
     pub key_id: String,
     /// The wrapped key, in the keyring's own format.
     pub ciphertext: Vec<u8>,
+}
+
+/// The prefix of a wrapped key's text form.
+const WRAPPED_TEXT_PREFIX: &str = "crypt-model-wrapped-key.v1.";
+/// The longest text form read: a KMS ciphertext blob is a few hundred bytes.
+const WRAPPED_TEXT_MAX: usize = 16 * 1024;
+
+impl WrappedDataKey {
+    /// A one-line text form, to keep the key in a file, an environment variable or a
+    /// configuration store: `crypt-model-wrapped-key.v1.` then the key id and the ciphertext,
+    /// each in unpadded URL-safe base64, separated by a dot. It holds nothing secret (the key is
+    /// wrapped) but names the key-encryption key.
+    pub fn to_text(&self) -> String {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        format!(
+            "{WRAPPED_TEXT_PREFIX}{}.{}",
+            b64(self.key_id.as_bytes()),
+            b64(&self.ciphertext)
+        )
+    }
+
+    /// Reads [`to_text`](Self::to_text)'s form (surrounding white space ignored). Anything else
+    /// is refused with [`Error::InvalidKey`].
+    pub fn from_text(text: &str) -> Result<Self> {
+        let refuse = |reason: &str| Error::InvalidKey {
+            key_id: "wrapped key".to_owned(),
+            reason: reason.to_owned(),
+        };
+        let text = text.trim();
+        if text.len() > WRAPPED_TEXT_MAX {
+            return Err(refuse("the text is too long to be a wrapped key"));
+        }
+        let rest = text.strip_prefix(WRAPPED_TEXT_PREFIX).ok_or_else(|| {
+            refuse("not a wrapped key's text form (crypt-model-wrapped-key.v1.KEY-ID.CIPHERTEXT)")
+        })?;
+        let (key_id, ciphertext) = rest
+            .split_once('.')
+            .ok_or_else(|| refuse("a wrapped key's text form has a key id and a ciphertext"))?;
+        let decode = |part: &str| {
+            URL_SAFE_NO_PAD
+                .decode(part)
+                .map_err(|_| refuse("not base64"))
+        };
+        let key_id = String::from_utf8(decode(key_id)?).map_err(|_| refuse("a key id is text"))?;
+        let ciphertext = decode(ciphertext)?;
+        if key_id.is_empty() || ciphertext.is_empty() {
+            return Err(refuse("a wrapped key has a key id and a ciphertext"));
+        }
+        Ok(WrappedDataKey { key_id, ciphertext })
+    }
 }
 
 /// A fresh data key, in plaintext for this process and wrapped for storage.
@@ -170,9 +223,9 @@ pub trait Keyring: Send + Sync + fmt::Debug {
 
     /// Unwraps a data key that this keyring (or one with the same keys) wrapped under `context`.
     ///
-    /// Errors: [`Error::UnknownKeyId`](crate::Error::UnknownKeyId) when the key id is not held,
-    /// [`Error::UnwrapFailed`](crate::Error::UnwrapFailed) when the key is held but does not
-    /// unwrap this ciphertext under this context, [`Error::KeyProvider`](crate::Error::KeyProvider)
+    /// Errors: [`Error::UnknownKeyId`] when the key id is not held,
+    /// [`Error::UnwrapFailed`] when the key is held but does not
+    /// unwrap this ciphertext under this context, [`Error::KeyProvider`]
     /// when the provider cannot be reached.
     async fn unwrap_data_key(
         &self,
@@ -192,7 +245,7 @@ pub trait Keyring: Send + Sync + fmt::Debug {
     /// current wrapped form; a provider may use either — AWS KMS re-encrypts `wrapped` without
     /// the plaintext leaving it).
     ///
-    /// The default refuses, with [`Error::KeyProvider`](crate::Error::KeyProvider): a keyring
+    /// The default refuses, with [`Error::KeyProvider`]: a keyring
     /// that cannot rewrap can still rotate by re-encryption, which only generates.
     async fn rewrap_data_key(
         &self,

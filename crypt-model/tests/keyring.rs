@@ -374,3 +374,87 @@ async fn the_cipher_is_shared_across_tasks() {
     }
     assert!(cipher.keyring_calls().generate >= 1);
 }
+
+#[test]
+fn a_wrapped_key_has_a_text_form_that_reads_back_and_refuses_anything_else() {
+    use crypt_model::keyring::WrappedDataKey;
+    let wrapped = WrappedDataKey {
+        key_id: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd".into(),
+        ciphertext: vec![0, 1, 2, 250, 251, 252],
+    };
+    let text = wrapped.to_text();
+    assert!(text.starts_with("crypt-model-wrapped-key.v1.") && !text.contains(char::is_whitespace));
+    assert_eq!(
+        WrappedDataKey::from_text(&format!(" {text}\n")).unwrap(),
+        wrapped
+    );
+    let long = format!("crypt-model-wrapped-key.v1.{}", "A".repeat(20_000));
+    for bad in [
+        "",
+        "0123456789abcdef",
+        "crypt-model-wrapped-key.v1.",
+        "crypt-model-wrapped-key.v1.YQ",
+        "crypt-model-wrapped-key.v1.YQ.",
+        "crypt-model-wrapped-key.v1..AAEC",
+        "crypt-model-wrapped-key.v1.Y*Q.AAEC",
+        "crypt-model-wrapped-key.v2.YQ.AAEC",
+        long.as_str(),
+    ] {
+        let error = WrappedDataKey::from_text(bad).unwrap_err();
+        assert!(
+            matches!(error, Error::InvalidKey { .. }),
+            "{bad}: {error:?}"
+        );
+    }
+}
+
+#[derive(crypt_model::EncryptedItem)]
+#[crypt_model(table = "indexed")]
+struct Indexed {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive(index = "exact")]
+    email: crypt_model::Sensitive<String>,
+}
+
+/// Rotating the key that wraps the index secret: the rewrapped secret names the new key, opens
+/// with it alone, and is the same secret (a record indexed before is found after).
+#[tokio::test]
+async fn a_wrapped_index_secret_moves_to_a_new_key_and_stays_the_same_secret() {
+    use crypt_model::{
+        Caller, IndexSecret, MemoryStore, Sensitive, Table, keyring::WrappedDataKey,
+    };
+    let old = local("k1", 1);
+    let (secret, wrapped) = IndexSecret::generate_wrapped(&old).await.unwrap();
+    let rotating = local("k2", 2).with_read_key("k1", &key(1)).unwrap();
+    let rewrapped = IndexSecret::rewrap(&rotating, &wrapped).await.unwrap();
+    assert_eq!(rewrapped.key_id, "k2");
+    // Stored as text, read back, unwrapped by the new key alone (the old one retired).
+    let rewrapped = WrappedDataKey::from_text(&rewrapped.to_text()).unwrap();
+    let unwrapped = IndexSecret::unwrap(&local("k2", 2), &rewrapped)
+        .await
+        .unwrap();
+    assert!(
+        IndexSecret::unwrap(&local("k2", 2), &wrapped)
+            .await
+            .is_err()
+    );
+
+    let store = MemoryStore::new();
+    let before = Cipher::new(local("k1", 1)).with_index_secret(secret);
+    let table = Table::<Indexed, _>::new(store.clone(), Arc::new(before)).unwrap();
+    let alice = Caller::user("alice").unwrap();
+    let mut record = Indexed {
+        user_id: "alice".into(),
+        email: Sensitive::new(EMAIL.into()),
+    };
+    table.put(&alice, &mut record).await.unwrap();
+    let after = Cipher::new(local("k1", 1)).with_index_secret(unwrapped);
+    let table = Table::<Indexed, _>::new(store, Arc::new(after)).unwrap();
+    let found = table
+        .find(&alice, &Indexed::by_email(EMAIL.to_owned()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the rewrapped secret is another secret");
+}
