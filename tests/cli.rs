@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crypt_model::{Caller, Cipher, Error, IndexSecret, OwnerKeys, Table};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::cli_models::{Account, Customer};
+use crypt_model_tests::draw::Draw;
 use serde_json::{Value, json};
 
 const CARDS: [&str; 3] = ["4111111111111111", "5500005555555559", "340000000000009"];
@@ -351,6 +352,23 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     std::fs::remove_dir_all(checkpoints).unwrap();
 }
 
+/// The arguments of `migrate` on the accounts table `name` under `key` and the index secret file
+/// `secret`, then `extra`.
+fn migrate_args(name: &str, key: &str, secret: &str, extra: &[&str]) -> Vec<String> {
+    let fixed = [
+        "migrate",
+        "--table",
+        name,
+        "--model",
+        "accounts",
+        "--kms-key",
+        key,
+        "--index-secret-file",
+        secret,
+    ];
+    fixed.iter().chain(extra).map(|a| a.to_string()).collect()
+}
+
 /// An index secret file of 64 hex digits.
 fn secret_file(dir: &Path, name: &str, byte: u8) -> (String, IndexSecret) {
     let path = dir.join(name);
@@ -506,26 +524,10 @@ async fn ctrl_c_stops_a_migration_at_a_checkpoint_and_resume_finishes_it() {
     let (secret, index) = secret_file(&dir, "secret", 3);
     plaintext_accounts(&name, 120, &k1, index).await;
     let checkpoints = dir.join("checkpoints");
-    let args = |extra: &[&str]| -> Vec<String> {
-        let mut args: Vec<String> = [
-            "migrate",
-            "--table",
-            &name,
-            "--model",
-            "accounts",
-            "--kms-key",
-            &k1,
-            "--index-secret-file",
-            &secret,
-            "--checkpoints",
-            checkpoints.to_str().unwrap(),
-            "--segments",
-            "2",
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        args.extend(extra.iter().map(|a| a.to_string()));
-        args
+    let at = checkpoints.to_str().unwrap();
+    let args = |extra: &[&str]| {
+        let fixed = ["--checkpoints", at, "--segments", "2"];
+        migrate_args(&name, &k1, &secret, &[&fixed[..], extra].concat())
     };
     // Stopped by Ctrl-C, then resumed and stopped by SIGTERM (a container's stop): each time
     // the report says so, with what was done so far, and the status is the signal's.
@@ -614,39 +616,17 @@ async fn a_migration_killed_at_random_points_and_resumed_loses_nothing() {
     let (secret, index) = secret_file(&dir, "secret", 5);
     let table = plaintext_accounts(&name, 200, &k1, index).await;
     let checkpoints = dir.join("checkpoints");
-    let migrate = |resume: bool| -> Vec<String> {
-        let mut args: Vec<String> = [
-            "migrate",
-            "--table",
-            &name,
-            "--model",
-            "accounts",
-            "--kms-key",
-            &k1,
-            "--index-secret-file",
-            &secret,
-            "--segments",
-            "4",
-            "--rate",
-            "150",
-            "--checkpoints",
-            checkpoints.to_str().unwrap(),
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        if resume {
-            args.push("--resume".to_owned());
-        }
-        args
+    let at = checkpoints.to_str().unwrap();
+    let migrate = |resume: bool| {
+        let fixed = ["--segments", "4", "--rate", "150", "--checkpoints", at];
+        let resume: &[&str] = if resume { &["--resume"] } else { &[] };
+        migrate_args(&name, &k1, &secret, &[&fixed[..], resume].concat())
     };
     let started = |dir: &Path| std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
     // SIGKILL at a random point, eight times: no report, no last checkpoint, mid-page.
-    let mut state = 0x5eed_u64;
+    let mut draw = Draw(0x5eed);
     for _ in 0..8 {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let after = 150 + (state >> 33) % 500;
+        let after = 150 + draw.below(500);
         let args = migrate(started(&checkpoints));
         let mut child = operator_command(&args.iter().map(String::as_str).collect::<Vec<_>>())
             .stdout(Stdio::null())

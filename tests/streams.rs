@@ -247,3 +247,60 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
             .is_err()
     );
 }
+
+/// The typed event a Lambda function receives (`aws_lambda_events`) writes an image it did not
+/// carry as `{}`: decoded, that is no image (not an empty one that fails to open), a removal
+/// names its key, and a key of the wrong type is refused.
+#[tokio::test]
+async fn the_typed_lambda_event_decodes_like_its_json() {
+    use crypt_model_dynamo::aws_lambda_events::event::dynamodb::Event;
+    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let profile = Profile {
+        user_id: "alice".into(),
+        ssn: Sensitive::new(SSN.into()),
+        plan: "free".into(),
+    };
+    let item = profile.to_item(&cipher).await.unwrap();
+    let image: serde_json::Value = serde_json::from_str(&item.to_dynamodb_json()).unwrap();
+    let record = |name: &str, keys: serde_json::Value, new: Option<&serde_json::Value>| {
+        let mut change = serde_json::json!({
+            "Keys": keys, "SequenceNumber": "1", "SizeBytes": 100,
+            "StreamViewType": "NEW_AND_OLD_IMAGES", "ApproximateCreationDateTime": 1.7e9,
+        });
+        if let Some(new) = new {
+            change["NewImage"] = new.clone();
+        }
+        serde_json::json!({
+            "eventID": "1", "eventName": name, "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": change,
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/profiles-prod/stream/x",
+        })
+    };
+    let alice = serde_json::json!({ "user_id": { "S": "alice" } });
+    let event: Event = serde_json::from_value(serde_json::json!({ "Records": [
+        record("INSERT", alice.clone(), Some(&image)),
+        record("REMOVE", alice, None),
+        record("REMOVE", serde_json::json!({ "user_id": { "N": "7" } }), None),
+    ]}))
+    .unwrap();
+    let decoder = StreamDecoder::<Profile>::new("profiles-prod").unwrap();
+    let mut changes = decoder.lambda(&event).unwrap().into_iter();
+
+    let insert = changes.next().unwrap().unwrap();
+    assert!(
+        insert.old_image.is_none(),
+        "an absent old image decoded as an empty one"
+    );
+    let opened = insert
+        .new_image
+        .unwrap()
+        .open(&Caller::user("alice").unwrap(), &cipher)
+        .await;
+    assert_eq!(opened.unwrap().ssn.expose_secret(), SSN);
+    let remove = changes.next().unwrap().unwrap();
+    assert_eq!(remove.kind, ChangeKind::Remove);
+    assert_eq!(remove.key, Key::new("alice"));
+    assert!(remove.new_image.is_none() && remove.old_image.is_none());
+    let typed = changes.next().unwrap().unwrap_err();
+    assert!(matches!(typed, Error::InvalidRequest { .. }), "{typed:?}");
+}

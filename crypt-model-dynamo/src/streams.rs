@@ -3,8 +3,7 @@
 use std::marker::PhantomData;
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, OperationType, Record};
-use crypt_model::schema::validate_table_name;
-use crypt_model::{AttributeValue, EncryptedItem, Error, Item, Key, Result, Sealed};
+use crypt_model::{AttributeValue, EncryptedItem, Error, Item, Key, Result, Sealed, TableRef};
 use serde_json::Value;
 
 /// What happened to an item.
@@ -43,16 +42,15 @@ pub struct StreamChange<T: EncryptedItem> {
 /// `ProvisionOptions::stream`).
 #[derive(Debug)]
 pub struct StreamDecoder<T> {
-    table: String,
+    table: TableRef,
     model: PhantomData<fn() -> T>,
 }
 
 impl<T: EncryptedItem> StreamDecoder<T> {
     /// A decoder for the stream of the physical table `table`.
     pub fn new(table: &str) -> Result<Self> {
-        validate_table_name(table)?;
         Ok(StreamDecoder {
-            table: table.to_owned(),
+            table: TableRef::for_schema(table, &T::SCHEMA)?,
             model: PhantomData,
         })
     }
@@ -122,30 +120,16 @@ impl<T: EncryptedItem> StreamDecoder<T> {
         new_image: Option<Item>,
         old_image: Option<Item>,
     ) -> Result<StreamChange<T>> {
-        let schema = &T::SCHEMA;
-        // The key: from `Keys`, or (a record written without them) from an image.
-        let keys = keys
-            .or_else(|| new_image.clone())
-            .or_else(|| old_image.clone())
-            .unwrap_or_default();
-        let part = |name: &str| keys.get(name).cloned();
-        let partition =
-            part(schema.partition_key()).ok_or_else(|| self.invalid("the record has no key"))?;
-        let sort = match schema.sort_key() {
-            Some(name) => {
-                Some(part(name).ok_or_else(|| self.invalid("the record has no sort key"))?)
-            }
-            None => None,
-        };
+        // The key: from `Keys`, or (a record written without them) from an image, read and
+        // type-checked as the store reads one.
+        let named = keys.as_ref().or(new_image.as_ref()).or(old_image.as_ref());
+        let key = self
+            .table
+            .key_of(named.ok_or_else(|| self.invalid("the record has no key"))?)?;
         // An image of another item than the key names is refused: a consumer acting on the key
         // (a removal's) and on an opened image must be acting on one record.
-        let key = Key { partition, sort };
         for image in [&new_image, &old_image].into_iter().flatten() {
-            let names_key = image.get(schema.partition_key()) == Some(&key.partition)
-                && schema
-                    .sort_key()
-                    .is_none_or(|name| image.get(name) == key.sort.as_ref());
-            if !names_key {
+            if self.table.key_of(image).ok().as_ref() != Some(&key) {
                 return Err(self.invalid("the record's key and its image name different items"));
             }
         }
@@ -196,7 +180,7 @@ impl<T: EncryptedItem> StreamDecoder<T> {
             .split_once(":table/")
             .and_then(|(_, rest)| rest.split('/').next());
         match table {
-            Some(name) if name == self.table => Ok(()),
+            Some(name) if name == self.table.name() => Ok(()),
             Some(name) => Err(self.invalid(&format!(
                 "the record comes from table `{name}`, not from this decoder's table"
             ))),
@@ -206,7 +190,7 @@ impl<T: EncryptedItem> StreamDecoder<T> {
 
     fn invalid(&self, reason: &str) -> Error {
         Error::InvalidRequest {
-            table: self.table.clone(),
+            table: self.table.name().to_owned(),
             reason: reason.to_owned(),
         }
     }
