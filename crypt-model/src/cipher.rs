@@ -4,8 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use zeroize::Zeroizing;
-
 use crate::access::{self, Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item};
 use crate::cache::{CacheLimits, KeyCache};
@@ -17,11 +15,10 @@ use crate::format::{
 use crate::index::IndexSecret;
 use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
 use crate::owner_keys::OwnerKeys;
-use crate::plaintext::{Encoder, Plaintext};
+use crate::plaintexts::Plaintexts;
 use crate::random;
 use crate::schema::Schema;
-use crate::sensitive::Sensitive;
-use crate::wipe::{self, wipe_bytes};
+use crate::wipe;
 
 mod index;
 mod keys;
@@ -171,7 +168,7 @@ impl Cipher {
             });
         }
         let mut total: u64 = 0;
-        for (name, plaintext) in &plaintexts.fields {
+        for (name, plaintext) in plaintexts.iter() {
             if !schema.is_sensitive(name) {
                 return Err(Error::NotSensitive {
                     table: schema.table().to_owned(),
@@ -213,11 +210,7 @@ impl Cipher {
         let mut randomness = [0; SALT_LEN + NONCE_LEN];
         random::fill(&mut randomness)?;
         let (salt, nonce) = randomness.split_at(SALT_LEN);
-        let fields: Vec<(&str, &[u8])> = plaintexts
-            .fields
-            .iter()
-            .map(|(name, plaintext)| (*name, plaintext.as_slice()))
-            .collect();
+        let fields: Vec<(&str, &[u8])> = plaintexts.iter().collect();
         let (header, sealed) = format::seal_item(
             schema,
             &key.key,
@@ -307,12 +300,10 @@ impl Cipher {
                 tracing::warn!(table = schema.table(), attribute, "integrity check failed");
             }
         })?;
-        let mut plaintexts = Plaintexts {
-            fields: Vec::with_capacity(schema.sensitive().len()),
-        };
+        let mut plaintexts = Plaintexts::with_capacity(schema.sensitive().len());
         let fields = format::for_each_field(format::opened_plaintext(&opened), |name, value| {
             if let Some(&name) = schema.sensitive().iter().find(|f| **f == name) {
-                plaintexts.fields.push((name, value.to_vec()));
+                plaintexts.push(name, value.to_vec());
             }
         });
         wipe::discard(opened);
@@ -342,105 +333,6 @@ impl fmt::Debug for Cipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cipher")
             .field("keyring", &self.keys)
-            .finish()
-    }
-}
-
-/// The plaintext bytes of an item's sensitive fields, by attribute name: what
-/// [`Cipher::encrypt`] takes and [`Cipher::decrypt`] returns. Wiped on drop; `Debug` shows the
-/// names only.
-#[derive(Default)]
-pub struct Plaintexts {
-    /// Wiped wherever one is dropped or replaced (`crate::wipe`), and in `Drop`.
-    fields: Vec<(&'static str, Vec<u8>)>,
-}
-
-impl Plaintexts {
-    /// No fields.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Encodes `value` (see [`Plaintext`]) as the plaintext of `field`, replacing any earlier one.
-    pub fn insert<T: Plaintext>(&mut self, field: &'static str, value: &T) -> Result<()> {
-        let mut out = Encoder::new();
-        value.encode(&mut out).map_err(|e| Error::InvalidValue {
-            attribute: field.to_owned(),
-            reason: e.to_string(),
-        })?;
-        self.insert_vec(field, out.into_vec());
-        Ok(())
-    }
-
-    /// Sets the plaintext bytes of `field`, replacing any earlier ones.
-    pub fn insert_bytes(&mut self, field: &'static str, bytes: Zeroizing<Vec<u8>>) {
-        self.insert_vec(field, wipe::unwrap(bytes));
-    }
-
-    fn insert_vec(&mut self, field: &'static str, bytes: Vec<u8>) {
-        match self.fields.iter_mut().find(|(name, _)| *name == field) {
-            Some((_, old)) => wipe_bytes(&mut std::mem::replace(old, bytes)),
-            None => self.fields.push((field, bytes)),
-        }
-    }
-
-    /// Removes `field` and decodes it as a `T`; `None` when the item had no such attribute.
-    pub fn take<T: Plaintext>(&mut self, field: &str) -> Result<Option<Sensitive<T>>> {
-        let Some(index) = self.fields.iter().position(|(name, _)| *name == field) else {
-            return Ok(None);
-        };
-        let (name, bytes) = self.fields.swap_remove(index);
-        T::__decode_owned(Zeroizing::new(bytes))
-            .map(|value| Some(Sensitive::new(value)))
-            .map_err(|e| Error::MalformedAttribute {
-                attribute: name.to_owned(),
-                reason: e.to_string(),
-            })
-    }
-
-    /// Removes the plaintext of `field`.
-    pub(crate) fn remove(&mut self, field: &str) {
-        if let Some(index) = self.fields.iter().position(|(name, _)| *name == field) {
-            wipe_bytes(&mut self.fields.swap_remove(index).1);
-        }
-    }
-
-    /// The plaintext bytes of `field`.
-    pub(crate) fn get_bytes(&self, field: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|(name, _)| *name == field)
-            .map(|(_, bytes)| bytes.as_slice())
-    }
-
-    /// The fields held, in insertion order.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.fields.iter().map(|(name, _)| *name)
-    }
-
-    /// The number of fields held.
-    pub fn len(&self) -> usize {
-        self.fields.len()
-    }
-
-    /// Whether no field is held.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-}
-
-impl Drop for Plaintexts {
-    fn drop(&mut self) {
-        for (_, bytes) in &mut self.fields {
-            wipe_bytes(bytes);
-        }
-    }
-}
-
-impl fmt::Debug for Plaintexts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Plaintexts")
-            .field("fields", &self.names().collect::<Vec<_>>())
             .finish()
     }
 }

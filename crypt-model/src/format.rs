@@ -12,9 +12,9 @@ pub(crate) use crate::aead::NONCE_LEN;
 pub(crate) use crate::aead::opened_plaintext;
 use crate::aead::{KEY_LEN, open_in_place, seal_with};
 use crate::attribute::{AttributeValue, Item, KeyType};
+use crate::data_key::{DataKey, WrappedDataKey};
 use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
-use crate::keyring::{DataKey, WrappedDataKey};
 use crate::schema::Schema;
 
 mod canonical;
@@ -413,7 +413,7 @@ pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
         });
     };
     match schema.owner_text(value) {
-        Some(owner) if crate::access::is_identity(owner) => Ok(owner),
+        Some(owner) if crate::identity::is_identity(owner) => Ok(owner),
         Some(_) => Err(Error::malformed(
             schema.owner(),
             "the owner is not a valid identity (empty, white space, or a control character)",

@@ -7,10 +7,12 @@
 mod aead;
 mod encoding;
 mod fingerprint;
+mod identity;
 mod wipe;
 
 pub mod attribute;
 
+mod data_key;
 mod error;
 mod key_bytes;
 pub mod plaintext;
@@ -18,6 +20,7 @@ mod random;
 
 mod json;
 pub mod keyring;
+mod plaintexts;
 mod sensitive;
 mod types;
 
@@ -48,13 +51,14 @@ pub mod __private;
 pub use access::{Caller, Grant};
 pub use attribute::{AttributeValue, Item, Key, SerdeAttribute};
 pub use cache::CacheLimits;
-pub use cipher::{Cipher, Plaintexts};
+pub use cipher::Cipher;
 pub use error::{Error, KeyProviderError, Result};
 pub use index::IndexSecret;
 pub use keyring::LocalKeyring;
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
 pub use owner_keys::OwnerKeys;
 pub use plaintext::SerdePlaintext;
+pub use plaintexts::Plaintexts;
 pub use schema::Schema;
 pub use sensitive::Sensitive;
 pub use store::{MemoryStore, Page, Query, Scan, SortCondition, Store, TableRef};

@@ -5,8 +5,9 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use crate::attribute::Item;
-use crate::cipher::{Cipher, Plaintexts};
+use crate::cipher::Cipher;
 use crate::error::Result;
+use crate::plaintexts::Plaintexts;
 use crate::schema::Schema;
 
 mod fields;

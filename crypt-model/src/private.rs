@@ -4,13 +4,13 @@
 use std::borrow::Cow;
 
 pub use crate::attribute::{Attribute, AttributeValue, Item, Key, KeyType};
-pub use crate::cipher::Plaintexts;
 pub use crate::error::{Error, Result};
 pub use crate::index::{IndexScope, IndexSpec, Normalize};
 pub use crate::model::{
     BatchWritable, EncryptedItem, Field, IndexedField, LegacyPlaintext, OwnerId, SensitiveField,
     TextField, VersionField, Versioned,
 };
+pub use crate::plaintexts::Plaintexts;
 use crate::schema::str_eq;
 pub use crate::schema::{Schema, SecondaryIndex};
 pub use crate::sensitive::{Sensitive, SerializeSensitive};

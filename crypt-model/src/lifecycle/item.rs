@@ -9,12 +9,13 @@ use lru::LruCache;
 use super::JobKind;
 use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
 use crate::attribute::{AttributeValue, Item};
-use crate::cipher::{Cipher, Plaintexts};
+use crate::cipher::Cipher;
 use crate::error::{Error, Result};
 use crate::format::OWNER_KEY_ID;
 use crate::format::{self, HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
 use crate::keyring::WrappedDataKey;
 use crate::model::{EncryptedItem, is_plaintext_record};
+use crate::plaintexts::Plaintexts;
 use crate::store::{Condition, Store, TableRef, Update};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -8,9 +8,9 @@ use std::marker::PhantomData;
 
 use crate::access::Caller;
 use crate::attribute::Attribute;
-use crate::cipher::Plaintexts;
 use crate::error::{Error, Result};
 use crate::plaintext::Plaintext;
+use crate::plaintexts::Plaintexts;
 use crate::sensitive::Sensitive;
 
 /// A type that can be a record's `#[owner]`: an id stored as a string (`S`) or a number (`N`),

@@ -5,11 +5,12 @@
 use super::EncryptedItem;
 use crate::access::fingerprint;
 use crate::attribute::{Attribute, AttributeValue, ConversionError, Item};
-use crate::cipher::{Cipher, Plaintexts};
+use crate::cipher::Cipher;
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
 use crate::format;
 use crate::plaintext::Plaintext;
+use crate::plaintexts::Plaintexts;
 use crate::sensitive::Sensitive;
 
 /// A sensitive field's type that can also be read from the plain attribute a table written
