@@ -101,8 +101,8 @@ async fn every_access_path_logs_a_fingerprint_of_the_key_and_never_the_key() {
     );
     let stored = store.items("contacts").remove(0);
     assert!(
-        cipher
-            .decrypt(&Contact::SCHEMA, &stored, &mallory)
+        Contact::from_item(stored.clone())
+            .open(&mallory, &cipher)
             .await
             .is_err()
     );

@@ -145,9 +145,12 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     // key provider nothing (the handles differ before anything is unwrapped).
     let old_copy = store.items("conf_shred")[0].clone();
     let ann = Caller::user("ann").unwrap();
+    let permit = crypt_model::access::Gate::<Note>::new()
+        .erase_permit(&ann, "ann")
+        .unwrap();
     OwnerKeys::new(store.clone(), "owner_keys")
         .unwrap()
-        .erase("conf_shred", "ann")
+        .erase(permit)
         .await
         .unwrap();
     // (A process that cached her old key may use it until the cache age: one that did not.)

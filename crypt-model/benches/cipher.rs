@@ -74,7 +74,13 @@ fn engine_encrypt(cipher: &Cipher, s: &Secrets) -> Item {
     plaintexts.insert("email", &s.email).unwrap();
     plaintexts.insert("ssn", &s.ssn).unwrap();
     plaintexts.insert("notes", &s.notes).unwrap();
-    now(cipher.encrypt(&SCHEMA, &mut item, &plaintexts)).unwrap();
+    now(crypt_model::hazmat::encrypt(
+        cipher,
+        &SCHEMA,
+        &mut item,
+        &plaintexts,
+    ))
+    .unwrap();
     item
 }
 
@@ -236,7 +242,10 @@ fn reference_item(c: &mut Criterion) {
     let s = secrets();
     let stored = engine_encrypt(&cipher, &s);
     let owner = Caller::user("user-00000017").unwrap();
-    now(cipher.decrypt(&SCHEMA, &stored, &owner)).unwrap();
+    now(crypt_model::hazmat::decrypt(
+        &cipher, &SCHEMA, &stored, &owner,
+    ))
+    .unwrap();
     let floor = Floor::new();
     let body = Floor::body([s.email.as_bytes(), s.ssn.as_bytes(), s.notes.as_bytes()]);
     let (header, sealed) = floor.encrypt(&body);
@@ -250,7 +259,13 @@ fn reference_item(c: &mut Criterion) {
     });
     group.bench_function("decrypt/engine", |b| {
         b.iter(|| {
-            let mut opened = now(cipher.decrypt(&SCHEMA, black_box(&stored), &owner)).unwrap();
+            let mut opened = now(crypt_model::hazmat::decrypt(
+                &cipher,
+                &SCHEMA,
+                black_box(&stored),
+                &owner,
+            ))
+            .unwrap();
             let email = opened.take::<String>("email").unwrap();
             let ssn = opened.take::<String>("ssn").unwrap();
             let notes = opened.take::<String>("notes").unwrap();
@@ -299,7 +314,7 @@ fn field_size(c: &mut Criterion) {
                 let mut item = Item::from_iter([("pk", AttributeValue::S("k".into()))]);
                 let mut p = Plaintexts::new();
                 p.insert("blob", black_box(&blob)).unwrap();
-                now(cipher.encrypt(&ONE, &mut item, &p)).unwrap();
+                now(crypt_model::hazmat::encrypt(&cipher, &ONE, &mut item, &p)).unwrap();
                 item
             })
         });
@@ -398,13 +413,27 @@ fn field_count(c: &mut Criterion) {
             for name in &names {
                 plaintexts.insert(name, &value).unwrap();
             }
-            now(cipher.encrypt(&schema, &mut item, &plaintexts)).unwrap();
+            now(crypt_model::hazmat::encrypt(
+                &cipher,
+                &schema,
+                &mut item,
+                &plaintexts,
+            ))
+            .unwrap();
             item
         };
         let stored = encrypt();
         group.bench_function(format!("encrypt/{count}"), |b| b.iter(encrypt));
         group.bench_function(format!("decrypt/{count}"), |b| {
-            b.iter(|| now(cipher.decrypt(&schema, black_box(&stored), &owner)).unwrap())
+            b.iter(|| {
+                now(crypt_model::hazmat::decrypt(
+                    &cipher,
+                    &schema,
+                    black_box(&stored),
+                    &owner,
+                ))
+                .unwrap()
+            })
         });
     }
     group.finish();

@@ -7,17 +7,25 @@
 //!   a [`Scope`] (read, write or delete) on that model, and every use is logged with the scope;
 //! - anything else is refused before any key is unwrapped, and a refused read looks like a
 //!   missing record.
+//!
+//! The [`Gate`] answers with plans and permits, not yes or no: whether a key or a query is worth
+//! reading at all, a [`Permit`] for one stored record it has seen (logged once), the conditions a
+//! write carries, an [`ErasePermit`] for an owner's erasure. Opening a record and erasing an owner
+//! take a permit, and only this module can make one, so that "the gate before any key" is a
+//! property of the types, not of every caller remembering to ask.
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::attribute::Item;
-use crate::error::{Error, Result};
-pub(crate) use crate::identity::{check_identity, is_identity};
-use crate::schema::Schema;
+use crate::error::Result;
+pub(crate) use crate::identity::check_identity;
 
+mod gate;
 mod log;
+mod plan;
 
+pub(crate) use gate::{Admission, Logged, denied, log_denied};
+pub use gate::{ErasePermit, Gate, Permit};
 pub(crate) use log::fingerprint;
 
 /// Who is asking.
@@ -29,7 +37,7 @@ pub(crate) use log::fingerprint;
 ///
 /// Build a `Caller` from an identity your application has authenticated (a verified token's
 /// subject), never from an unauthenticated request field. An id that is empty, only white space,
-/// or holds a control character is refused ([`Error::InvalidIdentity`]).
+/// or holds a control character is refused ([`Error::InvalidIdentity`](crate::Error::InvalidIdentity)).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Caller {
     kind: Kind,
@@ -68,7 +76,7 @@ impl Caller {
         &self.id
     }
 
-    fn is_service(&self) -> bool {
+    pub(crate) fn is_service(&self) -> bool {
         self.kind == Kind::Service
     }
 
@@ -202,138 +210,4 @@ impl<T> fmt::Debug for Grant<T> {
             .field("model", &std::any::type_name::<T>())
             .finish()
     }
-}
-
-/// Why a caller may act on a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Permit {
-    /// The caller owns it.
-    Owner,
-    /// A service's grant allows it.
-    Grant,
-}
-
-/// The access policy of model `T`: the owner rule, and the [`Grant`]s configured. A
-/// [`Table`](crate::Table) holds one; [`Sealed::open_with`](crate::Sealed::open_with) takes
-/// one. Every decision is made here, before any key is unwrapped.
-pub struct Gate<T> {
-    grants: Vec<Grant<T>>,
-}
-
-impl<T> Gate<T> {
-    /// Owners only: no grant.
-    pub fn new() -> Self {
-        Gate { grants: Vec::new() }
-    }
-
-    /// Adds a grant.
-    pub fn with_grant(mut self, grant: Grant<T>) -> Self {
-        self.grants.push(grant);
-        self
-    }
-
-    /// The grants.
-    pub fn grants(&self) -> &[Grant<T>] {
-        &self.grants
-    }
-
-    /// Whether `caller` is a service granted `scope`.
-    fn granted(&self, caller: &Caller, scope: Scope) -> bool {
-        caller.is_service()
-            && self
-                .grants
-                .iter()
-                .any(|g| g.scope == scope && g.service == caller.id)
-    }
-
-    /// The decision for `caller` acting in `scope` on a record owned by `owner` (`None`: a
-    /// record without a valid owner, which no user owns), without logging.
-    pub(crate) fn decide(
-        &self,
-        caller: &Caller,
-        owner: Option<&str>,
-        scope: Scope,
-    ) -> Option<Permit> {
-        if owner.is_some() && caller.user_id() == owner {
-            Some(Permit::Owner)
-        } else if self.granted(caller, scope) {
-            Some(Permit::Grant)
-        } else {
-            None
-        }
-    }
-
-    /// Whether the caller can act in `scope` on records of owners other than itself: a service
-    /// granted the scope.
-    pub(crate) fn acts_for_others(&self, caller: &Caller, scope: Scope) -> bool {
-        self.granted(caller, scope)
-    }
-
-    /// [`decide`](Self::decide), logged: a grant use at INFO, a refusal at WARN (both target
-    /// `crypt_model::access`, with a fingerprint of the record's key from `key`, the item or its
-    /// key attributes). A refusal is [`Error::AccessDenied`].
-    pub(crate) fn authorize(
-        &self,
-        caller: &Caller,
-        schema: &Schema,
-        owner: Option<&str>,
-        key: &Item,
-        scope: Scope,
-    ) -> Result<Permit> {
-        match self.decide(caller, owner, scope) {
-            Some(permit) => {
-                if permit == Permit::Grant {
-                    log::grant_used(caller, schema, key, scope);
-                }
-                Ok(permit)
-            }
-            None => {
-                log::denied(caller, schema, key, scope);
-                Err(denied(caller, schema))
-            }
-        }
-    }
-}
-
-impl<T> Default for Gate<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<T> Clone for Gate<T> {
-    fn clone(&self) -> Self {
-        Gate {
-            grants: self.grants.clone(),
-        }
-    }
-}
-
-impl<T> fmt::Debug for Gate<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gate")
-            .field("grants", &self.grants)
-            .finish()
-    }
-}
-
-/// The error of a refusal.
-pub(crate) fn denied(caller: &Caller, schema: &Schema) -> Error {
-    Error::AccessDenied {
-        caller: caller.id.clone(),
-        table: schema.table().to_owned(),
-    }
-}
-
-/// Logs a refusal decided without a gate's help (a key that names another owner).
-pub(crate) fn log_denied(caller: &Caller, schema: &Schema, key: &Item, scope: Scope) {
-    log::denied(caller, schema, key, scope);
-}
-
-/// The owner stored in `item`: the schema's owner attribute, when it is of the owner's type and
-/// a valid identity; `None` otherwise (no user owns such a record).
-pub(crate) fn stored_owner<'a>(schema: &Schema, item: &'a Item) -> Option<&'a str> {
-    item.get(schema.owner())
-        .and_then(|value| schema.owner_text(value))
-        .filter(|owner| is_identity(owner))
 }

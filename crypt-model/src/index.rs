@@ -3,17 +3,19 @@
 //! an index leaks and how to choose its width.
 
 use std::fmt;
+use std::sync::Arc;
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::attribute::AttributeValue;
 use crate::encoding::{self, put_bytes};
 use crate::error::{Error, Result};
 use crate::key_bytes::KeyBytes;
-use crate::keyring::{EncryptionContext, Keyring, WrappedDataKey};
 use crate::plaintext::{Encoder, Plaintext};
+use crate::plaintexts::Plaintexts;
 
 /// Whose records share an index's value space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,14 +179,11 @@ impl IndexSpec {
 ///
 /// Keep it like a key-encryption key: [`generate_wrapped`](Self::generate_wrapped) makes one
 /// wrapped by a keyring (AWS KMS in production) to store in configuration (as
-/// [`WrappedDataKey::to_text`]), [`unwrap`](Self::unwrap) recovers it at start-up, and
-/// [`rewrap`](Self::rewrap) moves it to a new key-encryption key. `Debug` is redacted.
+/// [`WrappedDataKey::to_text`](crate::keyring::WrappedDataKey::to_text)),
+/// [`unwrap`](Self::unwrap) recovers it at start-up, and [`rewrap`](Self::rewrap) moves it to a
+/// new key-encryption key. `Debug` is redacted.
 #[derive(Clone)]
 pub struct IndexSecret(KeyBytes);
-
-fn secret_context() -> EncryptionContext {
-    EncryptionContext::for_table("crypt-model:index-secret")
-}
 
 impl IndexSecret {
     /// An index secret from its 32 bytes (refused if another length or all zero).
@@ -204,29 +203,6 @@ impl IndexSecret {
     /// A fresh random secret, for tests and the quickstart.
     pub fn generate() -> Result<Self> {
         KeyBytes::random().map(IndexSecret)
-    }
-
-    /// A fresh secret and its wrapped form, wrapped by `keyring`: store the wrapped form.
-    pub async fn generate_wrapped(keyring: &dyn Keyring) -> Result<(Self, WrappedDataKey)> {
-        let generated = keyring.generate_data_key(&secret_context()).await?;
-        Ok((Self::from_bytes(generated.key.bytes())?, generated.wrapped))
-    }
-
-    /// The secret that `generate_wrapped` wrapped, unwrapped by `keyring`.
-    pub async fn unwrap(keyring: &dyn Keyring, wrapped: &WrappedDataKey) -> Result<Self> {
-        let key = keyring.unwrap_data_key(wrapped, &secret_context()).await?;
-        Self::from_bytes(key.bytes())
-    }
-
-    /// The wrapped secret `wrapped`, wrapped again under `keyring`'s primary key (with AWS KMS a
-    /// `ReEncrypt`: the secret does not leave KMS). Rotating the key-encryption key that wraps
-    /// the index secret: `keyring` reads the old key (a read key) and wraps under the new one;
-    /// store the result, then retire the old key. The secret itself, and so every index value,
-    /// stays the same.
-    pub async fn rewrap(keyring: &dyn Keyring, wrapped: &WrappedDataKey) -> Result<WrappedDataKey> {
-        let context = secret_context();
-        let key = keyring.unwrap_data_key(wrapped, &context).await?;
-        keyring.rewrap_data_key(&key, wrapped, &context).await
     }
 
     /// The index value of `normalized` (the normalised plaintext bytes) for `spec` in the
@@ -270,6 +246,108 @@ impl IndexSecret {
 impl fmt::Debug for IndexSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("IndexSecret([REDACTED])")
+    }
+}
+
+/// The index secrets of an application: the current one, which writes and searches use, and,
+/// while a new one is rolled out, the one it replaces, which searches also look under. One value,
+/// cheap to clone, that a table holds.
+#[derive(Clone, Default)]
+pub(crate) struct IndexSecrets {
+    current: Option<Arc<IndexSecret>>,
+    previous: Option<Arc<IndexSecret>>,
+}
+
+impl IndexSecrets {
+    /// The same, with `secret` as the current secret.
+    pub(crate) fn with_current(mut self, secret: IndexSecret) -> Self {
+        self.current = Some(Arc::new(secret));
+        self
+    }
+
+    /// The same, with `secret` as the previous secret.
+    pub(crate) fn with_previous(mut self, secret: IndexSecret) -> Self {
+        self.previous = Some(Arc::new(secret));
+        self
+    }
+
+    /// Whether a current secret is set.
+    pub(crate) fn has_current(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// The index value of `normalized` for the index `spec` of the logical table `table`,
+    /// scoped to `owner` when the index is owner-scoped, under the current secret.
+    pub(crate) fn value(
+        &self,
+        table: &str,
+        spec: &IndexSpec,
+        owner: &str,
+        normalized: &[u8],
+    ) -> Result<Vec<u8>> {
+        let secret = self.current.as_ref().ok_or_else(|| Error::NoIndexSecret {
+            table: table.to_owned(),
+            field: spec.field().to_owned(),
+        })?;
+        Ok(secret.index_value(table, spec, owner, normalized))
+    }
+
+    /// The same under the previous secret, while one is set.
+    pub(crate) fn previous_value(
+        &self,
+        table: &str,
+        spec: &IndexSpec,
+        owner: &str,
+        normalized: &[u8],
+    ) -> Option<Vec<u8>> {
+        self.previous
+            .as_ref()
+            .map(|secret| secret.index_value(table, spec, owner, normalized))
+    }
+
+    /// The blind-index attribute of `spec` for a field whose plaintext bytes are `plaintext`, in
+    /// a record owned by `owner`, under the current secret.
+    pub(crate) fn attribute(
+        &self,
+        table: &str,
+        spec: &IndexSpec,
+        owner: &str,
+        plaintext: &[u8],
+    ) -> Result<AttributeValue> {
+        let normalized = normalized_bytes(plaintext, spec.normalize(), spec.field())?;
+        self.value(table, spec, owner, &normalized)
+            .map(AttributeValue::B)
+    }
+
+    /// The blind-index attributes, for the indexes `specs` of the logical table `table`, of a
+    /// record owned by `owner` whose sensitive fields are `plaintexts`: one per index on a field
+    /// present.
+    pub(crate) fn attributes(
+        &self,
+        table: &str,
+        specs: &'static [IndexSpec],
+        owner: &str,
+        plaintexts: &Plaintexts,
+    ) -> Result<Vec<(&'static str, AttributeValue)>> {
+        let mut values = Vec::with_capacity(specs.len());
+        for spec in specs {
+            if let Some(plaintext) = plaintexts.get_bytes(spec.field()) {
+                values.push((
+                    spec.attribute(),
+                    self.attribute(table, spec, owner, plaintext)?,
+                ));
+            }
+        }
+        Ok(values)
+    }
+}
+
+impl fmt::Debug for IndexSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IndexSecrets")
+            .field("current", &self.current.is_some())
+            .field("previous", &self.previous.is_some())
+            .finish()
     }
 }
 

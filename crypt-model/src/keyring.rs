@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::encoding::{self, put_bytes, put_u32};
 use crate::error::Result;
 
+mod index_secret;
 pub(crate) mod local;
 
 pub use crate::data_key::{DataKey, GeneratedDataKey, WrappedDataKey};

@@ -35,12 +35,18 @@ mod owner_keys;
 pub mod store;
 
 mod cipher;
+mod keys;
+mod record;
 
 mod model;
 
 mod table;
 
 pub mod lifecycle;
+
+#[cfg(feature = "hazmat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hazmat")))]
+pub mod hazmat;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -11,15 +11,16 @@ use crate::plaintexts::Plaintexts;
 use crate::schema::Schema;
 
 mod fields;
-mod legacy;
+mod migration;
 mod sealed;
 
 pub use fields::{
     BatchWritable, Field, IndexedField, OwnerId, SensitiveField, TextField, VersionField, Versioned,
 };
-pub use legacy::LegacyPlaintext;
-pub(crate) use legacy::{is_plaintext_record, open_stored, take_plaintext};
+pub use migration::LegacyPlaintext;
+pub(crate) use migration::take_plaintext;
 pub use sealed::Sealed;
+pub(crate) use sealed::open_permitted;
 
 /// A model whose sensitive fields are encrypted before they are stored. Implemented by
 /// [`#[derive(EncryptedItem)]`](derive@crate::EncryptedItem); see there for the attributes.
@@ -85,10 +86,16 @@ pub trait EncryptedItem: Sized {
         Self: Sync,
     {
         async move {
+            let source = cipher.source_for(&Self::SCHEMA)?;
             let (mut item, plaintexts) = self.__to_parts()?;
-            cipher
-                .encrypt(&Self::SCHEMA, &mut item, &plaintexts)
-                .await?;
+            crate::record::seal(
+                &Self::SCHEMA,
+                &mut item,
+                &plaintexts,
+                &*source,
+                cipher.index_secrets(),
+            )
+            .await?;
             Ok(item)
         }
     }

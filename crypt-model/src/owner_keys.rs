@@ -11,10 +11,15 @@ use lru::LruCache;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use async_trait::async_trait;
+
+use crate::access::{Admission, ErasePermit};
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
 use crate::cache::{CacheLimits, KeyCache};
 use crate::error::{Error, Result};
-use crate::keyring::{DataKey, EncryptionContext, WrappedDataKey};
+use crate::format::{HEADER_ATTRIBUTE, OWNER_KEY_ID};
+use crate::keyring::{DataKey, EncryptionContext, GeneratedDataKey, WrappedDataKey};
+use crate::keys::KeySource;
 use crate::random;
 use crate::store::{Condition, Scan, Store, TableRef};
 
@@ -54,6 +59,9 @@ struct Cached {
 pub struct OwnerKeys {
     store: Arc<dyn Store>,
     table: TableRef,
+    /// The keyring and its counters, from the [`Cipher`](crate::Cipher) this key table is given
+    /// to; `None` until then.
+    keys: Option<KeyCache>,
     limits: CacheLimits,
     cache: Mutex<LruCache<String, Cached>>,
     /// How many erasures this process made: a key fetched before one is not cached after it.
@@ -74,6 +82,7 @@ impl OwnerKeys {
         Ok(OwnerKeys {
             store,
             table,
+            keys: None,
             cache: Mutex::new(LruCache::new(capacity(&limits))),
             limits,
             erasures: AtomicU64::new(0),
@@ -92,14 +101,35 @@ impl OwnerKeys {
         &self.table
     }
 
-    /// Erases the key of `owner` in the logical table `table`: leaves a tombstone for the key
-    /// (a digest of the owner and the key's random handle: no owner id), deletes the row if it
-    /// still holds that key, and forgets the key here. `false` when there was none. Every record
-    /// of the owner sealed under it can no longer be read, anywhere: it fails with
-    /// [`Error::OwnerKeyErased`], which the tombstone tells from a record whose header or owner
-    /// was edited (that is [`Error::Integrity`]). Authorization is the caller's; applications
-    /// erase through [`Table::erase_owner`](crate::Table::erase_owner), which checks it.
-    pub async fn erase(&self, table: &str, owner: &str) -> Result<bool> {
+    /// The same, wrapping and unwrapping owners' keys with the keyring behind `keys`.
+    pub(crate) fn bound(mut self, keys: KeyCache) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The keyring behind the key table (it is given one with the cipher).
+    fn keys(&self) -> Result<&KeyCache> {
+        self.keys.as_ref().ok_or_else(|| Error::Unsupported {
+            table: self.table.name().to_owned(),
+            operation: "wrap or unwrap an owner's key",
+            reason: "the key table has no keyring: give it to a cipher with \
+                     `Cipher::with_owner_keys`"
+                .to_owned(),
+        })
+    }
+
+    /// Erases the key of the owner `permit` names, in its model's logical table: leaves a
+    /// tombstone for the key (a digest of the owner and the key's random handle: no owner id),
+    /// deletes the row if it still holds that key, and forgets the key here. `false` when there
+    /// was none. Every record of the owner sealed under it can no longer be read, anywhere: it
+    /// fails with [`Error::OwnerKeyErased`], which the tombstone tells from a record whose header
+    /// or owner was edited (that is [`Error::Integrity`]).
+    ///
+    /// Only the owner gate issues an [`ErasePermit`] ([`Gate::erase_permit`](crate::access::Gate::erase_permit),
+    /// logged): no erasure without its decision. Applications erase through
+    /// [`Table::erase_owner`](crate::Table::erase_owner), which asks for one.
+    pub async fn erase<T>(&self, permit: ErasePermit<T>) -> Result<bool> {
+        let (table, owner) = (permit.table(), permit.owner());
         let row = row_key(table, owner);
         let key = Key::new(AttributeValue::S(row.clone()));
         let mut attempts = 0;
@@ -167,7 +197,7 @@ impl OwnerKeys {
                     "a record names an owner key that the key table neither holds nor erased: \
                      its header or owner was edited in storage, or this is not its key table"
                 );
-                Error::integrity(crate::format::HEADER_ATTRIBUTE)
+                Error::integrity(HEADER_ATTRIBUTE)
             }
             Err(error) => error,
         }
@@ -175,12 +205,12 @@ impl OwnerKeys {
 
     /// The key that seals a new record of `owner` in `table`, and its handle: the cached one,
     /// the stored one, or a new one stored now.
-    pub(crate) async fn key_for_write(
+    async fn key_for_write(
         &self,
-        keys: &KeyCache,
         table: &'static str,
         owner: &str,
     ) -> Result<(DataKey, [u8; HANDLE_LEN])> {
+        let keys = self.keys()?;
         let row = row_key(table, owner);
         if let Some(hit) = self.cached(&row) {
             return Ok(hit);
@@ -226,13 +256,13 @@ impl OwnerKeys {
     }
 
     /// The key of `owner` in `table` whose handle a record's header names.
-    pub(crate) async fn key_for_read(
+    async fn key_for_read(
         &self,
-        keys: &KeyCache,
         table: &'static str,
         owner: &str,
         handle: &[u8],
     ) -> Result<DataKey> {
+        let keys = self.keys()?;
         let row = row_key(table, owner);
         let cached = self.cached(&row);
         if let Some((key, current)) = &cached {
@@ -312,7 +342,8 @@ impl OwnerKeys {
     /// Wraps every row's key not under the keyring's primary key-encryption key again, under
     /// it (each write conditional on the row being unchanged, so that an erasure meanwhile
     /// wins); the number of rows rewrapped. See [`Cipher::rewrap_owner_keys`](crate::Cipher::rewrap_owner_keys).
-    pub(crate) async fn rewrap_all(&self, keys: &KeyCache) -> Result<u64> {
+    pub(crate) async fn rewrap_all(&self) -> Result<u64> {
+        let keys = self.keys()?;
         let primary = keys.keyring().primary_key_id().map(str::to_owned);
         let mut scan = Scan::all().limit(100);
         let mut rewrapped = 0;
@@ -354,6 +385,44 @@ impl OwnerKeys {
                 None => return Ok(rewrapped),
             }
         }
+    }
+}
+
+/// Per-owner keys: each owner's records are sealed under a key of their own, kept only in the
+/// key table; a record written before the model kept a key per owner still opens under the
+/// shared key its header names.
+#[async_trait]
+impl KeySource for OwnerKeys {
+    async fn sealing_key(
+        &self,
+        table: &'static str,
+        owner: &str,
+        _bytes: u64,
+    ) -> Result<Arc<GeneratedDataKey>> {
+        let (key, handle) = self.key_for_write(table, owner).await?;
+        Ok(Arc::new(GeneratedDataKey {
+            key,
+            wrapped: WrappedDataKey {
+                key_id: OWNER_KEY_ID.to_owned(),
+                ciphertext: handle.to_vec(),
+            },
+        }))
+    }
+
+    async fn opening_key(
+        &self,
+        admission: &Admission,
+        table: &'static str,
+        owner: &str,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Result<DataKey> {
+        if key_id == OWNER_KEY_ID {
+            return self.key_for_read(table, owner, wrapped).await;
+        }
+        self.keys()?
+            .opening_key(admission, table, owner, key_id, wrapped)
+            .await
     }
 }
 

@@ -20,9 +20,11 @@ use crate::error::Result;
 mod memory;
 mod order;
 mod request;
+mod rewrite;
 mod table_ref;
 
 pub(crate) use order::compare_keys;
+pub(crate) use rewrite::rewrite;
 pub(crate) use table_ref::canonical_key;
 
 pub use crate::attribute::KeyType;

@@ -1,6 +1,5 @@
 //! [`Table<T, S>`]: typed, owner-gated operations on the records of one model over a [`Store`].
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,12 +7,14 @@ mod batch;
 mod erase;
 mod find;
 mod read;
+mod records;
 mod write;
 
 pub(crate) use batch::Retry;
 pub use find::IndexLookup;
+pub(crate) use records::Records;
 
-use crate::access::{self, Caller, Gate, Grant, Scope};
+use crate::access::{Gate, Grant};
 use crate::attribute::Key;
 use crate::cipher::Cipher;
 use crate::error::Result;
@@ -21,7 +22,7 @@ use crate::model::EncryptedItem;
 use crate::store::{Store, TableRef};
 
 /// The records of one model `T` in one physical table of a store `S`: what most applications
-/// call. Every operation takes the [`Caller`] and applies the owner gate; nothing here accepts
+/// call. Every operation takes the [`Caller`](crate::Caller) and applies the owner gate; nothing here accepts
 /// a table name from a request.
 ///
 /// **Reads of records that belong to someone else look like missing records.** `get` returns
@@ -64,12 +65,8 @@ use crate::store::{Store, TableRef};
 /// # Ok(()) }
 /// ```
 pub struct Table<T, S> {
-    store: S,
-    cipher: Arc<Cipher>,
-    table: TableRef,
-    gate: Gate<T>,
+    records: Records<T, S>,
     retry: Retry,
-    model: PhantomData<fn() -> T>,
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
@@ -87,23 +84,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// [`Error::NoIndexSecret`](crate::Error::NoIndexSecret), rather than at the first write.
     pub fn named(store: S, cipher: Arc<Cipher>, name: &str) -> Result<Self> {
         T::SCHEMA.validate()?;
-        if let (Some(spec), false) = (T::SCHEMA.indexes().first(), cipher.has_index_secret()) {
+        if let (Some(spec), false) = (
+            T::SCHEMA.indexes().first(),
+            cipher.index_secrets().has_current(),
+        ) {
             return Err(crate::error::Error::NoIndexSecret {
                 table: T::SCHEMA.table().to_owned(),
                 field: spec.field().to_owned(),
             });
         }
-        if T::SCHEMA.keeps_key_per_owner() {
-            cipher.owner_keys_for(&T::SCHEMA)?;
-        }
         let table = TableRef::for_schema(name, &T::SCHEMA)?;
         Ok(Table {
-            store,
-            cipher,
-            table,
-            gate: Gate::new(),
+            records: Records::new(store, cipher, table)?,
             retry: Retry::default(),
-            model: PhantomData,
         })
     }
 
@@ -116,62 +109,41 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
 
     /// The physical table.
     pub fn table_ref(&self) -> &TableRef {
-        &self.table
+        &self.records.table
     }
 
     /// The store.
     pub fn store(&self) -> &S {
-        &self.store
+        &self.records.store
     }
 
-    /// The cipher.
+    /// The keys the table was given.
     pub fn cipher(&self) -> &Cipher {
-        &self.cipher
+        self.records.cipher()
     }
 
     /// Lets a service act on this table's records in the grant's scope; see [`Grant`].
     pub fn with_grant(mut self, grant: Grant<T>) -> Self {
-        self.gate = self.gate.with_grant(grant);
+        self.records.gate = self.records.gate.with_grant(grant);
         self
     }
 
     /// The access policy: the owner rule and the grants.
     pub fn gate(&self) -> &Gate<T> {
-        &self.gate
+        &self.records.gate
     }
 
-    /// The owner a key names, when the model's owner is part of its key: `Some(Some(id))`, or
-    /// `Some(None)` for a key value not of the owner's type; `None` when the owner is not in the
-    /// key.
-    fn key_owner<'k>(&self, key: &'k Key) -> Option<Option<&'k str>> {
-        let schema = T::SCHEMA;
-        let value = if schema.owner() == schema.partition_key() {
-            &key.partition
-        } else if Some(schema.owner()) == schema.sort_key() {
-            key.sort.as_ref()?
-        } else {
-            return None;
-        };
-        Some(schema.owner_text(value))
+    /// How many records stored in plaintext this table has read, for a model in migration mode
+    /// (`#[crypt_model(migrate_from_plaintext)]`; each read is also logged, target
+    /// `crypt_model::migration`). Once the migration job reports nothing left in plaintext, this
+    /// stays at zero, and the mode can be switched off.
+    pub fn plaintext_reads(&self) -> u64 {
+        self.records.plaintext_reads()
     }
 
-    /// Whether `caller` is refused `scope` on the record under `key` whatever the store holds:
-    /// a service without a grant for `scope` owns nothing, and a user cannot own a key that
-    /// names another owner. Such a request is answered as for a missing record, without a store
-    /// call, and logged.
-    fn refused_by_key(&self, caller: &Caller, key: &Key, scope: Scope) -> Result<bool> {
-        if self.gate.acts_for_others(caller, scope) {
-            return Ok(false);
-        }
-        let refused = match caller.user_id() {
-            None => true,
-            Some(id) => matches!(self.key_owner(key), Some(owner) if owner != Some(id)),
-        };
-        if refused {
-            let key_item = self.table.key_item(key)?;
-            access::log_denied(caller, &T::SCHEMA, &key_item, scope);
-        }
-        Ok(refused)
+    /// The record pipeline of the table: what the jobs work with.
+    pub(crate) fn records(&self) -> &Records<T, S> {
+        &self.records
     }
 }
 
@@ -186,8 +158,8 @@ pub enum Write<'a, T> {
 impl<T, S: std::fmt::Debug> std::fmt::Debug for Table<T, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Table")
-            .field("table", &self.table)
-            .field("store", &self.store)
+            .field("table", &self.records.table)
+            .field("store", &self.records.store)
             .finish_non_exhaustive()
     }
 }

@@ -172,7 +172,7 @@ async fn a_generated_keyring_round_trips_and_another_generated_one_cannot_read()
     let item = encrypted_profile(&a, "alice", "profile").await;
     assert_profile_opens(&a, &item).await;
     let error = clean(
-        b.decrypt(&PROFILES, &item, &owner(&PROFILES, &item))
+        crypt_model::hazmat::decrypt(&b, &PROFILES, &item, &owner(&PROFILES, &item))
             .await
             .unwrap_err(),
     );
@@ -209,15 +209,13 @@ async fn reads_of_1000_items_under_one_data_key_make_one_unwrap_call() {
     // Another process (a fresh cache) reads them all.
     let reader = Cipher::new(keyring);
     for item in &items {
-        reader
-            .decrypt(&PROFILES, item, &owner(&PROFILES, item))
+        crypt_model::hazmat::decrypt(&reader, &PROFILES, item, &owner(&PROFILES, item))
             .await
             .unwrap();
     }
     assert_eq!(reader.keyring_calls(), calls(0, 1));
     // The writer reads what it wrote without any unwrap.
-    writer
-        .decrypt(&PROFILES, &items[0], &owner(&PROFILES, &items[0]))
+    crypt_model::hazmat::decrypt(&writer, &PROFILES, &items[0], &owner(&PROFILES, &items[0]))
         .await
         .unwrap();
     assert_eq!(writer.keyring_calls(), calls(1, 0));
@@ -243,8 +241,7 @@ async fn the_default_cache_costs_one_call_per_10000_writes_and_per_10000_reads()
 
     let reader = Cipher::new(keyring);
     for item in &items {
-        reader
-            .decrypt(&ORDERS, item, &owner(&ORDERS, item))
+        crypt_model::hazmat::decrypt(&reader, &ORDERS, item, &owner(&ORDERS, item))
             .await
             .unwrap();
     }
@@ -336,8 +333,7 @@ async fn the_read_cache_is_bounded() {
     );
     for _ in 0..2 {
         for item in &items {
-            reader
-                .decrypt(&PROFILES, item, &owner(&PROFILES, item))
+            crypt_model::hazmat::decrypt(&reader, &PROFILES, item, &owner(&PROFILES, item))
                 .await
                 .unwrap();
         }
@@ -348,8 +344,7 @@ async fn the_read_cache_is_bounded() {
     let roomy = Cipher::with_cache_limits(keyring, CacheLimits::default().max_unwrapped_keys(3));
     for _ in 0..2 {
         for item in &items {
-            roomy
-                .decrypt(&PROFILES, item, &owner(&PROFILES, item))
+            crypt_model::hazmat::decrypt(&roomy, &PROFILES, item, &owner(&PROFILES, item))
                 .await
                 .unwrap();
         }

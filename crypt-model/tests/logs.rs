@@ -20,8 +20,7 @@ async fn no_log_line_at_any_level_contains_a_secret() {
     let mut tampered = item.clone();
     tampered.insert("display_name", AttributeValue::S("Mallory".into()));
     let error = clean(
-        cipher
-            .decrypt(&PROFILES, &tampered, &owner(&PROFILES, &tampered))
+        crypt_model::hazmat::decrypt(&cipher, &PROFILES, &tampered, &owner(&PROFILES, &tampered))
             .await
             .unwrap_err(),
     );
@@ -29,8 +28,7 @@ async fn no_log_line_at_any_level_contains_a_secret() {
     let mut moved = item.clone();
     moved.insert("user_id", AttributeValue::S(SSN.into()));
     clean(
-        cipher
-            .decrypt(&PROFILES, &moved, &owner(&PROFILES, &moved))
+        crypt_model::hazmat::decrypt(&cipher, &PROFILES, &moved, &owner(&PROFILES, &moved))
             .await
             .unwrap_err(),
     );

@@ -143,13 +143,11 @@ async fn sensitive_round_trip<T: Plaintext + PartialEq + Debug>(cipher: &Cipher,
     let mut item = Item::from_iter([("owner", s("alice"))]);
     let mut plaintexts = Plaintexts::new();
     plaintexts.insert("value", &value).unwrap();
-    cipher
-        .encrypt(&VAULT, &mut item, &plaintexts)
+    crypt_model::hazmat::encrypt(cipher, &VAULT, &mut item, &plaintexts)
         .await
         .unwrap();
     assert_item_clean(&item);
-    let mut opened = cipher
-        .decrypt(&VAULT, &item, &owner(&VAULT, &item))
+    let mut opened = crypt_model::hazmat::decrypt(cipher, &VAULT, &item, &owner(&VAULT, &item))
         .await
         .unwrap();
     let back: Sensitive<T> = opened.take("value").unwrap().unwrap();
@@ -364,8 +362,7 @@ async fn empty_and_350_kb_values_round_trip_and_oversized_ones_are_refused() {
         .insert("value", &vec![0u8; MAX_FIELD_LEN + 1])
         .unwrap();
     let error = clean(
-        cipher
-            .encrypt(&VAULT, &mut item, &plaintexts)
+        crypt_model::hazmat::encrypt(&cipher, &VAULT, &mut item, &plaintexts)
             .await
             .unwrap_err(),
     );

@@ -13,10 +13,7 @@ use crypt_model::{
 
 /// Decrypts a profile that must fail, and returns the (clean) error.
 async fn refused(cipher: &Cipher, item: &Item) -> Error {
-    match cipher
-        .decrypt(&PROFILES, item, &owner(&PROFILES, item))
-        .await
-    {
+    match crypt_model::hazmat::decrypt(cipher, &PROFILES, item, &owner(&PROFILES, item)).await {
         Ok(plaintexts) => panic!("a tampered item decrypted: {plaintexts:?}"),
         Err(error) => clean(error),
     }
@@ -194,7 +191,9 @@ async fn two_versions(cipher: &Cipher) -> (Item, Item) {
     let mut new = profile("alice", "profile");
     let mut secrets = profile_secrets();
     secrets.insert("ssn", &"219-09-9999".to_owned()).unwrap();
-    cipher.encrypt(&PROFILES, &mut new, &secrets).await.unwrap();
+    crypt_model::hazmat::encrypt(cipher, &PROFILES, &mut new, &secrets)
+        .await
+        .unwrap();
     (old, new)
 }
 
@@ -281,13 +280,12 @@ async fn editing_a_key_the_owner_or_an_authenticated_plain_attribute_is_an_integ
         ("order_no", AttributeValue::N("42".into())),
         ("customer", s("carol")),
     ]);
-    cipher
-        .encrypt(&ORDERS, &mut order, &Plaintexts::new())
+    crypt_model::hazmat::encrypt(&cipher, &ORDERS, &mut order, &Plaintexts::new())
         .await
         .unwrap();
     let decrypt = |item: Item| {
         let cipher = &cipher;
-        async move { cipher.decrypt(&ORDERS, &item, &owner(&ORDERS, &item)).await }
+        async move { crypt_model::hazmat::decrypt(cipher, &ORDERS, &item, &owner(&ORDERS, &item)).await }
     };
     assert!(decrypt(order.clone()).await.unwrap().is_empty());
     for (attribute, value) in [
@@ -316,8 +314,7 @@ async fn plain_attributes_the_model_does_not_authenticate_may_change() {
         .with_unauthenticated(&["display_name"]);
     let cipher = Cipher::new(local("k1", 1));
     let mut item = profile("alice", "profile");
-    cipher
-        .encrypt(&LOOSE, &mut item, &profile_secrets())
+    crypt_model::hazmat::encrypt(&cipher, &LOOSE, &mut item, &profile_secrets())
         .await
         .unwrap();
     let alice = owner(&LOOSE, &item);
@@ -329,7 +326,11 @@ async fn plain_attributes_the_model_does_not_authenticate_may_change() {
         };
         // And an attribute the model does not know at all.
         edited.insert("ttl", AttributeValue::N("1900000000".into()));
-        assert!(cipher.decrypt(&LOOSE, &edited, &alice).await.is_ok());
+        assert!(
+            crypt_model::hazmat::decrypt(&cipher, &LOOSE, &edited, &alice)
+                .await
+                .is_ok()
+        );
     }
 }
 
@@ -373,7 +374,9 @@ async fn editing_deleting_or_adding_an_index_or_the_version_is_an_integrity_fail
             if let Some(email) = email {
                 p.insert("email", &email).unwrap();
             }
-            cipher.encrypt(&INDEXED, &mut item, &p).await.unwrap();
+            crypt_model::hazmat::encrypt(cipher, &INDEXED, &mut item, &p)
+                .await
+                .unwrap();
             item
         }
     };
@@ -402,8 +405,7 @@ async fn editing_deleting_or_adding_an_index_or_the_version_is_an_integrity_fail
             None => item.remove(attribute),
         };
         let error = clean(
-            cipher
-                .decrypt(&INDEXED, &item, &owner(&INDEXED, &item))
+            crypt_model::hazmat::decrypt(&cipher, &INDEXED, &item, &owner(&INDEXED, &item))
                 .await
                 .unwrap_err(),
         );
@@ -422,8 +424,7 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
     let cipher = Cipher::new(local("k1", 1));
     let item = encrypted_profile(&cipher, "alice", "profile").await;
     let error = clean(
-        cipher
-            .decrypt(&OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
+        crypt_model::hazmat::decrypt(&cipher, &OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
             .await
             .unwrap_err(),
     );
@@ -437,8 +438,7 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
     let blind = Cipher::new(ContextBlind(local("k1", 1)));
     let item = encrypted_profile(&blind, "alice", "profile").await;
     let error = clean(
-        blind
-            .decrypt(&OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
+        crypt_model::hazmat::decrypt(&blind, &OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
             .await
             .unwrap_err(),
     );
@@ -529,8 +529,7 @@ async fn a_key_provider_that_is_down_fails_closed() {
     let mut unwritten = profile("bob", "profile");
     let before = unwritten.clone();
     let error = clean(
-        cipher
-            .encrypt(&PROFILES, &mut unwritten, &profile_secrets())
+        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut unwritten, &profile_secrets())
             .await
             .unwrap_err(),
     );
@@ -588,8 +587,7 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
     reserved.insert("__cm_extra", s("x"));
     let before = reserved.clone();
     let error = clean(
-        cipher
-            .encrypt(&PROFILES, &mut reserved, &profile_secrets())
+        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut reserved, &profile_secrets())
             .await
             .unwrap_err(),
     );
@@ -600,8 +598,7 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
     let mut secrets = profile_secrets();
     secrets.insert("display_name", &"Alice".to_owned()).unwrap();
     let error = clean(
-        cipher
-            .encrypt(&PROFILES, &mut undeclared, &secrets)
+        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut undeclared, &secrets)
             .await
             .unwrap_err(),
     );
@@ -613,8 +610,7 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
     let mut doubled = profile("alice", "profile");
     doubled.insert("ssn", s("placeholder"));
     let error = clean(
-        cipher
-            .encrypt(&PROFILES, &mut doubled, &profile_secrets())
+        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut doubled, &profile_secrets())
             .await
             .unwrap_err(),
     );
@@ -646,7 +642,11 @@ async fn the_raw_decrypt_opens_only_for_the_owner_and_decides_before_any_unwrap(
         Caller::user("Alice").unwrap(),
         Caller::service("alice").unwrap(),
     ] {
-        let error = clean(reader.decrypt(&PROFILES, &item, &caller).await.unwrap_err());
+        let error = clean(
+            crypt_model::hazmat::decrypt(&reader, &PROFILES, &item, &caller)
+                .await
+                .unwrap_err(),
+        );
         assert!(
             matches!(error, Error::AccessDenied { .. }),
             "{caller:?}: {error:?}"
@@ -661,12 +661,12 @@ async fn the_raw_decrypt_opens_only_for_the_owner_and_decides_before_any_unwrap(
     down.store(true, std::sync::atomic::Ordering::SeqCst);
     let mallory = Caller::user("mallory").unwrap();
     assert!(matches!(
-        reader.decrypt(&PROFILES, &item, &mallory).await,
+        crypt_model::hazmat::decrypt(&reader, &PROFILES, &item, &mallory).await,
         Err(Error::AccessDenied { .. })
     ));
     let alice = Caller::user("alice").unwrap();
     assert!(matches!(
-        reader.decrypt(&PROFILES, &item, &alice).await,
+        crypt_model::hazmat::decrypt(&reader, &PROFILES, &item, &alice).await,
         Err(Error::KeyProvider { .. })
     ));
 }

@@ -209,7 +209,7 @@ pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &i
         .unwrap()
         .expect("the plaintext record is read");
     assert_eq!(record.ssn.expose_secret(), &ssn(0));
-    assert_eq!(cipher.plaintext_reads(), 1);
+    assert_eq!(table.plaintext_reads(), 1);
     // Someone else reads it as a missing record, and nothing is counted.
     let bob = Caller::user("u00001").unwrap();
     assert!(
@@ -219,7 +219,7 @@ pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &i
             .unwrap()
             .is_none()
     );
-    assert_eq!(cipher.plaintext_reads(), 1);
+    assert_eq!(table.plaintext_reads(), 1);
 
     // Write: encrypted.
     record.plan = "gold".into();
@@ -271,7 +271,7 @@ pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &i
         matches!(&error, Error::MissingAttribute { .. }),
         "{error:?}"
     );
-    assert_eq!(cipher.plaintext_reads(), 1);
+    assert_eq!(table.plaintext_reads(), 1);
 }
 
 pub async fn a_job_is_for_a_granted_service_only(backend: &impl Harness) {

@@ -195,14 +195,15 @@ async fn encrypting_and_decrypting_values_of_every_shape_leave_no_copy_in_freed_
             Sensitive::new(secret(VALUES, 11).into_boxed_str()),
         )),
     ];
-    cipher
-        .encrypt(&VAULT, &mut item, &plaintexts)
+    crypt_model::hazmat::encrypt(&cipher, &VAULT, &mut item, &plaintexts)
         .await
         .unwrap();
     drop(plaintexts);
     assert_eq!(found(VALUES), 0, "encoding and encrypting left a copy");
 
-    let mut opened = cipher.decrypt(&VAULT, &item, &alice()).await.unwrap();
+    let mut opened = crypt_model::hazmat::decrypt(&cipher, &VAULT, &item, &alice())
+        .await
+        .unwrap();
     for check in checks {
         check(&mut opened);
     }
@@ -274,11 +275,12 @@ async fn data_keys_leave_no_copy_when_cached_evicted_and_dropped() {
         let mut item = Item::from_iter([("owner", s("alice"))]);
         let mut plaintexts = Plaintexts::new();
         plaintexts.insert("value", &1u8).unwrap();
-        writer
-            .encrypt(schema, &mut item, &plaintexts)
+        crypt_model::hazmat::encrypt(&writer, schema, &mut item, &plaintexts)
             .await
             .unwrap();
-        reader.decrypt(schema, &item, &alice()).await.unwrap();
+        crypt_model::hazmat::decrypt(&reader, schema, &item, &alice())
+            .await
+            .unwrap();
     }
     drop((writer, reader));
     assert_eq!(found(DATA_KEY), 0);

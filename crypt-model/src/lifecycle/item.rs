@@ -1,22 +1,21 @@
-//! What a job does to one record: decide whether it applies, build the record's new item, and
-//! write it on the condition that the stored item is still the one read.
+//! What a job does to one record: a decision from the parsed record and the job's kind, then the
+//! record pipeline's steps — open the record the gate admitted, seal it again, rewrite it if it
+//! is unchanged since it was read.
 
-use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
 
 use super::JobKind;
-use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
+use crate::access::{Caller, Logged, Permit, Scope, fingerprint};
 use crate::attribute::{AttributeValue, Item};
-use crate::cipher::Cipher;
 use crate::error::{Error, Result};
-use crate::format::OWNER_KEY_ID;
-use crate::format::{self, HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE};
+use crate::format::{HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE, StoredRecord};
 use crate::keyring::WrappedDataKey;
-use crate::model::{EncryptedItem, is_plaintext_record};
+use crate::model::EncryptedItem;
 use crate::plaintexts::Plaintexts;
-use crate::store::{Condition, Store, TableRef, Update};
+use crate::store::Store;
+use crate::table::Records;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -44,13 +43,24 @@ pub(super) enum Attempt {
     Changed,
 }
 
+/// What a job does with a record, decided from the parsed record alone (no key is needed).
+enum Step {
+    /// Nothing to do: the outcome is known.
+    Done(Outcome),
+    /// Open the record and seal it again (a migration, a re-encryption).
+    Reseal,
+    /// Seal it again if its blind-index attributes are not current.
+    Backfill,
+    /// Wrap its data key again and seal its message again under the new header.
+    Rewrap,
+    /// Open it, to check it, and count it.
+    Inventory,
+}
+
 /// The parts of a job one record's work needs.
 pub(super) struct Work<'a, T, S> {
     pub(super) kind: JobKind,
-    pub(super) store: &'a S,
-    pub(super) table: &'a TableRef,
-    pub(super) cipher: &'a Cipher,
-    pub(super) gate: &'a Gate<T>,
+    pub(super) records: &'a Records<T, S>,
     pub(super) caller: &'a Caller,
     pub(super) dry_run: bool,
     /// The key id a record sealed now is under: the keyring's primary key, or the owner's key
@@ -80,144 +90,143 @@ pub(super) fn is_record_error(error: &Error) -> bool {
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
-    /// One attempt at `stored`.
-    pub(super) async fn attempt(&self, stored: &Item) -> Result<Attempt> {
-        let plaintext = is_plaintext_record(stored);
-        if !plaintext {
-            // Fail closed on what no job should carry over: a value left in plain beside the
-            // encrypted message, a header of another version.
-            if let Some(name) = T::SCHEMA.sensitive().iter().find(|n| stored.contains(n)) {
-                return Ok(Attempt::Done(Outcome::Failed(format!(
-                    "the sensitive field `{name}` is stored in plain beside an encrypted message"
-                ))));
-            }
-            if let Err(error) = Header::from_item(stored) {
-                return record_failure(error);
-            }
-        }
-        match (self.kind, plaintext) {
-            (JobKind::Migrate, false) => Ok(Attempt::Done(Outcome::Unchanged(key_id(stored)))),
+    /// What the job's kind does with `stored`, a well-formed record (or one stored in
+    /// plaintext), decided before anything is opened.
+    fn step(&self, stored: &StoredRecord) -> Step {
+        let key_id = key_id(stored);
+        let unchanged = || Step::Done(Outcome::Unchanged(key_id.clone()));
+        match (self.kind, stored.is_plaintext()) {
+            (JobKind::Migrate, false) => unchanged(),
             (JobKind::Reencrypt | JobKind::Rewrap | JobKind::Backfill, true) => {
-                Ok(Attempt::Done(Outcome::Skipped))
+                Step::Done(Outcome::Skipped)
             }
-            (JobKind::Backfill, false) => self.backfill(stored).await,
-            (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id(stored) == self.primary => {
-                Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
-            }
+            (JobKind::Backfill, false) => Step::Backfill,
+            (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id == self.primary => unchanged(),
             // A record under its owner's key names no key-encryption key: its key is in a row of
             // the key table, which `Cipher::rewrap_owner_keys` rewraps.
-            (JobKind::Rewrap, false) if key_id(stored).as_deref() == Some(OWNER_KEY_ID) => {
-                Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))))
+            (JobKind::Rewrap, false) if stored.header().is_some_and(Header::is_owner_key) => {
+                unchanged()
             }
-            (JobKind::Rewrap, false) => self.rewrap(stored).await,
-            (JobKind::Inventory, true) => Ok(Attempt::Done(Outcome::Unchanged(None))),
-            (JobKind::Inventory, false) => match self.open(stored).await {
-                Ok(_) => Ok(Attempt::Done(Outcome::Unchanged(key_id(stored)))),
+            (JobKind::Rewrap, false) => Step::Rewrap,
+            (JobKind::Inventory, true) => Step::Done(Outcome::Unchanged(None)),
+            (JobKind::Inventory, false) => Step::Inventory,
+            (JobKind::Migrate | JobKind::Reencrypt, _) => Step::Reseal,
+        }
+    }
+
+    /// One attempt at `stored`.
+    pub(super) async fn attempt(&self, stored: StoredRecord) -> Result<Attempt> {
+        if !stored.is_plaintext() && stored.layout().is_err() {
+            // Fail closed on what no job should carry over: a value left in plain beside the
+            // encrypted message, a header of another version, a missing key or owner.
+            return match stored.into_parts().1 {
+                Err(error) => record_failure(error),
+                Ok(_) => Ok(Attempt::Done(Outcome::Skipped)),
+            };
+        }
+        let key_id = key_id(&stored);
+        match self.step(&stored) {
+            Step::Done(outcome) => Ok(Attempt::Done(outcome)),
+            Step::Inventory => match self.open(stored).await {
+                Ok(_) => Ok(Attempt::Done(Outcome::Unchanged(key_id))),
                 Err(error) => record_failure(error),
             },
-            (JobKind::Migrate | JobKind::Reencrypt, _) => self.rewrite(stored).await,
+            Step::Reseal => self.reseal(stored, false).await,
+            Step::Backfill => self.reseal(stored, true).await,
+            Step::Rewrap => self.rewrap(stored).await,
         }
+    }
+
+    /// The gate's permit to read `stored` for the job (a grant use, logged).
+    fn admit(&self, stored: StoredRecord) -> Result<Permit<T>> {
+        self.records
+            .admit(self.caller, stored, Scope::Read, Logged::All)
+            .ok_or_else(|| crate::access::denied(self.caller, &T::SCHEMA))
     }
 
     /// Opens `stored` as the model (checking the gate, the record's integrity, and that every
     /// field parses), then gives its parts.
-    async fn open(&self, stored: &Item) -> Result<(Item, Plaintexts)> {
-        let owner = stored_owner(&T::SCHEMA, stored);
-        self.gate
-            .authorize(self.caller, &T::SCHEMA, owner, stored, Scope::Read)?;
-        let record = if is_plaintext_record(stored) {
-            // Read as the model in migration mode reads it, but not counted or logged as an
-            // application's read: the job's report counts it.
-            format::check_record(&T::SCHEMA, stored)?;
-            let mut item = stored.clone();
-            let mut plaintexts = Plaintexts::new();
-            T::__legacy(&mut item, &mut plaintexts)?;
-            let plain = T::__parse(&mut item)?;
-            T::__assemble(plain, &mut plaintexts)?
-        } else {
-            T::from_item(stored.clone())
-                .open_permitted(self.cipher)
-                .await?
-        };
-        record.__to_parts()
+    async fn open(&self, stored: StoredRecord) -> Result<(Item, Plaintexts)> {
+        let permit = self.admit(stored)?;
+        self.records.open_parts(permit).await
     }
 
-    /// Seals `stored` again, under a current data key, and writes it if it is unchanged.
-    async fn rewrite(&self, stored: &Item) -> Result<Attempt> {
+    /// Checks that the job may write the record `snapshot` of `owner` (logged as a grant use).
+    fn authorize_write(&self, owner: Option<&str>, snapshot: &Item) -> Result<()> {
+        self.records
+            .gate
+            .authorize(self.caller, &T::SCHEMA, owner, snapshot, Scope::Write)
+    }
+
+    /// Seals `stored` again, under a current data key, and writes it if it is unchanged; for a
+    /// backfill, only if a blind-index attribute it holds (or lacks) is not the current index
+    /// secret's value for the field.
+    async fn reseal(&self, stored: StoredRecord, backfill: bool) -> Result<Attempt> {
+        let snapshot = stored.snapshot();
+        let plaintext = stored.is_plaintext();
+        let owner = stored.owner(&T::SCHEMA).map(str::to_owned);
+        let key_id = key_id(&stored);
         let (mut item, plaintexts) = match self.open(stored).await {
             Ok(parts) => parts,
             Err(error) => return record_failure(error),
         };
-        self.authorize_write(stored)?;
-        self.seal_and_write(stored, &mut item, &plaintexts).await
-    }
-
-    /// Seals `item` under a current data key and writes it over `stored`. A dry run seals
-    /// nothing (sealing under an owner's key would create the key) and counts the record as
-    /// changed, under the key it would be under.
-    async fn seal_and_write(
-        &self,
-        stored: &Item,
-        item: &mut Item,
-        plaintexts: &Plaintexts,
-    ) -> Result<Attempt> {
+        if backfill {
+            match self.index_current(owner.as_deref().unwrap_or_default(), &plaintexts, &snapshot) {
+                Ok(true) => return Ok(Attempt::Done(Outcome::Unchanged(key_id))),
+                Ok(false) => {}
+                Err(error) => return record_failure(error),
+            }
+        }
+        self.authorize_write(owner.as_deref(), &snapshot)?;
         if self.dry_run {
+            // A dry run seals nothing (sealing under an owner's key would create the key) and
+            // counts the record as changed, under the key it would be under.
             let key_id = self.primary.clone().unwrap_or_default();
             return Ok(Attempt::Done(Outcome::Changed(key_id)));
         }
-        if let Err(error) = self.cipher.encrypt(&T::SCHEMA, item, plaintexts).await {
+        if let Err(error) = self.records.seal(&mut item, &plaintexts).await {
             return record_failure(error);
         }
-        self.write(stored, item).await
+        self.write(&snapshot, plaintext, &item).await
     }
 
-    /// Seals `stored` again if a blind-index attribute it holds (or lacks) is not the current
-    /// index secret's value for the field.
-    async fn backfill(&self, stored: &Item) -> Result<Attempt> {
+    /// Whether every blind-index attribute `stored` holds (or lacks) is the current index
+    /// secret's value for its field.
+    fn index_current(&self, owner: &str, plaintexts: &Plaintexts, stored: &Item) -> Result<bool> {
         let schema = T::SCHEMA;
-        let (mut item, plaintexts) = match self.open(stored).await {
-            Ok(parts) => parts,
-            Err(error) => return record_failure(error),
-        };
-        let owner = format::owner_of(&schema, stored)?;
-        let mut current = true;
+        let search = self.records.search();
         for spec in schema.indexes() {
             let expected = plaintexts
                 .get_bytes(spec.field())
-                .map(|plaintext| self.cipher.index_attribute(&schema, spec, owner, plaintext))
-                .transpose();
-            let expected = match expected {
-                Ok(expected) => expected,
-                Err(error) => return record_failure(error),
-            };
-            current &= expected.as_ref() == stored.get(spec.attribute());
+                .map(|plaintext| search.attribute(schema.table(), spec, owner, plaintext))
+                .transpose()?;
+            if expected.as_ref() != stored.get(spec.attribute()) {
+                return Ok(false);
+            }
         }
-        if current {
-            return Ok(Attempt::Done(Outcome::Unchanged(key_id(stored))));
-        }
-        self.authorize_write(stored)?;
-        self.seal_and_write(stored, &mut item, &plaintexts).await
+        Ok(true)
     }
 
     /// Wraps the data key of `stored` again under the primary key, seals its message again
     /// under the new header, and writes the two if the record is unchanged.
-    async fn rewrap(&self, stored: &Item) -> Result<Attempt> {
-        let schema = T::SCHEMA;
-        self.gate.authorize(
-            self.caller,
-            &schema,
-            stored_owner(&schema, stored),
-            stored,
-            Scope::Read,
-        )?;
-        self.authorize_write(stored)?;
-        let header = Header::from_item(stored)?;
-        let old = (header.key_id.to_owned(), header.wrapped.to_vec());
+    async fn rewrap(&self, stored: StoredRecord) -> Result<Attempt> {
+        let snapshot = stored.snapshot();
+        let owner = stored.owner(&T::SCHEMA).map(str::to_owned);
+        let permit = self.admit(stored)?;
+        self.authorize_write(owner.as_deref(), &snapshot)?;
+        let Some(header) = permit.record().header() else {
+            return record_failure(Error::integrity(HEADER_ATTRIBUTE));
+        };
+        let old = (header.key_id().to_owned(), header.wrapped().to_vec());
         let known = lock(&self.rewrapped).get(&old).cloned();
         let rewrapped = match known {
             Some(rewrapped) => rewrapped,
             None => {
-                let rewrapped = match self.cipher.rewrap_key(&schema, &old.0, &old.1).await {
+                let shared = self.records.cipher().shared_keys();
+                let rewrapped = match shared
+                    .rewrap_key(permit.admission(), T::SCHEMA.table(), &old.0, &old.1)
+                    .await
+                {
                     Ok(rewrapped) => rewrapped,
                     Err(error) => return record_failure(error),
                 };
@@ -225,116 +234,48 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 rewrapped
             }
         };
-        let (header, sealed) = match self.cipher.rewrap_item(&schema, stored, &rewrapped).await {
+        let (header, message) = match self.records.rewrap(permit, &rewrapped).await {
             Ok(parts) => parts,
             Err(error) => return record_failure(error),
         };
-        let mut item = stored.clone();
+        let mut item = snapshot.clone();
         item.insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
-        item.insert(SEALED_ATTRIBUTE, AttributeValue::B(sealed));
-        self.write(stored, &item).await
-    }
-
-    /// Checks that the job may write `stored` (logged as a grant use).
-    fn authorize_write(&self, stored: &Item) -> Result<()> {
-        self.gate
-            .authorize(
-                self.caller,
-                &T::SCHEMA,
-                stored_owner(&T::SCHEMA, stored),
-                stored,
-                Scope::Write,
-            )
-            .map(|_| ())
+        item.insert(SEALED_ATTRIBUTE, AttributeValue::B(message));
+        if self.dry_run {
+            return Ok(Attempt::Done(Outcome::Changed(rewrapped.key_id)));
+        }
+        self.write(&snapshot, false, &item).await
     }
 
     /// Writes `item` over `stored` if the record is unchanged since it was read.
-    async fn write(&self, stored: &Item, item: &Item) -> Result<Attempt> {
-        let key_id = key_id(item).unwrap_or_default();
-        if self.dry_run {
-            return Ok(Attempt::Done(Outcome::Changed(key_id)));
-        }
-        let key = self.table.key_of(stored)?;
-        let (update, condition) = self.update_of(stored, item);
-        match self
-            .store
-            .update(self.table, &key, &update, &condition)
-            .await
+    async fn write(&self, stored: &Item, plaintext: bool, item: &Item) -> Result<Attempt> {
+        let key_id = Header::of_item(item)
+            .map(|header| header.key_id().to_owned())
+            .unwrap_or_default();
+        if !self
+            .records
+            .rewrite(stored, plaintext, item, Vec::new())
+            .await?
         {
-            Ok(()) => {
-                if is_plaintext_record(stored) {
-                    // A record found in plaintext is worth a line: one planted by someone with
-                    // write access to the table is indistinguishable from one never migrated.
-                    tracing::info!(
-                        target: "crypt_model::migration",
-                        table = T::SCHEMA.table(),
-                        key = %fingerprint(&T::SCHEMA, stored),
-                        "encrypted a record stored in plaintext"
-                    );
-                }
-                Ok(Attempt::Done(Outcome::Changed(key_id)))
-            }
-            Err(Error::ConditionFailed { .. }) => Ok(Attempt::Changed),
-            Err(error) => Err(error),
+            return Ok(Attempt::Changed);
         }
-    }
-
-    /// The update that turns `stored` into `item`, and its condition, that the record is as it
-    /// was read. Only what differs is written; attributes the model does not know are left as
-    /// they are, and those it knows that `item` lacks are removed.
-    ///
-    /// An encrypted record is unchanged if its header and message are: every write through the
-    /// library seals the message again under a new nonce, and its authentication covers every
-    /// other attribute the model authenticates. A record in plaintext has no such witness, so
-    /// each attribute the model knows is compared: as read, or still absent. Each attribute
-    /// written or removed is compared too.
-    fn update_of(&self, stored: &Item, item: &Item) -> (Update, Condition) {
-        let schema = T::SCHEMA;
-        let is_key = |name: &str| name == schema.partition_key() || Some(name) == schema.sort_key();
-        // Every attribute the model knows, but the keys.
-        let known: BTreeSet<&str> = std::iter::once(schema.owner())
-            .chain(schema.version())
-            .chain(schema.sensitive().iter().copied())
-            .chain(schema.plain().iter().copied())
-            .chain(schema.unauthenticated().iter().copied())
-            .chain(schema.indexes().iter().map(|spec| spec.attribute()))
-            .chain([HEADER_ATTRIBUTE, SEALED_ATTRIBUTE])
-            .filter(|name| !is_key(name))
-            .collect();
-        let mut update = Update::default();
-        for (name, value) in item.iter() {
-            if !is_key(name) && stored.get(name) != Some(value) {
-                update.set.insert(name, value.clone());
-            }
+        if plaintext {
+            // A record found in plaintext is worth a line: one planted by someone with write
+            // access to the table is indistinguishable from one never migrated.
+            tracing::info!(
+                target: "crypt_model::migration",
+                table = T::SCHEMA.table(),
+                key = %fingerprint(&T::SCHEMA, stored),
+                "encrypted a record stored in plaintext"
+            );
         }
-        update.remove = stored
-            .iter()
-            .map(|(name, _)| name)
-            .filter(|name| known.contains(name) && !item.contains(name))
-            .map(str::to_owned)
-            .collect();
-        // The witnesses that the record is as read: for a record in plaintext, every attribute
-        // the model knows, present as read or still absent (a field another writer added
-        // meanwhile is not sealed over); for an encrypted one, its header and message.
-        let mut names: BTreeSet<&str> = if is_plaintext_record(stored) {
-            known
-        } else {
-            BTreeSet::from([HEADER_ATTRIBUTE, SEALED_ATTRIBUTE])
-        };
-        names.extend(update.set.iter().map(|(name, _)| name));
-        names.extend(update.remove.iter().map(String::as_str));
-        let mut conditions = vec![Condition::Exists];
-        conditions.extend(names.into_iter().map(|name| match stored.get(name) {
-            Some(value) => Condition::equals(name, value.clone()),
-            None => Condition::absent(name),
-        }));
-        (update, Condition::And(conditions))
+        Ok(Attempt::Done(Outcome::Changed(key_id)))
     }
 }
 
-/// The key id of an item's header, if it has a valid one.
-fn key_id(item: &Item) -> Option<String> {
-    Header::from_item(item).ok().map(|h| h.key_id.to_owned())
+/// The key id of a record's header, if it has a valid one.
+fn key_id(stored: &StoredRecord) -> Option<String> {
+    stored.header().map(|header| header.key_id().to_owned())
 }
 
 /// A record's own error as its outcome; any other stops the job.

@@ -11,12 +11,10 @@ use tokio::time::Instant;
 
 use super::item::{Attempt, Outcome, Work};
 use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, Progress, scopes};
-use crate::access::{denied, log_denied};
 use crate::attribute::Item;
 use crate::error::{Error, Result};
 use crate::format::OWNER_KEY_ID;
-use crate::keyring::EncryptionContext;
-use crate::model::{EncryptedItem, is_plaintext_record};
+use crate::model::EncryptedItem;
 use crate::store::{Cursor, Scan, Store};
 
 /// How many rewrapped data keys a rewrap job keeps (each serves the many records that share
@@ -71,15 +69,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     /// record that cannot be processed is reported in [`JobReport::failed`] and the job goes on.
     pub async fn run(self) -> Result<JobReport> {
         let schema = T::SCHEMA;
-        let gate = self.table.gate();
-        if let Some(&scope) = scopes(self.kind)
-            .iter()
-            .find(|&&scope| !gate.acts_for_others(&self.caller, scope))
-        {
-            // A job crosses every owner's records: only a service granted its scopes runs one.
-            log_denied(&self.caller, &schema, &Item::new(), scope);
-            return Err(denied(&self.caller, &schema));
-        }
+        let records = self.table.records();
+        // A job crosses every owner's records: only a service granted its scopes runs one.
+        records
+            .gate
+            .plan_crossing(&self.caller, &schema, scopes(self.kind))?;
         if self.kind == JobKind::Migrate && !schema.migrates_plaintext() {
             return Err(Error::Unsupported {
                 table: schema.table().to_owned(),
@@ -110,20 +104,14 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             _ if seals && schema.keeps_key_per_owner() => Some(OWNER_KEY_ID.to_owned()),
             // A dry run seals nothing: it reports the key a record would be under.
             JobKind::Migrate | JobKind::Backfill if !self.dry_run => None,
-            JobKind::Reencrypt | JobKind::Rewrap | JobKind::Migrate | JobKind::Backfill => Some(
-                self.table
-                    .cipher()
-                    .current_key_id(EncryptionContext::for_static_table(schema.table()))
-                    .await?,
-            ),
+            JobKind::Reencrypt | JobKind::Rewrap | JobKind::Migrate | JobKind::Backfill => {
+                Some(records.cipher().current_key_id(schema.table()).await?)
+            }
             _ => None,
         };
         let work = Work {
             kind: self.kind,
-            store: self.table.store(),
-            table,
-            cipher: self.table.cipher(),
-            gate,
+            records,
             caller: &self.caller,
             dry_run: self.dry_run,
             primary,
@@ -184,7 +172,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             let scan = Scan::segment(segment, self.total_segments)
                 .limit(self.page_size)
                 .after(cursor);
-            async move { work.store.scan(work.table, &scan).await }
+            async move { work.records.store.scan(&work.records.table, &scan).await }
         };
         let mut page = match checkpoint.done {
             true => None,
@@ -236,8 +224,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 return Ok(true);
             }
             pacer.wait().await;
-            let cursor = work.table.cursor_at(&item, None)?;
-            let key = work.table.key_of(&item)?;
+            let cursor = work.records.table.cursor_at(&item, None)?;
+            let key = work.records.table.key_of(&item)?;
             let outcome = match self.process(work, item, &key).await {
                 Ok(outcome) => outcome,
                 Err(error) => {
@@ -260,12 +248,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         item: Item,
         key: &crate::attribute::Key,
     ) -> Result<(Outcome, bool)> {
-        let mut stored = item;
+        let mut stored = work.records.parse(item);
+        let mut plaintext = stored.is_plaintext();
         for _ in 0..ATTEMPTS {
-            let plaintext = is_plaintext_record(&stored);
-            match work.attempt(&stored).await? {
+            plaintext = stored.is_plaintext();
+            match work.attempt(stored).await? {
                 Attempt::Done(outcome) => return Ok((outcome, plaintext)),
-                Attempt::Changed => match work.store.get(work.table, key).await? {
+                Attempt::Changed => match work.records.fetch(key).await? {
                     Some(again) => stored = again,
                     None => return Ok((Outcome::Skipped, false)),
                 },
@@ -274,7 +263,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         let failure = Outcome::Failed(format!(
             "the record changed under the job {ATTEMPTS} times in a row: run the job again"
         ));
-        Ok((failure, is_plaintext_record(&stored)))
+        Ok((failure, plaintext))
     }
 
     async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {

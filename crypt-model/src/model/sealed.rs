@@ -1,31 +1,39 @@
-//! [`Sealed<T>`]: a record read from storage but not opened.
+//! [`Sealed<T>`]: a record read from storage but not opened; and the public steps from it to `T`
+//! — the gate's [`Permit`] ([`Gate::admit`]), then [`Permit::open`].
 
 use std::fmt;
-
-use super::EncryptedItem;
 use std::marker::PhantomData;
 
-use crate::access::{Caller, Gate, Scope, fingerprint, stored_owner};
-use crate::attribute::{AttributeValue, Item};
+use super::EncryptedItem;
+use crate::access::{Caller, ErasePermit, Gate, Logged, Permit, Scope, denied, fingerprint};
+use crate::attribute::AttributeValue;
 use crate::cipher::Cipher;
 use crate::error::Result;
+use crate::format::StoredRecord;
+use crate::record::{self, PlaintextReads};
 
 /// A record read from storage but not opened: its key and owner are readable, its sensitive
-/// fields are still ciphertext, and [`open`](Sealed::open) is the only way to the model.
+/// fields are still ciphertext, and the owner gate's [`Permit`] is the only way to the model.
 ///
 /// `Sealed` has no `Deref`, no `Into`, no public fields and no accessor for a sensitive field,
-/// so code that forgets the owner check does not compile. Nothing of the item but its key and
-/// owner is read before the owner gate has decided: a malformed item of someone else's is refused
-/// as any of their records is, and only a caller who may open it learns what is wrong with it.
+/// so code that forgets the owner check does not compile. The stored item is parsed once, when
+/// it is read, but nothing of it but its key and owner is told before the owner gate has
+/// decided: a malformed item of someone else's is refused as any of their records is, and only a
+/// caller who may open it learns what is wrong with it.
 pub struct Sealed<T: EncryptedItem> {
-    item: Item,
+    record: StoredRecord,
     model: PhantomData<fn() -> T>,
 }
 
 impl<T: EncryptedItem> Sealed<T> {
-    pub(crate) fn new(item: Item) -> Self {
+    pub(crate) fn new(item: crate::attribute::Item) -> Self {
+        Self::of(StoredRecord::parse(&T::SCHEMA, item))
+    }
+
+    /// A record of `T` already parsed (with `T`'s schema).
+    pub(crate) fn of(record: StoredRecord) -> Self {
         Sealed {
-            item,
+            record,
             model: PhantomData,
         }
     }
@@ -37,18 +45,20 @@ impl<T: EncryptedItem> Sealed<T> {
 
     /// The partition key, as stored (`None` if the item lacks it).
     pub fn partition_key(&self) -> Option<&AttributeValue> {
-        self.item.get(T::SCHEMA.partition_key())
+        self.record.attributes().get(T::SCHEMA.partition_key())
     }
 
     /// The sort key, as stored, if the model has one.
     pub fn sort_key(&self) -> Option<&AttributeValue> {
-        T::SCHEMA.sort_key().and_then(|name| self.item.get(name))
+        T::SCHEMA
+            .sort_key()
+            .and_then(|name| self.record.attributes().get(name))
     }
 
     /// The id of the record's owner; `None` when the stored owner is not a valid identity (such
     /// a record belongs to no user).
     pub fn owner(&self) -> Option<&str> {
-        stored_owner(&T::SCHEMA, &self.item)
+        self.record.owner(&T::SCHEMA)
     }
 
     /// Opens the record for `caller`, if it is the record's owner.
@@ -66,22 +76,73 @@ impl<T: EncryptedItem> Sealed<T> {
     }
 
     /// Opens the record for `caller` under `gate`: its owner, or a service `gate` grants
-    /// [`Scope::Read`] (each such use logged with the scope). As [`open`](Self::open) otherwise;
-    /// this is the one door to a model's plaintext, which every path of [`Table`](crate::Table)
-    /// goes through too.
+    /// [`Scope::Read`] (each such use logged with the scope). As [`open`](Self::open) otherwise:
+    /// [`Gate::admit`], then [`Permit::open`].
     pub async fn open_with(self, caller: &Caller, gate: &Gate<T>, cipher: &Cipher) -> Result<T> {
-        gate.authorize(caller, &T::SCHEMA, self.owner(), &self.item, Scope::Read)?;
-        self.open_permitted(cipher).await
+        gate.admit(caller, self)?.open(cipher).await
+    }
+}
+
+impl<T: EncryptedItem> Gate<T> {
+    /// The permit for `caller` to open `sealed`: its owner, by the record's stored owner
+    /// attribute (which its authentication covers), or a service this gate grants
+    /// [`Scope::Read`] (the grant use logged, target `crypt_model::access`). Anyone else gets
+    /// [`Error::AccessDenied`](crate::Error::AccessDenied) (logged), and no key is unwrapped.
+    ///
+    /// ```
+    /// # use crypt_model::{Caller, Cipher, EncryptedItem, Grant, LocalKeyring, Sensitive};
+    /// use crypt_model::access::Gate;
+    /// # #[derive(EncryptedItem)]
+    /// # #[crypt_model(table = "profiles")]
+    /// # struct Profile { #[partition_key] #[owner] user_id: String, #[sensitive] ssn: Sensitive<String> }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), crypt_model::Error> {
+    /// # let cipher = Cipher::new(LocalKeyring::generate()?);
+    /// # let record = Profile { user_id: "alice".into(), ssn: Sensitive::new("078-05-1120".into()) };
+    /// # let item = record.to_item(&cipher).await?;
+    /// // A stream consumer with a read grant: the gate decides, then the permit opens.
+    /// let gate = Gate::new().with_grant(Grant::read("search-indexer")?);
+    /// let sealed = Profile::from_item(item);
+    /// let permit = gate.admit(&Caller::service("search-indexer")?, sealed)?;
+    /// let profile = permit.open(&cipher).await?;
+    /// assert_eq!(profile.ssn.expose_secret(), "078-05-1120");
+    /// # Ok(()) }
+    /// ```
+    pub fn admit(&self, caller: &Caller, sealed: Sealed<T>) -> Result<Permit<T>> {
+        self.issue(caller, &T::SCHEMA, sealed.record, Scope::Read, Logged::All)
+            .ok_or_else(|| denied(caller, &T::SCHEMA))
     }
 
-    /// Opens the record after the gate allowed it: the header, the whole item's authentication
-    /// and the sensitive fields, then the plain fields.
-    pub(crate) async fn open_permitted(self, cipher: &Cipher) -> Result<T> {
-        let mut item = self.item;
-        let mut plaintexts = super::open_stored::<T>(cipher, &mut item).await?;
-        let plain = T::__parse(&mut item)?;
-        T::__assemble(plain, &mut plaintexts)
+    /// The permit for `caller` to erase the records of `owner` by destroying their key
+    /// ([`OwnerKeys::erase`](crate::OwnerKeys::erase)): the owner, or a service this gate grants
+    /// [`Scope::Delete`] (logged). Anyone else gets
+    /// [`Error::AccessDenied`](crate::Error::AccessDenied) (logged).
+    pub fn erase_permit(&self, caller: &Caller, owner: &str) -> Result<ErasePermit<T>> {
+        self.issue_erase(caller, &T::SCHEMA, owner)
     }
+}
+
+impl<T: EncryptedItem> Permit<T> {
+    /// Opens the admitted record: its data key (from `cipher`'s keys for the model), the key
+    /// commitment, the whole item's authentication, then each field. A record edited or copied
+    /// in storage gives [`Error::Integrity`](crate::Error::Integrity) and no plaintext.
+    pub async fn open(self, cipher: &Cipher) -> Result<T> {
+        let source = cipher.source_for(&T::SCHEMA)?;
+        open_permitted(self, &*source, PlaintextReads::Logged).await
+    }
+}
+
+/// Opens the record `permit` admits, with the key source of its model: its fields decrypted (or,
+/// in migration mode, read from a record stored in plaintext), then parsed into `T`.
+pub(crate) async fn open_permitted<T: EncryptedItem>(
+    permit: Permit<T>,
+    source: &dyn crate::keys::KeySource,
+    reads: PlaintextReads<'_>,
+) -> Result<T> {
+    let (mut attributes, mut plaintexts) =
+        record::open_fields(&T::SCHEMA, permit, source, T::__legacy, reads).await?;
+    let plain = T::__parse(&mut attributes)?;
+    T::__assemble(plain, &mut plaintexts)
 }
 
 impl<T: EncryptedItem> fmt::Debug for Sealed<T> {
@@ -89,7 +150,7 @@ impl<T: EncryptedItem> fmt::Debug for Sealed<T> {
         // The key and the owner may be personal data: a keyed fingerprint of the key instead.
         f.debug_struct("Sealed")
             .field("table", &self.table())
-            .field("key", &fingerprint(&T::SCHEMA, &self.item))
+            .field("key", &fingerprint(&T::SCHEMA, self.record.attributes()))
             .finish_non_exhaustive()
     }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use super::Table;
-use crate::access::{Caller, Scope};
+use crate::access::{Caller, Logged, Scope};
 use crate::attribute::Key;
 use crate::error::{Error, Result};
 use crate::model::{BatchWritable, EncryptedItem};
@@ -96,19 +96,27 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                     .to_owned(),
             });
         }
-        let mut items = Vec::with_capacity(records.len());
+        let store = &self.records;
+        // Every write is planned (and a refusal returned) before anything is sealed.
+        let mut parts = Vec::with_capacity(records.len());
         for record in records {
-            self.authorize_write(caller, record)?;
+            let (item, plaintexts) = store.parts_to_write(record)?;
+            store
+                .gate
+                .plan_put(caller, &schema, &record.owner(), record.version(), &item)?;
+            parts.push((item, plaintexts));
         }
-        for record in records {
-            items.push(self.item_to_write(record).await?);
+        let mut items = Vec::with_capacity(parts.len());
+        for (mut item, plaintexts) in parts {
+            store.seal(&mut item, &plaintexts).await?;
+            items.push(item);
         }
         let chunks = chunked(items, MAX_BATCH_WRITE);
         let send = |chunk| async move {
-            let unprocessed = self.store.batch_put(&self.table, chunk).await?;
+            let unprocessed = store.store.batch_put(&store.table, chunk).await?;
             Ok((Vec::<()>::new(), unprocessed))
         };
-        self.until_processed(chunks, |item| self.table.key_of(item), send)
+        self.until_processed(chunks, |item| store.table.key_of(item), send)
             .await
             .map(|_| ())
     }
@@ -119,15 +127,20 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Keys that name another owner are answered without reading the store, and another owner's
     /// item, even a malformed one, is left out as a missing one is.
     pub async fn batch_get(&self, caller: &Caller, keys: &[Key]) -> Result<Vec<T>> {
+        let store = &self.records;
         let mut wanted = Vec::with_capacity(keys.len());
         for key in keys {
-            if !self.refused_by_key(caller, key, Scope::Read)? {
+            let key_item = store.table.key_item(key)?;
+            if store
+                .gate
+                .plan_read(caller, &T::SCHEMA, key, &key_item, Scope::Read)
+            {
                 wanted.push(key.clone());
             }
         }
         let chunks = chunked(wanted, MAX_BATCH_GET);
         let send = |chunk| async move {
-            let got = self.store.batch_get(&self.table, chunk).await?;
+            let got = store.store.batch_get(&store.table, chunk).await?;
             Ok((got.items, got.unprocessed))
         };
         let items = self
@@ -135,10 +148,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .await?;
         let mut found: Vec<(usize, T)> = Vec::with_capacity(items.len());
         for item in items {
-            let key = self.table.key_of(&item)?;
+            let key = store.table.key_of(&item)?;
             let position = keys.iter().position(|k| *k == key).unwrap_or(usize::MAX);
-            if let Some(permit) = self.may_read(caller, &item) {
-                found.push((position, self.open_allowed(caller, item, permit).await?));
+            // Another owner's item, even a malformed one, is left out as a missing one is.
+            let record = store.parse(item);
+            if let Some(permit) = store.admit(caller, record, Scope::Read, Logged::GrantUses) {
+                found.push((position, store.open(permit).await?));
             }
         }
         found.sort_by_key(|(position, _)| *position);
@@ -166,7 +181,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 if attempts == self.retry.attempts {
                     pending.extend(chunks.flatten());
                     return Err(Error::Unprocessed {
-                        table: self.table.name().to_owned(),
+                        table: self.records.table.name().to_owned(),
                         keys: pending.iter().map(&key_of).collect::<Result<_>>()?,
                         attempts,
                     });

@@ -1,8 +1,7 @@
 //! Erasure by crypto-shredding: `erase_owner`, for models with a key per owner.
 
 use super::Table;
-use crate::access::{Caller, Scope};
-use crate::attribute::Item;
+use crate::access::Caller;
 use crate::error::{Error, Result};
 use crate::model::EncryptedItem;
 use crate::store::Store;
@@ -14,8 +13,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// and exports, stream records — then fails closed with [`Error::OwnerKeyErased`]; delete the
     /// records themselves too, to free the space. `false` when the owner had no key.
     ///
-    /// Only the owner, or a service granted [`Scope::Delete`] (logged), may do it; anyone else
-    /// gets [`Error::AccessDenied`] (logged) and nothing is erased. A model without a key per
+    /// Only the owner, or a service granted [`Scope::Delete`](crate::access::Scope::Delete)
+    /// (logged), may do it — the gate's [`ErasePermit`](crate::access::ErasePermit), which the
+    /// key table requires; anyone else gets [`Error::AccessDenied`] (logged) and nothing is
+    /// erased. A model without a key per
     /// owner is [`Error::Unsupported`]: its records share data keys, and only deleting them
     /// (and waiting out the backups) erases them.
     pub async fn erase_owner(&self, caller: &Caller, owner: &str) -> Result<bool> {
@@ -30,15 +31,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                     .to_owned(),
             });
         }
-        let owner_item = schema
-            .owner_value(owner)
-            .map(|value| Item::from_iter([(schema.owner(), value)]))
-            .unwrap_or_default();
-        self.gate
-            .authorize(caller, &schema, Some(owner), &owner_item, Scope::Delete)?;
-        self.cipher
-            .owner_keys_for(&schema)?
-            .erase(schema.table(), owner)
-            .await
+        let permit = self.records.gate.erase_permit(caller, owner)?;
+        // A table of a model with a key per owner is made only with a key table.
+        let keys = self
+            .cipher()
+            .owner_keys()
+            .ok_or_else(|| Error::Unsupported {
+                table: schema.table().to_owned(),
+                operation: "erase_owner",
+                reason: "the cipher has no key table: give it one with `Cipher::with_owner_keys`"
+                    .to_owned(),
+            })?;
+        keys.erase(permit).await
     }
 }

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::Table;
-use crate::access::{Caller, Scope};
+use crate::access::{Caller, Logged, Scope};
 use crate::attribute::AttributeValue;
 use crate::error::{Error, Result};
 use crate::index::{IndexScope, IndexSpec};
@@ -34,33 +34,36 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             (IndexScope::Owner, Some(id)) => id,
             (IndexScope::Table, _) => "",
         };
-        if caller.user_id().is_none() && !self.gate.acts_for_others(caller, Scope::Read) {
+        let records = &self.records;
+        if !records.gate.plan_find(caller) {
             return Ok(Vec::new());
         }
-        let value = self
-            .cipher
-            .index_value(&T::SCHEMA, spec, owner, &lookup.input)?;
+        let table = T::SCHEMA.table();
+        let value = records.search().value(table, spec, owner, &lookup.input)?;
         // While an index secret is rolled out, records not yet rewritten hold the value under
         // the previous one.
-        let previous = self
-            .cipher
-            .previous_index_value(&T::SCHEMA, spec, owner, &lookup.input)
+        let previous = records
+            .search()
+            .previous_value(table, spec, owner, &lookup.input)
             .filter(|previous| *previous != value);
         let mut found = Vec::new();
         let mut seen = HashSet::new();
         for value in std::iter::once(value).chain(previous) {
             let mut query = Query::index(spec.secondary_index(), AttributeValue::B(value));
             loop {
-                let page = self.store.query(&self.table, &query).await?;
+                let page = records.store.query(&records.table, &query).await?;
                 for item in page.items {
                     // The owner first: another owner's item, even a malformed one, is skipped.
-                    let Some(permit) = self.may_read(caller, &item) else {
+                    let Some(permit) =
+                        records.admit(caller, records.parse(item), Scope::Read, Logged::GrantUses)
+                    else {
                         continue;
                     };
-                    if !seen.insert(canonical_key(&self.table.key_of(&item)?)) {
+                    let key = records.table.key_of(permit.record().attributes())?;
+                    if !seen.insert(canonical_key(&key)) {
                         continue;
                     }
-                    let record = self.open_allowed(caller, item, permit).await?;
+                    let record = records.open(permit).await?;
                     let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
                         bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
                     });

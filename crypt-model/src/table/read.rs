@@ -1,83 +1,39 @@
 //! Reads: `get`, `query` and `query_all`, where a record of someone else reads exactly like a
-//! missing one — no item, no cursor, no error, no count.
+//! missing one — no item, no cursor, no error, no count — and `scan`, for granted services.
 //!
-//! Each stored item's owner (a plain attribute) is checked before anything else of it is read,
-//! so that only its owner or a granted service learns that an item is malformed. A page holds up
-//! to `limit` records the caller may open, and its cursor — the key of the last of them, which
-//! the caller has just read — is given only when the caller may open a record beyond it.
+//! Each stored item is parsed once; the gate admits the caller on its stored owner before
+//! anything else of it is told, so that only its owner or a granted service learns that an item
+//! is malformed. A page holds up to `limit` records the caller may open, and its cursor — the key
+//! of the last of them, which the caller has just read — is given only when the caller may open
+//! a record beyond it.
 
 use super::Table;
-use crate::access::{Caller, Permit, Scope, denied, log_denied, stored_owner};
-use crate::attribute::{Item, Key};
+use crate::access::{Caller, Logged, Permit, Scope};
+use crate::attribute::Key;
 use crate::error::{Error, Result};
 use crate::model::EncryptedItem;
 use crate::store::{Page, Query, Scan, Store};
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
-    /// The gate's decision for `caller` reading `item`, from its stored owner alone; refusals are
-    /// not logged (filtering other owners' records out of a query is expected).
-    pub(super) fn may_read(&self, caller: &Caller, item: &Item) -> Option<Permit> {
-        self.gate
-            .decide(caller, stored_owner(&T::SCHEMA, item), Scope::Read)
-    }
-
-    /// Opens an item the gate allowed: a grant use is logged; a malformed item is an error (the
-    /// caller may know).
-    pub(super) async fn open_allowed(
-        &self,
-        caller: &Caller,
-        item: Item,
-        permit: Permit,
-    ) -> Result<T> {
-        if permit == Permit::Grant {
-            self.gate.authorize(
-                caller,
-                &T::SCHEMA,
-                stored_owner(&T::SCHEMA, &item),
-                &item,
-                Scope::Read,
-            )?;
-        }
-        T::from_item(item).open_permitted(&self.cipher).await
-    }
-
     /// The record under `key`, opened for `caller`; `None` when there is none **or when it is
     /// not the caller's** (see the type's documentation). A key that names another owner is
     /// answered without reading the store.
     pub async fn get(&self, caller: &Caller, key: &Key) -> Result<Option<T>> {
-        if self.refused_by_key(caller, key, Scope::Read)? {
+        let records = &self.records;
+        let key_item = records.table.key_item(key)?;
+        if !records
+            .gate
+            .plan_read(caller, &T::SCHEMA, key, &key_item, Scope::Read)
+        {
             return Ok(None);
         }
-        let Some(item) = self.store.get(&self.table, key).await? else {
+        let Some(record) = records.fetch(key).await? else {
             return Ok(None);
         };
-        match self.may_read(caller, &item) {
-            Some(permit) => self.open_allowed(caller, item, permit).await.map(Some),
-            None => {
-                log_denied(caller, &T::SCHEMA, &item, Scope::Read);
-                Ok(None)
-            }
+        match records.admit(caller, record, Scope::Read, Logged::All) {
+            Some(permit) => records.open(permit).await.map(Some),
+            None => Ok(None),
         }
-    }
-
-    /// Whether a query is answered empty without reading the store: a service without a read
-    /// grant sees nothing, and a user cannot own a partition named after another owner.
-    fn query_refused(&self, caller: &Caller, query: &Query) -> bool {
-        if self.gate.acts_for_others(caller, Scope::Read) {
-            return false;
-        }
-        let Some(id) = caller.user_id() else {
-            return true;
-        };
-        let owner_partition = T::SCHEMA.owner() == T::SCHEMA.partition_key();
-        let refused = query.index.is_none()
-            && owner_partition
-            && T::SCHEMA.owner_text(&query.partition) != Some(id);
-        if refused {
-            let key = Item::from_iter([(T::SCHEMA.partition_key(), query.partition.clone())]);
-            log_denied(caller, &T::SCHEMA, &key, Scope::Read);
-        }
-        refused
     }
 
     /// One page of the records of a partition (of the table or of a secondary index), in
@@ -89,25 +45,36 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Reading on costs store reads: a partition shared by many owners is read further than
     /// `limit` items (see the threat model on timing).
     pub async fn query(&self, caller: &Caller, query: &Query) -> Result<Page<T>> {
-        if self.query_refused(caller, query) {
+        let records = &self.records;
+        if !records.gate.plan_query(caller, &T::SCHEMA, query) {
             return Ok(Page {
                 items: Vec::new(),
                 cursor: None,
             });
         }
         let limit = query.limit.map_or(usize::MAX, |l| l as usize);
-        let mut allowed: Vec<(Item, Permit)> = Vec::new();
+        let mut admitted: Vec<Permit<T>> = Vec::new();
         let mut more = false;
         let mut request = query.clone();
         'pages: loop {
-            let page = self.store.query(&self.table, &request).await?;
+            let page = records.store.query(&records.table, &request).await?;
             for item in page.items {
-                if let Some(permit) = self.may_read(caller, &item) {
-                    if allowed.len() == limit {
+                let record = records.parse(item);
+                if admitted.len() == limit {
+                    // One more the caller may open: the page gets a cursor. Peeked, not admitted.
+                    if records
+                        .gate
+                        .would_admit(caller, &T::SCHEMA, &record, Scope::Read)
+                    {
                         more = true;
                         break 'pages;
                     }
-                    allowed.push((item, permit));
+                    continue;
+                }
+                // Other owners' records are left out without a log line each.
+                if let Some(permit) = records.admit(caller, record, Scope::Read, Logged::GrantUses)
+                {
+                    admitted.push(permit);
                 }
             }
             match page.cursor {
@@ -115,16 +82,20 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 None => break,
             }
         }
-        let cursor = match (more, allowed.last()) {
-            (true, Some((last, _))) => Some(self.table.cursor_at(last, query.index.as_deref())?),
+        let cursor = match (more, admitted.last()) {
+            (true, Some(last)) => Some(
+                records
+                    .table
+                    .cursor_at(last.record().attributes(), query.index.as_deref())?,
+            ),
             _ => None,
         };
-        let mut records = Vec::with_capacity(allowed.len());
-        for (item, permit) in allowed {
-            records.push(self.open_allowed(caller, item, permit).await?);
+        let mut opened = Vec::with_capacity(admitted.len());
+        for permit in admitted {
+            opened.push(records.open(permit).await?);
         }
         Ok(Page {
-            items: records,
+            items: opened,
             cursor,
         })
     }
@@ -137,32 +108,34 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Records of an erased owner (`#[crypt_model(key_per_owner)]`) are passed over, as deleted
     /// ones would be.
     pub async fn scan(&self, caller: &Caller, scan: &Scan) -> Result<Page<T>> {
-        if !self.gate.acts_for_others(caller, Scope::Read) {
-            log_denied(caller, &T::SCHEMA, &Item::new(), Scope::Read);
-            return Err(denied(caller, &T::SCHEMA));
-        }
-        let page = self.store.scan(&self.table, scan).await?;
-        let mut records = Vec::with_capacity(page.items.len());
+        let records = &self.records;
+        records
+            .gate
+            .plan_crossing(caller, &T::SCHEMA, &[Scope::Read])?;
+        let page = records.store.scan(&records.table, scan).await?;
+        let mut opened = Vec::with_capacity(page.items.len());
         for item in page.items {
-            match self.may_read(caller, &item) {
-                Some(permit) => match self.open_allowed(caller, item, permit).await {
-                    Ok(record) => records.push(record),
-                    // The record of an erased owner is gone, in effect: a scan goes on past it.
-                    Err(Error::OwnerKeyErased { .. }) => {
-                        tracing::info!(
-                            target: "crypt_model::access",
-                            table = T::SCHEMA.table(),
-                            "a scan passed a record whose owner was erased"
-                        );
-                    }
-                    Err(error) => return Err(error),
-                },
-                // A record no owner holds (its owner attribute is malformed) is not opened.
-                None => log_denied(caller, &T::SCHEMA, &item, Scope::Read),
+            // A record no owner holds (its owner attribute is malformed) is admitted by the
+            // grant, and fails to open as malformed.
+            let Some(permit) = records.admit(caller, records.parse(item), Scope::Read, Logged::All)
+            else {
+                continue;
+            };
+            match records.open(permit).await {
+                Ok(record) => opened.push(record),
+                // The record of an erased owner is gone, in effect: a scan goes on past it.
+                Err(Error::OwnerKeyErased { .. }) => {
+                    tracing::info!(
+                        target: "crypt_model::access",
+                        table = T::SCHEMA.table(),
+                        "a scan passed a record whose owner was erased"
+                    );
+                }
+                Err(error) => return Err(error),
             }
         }
         Ok(Page {
-            items: records,
+            items: opened,
             cursor: page.cursor,
         })
     }

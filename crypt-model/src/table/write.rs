@@ -1,125 +1,71 @@
-//! Writes: `put`, `delete`, `update` and `transact`, each conditional on the stored
-//! owner, so that no write takes over or removes a record another owner holds.
+//! Writes: `put`, `delete`, `update` and `transact`, each on the conditions of the gate's plan,
+//! so that no write takes over or removes a record another owner holds.
 
 use std::future::Future;
 use std::pin::Pin;
 
+use super::records::version_overflow;
 use super::{Table, Write};
-use crate::access::{Caller, Scope, denied, log_denied, stored_owner};
+use crate::access::{Caller, Logged, Scope, denied, log_denied};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
-use crate::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
-use crate::model::{EncryptedItem, Field, Versioned, open_stored};
-use crate::schema::Schema;
-use crate::store::{Condition, MAX_TRANSACTION, Store, TransactItem, Update};
+use crate::model::{EncryptedItem, Field, Versioned};
+use crate::store::{Condition, MAX_TRANSACTION, Store, TransactItem};
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
-    /// Checks that `caller` may write `record` (its owner, or a service granted
-    /// [`Scope::Write`]) before anything is encrypted; grant uses and refusals are logged.
-    pub(super) fn authorize_write(&self, caller: &Caller, record: &T) -> Result<()> {
-        let owner = record.owner();
-        if caller.user_id() == Some(&*owner) {
-            return Ok(());
-        }
-        let (plain, _) = record.__to_parts()?;
-        self.gate
-            .authorize(caller, &T::SCHEMA, Some(&*owner), &plain, Scope::Write)
-            .map(|_| ())
-    }
-
-    /// The condition of a delete by `caller`, or `None` when it is refused whatever the store
-    /// holds: the stored owner is the caller, or, for a service granted [`Scope::Delete`]
-    /// (logged), the record exists.
-    fn delete_condition(&self, caller: &Caller, key: &Key) -> Result<Option<Condition>> {
-        if self.refused_by_key(caller, key, Scope::Delete)? {
-            return Ok(None);
-        }
-        if self.gate.acts_for_others(caller, Scope::Delete) {
-            let key_item = self.table.key_item(key)?;
-            self.gate
-                .authorize(caller, &T::SCHEMA, None, &key_item, Scope::Delete)?;
-            return Ok(Some(Condition::Exists));
-        }
-        // `refused_by_key` refuses services without the grant, so the caller is a user; one whose
-        // id no owner of this model can have owns nothing.
-        Ok(caller
-            .user_id()
-            .and_then(|id| T::SCHEMA.owner_value(id))
-            .map(|owner| Condition::equals(T::SCHEMA.owner(), owner)))
-    }
-
-    /// The condition that the stored owner is `record`'s (whose owner the write checks: an id no
-    /// owner can have is refused here, before anything is sent).
-    fn owned_by(&self, record: &T) -> Result<Condition> {
-        T::SCHEMA
-            .owner_value(&record.owner())
-            .map(|owner| Condition::equals(T::SCHEMA.owner(), owner))
-            .ok_or_else(|| Error::InvalidIdentity {
-                subject: format!("the owner attribute `{}`", T::SCHEMA.owner()),
-                reason: "a number owner's id is an integer in plain decimal digits".to_owned(),
-            })
-    }
-
-    /// The condition of a put: the key is free or already the same owner's, and, for a
-    /// versioned model, the stored version is the one the record was read at.
-    fn put_condition(&self, record: &T) -> Result<Condition> {
-        let owned = Condition::Or(vec![Condition::NotExists, self.owned_by(record)?]);
-        Ok(match (T::SCHEMA.version(), record.version()) {
-            (Some(_), Some(0)) => Condition::NotExists,
-            (Some(attribute), Some(version)) => {
-                Condition::And(vec![owned, Condition::equals(attribute, version)])
-            }
-            _ => owned,
-        })
-    }
-
-    /// Encrypts `record` into the item a write stores, with its next version (authenticated with
-    /// the rest).
-    pub(super) async fn item_to_write(&self, record: &T) -> Result<Item> {
-        let (mut item, plaintexts) = record.__to_parts()?;
-        if let (Some(attribute), Some(version)) = (T::SCHEMA.version(), record.version()) {
-            let next = version
-                .checked_add(1)
-                .ok_or_else(|| version_overflow(&T::SCHEMA))?;
-            item.insert(attribute, AttributeValue::from(next));
-        }
-        self.cipher
-            .encrypt(&T::SCHEMA, &mut item, &plaintexts)
-            .await?;
-        Ok(item)
+    /// The item a put of `record` by `caller` stores, sealed, with its next version, and the
+    /// conditions of the gate's plan: the plan first, so that nothing is encrypted (and no key
+    /// fetched) for a write the gate refuses.
+    pub(super) async fn sealed_write(
+        &self,
+        caller: &Caller,
+        record: &T,
+    ) -> Result<(Item, Condition)> {
+        let records = &self.records;
+        let (mut item, plaintexts) = records.parts_to_write(record)?;
+        let plan =
+            records
+                .gate
+                .plan_put(caller, &T::SCHEMA, &record.owner(), record.version(), &item)?;
+        records.seal(&mut item, &plaintexts).await?;
+        Ok((item, plan.condition))
     }
 
     /// Why a conditional write of `record` by `caller` failed: someone else's record (access
     /// denied), a stale version (conflict), or the condition otherwise.
     async fn explain_refusal(&self, caller: &Caller, record: &T, key: &Key) -> Error {
-        let stored = match self.store.get(&self.table, key).await {
+        let records = &self.records;
+        let stored = match records.fetch(key).await {
             Ok(stored) => stored,
             Err(error) => return error,
         };
-        let owner = stored.as_ref().map(|item| stored_owner(&T::SCHEMA, item));
+        let owner = stored.as_ref().map(|stored| stored.owner(&T::SCHEMA));
         match owner {
             Some(owner) if owner != Some(&*record.owner()) => {
                 // A takeover attempt: logged as any refusal is.
-                if let Ok(key_item) = self.table.key_item(key) {
+                if let Ok(key_item) = records.table.key_item(key) {
                     log_denied(caller, &T::SCHEMA, &key_item, Scope::Write);
                 }
                 // A versioned write of a record that is not there fails as a conflict: so does
                 // one of a record someone else holds, so that the two read alike.
                 if T::SCHEMA.version().is_some() && record.version() != Some(0) {
-                    Error::Conflict {
-                        table: self.table.name().to_owned(),
-                    }
+                    self.conflict()
                 } else {
                     denied(caller, &T::SCHEMA)
                 }
             }
-            _ if T::SCHEMA.version().is_some() => Error::Conflict {
-                table: self.table.name().to_owned(),
-            },
+            _ if T::SCHEMA.version().is_some() => self.conflict(),
             _ => Error::ConditionFailed {
-                table: self.table.name().to_owned(),
+                table: records.table.name().to_owned(),
             },
+        }
+    }
+
+    /// The error of a record changed since it was read.
+    fn conflict(&self) -> Error {
+        Error::Conflict {
+            table: self.records.table.name().to_owned(),
         }
     }
 
@@ -132,14 +78,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// record's (0: a new record) and increments it, in the store and in `record`; a stale
     /// record fails with [`Error::Conflict`].
     pub async fn put(&self, caller: &Caller, record: &mut T) -> Result<()> {
-        self.authorize_write(caller, record)?;
-        let item = self.item_to_write(record).await?;
-        let key = self.table.key_of(&item)?;
-        match self
-            .store
-            .put(&self.table, item, &self.put_condition(record)?)
-            .await
-        {
+        let (item, condition) = self.sealed_write(caller, record).await?;
+        let records = &self.records;
+        let key = records.table.key_of(&item)?;
+        match records.store.put(&records.table, item, &condition).await {
             Ok(()) => {
                 if let Some(version) = record.version() {
                     record.set_version(version.saturating_add(1));
@@ -158,10 +100,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// then nothing changes. The owner check is part of the delete itself, so it cannot race with
     /// a write.
     pub async fn delete(&self, caller: &Caller, key: &Key) -> Result<bool> {
-        let Some(condition) = self.delete_condition(caller, key)? else {
+        let records = &self.records;
+        let key_item = records.table.key_item(key)?;
+        let Some(condition) = records
+            .gate
+            .plan_delete(caller, &T::SCHEMA, key, &key_item)?
+        else {
             return Ok(false);
         };
-        match self.store.delete(&self.table, key, &condition).await {
+        match records.store.delete(&records.table, key, &condition).await {
             Ok(()) => Ok(true),
             Err(Error::ConditionFailed { .. }) => Ok(false),
             Err(error) => Err(error),
@@ -201,6 +148,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         fields: &[Field<T>],
     ) -> Result<()> {
         let schema = T::SCHEMA;
+        let records = &self.records;
         let (Some(version_attribute), Some(version)) = (schema.version(), record.version()) else {
             return Err(Error::Unsupported {
                 table: schema.table().to_owned(),
@@ -226,27 +174,32 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let next = version
             .checked_add(1)
             .ok_or_else(|| version_overflow(&schema))?;
-        self.authorize_write(caller, record)?;
         let (plain, changed) = record.__to_parts()?;
-        let key = self.table.key_of(&plain)?;
-        let conflict = || Error::Conflict {
-            table: self.table.name().to_owned(),
+        let plan = records.gate.plan_update(
+            caller,
+            &schema,
+            &record.owner(),
+            (version_attribute, version),
+            &plain,
+        )?;
+        let key = records.table.key_of(&plain)?;
+        let Some(stored) = records.fetch(&key).await? else {
+            return Err(self.conflict());
         };
-        let Some(stored) = self.store.get(&self.table, &key).await? else {
-            return Err(conflict());
-        };
-        if stored_owner(&schema, &stored) != Some(&*record.owner()) {
+        if stored.owner(&schema) != Some(&*record.owner()) {
             // Someone else's record answers as a missing one does; the attempt is logged.
-            log_denied(caller, &schema, &stored, Scope::Write);
-            return Err(conflict());
+            log_denied(caller, &schema, stored.attributes(), Scope::Write);
+            return Err(self.conflict());
         }
-        if stored.get(version_attribute) != Some(&AttributeValue::from(version)) {
-            return Err(conflict());
+        if stored.attributes().get(version_attribute) != Some(&AttributeValue::from(version)) {
+            return Err(self.conflict());
         }
-        // Opened in a copy: the sensitive attributes and the message are taken out of it (a
-        // record still stored in plaintext, in migration mode, is read from its attributes).
-        let mut opened = stored.clone();
-        let mut plaintexts = open_stored::<T>(&self.cipher, &mut opened).await?;
+        let (snapshot, plaintext) = (stored.snapshot(), stored.is_plaintext());
+        // Opened in memory, to be sealed again: the plan above decided (and logged) the write.
+        let permit = records
+            .admit(caller, stored, Scope::Write, Logged::Nothing)
+            .ok_or_else(|| denied(caller, &schema))?;
+        let (opened, mut plaintexts) = records.open_fields(permit).await?;
 
         // The new item: the stored plain attributes, the changed ones from the record.
         let mut item = Item::new();
@@ -255,15 +208,6 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 item.insert(name, value.clone());
             }
         }
-        let mut update = Update::default();
-        // A record stored in plaintext keeps no sensitive attribute in plain.
-        update.remove.extend(
-            schema
-                .sensitive()
-                .iter()
-                .filter(|name| stored.contains(name))
-                .map(|name| (*name).to_owned()),
-        );
         for field in fields.iter().map(Field::name) {
             if schema.is_sensitive(field) {
                 plaintexts.remove(field);
@@ -272,46 +216,20 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 }
             } else if let Some(value) = plain.get(field) {
                 item.insert(field, value.clone());
-                update.set.insert(field, value.clone());
             } else {
                 item.remove(field);
-                update.remove.push(field.to_owned());
             }
         }
         item.insert(version_attribute, AttributeValue::from(next));
-        self.cipher.encrypt(&schema, &mut item, &plaintexts).await?;
-
-        for name in [HEADER_ATTRIBUTE, SEALED_ATTRIBUTE, version_attribute] {
-            if let Some(value) = item.get(name) {
-                update.set.insert(name, value.clone());
-            }
-        }
-        for spec in schema.indexes() {
-            match item.get(spec.attribute()) {
-                Some(value) => {
-                    update.set.insert(spec.attribute(), value.clone());
-                }
-                None if stored.contains(spec.attribute()) => {
-                    update.remove.push(spec.attribute().to_owned());
-                }
-                None => {}
-            }
-        }
-        let condition = Condition::And(vec![
-            self.owned_by(record)?,
-            Condition::equals(version_attribute, version),
-        ]);
-        match self
-            .store
-            .update(&self.table, &key, &update, &condition)
-            .await
+        records.seal(&mut item, &plaintexts).await?;
+        if records
+            .rewrite(&snapshot, plaintext, &item, vec![plan.condition])
+            .await?
         {
-            Ok(()) => {
-                record.set_version(next);
-                Ok(())
-            }
-            Err(Error::ConditionFailed { .. }) => Err(conflict()),
-            Err(error) => Err(error),
+            record.set_version(next);
+            Ok(())
+        } else {
+            Err(self.conflict())
         }
     }
 
@@ -322,8 +240,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// make (a service without [`Scope::Delete`]) is [`Error::AccessDenied`] before anything is
     /// sent.
     pub async fn transact(&self, caller: &Caller, writes: Vec<Write<'_, T>>) -> Result<()> {
+        let records = &self.records;
         if writes.is_empty() || writes.len() > MAX_TRANSACTION {
-            return Err(self
+            return Err(records
                 .table
                 .invalid(format!("a transaction holds 1 to {MAX_TRANSACTION} writes")));
         }
@@ -331,34 +250,37 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         for write in &writes {
             items.push(match write {
                 Write::Put(record) => {
-                    self.authorize_write(caller, record)?;
-                    let item = self.item_to_write(record).await?;
-                    let condition = self.put_condition(record)?;
+                    let (item, condition) = self.sealed_write(caller, record).await?;
                     TransactItem::Put {
-                        table: self.table.clone(),
+                        table: records.table.clone(),
                         item,
                         condition,
                     }
                 }
                 Write::Delete(key) => {
+                    let key_item = records.table.key_item(key)?;
                     // A key that names another owner cannot hold the caller's record: a
                     // condition that no item meets cancels the transaction as a missing one does.
-                    let condition = match self.delete_condition(caller, key)? {
-                        Some(condition) => condition,
-                        None if caller.user_id().is_some() => {
-                            Condition::And(vec![Condition::Exists, Condition::NotExists])
-                        }
-                        None => return Err(denied(caller, &T::SCHEMA)),
-                    };
+                    let condition =
+                        match records
+                            .gate
+                            .plan_delete(caller, &T::SCHEMA, key, &key_item)?
+                        {
+                            Some(condition) => condition,
+                            None if caller.user_id().is_some() => {
+                                Condition::And(vec![Condition::Exists, Condition::NotExists])
+                            }
+                            None => return Err(denied(caller, &T::SCHEMA)),
+                        };
                     TransactItem::Delete {
-                        table: self.table.clone(),
+                        table: records.table.clone(),
                         key: key.clone(),
                         condition,
                     }
                 }
             });
         }
-        self.store.transact_write(items).await?;
+        records.store.transact_write(items).await?;
         for write in writes {
             if let Write::Put(record) = write {
                 if let Some(version) = record.version() {
@@ -367,13 +289,5 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             }
         }
         Ok(())
-    }
-}
-
-/// The error of a version that cannot count one more write.
-fn version_overflow(schema: &Schema) -> Error {
-    Error::InvalidValue {
-        attribute: schema.version().unwrap_or_default().to_owned(),
-        reason: "the version cannot count another write (it is at u64::MAX)".to_owned(),
     }
 }

@@ -64,8 +64,7 @@ pub fn profile_secrets() -> Plaintexts {
 /// A profile of `owner`, encrypted.
 pub async fn encrypted_profile(cipher: &Cipher, owner: &str, kind: &str) -> Item {
     let mut item = profile(owner, kind);
-    cipher
-        .encrypt(&PROFILES, &mut item, &profile_secrets())
+    crypt_model::hazmat::encrypt(cipher, &PROFILES, &mut item, &profile_secrets())
         .await
         .unwrap();
     item
@@ -79,14 +78,15 @@ pub async fn encrypted_order(cipher: &Cipher, order_no: &str, customer: &str) ->
     ]);
     let mut p = Plaintexts::new();
     p.insert("card", &CARD.to_owned()).unwrap();
-    cipher.encrypt(&ORDERS, &mut item, &p).await.unwrap();
+    crypt_model::hazmat::encrypt(cipher, &ORDERS, &mut item, &p)
+        .await
+        .unwrap();
     item
 }
 
 /// Decrypts a profile and checks every field.
 pub async fn assert_profile_opens(cipher: &Cipher, item: &Item) {
-    let mut p = cipher
-        .decrypt(&PROFILES, item, &owner(&PROFILES, item))
+    let mut p = crypt_model::hazmat::decrypt(cipher, &PROFILES, item, &owner(&PROFILES, item))
         .await
         .map_err(clean)
         .unwrap();

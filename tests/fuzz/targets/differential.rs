@@ -205,7 +205,12 @@ fn library_opens(case: &Case, item: &Item) -> Result<Value, String> {
     let caller = Caller::user(&case.owner).map_err(|e| e.to_string())?;
     let mut plaintexts = fixture
         .runtime
-        .block_on(case.cipher().decrypt(&schema, item, &caller))
+        .block_on(crypt_model::hazmat::decrypt(
+            &case.cipher(),
+            &schema,
+            item,
+            &caller,
+        ))
         .map_err(|e| e.to_string())?;
     let mut fields = serde_json::Map::new();
     for name in case.sensitive.keys() {
@@ -266,10 +271,12 @@ fn check(reference: &mut Reference, case: &Case) -> Result<(), TestCaseError> {
     }
     fixture
         .runtime
-        .block_on(
-            case.cipher()
-                .encrypt(&case.schema(), &mut sealed, &plaintexts),
-        )
+        .block_on(crypt_model::hazmat::encrypt(
+            &case.cipher(),
+            &case.schema(),
+            &mut sealed,
+            &plaintexts,
+        ))
         .map_err(|e| TestCaseError::fail(format!("the library cannot seal: {e}")))?;
     let opened = reference_opens(reference, case, &sealed).map_err(TestCaseError::fail)?;
     prop_assert_eq!(&opened, &expected, "the reference opens other values");

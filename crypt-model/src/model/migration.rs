@@ -1,14 +1,10 @@
-//! Migration mode (`#[crypt_model(migrate_from_plaintext)]`): records stored before encryption,
-//! their sensitive fields still plain attributes, are read — counted and logged, never silently —
-//! while every write encrypts.
+//! Migration mode (`#[crypt_model(migrate_from_plaintext)]`): what a model's fields need to be
+//! read from a record stored before encryption, their sensitive fields still plain attributes.
+//! The read itself — counted and logged, never silent — is the record pipeline's
+//! (`crate::record`), as every read is.
 
-use super::EncryptedItem;
-use crate::access::fingerprint;
 use crate::attribute::{Attribute, AttributeValue, ConversionError, Item};
-use crate::cipher::Cipher;
-use crate::encoding::RESERVED_PREFIX;
 use crate::error::{Error, Result};
-use crate::format;
 use crate::plaintext::Plaintext;
 use crate::plaintexts::Plaintexts;
 use crate::sensitive::Sensitive;
@@ -51,38 +47,4 @@ pub(crate) fn take_plaintext<T: LegacyPlaintext>(
             plaintexts.insert(name, value.expose_secret())
         }
     }
-}
-
-/// Whether `item` was stored before encryption: it holds no attribute of crypt-model's (no
-/// header, no sealed message, no index attribute). An item with some but not all of them is not
-/// one: it is an encrypted record damaged or edited, and fails closed.
-pub(crate) fn is_plaintext_record(item: &Item) -> bool {
-    !item
-        .iter()
-        .any(|(name, _)| name.starts_with(RESERVED_PREFIX))
-}
-
-/// The plaintexts of a stored item whose reading the gate allowed: decrypted, or, for a model
-/// in migration mode and a record stored in plaintext, taken from its plain attributes (counted
-/// and logged). The sensitive attributes and the sealed message are taken out of `item`.
-pub(crate) async fn open_stored<T: EncryptedItem>(
-    cipher: &Cipher,
-    item: &mut Item,
-) -> Result<Plaintexts> {
-    let schema = T::SCHEMA;
-    if schema.migrates_plaintext() && is_plaintext_record(item) {
-        schema.validate()?;
-        format::check_record(&schema, item)?;
-        let mut plaintexts = Plaintexts::new();
-        T::__legacy(item, &mut plaintexts)?;
-        cipher.count_plaintext_read();
-        tracing::warn!(
-            target: "crypt_model::migration",
-            table = schema.table(),
-            key = %fingerprint(&schema, item),
-            "read a record stored in plaintext (migration mode): run the migration job"
-        );
-        return Ok(plaintexts);
-    }
-    cipher.decrypt_owned(&schema, item).await
 }

@@ -1,0 +1,285 @@
+//! [`Gate`], and what it issues: a [`Permit`] to open one stored record, an [`ErasePermit`] to
+//! erase one owner. Their constructors are private to this module: nothing else in the crate can
+//! make one without the gate's decision.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use super::{Caller, Grant, Scope, log};
+use crate::attribute::Item;
+use crate::error::{Error, Result};
+use crate::format::StoredRecord;
+use crate::schema::Schema;
+
+/// What the gate logs of a permit it issues or refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Logged {
+    /// The grant use and the refusal.
+    All,
+    /// The grant use only (a query leaves other owners' records out without a line each).
+    GrantUses,
+    /// Nothing (a plan logged the decision already).
+    Nothing,
+}
+
+/// Why the gate let a caller act on a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Basis {
+    /// The caller owns it.
+    Owner,
+    /// A service's grant allows it.
+    Grant,
+}
+
+/// The access policy of model `T`: the owner rule, and the [`Grant`]s configured. A
+/// [`Table`](crate::Table) holds one; [`Sealed::open_with`](crate::Sealed::open_with) takes one;
+/// [`Gate::admit`] issues a [`Permit`] for one record. Every decision is made here, before any
+/// key is unwrapped.
+pub struct Gate<T> {
+    grants: Vec<Grant<T>>,
+}
+
+impl<T> Gate<T> {
+    /// Owners only: no grant.
+    pub fn new() -> Self {
+        Gate { grants: Vec::new() }
+    }
+
+    /// Adds a grant.
+    pub fn with_grant(mut self, grant: Grant<T>) -> Self {
+        self.grants.push(grant);
+        self
+    }
+
+    /// The grants.
+    pub fn grants(&self) -> &[Grant<T>] {
+        &self.grants
+    }
+
+    /// Whether `caller` is a service granted `scope`: it can act on records of owners other than
+    /// itself.
+    pub(crate) fn acts_for_others(&self, caller: &Caller, scope: Scope) -> bool {
+        caller.is_service()
+            && self
+                .grants
+                .iter()
+                .any(|g| g.scope == scope && g.service == caller.id)
+    }
+
+    /// The decision for `caller` acting in `scope` on a record owned by `owner` (`None`: a
+    /// record without a valid owner, which no user owns), without logging.
+    fn basis(&self, caller: &Caller, owner: Option<&str>, scope: Scope) -> Option<Basis> {
+        if owner.is_some() && caller.user_id() == owner {
+            Some(Basis::Owner)
+        } else if self.acts_for_others(caller, scope) {
+            Some(Basis::Grant)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `caller` may act in `scope` on a record owned by `owner`: the owner, or a service
+    /// granted the scope. A grant use is logged at INFO, a refusal at WARN (both target
+    /// `crypt_model::access`, with a fingerprint of the record's key from `key`, the item or its
+    /// key attributes); a refusal is [`Error::AccessDenied`].
+    pub(crate) fn authorize(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        owner: Option<&str>,
+        key: &Item,
+        scope: Scope,
+    ) -> Result<()> {
+        match self.basis(caller, owner, scope) {
+            Some(basis) => {
+                if basis == Basis::Grant {
+                    log::grant_used(caller, schema, key, scope);
+                }
+                Ok(())
+            }
+            None => {
+                log::denied(caller, schema, key, scope);
+                Err(denied(caller, schema))
+            }
+        }
+    }
+
+    /// Whether [`issue`](Self::issue) would admit `caller` to `record` in `scope`, decided from
+    /// its stored owner alone and not logged: a query peeks at the record after a full page.
+    pub(crate) fn would_admit(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        record: &StoredRecord,
+        scope: Scope,
+    ) -> bool {
+        self.basis(caller, record.owner(schema), scope).is_some()
+    }
+
+    /// A permit for `caller` to act in `scope` on the stored `record` of `schema` (`T`'s): its
+    /// owner, by the stored and authenticated owner attribute, or a service granted the scope
+    /// (the grant use logged once, here, as `logged` says). `None` when refused: the record is
+    /// dropped unread.
+    pub(crate) fn issue(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        record: StoredRecord,
+        scope: Scope,
+        logged: Logged,
+    ) -> Option<Permit<T>> {
+        match self.basis(caller, record.owner(schema), scope) {
+            Some(basis) => {
+                if basis == Basis::Grant && logged != Logged::Nothing {
+                    log::grant_used(caller, schema, record.attributes(), scope);
+                }
+                Some(Permit {
+                    record,
+                    scope,
+                    admission: Admission(()),
+                    model: PhantomData,
+                })
+            }
+            None => {
+                if logged == Logged::All {
+                    log::denied(caller, schema, record.attributes(), scope);
+                }
+                None
+            }
+        }
+    }
+
+    /// A permit for `caller` to erase the records of `owner` in `schema` (`T`'s) by destroying
+    /// their key: the owner, or a service granted [`Scope::Delete`] (logged). Anyone else gets
+    /// [`Error::AccessDenied`] (logged).
+    pub(crate) fn issue_erase(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        owner: &str,
+    ) -> Result<ErasePermit<T>> {
+        let owner_item = schema
+            .owner_value(owner)
+            .map(|value| Item::from_iter([(schema.owner(), value)]))
+            .unwrap_or_default();
+        self.authorize(caller, schema, Some(owner), &owner_item, Scope::Delete)?;
+        Ok(ErasePermit {
+            table: schema.table(),
+            owner: owner.to_owned(),
+            model: PhantomData,
+        })
+    }
+}
+
+impl<T> Default for Gate<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Clone for Gate<T> {
+    fn clone(&self) -> Self {
+        Gate {
+            grants: self.grants.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Gate<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gate")
+            .field("grants", &self.grants)
+            .finish()
+    }
+}
+
+/// The gate's permission for one caller to open one stored record of model `T`: issued by
+/// [`Gate::admit`] after it has seen the record's stored owner, and consumed by
+/// [`Permit::open`]. It holds the record, so it opens that record and no other, and it is typed
+/// by the model, so a permit for one model does not open another's. Nothing but the gate can
+/// make one.
+pub struct Permit<T> {
+    record: StoredRecord,
+    scope: Scope,
+    admission: Admission,
+    model: PhantomData<fn() -> T>,
+}
+
+/// What the key code asks of a read before it unwraps a key: proof that the gate admitted it.
+/// Only a [`Permit`] lends one.
+pub(crate) struct Admission(());
+
+impl<T> Permit<T> {
+    /// The scope the permit was issued for.
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// The record admitted.
+    pub(crate) fn record(&self) -> &StoredRecord {
+        &self.record
+    }
+
+    /// The proof of admission the key sources ask for.
+    pub(crate) fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// The record, to open now.
+    pub(crate) fn into_record(self) -> StoredRecord {
+        self.record
+    }
+}
+
+impl<T> fmt::Debug for Permit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("model", &std::any::type_name::<T>())
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The gate's permission to erase one owner's records of model `T` by destroying their key:
+/// issued by [`Gate::erase_permit`] (logged) and consumed by
+/// [`OwnerKeys::erase`](crate::OwnerKeys::erase). Nothing but the gate can make one.
+pub struct ErasePermit<T> {
+    table: &'static str,
+    owner: String,
+    model: PhantomData<fn() -> T>,
+}
+
+impl<T> ErasePermit<T> {
+    /// The logical table whose owner key is erased.
+    pub(crate) fn table(&self) -> &'static str {
+        self.table
+    }
+
+    /// The owner.
+    pub(crate) fn owner(&self) -> &str {
+        &self.owner
+    }
+}
+
+impl<T> fmt::Debug for ErasePermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The owner's id may be personal data.
+        f.debug_struct("ErasePermit")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The error of a refusal.
+pub(crate) fn denied(caller: &Caller, schema: &Schema) -> Error {
+    Error::AccessDenied {
+        caller: caller.id.clone(),
+        table: schema.table().to_owned(),
+    }
+}
+
+/// Logs a refusal decided before a record was read (a key that names another owner, a query
+/// or a job the caller may not make).
+pub(crate) fn log_denied(caller: &Caller, schema: &Schema, key: &Item, scope: Scope) {
+    log::denied(caller, schema, key, scope);
+}

@@ -1,0 +1,188 @@
+//! The gate's plans: what a caller's request may touch before anything is read, and the
+//! conditions a write carries, so that no write takes over or removes a record another owner
+//! holds. Refusals are logged here, once.
+
+use super::gate::{denied, log_denied};
+use super::{Caller, Gate, Scope};
+use crate::attribute::{AttributeValue, Item, Key};
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::store::{Condition, Query};
+
+/// The conditions of a write the gate allowed: the stored owner is the record's (or there is no
+/// record yet), and, for a versioned model, the stored version is the one the record was read at.
+#[derive(Debug)]
+pub(crate) struct WritePlan {
+    pub(crate) condition: Condition,
+}
+
+/// The owner a key names, when the schema's owner is part of its key: `Some(Some(id))`, or
+/// `Some(None)` for a key value not of the owner's type; `None` when the owner is not in the key.
+fn key_owner<'k>(schema: &Schema, key: &'k Key) -> Option<Option<&'k str>> {
+    let value = if schema.owner() == schema.partition_key() {
+        &key.partition
+    } else if Some(schema.owner()) == schema.sort_key() {
+        key.sort.as_ref()?
+    } else {
+        return None;
+    };
+    Some(schema.owner_text(value))
+}
+
+/// The condition that the stored owner is `owner` (an id no owner of the schema can have is
+/// refused here, before anything is sent).
+fn owned_by(schema: &Schema, owner: &str) -> Result<Condition> {
+    schema
+        .owner_value(owner)
+        .map(|value| Condition::equals(schema.owner(), value))
+        .ok_or_else(|| Error::InvalidIdentity {
+            subject: format!("the owner attribute `{}`", schema.owner()),
+            reason: "a number owner's id is an integer in plain decimal digits".to_owned(),
+        })
+}
+
+impl<T> Gate<T> {
+    /// Whether the record under `key` (whose attributes are `key_item`) is worth reading for
+    /// `caller` in `scope`: not when the caller is refused whatever the store holds — a service
+    /// without a grant for `scope` owns nothing, and a user cannot own a key that names another
+    /// owner. Such a request is answered as for a missing record, without a store call, and
+    /// logged.
+    pub(crate) fn plan_read(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        key: &Key,
+        key_item: &Item,
+        scope: Scope,
+    ) -> bool {
+        if self.acts_for_others(caller, scope) {
+            return true;
+        }
+        let refused = match caller.user_id() {
+            None => true,
+            Some(id) => matches!(key_owner(schema, key), Some(owner) if owner != Some(id)),
+        };
+        if refused {
+            log_denied(caller, schema, key_item, scope);
+        }
+        !refused
+    }
+
+    /// Whether a query is worth reading for `caller`: not for a service without a read grant,
+    /// which sees nothing, nor for a user querying a partition named after another owner (logged).
+    pub(crate) fn plan_query(&self, caller: &Caller, schema: &Schema, query: &Query) -> bool {
+        if self.acts_for_others(caller, Scope::Read) {
+            return true;
+        }
+        let Some(id) = caller.user_id() else {
+            return false;
+        };
+        let owner_partition = schema.owner() == schema.partition_key();
+        let refused = query.index.is_none()
+            && owner_partition
+            && schema.owner_text(&query.partition) != Some(id);
+        if refused {
+            let key = Item::from_iter([(schema.partition_key(), query.partition.clone())]);
+            log_denied(caller, schema, &key, Scope::Read);
+        }
+        !refused
+    }
+
+    /// Whether `caller` may read every owner's records in `scopes` — a scan, a job: only a
+    /// service granted them; anyone else is [`Error::AccessDenied`] (logged) before the store is
+    /// read.
+    pub(crate) fn plan_crossing(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        scopes: &[Scope],
+    ) -> Result<()> {
+        match scopes
+            .iter()
+            .find(|&&scope| !self.acts_for_others(caller, scope))
+        {
+            Some(&scope) => {
+                log_denied(caller, schema, &Item::new(), scope);
+                Err(denied(caller, schema))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The plan of a put by `caller` of a record owned by `owner` at `version` (its key
+    /// attributes in `key_item`): only its owner, or a service granted [`Scope::Write`] (logged),
+    /// may write it, before anything is encrypted; the write requires the key free or already the
+    /// same owner's, and, for a versioned model, the stored version to be the record's (0: a new
+    /// record).
+    pub(crate) fn plan_put(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        owner: &str,
+        version: Option<u64>,
+        key_item: &Item,
+    ) -> Result<WritePlan> {
+        self.authorize(caller, schema, Some(owner), key_item, Scope::Write)?;
+        let owned = Condition::Or(vec![Condition::NotExists, owned_by(schema, owner)?]);
+        let condition = match (schema.version(), version) {
+            (Some(_), Some(0)) => Condition::NotExists,
+            (Some(attribute), Some(version)) => {
+                Condition::And(vec![owned, Condition::equals(attribute, version)])
+            }
+            _ => owned,
+        };
+        Ok(WritePlan { condition })
+    }
+
+    /// The plan of an update by `caller` of a stored record owned by `owner`, read at `version`:
+    /// as [`plan_put`](Self::plan_put), and the record must be there, still the owner's, still
+    /// at that version.
+    pub(crate) fn plan_update(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        owner: &str,
+        version: (&'static str, u64),
+        key_item: &Item,
+    ) -> Result<WritePlan> {
+        self.authorize(caller, schema, Some(owner), key_item, Scope::Write)?;
+        let (attribute, version) = version;
+        Ok(WritePlan {
+            condition: Condition::And(vec![
+                owned_by(schema, owner)?,
+                Condition::equals(attribute, AttributeValue::from(version)),
+            ]),
+        })
+    }
+
+    /// The condition of a delete by `caller` of the record under `key`, or `None` when it is
+    /// refused whatever the store holds (answered as a missing record, logged): the stored owner
+    /// is the caller, or, for a service granted [`Scope::Delete`] (logged), the record exists.
+    pub(crate) fn plan_delete(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        key: &Key,
+        key_item: &Item,
+    ) -> Result<Option<Condition>> {
+        if !self.plan_read(caller, schema, key, key_item, Scope::Delete) {
+            return Ok(None);
+        }
+        if self.acts_for_others(caller, Scope::Delete) {
+            self.authorize(caller, schema, None, key_item, Scope::Delete)?;
+            return Ok(Some(Condition::Exists));
+        }
+        // `plan_read` refuses services without the grant, so the caller is a user; one whose id
+        // no owner of this model can have owns nothing.
+        Ok(caller
+            .user_id()
+            .and_then(|id| schema.owner_value(id))
+            .map(|owner| Condition::equals(schema.owner(), owner)))
+    }
+
+    /// Whether a blind-index search by `caller` is worth making: a user searches for its own
+    /// records, a service needs a read grant (without one it finds nothing).
+    pub(crate) fn plan_find(&self, caller: &Caller) -> bool {
+        caller.user_id().is_some() || self.acts_for_others(caller, Scope::Read)
+    }
+}

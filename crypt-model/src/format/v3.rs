@@ -1,0 +1,299 @@
+//! Format version 3: its header, the keys of an item, the associated data that authenticates the
+//! whole item, and the item's one message. `docs/format.md` specifies every byte; nothing here
+//! is used for another version, so that a later one is added beside this file without touching
+//! it.
+
+use std::ops::Range;
+
+use hkdf::Hkdf;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::{
+    COMMITMENT_LEN, HEADER_ATTRIBUTE, SALT_LEN, SEALED_ATTRIBUTE, canonical, check_key_id,
+};
+use crate::aead::{KEY_LEN, NONCE_LEN, open_in_place, opened_plaintext, seal_with};
+use crate::attribute::AttributeValue;
+use crate::data_key::{DataKey, WrappedDataKey};
+use crate::encoding::{put_bytes, put_u32};
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+
+/// The version byte.
+pub(super) const VERSION: u8 = 3;
+
+const ITEM_LABEL: &[u8] = b"crypt-model item";
+const KEY_LABEL: &[u8] = b"crypt-model key";
+const COMMIT_LABEL: &[u8] = b"crypt-model commit";
+
+/// A version 3 header, parsed: where its key id and wrapped key are in its bytes, its salt and
+/// its commitment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Fields {
+    pub(super) key_id: Range<usize>,
+    pub(super) wrapped: Range<usize>,
+    pub(super) salt: [u8; SALT_LEN],
+    pub(super) commitment: [u8; COMMITMENT_LEN],
+}
+
+/// Parses `u8(3) || u16(len(key id)) || key id || u16(len(wrapped)) || wrapped || salt (32) ||
+/// commitment (32)`; the version byte was read by the caller.
+pub(super) fn parse_header(bytes: &[u8]) -> Result<Fields> {
+    let malformed = |reason: &str| Error::malformed(HEADER_ATTRIBUTE, reason);
+    let truncated = || malformed("the header is truncated");
+    let mut at = 1;
+    let prefixed = |at: &mut usize| -> Result<Range<usize>> {
+        let len = bytes
+            .get(*at..*at + 2)
+            .ok_or_else(truncated)?
+            .try_into()
+            .map(u16::from_be_bytes)
+            .map_err(|_| truncated())?;
+        let range = *at + 2..*at + 2 + usize::from(len);
+        if range.end > bytes.len() {
+            return Err(truncated());
+        }
+        *at = range.end;
+        Ok(range)
+    };
+    let key_id = prefixed(&mut at)?;
+    let wrapped = prefixed(&mut at)?;
+    let rest = &bytes[at..];
+    let (salt, rest) = rest.split_first_chunk::<SALT_LEN>().ok_or_else(truncated)?;
+    let (commitment, rest) = rest
+        .split_first_chunk::<COMMITMENT_LEN>()
+        .ok_or_else(truncated)?;
+    if !rest.is_empty() {
+        return Err(malformed("the header has trailing bytes"));
+    }
+    let id = std::str::from_utf8(&bytes[key_id.clone()])
+        .map_err(|_| malformed("the key id is not printable ASCII"))?;
+    check_key_id(id).map_err(malformed)?;
+    if wrapped.is_empty() {
+        return Err(malformed("the wrapped data key is empty"));
+    }
+    Ok(Fields {
+        key_id,
+        wrapped,
+        salt: *salt,
+        commitment: *commitment,
+    })
+}
+
+/// A header's bytes, from its parts.
+pub(super) fn encode_header(
+    key_id: &str,
+    wrapped: &[u8],
+    salt: &[u8; SALT_LEN],
+    commitment: &[u8; COMMITMENT_LEN],
+) -> Result<Vec<u8>> {
+    let invalid = |reason: &str| Error::InvalidValue {
+        attribute: HEADER_ATTRIBUTE.to_owned(),
+        reason: reason.to_owned(),
+    };
+    check_key_id(key_id).map_err(invalid)?;
+    let key_id = key_id.as_bytes();
+    let wrapped_len = u16::try_from(wrapped.len())
+        .ok()
+        .filter(|&len| len > 0)
+        .ok_or_else(|| invalid("a wrapped data key is 1 to 65,535 bytes"))?;
+    let mut out = Vec::with_capacity(5 + key_id.len() + wrapped.len() + SALT_LEN + COMMITMENT_LEN);
+    out.push(VERSION);
+    // `check_key_id` bounds the length to 2,048.
+    out.extend_from_slice(&(key_id.len() as u16).to_be_bytes());
+    out.extend_from_slice(key_id);
+    out.extend_from_slice(&wrapped_len.to_be_bytes());
+    out.extend_from_slice(wrapped);
+    out.extend_from_slice(salt);
+    out.extend_from_slice(commitment);
+    Ok(out)
+}
+
+/// The keys of one item: its message key and its key commitment, derived with HKDF-SHA256 from
+/// the data key and the item's salt, for the logical table.
+pub(super) struct ItemKeys {
+    key: Zeroizing<[u8; KEY_LEN]>,
+    commitment: [u8; COMMITMENT_LEN],
+}
+
+impl ItemKeys {
+    pub(super) fn derive(data_key: &DataKey, salt: &[u8; SALT_LEN], table: &str) -> Self {
+        let hkdf = Hkdf::<Sha256>::new(Some(salt), data_key.bytes());
+        let table_len = u32::try_from(table.len()).unwrap_or(u32::MAX).to_be_bytes();
+        // The info `lp(label) || u8(3) || lp(T)`, given in pieces: nothing to allocate.
+        let expand = |label: &[u8], out: &mut [u8]| {
+            let label_len = u32::try_from(label.len()).unwrap_or(u32::MAX).to_be_bytes();
+            let info: [&[u8]; 5] = [&label_len, label, &[VERSION], &table_len, table.as_bytes()];
+            hkdf.expand_multi_info(&info, out)
+                .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
+        };
+        let mut key = Zeroizing::new([0; KEY_LEN]);
+        let mut commitment = [0; COMMITMENT_LEN];
+        expand(KEY_LABEL, key.as_mut_slice());
+        expand(COMMIT_LABEL, &mut commitment);
+        ItemKeys { key, commitment }
+    }
+}
+
+/// The associated data of an item's message, in one buffer: `lp("crypt-model item") || u8(3) ||
+/// lp(T) || lp(header)`, then the canonical encoding of the attributes that `schema`
+/// authenticates — the keys, the owner, the plain attributes it lists, the version and the
+/// blind-index attributes — with their values as `get` finds them.
+pub(super) fn associated_data<'a>(
+    schema: &Schema,
+    header: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+) -> Result<Vec<u8>> {
+    let table = schema.table();
+    let mut aad = Vec::with_capacity(256 + table.len() + header.len());
+    put_bytes(&mut aad, ITEM_LABEL);
+    aad.push(VERSION);
+    put_bytes(&mut aad, table.as_bytes());
+    put_bytes(&mut aad, header);
+    schema.with_authenticated(|names| canonical::put_attributes(&mut aad, names, get))?;
+    Ok(aad)
+}
+
+/// The length of the message's plaintext.
+fn fields_len(fields: &[(&str, &[u8])]) -> usize {
+    4 + fields
+        .iter()
+        .map(|(n, v)| 8 + n.len() + v.len())
+        .sum::<usize>()
+}
+
+/// Appends the message's plaintext: `u32(n)`, then `lp(name) || lp(value)` for each field
+/// present, in order of name bytes.
+pub(super) fn put_fields(out: &mut Vec<u8>, fields: &[(&str, &[u8])]) {
+    put_u32(out, fields.len());
+    if fields.is_sorted_by_key(|(name, _)| name.as_bytes()) {
+        for (name, value) in fields {
+            put_bytes(out, name.as_bytes());
+            put_bytes(out, value);
+        }
+    } else {
+        let mut order: Vec<&(&str, &[u8])> = fields.iter().collect();
+        order.sort_unstable_by_key(|(name, _)| name.as_bytes());
+        for (name, value) in order {
+            put_bytes(out, name.as_bytes());
+            put_bytes(out, value);
+        }
+    }
+}
+
+/// Calls `field` with `(name, value)` for each field of an opened message, in the message's
+/// order; `None` if the bytes are not such an encoding (which a message that passed its tag never
+/// is).
+pub(super) fn for_each_field<'a>(
+    mut bytes: &'a [u8],
+    mut field: impl FnMut(&'a str, &'a [u8]),
+) -> Option<()> {
+    let take = |bytes: &mut &'a [u8]| -> Option<usize> {
+        let (len, rest) = bytes.split_first_chunk::<4>()?;
+        *bytes = rest;
+        usize::try_from(u32::from_be_bytes(*len)).ok()
+    };
+    let count = take(&mut bytes)?;
+    for _ in 0..count {
+        let len = take(&mut bytes)?;
+        let name = bytes.get(..len)?;
+        bytes = &bytes[len..];
+        let len = take(&mut bytes)?;
+        let value = bytes.get(..len)?;
+        bytes = &bytes[len..];
+        field(std::str::from_utf8(name).ok()?, value);
+    }
+    bytes.is_empty().then_some(())
+}
+
+/// Seals an item with the given randomness: its header and its message. `get` finds the item's
+/// attributes.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn seal<'a>(
+    schema: &Schema,
+    data_key: &DataKey,
+    wrapped: &WrappedDataKey,
+    salt: [u8; SALT_LEN],
+    nonce: [u8; NONCE_LEN],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    fields: &[(&str, &[u8])],
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let keys = ItemKeys::derive(data_key, &salt, schema.table());
+    let header = encode_header(
+        &wrapped.key_id,
+        &wrapped.ciphertext,
+        &salt,
+        &keys.commitment,
+    )?;
+    let aad = associated_data(schema, &header, get)?;
+    // The fields are written straight into the output and encrypted there: no other copy of the
+    // plaintext is made.
+    let sealed = seal_with(&keys.key, nonce, &aad, fields_len(fields), |out| {
+        put_fields(out, fields)
+    });
+    Ok((header, sealed))
+}
+
+/// Checks the key commitment of an item, then opens its message in place. Nothing is decrypted
+/// unless the commitment matches, and nothing is returned unless the whole item is authentic.
+pub(super) fn open<'a>(
+    schema: &Schema,
+    data_key: &DataKey,
+    header: &Fields,
+    header_bytes: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    message: Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    open_with(schema, &keys, header, header_bytes, get, message)
+}
+
+/// [`open`] with the item's keys derived.
+fn open_with<'a>(
+    schema: &Schema,
+    keys: &ItemKeys,
+    header: &Fields,
+    header_bytes: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    message: Vec<u8>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    if !bool::from(keys.commitment.ct_eq(&header.commitment)) {
+        return Err(Error::integrity(HEADER_ATTRIBUTE));
+    }
+    let aad = associated_data(schema, header_bytes, get)?;
+    open_in_place(&keys.key, &aad, message).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))
+}
+
+/// Seals an item's message again under a header that carries `wrapped` — its data key, wrapped
+/// under another key-encryption key — with the same salt (so the same keys and commitment) and a
+/// new nonce. The header is associated data of the message, so the message is opened (its
+/// commitment and authentication checked as [`open`] does) and sealed again; its plaintext never
+/// leaves the buffer it is opened in. Returns the new header and message.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn rewrap<'a>(
+    schema: &Schema,
+    data_key: &DataKey,
+    header: &Fields,
+    header_bytes: &[u8],
+    wrapped: &WrappedDataKey,
+    nonce: [u8; NONCE_LEN],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    message: Vec<u8>,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    let opened = open_with(schema, &keys, header, header_bytes, &get, message)?;
+    let new_header = encode_header(
+        &wrapped.key_id,
+        &wrapped.ciphertext,
+        &header.salt,
+        &keys.commitment,
+    )?;
+    let aad = associated_data(schema, &new_header, get)?;
+    let plaintext = opened_plaintext(&opened);
+    let sealed = seal_with(&keys.key, nonce, &aad, plaintext.len(), |out| {
+        out.extend_from_slice(plaintext)
+    });
+    crate::wipe::discard(opened);
+    Ok((new_header, sealed))
+}

@@ -1,0 +1,67 @@
+//! Hazardous materials (cargo feature `hazmat`, off by default): the record pipeline over a
+//! [`Schema`] you give instead of a model's, for differential tests, fuzzing and tools that
+//! work on raw items.
+//!
+//! **The owner gate here trusts your schema.** [`decrypt`] admits the caller named by the
+//! attribute *your* schema calls the owner: a schema that names another attribute opens a record
+//! for the wrong person. That is why nothing else in crypt-model takes a schema from its caller,
+//! and why this module is behind a feature that no published crate of crypt-model enables.
+//! Applications use models (`#[derive(EncryptedItem)]`), a [`Table`](crate::Table), and
+//! [`Sealed::open`](crate::Sealed::open).
+
+use crate::access::{Caller, Gate, Logged, Scope, denied};
+use crate::attribute::Item;
+use crate::cipher::Cipher;
+use crate::error::{Error, Result};
+use crate::format::StoredRecord;
+use crate::plaintexts::Plaintexts;
+use crate::record::{self, PlaintextReads};
+use crate::schema::Schema;
+
+/// Seals `plaintexts` into `item`, which holds a record's plain attributes (its keys and owner
+/// among them), as a model of `schema` would be: adds the sealed message, the blind-index
+/// attributes and the header. On error `item` is unchanged.
+pub async fn encrypt(
+    cipher: &Cipher,
+    schema: &Schema,
+    item: &mut Item,
+    plaintexts: &Plaintexts,
+) -> Result<()> {
+    let source = cipher.source_for(schema)?;
+    record::seal(schema, item, plaintexts, &*source, cipher.index_secrets()).await
+}
+
+/// Checks and decrypts the sensitive attributes of `item` that `schema` declares, for
+/// `caller` if it is the user `schema`'s owner attribute names ([`Error::AccessDenied`] before
+/// any key is unwrapped otherwise). A record stored in plaintext is refused: only a model reads
+/// those.
+pub async fn decrypt(
+    cipher: &Cipher,
+    schema: &Schema,
+    item: &Item,
+    caller: &Caller,
+) -> Result<Plaintexts> {
+    let record = StoredRecord::parse(schema, item.clone());
+    let permit = Gate::<()>::new()
+        .issue(caller, schema, record, Scope::Read, Logged::All)
+        .ok_or_else(|| denied(caller, schema))?;
+    let source = cipher.source_for(schema)?;
+    let (_, plaintexts) = record::open_fields(
+        schema,
+        permit,
+        &*source,
+        no_plaintext_records,
+        PlaintextReads::Logged,
+    )
+    .await?;
+    Ok(plaintexts)
+}
+
+/// A raw schema has no model to read a record stored in plaintext with.
+fn no_plaintext_records(_: &mut Item, _: &mut Plaintexts) -> Result<()> {
+    Err(Error::Unsupported {
+        table: String::new(),
+        operation: "read a record stored in plaintext",
+        reason: "only a model in migration mode reads one".to_owned(),
+    })
+}

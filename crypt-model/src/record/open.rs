@@ -1,0 +1,117 @@
+//! Opening a record the gate admitted: its data key from the key source (which asks for the
+//! permit's admission), then its message, checked as one authenticated whole; or, for a model in
+//! migration mode and a record stored before encryption, its plain attributes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::access::{Permit, fingerprint};
+use crate::attribute::Item;
+use crate::data_key::DataKey;
+use crate::error::{Error, Result};
+use crate::format::{self, HEADER_ATTRIBUTE, Layout, SEALED_ATTRIBUTE};
+use crate::keys::KeySource;
+use crate::plaintexts::Plaintexts;
+use crate::schema::Schema;
+
+/// What a read of a record stored in plaintext (migration mode) leaves behind, beside its
+/// warning.
+#[derive(Clone, Copy)]
+pub(crate) enum PlaintextReads<'a> {
+    /// Counted here (a table's count) and logged.
+    Counted(&'a AtomicU64),
+    /// Logged only (a record opened outside a table).
+    Logged,
+    /// Neither: a job reads it to encrypt it, and its report counts it.
+    Job,
+}
+
+/// Takes a record stored in plaintext's sensitive fields out of its attributes (the model's
+/// `__legacy`).
+pub(crate) type TakePlain = fn(&mut Item, &mut Plaintexts) -> Result<()>;
+
+/// The attributes and the plaintexts of the record `permit` admits, of `schema`: decrypted
+/// under the key `source` gives for its header, or taken from its plain attributes by
+/// `take_plain` for a record stored in plaintext. The header and message are gone from the
+/// attributes, the sensitive fields too.
+pub(crate) async fn open_fields<T>(
+    schema: &Schema,
+    permit: Permit<T>,
+    source: &dyn KeySource,
+    take_plain: TakePlain,
+    reads: PlaintextReads<'_>,
+) -> Result<(Item, Plaintexts)> {
+    let key = opening_key(schema, &permit, source).await?;
+    let (mut attributes, layout) = permit.into_record().into_parts();
+    match layout? {
+        Layout::Plaintext => {
+            let mut plaintexts = Plaintexts::new();
+            take_plain(&mut attributes, &mut plaintexts)?;
+            plaintext_read(schema, &attributes, reads);
+            Ok((attributes, plaintexts))
+        }
+        Layout::Encrypted(envelope) => {
+            // `opening_key` gives a key for every encrypted layout.
+            let key = key.ok_or_else(|| Error::integrity(HEADER_ATTRIBUTE))?;
+            let opened =
+                format::open(schema, envelope, &attributes, &key).inspect_err(|error| {
+                    if let Error::Integrity { attribute } = error {
+                        // A security event worth an alert; the record's key may itself be personal
+                        // data, so only the table and the attribute are logged.
+                        tracing::warn!(table = schema.table(), attribute, "integrity check failed");
+                    }
+                })?;
+            let mut plaintexts = Plaintexts::with_capacity(schema.sensitive().len());
+            let fields = opened.for_each_field(|name, value| {
+                if let Some(&name) = schema.sensitive().iter().find(|f| **f == name) {
+                    plaintexts.push(name, value.to_vec());
+                }
+            });
+            drop(opened);
+            fields.ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))?;
+            Ok((attributes, plaintexts))
+        }
+    }
+}
+
+/// The data key of the admitted record, when it is a well-formed encrypted one.
+async fn opening_key<T>(
+    schema: &Schema,
+    permit: &Permit<T>,
+    source: &dyn KeySource,
+) -> Result<Option<DataKey>> {
+    let record = permit.record();
+    let Ok(Layout::Encrypted(envelope)) = record.layout() else {
+        return Ok(None);
+    };
+    // A well-formed record has a valid owner.
+    let owner = record.owner(schema).unwrap_or_default();
+    let header = &envelope.header;
+    source
+        .opening_key(
+            permit.admission(),
+            schema.table(),
+            owner,
+            header.key_id(),
+            header.wrapped(),
+        )
+        .await
+        .map(Some)
+}
+
+/// Counts and logs a read of a record stored in plaintext: never silent.
+fn plaintext_read(schema: &Schema, attributes: &Item, reads: PlaintextReads<'_>) {
+    let counter = match reads {
+        PlaintextReads::Job => return,
+        PlaintextReads::Counted(counter) => Some(counter),
+        PlaintextReads::Logged => None,
+    };
+    if let Some(counter) = counter {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    tracing::warn!(
+        target: "crypt_model::migration",
+        table = schema.table(),
+        key = %fingerprint(schema, attributes),
+        "read a record stored in plaintext (migration mode): run the migration job"
+    );
+}

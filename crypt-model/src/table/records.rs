@@ -1,0 +1,207 @@
+//! [`Records`]: the parts of a table that the record pipeline works with — the store and the
+//! physical table, the gate, the key source and index secrets chosen once for the model — and
+//! the steps a table's operations and the jobs take with one record.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::access::{Caller, Gate, Logged, Permit, Scope};
+use crate::attribute::{AttributeValue, Item, Key};
+use crate::cipher::Cipher;
+use crate::error::{Error, Result};
+use crate::format::{self, HEADER_ATTRIBUTE, Layout, StoredRecord};
+use crate::index::IndexSecrets;
+use crate::keyring::WrappedDataKey;
+use crate::keys::KeySource;
+use crate::model::{EncryptedItem, open_permitted};
+use crate::plaintexts::Plaintexts;
+use crate::random;
+use crate::record::{self, PlaintextReads};
+use crate::schema::Schema;
+use crate::store::{Condition, Store, TableRef};
+
+/// The records of model `T` in one physical table of a store `S`.
+pub(crate) struct Records<T, S> {
+    pub(crate) store: S,
+    pub(crate) table: TableRef,
+    pub(crate) gate: Gate<T>,
+    cipher: Arc<Cipher>,
+    source: Arc<dyn KeySource>,
+    search: IndexSecrets,
+    plaintext_reads: AtomicU64,
+}
+
+impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
+    /// The records of `T` in `table` of `store`, with the keys `cipher` holds for the model.
+    pub(crate) fn new(store: S, cipher: Arc<Cipher>, table: TableRef) -> Result<Self> {
+        let source = cipher.source_for(&T::SCHEMA)?;
+        let search = cipher.index_secrets().clone();
+        Ok(Records {
+            store,
+            table,
+            gate: Gate::new(),
+            cipher,
+            source,
+            search,
+            plaintext_reads: AtomicU64::new(0),
+        })
+    }
+
+    /// The keys the table was given.
+    pub(crate) fn cipher(&self) -> &Cipher {
+        &self.cipher
+    }
+
+    /// The index secrets.
+    pub(crate) fn search(&self) -> &IndexSecrets {
+        &self.search
+    }
+
+    /// How many records stored in plaintext this table has opened (migration mode).
+    pub(crate) fn plaintext_reads(&self) -> u64 {
+        self.plaintext_reads.load(Ordering::Relaxed)
+    }
+
+    /// The stored record under `key`, parsed.
+    pub(crate) async fn fetch(&self, key: &Key) -> Result<Option<StoredRecord>> {
+        Ok(self
+            .store
+            .get(&self.table, key)
+            .await?
+            .map(|item| self.parse(item)))
+    }
+
+    /// A stored item, parsed as a record of the model.
+    pub(crate) fn parse(&self, item: Item) -> StoredRecord {
+        StoredRecord::parse(&T::SCHEMA, item)
+    }
+
+    /// The gate's permit for `caller` to act in `scope` on `record`; `None` when refused (logged
+    /// as `logged` says).
+    pub(crate) fn admit(
+        &self,
+        caller: &Caller,
+        record: StoredRecord,
+        scope: Scope,
+        logged: Logged,
+    ) -> Option<Permit<T>> {
+        self.gate.issue(caller, &T::SCHEMA, record, scope, logged)
+    }
+
+    /// The attributes and plaintexts of the record `permit` admits, to be written again (a
+    /// record stored in plaintext counted and logged as a read).
+    pub(crate) async fn open_fields(&self, permit: Permit<T>) -> Result<(Item, Plaintexts)> {
+        record::open_fields(
+            &T::SCHEMA,
+            permit,
+            &*self.source,
+            T::__legacy,
+            PlaintextReads::Counted(&self.plaintext_reads),
+        )
+        .await
+    }
+
+    /// Opens the record `permit` admits (a record stored in plaintext counted and logged).
+    pub(crate) async fn open(&self, permit: Permit<T>) -> Result<T> {
+        open_permitted(
+            permit,
+            &*self.source,
+            PlaintextReads::Counted(&self.plaintext_reads),
+        )
+        .await
+    }
+
+    /// Opens the record `permit` admits for a job (a record stored in plaintext not counted as
+    /// an application's read), as the model — so that every field is checked to parse — and
+    /// gives its parts back, to seal again.
+    pub(crate) async fn open_parts(&self, permit: Permit<T>) -> Result<(Item, Plaintexts)> {
+        open_permitted(permit, &*self.source, PlaintextReads::Job)
+            .await?
+            .__to_parts()
+    }
+
+    /// The header and message of the record `permit` admits under `wrapped`, its data key
+    /// wrapped under another key-encryption key (a rotation's rewrap): its message opened,
+    /// checked, and sealed again under the new header, its plaintext never copied.
+    pub(crate) async fn rewrap(
+        &self,
+        permit: Permit<T>,
+        wrapped: &WrappedDataKey,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let record = permit.record();
+        let Ok(Layout::Encrypted(envelope)) = record.layout() else {
+            return Err(Error::integrity(HEADER_ATTRIBUTE));
+        };
+        let owner = record.owner(&T::SCHEMA).unwrap_or_default();
+        let header = &envelope.header;
+        let key = self
+            .source
+            .opening_key(
+                permit.admission(),
+                T::SCHEMA.table(),
+                owner,
+                header.key_id(),
+                header.wrapped(),
+            )
+            .await?;
+        format::rewrap(
+            &T::SCHEMA,
+            envelope,
+            record.attributes(),
+            &key,
+            wrapped,
+            random::array()?,
+        )
+    }
+
+    /// Seals `plaintexts` into `item`, which holds a record's plain attributes.
+    pub(crate) async fn seal(&self, item: &mut Item, plaintexts: &Plaintexts) -> Result<()> {
+        record::seal(&T::SCHEMA, item, plaintexts, &*self.source, &self.search).await
+    }
+
+    /// The plain attributes and plaintexts of `record`, with its next version when the model has
+    /// one (authenticated with the rest).
+    pub(crate) fn parts_to_write(&self, record: &T) -> Result<(Item, Plaintexts)> {
+        let (mut item, plaintexts) = record.__to_parts()?;
+        if let (Some(attribute), Some(version)) = (T::SCHEMA.version(), record.version()) {
+            let next = version
+                .checked_add(1)
+                .ok_or_else(|| version_overflow(&T::SCHEMA))?;
+            item.insert(attribute, AttributeValue::from(next));
+        }
+        Ok((item, plaintexts))
+    }
+
+    /// Writes `new` over `stored`, the item as it was read (stored before encryption if
+    /// `plaintext`), if the record is unchanged since and `extra` holds; `false` when it changed
+    /// (read it again). One conditional update, built by the one function that builds every
+    /// rewrite.
+    pub(crate) async fn rewrite(
+        &self,
+        stored: &Item,
+        plaintext: bool,
+        new: &Item,
+        extra: Vec<Condition>,
+    ) -> Result<bool> {
+        let key = self.table.key_of(stored)?;
+        let (update, condition) =
+            record::rewrite_of(&T::SCHEMA, &self.table, stored, plaintext, new, extra);
+        match self
+            .store
+            .update(&self.table, &key, &update, &condition)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(Error::ConditionFailed { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// The error of a version that cannot count one more write.
+pub(crate) fn version_overflow(schema: &Schema) -> Error {
+    Error::InvalidValue {
+        attribute: schema.version().unwrap_or_default().to_owned(),
+        reason: "the version cannot count another write (it is at u64::MAX)".to_owned(),
+    }
+}
