@@ -11,6 +11,7 @@ use std::sync::{Mutex, PoisonError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use crypt_model::Schema;
+use crypt_model::format::Header;
 use sha2::{Digest, Sha256};
 
 use crate::connect::error_text;
@@ -28,7 +29,7 @@ use crypt_model::format::{HEADER_ATTRIBUTE as HEADER, SEALED_ATTRIBUTE as SEALED
 
 /// The start of a blind index attribute's name (`__cm_ix_<field>`), whose binary values are
 /// keyed hashes.
-const INDEX_PREFIX: &str = "__cm_ix_";
+use crypt_model::index::INDEX_ATTRIBUTE_PREFIX as INDEX_PREFIX;
 
 /// Audits `table`, scanning it in `segments` parallel segments; with the model's `schema` when
 /// known, and the key table `owner_keys` when given. At most `max_findings` findings are kept
@@ -155,12 +156,20 @@ fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &
     let has_header = item.contains_key(HEADER);
     let sealed = matches!(item.get(SEALED), Some(AttributeValue::B(_)));
     match item.get(HEADER) {
-        Some(AttributeValue::B(bytes)) => match parse_header(bytes.as_ref()).filter(|_| sealed) {
-            Some((version, key_id)) => {
-                *report.format_versions.entry(version).or_default() += 1;
-                *report.key_ids.entry(key_id).or_default() += 1;
+        // The library's own reading of a header: its version, then its key id.
+        Some(AttributeValue::B(bytes)) => match Header::parse(bytes.as_ref()) {
+            Ok(header) if sealed => {
+                *report.format_versions.entry(header.version()).or_default() += 1;
+                *report
+                    .key_ids
+                    .entry(header.key_id().to_owned())
+                    .or_default() += 1;
             }
-            None => report.malformed_headers += 1,
+            // A later format than this build reads: counted by its version, its key id unread.
+            Err(crypt_model::Error::UnsupportedVersion { version, .. }) if sealed => {
+                *report.format_versions.entry(version).or_default() += 1;
+            }
+            _ => report.malformed_headers += 1,
         },
         Some(_) => report.malformed_headers += 1,
         None => report.without_header += 1,
@@ -238,18 +247,6 @@ fn field_role(schema: &Schema, name: &str) -> &'static str {
     } else {
         "unmodeled"
     }
-}
-
-/// The version byte and key id of a header (`u8(version) || u16(len) || key id || …`).
-fn parse_header(bytes: &[u8]) -> Option<(u8, String)> {
-    let (&version, rest) = bytes.split_first()?;
-    let (len, rest) = rest.split_first_chunk::<2>()?;
-    let key_id = rest.get(..usize::from(u16::from_be_bytes(*len)))?;
-    let key_id = std::str::from_utf8(key_id).ok()?;
-    key_id
-        .bytes()
-        .all(|b| b.is_ascii_graphic())
-        .then(|| (version, key_id.to_owned()))
 }
 
 /// A record's name in reports: the first 16 hex digits of SHA-256 over its key attributes'

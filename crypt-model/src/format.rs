@@ -17,7 +17,7 @@ use crate::plaintexts::Plaintexts;
 use crate::schema::Schema;
 
 mod canonical;
-mod header;
+pub(crate) mod header;
 mod record;
 mod v3;
 
@@ -178,19 +178,44 @@ pub(crate) fn check_new<'a>(
     Ok(NewRecord { owner, bytes })
 }
 
-/// Seals a record checked by [`check_new`], in the version this build writes: adds to `item` the
-/// header and the message of `plaintexts` under `key`, and the blind-index attributes
-/// `index_values`, which the message authenticates with the rest. `salt` and `nonce` are the
-/// item's randomness (fixed by the known-answer tests). On error `item` is unchanged.
+/// The attributes only sealing writes: a record's header and message. Every write seals the
+/// message again (under a new nonce), so a rewrite that finds them as read finds the record as
+/// read.
+pub(crate) const SEALING_ATTRIBUTES: [&str; 2] = [HEADER_ATTRIBUTE, SEALED_ATTRIBUTE];
+
+/// What sealing a record adds to its item: the header, the sealed message, and the blind-index
+/// attributes the message authenticates. Applied to a new item, or to a stored record's new
+/// item, which a rewrite then turns into its one conditional update.
+pub(crate) struct Sealing {
+    header: Vec<u8>,
+    message: Vec<u8>,
+    index_values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl Sealing {
+    /// Adds the sealing's attributes to `item`, replacing those of an earlier one.
+    pub(crate) fn apply_to(self, item: &mut Item) {
+        item.insert(HEADER_ATTRIBUTE, AttributeValue::B(self.header));
+        item.insert(SEALED_ATTRIBUTE, AttributeValue::B(self.message));
+        for (attribute, value) in self.index_values {
+            item.insert(attribute, value);
+        }
+    }
+}
+
+/// Seals a record checked by [`check_new`], in the version this build writes: the header and the
+/// message of `plaintexts` under `key`, with the blind-index attributes `index_values`, which the
+/// message authenticates with the attributes of `item`. `salt` and `nonce` are the item's
+/// randomness (fixed by the known-answer tests).
 pub(crate) fn seal(
     schema: &Schema,
-    item: &mut Item,
+    item: &Item,
     plaintexts: &Plaintexts,
     index_values: Vec<(&'static str, AttributeValue)>,
     key: &GeneratedDataKey,
     salt: [u8; SALT_LEN],
     nonce: [u8; NONCE_LEN],
-) -> Result<()> {
+) -> Result<Sealing> {
     let fields: Vec<(&str, &[u8])> = plaintexts.iter().collect();
     let (header, message) = v3::seal(
         schema,
@@ -207,12 +232,11 @@ pub(crate) fn seal(
         },
         &fields,
     )?;
-    item.insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
-    item.insert(SEALED_ATTRIBUTE, AttributeValue::B(message));
-    for (attribute, value) in index_values {
-        item.insert(attribute, value);
-    }
-    Ok(())
+    Ok(Sealing {
+        header,
+        message,
+        index_values,
+    })
 }
 
 /// An opened message: the plaintext of a record's sensitive fields, wiped on drop.
@@ -254,9 +278,10 @@ pub(crate) fn open(
     Ok(Opened(opened))
 }
 
-/// The header and message of a stored record under `wrapped`, the same data key `key` wrapped
-/// under another key-encryption key: the message is opened (checked as [`open`] checks it) and
-/// sealed again under the new header with a new `nonce`, its plaintext never copied.
+/// The sealing of a stored record under `wrapped`, the same data key `key` wrapped under another
+/// key-encryption key: the message is opened (checked as [`open`] checks it) and sealed again
+/// under the new header with a new `nonce`, its plaintext never copied; its blind-index
+/// attributes stay as they are.
 pub(crate) fn rewrap(
     schema: &Schema,
     envelope: &Envelope,
@@ -264,8 +289,8 @@ pub(crate) fn rewrap(
     key: &DataKey,
     wrapped: &WrappedDataKey,
     nonce: [u8; NONCE_LEN],
-) -> Result<(Vec<u8>, Vec<u8>)> {
-    v3::rewrap(
+) -> Result<Sealing> {
+    let (header, message) = v3::rewrap(
         schema,
         key,
         envelope.header.v3(),
@@ -274,7 +299,23 @@ pub(crate) fn rewrap(
         nonce,
         |name| attributes.get(name),
         envelope.message.clone(),
-    )
+    )?;
+    Ok(Sealing {
+        header,
+        message,
+        index_values: Vec::new(),
+    })
+}
+
+/// The integrity error of a record whose header does not hold (its commitment, or a key it names
+/// that cannot be found).
+pub(crate) fn header_integrity() -> Error {
+    Error::integrity(HEADER_ATTRIBUTE)
+}
+
+/// The integrity error of a record whose message does not open.
+pub(crate) fn message_integrity() -> Error {
+    Error::integrity(SEALED_ATTRIBUTE)
 }
 
 #[cfg(test)]

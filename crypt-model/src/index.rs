@@ -88,7 +88,7 @@ pub const MIN_INDEX_BITS: u16 = 8;
 /// The widest index allowed: wider indexes only leak more (they become near-unique tags).
 pub const MAX_INDEX_BITS: u16 = 64;
 /// The attribute of a field's blind index: this prefix and the field's attribute name.
-pub(crate) const INDEX_ATTRIBUTE_PREFIX: &str = "__cm_ix_";
+pub const INDEX_ATTRIBUTE_PREFIX: &str = "__cm_ix_";
 /// The secondary index of a field's blind index: this prefix and the field's attribute name.
 pub(crate) const INDEX_NAME_PREFIX: &str = "cm_ix_";
 

@@ -2,6 +2,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The derive names `::crypt_model`; the crate's own unit tests derive models too.
+#[cfg(test)]
+extern crate self as crypt_model;
+
 // The modules, in layers from the bottom (docs/architecture.md); each imports only modules above
 // it here, and `scripts/check-layers` fails on a cycle.
 mod aead;

@@ -17,11 +17,11 @@ use crate::access::{Admission, ErasePermit};
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
 use crate::cache::{CacheLimits, KeyCache};
 use crate::error::{Error, Result};
-use crate::format::{HEADER_ATTRIBUTE, OWNER_KEY_ID};
+use crate::format::OWNER_KEY_ID;
 use crate::keyring::{DataKey, EncryptionContext, GeneratedDataKey, WrappedDataKey};
 use crate::keys::KeySource;
 use crate::random;
-use crate::store::{Condition, Scan, Store, TableRef};
+use crate::store::{Condition, Scan, Store, TableRef, rewrite};
 
 /// The length of a key handle.
 pub(crate) const HANDLE_LEN: usize = 16;
@@ -197,7 +197,7 @@ impl OwnerKeys {
                     "a record names an owner key that the key table neither holds nor erased: \
                      its header or owner was edited in storage, or this is not its key table"
                 );
-                Error::integrity(HEADER_ATTRIBUTE)
+                crate::format::header_integrity()
             }
             Err(error) => error,
         }
@@ -366,14 +366,25 @@ impl OwnerKeys {
                 if new.key_id == wrapped.key_id && primary.is_none() {
                     continue;
                 }
-                let unchanged = Condition::And(vec![
-                    Condition::equals("key_id", wrapped.key_id.clone()),
-                    Condition::equals("wrapped", AttributeValue::B(wrapped.ciphertext.clone())),
-                ]);
                 let mut updated = row.clone();
                 updated.insert("key_id", AttributeValue::S(new.key_id));
                 updated.insert("wrapped", AttributeValue::B(new.ciphertext));
-                match self.store.put(&self.table, updated, &unchanged).await {
+                // Only the wrapped key changes, and only if the row still holds the one read.
+                let wrapping = |name: &str| name == "key_id" || name == "wrapped";
+                let (update, unchanged) = rewrite(
+                    &self.table,
+                    &row,
+                    &updated,
+                    wrapping,
+                    ["key_id", "wrapped"],
+                    Vec::new(),
+                );
+                let key = self.table.key_of(&row)?;
+                match self
+                    .store
+                    .update(&self.table, &key, &update, &unchanged)
+                    .await
+                {
                     Ok(()) => rewrapped += 1,
                     // Erased, or rewrapped by another run, meanwhile.
                     Err(Error::ConditionFailed { .. }) => {}

@@ -8,6 +8,8 @@ mod erase;
 mod find;
 mod read;
 mod records;
+#[cfg(test)]
+mod tests;
 mod write;
 
 pub(crate) use batch::Retry;

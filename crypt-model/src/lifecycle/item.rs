@@ -8,9 +8,9 @@ use lru::LruCache;
 
 use super::JobKind;
 use crate::access::{Caller, Logged, Permit, Scope, fingerprint};
-use crate::attribute::{AttributeValue, Item};
+use crate::attribute::Item;
 use crate::error::{Error, Result};
-use crate::format::{HEADER_ATTRIBUTE, Header, SEALED_ATTRIBUTE, StoredRecord};
+use crate::format::{self, Header, StoredRecord};
 use crate::keyring::WrappedDataKey;
 use crate::model::EncryptedItem;
 use crate::plaintexts::Plaintexts;
@@ -215,7 +215,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         let permit = self.admit(stored)?;
         self.authorize_write(owner.as_deref(), &snapshot)?;
         let Some(header) = permit.record().header() else {
-            return record_failure(Error::integrity(HEADER_ATTRIBUTE));
+            return record_failure(format::header_integrity());
         };
         let old = (header.key_id().to_owned(), header.wrapped().to_vec());
         let known = lock(&self.rewrapped).get(&old).cloned();
@@ -234,13 +234,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 rewrapped
             }
         };
-        let (header, message) = match self.records.rewrap(permit, &rewrapped).await {
-            Ok(parts) => parts,
+        let sealing = match self.records.rewrap(permit, &rewrapped).await {
+            Ok(sealing) => sealing,
             Err(error) => return record_failure(error),
         };
         let mut item = snapshot.clone();
-        item.insert(HEADER_ATTRIBUTE, AttributeValue::B(header));
-        item.insert(SEALED_ATTRIBUTE, AttributeValue::B(message));
+        sealing.apply_to(&mut item);
         if self.dry_run {
             return Ok(Attempt::Done(Outcome::Changed(rewrapped.key_id)));
         }

@@ -8,7 +8,7 @@ use crate::access::{Permit, fingerprint};
 use crate::attribute::Item;
 use crate::data_key::DataKey;
 use crate::error::{Error, Result};
-use crate::format::{self, HEADER_ATTRIBUTE, Layout, SEALED_ATTRIBUTE};
+use crate::format::{self, Layout};
 use crate::keys::KeySource;
 use crate::plaintexts::Plaintexts;
 use crate::schema::Schema;
@@ -51,7 +51,7 @@ pub(crate) async fn open_fields<T>(
         }
         Layout::Encrypted(envelope) => {
             // `opening_key` gives a key for every encrypted layout.
-            let key = key.ok_or_else(|| Error::integrity(HEADER_ATTRIBUTE))?;
+            let key = key.ok_or_else(format::header_integrity)?;
             let opened =
                 format::open(schema, envelope, &attributes, &key).inspect_err(|error| {
                     if let Error::Integrity { attribute } = error {
@@ -67,7 +67,7 @@ pub(crate) async fn open_fields<T>(
                 }
             });
             drop(opened);
-            fields.ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))?;
+            fields.ok_or_else(format::message_integrity)?;
             Ok((attributes, plaintexts))
         }
     }

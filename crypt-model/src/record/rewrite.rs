@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::attribute::Item;
-use crate::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
+use crate::format::SEALING_ATTRIBUTES;
 use crate::schema::Schema;
 use crate::store::{Condition, TableRef, Update, rewrite};
 
@@ -18,7 +18,7 @@ fn known_attributes(schema: &Schema) -> BTreeSet<&'static str> {
         .chain(schema.plain().iter().copied())
         .chain(schema.unauthenticated().iter().copied())
         .chain(schema.indexes().iter().map(|spec| spec.attribute()))
-        .chain([HEADER_ATTRIBUTE, SEALED_ATTRIBUTE])
+        .chain(SEALING_ATTRIBUTES)
         .filter(|name| !is_key(name))
         .collect()
 }
@@ -45,7 +45,7 @@ pub(crate) fn rewrite_of(
     let witnesses: Vec<&str> = if plaintext {
         known.iter().copied().collect()
     } else {
-        vec![HEADER_ATTRIBUTE, SEALED_ATTRIBUTE]
+        SEALING_ATTRIBUTES.to_vec()
     };
     rewrite(
         table,

@@ -34,7 +34,7 @@ pub(crate) async fn seal(
     let mut randomness = [0; SALT_LEN + NONCE_LEN];
     random::fill(&mut randomness)?;
     let (salt, nonce) = randomness.split_at(SALT_LEN);
-    format::seal(
+    let sealing = format::seal(
         schema,
         item,
         plaintexts,
@@ -42,5 +42,7 @@ pub(crate) async fn seal(
         &key,
         salt.try_into().map_err(|_| Error::Randomness)?,
         nonce.try_into().map_err(|_| Error::Randomness)?,
-    )
+    )?;
+    sealing.apply_to(item);
+    Ok(())
 }

@@ -9,7 +9,7 @@ use crate::access::{Caller, Gate, Logged, Permit, Scope};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::cipher::Cipher;
 use crate::error::{Error, Result};
-use crate::format::{self, HEADER_ATTRIBUTE, Layout, StoredRecord};
+use crate::format::{self, Layout, Sealing, StoredRecord};
 use crate::index::IndexSecrets;
 use crate::keyring::WrappedDataKey;
 use crate::keys::KeySource;
@@ -120,17 +120,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
             .__to_parts()
     }
 
-    /// The header and message of the record `permit` admits under `wrapped`, its data key
-    /// wrapped under another key-encryption key (a rotation's rewrap): its message opened,
-    /// checked, and sealed again under the new header, its plaintext never copied.
+    /// The sealing of the record `permit` admits under `wrapped`, its data key wrapped under
+    /// another key-encryption key (a rotation's rewrap): its message opened, checked, and sealed
+    /// again under the new header, its plaintext never copied.
     pub(crate) async fn rewrap(
         &self,
         permit: Permit<T>,
         wrapped: &WrappedDataKey,
-    ) -> Result<(Vec<u8>, Vec<u8>)> {
+    ) -> Result<Sealing> {
         let record = permit.record();
         let Ok(Layout::Encrypted(envelope)) = record.layout() else {
-            return Err(Error::integrity(HEADER_ATTRIBUTE));
+            return Err(format::header_integrity());
         };
         let owner = record.owner(&T::SCHEMA).unwrap_or_default();
         let header = &envelope.header;
