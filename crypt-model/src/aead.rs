@@ -6,7 +6,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
 /// The length of a key, in bytes.
-pub(crate) const KEY_LEN: usize = 32;
+pub(crate) use crate::key_bytes::KEY_LEN;
 /// The length of a nonce.
 pub(crate) const NONCE_LEN: usize = 24;
 /// The length of an authentication tag (Poly1305).

@@ -120,6 +120,15 @@ impl Item {
         self.attributes.is_empty()
     }
 
+    /// Whether an attribute's name starts with `prefix`: one search of the ordered names.
+    pub(crate) fn has_name_starting_with(&self, prefix: &str) -> bool {
+        use std::ops::Bound;
+        self.attributes
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
+            .next()
+            .is_some_and(|(name, _)| name.starts_with(prefix))
+    }
+
     /// The attributes, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &AttributeValue)> {
         self.attributes.iter().map(|(k, v)| (k.as_str(), v))

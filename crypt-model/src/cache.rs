@@ -16,7 +16,10 @@ use tracing::Instrument;
 
 use crate::error::Result;
 
+mod lookup;
 mod sweep;
+
+use lookup::with_cache_key;
 
 use crate::keyring::{
     CachedKeys, DataKey, EncryptionContext, GeneratedDataKey, Keyring, KeyringCalls, WrappedDataKey,
@@ -219,20 +222,10 @@ impl KeyCache {
         context: &EncryptionContext,
         bytes: u64,
     ) -> Result<Arc<GeneratedDataKey>> {
-        let state = &self.state;
-        let now = state.clock.now();
-        state.sweep_if_due(now);
-        if let Some(active) = lock(&state.active).get_mut(context) {
-            let limits = &state.limits;
-            if active.items < limits.max_items
-                && active.bytes.saturating_add(bytes) <= limits.max_bytes
-                && state.fresh(active.created, now)
-            {
-                active.items += 1;
-                active.bytes += bytes;
-                return Ok(active.key.clone());
-            }
+        if let Some(key) = self.cached_encryption_key(context, bytes) {
+            return Ok(key);
         }
+        let state = &self.state;
         state.generate_calls.fetch_add(1, Ordering::Relaxed);
         let key = Arc::new(
             state
@@ -254,6 +247,57 @@ impl KeyCache {
         Ok(key)
     }
 
+    /// The cached data key that encrypts one more item of `bytes` plaintext bytes under
+    /// `context`, while it is within the limits (counted as used); `None` when a new one is
+    /// needed. Synchronous: the path of nearly every write.
+    pub(crate) fn cached_encryption_key(
+        &self,
+        context: &EncryptionContext,
+        bytes: u64,
+    ) -> Option<Arc<GeneratedDataKey>> {
+        let state = &self.state;
+        let now = state.clock.now();
+        state.sweep_if_due(now);
+        let mut active_keys = lock(&state.active);
+        let active = active_keys.get_mut(context)?;
+        let limits = &state.limits;
+        if active.items < limits.max_items
+            && active.bytes.saturating_add(bytes) <= limits.max_bytes
+            && state.fresh(active.created, now)
+        {
+            active.items += 1;
+            active.bytes += bytes;
+            return Some(active.key.clone());
+        }
+        None
+    }
+
+    /// The plaintext of `wrapped` from the cache while fresh; `None` when the keyring must be
+    /// asked. The key is named by the header's key id and wrapped bytes, read in place.
+    /// Synchronous: the path of nearly every read.
+    pub(crate) fn cached_decryption_key(
+        &self,
+        context: &EncryptionContext,
+        key_id: &str,
+        ciphertext: &[u8],
+    ) -> Option<DataKey> {
+        let state = &self.state;
+        let now = state.clock.now();
+        state.sweep_if_due(now);
+        let cache = state.unwrapped.as_ref()?;
+        with_cache_key(context, key_id, ciphertext, |cache_key| {
+            let mut cache = lock(cache);
+            match cache.get(cache_key) {
+                Some(hit) if state.fresh(hit.created, now) => Some(hit.key.clone()),
+                Some(_) => {
+                    cache.pop(cache_key);
+                    None
+                }
+                None => None,
+            }
+        })
+    }
+
     /// The plaintext of `wrapped`: from the cache while fresh, else unwrapped by the keyring.
     /// The key is named by the header's key id and wrapped bytes, read in place; they are copied
     /// only when the keyring must be asked.
@@ -263,25 +307,10 @@ impl KeyCache {
         key_id: &str,
         ciphertext: &[u8],
     ) -> Result<DataKey> {
-        let state = &self.state;
-        let now = state.clock.now();
-        state.sweep_if_due(now);
-        if let Some(cache) = &state.unwrapped {
-            let hit = with_cache_key(context, key_id, ciphertext, |cache_key| {
-                let mut cache = lock(cache);
-                match cache.get(cache_key) {
-                    Some(hit) if state.fresh(hit.created, now) => Some(hit.key.clone()),
-                    Some(_) => {
-                        cache.pop(cache_key);
-                        None
-                    }
-                    None => None,
-                }
-            });
-            if let Some(key) = hit {
-                return Ok(key);
-            }
+        if let Some(key) = self.cached_decryption_key(context, key_id, ciphertext) {
+            return Ok(key);
         }
+        let state = &self.state;
         state.unwrap_calls.fetch_add(1, Ordering::Relaxed);
         let wrapped = WrappedDataKey {
             key_id: key_id.to_owned(),
@@ -418,48 +447,6 @@ impl State {
             );
             lock(cache).put(cache_key, entry);
         }
-    }
-}
-
-/// Calls `f` with the read cache's key: the context, the key id and the wrapped key,
-/// unambiguously encoded, in a stack buffer when it fits (every read looks it up).
-fn with_cache_key<R>(
-    context: &EncryptionContext,
-    key_id: &str,
-    ciphertext: &[u8],
-    f: impl FnOnce(&[u8]) -> R,
-) -> R {
-    let parts: [&[u8]; 6] = {
-        let mut entries = context.iter();
-        let (k1, v1) = entries.next().unwrap_or_default();
-        let (k2, v2) = entries.next().unwrap_or_default();
-        [
-            k1.as_bytes(),
-            v1.as_bytes(),
-            k2.as_bytes(),
-            v2.as_bytes(),
-            key_id.as_bytes(),
-            ciphertext,
-        ]
-    };
-    let len: usize = parts.iter().map(|p| 4 + p.len()).sum();
-    let fill = |buffer: &mut [u8]| {
-        let mut at = 0;
-        for part in parts {
-            let prefix = u32::try_from(part.len()).unwrap_or(u32::MAX).to_be_bytes();
-            buffer[at..at + 4].copy_from_slice(&prefix);
-            buffer[at + 4..at + 4 + part.len()].copy_from_slice(part);
-            at += 4 + part.len();
-        }
-    };
-    let mut stack = [0u8; 512];
-    if len <= stack.len() {
-        fill(&mut stack[..len]);
-        f(&stack[..len])
-    } else {
-        let mut heap = vec![0u8; len];
-        fill(&mut heap);
-        f(&heap)
     }
 }
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use crate::cache::{CacheLimits, KeyCache};
 use crate::error::{Error, Result};
 use crate::index::{IndexSecret, IndexSecrets};
+use crate::key_source::KeySource;
 use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
-use crate::keys::KeySource;
 use crate::owner_keys::OwnerKeys;
 use crate::schema::Schema;
 
@@ -53,7 +53,7 @@ use crate::schema::Schema;
 ///
 /// [`LocalKeyring`]: crate::LocalKeyring
 pub struct Cipher {
-    keys: KeyCache,
+    keys: Arc<KeyCache>,
     owner_keys: Option<Arc<OwnerKeys>>,
     index_secrets: IndexSecrets,
 }
@@ -67,7 +67,7 @@ impl Cipher {
     /// The keys of `keyring` with the given cache limits.
     pub fn with_cache_limits(keyring: impl Keyring + 'static, limits: CacheLimits) -> Self {
         Cipher {
-            keys: KeyCache::new(Arc::new(keyring), limits),
+            keys: Arc::new(KeyCache::new(Arc::new(keyring), limits)),
             owner_keys: None,
             index_secrets: IndexSecrets::default(),
         }
@@ -77,7 +77,7 @@ impl Cipher {
     /// records are sealed under a key of their own, kept only there (see [`OwnerKeys`]), and
     /// wrapped by this cipher's keyring.
     pub fn with_owner_keys(mut self, keys: OwnerKeys) -> Self {
-        self.owner_keys = Some(Arc::new(keys.bound(self.keys.clone())));
+        self.owner_keys = Some(Arc::new(keys.bound(KeyCache::clone(&self.keys))));
         self
     }
 
@@ -135,18 +135,23 @@ impl Cipher {
     /// error without a key table), else the shared keys. Chosen once, when a table is made.
     pub(crate) fn source_for(&self, schema: &Schema) -> Result<Arc<dyn KeySource>> {
         if !schema.keeps_key_per_owner() {
-            return Ok(Arc::new(self.keys.clone()));
+            return Ok(self.keys.clone());
         }
         match &self.owner_keys {
             Some(keys) => Ok(keys.clone()),
-            None => Err(Error::Unsupported {
-                table: schema.table().to_owned(),
-                operation: "seal or open a record under its owner's key",
-                reason: "the model has `#[crypt_model(key_per_owner)]`: give the Cipher its key \
-                         table with `Cipher::with_owner_keys(OwnerKeys::new(store, \
-                         \"key-table\")?)`"
-                    .to_owned(),
-            }),
+            None => Err(no_owner_keys(schema)),
+        }
+    }
+
+    /// [`source_for`](Self::source_for), borrowed: for one record opened or sealed outside a
+    /// table.
+    pub(crate) fn source_ref(&self, schema: &Schema) -> Result<&dyn KeySource> {
+        if !schema.keeps_key_per_owner() {
+            return Ok(&*self.keys);
+        }
+        match &self.owner_keys {
+            Some(keys) => Ok(&**keys),
+            None => Err(no_owner_keys(schema)),
         }
     }
 
@@ -180,5 +185,16 @@ impl fmt::Debug for Cipher {
             .field("owner_keys", &self.owner_keys)
             .field("index_secrets", &self.index_secrets)
             .finish()
+    }
+}
+
+/// The error of a model with a key per owner whose keys have no key table.
+fn no_owner_keys(schema: &Schema) -> Error {
+    Error::Unsupported {
+        table: schema.table().to_owned(),
+        operation: "seal or open a record under its owner's key",
+        reason: "the model has `#[crypt_model(key_per_owner)]`: give the Cipher its key table \
+                 with `Cipher::with_owner_keys(OwnerKeys::new(store, \"key-table\")?)`"
+            .to_owned(),
     }
 }

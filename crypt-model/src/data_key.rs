@@ -8,9 +8,8 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::aead::KEY_LEN;
 use crate::error::{Error, Result};
-use crate::key_bytes::KeyBytes;
+use crate::key_bytes::{KEY_LEN, KeyBytes};
 
 /// A plaintext 256-bit data key, in a heap block of its own that is wiped when the last clone is
 /// dropped (moving or cloning a `DataKey` copies a pointer, not the key: the cache hands one out

@@ -60,9 +60,7 @@ pub(crate) fn check_key_id(key_id: &str) -> Result<(), &'static str> {
 /// header, no sealed message, no index attribute). An item with some but not all of them is not
 /// one: it is an encrypted record damaged or edited, and fails closed.
 pub(crate) fn is_plaintext_record(item: &Item) -> bool {
-    !item
-        .iter()
-        .any(|(name, _)| name.starts_with(RESERVED_PREFIX))
+    !item.has_name_starting_with(RESERVED_PREFIX)
 }
 
 /// Checks that `item` holds the record's keys as strings, numbers (in decimal) or binary.

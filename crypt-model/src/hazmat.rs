@@ -27,8 +27,8 @@ pub async fn encrypt(
     item: &mut Item,
     plaintexts: &Plaintexts,
 ) -> Result<()> {
-    let source = cipher.source_for(schema)?;
-    record::seal(schema, item, plaintexts, &*source, cipher.index_secrets()).await
+    let source = cipher.source_ref(schema)?;
+    record::seal(schema, item, plaintexts, source, cipher.index_secrets()).await
 }
 
 /// Checks and decrypts the sensitive attributes of `item` that `schema` declares, for
@@ -45,11 +45,11 @@ pub async fn decrypt(
     let permit = Gate::<()>::new()
         .issue(caller, schema, record, Scope::Read, Logged::All)
         .ok_or_else(|| denied(caller, schema))?;
-    let source = cipher.source_for(schema)?;
+    let source = cipher.source_ref(schema)?;
     let (_, plaintexts) = record::open_fields(
         schema,
         permit,
-        &*source,
+        source,
         no_plaintext_records,
         PlaintextReads::Logged,
     )

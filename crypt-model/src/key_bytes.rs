@@ -8,7 +8,8 @@
 
 use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
 
-use crate::aead::KEY_LEN;
+/// The length of every key: data keys, key-encryption keys, index secrets, the keys of an item.
+pub(crate) const KEY_LEN: usize = 32;
 
 /// 32 key bytes in a heap block of their own, wiped on drop.
 pub(crate) struct KeyBytes(SecretBox<[u8; KEY_LEN]>);

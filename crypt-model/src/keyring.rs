@@ -22,7 +22,7 @@ pub use async_trait::async_trait;
 pub use local::LocalKeyring;
 
 /// The length of a data key and of a key-encryption key, in bytes.
-pub const KEY_LEN: usize = crate::aead::KEY_LEN;
+pub const KEY_LEN: usize = crate::key_bytes::KEY_LEN;
 
 /// The non-secret context a data key is wrapped under; unwrapping succeeds only under the same
 /// context.

@@ -6,46 +6,50 @@
 #[cfg(test)]
 extern crate self as crypt_model;
 
-// The modules, in layers from the bottom (docs/architecture.md); each imports only modules above
-// it here, and `scripts/check-layers` fails on a cycle.
-mod aead;
+// The modules, by room from the bottom (docs/architecture.md, which says what each room may
+// never import; `scripts/check-layers` fails on such an import, and on a cycle).
+
+// Values.
+pub mod attribute;
+mod data_key;
 mod encoding;
+mod error;
 mod fingerprint;
 mod identity;
-mod wipe;
-
-pub mod attribute;
-
-mod data_key;
-mod error;
+pub mod index;
+mod json;
 mod key_bytes;
 pub mod plaintext;
-mod random;
-
-mod json;
-pub mod keyring;
 mod plaintexts;
-mod sensitive;
-mod types;
-
-mod cache;
-pub mod index;
-
+mod random;
 pub mod schema;
+mod sensitive;
+mod wipe;
 
-pub mod access;
+// The format: the pure engine.
+mod aead;
 pub mod format;
-mod owner_keys;
+
+// Storage.
 pub mod store;
 
+// Keys.
+mod cache;
 mod cipher;
-mod keys;
-mod record;
+mod key_source;
+pub mod keyring;
+mod owner_keys;
 
+// Policy.
+pub mod access;
+
+// Records.
 mod model;
-
+mod record;
 mod table;
+mod types;
 
+// Jobs.
 pub mod lifecycle;
 
 #[cfg(feature = "hazmat")]

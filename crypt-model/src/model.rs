@@ -86,13 +86,13 @@ pub trait EncryptedItem: Sized {
         Self: Sync,
     {
         async move {
-            let source = cipher.source_for(&Self::SCHEMA)?;
+            let source = cipher.source_ref(&Self::SCHEMA)?;
             let (mut item, plaintexts) = self.__to_parts()?;
             crate::record::seal(
                 &Self::SCHEMA,
                 &mut item,
                 &plaintexts,
-                &*source,
+                source,
                 cipher.index_secrets(),
             )
             .await?;

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use lru::LruCache;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use async_trait::async_trait;
@@ -18,10 +17,14 @@ use crate::attribute::{AttributeValue, Item, Key, KeyType};
 use crate::cache::{CacheLimits, KeyCache};
 use crate::error::{Error, Result};
 use crate::format::OWNER_KEY_ID;
-use crate::keyring::{DataKey, EncryptionContext, GeneratedDataKey, WrappedDataKey};
-use crate::keys::KeySource;
+use crate::key_source::KeySource;
+use crate::keyring::{DataKey, GeneratedDataKey, WrappedDataKey};
 use crate::random;
 use crate::store::{Condition, Scan, Store, TableRef, rewrite};
+
+mod row;
+
+use row::{context, parse_row, row_key, tombstone_key};
 
 /// The length of a key handle.
 pub(crate) const HANDLE_LEN: usize = 16;
@@ -399,11 +402,51 @@ impl OwnerKeys {
     }
 }
 
+/// An owner's key as a sealing key: its header names the key's handle.
+fn owner_key(key: DataKey, handle: [u8; HANDLE_LEN]) -> Arc<GeneratedDataKey> {
+    Arc::new(GeneratedDataKey {
+        key,
+        wrapped: WrappedDataKey {
+            key_id: OWNER_KEY_ID.to_owned(),
+            ciphertext: handle.to_vec(),
+        },
+    })
+}
+
 /// Per-owner keys: each owner's records are sealed under a key of their own, kept only in the
 /// key table; a record written before the model kept a key per owner still opens under the
 /// shared key its header names.
 #[async_trait]
 impl KeySource for OwnerKeys {
+    fn cached_sealing_key(
+        &self,
+        table: &'static str,
+        owner: &str,
+        _bytes: u64,
+    ) -> Option<Arc<GeneratedDataKey>> {
+        let (key, handle) = self.cached(&row_key(table, owner))?;
+        Some(owner_key(key, handle))
+    }
+
+    fn cached_opening_key(
+        &self,
+        admission: &Admission,
+        table: &'static str,
+        owner: &str,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Option<DataKey> {
+        if key_id != OWNER_KEY_ID {
+            return self
+                .keys
+                .as_ref()?
+                .cached_opening_key(admission, table, owner, key_id, wrapped);
+        }
+        // A cached key of another handle (an erased key of the owner's) is not this record's.
+        let (key, handle) = self.cached(&row_key(table, owner))?;
+        bool::from(handle.as_slice().ct_eq(wrapped)).then_some(key)
+    }
+
     async fn sealing_key(
         &self,
         table: &'static str,
@@ -411,13 +454,7 @@ impl KeySource for OwnerKeys {
         _bytes: u64,
     ) -> Result<Arc<GeneratedDataKey>> {
         let (key, handle) = self.key_for_write(table, owner).await?;
-        Ok(Arc::new(GeneratedDataKey {
-            key,
-            wrapped: WrappedDataKey {
-                key_id: OWNER_KEY_ID.to_owned(),
-                ciphertext: handle.to_vec(),
-            },
-        }))
+        Ok(owner_key(key, handle))
     }
 
     async fn opening_key(
@@ -435,57 +472,6 @@ impl KeySource for OwnerKeys {
             .opening_key(admission, table, owner, key_id, wrapped)
             .await
     }
-}
-
-/// A row's wrapped key and handle.
-fn parse_row(stored: &Item) -> Result<(WrappedDataKey, [u8; HANDLE_LEN])> {
-    let malformed = |attribute: &str| {
-        Error::malformed(attribute, "not an owner key row of crypt-model's key table")
-    };
-    let key_id = match stored.get("key_id") {
-        Some(AttributeValue::S(id)) => id.clone(),
-        _ => return Err(malformed("key_id")),
-    };
-    let ciphertext = match stored.get("wrapped") {
-        Some(AttributeValue::B(bytes)) => bytes.clone(),
-        _ => return Err(malformed("wrapped")),
-    };
-    let handle: [u8; HANDLE_LEN] = match stored.get("handle") {
-        Some(AttributeValue::B(bytes)) => bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| malformed("handle"))?,
-        _ => return Err(malformed("handle")),
-    };
-    Ok((WrappedDataKey { key_id, ciphertext }, handle))
-}
-
-/// The row of `owner` in the logical table `table` (a table name holds no `/`).
-fn row_key(table: &str, owner: &str) -> String {
-    format!("{table}/{owner}")
-}
-
-/// The tombstone of `owner`'s erased key whose handle is `handle`, in the logical table
-/// `table`: `erased:<table>:<hex SHA-256(u32 len(owner) || owner || handle)>`. Bound to the
-/// owner, so that a handle copied from an erased owner's record into another owner's does not
-/// make that record read as erased; a digest, so that the owner's id is not in it.
-fn tombstone_key(table: &str, owner: &str, handle: &[u8]) -> String {
-    let mut digest = Sha256::new();
-    digest.update((owner.len() as u32).to_be_bytes());
-    digest.update(owner.as_bytes());
-    digest.update(handle);
-    let hex: String = digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{TOMBSTONE}{table}:{hex}")
-}
-
-/// The encryption context of a table's owner keys: not the table's own, so that an owner key
-/// can never serve as one of the table's data keys.
-fn context(table: &str) -> EncryptionContext {
-    EncryptionContext::for_table(&format!("{table}/owner-keys"))
 }
 
 fn capacity(limits: &CacheLimits) -> NonZeroUsize {

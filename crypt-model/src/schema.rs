@@ -111,7 +111,7 @@ impl Schema {
 
     /// Migration mode (`#[crypt_model(migrate_from_plaintext)]`): a record stored before
     /// encryption — no attribute of crypt-model's, its sensitive fields in plain — is read too,
-    /// counted ([`Cipher::plaintext_reads`](crate::Cipher::plaintext_reads)) and logged (target
+    /// counted ([`Table::plaintext_reads`](crate::Table::plaintext_reads)) and logged (target
     /// `crypt_model::migration`); every write encrypts. `docs/migration.md` is the runbook.
     pub const fn with_plaintext_migration(mut self) -> Self {
         self.plaintext_migration = true;

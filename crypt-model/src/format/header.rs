@@ -62,7 +62,7 @@ pub struct Header {
 }
 
 /// What a header of each version holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Parsed {
     V3(v3::Fields),
 }
@@ -121,8 +121,8 @@ impl Header {
     /// The id of the key-encryption key that wrapped the record's data key (a local key's name,
     /// a KMS key ARN), or [`OWNER_KEY_ID`] for a record sealed under its owner's key.
     pub fn key_id(&self) -> &str {
-        let range = match &self.parsed {
-            Parsed::V3(fields) => fields.key_id.clone(),
+        let range = match self.parsed {
+            Parsed::V3(fields) => fields.key_id(),
         };
         // Checked to be printable ASCII when parsed.
         std::str::from_utf8(&self.bytes[range]).unwrap_or_default()
@@ -136,8 +136,8 @@ impl Header {
 
     /// The wrapped data key (or, under an owner's key, the key's handle).
     pub(crate) fn wrapped(&self) -> &[u8] {
-        match &self.parsed {
-            Parsed::V3(fields) => &self.bytes[fields.wrapped.clone()],
+        match self.parsed {
+            Parsed::V3(fields) => &self.bytes[fields.wrapped()],
         }
     }
 

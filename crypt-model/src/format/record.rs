@@ -20,7 +20,8 @@ pub(crate) struct StoredRecord {
     owner_valid: bool,
     /// Whether the item holds no attribute of crypt-model's: stored before encryption.
     plaintext: bool,
-    layout: Result<Layout>,
+    /// Boxed when it is an error (rare), so that a parsed record stays small to move.
+    layout: Result<Layout, Box<Error>>,
 }
 
 /// How a record's sensitive fields are stored.
@@ -43,7 +44,7 @@ impl StoredRecord {
         let plaintext = is_plaintext_record(&item);
         let owner_error = owner_of(schema, &item).err();
         let owner_valid = owner_error.is_none();
-        let layout = layout(schema, &mut item, plaintext, owner_error);
+        let layout = layout(schema, &mut item, plaintext, owner_error).map_err(Box::new);
         StoredRecord {
             attributes: item,
             owner_valid,
@@ -81,7 +82,7 @@ impl StoredRecord {
 
     /// What the record is made of, or what is wrong with it.
     pub(crate) fn layout(&self) -> Result<&Layout, &Error> {
-        self.layout.as_ref()
+        self.layout.as_ref().map_err(|error| &**error)
     }
 
     /// The item as it was read, the header and the message included: what a rewrite requires
@@ -103,7 +104,7 @@ impl StoredRecord {
 
     /// The attributes and the layout, taken apart.
     pub(crate) fn into_parts(self) -> (Item, Result<Layout>) {
-        (self.attributes, self.layout)
+        (self.attributes, self.layout.map_err(|error| *error))
     }
 }
 

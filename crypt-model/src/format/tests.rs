@@ -372,8 +372,8 @@ fn header_parse_rejects_bad_shapes() {
         (parsed.version(), parsed.key_id(), parsed.wrapped()),
         (3, "k", &[1, 2, 3][..])
     );
-    assert_eq!(parsed.v3().salt, [5; SALT_LEN]);
-    assert_eq!(parsed.v3().commitment, [6; COMMITMENT_LEN]);
+    assert_eq!(parsed.v3().salt(&bytes), [5; SALT_LEN]);
+    assert_eq!(parsed.v3().commitment(&bytes), [6; COMMITMENT_LEN]);
     assert_eq!(parsed.bytes(), bytes);
     for len in 0..bytes.len() {
         assert!(
@@ -457,5 +457,32 @@ fn the_build_has_the_poly1305_backend_the_run_expects() {
         Ok("default") => assert!(!soft, "expected a build without poly1305_backend=\"soft\""),
         Ok(other) => panic!("CRYPT_MODEL_EXPECT_POLY1305 is `{other}`: use `soft` or `default`"),
         Err(_) => {}
+    }
+}
+
+#[test]
+fn a_record_is_plaintext_exactly_when_no_name_starts_with_the_reserved_prefix() {
+    let item = |names: &[&str]| {
+        Item::from_iter(
+            names
+                .iter()
+                .map(|name| (*name, AttributeValue::S("x".to_owned()))),
+        )
+    };
+    for names in [
+        &[][..],
+        &["a", "b"],
+        &["_", "__c", "__cl", "__cn", "zzz"],
+        &["__CM_header", "user_id"],
+    ] {
+        assert!(is_plaintext_record(&item(names)), "{names:?}");
+    }
+    for names in [
+        &["__cm"][..],
+        &["__cm_header"],
+        &["a", "__cm_ix_email", "z"],
+        &["__c", "__cm_sealed", "__cn"],
+    ] {
+        assert!(!is_plaintext_record(&item(names)), "{names:?}");
     }
 }

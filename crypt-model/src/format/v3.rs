@@ -27,14 +27,40 @@ const ITEM_LABEL: &[u8] = b"crypt-model item";
 const KEY_LABEL: &[u8] = b"crypt-model key";
 const COMMIT_LABEL: &[u8] = b"crypt-model commit";
 
-/// A version 3 header, parsed: where its key id and wrapped key are in its bytes, its salt and
-/// its commitment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A version 3 header, parsed: where its key id and its wrapped key end in its bytes (the key id
+/// starts after the version and its length, the wrapped key after the key id and its length; the
+/// salt and the commitment are the last 64 bytes). Small, so that a parsed record is cheap to
+/// move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Fields {
-    pub(super) key_id: Range<usize>,
-    pub(super) wrapped: Range<usize>,
-    pub(super) salt: [u8; SALT_LEN],
-    pub(super) commitment: [u8; COMMITMENT_LEN],
+    key_id_end: u32,
+    wrapped_end: u32,
+}
+
+impl Fields {
+    /// Where the key id is in the header's bytes.
+    pub(super) fn key_id(self) -> Range<usize> {
+        3..self.key_id_end as usize
+    }
+
+    /// Where the wrapped data key is.
+    pub(super) fn wrapped(self) -> Range<usize> {
+        self.key_id_end as usize + 2..self.wrapped_end as usize
+    }
+
+    /// The item's salt.
+    pub(super) fn salt(self, bytes: &[u8]) -> [u8; SALT_LEN] {
+        let at = self.wrapped_end as usize;
+        bytes[at..at + SALT_LEN].try_into().unwrap_or([0; SALT_LEN])
+    }
+
+    /// The item's key commitment.
+    pub(super) fn commitment(self, bytes: &[u8]) -> [u8; COMMITMENT_LEN] {
+        let at = self.wrapped_end as usize + SALT_LEN;
+        bytes[at..at + COMMITMENT_LEN]
+            .try_into()
+            .unwrap_or([0; COMMITMENT_LEN])
+    }
 }
 
 /// Parses `u8(3) || u16(len(key id)) || key id || u16(len(wrapped)) || wrapped || salt (32) ||
@@ -60,11 +86,10 @@ pub(super) fn parse_header(bytes: &[u8]) -> Result<Fields> {
     let key_id = prefixed(&mut at)?;
     let wrapped = prefixed(&mut at)?;
     let rest = &bytes[at..];
-    let (salt, rest) = rest.split_first_chunk::<SALT_LEN>().ok_or_else(truncated)?;
-    let (commitment, rest) = rest
-        .split_first_chunk::<COMMITMENT_LEN>()
-        .ok_or_else(truncated)?;
-    if !rest.is_empty() {
+    if rest.len() < SALT_LEN + COMMITMENT_LEN {
+        return Err(truncated());
+    }
+    if rest.len() > SALT_LEN + COMMITMENT_LEN {
         return Err(malformed("the header has trailing bytes"));
     }
     let id = std::str::from_utf8(&bytes[key_id.clone()])
@@ -73,11 +98,11 @@ pub(super) fn parse_header(bytes: &[u8]) -> Result<Fields> {
     if wrapped.is_empty() {
         return Err(malformed("the wrapped data key is empty"));
     }
+    // A header is at most 1 + 2 + 65,535 + 2 + 65,535 + 64 bytes.
+    let end = |range: Range<usize>| u32::try_from(range.end).map_err(|_| truncated());
     Ok(Fields {
-        key_id,
-        wrapped,
-        salt: *salt,
-        commitment: *commitment,
+        key_id_end: end(key_id)?,
+        wrapped_end: end(wrapped)?,
     })
 }
 
@@ -245,7 +270,7 @@ pub(super) fn open<'a>(
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
     message: Vec<u8>,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    let keys = ItemKeys::derive(data_key, &header.salt(header_bytes), schema.table());
     open_with(schema, &keys, header, header_bytes, get, message)
 }
 
@@ -258,7 +283,7 @@ fn open_with<'a>(
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
     message: Vec<u8>,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    if !bool::from(keys.commitment.ct_eq(&header.commitment)) {
+    if !bool::from(keys.commitment.ct_eq(&header.commitment(header_bytes))) {
         return Err(Error::integrity(HEADER_ATTRIBUTE));
     }
     let aad = associated_data(schema, header_bytes, get)?;
@@ -281,12 +306,13 @@ pub(super) fn rewrap<'a>(
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
     message: Vec<u8>,
 ) -> Result<(Vec<u8>, Vec<u8>)> {
-    let keys = ItemKeys::derive(data_key, &header.salt, schema.table());
+    let salt = header.salt(header_bytes);
+    let keys = ItemKeys::derive(data_key, &salt, schema.table());
     let opened = open_with(schema, &keys, header, header_bytes, &get, message)?;
     let new_header = encode_header(
         &wrapped.key_id,
         &wrapped.ciphertext,
-        &header.salt,
+        &salt,
         &keys.commitment,
     )?;
     let aad = associated_data(schema, &new_header, get)?;

@@ -127,8 +127,8 @@ impl<T: EncryptedItem> Permit<T> {
     /// commitment, the whole item's authentication, then each field. A record edited or copied
     /// in storage gives [`Error::Integrity`](crate::Error::Integrity) and no plaintext.
     pub async fn open(self, cipher: &Cipher) -> Result<T> {
-        let source = cipher.source_for(&T::SCHEMA)?;
-        open_permitted(self, &*source, PlaintextReads::Logged).await
+        let source = cipher.source_ref(&T::SCHEMA)?;
+        open_permitted(self, source, PlaintextReads::Logged).await
     }
 }
 
@@ -136,7 +136,7 @@ impl<T: EncryptedItem> Permit<T> {
 /// in migration mode, read from a record stored in plaintext), then parsed into `T`.
 pub(crate) async fn open_permitted<T: EncryptedItem>(
     permit: Permit<T>,
-    source: &dyn crate::keys::KeySource,
+    source: &dyn crate::key_source::KeySource,
     reads: PlaintextReads<'_>,
 ) -> Result<T> {
     let (mut attributes, mut plaintexts) =

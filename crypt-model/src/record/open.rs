@@ -9,7 +9,7 @@ use crate::attribute::Item;
 use crate::data_key::DataKey;
 use crate::error::{Error, Result};
 use crate::format::{self, Layout};
-use crate::keys::KeySource;
+use crate::key_source::KeySource;
 use crate::plaintexts::Plaintexts;
 use crate::schema::Schema;
 
@@ -86,14 +86,13 @@ async fn opening_key<T>(
     // A well-formed record has a valid owner.
     let owner = record.owner(schema).unwrap_or_default();
     let header = &envelope.header;
+    let (table, key_id, wrapped) = (schema.table(), header.key_id(), header.wrapped());
+    let admission = permit.admission();
+    if let Some(key) = source.cached_opening_key(admission, table, owner, key_id, wrapped) {
+        return Ok(Some(key));
+    }
     source
-        .opening_key(
-            permit.admission(),
-            schema.table(),
-            owner,
-            header.key_id(),
-            header.wrapped(),
-        )
+        .opening_key(admission, table, owner, key_id, wrapped)
         .await
         .map(Some)
 }

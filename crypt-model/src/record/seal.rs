@@ -5,7 +5,7 @@ use crate::attribute::Item;
 use crate::error::{Error, Result};
 use crate::format::{self, NONCE_LEN, SALT_LEN};
 use crate::index::IndexSecrets;
-use crate::keys::KeySource;
+use crate::key_source::KeySource;
 use crate::plaintexts::Plaintexts;
 use crate::random;
 use crate::schema::Schema;
@@ -27,9 +27,11 @@ pub(crate) async fn seal(
     // Computed before anything is added, so that an error leaves the item unchanged.
     let index_values =
         search.attributes(schema.table(), schema.indexes(), new.owner, plaintexts)?;
-    let key = source
-        .sealing_key(schema.table(), new.owner, new.bytes)
-        .await?;
+    let (table, owner, bytes) = (schema.table(), new.owner, new.bytes);
+    let key = match source.cached_sealing_key(table, owner, bytes) {
+        Some(key) => key,
+        None => source.sealing_key(table, owner, bytes).await?,
+    };
     // The salt and the nonce in one call to the operating system.
     let mut randomness = [0; SALT_LEN + NONCE_LEN];
     random::fill(&mut randomness)?;

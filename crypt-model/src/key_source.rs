@@ -1,8 +1,9 @@
 //! Where a record's data key comes from: the [`KeySource`] a table chooses once, from its model's
 //! schema. Two sources today: *shared keys* (the keyring behind the data-key cache, within its
-//! budget: [`KeyCache`]), and *per-owner keys* (the key table, [`OwnerKeys`]). A third (a key per
-//! tenant, say) is a third implementation, chosen in the same one place
-//! ([`Cipher::source_for`](crate::Cipher)), not a branch in the record path.
+//! budget: [`KeyCache`]), and *per-owner keys* (the key table,
+//! [`OwnerKeys`](crate::OwnerKeys)). A third (a key per tenant, say) is a third implementation,
+//! chosen in the same one place ([`Cipher`](crate::Cipher)'s `source_for`), not a branch in the
+//! record path.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,12 +16,29 @@ use crate::data_key::{DataKey, GeneratedDataKey, WrappedDataKey};
 use crate::error::Result;
 use crate::keyring::EncryptionContext;
 
-#[cfg(doc)]
-use crate::owner_keys::OwnerKeys;
-
-/// The data key that seals or opens a record.
+/// The data key that seals or opens a record. Each key has a synchronous way, for a key in
+/// memory (the path of nearly every record, which allocates no future), and an asynchronous one
+/// that may ask a key provider or a key table.
 #[async_trait]
 pub(crate) trait KeySource: Send + Sync + fmt::Debug {
+    /// The key [`sealing_key`](Self::sealing_key) would give, when it is in memory.
+    fn cached_sealing_key(
+        &self,
+        table: &'static str,
+        owner: &str,
+        bytes: u64,
+    ) -> Option<Arc<GeneratedDataKey>>;
+
+    /// The key [`opening_key`](Self::opening_key) would give, when it is in memory.
+    fn cached_opening_key(
+        &self,
+        admission: &Admission,
+        table: &'static str,
+        owner: &str,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Option<DataKey>;
+
     /// The data key that seals a new record of `owner` in the logical table `table`, holding
     /// `bytes` bytes of plaintext, and what its header names (a key id and the wrapped key, or
     /// the handle of an owner's key).
@@ -47,6 +65,26 @@ pub(crate) trait KeySource: Send + Sync + fmt::Debug {
 /// limits, and the keyring wraps it.
 #[async_trait]
 impl KeySource for KeyCache {
+    fn cached_sealing_key(
+        &self,
+        table: &'static str,
+        _owner: &str,
+        bytes: u64,
+    ) -> Option<Arc<GeneratedDataKey>> {
+        self.cached_encryption_key(&EncryptionContext::for_static_table(table), bytes)
+    }
+
+    fn cached_opening_key(
+        &self,
+        _admission: &Admission,
+        table: &'static str,
+        _owner: &str,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Option<DataKey> {
+        self.cached_decryption_key(&EncryptionContext::for_static_table(table), key_id, wrapped)
+    }
+
     async fn sealing_key(
         &self,
         table: &'static str,
