@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crypt_model::EncryptedItem;
-use crypt_model::lifecycle::JobKind;
+use crypt_model::lifecycle::{JobKind, KINDS};
 
 use crate::audit::{self, Integrity};
 use crate::connect::{Aws, KeyArgs, error_text};
@@ -187,11 +187,7 @@ impl Cli {
                 keys,
             } => {
                 let model = self.find(&target)?;
-                let kind = match mode {
-                    RotateMode::Rewrap => JobKind::Rewrap,
-                    RotateMode::Reencrypt => JobKind::Reencrypt,
-                };
-                jobs::run(aws, model, &target.table, kind, &job, &keys).await
+                jobs::run(aws, model, &target.table, mode, &job, &keys).await
             }
             Command::BackfillIndex { target, job, keys } => {
                 let model = self.find(&target)?;
@@ -397,8 +393,8 @@ enum Command {
         target: Target,
         /// rewrap: wrap each data key again (one KMS call per data key); reencrypt: new data
         /// keys, for when a data key may be exposed.
-        #[arg(long, value_enum)]
-        mode: RotateMode,
+        #[arg(long, value_parser = rotation_kind)]
+        mode: JobKind,
         #[command(flatten)]
         job: JobArgs,
         #[command(flatten)]
@@ -430,8 +426,35 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum RotateMode {
-    Rewrap,
-    Reencrypt,
+/// The kind of a rotation, by its name in the library's table of job kinds
+/// (`crypt_model::lifecycle::KINDS`): `rewrap` or `reencrypt`.
+fn rotation_kind(mode: &str) -> Result<JobKind, String> {
+    let rotations = || {
+        KINDS
+            .iter()
+            .filter(|info| info.rotation)
+            .map(|info| info.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    JobKind::from_name(mode)
+        .filter(|kind| kind.info().rotation)
+        .ok_or_else(|| format!("a rotation is one of: {}", rotations()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{JobKind, rotation_kind};
+
+    #[test]
+    fn a_rotation_is_named_as_the_library_names_its_kinds() {
+        assert_eq!(rotation_kind("rewrap"), Ok(JobKind::Rewrap));
+        assert_eq!(rotation_kind("reencrypt"), Ok(JobKind::Reencrypt));
+        for other in ["migrate", "backfill", "rotate", ""] {
+            assert_eq!(
+                rotation_kind(other),
+                Err("a rotation is one of: reencrypt, rewrap".to_owned())
+            );
+        }
+    }
 }

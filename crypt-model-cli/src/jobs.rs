@@ -127,7 +127,7 @@ pub(crate) async fn run(
     })?;
     // The key table's rows are under the keyring's keys too: a rotation of a model with a key
     // per owner rewraps them, once the records are done.
-    let rotation = matches!(kind, JobKind::Rewrap | JobKind::Reencrypt);
+    let rotation = kind.info().rotation;
     let rewrap_rows = rotation && schema.keeps_key_per_owner() && !args.dry_run;
     let (rows, rows_error) = if rewrap_rows && report.is_complete() {
         match cipher.rewrap_owner_keys().await {

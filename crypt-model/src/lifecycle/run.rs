@@ -94,10 +94,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         }
         // Checked as the store checks a scan, before any segment starts.
         table.check_scan(&Scan::segment(0, self.total_segments).limit(self.page_size))?;
-        let seals = matches!(
-            self.kind,
-            JobKind::Migrate | JobKind::Reencrypt | JobKind::Backfill
-        );
+        let seals = self.kind.info().seals;
         let primary = match self.kind {
             // Under a key per owner, records are sealed (re-encrypted, migrated) under their
             // owners' keys.
