@@ -47,34 +47,29 @@ fn secret(byte: u8) -> IndexSecret {
     IndexSecret::from_bytes(&[byte; 32]).unwrap()
 }
 
-type People = Table<Person, Arc<dyn Store>>;
+type People<S> = Table<Person, S>;
 
-async fn memory_table(cipher: Arc<Cipher>) -> People {
-    Table::new(Arc::new(MemoryStore::new()) as Arc<dyn Store>, cipher).unwrap()
+async fn memory_table(cipher: Arc<Cipher>) -> People<MemoryStore> {
+    Table::new(MemoryStore::new(), cipher).unwrap()
 }
 
-async fn dynamo_table(cipher: Arc<Cipher>) -> People {
+async fn dynamo_table(cipher: Arc<Cipher>) -> People<DynamoStore> {
     let client = moto::dynamo();
     let table = TableRef::for_schema(&moto::unique("idx-people"), &Person::SCHEMA).unwrap();
     provision(&client, &table, ProvisionOptions::default())
         .await
         .unwrap();
-    Table::named(
-        Arc::new(DynamoStore::new(client)) as Arc<dyn Store>,
-        cipher,
-        table.name(),
-    )
-    .unwrap()
+    Table::named(DynamoStore::new(client), cipher, table.name()).unwrap()
 }
 
-async fn put_all(table: &People, people: Vec<Person>) {
+async fn put_all<S: Store>(table: &People<S>, people: Vec<Person>) {
     for mut p in people {
         let owner = Caller::user(p.owner.clone()).unwrap();
         table.put(&owner, &mut p).await.unwrap();
     }
 }
 
-async fn finds_by_exact_value_with_and_without_normalisation(table: People) {
+async fn finds_by_exact_value_with_and_without_normalisation<S: Store>(table: People<S>) {
     let alice = Caller::user("alice").unwrap();
     put_all(
         &table,
@@ -140,7 +135,7 @@ async fn dynamo_finds_by_exact_value() {
 
 /// With an 8-bit index, many cities share an index value; every search still returns exactly
 /// the true matches.
-async fn narrow_index_has_no_false_positives(table: People, records: usize) {
+async fn narrow_index_has_no_false_positives<S: Store>(table: People<S>, records: usize) {
     let cities: Vec<String> = (0..300).map(|i| format!("city-{i}")).collect();
     let mut truth: BTreeMap<String, usize> = BTreeMap::new();
     let mut people = Vec::with_capacity(records);

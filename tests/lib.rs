@@ -16,8 +16,6 @@ pub mod secrets;
 #[path = "../crypt-model/tests/common/soak.rs"]
 pub mod soak;
 
-use crypt_model::{EncryptedItem, Sensitive};
-
 /// The path of the workspace's example `name`, built (every example, once) if need be.
 pub fn example(name: &str) -> std::path::PathBuf {
     examples().join(name)
@@ -44,27 +42,6 @@ fn examples() -> &'static std::path::PathBuf {
 
 pub use secrets::*;
 
-/// A profile: owned by its partition key, with a sort key and one sensitive field.
-#[derive(EncryptedItem, Debug)]
-#[crypt_model(table = "profiles")]
-pub struct Profile {
-    /// The owner's id, and the partition key.
-    #[partition_key]
-    #[owner]
-    pub user_id: String,
-    /// The kind of profile, the sort key.
-    #[sort_key]
-    pub kind: String,
-    /// Encrypted.
-    #[sensitive]
-    pub ssn: Sensitive<String>,
-}
-
-/// `owner`'s profile of kind `kind`, holding [`SSN`].
-pub fn profile(owner: &str, kind: &str) -> Profile {
-    Profile {
-        user_id: owner.into(),
-        kind: kind.into(),
-        ssn: Sensitive::new(SSN.into()),
-    }
-}
+/// A profile: owned by its partition key, with a sort key and one sensitive field (the
+/// conformance suite's, so that both write the same one).
+pub use crypt_model_conformance::{Profile, profile};

@@ -3,7 +3,6 @@
 //! endpoint, provisioning.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod conformance;
 mod moto;
 
 use crypt_model::Store;
@@ -11,7 +10,7 @@ use crypt_model::store::Condition;
 use crypt_model::{Error, Key, TableRef};
 use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
 
-conformance_suite!(Dynamo::new());
+crypt_model_conformance::suite!(Dynamo::new());
 
 /// DynamoDB on moto, for the conformance suite: every table gets a unique name and is created.
 struct Dynamo {
@@ -27,9 +26,10 @@ impl Dynamo {
 }
 
 #[crypt_model::keyring::async_trait]
-impl conformance::Harness for Dynamo {
-    fn store(&self) -> std::sync::Arc<dyn Store> {
-        std::sync::Arc::new(self.store.clone())
+impl crypt_model_conformance::Harness for Dynamo {
+    type Store = DynamoStore;
+    fn store(&self) -> DynamoStore {
+        self.store.clone()
     }
     async fn table(&self, table: TableRef) -> TableRef {
         let table = table.renamed(&moto::unique(table.name())).unwrap();

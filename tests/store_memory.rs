@@ -2,8 +2,6 @@
 //! show: batches cut short (as by throttling) and retried by the table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod conformance;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,16 +19,17 @@ impl Memory {
 }
 
 #[crypt_model::keyring::async_trait]
-impl conformance::Harness for Memory {
-    fn store(&self) -> Arc<dyn Store> {
-        Arc::new(self.0.clone())
+impl crypt_model_conformance::Harness for Memory {
+    type Store = MemoryStore;
+    fn store(&self) -> MemoryStore {
+        self.0.clone()
     }
     async fn table(&self, table: TableRef) -> TableRef {
         table
     }
 }
 
-conformance_suite!(Memory::new());
+crypt_model_conformance::suite!(Memory::new());
 
 #[tokio::test]
 async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
@@ -85,8 +84,8 @@ async fn the_key_schema_of_a_table_cannot_change() {
 
 #[tokio::test]
 async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cache_age() {
-    use conformance::Note;
     use crypt_model::{CacheLimits, EncryptedItem, OwnerKeys};
+    use crypt_model_conformance::cases::Note;
 
     let store = MemoryStore::new();
     let keyring = || LocalKeyring::new("k1", &[4; 32]).unwrap();
@@ -197,8 +196,8 @@ struct Interfering {
 }
 
 #[crypt_model::store::async_trait]
-impl crypt_model::store::Backend for Interfering {
-    async fn put_item(
+impl Store for Interfering {
+    async fn put(
         &self,
         table: &TableRef,
         item: crypt_model::Item,
@@ -206,14 +205,14 @@ impl crypt_model::store::Backend for Interfering {
     ) -> crypt_model::Result<()> {
         self.inner.put(table, item, condition).await
     }
-    async fn get_item(
+    async fn get(
         &self,
         table: &TableRef,
         key: &Key,
     ) -> crypt_model::Result<Option<crypt_model::Item>> {
         self.inner.get(table, key).await
     }
-    async fn delete_item(
+    async fn delete(
         &self,
         table: &TableRef,
         key: &Key,
@@ -221,7 +220,7 @@ impl crypt_model::store::Backend for Interfering {
     ) -> crypt_model::Result<()> {
         self.inner.delete(table, key, condition).await
     }
-    async fn update_item(
+    async fn update(
         &self,
         table: &TableRef,
         key: &Key,
@@ -235,35 +234,35 @@ impl crypt_model::store::Backend for Interfering {
         }
         self.inner.update(table, key, update, condition).await
     }
-    async fn query_page(
+    async fn query(
         &self,
         table: &TableRef,
         query: &crypt_model::Query,
     ) -> crypt_model::Result<crypt_model::Page> {
         self.inner.query(table, query).await
     }
-    async fn scan_page(
+    async fn scan(
         &self,
         table: &TableRef,
         scan: &crypt_model::Scan,
     ) -> crypt_model::Result<crypt_model::Page> {
         self.inner.scan(table, scan).await
     }
-    async fn batch_write_item(
+    async fn batch_put(
         &self,
         table: &TableRef,
         items: Vec<crypt_model::Item>,
     ) -> crypt_model::Result<Vec<crypt_model::Item>> {
         self.inner.batch_put(table, items).await
     }
-    async fn batch_get_item(
+    async fn batch_get(
         &self,
         table: &TableRef,
         keys: Vec<Key>,
     ) -> crypt_model::Result<crypt_model::store::BatchGet> {
         self.inner.batch_get(table, keys).await
     }
-    async fn transact_write_items(
+    async fn transact_write(
         &self,
         items: Vec<crypt_model::store::TransactItem>,
     ) -> crypt_model::Result<()> {
@@ -273,9 +272,9 @@ impl crypt_model::store::Backend for Interfering {
 
 #[tokio::test]
 async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
-    use conformance::Customer;
     use crypt_model::lifecycle::Job;
     use crypt_model::{AttributeValue, Grant, Item};
+    use crypt_model_conformance::cases::Customer;
 
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let legacy = Item::from_iter([
@@ -360,8 +359,8 @@ impl crypt_model::keyring::Keyring for HeldKeyring {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
-    use conformance::Note;
     use crypt_model::OwnerKeys;
+    use crypt_model_conformance::cases::Note;
 
     let store = MemoryStore::new();
     let key = [5; 32];

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
 };
 use crypt_model::store::{
-    Backend, BatchGet, Condition, Cursor, Page, Query, Scan, TableRef, TransactItem, Update,
+    BatchGet, Condition, Cursor, Page, Query, Scan, Store, TableRef, TransactItem, Update,
 };
 use crypt_model::{Error, Item, Key, Result};
 
@@ -51,8 +51,8 @@ fn key_map(
 }
 
 #[async_trait]
-impl Backend for DynamoStore {
-    async fn put_item(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
+impl Store for DynamoStore {
+    async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
         let mut expressions = Expressions::default();
         let condition = expressions.condition(condition, table.partition_key());
         self.client
@@ -68,7 +68,7 @@ impl Backend for DynamoStore {
         Ok(())
     }
 
-    async fn get_item(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
+    async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
         let output = self
             .client
             .get_item()
@@ -81,7 +81,7 @@ impl Backend for DynamoStore {
         output.item.map(item_from_sdk).transpose()
     }
 
-    async fn delete_item(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
+    async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
         let mut expressions = Expressions::default();
         let condition = expressions.condition(condition, table.partition_key());
         self.client
@@ -97,7 +97,7 @@ impl Backend for DynamoStore {
         Ok(())
     }
 
-    async fn update_item(
+    async fn update(
         &self,
         table: &TableRef,
         key: &Key,
@@ -122,7 +122,7 @@ impl Backend for DynamoStore {
         Ok(())
     }
 
-    async fn query_page(&self, table: &TableRef, query: &Query) -> Result<Page> {
+    async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
         let (partition_key, sort_key) = table.key_space(query.index.as_deref())?;
         let mut expressions = Expressions::default();
         let key_condition = expressions.key_condition(
@@ -150,7 +150,7 @@ impl Backend for DynamoStore {
         page(output.items, output.last_evaluated_key)
     }
 
-    async fn scan_page(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
+    async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
         let limit = scan.limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
         // The checks bound both by 1,000,000.
         let segment = i32::try_from(scan.segment).unwrap_or(i32::MAX);
@@ -170,7 +170,7 @@ impl Backend for DynamoStore {
         page(output.items, output.last_evaluated_key)
     }
 
-    async fn batch_write_item(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
+    async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
         let mut requests = Vec::with_capacity(items.len());
         for item in &items {
             let put = PutRequest::builder()
@@ -198,7 +198,7 @@ impl Backend for DynamoStore {
             .collect()
     }
 
-    async fn batch_get_item(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
+    async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
         let maps = keys
             .iter()
             .map(|key| key_map(table, key))
@@ -238,7 +238,7 @@ impl Backend for DynamoStore {
         Ok(BatchGet { items, unprocessed })
     }
 
-    async fn transact_write_items(&self, items: Vec<TransactItem>) -> Result<()> {
+    async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
         let name = items
             .first()
             .map(|item| item.table().name().to_owned())

@@ -11,6 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::encoding::{self, put_bytes, put_u32};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 
 mod index_secret;

@@ -473,6 +473,15 @@ impl<T, S> fmt::Debug for Job<'_, T, S> {
     }
 }
 
+/// The scopes a job of `kind` needs.
+fn scopes(kind: JobKind) -> &'static [Scope] {
+    if kind.writes() {
+        &[Scope::Read, Scope::Write]
+    } else {
+        &[Scope::Read]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{JobKind, KINDS};
@@ -485,14 +494,5 @@ mod tests {
             assert_eq!(JobKind::from_name(info.name), Some(info.kind));
         }
         assert_eq!(JobKind::from_name("shred"), None);
-    }
-}
-
-/// The scopes a job of `kind` needs.
-fn scopes(kind: JobKind) -> &'static [Scope] {
-    if kind.writes() {
-        &[Scope::Read, Scope::Write]
-    } else {
-        &[Scope::Read]
     }
 }

@@ -20,7 +20,7 @@ use crate::format::OWNER_KEY_ID;
 use crate::key_source::KeySource;
 use crate::keyring::{DataKey, GeneratedDataKey, WrappedDataKey};
 use crate::random;
-use crate::store::{Condition, Scan, Store, TableRef, rewrite};
+use crate::store::{Checked, Condition, Scan, Store, TableRef, rewrite};
 
 mod row;
 
@@ -60,7 +60,7 @@ struct Cached {
 /// holds the owner's key in its cache can use it until the age passes (5 minutes by default);
 /// records it writes then are unreadable too.
 pub struct OwnerKeys {
-    store: Arc<dyn Store>,
+    store: Arc<Checked<dyn Store>>,
     table: TableRef,
     /// The keyring and its counters, from the [`Cipher`](crate::Cipher) this key table is given
     /// to; `None` until then.
@@ -79,7 +79,7 @@ impl OwnerKeys {
     /// The key table `name` on `store` (partition key `owner_key`, a string): create it with
     /// the store's provisioning (`crypt_model_dynamo::provision(client, keys.table_ref(), …)`).
     pub fn new(store: impl Store + 'static, name: &str) -> Result<Self> {
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<Checked<dyn Store>> = Arc::new(Checked::new(store));
         let table = TableRef::new(name, ROW_KEY, None)?.with_key_types(KeyType::S, KeyType::S);
         let limits = CacheLimits::default();
         Ok(OwnerKeys {

@@ -116,7 +116,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
 
     /// The store.
     pub fn store(&self) -> &S {
-        &self.records.store
+        self.records.store.inner()
     }
 
     /// The keys the table was given.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Backend, BatchGet, Condition, MAX_ITEM_SIZE, Page, Query, Scan, TableRef, TransactItem, Update,
+    BatchGet, Condition, MAX_ITEM_SIZE, Page, Query, Scan, Store, TableRef, TransactItem, Update,
     compare_keys,
 };
 use crate::attribute::{AttributeValue, Item, Key, canonical_number};
@@ -190,8 +190,8 @@ fn condition_failed(table: &TableRef) -> Error {
 }
 
 #[async_trait]
-impl Backend for MemoryStore {
-    async fn put_item(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
+impl Store for MemoryStore {
+    async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
         let key = check_item(table, &item)?;
         let mut tables = self.tables();
         let data = stored_table(&mut tables, table)?;
@@ -203,7 +203,7 @@ impl Backend for MemoryStore {
         Ok(())
     }
 
-    async fn get_item(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
+    async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
         let mut tables = self.tables();
         Ok(stored_table(&mut tables, table)?
             .items
@@ -211,7 +211,7 @@ impl Backend for MemoryStore {
             .cloned())
     }
 
-    async fn delete_item(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
+    async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
         let mut tables = self.tables();
         let data = stored_table(&mut tables, table)?;
         let key = OrderedKey(key.clone());
@@ -222,7 +222,7 @@ impl Backend for MemoryStore {
         Ok(())
     }
 
-    async fn update_item(
+    async fn update(
         &self,
         table: &TableRef,
         key: &Key,
@@ -252,7 +252,7 @@ impl Backend for MemoryStore {
         Ok(())
     }
 
-    async fn query_page(&self, table: &TableRef, query: &Query) -> Result<Page> {
+    async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
         // The key space queried: the table's, or an index's (items lacking its keys are not in it).
         let (partition_key, sort_key) = table.key_space(query.index.as_deref())?;
         let mut tables = self.tables();
@@ -311,7 +311,7 @@ impl Backend for MemoryStore {
         Ok(Page { items, cursor })
     }
 
-    async fn scan_page(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
+    async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
         let mut tables = self.tables();
         let data = stored_table(&mut tables, table)?;
         let after = match &scan.cursor {
@@ -343,7 +343,7 @@ impl Backend for MemoryStore {
         Ok(Page { items, cursor })
     }
 
-    async fn batch_write_item(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
+    async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
         for item in &items {
             check_item(table, item)?;
         }
@@ -357,7 +357,7 @@ impl Backend for MemoryStore {
         Ok(items.collect())
     }
 
-    async fn batch_get_item(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
+    async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
         let capacity = self.inner.batch_capacity.unwrap_or(usize::MAX);
         let mut tables = self.tables();
         let data = stored_table(&mut tables, table)?;
@@ -373,7 +373,7 @@ impl Backend for MemoryStore {
         })
     }
 
-    async fn transact_write_items(&self, items: Vec<TransactItem>) -> Result<()> {
+    async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
         for item in &items {
             if let TransactItem::Put { table, item, .. } = item {
                 check_item(table, item)?;

@@ -18,11 +18,12 @@ use crate::plaintexts::Plaintexts;
 use crate::random;
 use crate::record::{self, PlaintextReads};
 use crate::schema::Schema;
-use crate::store::{Condition, Store, TableRef};
+use crate::store::{Checked, Condition, Store, TableRef};
 
 /// The records of model `T` in one physical table of a store `S`.
 pub(crate) struct Records<T, S> {
-    pub(crate) store: S,
+    /// Every request checked before the store sees it.
+    pub(crate) store: Checked<S>,
     pub(crate) table: TableRef,
     pub(crate) gate: Gate<T>,
     cipher: Arc<Cipher>,
@@ -37,7 +38,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
         let source = cipher.source_for(&T::SCHEMA)?;
         let search = cipher.index_secrets().clone();
         Ok(Records {
-            store,
+            store: Checked::new(store),
             table,
             gate: Gate::new(),
             cipher,

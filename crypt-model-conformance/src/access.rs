@@ -1,13 +1,17 @@
 //! Authorization on every path, on every store: a record of someone else reads exactly like a
 //! missing one (no item, no cursor, no error), grants have scopes, a service is never an owner,
 //! and identities are checked.
+// A case is named as the sentence it checks; its models and helpers serve the cases.
+#![allow(missing_docs)]
 
+use crate::fixtures::{Profile, SSN, profile};
 use crypt_model::store::Cursor;
 use crypt_model::{
     AttributeValue, Caller, EncryptedItem, Error, Grant, Item, Key, Page, Query, Sensitive, Table,
     Write,
 };
-use crypt_model_tests::{Profile, SSN, profile};
+
+use crypt_model::Store as _;
 
 use super::{Harness, put, s, table};
 
@@ -45,8 +49,8 @@ fn service(name: &str) -> Caller {
 
 /// Follows `query`'s cursors for `caller`, checking every page: it holds at most `limit`
 /// records, and its cursor names one of them. Returns the pages.
-async fn pages<T: EncryptedItem + Send + Sync>(
-    table: &Table<T, std::sync::Arc<dyn crypt_model::Store>>,
+async fn pages<T: EncryptedItem + Send + Sync, S: crypt_model::Store>(
+    table: &Table<T, S>,
     caller: &Caller,
     mut query: Query,
 ) -> Vec<Page<T>> {
@@ -70,7 +74,7 @@ fn cursor_value(cursor: &Cursor, attribute: &str) -> String {
 }
 
 pub async fn a_foreign_partition_reads_like_a_missing_one(backend: &impl Harness) {
-    let profiles = table::<Profile>(backend).await;
+    let profiles = table::<Profile, _>(backend).await;
     let alice = user("alice");
     for kind in ["a", "b", "c"] {
         profiles
@@ -106,7 +110,7 @@ pub async fn a_foreign_partition_reads_like_a_missing_one(backend: &impl Harness
 }
 
 pub async fn pages_of_a_shared_partition_point_only_at_the_callers_records(backend: &impl Harness) {
-    let entries = table::<Entry>(backend).await;
+    let entries = table::<Entry, _>(backend).await;
     // e00 alice, e01 bob, e02 alice, …, e09 bob: alice's last record is followed by bob's.
     for i in 0..10 {
         let owner = if i % 2 == 0 { "alice" } else { "bob" };
@@ -162,7 +166,7 @@ async fn pages_with_limit<S: crypt_model::Store>(
 }
 
 pub async fn an_index_partition_reveals_nothing_to_a_non_owner(backend: &impl Harness) {
-    let entries = table::<Entry>(backend).await;
+    let entries = table::<Entry, _>(backend).await;
     for i in 0..20 {
         entries
             .put(&user("alice"), &mut entry(i, "alice"))
@@ -191,7 +195,7 @@ pub async fn an_index_partition_reveals_nothing_to_a_non_owner(backend: &impl Ha
 }
 
 pub async fn another_owners_malformed_item_reads_as_missing(backend: &impl Harness) {
-    let entries = table::<Entry>(backend).await;
+    let entries = table::<Entry, _>(backend).await;
     let mut mine = entry(1, "alice");
     entries.put(&user("alice"), &mut mine).await.unwrap();
     // bob's item in the same partition, corrupted, with alice's index value so that her search
@@ -245,7 +249,7 @@ pub async fn another_owners_malformed_item_reads_as_missing(backend: &impl Harne
 }
 
 pub async fn grants_have_scopes_and_a_service_is_never_an_owner(backend: &impl Harness) {
-    let profiles = table::<Profile>(backend).await;
+    let profiles = table::<Profile, _>(backend).await;
     let alice = user("alice");
     profiles
         .put(&alice, &mut profile("alice", "main"))
@@ -334,7 +338,7 @@ fn account(email: &str, owner: &str, version: u64) -> Account {
 }
 
 pub async fn versioned_writes_read_a_foreign_record_as_a_missing_one(backend: &impl Harness) {
-    let accounts = table::<Account>(backend).await;
+    let accounts = table::<Account, _>(backend).await;
     accounts
         .put(
             &user("alice"),
@@ -400,7 +404,7 @@ pub async fn identities_are_checked(backend: &impl Harness) {
         ));
     }
     // A record cannot be written with an owner no caller can be.
-    let profiles = table::<Profile>(backend)
+    let profiles = table::<Profile, _>(backend)
         .await
         .with_grant(Grant::write("writer").unwrap());
     for bad in ["", "  ", "a\rb"] {
@@ -415,7 +419,7 @@ pub async fn identities_are_checked(backend: &impl Harness) {
         assert!(!error.to_string().contains(bad) || bad.trim().is_empty());
     }
     // A planted item whose owner is empty belongs to no one: no user ever opens it.
-    let entries = table::<Entry>(backend).await;
+    let entries = table::<Entry, _>(backend).await;
     entries
         .put(&user("alice"), &mut entry(1, "alice"))
         .await

@@ -1,0 +1,315 @@
+//! The store conformance suite of crypt-model, written once and run against every backend:
+//! `MemoryStore` and `crypt-model-dynamo`'s `DynamoStore` run it, and so can yours.
+//!
+//! It has two halves: the store's own operations on raw items (through
+//! [`Checked`](crypt_model::store::Checked), as a table calls a store: conditional writes, key
+//! order, pages, batches, transactions, scans), then the typed table on top (ownership and
+//! enumeration, optimistic locking, updates and their rollback, who may do what, every field
+//! type, blind and secondary indexes, the lifecycle jobs, erasure, a model that evolves). A
+//! backend passes when every case does: [`run_all`] runs them in one call, and [`suite!`]
+//! makes each a test of its own.
+//!
+//! Implement [`Harness`] for your store: give the suite a store, and make each table it asks
+//! for ready (a real backend creates it, under a unique name if tables outlive the run).
+//!
+//! ```
+//! use crypt_model::store::{BatchGet, Condition, Page, Query, Scan, Store, TableRef, TransactItem, Update};
+//! use crypt_model::{Item, Key, MemoryStore, Result};
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! /// A backend written outside crypt-model: it keeps the items in a `MemoryStore` and counts
+//! /// the requests it serves.
+//! #[derive(Clone, Default)]
+//! struct CountingStore {
+//!     items: MemoryStore,
+//!     requests: Arc<AtomicU64>,
+//! }
+//!
+//! impl CountingStore {
+//!     fn count(&self) {
+//!         self.requests.fetch_add(1, Ordering::Relaxed);
+//!     }
+//! }
+//!
+//! #[crypt_model::store::async_trait]
+//! impl Store for CountingStore {
+//!     async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
+//!         self.count();
+//!         self.items.put(table, item, condition).await
+//!     }
+//!     async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
+//!         self.count();
+//!         self.items.get(table, key).await
+//!     }
+//!     async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
+//!         self.count();
+//!         self.items.delete(table, key, condition).await
+//!     }
+//!     async fn update(&self, table: &TableRef, key: &Key, update: &Update, condition: &Condition) -> Result<()> {
+//!         self.count();
+//!         self.items.update(table, key, update, condition).await
+//!     }
+//!     async fn query(&self, table: &TableRef, query: &Query) -> Result<Page> {
+//!         self.count();
+//!         self.items.query(table, query).await
+//!     }
+//!     async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
+//!         self.count();
+//!         self.items.scan(table, scan).await
+//!     }
+//!     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {
+//!         self.count();
+//!         self.items.batch_put(table, items).await
+//!     }
+//!     async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet> {
+//!         self.count();
+//!         self.items.batch_get(table, keys).await
+//!     }
+//!     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()> {
+//!         self.count();
+//!         self.items.transact_write(items).await
+//!     }
+//! }
+//!
+//! struct Counting(CountingStore);
+//!
+//! #[crypt_model::store::async_trait]
+//! impl crypt_model_conformance::Harness for Counting {
+//!     type Store = CountingStore;
+//!     fn store(&self) -> CountingStore {
+//!         self.0.clone()
+//!     }
+//!     async fn table(&self, table: TableRef) -> TableRef {
+//!         table // nothing to create in memory
+//!     }
+//! }
+//!
+//! // Every case, on a fresh store each (in a test file: `crypt_model_conformance::suite!(…)`).
+//! let requests = Arc::new(AtomicU64::new(0));
+//! crypt_model_conformance::run_all(|| {
+//!     Counting(CountingStore { items: MemoryStore::new(), requests: requests.clone() })
+//! });
+//! assert!(requests.load(Ordering::Relaxed) > 1_000);
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crypt_model::store::Condition;
+use crypt_model::{
+    AttributeValue, Cipher, EncryptedItem, IndexSecret, Item, LocalKeyring, Store, Table, TableRef,
+};
+
+mod access;
+mod batches;
+mod erasure;
+mod evolution;
+mod fixtures;
+mod indexes;
+mod jobs;
+mod lifecycle;
+mod owners;
+mod scan;
+mod store;
+mod table;
+mod types;
+mod update;
+
+pub use fixtures::{CARD, Profile, SSN, profile};
+
+/// The cases, one public async function each, which [`suite!`] and [`run_all`] call. Not for
+/// direct use: their names and their number change as the suite grows.
+#[doc(hidden)]
+pub mod cases {
+    pub use crate::access::*;
+    pub use crate::batches::*;
+    pub use crate::erasure::*;
+    pub use crate::evolution::*;
+    pub use crate::indexes::*;
+    pub use crate::jobs::*;
+    pub use crate::lifecycle::*;
+    pub use crate::owners::*;
+    pub use crate::scan::*;
+    pub use crate::store::*;
+    pub use crate::table::*;
+    pub use crate::types::*;
+    pub use crate::update::*;
+}
+
+/// What a backend gives the suite.
+#[async_trait::async_trait]
+pub trait Harness: Send + Sync {
+    /// The store under test: a handle, cheap to clone.
+    type Store: Store + Clone + 'static;
+    /// The store under test.
+    fn store(&self) -> Self::Store;
+    /// Makes `table` ready (a real backend creates it) and returns it, renamed if the backend
+    /// needs a name of its own per run.
+    async fn table(&self, table: TableRef) -> TableRef;
+}
+
+/// Runs one case to its end on a runtime of its own (two worker threads, timers on), so that a
+/// test crate needs no async runtime: a case that fails panics.
+pub fn run(case: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the case")
+        .block_on(case);
+}
+
+/// Calls `$callback` (a macro of `$krate`, with `$args`) with the name of every case.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_cases {
+    (@local $callback:ident, $($args:tt)*) => {
+        $callback!($($args)*; put_get_delete, conditional_put, conditional_delete, update_sets_and_removes,
+            numbers_sort_by_value_and_strings_by_bytes, sort_conditions, descending,
+            pagination_over_three_pages, index_query_is_sparse, batch_put_and_get,
+            batch_limits_are_enforced, transaction_is_all_or_nothing, transaction_limits,
+            oversized_item_is_refused, invalid_table_names_are_refused,
+            number_keys_are_decimal_and_equal_values_are_one_key,
+            takeover_is_refused, enumeration_looks_like_a_missing_record,
+            query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
+            stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
+            stored_items_hold_no_plaintext,
+            a_model_wrongly_claiming_batch_or_update_is_refused_at_run_time,
+            update_writes_the_named_fields_only,
+            a_field_rolled_back_after_later_updates_is_an_integrity_failure,
+            an_update_reseals_under_the_current_primary_key,
+            an_update_takes_a_data_key_within_the_cache_policy,
+            a_foreign_partition_reads_like_a_missing_one,
+            pages_of_a_shared_partition_point_only_at_the_callers_records,
+            an_index_partition_reveals_nothing_to_a_non_owner,
+            another_owners_malformed_item_reads_as_missing,
+            grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked,
+            versioned_writes_read_a_foreign_record_as_a_missing_one,
+            every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
+            a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,
+            a_number_owner_is_stored_as_a_number_and_guards_its_records,
+            a_declared_index_answers_each_caller_with_its_own_records,
+            a_scan_sees_every_item_once_in_any_number_of_segments,
+            a_table_scan_is_for_a_granted_service_only,
+            migration_mode_reads_plaintext_and_every_write_encrypts,
+            a_job_is_for_a_granted_service_only,
+            a_migration_races_the_application_and_loses_nothing,
+            a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
+            a_job_reports_the_records_it_cannot_process_and_goes_on,
+            a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
+            an_erased_owners_records_fail_closed_wherever_they_were_copied,
+            a_dry_run_writes_nothing_not_even_an_owners_key,
+            processes_sharing_the_segments_migrate_the_whole_table,
+            owner_keys_are_rewrapped_so_the_old_key_can_retire);
+    };
+    ($krate:tt, $callback:ident, $($args:tt)*) => {
+        $krate::$callback!($($args)*; put_get_delete, conditional_put, conditional_delete, update_sets_and_removes,
+            numbers_sort_by_value_and_strings_by_bytes, sort_conditions, descending,
+            pagination_over_three_pages, index_query_is_sparse, batch_put_and_get,
+            batch_limits_are_enforced, transaction_is_all_or_nothing, transaction_limits,
+            oversized_item_is_refused, invalid_table_names_are_refused,
+            number_keys_are_decimal_and_equal_values_are_one_key,
+            takeover_is_refused, enumeration_looks_like_a_missing_record,
+            query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
+            stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
+            stored_items_hold_no_plaintext,
+            a_model_wrongly_claiming_batch_or_update_is_refused_at_run_time,
+            update_writes_the_named_fields_only,
+            a_field_rolled_back_after_later_updates_is_an_integrity_failure,
+            an_update_reseals_under_the_current_primary_key,
+            an_update_takes_a_data_key_within_the_cache_policy,
+            a_foreign_partition_reads_like_a_missing_one,
+            pages_of_a_shared_partition_point_only_at_the_callers_records,
+            an_index_partition_reveals_nothing_to_a_non_owner,
+            another_owners_malformed_item_reads_as_missing,
+            grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked,
+            versioned_writes_read_a_foreign_record_as_a_missing_one,
+            every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
+            a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,
+            a_number_owner_is_stored_as_a_number_and_guards_its_records,
+            a_declared_index_answers_each_caller_with_its_own_records,
+            a_scan_sees_every_item_once_in_any_number_of_segments,
+            a_table_scan_is_for_a_granted_service_only,
+            migration_mode_reads_plaintext_and_every_write_encrypts,
+            a_job_is_for_a_granted_service_only,
+            a_migration_races_the_application_and_loses_nothing,
+            a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
+            a_job_reports_the_records_it_cannot_process_and_goes_on,
+            a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
+            an_erased_owners_records_fail_closed_wherever_they_were_copied,
+            a_dry_run_writes_nothing_not_even_an_owners_key,
+            processes_sharing_the_segments_migrate_the_whole_table,
+            owner_keys_are_rewrapped_so_the_old_key_can_retire);
+    };
+}
+
+/// Instantiates every case of the suite as a `#[test]` of the crate it is written in, with
+/// `$backend` (an expression that makes a [`Harness`]) evaluated once per test. Needs no async
+/// runtime: each case runs on one of its own ([`run`]).
+#[macro_export]
+macro_rules! suite {
+    ($backend:expr) => {
+        $crate::__with_cases!($crate, __suite_tests, $backend);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite_tests {
+    ($backend:expr; $($case:ident),* $(,)?) => {$(
+        #[test]
+        fn $case() {
+            $crate::run(async { $crate::cases::$case(&$backend).await });
+        }
+    )*};
+}
+
+/// Runs every case in turn, each with a harness `backend` makes: a backend passes if this
+/// returns. A failing case panics, naming itself on standard error first.
+pub fn run_all<H: Harness>(backend: impl Fn() -> H) {
+    macro_rules! each {
+        ($backend:expr; $($case:ident),* $(,)?) => {$(
+            eprintln!("crypt-model-conformance: {}", stringify!($case));
+            run(async { cases::$case(&$backend()).await });
+        )*};
+    }
+    __with_cases!(@local each, backend);
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+/// An unconditional put that must succeed.
+async fn put<S: Store>(store: &S, table: &TableRef, item: Item) {
+    store.put(table, item, &Condition::Always).await.unwrap();
+}
+
+/// The cipher of the typed half: a local key and an index secret.
+pub fn cipher() -> Arc<Cipher> {
+    Arc::new(
+        Cipher::new(LocalKeyring::new("conformance", &[7; 32]).unwrap())
+            .with_index_secret(IndexSecret::from_bytes(&[8; 32]).unwrap()),
+    )
+}
+
+/// The table of model `T` on the harness's store, made ready.
+pub async fn table<T: EncryptedItem + Send + Sync, H: Harness>(backend: &H) -> Table<T, H::Store> {
+    table_with::<T, H>(backend, cipher()).await
+}
+
+/// The same, encrypting with `cipher`.
+pub async fn table_with<T: EncryptedItem + Send + Sync, H: Harness>(
+    backend: &H,
+    cipher: Arc<Cipher>,
+) -> Table<T, H::Store> {
+    let schema = T::SCHEMA;
+    let table = backend
+        .table(TableRef::for_schema(schema.table(), &schema).unwrap())
+        .await;
+    Table::named(backend.store(), cipher, table.name())
+        .unwrap()
+        .with_batch_retry(20, std::time::Duration::from_millis(1))
+}
