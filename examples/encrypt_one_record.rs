@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo run --example encrypt_one_record`.
 
+use crypt_model::error::AccessError;
 use crypt_model::format::HEADER_ATTRIBUTE;
 use crypt_model::{AttributeValue, Caller, Cipher, EncryptedItem, Error, LocalKeyring, Sensitive};
 
@@ -53,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .open(&Caller::user("mallory")?, &cipher)
         .await
     {
-        Err(error @ Error::AccessDenied { .. }) => {
+        Err(error @ Error::Access(AccessError::Denied { .. })) => {
             println!("\nOpened by mallory: refused ({error})")
         }
         other => return Err(unexpected(other.map(|_| ()))),
@@ -65,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .open(&Caller::user("mallory")?, &cipher)
         .await
     {
-        Err(error @ Error::Integrity { .. }) => {
+        Err(error @ Error::Integrity(_)) => {
             println!("Item rewritten to name mallory as owner: refused ({error})")
         }
         other => return Err(unexpected(other.map(|_| ()))),

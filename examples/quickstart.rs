@@ -98,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let stolen = Profile::key("mallory", "stolen")?;
     match profiles.get(&Caller::user("mallory")?, &stolen).await {
-        Err(error @ Error::Integrity { .. }) => {
+        Err(error @ Error::Integrity(_)) => {
             println!("a copy moved to mallory's key: refused ({error})")
         }
         Ok(_) => {

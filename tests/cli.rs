@@ -6,6 +6,7 @@
 
 mod moto;
 
+use crypt_model::error::KeyError;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -318,7 +319,10 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
         .await
         .err()
         .unwrap();
-    assert!(matches!(error, Error::OwnerKeyErased { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Key(KeyError::OwnerKeyErased { .. })),
+        "{error:?}"
+    );
     assert!(
         after
             .get(&Caller::user("c0").unwrap(), &c0)

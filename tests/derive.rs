@@ -2,6 +2,7 @@
 //! gate, grants and their log, and what a stored item can and cannot be made to do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crypt_model::error::{AccessError, DataError, IntegrityError, KeyError};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
 
@@ -231,7 +232,7 @@ fn the_schema_is_generated_from_the_attributes() {
                 .with_sensitive(schema.sensitive())
                 .with_plain(schema.plain())
                 .with_unauthenticated(schema.unauthenticated())
-                .with_indexes(schema.indexes());
+                .with_blind_indexes(schema.blind_indexes());
         if let Some(sort_key) = schema.sort_key() {
             rebuilt = rebuilt.with_sort_key(sort_key);
         }
@@ -304,7 +305,7 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
                 .unwrap_err(),
         );
         assert!(
-            matches!(&error, Error::AccessDenied { caller: c, table } if c == caller.id() && table == "profiles"),
+            matches!(&error, Error::Access(AccessError::Denied { caller: c, table }) if c == caller.id() && table == "profiles"),
             "{caller:?}: {error:?}"
         );
     }
@@ -320,13 +321,13 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
         .open(&Caller::user("mallory").unwrap(), &reader)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::AccessDenied { .. }));
+    assert!(matches!(error, Error::Access(AccessError::Denied { .. })));
     let error = Profile::from_item(item)
         .open(&Caller::user("alice").unwrap(), &reader)
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::KeyProvider { .. }),
+        matches!(error, Error::Key(KeyError::Provider { .. })),
         "the owner reaches the key provider"
     );
 }
@@ -350,7 +351,7 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
             .unwrap_err(),
     );
     assert!(
-        matches!(&error, Error::Integrity { attribute } if attribute == SEALED_ATTRIBUTE),
+        matches!(&error, Error::Integrity(IntegrityError { attribute, .. }) if attribute == SEALED_ATTRIBUTE),
         "{error:?}"
     );
 
@@ -364,7 +365,7 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
             .await
             .unwrap_err(),
     );
-    assert!(matches!(error, Error::Integrity { .. }), "{error:?}");
+    assert!(matches!(error, Error::Integrity(_)), "{error:?}");
 }
 
 #[tokio::test]
@@ -397,7 +398,7 @@ async fn opening_names_missing_and_malformed_attributes_and_never_their_values()
     for name in ["kind", HEADER_ATTRIBUTE] {
         let error = opened(without(name)).await;
         assert!(
-            matches!(&error, Error::MissingAttribute { attribute } if attribute == name),
+            matches!(&error, Error::Data(DataError::Missing { attribute }) if attribute == name),
             "{name}: {error:?}"
         );
     }
@@ -408,7 +409,7 @@ async fn opening_names_missing_and_malformed_attributes_and_never_their_values()
         with("name", AttributeValue::N("4111111111111111".into())),
     ] {
         let error = opened(edited).await;
-        assert!(matches!(&error, Error::Integrity { .. }), "{error:?}");
+        assert!(matches!(&error, Error::Integrity(_)), "{error:?}");
     }
     // An owner that is no string belongs to no one: refused, as any record of someone else.
     for edited in [
@@ -416,7 +417,10 @@ async fn opening_names_missing_and_malformed_attributes_and_never_their_values()
         with("user_id", AttributeValue::N("1".into())),
     ] {
         let error = opened(edited).await;
-        assert!(matches!(&error, Error::AccessDenied { .. }), "{error:?}");
+        assert!(
+            matches!(&error, Error::Access(AccessError::Denied { .. })),
+            "{error:?}"
+        );
     }
     for (name, value) in [
         ("ssn", AttributeValue::S(SSN.into())),
@@ -425,14 +429,17 @@ async fn opening_names_missing_and_malformed_attributes_and_never_their_values()
     ] {
         let error = opened(with(name, value)).await;
         assert!(
-            matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == name),
+            matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == name),
             "{name}: {error:?}"
         );
         assert!(!error.to_string().contains("4111111111111111"));
     }
     let error = opened(with(HEADER_ATTRIBUTE, AttributeValue::B(vec![9]))).await;
     assert!(
-        matches!(error, Error::UnsupportedVersion { version: 9, .. }),
+        matches!(
+            error,
+            Error::Data(DataError::UnsupportedVersion { version: 9, .. })
+        ),
         "{error:?}"
     );
     // An optional sensitive field may be absent: it is simply not in the sealed message.
@@ -464,7 +471,7 @@ async fn a_value_that_cannot_be_stored_fails_the_write_naming_the_field() {
     .await
     .unwrap_err();
     assert!(
-        matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "value"),
+        matches!(&error, Error::Data(DataError::InvalidValue { attribute, .. }) if attribute == "value"),
         "{error:?}"
     );
 }

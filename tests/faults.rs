@@ -10,6 +10,7 @@
 mod moto;
 mod proxy;
 
+use crypt_model::error::{KeyError, StorageError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,7 +151,7 @@ async fn workload(
                     .collect();
                 let result = table.batch_put(&caller, &records).await;
                 let unprocessed: BTreeSet<String> = match &result {
-                    Err(Error::Unprocessed { keys, .. }) => keys
+                    Err(Error::Storage(StorageError::Unprocessed { keys, .. })) => keys
                         .iter()
                         .map(|k| match &k.sort {
                             Some(crypt_model::AttributeValue::S(s)) => s.clone(),
@@ -163,8 +164,10 @@ async fn workload(
                     let written = Some(format!("{value}-{k}"));
                     // Named unprocessed (or the whole batch failed): absent or whole.
                     if result.is_ok()
-                        || (matches!(result, Err(Error::Unprocessed { .. }))
-                            && !unprocessed.contains(k))
+                        || (matches!(
+                            result,
+                            Err(Error::Storage(StorageError::Unprocessed { .. }))
+                        ) && !unprocessed.contains(k))
                     {
                         acknowledged(&mut possible, at(k), written);
                     } else {
@@ -353,7 +356,10 @@ async fn nothing_is_written_while_kms_is_down() {
             .await
             .unwrap_err();
         no_secret(&error);
-        assert!(matches!(error, Error::KeyProvider { .. }), "{error:?}");
+        assert!(
+            matches!(error, Error::Key(KeyError::Provider { .. })),
+            "{error:?}"
+        );
     }
     let direct = profiles(&moto::endpoint(), &name, &key).await;
     let scan = direct
@@ -405,7 +411,10 @@ async fn retries_are_bounded_and_what_is_left_is_reported_by_key() {
         .await
         .unwrap_err();
     no_secret(&error);
-    assert!(matches!(error, Error::Throttled { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Storage(StorageError::Throttled { .. })),
+        "{error:?}"
+    );
     let puts = |requests: &BTreeMap<String, u64>| {
         requests
             .get("DynamoDB_20120810.PutItem")
@@ -426,7 +435,7 @@ async fn retries_are_bounded_and_what_is_left_is_reported_by_key() {
         .collect();
     let error = table.batch_put(&alice, &records).await.unwrap_err();
     no_secret(&error);
-    let Error::Unprocessed { keys, attempts, .. } = &error else {
+    let Error::Storage(StorageError::Unprocessed { keys, attempts, .. }) = &error else {
         panic!("{error:?}");
     };
     assert_eq!((keys.len(), *attempts), (1, 8), "{error}");

@@ -3,6 +3,7 @@
 
 mod moto;
 
+use crypt_model::error::{AccessError, ConfigError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -237,7 +238,7 @@ async fn an_owner_scoped_index_does_not_link_owners() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::OwnerScopedIndex { field } if field == "ssn"),
+        matches!(&error, Error::Access(AccessError::OwnerScopedIndex { field }) if field == "ssn"),
         "{error:?}"
     );
 }
@@ -282,7 +283,7 @@ async fn index_values_are_keyed_and_change_with_the_secret() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::NoIndexSecret { .. })
+        matches!(&error, Error::Config(ConfigError::NoIndexSecret { .. }))
             && error.to_string().contains("with_index_secret"),
         "{error:?}"
     );
@@ -290,7 +291,10 @@ async fn index_values_are_keyed_and_change_with_the_secret() {
     let error = Table::<Person, _>::new(MemoryStore::new(), Arc::new(bare))
         .err()
         .unwrap();
-    assert!(matches!(&error, Error::NoIndexSecret { .. }), "{error:?}");
+    assert!(
+        matches!(&error, Error::Config(ConfigError::NoIndexSecret { .. })),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

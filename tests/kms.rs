@@ -4,6 +4,7 @@
 
 mod moto;
 
+use crypt_model::error::{ConfigError, KeyError};
 use std::sync::Arc;
 
 use crypt_model::keyring::{EncryptionContext, Keyring};
@@ -70,7 +71,7 @@ async fn a_data_key_of_one_table_cannot_open_items_of_another() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::UnwrapFailed { key_id } if *key_id == key),
+        matches!(&error, Error::Key(KeyError::UnwrapFailed { key_id }) if *key_id == key),
         "{error:?}"
     );
     assert!(!error.to_string().contains(SSN) && !format!("{error:?}").contains(SSN));
@@ -91,7 +92,10 @@ async fn decrypting_under_another_encryption_context_is_refused() {
         .unwrap_data_key(&generated.wrapped, &EncryptionContext::for_table("b-table"))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::UnwrapFailed { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Key(KeyError::UnwrapFailed { .. })),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +113,7 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::UnknownKeyId { key_id } if *key_id == old),
+        matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if *key_id == old),
         "{error:?}"
     );
     assert_eq!(
@@ -148,7 +152,7 @@ async fn a_missing_key_is_a_typed_error_naming_it() {
         .await
         .unwrap_err();
     match &error {
-        Error::KeyProvider { kind, key_id, .. } => {
+        Error::Key(KeyError::Provider { kind, key_id, .. }) => {
             assert_eq!(*kind, KeyProviderError::KeyNotFound, "{error:?}");
             assert_eq!(key_id.as_deref(), Some(missing));
         }
@@ -159,7 +163,7 @@ async fn a_missing_key_is_a_typed_error_naming_it() {
     for reference in [missing, "alias/profiles"] {
         assert!(matches!(
             KmsKeyring::new(moto::kms(), reference),
-            Err(Error::InvalidKey { .. })
+            Err(Error::Config(ConfigError::InvalidKey { .. }))
         ));
     }
 }
@@ -201,7 +205,7 @@ async fn an_alias_is_resolved_once_and_items_stay_pinned_to_the_key_arn() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::UnknownKeyId { key_id } if *key_id == first),
+        matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if *key_id == first),
         "{error:?}"
     );
     // Configured to read the old key too, it reads the item, and writes under the new one.
@@ -240,10 +244,10 @@ async fn an_unreachable_kms_is_a_typed_error() {
     let unavailable = |error: &Error| {
         matches!(
             error,
-            Error::KeyProvider {
+            Error::Key(KeyError::Provider {
                 kind: KeyProviderError::Unavailable,
                 ..
-            }
+            })
         )
     };
     let error = KmsKeyring::connect(client.clone(), "alias/any", &[])

@@ -6,6 +6,7 @@
 mod moto;
 
 use crypt_model::Store;
+use crypt_model::error::StorageError;
 use crypt_model::store::Condition;
 use crypt_model::{Error, Key, TableRef};
 use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
@@ -46,7 +47,7 @@ async fn a_missing_table_is_a_typed_error() {
     let table = TableRef::new(&moto::unique("never-created"), "pk", None).unwrap();
     let error = store.get(&table, &Key::new("x")).await.unwrap_err();
     assert!(
-        matches!(&error, Error::TableNotFound { table: t } if t == table.name()),
+        matches!(&error, Error::Storage(StorageError::TableNotFound { table: t }) if t == table.name()),
         "{error:?}"
     );
     assert!(error.to_string().contains("create it first"), "{error}");
@@ -71,7 +72,7 @@ async fn an_unreachable_endpoint_is_a_typed_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Store { message, .. } if message.contains("could not be reached")),
+        matches!(&error, Error::Storage(StorageError::Backend { message, .. }) if message.contains("could not be reached")),
         "{error:?}"
     );
 }

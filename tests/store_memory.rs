@@ -2,6 +2,7 @@
 //! show: batches cut short (as by throttling) and retried by the table.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crypt_model::error::{KeyError, StorageError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
         .await
         .unwrap_err();
     match &error {
-        Error::Unprocessed { keys, attempts, .. } => {
+        Error::Storage(StorageError::Unprocessed { keys, attempts, .. }) => {
             assert_eq!(*attempts, 2);
             // Batches of 25 and 5; each call writes 10: two attempts write 20 of the first
             // batch, and the second batch is never tried.
@@ -78,7 +79,7 @@ async fn the_key_schema_of_a_table_cannot_change() {
     store.get(&a, &Key::new("x")).await.unwrap();
     assert!(matches!(
         store.get(&b, &Key::new("x")).await,
-        Err(Error::InvalidRequest { .. })
+        Err(Error::Storage(StorageError::InvalidRequest { .. }))
     ));
 }
 
@@ -172,7 +173,10 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
             .await
             .unwrap_err();
         assert!(
-            matches!(error, crypt_model::Error::OwnerKeyErased { .. }),
+            matches!(
+                error,
+                crypt_model::Error::Key(KeyError::OwnerKeyErased { .. })
+            ),
             "{error:?}"
         );
     }
@@ -413,7 +417,10 @@ async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
     in_flight.await.unwrap().unwrap();
     let error = notes.get(&alice, &key_of).await.unwrap_err();
     assert!(
-        matches!(error, crypt_model::Error::OwnerKeyErased { .. }),
+        matches!(
+            error,
+            crypt_model::Error::Key(KeyError::OwnerKeyErased { .. })
+        ),
         "{error:?}"
     );
 }

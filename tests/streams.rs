@@ -4,6 +4,7 @@
 
 mod moto;
 
+use crypt_model::error::{AccessError, DataError, StorageError};
 use std::sync::Arc;
 
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
@@ -118,7 +119,7 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
                     .open(&Caller::user("mallory").unwrap(), &cipher)
                     .await
                     .unwrap_err();
-                assert!(matches!(error, Error::AccessDenied { .. }));
+                assert!(matches!(error, Error::Access(AccessError::Denied { .. })));
                 let opened = sealed.open(&alice, &cipher).await.unwrap();
                 assert_eq!(opened.ssn.expose_secret(), SSN);
             }
@@ -133,7 +134,10 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
     // A record read from another table's stream is refused.
     let other = StreamDecoder::<Profile>::new("some-other-table").unwrap();
     let error = other.sdk_record(&stream_arn, &records[0]).unwrap_err();
-    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Storage(StorageError::InvalidRequest { .. })),
+        "{error:?}"
+    );
 }
 
 fn lambda_event(table: &str, event_name: &str, image: serde_json::Value) -> serde_json::Value {
@@ -196,7 +200,10 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
             .open_with(&Caller::service("other").unwrap(), &gate, &cipher)
             .await,
     ] {
-        assert!(matches!(refused, Err(Error::AccessDenied { .. })));
+        assert!(matches!(
+            refused,
+            Err(Error::Access(AccessError::Denied { .. }))
+        ));
     }
 
     let removed = decoder
@@ -219,7 +226,10 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
     swapped["Records"][0]["dynamodb"]["Keys"] = serde_json::json!({ "user_id": { "S": "bob" } });
     let refused = decoder.lambda_event(&swapped).unwrap();
     assert!(
-        matches!(&refused[0], Err(Error::InvalidRequest { .. })),
+        matches!(
+            &refused[0],
+            Err(Error::Storage(StorageError::InvalidRequest { .. }))
+        ),
         "{:?}",
         refused[0]
     );
@@ -227,7 +237,10 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
     let elsewhere = decoder
         .lambda_event(&lambda_event("profiles-staging", "MODIFY", image.clone()))
         .unwrap();
-    assert!(matches!(&elsewhere[0], Err(Error::InvalidRequest { .. })));
+    assert!(matches!(
+        &elsewhere[0],
+        Err(Error::Storage(StorageError::InvalidRequest { .. }))
+    ));
 
     let mut malformed = image;
     malformed["ssn"] = serde_json::json!({ "B": "not base64!" });
@@ -235,7 +248,7 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
         .lambda_event(&lambda_event("profiles-prod", "MODIFY", malformed))
         .unwrap();
     match &bad[0] {
-        Err(error @ Error::MalformedAttribute { attribute, .. }) => {
+        Err(error @ Error::Data(DataError::Malformed { attribute, .. })) => {
             assert_eq!(attribute, "ssn");
             assert!(!error.to_string().contains("not base64"));
         }
@@ -302,5 +315,8 @@ async fn the_typed_lambda_event_decodes_like_its_json() {
     assert_eq!(remove.key, Key::new("alice"));
     assert!(remove.new_image.is_none() && remove.old_image.is_none());
     let typed = changes.next().unwrap().unwrap_err();
-    assert!(matches!(typed, Error::InvalidRequest { .. }), "{typed:?}");
+    assert!(
+        matches!(typed, Error::Storage(StorageError::InvalidRequest { .. })),
+        "{typed:?}"
+    );
 }

@@ -5,6 +5,7 @@
 //! sensitive field stored in plaintext whatever it looks like, and counts each blind index's
 //! coverage (the caller adds the integrity check, which needs the keys).
 
+use crypt_model::error::DataError;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
@@ -29,7 +30,7 @@ use crypt_model::format::{HEADER_ATTRIBUTE as HEADER, SEALED_ATTRIBUTE as SEALED
 
 /// The start of a blind index attribute's name (`__cm_ix_<field>`), whose binary values are
 /// keyed hashes.
-use crypt_model::index::INDEX_ATTRIBUTE_PREFIX as INDEX_PREFIX;
+use crypt_model::blind_index::INDEX_ATTRIBUTE_PREFIX as INDEX_PREFIX;
 
 /// Audits `table`, scanning it in `segments` parallel segments; with the model's `schema` when
 /// known, and the key table `owner_keys` when given. At most `max_findings` findings are kept
@@ -49,7 +50,7 @@ pub(crate) async fn audit(
         model: schema.map(|s| s.table().to_owned()),
         ..Report::default()
     };
-    for spec in schema.map(Schema::indexes).unwrap_or_default() {
+    for spec in schema.map(Schema::blind_indexes).unwrap_or_default() {
         report
             .indexes
             .insert(spec.field().to_owned(), Coverage::default());
@@ -166,7 +167,9 @@ fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &
                     .or_default() += 1;
             }
             // A later format than this build reads: counted by its version, its key id unread.
-            Err(crypt_model::Error::UnsupportedVersion { version, .. }) if sealed => {
+            Err(crypt_model::Error::Data(DataError::UnsupportedVersion { version, .. }))
+                if sealed =>
+            {
                 *report.format_versions.entry(version).or_default() += 1;
             }
             _ => report.malformed_headers += 1,
@@ -218,7 +221,7 @@ fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &
     }
     report.findings_total += (report.findings.len() - findings_before) as u64;
     if has_header {
-        for spec in schema.map(Schema::indexes).unwrap_or_default() {
+        for spec in schema.map(Schema::blind_indexes).unwrap_or_default() {
             let coverage = report.indexes.entry(spec.field().to_owned()).or_default();
             if item.contains_key(spec.attribute()) {
                 coverage.indexed += 1;

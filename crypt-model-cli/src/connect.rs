@@ -98,7 +98,7 @@ impl Aws {
         let mut cipher = Cipher::new(keyring);
         if let Some(secret) = secret {
             cipher = cipher.with_index_secret(secret);
-        } else if let Some(spec) = schema.indexes().first() {
+        } else if let Some(spec) = schema.blind_indexes().first() {
             return Err(format!(
                 "the model `{}` has a blind index on `{}`: give its secret with \
                  --index-secret-file (or CRYPT_MODEL_INDEX_SECRET_FILE)",

@@ -3,6 +3,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::{ConfigError, StorageError};
 use crypt_model::store::{Checked, Condition, KeyType, TransactItem};
 use crypt_model::{AttributeValue, Error, Item, Key, Query, Store, TableRef};
 
@@ -49,17 +50,17 @@ pub async fn batch_limits_are_enforced(backend: &impl Harness) {
     let too_many: Vec<Item> = (0..26).map(|i| item("b", sk(i), &[])).collect();
     assert!(matches!(
         store.batch_put(&table, too_many).await,
-        Err(Error::InvalidRequest { .. })
+        Err(Error::Storage(StorageError::InvalidRequest { .. }))
     ));
     let twice = vec![item("b", n(1), &[]), item("b", n(1), &[])];
     assert!(matches!(
         store.batch_put(&table, twice).await,
-        Err(Error::InvalidRequest { .. })
+        Err(Error::Storage(StorageError::InvalidRequest { .. }))
     ));
     let too_many: Vec<Key> = (0..101).map(|i| key("b", sk(i))).collect();
     assert!(matches!(
         store.batch_get(&table, too_many).await,
-        Err(Error::InvalidRequest { .. })
+        Err(Error::Storage(StorageError::InvalidRequest { .. }))
     ));
     assert_eq!(
         store
@@ -102,7 +103,7 @@ pub async fn transaction_is_all_or_nothing(backend: &impl Harness) {
     ];
     let error = store.transact_write(failing).await.unwrap_err();
     match &error {
-        Error::TransactionCancelled { reasons } => {
+        Error::Storage(StorageError::TransactionCancelled { reasons }) => {
             assert_eq!(reasons.len(), 3);
             assert!(reasons[0].is_none() && reasons[1].is_none());
             assert_eq!(reasons[2].as_deref(), Some("ConditionalCheckFailed"));
@@ -215,7 +216,7 @@ pub async fn invalid_table_names_are_refused(_: &impl Harness) {
     for bad in ["ab", "has space", "semi;colon", &"x".repeat(256), "ünïcode"] {
         let error = TableRef::new(bad, "pk", None).unwrap_err();
         assert!(
-            matches!(&error, Error::InvalidTableName { name } if name == bad),
+            matches!(&error, Error::Config(ConfigError::InvalidTableName { name }) if name == bad),
             "{bad}: {error:?}"
         );
     }
@@ -237,17 +238,17 @@ pub async fn number_keys_are_decimal_and_equal_values_are_one_key(backend: &impl
         assert!(
             matches!(
                 store.put(&table, item, &Condition::Always).await,
-                Err(Error::InvalidRequest { .. })
+                Err(Error::Storage(StorageError::InvalidRequest { .. }))
             ),
             "{bad:?}"
         );
         assert!(matches!(
             store.get(&table, &Key::new(n(bad))).await,
-            Err(Error::InvalidRequest { .. })
+            Err(Error::Storage(StorageError::InvalidRequest { .. }))
         ));
         assert!(matches!(
             store.query(&table, &Query::partition(n(bad))).await,
-            Err(Error::InvalidRequest { .. })
+            Err(Error::Storage(StorageError::InvalidRequest { .. }))
         ));
     }
     put(
@@ -263,6 +264,6 @@ pub async fn number_keys_are_decimal_and_equal_values_are_one_key(backend: &impl
         store
             .batch_get(&table, vec![Key::new(n("1")), Key::new(n("1.0"))])
             .await,
-        Err(Error::InvalidRequest { .. })
+        Err(Error::Storage(StorageError::InvalidRequest { .. }))
     ));
 }

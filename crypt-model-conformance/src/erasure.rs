@@ -3,6 +3,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::{AccessError, ConfigError, KeyError};
 use std::sync::Arc;
 
 use crypt_model::format::{HEADER_ATTRIBUTE, OWNER_KEY_ID};
@@ -96,7 +97,10 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         Caller::service("reader").unwrap(),
     ] {
         let error = notes.erase_owner(&caller, "alice").await.unwrap_err();
-        assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+        assert!(
+            matches!(error, Error::Access(AccessError::Denied { .. })),
+            "{error:?}"
+        );
     }
     assert!(notes.get(&alice, &first).await.unwrap().is_some());
 
@@ -109,7 +113,10 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
 
     // Her records fail closed: in the table, and from every copy, for any process.
     let error = notes.get(&alice, &first).await.unwrap_err();
-    assert!(matches!(&error, Error::OwnerKeyErased { .. }), "{error:?}");
+    assert!(
+        matches!(&error, Error::Key(KeyError::OwnerKeyErased { .. })),
+        "{error:?}"
+    );
     let elsewhere = cipher(&store, keys.name());
     for copy in &copies {
         for reader in [&writer, &elsewhere] {
@@ -117,7 +124,10 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
                 .open(&alice, reader)
                 .await
                 .unwrap_err();
-            assert!(matches!(&error, Error::OwnerKeyErased { .. }), "{error:?}");
+            assert!(
+                matches!(&error, Error::Key(KeyError::OwnerKeyErased { .. })),
+                "{error:?}"
+            );
             assert!(!format!("{error} {error:?}").contains("private note"));
         }
     }
@@ -173,7 +183,10 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         .open(&alice, &elsewhere)
         .await
         .unwrap_err();
-    assert!(matches!(&error, Error::OwnerKeyErased { .. }), "{error:?}");
+    assert!(
+        matches!(&error, Error::Key(KeyError::OwnerKeyErased { .. })),
+        "{error:?}"
+    );
 
     // An edited record is not "erased": its handle, or its owner, changed in storage — or the
     // handle of an erased key copied in — names no key the key table holds or erased for that
@@ -208,14 +221,14 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
             .open(&Caller::user(owner).unwrap(), reader)
             .await
             .unwrap_err();
-        assert!(matches!(&error, Error::Integrity { .. }), "{error:?}");
+        assert!(matches!(&error, Error::Integrity(_)), "{error:?}");
     }
 
     // Without a key table, the model cannot be used at all.
     let bare = Arc::new(Cipher::new(LocalKeyring::new("k1", &[3; 32]).unwrap()));
     assert!(matches!(
         Table::<Note, _>::named(store.clone(), bare, notes.table_ref().name()),
-        Err(Error::Unsupported { .. })
+        Err(Error::Config(ConfigError::Unsupported { .. }))
     ));
 }
 

@@ -3,6 +3,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::StorageError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -205,7 +206,10 @@ pub async fn processes_sharing_the_segments_migrate_the_whole_table(backend: &im
         .run()
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::InvalidRequest { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Storage(StorageError::InvalidRequest { .. })),
+        "{error:?}"
+    );
     let checkpoints = MemoryCheckpoints::new();
     Job::migrate(&table, &service)
         .segments(2)
@@ -220,7 +224,8 @@ pub async fn processes_sharing_the_segments_migrate_the_whole_table(backend: &im
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::InvalidRequest { .. }) && error.to_string().contains("2 segments"),
+        matches!(&error, Error::Storage(StorageError::InvalidRequest { .. }))
+            && error.to_string().contains("2 segments"),
         "{error}"
     );
 }

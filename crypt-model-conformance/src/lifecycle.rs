@@ -3,6 +3,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::{AccessError, DataError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -255,7 +256,7 @@ pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &i
     assert!(
         matches!(
             &error,
-            Error::MalformedAttribute { .. } | Error::MissingAttribute { .. }
+            Error::Data(DataError::Malformed { .. }) | Error::Data(DataError::Missing { .. })
         ),
         "{error:?}"
     );
@@ -274,7 +275,7 @@ pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &i
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::MissingAttribute { .. }),
+        matches!(&error, Error::Data(DataError::Missing { .. })),
         "{error:?}"
     );
     assert_eq!(table.plaintext_reads(), 1);
@@ -288,7 +289,10 @@ pub async fn a_job_is_for_a_granted_service_only(backend: &impl Harness) {
         Caller::service("reporting").unwrap(),
     ] {
         let error = Job::migrate(&table, &caller).run().await.unwrap_err();
-        assert!(matches!(&error, Error::AccessDenied { .. }), "{error:?}");
+        assert!(
+            matches!(&error, Error::Access(AccessError::Denied { .. })),
+            "{error:?}"
+        );
     }
     // A service granted read only may take an inventory, not migrate.
     let reader = Table::<Customer, _>::named(
@@ -301,7 +305,7 @@ pub async fn a_job_is_for_a_granted_service_only(backend: &impl Harness) {
     let auditor = Caller::service("auditor").unwrap();
     assert!(matches!(
         Job::migrate(&reader, &auditor).run().await,
-        Err(Error::AccessDenied { .. })
+        Err(Error::Access(AccessError::Denied { .. }))
     ));
     let inventory = Job::inventory(&reader, &auditor).run().await.unwrap();
     assert_eq!(inventory.counts.plaintext, 2);

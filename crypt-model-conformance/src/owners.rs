@@ -4,6 +4,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::AccessError;
 use std::borrow::Cow;
 
 use crypt_model::attribute::{Attribute, ConversionError, KeyType};
@@ -130,7 +131,10 @@ pub async fn a_uuid_owner_is_stored_as_a_string_and_owns_its_partition(backend: 
         .put(&bob, &mut chart(alice_id, 2, "forged"))
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Access(AccessError::Denied { .. })),
+        "{error:?}"
+    );
     charts.delete(&bob, &key).await.unwrap();
     assert!(
         charts.get(&alice, &key).await.unwrap().is_some(),
@@ -177,7 +181,10 @@ pub async fn a_number_owner_is_stored_as_a_number_and_guards_its_records(backend
         iban: Sensitive::new("GB82WEST12345698765432".into()),
     };
     let error = invoices.put(&bob, &mut claim).await.unwrap_err();
-    assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Access(AccessError::Denied { .. })),
+        "{error:?}"
+    );
     invoices.delete(&bob, &key).await.unwrap();
     assert!(
         invoices.get(&alice, &key).await.unwrap().is_some(),

@@ -3,6 +3,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::{AccessError, StorageError};
 use std::collections::BTreeSet;
 
 use crate::fixtures::{Profile, profile};
@@ -81,7 +82,7 @@ pub async fn a_scan_sees_every_item_once_in_any_number_of_segments(backend: &imp
     ] {
         let error = store.scan(&table, &bad).await.unwrap_err();
         assert!(
-            matches!(error, Error::InvalidRequest { .. }),
+            matches!(error, Error::Storage(StorageError::InvalidRequest { .. })),
             "{bad:?}: {error:?}"
         );
     }
@@ -119,6 +120,9 @@ pub async fn a_table_scan_is_for_a_granted_service_only(backend: &impl Harness) 
     // crosses every owner's records.
     for caller in [Caller::user("scan-alice").unwrap(), auditor] {
         let error = profiles.scan(&caller, &Scan::all()).await.unwrap_err();
-        assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+        assert!(
+            matches!(error, Error::Access(AccessError::Denied { .. })),
+            "{error:?}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::StorageError;
 use crypt_model::store::{Condition, IndexRef, KeyType, Update};
 use crypt_model::{AttributeValue, Error, Item, Key, Query, SortCondition, Store, TableRef};
 
@@ -84,13 +85,13 @@ pub async fn conditional_put(backend: &impl Harness) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::ConditionFailed { table: t } if t == table.name()),
+        matches!(&error, Error::Storage(StorageError::ConditionFailed { table: t }) if t == table.name()),
         "{error:?}"
     );
     let owned_by_bob = Condition::equals("owner", "bob");
     assert!(matches!(
         store.put(&table, second.clone(), &owned_by_bob).await,
-        Err(Error::ConditionFailed { .. })
+        Err(Error::Storage(StorageError::ConditionFailed { .. }))
     ));
     assert_eq!(
         store.get(&table, &key("a", s("1"))).await.unwrap(),
@@ -122,7 +123,7 @@ pub async fn conditional_put(backend: &impl Harness) {
         store
             .put(&table, item("b", s("1"), &[]), &Condition::Exists)
             .await,
-        Err(Error::ConditionFailed { .. })
+        Err(Error::Storage(StorageError::ConditionFailed { .. }))
     ));
     // `Absent` holds for an attribute the stored item lacks, and when there is no item.
     let no_note = Condition::And(vec![
@@ -145,7 +146,7 @@ pub async fn conditional_put(backend: &impl Harness) {
         store
             .put(&table, item("a", s("1"), &[("v", n(4))]), &no_note)
             .await,
-        Err(Error::ConditionFailed { .. })
+        Err(Error::Storage(StorageError::ConditionFailed { .. }))
     ));
     store
         .put(&table, item("c", s("1"), &[]), &Condition::absent("note"))
@@ -160,7 +161,7 @@ pub async fn conditional_delete(backend: &impl Harness) {
     let by_bob = Condition::equals("owner", "bob");
     assert!(matches!(
         store.delete(&table, &key("a", s("1")), &by_bob).await,
-        Err(Error::ConditionFailed { .. })
+        Err(Error::Storage(StorageError::ConditionFailed { .. }))
     ));
     assert!(
         store
@@ -188,7 +189,7 @@ pub async fn conditional_delete(backend: &impl Harness) {
         store
             .delete(&table, &key("a", s("1")), &Condition::Exists)
             .await,
-        Err(Error::ConditionFailed { .. })
+        Err(Error::Storage(StorageError::ConditionFailed { .. }))
     ));
 }
 
@@ -227,7 +228,10 @@ pub async fn update_sets_and_removes(backend: &impl Harness) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::ConditionFailed { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Storage(StorageError::ConditionFailed { .. })),
+        "{error:?}"
+    );
     let change_key = Update {
         set: Item::from_iter([("sk", s("2"))]),
         remove: vec![],

@@ -3,6 +3,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::{AccessError, ConfigError, StorageError};
 use std::sync::Arc;
 
 use crate::fixtures::{CARD, Profile, SSN, profile};
@@ -58,7 +59,7 @@ pub async fn takeover_is_refused(backend: &impl Harness) {
     };
     let error = orders.put(&bob, &mut claim).await.unwrap_err();
     assert!(
-        matches!(&error, Error::AccessDenied { caller, .. } if caller == "bob"),
+        matches!(&error, Error::Access(AccessError::Denied { caller, .. }) if caller == "bob"),
         "{error:?}"
     );
     // A granted service writing someone else's record over alice's is refused, and the refusal
@@ -76,7 +77,7 @@ pub async fn takeover_is_refused(backend: &impl Harness) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::AccessDenied { caller, .. } if caller == "support-tool"),
+        matches!(&error, Error::Access(AccessError::Denied { caller, .. }) if caller == "support-tool"),
         "{error:?}"
     );
     // Bob writes a record in alice's name.
@@ -87,7 +88,7 @@ pub async fn takeover_is_refused(backend: &impl Harness) {
     };
     assert!(matches!(
         orders.put(&bob, &mut forged).await,
-        Err(Error::AccessDenied { .. })
+        Err(Error::Access(AccessError::Denied { .. }))
     ));
     // Bob deletes it.
     assert!(!orders.delete(&bob, &Key::new(1u64)).await.unwrap());
@@ -110,7 +111,10 @@ pub async fn takeover_is_refused(backend: &impl Harness) {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, Error::TransactionCancelled { .. }),
+        matches!(
+            error,
+            Error::Storage(StorageError::TransactionCancelled { .. })
+        ),
         "{error:?}"
     );
     let kept = orders.get(&alice, &Key::new(1u64)).await.unwrap().unwrap();
@@ -225,7 +229,7 @@ pub async fn optimistic_locking_loses_no_update(backend: &impl Harness) {
                         current.count += 1;
                         match counters.put(&owner, &mut current).await {
                             Ok(()) => break,
-                            Err(Error::Conflict { .. }) => conflicts += 1,
+                            Err(Error::Storage(StorageError::Conflict { .. })) => conflicts += 1,
                             Err(other) => panic!("{other:?}"),
                         }
                     }
@@ -275,7 +279,10 @@ pub async fn stale_write_is_a_conflict(backend: &impl Harness) {
     counters.put(&owner, &mut a).await.unwrap();
     b.count = 3;
     let error = counters.put(&owner, &mut b).await.unwrap_err();
-    assert!(matches!(error, Error::Conflict { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Storage(StorageError::Conflict { .. })),
+        "{error:?}"
+    );
     assert_eq!(
         b.version, 1,
         "a refused write leaves the record's version alone"
@@ -289,7 +296,7 @@ pub async fn stale_write_is_a_conflict(backend: &impl Harness) {
     assert!(
         matches!(
             counters.put(&owner, &mut again).await,
-            Err(Error::Conflict { .. })
+            Err(Error::Storage(StorageError::Conflict { .. }))
         ),
         "a new record cannot replace one"
     );
@@ -331,7 +338,7 @@ pub async fn table_batch_put_and_get(backend: &impl Harness) {
         .batch_put(&Caller::user("bob").unwrap(), &records[..1])
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::AccessDenied { .. }));
+    assert!(matches!(error, Error::Access(AccessError::Denied { .. })));
 }
 
 pub async fn table_transaction_rolls_back(backend: &impl Harness) {
@@ -359,7 +366,7 @@ pub async fn table_transaction_rolls_back(backend: &impl Harness) {
         .await
         .unwrap_err();
     match error {
-        Error::TransactionCancelled { reasons } => {
+        Error::Storage(StorageError::TransactionCancelled { reasons }) => {
             assert!(reasons[2].is_some() && reasons[0].is_none())
         }
         other => panic!("{other:?}"),
@@ -446,7 +453,7 @@ pub async fn a_model_wrongly_claiming_batch_or_update_is_refused_at_run_time(
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Unsupported { operation, .. } if *operation == "batch_put"),
+        matches!(&error, Error::Config(ConfigError::Unsupported { operation, .. }) if *operation == "batch_put"),
         "{error:?}"
     );
     assert!(
@@ -462,7 +469,7 @@ pub async fn a_model_wrongly_claiming_batch_or_update_is_refused_at_run_time(
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Unsupported { operation, .. } if *operation == "update"),
+        matches!(&error, Error::Config(ConfigError::Unsupported { operation, .. }) if *operation == "update"),
         "{error:?}"
     );
 }

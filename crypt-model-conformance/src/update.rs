@@ -3,6 +3,7 @@
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
+use crypt_model::error::{AccessError, IntegrityError, KeyError, StorageError};
 use std::sync::Arc;
 
 use crypt_model::{
@@ -87,7 +88,7 @@ pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
     *stale.pin.expose_secret_mut() = "0000".into();
     assert!(matches!(
         vaults.update(&erin, &mut stale, &[Vault::PIN]).await,
-        Err(Error::Conflict { .. })
+        Err(Error::Storage(StorageError::Conflict { .. }))
     ));
     // Someone else cannot; keys, the owner, the version and unknown names are refused.
     let mut current = vaults.get(&erin, &key).await.unwrap().unwrap();
@@ -95,7 +96,7 @@ pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
         vaults
             .update(&Caller::user("frank").unwrap(), &mut current, &[Vault::PIN])
             .await,
-        Err(Error::AccessDenied { .. })
+        Err(Error::Access(AccessError::Denied { .. }))
     ));
     // Keys, the owner, the version, a misspelt field or a field of another model have no
     // selector: such an update does not compile (tests/ui/update-*.rs).
@@ -123,7 +124,7 @@ pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Integrity { attribute } if attribute == "__cm_header"),
+        matches!(&error, Error::Integrity(IntegrityError { attribute, .. }) if attribute == "__cm_header"),
         "{error:?}"
     );
 
@@ -185,10 +186,7 @@ pub async fn a_field_rolled_back_after_later_updates_is_an_integrity_failure(
             }
             put(&backend.store(), vaults.table_ref(), rolled_back).await;
             let error = vaults.get(&gina, &key).await.unwrap_err();
-            assert!(
-                matches!(error, Error::Integrity { .. }),
-                "{what}: {error:?}"
-            );
+            assert!(matches!(error, Error::Integrity(_)), "{what}: {error:?}");
         }
     }
 
@@ -228,7 +226,7 @@ pub async fn an_update_reseals_under_the_current_primary_key(backend: &impl Harn
     };
     let error = on(new_only()).get(&hana, &key).await.unwrap_err();
     assert!(
-        matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-01"),
+        matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if key_id == "2026-01"),
         "{error:?}"
     );
 

@@ -32,7 +32,7 @@ pub(crate) struct SecondaryIndexOptions {
     pub(crate) sort: Option<LitStr>,
 }
 
-/// How a blind index normalises (the derive's own copy of `crypt_model::index::Normalize`).
+/// How a blind index normalises (the derive's own copy of `crypt_model::blind_index::Normalize`).
 #[derive(Clone)]
 pub(crate) enum Normalize {
     None,

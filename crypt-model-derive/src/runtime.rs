@@ -9,7 +9,7 @@ pub(crate) const RESERVED_PREFIX: &str = "__cm";
 pub(crate) const INDEX_ATTRIBUTE_PREFIX: &str = "__cm_ix_";
 /// The secondary index of a field's blind index is this prefix and the field's attribute name.
 pub(crate) const INDEX_NAME_PREFIX: &str = "cm_ix_";
-/// The narrowest index (`crypt_model::index::MIN_INDEX_BITS`).
+/// The narrowest index (`crypt_model::blind_index::MIN_INDEX_BITS`).
 pub(crate) const MIN_INDEX_BITS: u16 = 8;
-/// The widest index (`crypt_model::index::MAX_INDEX_BITS`).
+/// The widest index (`crypt_model::blind_index::MAX_INDEX_BITS`).
 pub(crate) const MAX_INDEX_BITS: u16 = 64;

@@ -4,6 +4,7 @@
 //! conversion from the SDK's type panics on a variant it does not know (the SDK's enums are
 //! non-exhaustive), and a value from the network must give an error, never a panic.
 
+use crypt_model::error::DataError;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
@@ -56,10 +57,10 @@ pub fn from_sdk(attribute: &str, value: Sdk) -> Result<AttributeValue> {
         Sdk::Ns(v) => AttributeValue::Ns(v),
         Sdk::Bs(v) => AttributeValue::Bs(v.into_iter().map(Blob::into_inner).collect()),
         _ => {
-            return Err(Error::MalformedAttribute {
+            return Err(Error::Data(DataError::Malformed {
                 attribute: attribute.to_owned(),
                 reason: "DynamoDB returned an attribute type this version does not know".to_owned(),
-            });
+            }));
         }
     })
 }

@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use crypt_model::Error;
+use crypt_model::error::StorageError;
 
 /// Maps an SDK error of a request to table `table`.
 pub(crate) fn map<E, R>(table: &str, error: SdkError<E, R>) -> Error
@@ -12,51 +13,53 @@ where
     let table = table.to_owned();
     match &error {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            return Error::Store {
+            return Error::Storage(StorageError::Backend {
                 table,
                 message: "DynamoDB could not be reached: check the endpoint and the network"
                     .to_owned(),
                 source: Some(Box::new(error)),
-            };
+            });
         }
         SdkError::ConstructionFailure(_) => {
-            return Error::Store {
+            return Error::Storage(StorageError::Backend {
                 table,
                 message:
                     "the request could not be built (check the client's region and credentials)"
                         .to_owned(),
                 source: Some(Box::new(error)),
-            };
+            });
         }
         _ => {}
     }
     let code = error.code().unwrap_or("Unknown").to_owned();
     let message = error.message().unwrap_or("").to_owned();
     match code.as_str() {
-        "ConditionalCheckFailedException" => Error::ConditionFailed { table },
-        "ResourceNotFoundException" => Error::TableNotFound { table },
+        "ConditionalCheckFailedException" => {
+            Error::Storage(StorageError::ConditionFailed { table })
+        }
+        "ResourceNotFoundException" => Error::Storage(StorageError::TableNotFound { table }),
         "ProvisionedThroughputExceededException"
         | "ThrottlingException"
-        | "RequestLimitExceeded" => Error::Throttled { table },
-        "ValidationException" => Error::InvalidRequest {
+        | "RequestLimitExceeded" => Error::Storage(StorageError::Throttled { table }),
+        "ValidationException" => Error::Storage(StorageError::InvalidRequest {
             table,
             reason: message,
-        },
-        _ => Error::Store {
+        }),
+        _ => Error::Storage(StorageError::Backend {
             table,
             message: format!("{code}: {message}"),
             source: Some(Box::new(error)),
-        },
+        }),
     }
 }
 
 /// An SDK builder's error (a required field missing): a bug here, reported as a store error.
 pub(crate) fn build(table: &str, error: aws_sdk_dynamodb::error::BuildError) -> Error {
-    Error::Store {
+    Error::Storage(StorageError::Backend {
         table: table.to_owned(),
         message: "an SDK request could not be built".to_owned(),
         source: Some(Box::new(error)),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -84,11 +87,11 @@ mod tests {
         let table = "prod-profiles";
         assert!(matches!(
             map(table, service_error("ConditionalCheckFailedException")),
-            Error::ConditionFailed { .. }
+            Error::Storage(StorageError::ConditionFailed { .. })
         ));
         assert!(matches!(
             map(table, service_error("ResourceNotFoundException")),
-            Error::TableNotFound { .. }
+            Error::Storage(StorageError::TableNotFound { .. })
         ));
         for code in [
             "ProvisionedThroughputExceededException",
@@ -96,18 +99,21 @@ mod tests {
             "RequestLimitExceeded",
         ] {
             assert!(
-                matches!(map(table, service_error(code)), Error::Throttled { .. }),
+                matches!(
+                    map(table, service_error(code)),
+                    Error::Storage(StorageError::Throttled { .. })
+                ),
                 "{code}"
             );
         }
         assert!(matches!(
             map(table, service_error("ValidationException")),
-            Error::InvalidRequest { .. }
+            Error::Storage(StorageError::InvalidRequest { .. })
         ));
         match map(table, service_error("InternalServerError")) {
-            Error::Store {
+            Error::Storage(StorageError::Backend {
                 table: t, message, ..
-            } => {
+            }) => {
                 assert_eq!(t, table);
                 assert!(message.starts_with("InternalServerError"), "{message}");
             }

@@ -1,5 +1,6 @@
 //! [`KmsKeyring`]: data keys from AWS KMS.
 
+use crypt_model::error::{ConfigError, KeyError};
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use zeroize::Zeroizing;
 ///   or alias ARN and resolves each once (`DescribeKey`) to the key's ARN; [`new`](Self::new)
 ///   takes key ARNs as they are. Each item's header records the ARN that `GenerateDataKey`
 ///   returned, and `Decrypt` is called with that ARN, which must be one of this keyring's keys
-///   (else [`Error::UnknownKeyId`], and KMS is not called). Re-pointing an alias therefore
+///   (else [`KeyError::UnknownKeyId`](crypt_model::error::KeyError::UnknownKeyId), and KMS is not called). Re-pointing an alias therefore
 ///   neither breaks older items nor changes which key they trust.
 /// - Both calls carry the [`EncryptionContext`]: the logical table and the format version. It
 ///   holds nothing per item because a cached data key serves many items of a table; per-item
@@ -29,7 +30,7 @@ use zeroize::Zeroizing;
 ///   throttling is `Throttled`; an unreachable KMS and its transient failures
 ///   (`KeyUnavailableException`, `KMSInternalException`, `DependencyTimeoutException`) are
 ///   `Unavailable`, where a retry may help; a context or ciphertext mismatch is
-///   [`Error::UnwrapFailed`].
+///   [`KeyError::UnwrapFailed`](crypt_model::error::KeyError::UnwrapFailed).
 ///
 /// Put it behind the [`Cipher`](crypt_model::Cipher)'s cache (always there): with the default
 /// limits, 10,000 writes cost one `GenerateDataKey`.
@@ -80,12 +81,12 @@ impl KmsKeyring {
 
     /// An answer of KMS about the primary key that the keyring cannot use.
     fn provider_error(&self, message: String) -> Error {
-        Error::KeyProvider {
+        Error::Key(KeyError::Provider {
             kind: KeyProviderError::Other,
             key_id: Some(self.primary.clone()),
             message,
             source: None,
-        }
+        })
     }
 
     /// The ARN of the key that wraps new data keys.
@@ -111,23 +112,25 @@ async fn resolve(client: &Client, key: &str) -> Result<String> {
     described
         .key_metadata
         .and_then(|metadata| metadata.arn)
-        .ok_or_else(|| Error::KeyProvider {
-            kind: KeyProviderError::Other,
-            key_id: Some(key.to_owned()),
-            message: "AWS KMS described the key without an ARN".to_owned(),
-            source: None,
+        .ok_or_else(|| {
+            Error::Key(KeyError::Provider {
+                kind: KeyProviderError::Other,
+                key_id: Some(key.to_owned()),
+                message: "AWS KMS described the key without an ARN".to_owned(),
+                source: None,
+            })
         })
 }
 
 /// A key reference as a key id, ARN or alias: 1 to 2,048 characters of printable ASCII.
 fn check_key_reference(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 2048 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::InvalidKey {
+        return Err(Error::Config(ConfigError::InvalidKey {
             key_id: key.escape_debug().take(64).collect(),
             reason: "a KMS key is named by 1 to 2,048 printable characters without spaces (key \
                      id, key ARN, alias name or alias ARN)"
                 .to_owned(),
-        });
+        }));
     }
     Ok(())
 }
@@ -143,12 +146,12 @@ fn check_key_arn(key: &str) -> Result<()> {
             .strip_prefix("key/")
             .is_some_and(|id| !id.is_empty());
     if !is_key_arn {
-        return Err(Error::InvalidKey {
+        return Err(Error::Config(ConfigError::InvalidKey {
             key_id: key.to_owned(),
             reason: "expected a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); for an alias or a \
                      key id, use KmsKeyring::connect, which resolves it to the key's ARN"
                 .to_owned(),
-        });
+        }));
     }
     Ok(())
 }
@@ -166,11 +169,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let provider = |kind, message: &str, error: SdkError<E, R>| Error::KeyProvider {
-        kind,
-        key_id: Some(key_id.to_owned()),
-        message: message.to_owned(),
-        source: Some(Box::new(error)),
+    let provider = |kind, message: &str, error: SdkError<E, R>| {
+        Error::Key(KeyError::Provider {
+            kind,
+            key_id: Some(key_id.to_owned()),
+            message: message.to_owned(),
+            source: Some(Box::new(error)),
+        })
     };
     if matches!(
         error,
@@ -183,9 +188,11 @@ where
         );
     }
     match error.code().unwrap_or("") {
-        "InvalidCiphertextException" | "IncorrectKeyException" => Error::UnwrapFailed {
-            key_id: key_id.to_owned(),
-        },
+        "InvalidCiphertextException" | "IncorrectKeyException" => {
+            Error::Key(KeyError::UnwrapFailed {
+                key_id: key_id.to_owned(),
+            })
+        }
         "AccessDeniedException" => provider(
             KeyProviderError::AccessDenied,
             "the credentials may not use this key",
@@ -262,9 +269,9 @@ impl Keyring for KmsKeyring {
         context: &EncryptionContext,
     ) -> Result<DataKey> {
         if !self.keys.contains(&wrapped.key_id) {
-            return Err(Error::UnknownKeyId {
+            return Err(Error::Key(KeyError::UnknownKeyId {
                 key_id: wrapped.key_id.clone(),
-            });
+            }));
         }
         let output = self
             .client
@@ -278,8 +285,10 @@ impl Keyring for KmsKeyring {
         let plaintext = Zeroizing::new(
             output
                 .plaintext
-                .ok_or_else(|| Error::UnwrapFailed {
-                    key_id: wrapped.key_id.clone(),
+                .ok_or_else(|| {
+                    Error::Key(KeyError::UnwrapFailed {
+                        key_id: wrapped.key_id.clone(),
+                    })
                 })?
                 .into_inner(),
         );
@@ -300,9 +309,9 @@ impl Keyring for KmsKeyring {
         context: &EncryptionContext,
     ) -> Result<WrappedDataKey> {
         if !self.keys.contains(&wrapped.key_id) {
-            return Err(Error::UnknownKeyId {
+            return Err(Error::Key(KeyError::UnknownKeyId {
                 key_id: wrapped.key_id.clone(),
-            });
+            }));
         }
         let context = context_map(context);
         let output = self
@@ -370,7 +379,7 @@ mod tests {
             );
             assert!(error.to_string().contains("key/k1"), "{error}");
             match error {
-                Error::KeyProvider { kind, key_id, .. } => {
+                Error::Key(KeyError::Provider { kind, key_id, .. }) => {
                     assert_eq!(kind, expected, "{code}");
                     assert_eq!(
                         key_id.as_deref(),
@@ -382,7 +391,10 @@ mod tests {
         }
         for code in ["InvalidCiphertextException", "IncorrectKeyException"] {
             assert!(
-                matches!(map("k1", service_error(code)), Error::UnwrapFailed { .. }),
+                matches!(
+                    map("k1", service_error(code)),
+                    Error::Key(KeyError::UnwrapFailed { .. })
+                ),
                 "{code}"
             );
         }
@@ -407,7 +419,10 @@ mod arn_tests {
             "arn:aws:kms:eu-west-1:111122223333:key/with space",
         ] {
             assert!(
-                matches!(check_key_arn(reference), Err(Error::InvalidKey { .. })),
+                matches!(
+                    check_key_arn(reference),
+                    Err(Error::Config(ConfigError::InvalidKey { .. }))
+                ),
                 "{reference}"
             );
         }

@@ -1,5 +1,6 @@
 //! Creating the tables models need.
 
+use crypt_model::error::StorageError;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
@@ -208,11 +209,11 @@ async fn poll_until(
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(Error::Store {
+            return Err(Error::Storage(StorageError::Backend {
                 table: table.name().to_owned(),
                 message: format!("{what} did not become active within {} s", limit.as_secs()),
                 source: None,
-            });
+            }));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -1,5 +1,6 @@
 //! [`DynamoStore`]: the `Store` over Amazon DynamoDB.
 
+use crypt_model::error::StorageError;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -20,9 +21,9 @@ use crate::expression::Expressions;
 ///
 /// Conditions become condition expressions with `#name`/`:value` placeholders, never text built
 /// from values. Reads are strongly consistent (queries of secondary indexes cannot be).
-/// Errors are typed: a failed condition is [`Error::ConditionFailed`], a missing table
-/// [`Error::TableNotFound`], throttling [`Error::Throttled`], a cancelled transaction
-/// [`Error::TransactionCancelled`] with DynamoDB's reason per item.
+/// Errors are typed: a failed condition is [`StorageError::ConditionFailed`](crypt_model::error::StorageError::ConditionFailed), a missing table
+/// [`StorageError::TableNotFound`](crypt_model::error::StorageError::TableNotFound), throttling [`StorageError::Throttled`](crypt_model::error::StorageError::Throttled), a cancelled transaction
+/// [`StorageError::TransactionCancelled`](crypt_model::error::StorageError::TransactionCancelled) with DynamoDB's reason per item.
 ///
 /// The table a record goes to is fixed by the [`TableRef`] built from configuration
 /// (`crypt_model::Table::named`), never by request input.
@@ -308,7 +309,7 @@ impl Store for DynamoStore {
                         .iter()
                         .map(|reason| reason.code().filter(|code| *code != "None").map(str::to_owned))
                         .collect();
-                    return Err(Error::TransactionCancelled { reasons });
+                    return Err(Error::Storage(StorageError::TransactionCancelled { reasons }));
                 }
                 Err(error::map(&name, sdk_error))
             }

@@ -1,5 +1,6 @@
 //! DynamoDB Streams records, from the SDK or from a Lambda event, as sealed records.
 
+use crypt_model::error::{DataError, StorageError};
 use std::marker::PhantomData;
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, OperationType, Record};
@@ -36,8 +37,8 @@ pub struct StreamChange<T: EncryptedItem> {
 
 /// Decodes the stream records of one table into [`StreamChange`]s of model `T`.
 ///
-/// Records of another table are refused ([`Error::InvalidRequest`]), as are malformed images
-/// ([`Error::MalformedAttribute`] naming the attribute) and records without the item's key. The
+/// Records of another table are refused ([`StorageError::InvalidRequest`](crypt_model::error::StorageError::InvalidRequest)), as are malformed images
+/// ([`DataError::Malformed`](crypt_model::error::DataError::Malformed) naming the attribute) and records without the item's key. The
 /// table needs a stream with new images (`NEW_IMAGE` or `NEW_AND_OLD_IMAGES`; see
 /// `ProvisionOptions::stream`).
 #[derive(Debug)]
@@ -189,18 +190,18 @@ impl<T: EncryptedItem> StreamDecoder<T> {
     }
 
     fn invalid(&self, reason: &str) -> Error {
-        Error::InvalidRequest {
+        Error::Storage(StorageError::InvalidRequest {
             table: self.table.name().to_owned(),
             reason: reason.to_owned(),
-        }
+        })
     }
 }
 
 fn malformed(attribute: &str, reason: &str) -> Error {
-    Error::MalformedAttribute {
+    Error::Data(DataError::Malformed {
         attribute: attribute.to_owned(),
         reason: reason.to_owned(),
-    }
+    })
 }
 
 /// A stream attribute value as crypt-model's (not serde_dynamo's conversion, which panics on a

@@ -37,7 +37,7 @@ pub(crate) use log::fingerprint;
 ///
 /// Build a `Caller` from an identity your application has authenticated (a verified token's
 /// subject), never from an unauthenticated request field. An id that is empty, only white space,
-/// or holds a control character is refused ([`Error::InvalidIdentity`](crate::Error::InvalidIdentity)).
+/// or holds a control character is refused ([`AccessError::InvalidIdentity`](crate::error::AccessError::InvalidIdentity)).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Caller {
     kind: Kind,

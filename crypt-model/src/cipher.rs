@@ -3,12 +3,13 @@
 //! not an engine: it seals and opens nothing and reads no store; a [`Table`](crate::Table) takes
 //! from it, once, the key source its model needs and the index secrets.
 
+use crate::error::ConfigError;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::blind_index::{IndexSecret, IndexSecrets};
 use crate::cache::{CacheLimits, KeyCache};
 use crate::error::{Error, Result};
-use crate::index::{IndexSecret, IndexSecrets};
 use crate::key_source::KeySource;
 use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
 use crate::owner_keys::OwnerKeys;
@@ -122,11 +123,13 @@ impl Cipher {
     /// with a keyring that holds only the new one). Each row is rewritten only if unchanged, so
     /// an erasure meanwhile is not undone. Returns how many rows were rewrapped.
     pub async fn rewrap_owner_keys(&self) -> Result<u64> {
-        let keys = self.owner_keys.as_ref().ok_or_else(|| Error::Unsupported {
-            table: "(owner keys)".to_owned(),
-            operation: "rewrap_owner_keys",
-            reason: "the cipher has no key table: give it one with `Cipher::with_owner_keys`"
-                .to_owned(),
+        let keys = self.owner_keys.as_ref().ok_or_else(|| {
+            Error::Config(ConfigError::Unsupported {
+                table: "(owner keys)".to_owned(),
+                operation: "rewrap_owner_keys",
+                reason: "the cipher has no key table: give it one with `Cipher::with_owner_keys`"
+                    .to_owned(),
+            })
         })?;
         keys.rewrap_all().await
     }
@@ -190,11 +193,11 @@ impl fmt::Debug for Cipher {
 
 /// The error of a model with a key per owner whose keys have no key table.
 fn no_owner_keys(schema: &Schema) -> Error {
-    Error::Unsupported {
+    Error::Config(ConfigError::Unsupported {
         table: schema.table().to_owned(),
         operation: "seal or open a record under its owner's key",
         reason: "the model has `#[crypt_model(key_per_owner)]`: give the Cipher its key table \
                  with `Cipher::with_owner_keys(OwnerKeys::new(store, \"key-table\")?)`"
             .to_owned(),
-    }
+    })
 }

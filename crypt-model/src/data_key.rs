@@ -2,6 +2,7 @@
 //! a keyring returns it, and the two together. Values-level, so that the format takes a key
 //! without knowing where keys come from; `crate::keyring` re-exports them for key providers.
 
+use crate::error::ConfigError;
 use std::fmt;
 use std::sync::Arc;
 
@@ -25,12 +26,14 @@ impl DataKey {
     pub fn from_slice(key_id: &str, bytes: &[u8]) -> Result<Self> {
         KeyBytes::from_slice(bytes)
             .map(|key| DataKey(Arc::new(key)))
-            .ok_or_else(|| crate::Error::InvalidKey {
-                key_id: key_id.to_owned(),
-                reason: format!(
-                    "a data key must be {KEY_LEN} bytes, the provider returned {}",
-                    bytes.len()
-                ),
+            .ok_or_else(|| {
+                crate::Error::Config(ConfigError::InvalidKey {
+                    key_id: key_id.to_owned(),
+                    reason: format!(
+                        "a data key must be {KEY_LEN} bytes, the provider returned {}",
+                        bytes.len()
+                    ),
+                })
             })
     }
 
@@ -79,11 +82,13 @@ impl WrappedDataKey {
     }
 
     /// Reads [`to_text`](Self::to_text)'s form (surrounding white space ignored). Anything else
-    /// is refused with [`Error::InvalidKey`].
+    /// is refused with [`ConfigError::InvalidKey`](crate::error::ConfigError::InvalidKey).
     pub fn from_text(text: &str) -> Result<Self> {
-        let refuse = |reason: &str| Error::InvalidKey {
-            key_id: "wrapped key".to_owned(),
-            reason: reason.to_owned(),
+        let refuse = |reason: &str| {
+            Error::Config(ConfigError::InvalidKey {
+                key_id: "wrapped key".to_owned(),
+                reason: reason.to_owned(),
+            })
         };
         let text = text.trim();
         if text.len() > WRAPPED_TEXT_MAX {

@@ -1,4 +1,6 @@
-//! The one error type of crypt-model.
+//! The errors of crypt-model: one [`Error`], nested by category as rustls nests its own, so that a
+//! caller matches a category ([`Error::Integrity`], [`Error::Storage`], …) and looks inside only
+//! when it needs the detail.
 //!
 //! Every variant names *where* something went wrong (an attribute, a key id, a table) and never
 //! *what* the value was: an error message must be safe to log even when the record it came from
@@ -9,25 +11,239 @@ use std::fmt;
 /// A boxed error from a key provider or a storage backend.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// Everything that can go wrong in crypt-model.
+/// Everything that can go wrong in crypt-model, by category.
 ///
 /// `Display` and `Debug` of every variant contain names (of attributes, fields, key ids, tables)
 /// and never a stored value, a plaintext or key material.
+///
+/// ```
+/// use crypt_model::Error;
+/// use crypt_model::error::StorageError;
+///
+/// fn status(error: &Error) -> u16 {
+///     match error {
+///         Error::Access(_) => 404, // someone else's record reads as a missing one
+///         Error::Storage(StorageError::Conflict { .. }) => 409,
+///         Error::Integrity(_) => 500, // edited in storage: alert, never serve it
+///         _ => 500,
+///     }
+/// }
+/// # let _ = status;
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A ciphertext or the header of an item failed its integrity check. The item was modified,
-    /// copied from another record, field, owner or table, or written under another key. No
-    /// plaintext was produced.
+    /// The caller may not do this, or is no valid identity. Nothing was done.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+
+    /// A stored record failed its integrity check: it was modified, copied from another record,
+    /// field, owner or table, or written under another key. No plaintext was produced.
+    #[error(transparent)]
+    Integrity(#[from] IntegrityError),
+
+    /// A stored or given value is not what it must be: missing, malformed, too large, of a
+    /// format version this build does not read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+
+    /// The model, the table or the keys are configured so that this cannot be done (a fix in the
+    /// code or the configuration, not a retry). Nothing was done.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// A key could not be had: the key provider failed or refused, the key is not held, or the
+    /// owner's key was erased. Nothing was encrypted, decrypted or written.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+
+    /// The store refused or failed: a condition, a conflict, a cancelled transaction, a throttle,
+    /// an unreachable backend.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why a caller was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessError {
+    /// The caller may not open or write this record.
     #[error(
-        "integrity check failed for attribute `{attribute}`: the item was modified, copied from \
-         another record, or written under another key; nothing was decrypted"
+        "access denied: caller `{}` may not access this record of table `{table}`",
+        .caller.escape_debug()
     )]
-    Integrity {
-        /// The attribute whose check failed (a sensitive field, or the header attribute).
+    Denied {
+        /// The caller's identity.
+        caller: String,
+        /// The logical table.
+        table: String,
+    },
+
+    /// A service searched an owner-scoped blind index, which only a record's owner can search
+    /// (its values are keyed by the owner's id).
+    #[error(
+        "the index on `{field}` is owner-scoped: only a user, for its own records, can search it"
+    )]
+    OwnerScopedIndex {
+        /// The indexed field.
+        field: String,
+    },
+
+    /// An identity — a caller's id, a service's name, a record's owner — is empty, only white
+    /// space, or holds a control character. Nothing was done.
+    #[error("invalid identity for {subject}: {reason}")]
+    InvalidIdentity {
+        /// Whose identity (`a user caller`, `the owner attribute \`user_id\``, …).
+        subject: String,
+        /// What is wrong with it, without the value.
+        reason: String,
+    },
+}
+
+/// Which check of a stored record failed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "integrity check failed for attribute `{attribute}`: the item was modified, copied from \
+     another record, or written under another key; nothing was decrypted"
+)]
+#[non_exhaustive]
+pub struct IntegrityError {
+    /// The attribute whose check failed (the header attribute, or the sealed message).
+    pub attribute: String,
+}
+
+/// What is wrong with a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// An attribute is present but has the wrong type or shape.
+    #[error("attribute `{attribute}` is malformed: {reason}")]
+    Malformed {
+        /// The attribute's name.
+        attribute: String,
+        /// What was expected, without the value found.
+        reason: String,
+    },
+
+    /// An attribute that must be present is missing.
+    #[error("attribute `{attribute}` is missing from the item")]
+    Missing {
+        /// The attribute's name.
         attribute: String,
     },
 
+    /// A value cannot be stored: too large, not representable as an attribute, or a reserved
+    /// attribute name.
+    #[error("attribute `{attribute}` cannot be stored: {reason}")]
+    InvalidValue {
+        /// The attribute's name.
+        attribute: String,
+        /// Why, without the value.
+        reason: String,
+    },
+
+    /// The item's header carries a format version this build of crypt-model cannot read.
+    #[error(
+        "the item uses ciphertext format version {version}, which this version of crypt-model \
+         does not support (it reads version {supported}); upgrade crypt-model to read it"
+    )]
+    UnsupportedVersion {
+        /// The version found in the header.
+        version: u8,
+        /// The version this build reads and writes.
+        supported: u8,
+    },
+
+    /// A value was given for an attribute that the schema does not declare sensitive.
+    #[error("`{attribute}` is not a sensitive attribute of table `{table}`")]
+    NotSensitive {
+        /// The logical table.
+        table: String,
+        /// The attribute.
+        attribute: String,
+    },
+}
+
+/// What is misconfigured.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A schema breaks a rule (the derive checks them all at compile time; a hand-written
+    /// [`Schema`](crate::Schema) is checked when first used).
+    #[error("invalid schema for table `{table}`: {reason}")]
+    InvalidSchema {
+        /// The logical table.
+        table: String,
+        /// Which rule.
+        reason: String,
+    },
+
+    /// A table name breaks DynamoDB's rules: 3 to 255 characters of `A-Z a-z 0-9 _ . -`.
+    #[error(
+        "invalid table name `{}`: a table name is 3 to 255 characters of A-Z a-z 0-9 _ . -",
+        .name.escape_debug()
+    )]
+    InvalidTableName {
+        /// The name given.
+        name: String,
+    },
+
+    /// An attribute name is empty, longer than 255 bytes, or uses the reserved `__cm` prefix.
+    #[error("invalid attribute name `{}`: {reason}", .name.escape_debug())]
+    InvalidAttributeName {
+        /// The name given.
+        name: String,
+        /// Which rule.
+        reason: String,
+    },
+
+    /// The model has a blind index and the [`Cipher`](crate::Cipher) has no index secret.
+    #[error(
+        "table `{table}` has a blind index on `{field}`, and the cipher has no index secret: \
+         configure one with Cipher::with_index_secret"
+    )]
+    NoIndexSecret {
+        /// The logical table.
+        table: String,
+        /// The indexed field.
+        field: String,
+    },
+
+    /// A search named a field without a blind index.
+    #[error("`{field}` has no blind index in table `{table}`")]
+    NoSuchIndex {
+        /// The logical table.
+        table: String,
+        /// The field.
+        field: String,
+    },
+
+    /// The operation cannot be done on this model (an update of a model without a version, a
+    /// batch write of records whose write must be conditional). Nothing was done.
+    #[error("{operation} on table `{table}` is not possible: {reason}")]
+    Unsupported {
+        /// The logical table.
+        table: String,
+        /// The operation (`update`, `batch_put`).
+        operation: &'static str,
+        /// Why, and what to use instead.
+        reason: String,
+    },
+
+    /// A key given to a keyring was refused (wrong length, all zero, bad encoding, bad id).
+    #[error("invalid key `{}`: {reason}", .key_id.escape_debug())]
+    InvalidKey {
+        /// The id the key was given under.
+        key_id: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+/// Why a key could not be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
     /// The header names a key id that the keyring does not hold.
     #[error(
         "the item was encrypted under key `{}`, which this keyring does not hold; add that key \
@@ -66,7 +282,7 @@ pub enum Error {
     /// The key provider (KMS, a remote service) refused or failed. Nothing was encrypted,
     /// decrypted or written.
     #[error("key provider failed{}: {kind}: {message}", key_id_suffix(.key_id))]
-    KeyProvider {
+    Provider {
         /// What kind of failure.
         kind: KeyProviderError,
         /// The key id involved, when known.
@@ -78,160 +294,15 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
-    /// The item's header carries a format version this build of crypt-model cannot read.
-    #[error(
-        "the item uses ciphertext format version {version}, which this version of crypt-model \
-         does not support (it reads version {supported}); upgrade crypt-model to read it"
-    )]
-    UnsupportedVersion {
-        /// The version found in the header.
-        version: u8,
-        /// The version this build reads and writes.
-        supported: u8,
-    },
-
-    /// An attribute is present but has the wrong type or shape.
-    #[error("attribute `{attribute}` is malformed: {reason}")]
-    MalformedAttribute {
-        /// The attribute's name.
-        attribute: String,
-        /// What was expected, without the value found.
-        reason: String,
-    },
-
-    /// An attribute that must be present is missing.
-    #[error("attribute `{attribute}` is missing from the item")]
-    MissingAttribute {
-        /// The attribute's name.
-        attribute: String,
-    },
-
-    /// A value cannot be stored: too large, not representable as an attribute, or a reserved
-    /// attribute name.
-    #[error("attribute `{attribute}` cannot be stored: {reason}")]
-    InvalidValue {
-        /// The attribute's name.
-        attribute: String,
-        /// Why, without the value.
-        reason: String,
-    },
-
-    /// A key given to a keyring was refused (wrong length, all zero, bad encoding, bad id).
-    #[error("invalid key `{}`: {reason}", .key_id.escape_debug())]
-    InvalidKey {
-        /// The id the key was given under.
-        key_id: String,
-        /// Why it was refused.
-        reason: String,
-    },
-
-    /// A schema breaks a rule (the derive checks them all at compile time; a hand-written
-    /// [`Schema`](crate::Schema) is checked when first used).
-    #[error("invalid schema for table `{table}`: {reason}")]
-    InvalidSchema {
-        /// The logical table.
-        table: String,
-        /// Which rule.
-        reason: String,
-    },
-
-    /// A table name breaks DynamoDB's rules: 3 to 255 characters of `A-Z a-z 0-9 _ . -`.
-    #[error(
-        "invalid table name `{}`: a table name is 3 to 255 characters of A-Z a-z 0-9 _ . -",
-        .name.escape_debug()
-    )]
-    InvalidTableName {
-        /// The name given.
-        name: String,
-    },
-
-    /// An attribute name is empty, longer than 255 bytes, or uses the reserved `__cm` prefix.
-    #[error("invalid attribute name `{}`: {reason}", .name.escape_debug())]
-    InvalidAttributeName {
-        /// The name given.
-        name: String,
-        /// Which rule.
-        reason: String,
-    },
-
-    /// A value was given for an attribute that the schema does not declare sensitive.
-    #[error("`{attribute}` is not a sensitive attribute of table `{table}`")]
-    NotSensitive {
-        /// The logical table.
-        table: String,
-        /// The attribute.
-        attribute: String,
-    },
-
-    /// The model has a blind index and the [`Cipher`](crate::Cipher) has no index secret.
-    #[error(
-        "table `{table}` has a blind index on `{field}`, and the cipher has no index secret: \
-         configure one with Cipher::with_index_secret"
-    )]
-    NoIndexSecret {
-        /// The logical table.
-        table: String,
-        /// The indexed field.
-        field: String,
-    },
-
-    /// A search named a field without a blind index.
-    #[error("`{field}` has no blind index in table `{table}`")]
-    NoSuchIndex {
-        /// The logical table.
-        table: String,
-        /// The field.
-        field: String,
-    },
-
-    /// A service searched an owner-scoped blind index, which only a record's owner can search
-    /// (its values are keyed by the owner's id).
-    #[error(
-        "the index on `{field}` is owner-scoped: only a user, for its own records, can search it"
-    )]
-    OwnerScopedIndex {
-        /// The indexed field.
-        field: String,
-    },
-
-    /// The operation cannot be done on this model (an update of a model without a version, a
-    /// batch write of records whose write must be conditional). Nothing was done.
-    #[error("{operation} on table `{table}` is not possible: {reason}")]
-    Unsupported {
-        /// The logical table.
-        table: String,
-        /// The operation (`update`, `batch_put`).
-        operation: &'static str,
-        /// Why, and what to use instead.
-        reason: String,
-    },
-
-    /// The caller may not open or write this record.
-    #[error(
-        "access denied: caller `{}` may not access this record of table `{table}`",
-        .caller.escape_debug()
-    )]
-    AccessDenied {
-        /// The caller's identity.
-        caller: String,
-        /// The logical table.
-        table: String,
-    },
-
-    /// An identity — a caller's id, a service's name, a record's owner — is empty, only white
-    /// space, or holds a control character. Nothing was done.
-    #[error("invalid identity for {subject}: {reason}")]
-    InvalidIdentity {
-        /// Whose identity (`a user caller`, `the owner attribute \`user_id\``, …).
-        subject: String,
-        /// What is wrong with it, without the value.
-        reason: String,
-    },
-
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed")]
     Randomness,
+}
 
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
     /// A conditional write found the stored item not as required (it exists when it must not,
     /// or holds another owner or version). Nothing was written.
     #[error(
@@ -301,7 +372,7 @@ pub enum Error {
 
     /// The storage backend failed (unreachable, internal error).
     #[error("the store failed for table `{table}`: {message}")]
-    Store {
+    Backend {
         /// The physical table.
         table: String,
         /// What the backend said, free of item values.
@@ -365,16 +436,18 @@ fn key_id_suffix(key_id: &Option<String>) -> String {
 
 impl Error {
     pub(crate) fn malformed(attribute: &str, reason: impl fmt::Display) -> Self {
-        Error::MalformedAttribute {
+        DataError::Malformed {
             attribute: attribute.to_owned(),
             reason: reason.to_string(),
         }
+        .into()
     }
 
     pub(crate) fn integrity(attribute: &str) -> Self {
-        Error::Integrity {
+        IntegrityError {
             attribute: attribute.to_owned(),
         }
+        .into()
     }
 }
 

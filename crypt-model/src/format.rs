@@ -8,6 +8,7 @@
 //! dispatches on the header's version byte: version 3 lives in `format/v3.rs`, and a later
 //! version is added beside it.
 
+use crate::error::DataError;
 use zeroize::Zeroizing;
 
 use crate::attribute::{AttributeValue, Item, KeyType};
@@ -78,9 +79,9 @@ fn check_keys(schema: &Schema, item: &Item) -> Result<()> {
                 ));
             }
             None => {
-                return Err(Error::MissingAttribute {
+                return Err(Error::Data(DataError::Missing {
                     attribute: name.to_owned(),
-                });
+                }));
             }
         }
     }
@@ -91,9 +92,9 @@ fn check_keys(schema: &Schema, item: &Item) -> Result<()> {
 /// or a number whose text is the id), and a valid identity.
 pub(crate) fn owner_of<'a>(schema: &Schema, item: &'a Item) -> Result<&'a str> {
     let Some(value) = item.get(schema.owner()) else {
-        return Err(Error::MissingAttribute {
+        return Err(Error::Data(DataError::Missing {
             attribute: schema.owner().to_owned(),
-        });
+        }));
     };
     match schema.owner_text(value) {
         Some(owner) if crate::identity::is_identity(owner) => Ok(owner),
@@ -143,33 +144,33 @@ pub(crate) fn check_new<'a>(
         .iter()
         .find(|(name, _)| name.starts_with(RESERVED_PREFIX))
     {
-        return Err(Error::InvalidValue {
+        return Err(Error::Data(DataError::InvalidValue {
             attribute: name.to_owned(),
             reason: format!("names starting with `{RESERVED_PREFIX}` are reserved for crypt-model"),
-        });
+        }));
     }
     let mut bytes: u64 = 0;
     for (name, plaintext) in plaintexts.iter() {
         if !schema.is_sensitive(name) {
-            return Err(Error::NotSensitive {
+            return Err(Error::Data(DataError::NotSensitive {
                 table: schema.table().to_owned(),
                 attribute: name.to_owned(),
-            });
+            }));
         }
         if item.contains(name) {
-            return Err(Error::InvalidValue {
+            return Err(Error::Data(DataError::InvalidValue {
                 attribute: name.to_owned(),
                 reason: "a sensitive attribute cannot also be given in plain".to_owned(),
-            });
+            }));
         }
         if plaintext.len() > MAX_FIELD_LEN {
-            return Err(Error::InvalidValue {
+            return Err(Error::Data(DataError::InvalidValue {
                 attribute: name.to_owned(),
                 reason: format!(
                     "its {} bytes exceed DynamoDB's 400 KB item limit",
                     plaintext.len()
                 ),
-            });
+            }));
         }
         bytes += plaintext.len() as u64;
     }
@@ -257,7 +258,7 @@ impl Drop for Opened {
 /// Checks the key commitment of a stored record, then opens its message in place, under `key`,
 /// the data key its header names: nothing is decrypted unless the commitment matches, and nothing
 /// is returned unless the whole item — its header and every attribute it authenticates, as
-/// `attributes` holds them — is authentic ([`Error::Integrity`] otherwise).
+/// `attributes` holds them — is authentic ([`IntegrityError`](crate::error::IntegrityError) otherwise).
 pub(crate) fn open(
     schema: &Schema,
     envelope: Envelope,

@@ -12,6 +12,7 @@
 use crate::access::{Caller, Gate, Logged, Scope, denied};
 use crate::attribute::Item;
 use crate::cipher::Cipher;
+use crate::error::ConfigError;
 use crate::error::{Error, Result};
 use crate::format::StoredRecord;
 use crate::plaintexts::Plaintexts;
@@ -32,7 +33,7 @@ pub async fn encrypt(
 }
 
 /// Checks and decrypts the sensitive attributes of `item` that `schema` declares, for
-/// `caller` if it is the user `schema`'s owner attribute names ([`Error::AccessDenied`] before
+/// `caller` if it is the user `schema`'s owner attribute names ([`AccessError::Denied`](crate::error::AccessError::Denied) before
 /// any key is unwrapped otherwise). A record stored in plaintext is refused: only a model reads
 /// those.
 pub async fn decrypt(
@@ -59,9 +60,9 @@ pub async fn decrypt(
 
 /// A raw schema has no model to read a record stored in plaintext with.
 fn no_plaintext_records(_: &mut Item, _: &mut Plaintexts) -> Result<()> {
-    Err(Error::Unsupported {
+    Err(Error::Config(ConfigError::Unsupported {
         table: String::new(),
         operation: "read a record stored in plaintext",
         reason: "only a model in migration mode reads one".to_owned(),
-    })
+    }))
 }

@@ -2,6 +2,7 @@
 //! that print alike are the same id. Values-level, so that the format can check a stored owner
 //! without knowing the access policy.
 
+use crate::error::AccessError;
 use crate::error::{Error, Result};
 
 /// Refuses an identity (a caller's id, a service's name, a record's owner) that is empty, starts
@@ -10,10 +11,10 @@ use crate::error::{Error, Result};
 /// print alike must be the same id. `subject` says whose it is; the value is never quoted.
 pub(crate) fn check_identity(id: &str, subject: &str) -> Result<()> {
     identity_problem(id).map_or(Ok(()), |reason| {
-        Err(Error::InvalidIdentity {
+        Err(Error::Access(AccessError::InvalidIdentity {
             subject: subject.to_owned(),
             reason: reason.to_owned(),
-        })
+        }))
     })
 }
 

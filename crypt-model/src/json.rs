@@ -45,7 +45,7 @@ impl Item {
     /// `{"S": "…"}`, `{"N": "…"}`, `{"B": "base64"}`, …), as the AWS CLI, table exports and
     /// Lambda stream events carry it.
     ///
-    /// Errors: [`Error::MalformedAttribute`] naming the attribute that is not DynamoDB JSON (the
+    /// Errors: [`DataError::Malformed`](crate::error::DataError::Malformed) naming the attribute that is not DynamoDB JSON (the
     /// attribute `(item)` when the text is not a JSON object); the message never quotes the text.
     pub fn from_dynamodb_json(json: &str) -> Result<Item> {
         let attributes: BTreeMap<String, serde_json::Value> =

@@ -6,6 +6,7 @@
 //! stored, in the item's header. The [`Cipher`](crate::Cipher) puts a cache in front of the
 //! keyring so that one data key serves many items.
 
+use crate::error::KeyError;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -116,9 +117,9 @@ pub trait Keyring: Send + Sync + fmt::Debug {
 
     /// Unwraps a data key that this keyring (or one with the same keys) wrapped under `context`.
     ///
-    /// Errors: [`Error::UnknownKeyId`] when the key id is not held,
-    /// [`Error::UnwrapFailed`] when the key is held but does not
-    /// unwrap this ciphertext under this context, [`Error::KeyProvider`]
+    /// Errors: [`KeyError::UnknownKeyId`] when the key id is not held,
+    /// [`KeyError::UnwrapFailed`] when the key is held but does not
+    /// unwrap this ciphertext under this context, [`KeyError::Provider`]
     /// when the provider cannot be reached.
     async fn unwrap_data_key(
         &self,
@@ -138,7 +139,7 @@ pub trait Keyring: Send + Sync + fmt::Debug {
     /// current wrapped form; a provider may use either — AWS KMS re-encrypts `wrapped` without
     /// the plaintext leaving it).
     ///
-    /// The default refuses, with [`Error::KeyProvider`]: a keyring
+    /// The default refuses, with [`KeyError::Provider`]: a keyring
     /// that cannot rewrap can still rotate by re-encryption, which only generates.
     async fn rewrap_data_key(
         &self,
@@ -147,14 +148,14 @@ pub trait Keyring: Send + Sync + fmt::Debug {
         context: &EncryptionContext,
     ) -> Result<WrappedDataKey> {
         let _ = (key, context);
-        Err(crate::Error::KeyProvider {
+        Err(crate::Error::Key(KeyError::Provider {
             kind: crate::KeyProviderError::Other,
             key_id: Some(wrapped.key_id.clone()),
             message: "this keyring cannot rewrap data keys (Keyring::rewrap_data_key): rotate \
                       by re-encryption"
                 .to_owned(),
             source: None,
-        })
+        }))
     }
 }
 

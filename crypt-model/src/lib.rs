@@ -11,12 +11,12 @@ extern crate self as crypt_model;
 
 // Values.
 pub mod attribute;
+pub mod blind_index;
 mod data_key;
 mod encoding;
-mod error;
+pub mod error;
 mod fingerprint;
 mod identity;
-pub mod index;
 mod json;
 mod key_bytes;
 pub mod plaintext;
@@ -64,10 +64,10 @@ pub mod __private;
 // modules above.
 pub use access::{Caller, Grant};
 pub use attribute::{AttributeValue, Item, Key, SerdeAttribute};
+pub use blind_index::IndexSecret;
 pub use cache::CacheLimits;
 pub use cipher::Cipher;
 pub use error::{Error, KeyProviderError, Result};
-pub use index::IndexSecret;
 pub use keyring::LocalKeyring;
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
 pub use owner_keys::OwnerKeys;

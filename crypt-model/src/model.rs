@@ -1,6 +1,7 @@
 //! The model: [`EncryptedItem`], the trait the derive implements; the traits its fields' types
 //! meet; and [`Sealed<T>`], a record read but not opened.
 
+use crate::error::ConfigError;
 use std::borrow::Cow;
 use std::future::Future;
 
@@ -55,13 +56,13 @@ pub trait EncryptedItem: Sized {
     #[doc(hidden)]
     fn __legacy(item: &mut Item, plaintexts: &mut Plaintexts) -> Result<()> {
         let _ = (item, plaintexts);
-        Err(crate::error::Error::Unsupported {
+        Err(crate::error::Error::Config(ConfigError::Unsupported {
             table: Self::SCHEMA.table().to_owned(),
             operation: "read a record stored in plaintext",
             reason: "the model is not in migration mode: add \
                      `#[crypt_model(migrate_from_plaintext)]`"
                 .to_owned(),
-        })
+        }))
     }
 
     /// The id of the record's owner (the `#[owner]` field), as a caller presents it: the string,

@@ -1,6 +1,7 @@
 //! A key per owner, for erasure by crypto-shredding: [`OwnerKeys`], the key table that holds
 //! each owner's data key, wrapped, and nowhere else.
 
+use crate::error::{ConfigError, KeyError, StorageError};
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,7 +51,7 @@ struct Cached {
 ///
 /// Erasing an owner ([`erase`](Self::erase), or [`Table::erase_owner`](crate::Table::erase_owner))
 /// deletes the row: every copy of the owner's records — the table, its backups and exports,
-/// stream records — then fails closed with [`Error::OwnerKeyErased`]. The key table's own
+/// stream records — then fails closed with [`KeyError::OwnerKeyErased`](crate::error::KeyError::OwnerKeyErased). The key table's own
 /// backups must not outlive the erasure period (keep point-in-time recovery off for it, or
 /// short): a restored row restores the key.
 ///
@@ -112,12 +113,14 @@ impl OwnerKeys {
 
     /// The keyring behind the key table (it is given one with the cipher).
     fn keys(&self) -> Result<&KeyCache> {
-        self.keys.as_ref().ok_or_else(|| Error::Unsupported {
-            table: self.table.name().to_owned(),
-            operation: "wrap or unwrap an owner's key",
-            reason: "the key table has no keyring: give it to a cipher with \
+        self.keys.as_ref().ok_or_else(|| {
+            Error::Config(ConfigError::Unsupported {
+                table: self.table.name().to_owned(),
+                operation: "wrap or unwrap an owner's key",
+                reason: "the key table has no keyring: give it to a cipher with \
                      `Cipher::with_owner_keys`"
-                .to_owned(),
+                    .to_owned(),
+            })
         })
     }
 
@@ -125,8 +128,8 @@ impl OwnerKeys {
     /// tombstone for the key (a digest of the owner and the key's random handle: no owner id),
     /// deletes the row if it still holds that key, and forgets the key here. `false` when there
     /// was none. Every record of the owner sealed under it can no longer be read, anywhere: it
-    /// fails with [`Error::OwnerKeyErased`], which the tombstone tells from a record whose header
-    /// or owner was edited (that is [`Error::Integrity`]).
+    /// fails with [`KeyError::OwnerKeyErased`](crate::error::KeyError::OwnerKeyErased), which the tombstone tells from a record whose header
+    /// or owner was edited (that is [`IntegrityError`](crate::error::IntegrityError)).
     ///
     /// Only the owner gate issues an [`ErasePermit`] ([`Gate::erase_permit`](crate::access::Gate::erase_permit),
     /// logged): no erasure without its decision. Applications erase through
@@ -166,7 +169,9 @@ impl OwnerKeys {
             };
             match self.store.delete(&self.table, &key, &condition).await {
                 Ok(()) => break true,
-                Err(Error::ConditionFailed { .. }) if attempts < 5 => attempts += 1,
+                Err(Error::Storage(StorageError::ConditionFailed { .. })) if attempts < 5 => {
+                    attempts += 1
+                }
                 Err(error) => return Err(error),
             }
         };
@@ -190,9 +195,9 @@ impl OwnerKeys {
     async fn no_key(&self, table: &'static str, owner: &str, handle: &[u8]) -> Error {
         let tombstone = Key::new(AttributeValue::S(tombstone_key(table, owner, handle)));
         match self.store.get(&self.table, &tombstone).await {
-            Ok(Some(_)) => Error::OwnerKeyErased {
+            Ok(Some(_)) => Error::Key(KeyError::OwnerKeyErased {
                 table: table.to_owned(),
-            },
+            }),
             Ok(None) => {
                 tracing::warn!(
                     target: "crypt_model::access",
@@ -249,13 +254,13 @@ impl OwnerKeys {
                     return Ok((generated.key.clone(), handle));
                 }
                 // Another writer stored the owner's first key meanwhile: use theirs.
-                Err(Error::ConditionFailed { .. }) => continue,
+                Err(Error::Storage(StorageError::ConditionFailed { .. })) => continue,
                 Err(error) => return Err(error),
             }
         }
-        Err(Error::OwnerKeyErased {
+        Err(Error::Key(KeyError::OwnerKeyErased {
             table: table.to_owned(),
-        })
+        }))
     }
 
     /// The key of `owner` in `table` whose handle a record's header names.
@@ -390,7 +395,7 @@ impl OwnerKeys {
                 {
                     Ok(()) => rewrapped += 1,
                     // Erased, or rewrapped by another run, meanwhile.
-                    Err(Error::ConditionFailed { .. }) => {}
+                    Err(Error::Storage(StorageError::ConditionFailed { .. })) => {}
                     Err(error) => return Err(error),
                 }
             }

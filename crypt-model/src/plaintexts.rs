@@ -1,6 +1,7 @@
 //! [`Plaintexts`]: the plaintext bytes of a record's sensitive fields, by name, between the
 //! model's fields and the sealed message. Wiped on drop.
 
+use crate::error::DataError;
 use std::fmt;
 
 use zeroize::Zeroizing;
@@ -28,9 +29,11 @@ impl Plaintexts {
     /// Encodes `value` (see [`Plaintext`]) as the plaintext of `field`, replacing any earlier one.
     pub fn insert<T: Plaintext>(&mut self, field: &'static str, value: &T) -> Result<()> {
         let mut out = Encoder::new();
-        value.encode(&mut out).map_err(|e| Error::InvalidValue {
-            attribute: field.to_owned(),
-            reason: e.to_string(),
+        value.encode(&mut out).map_err(|e| {
+            Error::Data(DataError::InvalidValue {
+                attribute: field.to_owned(),
+                reason: e.to_string(),
+            })
         })?;
         self.insert_vec(field, out.into_vec());
         Ok(())
@@ -56,9 +59,11 @@ impl Plaintexts {
         let (name, bytes) = self.fields.swap_remove(index);
         T::__decode_owned(Zeroizing::new(bytes))
             .map(|value| Some(Sensitive::new(value)))
-            .map_err(|e| Error::MalformedAttribute {
-                attribute: name.to_owned(),
-                reason: e.to_string(),
+            .map_err(|e| {
+                Error::Data(DataError::Malformed {
+                    attribute: name.to_owned(),
+                    reason: e.to_string(),
+                })
             })
     }
 

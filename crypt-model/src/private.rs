@@ -1,11 +1,12 @@
 //! What the derive's generated code names (`::crypt_model::__private::…`). Not a public API:
 //! anything here may change in any release.
 
+use crate::error::DataError;
 use std::borrow::Cow;
 
 pub use crate::attribute::{Attribute, AttributeValue, Item, Key, KeyType};
+pub use crate::blind_index::{BlindIndex, IndexScope, Normalize};
 pub use crate::error::{Error, Result};
-pub use crate::index::{IndexScope, IndexSpec, Normalize};
 pub use crate::model::{
     BatchWritable, EncryptedItem, Field, IndexedField, LegacyPlaintext, OwnerId, SensitiveField,
     TextField, VersionField, Versioned,
@@ -22,9 +23,11 @@ fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Re
     if value.__is_absent() {
         return Ok(());
     }
-    let value = value.to_attribute().map_err(|e| Error::InvalidValue {
-        attribute: name.to_owned(),
-        reason: e.to_string(),
+    let value = value.to_attribute().map_err(|e| {
+        Error::Data(DataError::InvalidValue {
+            attribute: name.to_owned(),
+            reason: e.to_string(),
+        })
     })?;
     item.insert(name, value);
     Ok(())
@@ -33,8 +36,10 @@ fn put_plain<T: Attribute>(item: &mut Item, name: &'static str, value: &T) -> Re
 fn convert<T: Attribute>(name: &'static str, value: Option<AttributeValue>) -> Result<T> {
     match value {
         Some(value) => T::from_attribute(value).map_err(|e| Error::malformed(name, e)),
-        None => T::__missing().ok_or_else(|| Error::MissingAttribute {
-            attribute: name.to_owned(),
+        None => T::__missing().ok_or_else(|| {
+            Error::Data(DataError::Missing {
+                attribute: name.to_owned(),
+            })
         }),
     }
 }
@@ -60,9 +65,11 @@ fn take_sensitive<F: SensitiveField>(plaintexts: &mut Plaintexts, name: &'static
 
 /// A key attribute's value, or the error that names the key.
 fn key_part<T: Attribute>(name: &'static str, value: &T) -> Result<AttributeValue> {
-    value.to_attribute().map_err(|e| Error::InvalidValue {
-        attribute: name.to_owned(),
-        reason: e.to_string(),
+    value.to_attribute().map_err(|e| {
+        Error::Data(DataError::InvalidValue {
+            attribute: name.to_owned(),
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -246,7 +253,7 @@ pub fn index_bytes_of<F: SensitiveField>(
     let Some(value) = field.__value() else {
         return Ok(None);
     };
-    crate::index::index_bytes(value, name, normalize).map(Some)
+    crate::blind_index::index_bytes(value, name, normalize).map(Some)
 }
 
 /// Fails the build where a model derives `EncryptedItem` if the derive's copies of the runtime's
@@ -259,7 +266,9 @@ pub const fn derive_agrees(
     min_index_bits: u16,
     max_index_bits: u16,
 ) {
-    use crate::index::{INDEX_ATTRIBUTE_PREFIX, INDEX_NAME_PREFIX, MAX_INDEX_BITS, MIN_INDEX_BITS};
+    use crate::blind_index::{
+        INDEX_ATTRIBUTE_PREFIX, INDEX_NAME_PREFIX, MAX_INDEX_BITS, MIN_INDEX_BITS,
+    };
     let agree = str_eq(reserved_prefix, crate::encoding::RESERVED_PREFIX)
         && str_eq(index_attribute_prefix, INDEX_ATTRIBUTE_PREFIX)
         && str_eq(index_name_prefix, INDEX_NAME_PREFIX)

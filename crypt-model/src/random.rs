@@ -1,10 +1,11 @@
 //! Randomness from the operating system, for keys, salts and nonces.
 
+use crate::error::KeyError;
 use crate::error::{Error, Result};
 
 /// Fills `buf` from the operating system's random number generator.
 pub(crate) fn fill(buf: &mut [u8]) -> Result<()> {
-    getrandom::fill(buf).map_err(|_| Error::Randomness)
+    getrandom::fill(buf).map_err(|_| Error::Key(KeyError::Randomness))
 }
 
 /// `N` random bytes from the operating system, returned by value: for values that are not

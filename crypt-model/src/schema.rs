@@ -2,9 +2,10 @@
 //! sensitive attributes.
 
 use crate::attribute::{AttributeValue, KeyType};
+use crate::blind_index::BlindIndex;
 use crate::encoding::RESERVED_PREFIX;
+use crate::error::ConfigError;
 use crate::error::{Error, Result};
-use crate::index::IndexSpec;
 
 mod secondary;
 
@@ -38,7 +39,7 @@ pub struct Schema {
     version: Option<&'static str>,
     key_types: (KeyType, KeyType),
     owner_type: KeyType,
-    indexes: &'static [IndexSpec],
+    indexes: &'static [BlindIndex],
     secondary_indexes: &'static [SecondaryIndex],
     /// Checked when it was built (by the derive, at compile time).
     checked: bool,
@@ -161,13 +162,13 @@ impl Schema {
     }
 
     /// Sets the blind indexes of sensitive fields.
-    pub const fn with_indexes(mut self, indexes: &'static [IndexSpec]) -> Self {
+    pub const fn with_blind_indexes(mut self, indexes: &'static [BlindIndex]) -> Self {
         self.indexes = indexes;
         self
     }
 
     /// The blind indexes.
-    pub const fn indexes(&self) -> &'static [IndexSpec] {
+    pub const fn blind_indexes(&self) -> &'static [BlindIndex] {
         self.indexes
     }
 
@@ -183,7 +184,7 @@ impl Schema {
     }
 
     /// The blind index of `field`, if it has one.
-    pub(crate) fn index_of(&self, field: &str) -> Option<&'static IndexSpec> {
+    pub(crate) fn blind_index_of(&self, field: &str) -> Option<&'static BlindIndex> {
         self.indexes.iter().find(|spec| spec.field() == field)
     }
 
@@ -310,7 +311,7 @@ impl Schema {
         .into_iter()
         .flatten()
         .chain(self.plain.iter().copied())
-        .chain(self.indexes.iter().map(IndexSpec::attribute));
+        .chain(self.indexes.iter().map(BlindIndex::attribute));
         let mut stack: [&'static str; 32] = [""; 32];
         let mut heap: Vec<&'static str> = Vec::new();
         let mut len = 0;
@@ -363,77 +364,77 @@ impl Schema {
             validate_attribute_name(name)?;
         }
         if self.owner_type() == KeyType::B {
-            return Err(Error::InvalidSchema {
+            return Err(Error::Config(ConfigError::InvalidSchema {
                 table: self.table.to_owned(),
                 reason: format!(
                     "the owner `{}` must be a string or a number, not binary",
                     self.owner
                 ),
-            });
+            }));
         }
         if self.sort_key == Some(self.partition_key) {
-            return Err(Error::InvalidSchema {
+            return Err(Error::Config(ConfigError::InvalidSchema {
                 table: self.table.to_owned(),
                 reason: format!(
                     "the sort key cannot be the partition key `{}`",
                     self.partition_key
                 ),
-            });
+            }));
         }
         if let Some(version) = self.version {
             if keys.contains(&Some(version)) || self.is_sensitive(version) {
-                return Err(Error::InvalidSchema {
+                return Err(Error::Config(ConfigError::InvalidSchema {
                     table: self.table.to_owned(),
                     reason: format!(
                         "the version attribute `{version}` must be a plain field of its own"
                     ),
-                });
+                }));
             }
         }
         let plain = || self.plain.iter().chain(self.unauthenticated);
         for (i, name) in plain().enumerate() {
             validate_attribute_name(name)?;
             if keys.contains(&Some(name)) || self.version == Some(name) || self.is_sensitive(name) {
-                return Err(Error::InvalidSchema {
+                return Err(Error::Config(ConfigError::InvalidSchema {
                     table: self.table.to_owned(),
                     reason: format!(
                         "`{name}` is listed as a plain attribute and is also a key, the \
                          owner, the version or sensitive"
                     ),
-                });
+                }));
             }
             if plain().take(i).any(|other| other == name) {
-                return Err(Error::InvalidSchema {
+                return Err(Error::Config(ConfigError::InvalidSchema {
                     table: self.table.to_owned(),
                     reason: format!("plain attribute `{name}` is listed twice"),
-                });
+                }));
             }
         }
         for spec in self.indexes {
             spec.validate(self.table)?;
             if !self.is_sensitive(spec.field()) {
-                return Err(Error::InvalidSchema {
+                return Err(Error::Config(ConfigError::InvalidSchema {
                     table: self.table.to_owned(),
                     reason: format!("the index on `{}` needs a sensitive field", spec.field()),
-                });
+                }));
             }
         }
         secondary::validate(self)?;
         for (i, field) in self.sensitive.iter().enumerate() {
             if keys.contains(&Some(field)) {
-                return Err(Error::InvalidSchema {
+                return Err(Error::Config(ConfigError::InvalidSchema {
                     table: self.table.to_owned(),
                     reason: format!(
                         "`{field}` is a key or the owner and cannot be sensitive: a \
                          randomly encrypted value cannot be looked up or checked"
                     ),
-                });
+                }));
             }
             if self.sensitive[..i].contains(field) {
-                return Err(Error::InvalidSchema {
+                return Err(Error::Config(ConfigError::InvalidSchema {
                     table: self.table.to_owned(),
                     reason: format!("sensitive attribute `{field}` is listed twice"),
-                });
+                }));
             }
         }
         Ok(())
@@ -444,9 +445,9 @@ impl Schema {
 pub fn validate_table_name(name: &str) -> Result<()> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
     if !(3..=255).contains(&name.len()) || !name.chars().all(allowed) {
-        return Err(Error::InvalidTableName {
+        return Err(Error::Config(ConfigError::InvalidTableName {
             name: name.to_owned(),
-        });
+        }));
     }
     Ok(())
 }
@@ -454,19 +455,19 @@ pub fn validate_table_name(name: &str) -> Result<()> {
 /// Checks an attribute name: 1 to 255 bytes, not starting with the reserved `__cm`.
 pub(crate) fn validate_attribute_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 255 {
-        return Err(Error::InvalidAttributeName {
+        return Err(Error::Config(ConfigError::InvalidAttributeName {
             name: name.to_owned(),
             reason: "an attribute name is 1 to 255 bytes".to_owned(),
-        });
+        }));
     }
     if name.starts_with(RESERVED_PREFIX) {
-        return Err(Error::InvalidAttributeName {
+        return Err(Error::Config(ConfigError::InvalidAttributeName {
             name: name.to_owned(),
             reason: format!(
                 "names starting with `{RESERVED_PREFIX}` are reserved for crypt-model's own \
                  attributes"
             ),
-        });
+        }));
     }
     Ok(())
 }

@@ -51,25 +51,25 @@ pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 /// [`Table`](crate::Table) (and the key table) calls a store through [`Checked`], which checks
 /// every request as DynamoDB would — key attributes present and of the declared types, batch and
 /// transaction sizes, no key twice, no update of a key attribute, a query limit of at least 1 on
-/// an index the table has — and fails with [`Error::InvalidRequest`](crate::Error) before the
+/// an index the table has — and fails with [`StorageError::InvalidRequest`](crate::Error) before the
 /// store sees it, so an implementation need not repeat those checks. Run the published
 /// conformance suite (`crypt-model-conformance`) against an implementation.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Stores `item` under its key if `condition` holds, replacing any item there; else
-    /// [`Error::ConditionFailed`](crate::Error::ConditionFailed).
+    /// [`StorageError::ConditionFailed`](crate::error::StorageError::ConditionFailed).
     async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()>;
 
     /// The item stored under `key`.
     async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>>;
 
     /// Deletes the item under `key` if `condition` holds (deleting nothing is not an error);
-    /// else [`Error::ConditionFailed`](crate::Error::ConditionFailed).
+    /// else [`StorageError::ConditionFailed`](crate::error::StorageError::ConditionFailed).
     async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()>;
 
     /// Sets and removes attributes of the item under `key` if `condition` holds (creating it
     /// from the key when there is none, as DynamoDB's UpdateItem does); else
-    /// [`Error::ConditionFailed`](crate::Error::ConditionFailed).
+    /// [`StorageError::ConditionFailed`](crate::error::StorageError::ConditionFailed).
     async fn update(
         &self,
         table: &TableRef,
@@ -93,7 +93,7 @@ pub trait Store: Send + Sync {
     async fn batch_get(&self, table: &TableRef, keys: Vec<Key>) -> Result<BatchGet>;
 
     /// Writes up to [`MAX_TRANSACTION`] items, all or nothing; when a condition fails,
-    /// [`Error::TransactionCancelled`](crate::Error::TransactionCancelled) with the reason per
+    /// [`StorageError::TransactionCancelled`](crate::error::StorageError::TransactionCancelled) with the reason per
     /// item.
     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()>;
 }

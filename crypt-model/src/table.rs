@@ -1,5 +1,6 @@
 //! [`Table<T, S>`]: typed, owner-gated operations on the records of one model over a [`Store`].
 
+use crate::error::ConfigError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ use crate::store::{Store, TableRef};
 /// `Ok(None)`, `delete` returns `Ok(false)`, and `query` leaves them out, exactly as for a key
 /// that holds nothing, so that an HTTP API answers 404 in both cases and a caller cannot learn
 /// which keys exist by probing. The refusal is logged (target `crypt_model::access`). Writes
-/// cannot hide it: a `put` on a key another owner holds fails with [`Error::AccessDenied`](crate::Error::AccessDenied) and
+/// cannot hide it: a `put` on a key another owner holds fails with [`AccessError::Denied`](crate::error::AccessError::Denied) and
 /// changes nothing.
 ///
 /// ```
@@ -73,6 +74,10 @@ pub struct Table<T, S> {
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The model's records in the physical table named as its logical table.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config): as [`named`](Self::named).
     pub fn new(store: S, cipher: Arc<Cipher>) -> Result<Self> {
         Self::named(store, cipher, T::SCHEMA.table())
     }
@@ -83,17 +88,22 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     ///
     /// A model with a blind index needs a cipher with an index secret
     /// ([`Cipher::with_index_secret`]): without one this fails now, with
-    /// [`Error::NoIndexSecret`](crate::Error::NoIndexSecret), rather than at the first write.
+    /// [`ConfigError::NoIndexSecret`](crate::error::ConfigError::NoIndexSecret), rather than at the first write.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config): an invalid schema or table name, a blind index
+    /// without an index secret, a key per owner without a key table.
     pub fn named(store: S, cipher: Arc<Cipher>, name: &str) -> Result<Self> {
         T::SCHEMA.validate()?;
         if let (Some(spec), false) = (
-            T::SCHEMA.indexes().first(),
+            T::SCHEMA.blind_indexes().first(),
             cipher.index_secrets().has_current(),
         ) {
-            return Err(crate::error::Error::NoIndexSecret {
+            return Err(crate::error::Error::Config(ConfigError::NoIndexSecret {
                 table: T::SCHEMA.table().to_owned(),
                 field: spec.field().to_owned(),
-            });
+            }));
         }
         let table = TableRef::for_schema(name, &T::SCHEMA)?;
         Ok(Table {

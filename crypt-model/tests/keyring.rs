@@ -3,6 +3,7 @@
 
 mod common;
 
+use crypt_model::error::{ConfigError, KeyError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ fn b64(bytes: &[u8]) -> String {
 fn refused(result: Result<LocalKeyring, Error>) -> String {
     match result {
         Ok(keyring) => panic!("accepted: {keyring:?}"),
-        Err(error @ Error::InvalidKey { .. }) => clean(error).to_string(),
+        Err(error @ Error::Config(ConfigError::InvalidKey { .. })) => clean(error).to_string(),
         Err(other) => panic!("wrong error: {other:?}"),
     }
 }
@@ -115,12 +116,12 @@ async fn data_keys_are_redacted_and_unwrap_only_under_their_context() {
             .await
             .unwrap_err(),
     );
-    assert!(matches!(error, Error::UnwrapFailed { .. }));
+    assert!(matches!(error, Error::Key(KeyError::UnwrapFailed { .. })));
     let mut edited = generated.wrapped.clone();
     edited.ciphertext[30] ^= 1;
     assert!(matches!(
         keyring.unwrap_data_key(&edited, &context).await,
-        Err(Error::UnwrapFailed { .. })
+        Err(Error::Key(KeyError::UnwrapFailed { .. }))
     ));
 }
 
@@ -176,7 +177,10 @@ async fn a_generated_keyring_round_trips_and_another_generated_one_cannot_read()
             .await
             .unwrap_err(),
     );
-    assert!(matches!(error, Error::UnknownKeyId { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Key(KeyError::UnknownKeyId { .. })),
+        "{error:?}"
+    );
 }
 
 fn calls(generate: u64, unwrap: u64) -> KeyringCalls {
@@ -397,7 +401,7 @@ fn a_wrapped_key_has_a_text_form_that_reads_back_and_refuses_anything_else() {
     ] {
         let error = WrappedDataKey::from_text(bad).unwrap_err();
         assert!(
-            matches!(error, Error::InvalidKey { .. }),
+            matches!(error, Error::Config(ConfigError::InvalidKey { .. })),
             "{bad}: {error:?}"
         );
     }

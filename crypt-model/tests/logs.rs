@@ -6,6 +6,7 @@ mod common;
 
 use common::capture::capture;
 use common::*;
+use crypt_model::error::StorageError;
 use crypt_model::{AttributeValue, CacheLimits, Cipher, Error};
 
 #[tokio::test]
@@ -24,7 +25,7 @@ async fn no_log_line_at_any_level_contains_a_secret() {
             .await
             .unwrap_err(),
     );
-    assert!(matches!(error, Error::Integrity { .. }));
+    assert!(matches!(error, Error::Integrity(_)));
     let mut moved = item.clone();
     moved.insert("user_id", AttributeValue::S(SSN.into()));
     clean(
@@ -53,11 +54,11 @@ fn debug_output_shows_fingerprints_never_key_or_plain_values() {
     let same = Key::new(EMAIL).with_sort(SSN);
     let item = Item::from_iter([("email", s(EMAIL)), ("n", AttributeValue::N("4111".into()))]);
     let query = Query::partition(EMAIL).sort(SortCondition::BeginsWith(s(SSN)));
-    let unprocessed = Error::Unprocessed {
+    let unprocessed = Error::Storage(StorageError::Unprocessed {
         table: "contacts".into(),
         keys: vec![key.clone()],
         attempts: 3,
-    };
+    });
     let condition = Condition::equals("owner", EMAIL);
     for text in [
         format!("{key:?}"),

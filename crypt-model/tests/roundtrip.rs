@@ -4,6 +4,7 @@
 
 mod common;
 
+use crypt_model::error::DataError;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 
@@ -259,7 +260,10 @@ impl Plaintext for Unencodable {
 #[test]
 fn a_value_that_cannot_be_encoded_is_a_write_error_that_says_so() {
     let error = Plaintexts::new().insert("value", &Unencodable).unwrap_err();
-    assert!(matches!(error, Error::InvalidValue { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Data(DataError::InvalidValue { .. })),
+        "{error:?}"
+    );
     assert_eq!(
         error.to_string(),
         "attribute `value` cannot be stored: expected a value this type can encode"
@@ -319,7 +323,7 @@ fn malformed_dynamodb_json_names_the_attribute_and_never_echoes_the_text() {
     ] {
         let error = clean(Item::from_dynamodb_json(json).unwrap_err());
         assert!(
-            matches!(&error, Error::MalformedAttribute { attribute: a, .. } if a == attribute),
+            matches!(&error, Error::Data(DataError::Malformed { attribute: a, .. }) if a == attribute),
             "{json}: {error:?}"
         );
     }
@@ -366,7 +370,9 @@ async fn empty_and_350_kb_values_round_trip_and_oversized_ones_are_refused() {
             .await
             .unwrap_err(),
     );
-    assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "value"));
+    assert!(
+        matches!(&error, Error::Data(DataError::InvalidValue { attribute, .. }) if attribute == "value")
+    );
     assert_eq!(item.len(), 1, "nothing was added");
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use crypt_model::error::{AccessError, DataError, IntegrityError, KeyError};
 use crypt_model::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
 use crypt_model::{
     AttributeValue, CacheLimits, Caller, Cipher, Error, Item, LocalKeyring, Plaintexts,
@@ -27,7 +28,7 @@ fn bytes_of<'a>(item: &'a mut Item, attribute: &str) -> &'a mut Vec<u8> {
 }
 
 fn integrity(attribute: &str) -> impl Fn(&Error) -> bool + '_ {
-    move |e| matches!(e, Error::Integrity { attribute: a } if a == attribute)
+    move |e| matches!(e, Error::Integrity(IntegrityError { attribute: a, .. }) if a == attribute)
 }
 
 #[tokio::test]
@@ -119,31 +120,31 @@ async fn a_flipped_bit_in_each_header_field_gives_that_fields_error() {
                 "version",
                 matches!(
                     error,
-                    Error::UnsupportedVersion {
+                    Error::Data(DataError::UnsupportedVersion {
                         version: 2,
                         supported: 3
-                    }
+                    })
                 ),
             ),
             1..3 => (
                 "key id length",
-                matches!(error, Error::MalformedAttribute { .. }),
+                matches!(error, Error::Data(DataError::Malformed { .. })),
             ),
             3 => (
                 "key id",
-                matches!(&error, Error::UnknownKeyId { key_id } if key_id == "j1"),
+                matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if key_id == "j1"),
             ),
             4 => (
                 "key id",
-                matches!(&error, Error::UnknownKeyId { key_id } if key_id == "k0"),
+                matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if key_id == "k0"),
             ),
             5..7 => (
                 "wrapped length",
-                matches!(error, Error::MalformedAttribute { .. }),
+                matches!(error, Error::Data(DataError::Malformed { .. })),
             ),
             7..79 => (
                 "wrapped key",
-                matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"),
+                matches!(&error, Error::Key(KeyError::UnwrapFailed { key_id }) if key_id == "k1"),
             ),
             79..111 => ("salt", integrity(HEADER_ATTRIBUTE)(&error)),
             _ => ("commitment", integrity(HEADER_ATTRIBUTE)(&error)),
@@ -173,7 +174,7 @@ async fn a_truncated_or_extended_header_is_malformed() {
         bytes_of(&mut tampered, HEADER_ATTRIBUTE).truncate(cut);
         let error = refused(&cipher, &tampered).await;
         assert!(
-            matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == HEADER_ATTRIBUTE),
+            matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == HEADER_ATTRIBUTE),
             "cut to {cut}: {error:?}"
         );
     }
@@ -181,7 +182,7 @@ async fn a_truncated_or_extended_header_is_malformed() {
     bytes_of(&mut tampered, HEADER_ATTRIBUTE).push(0);
     assert!(matches!(
         refused(&cipher, &tampered).await,
-        Error::MalformedAttribute { .. }
+        Error::Data(DataError::Malformed { .. })
     ));
 }
 
@@ -343,7 +344,7 @@ async fn a_sensitive_field_stored_in_plain_is_refused() {
         planted.insert(name, value);
         let error = refused(&cipher, &planted).await;
         assert!(
-            matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == name),
+            matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == name),
             "{error:?}"
         );
     }
@@ -351,15 +352,16 @@ async fn a_sensitive_field_stored_in_plain_is_refused() {
 
 #[tokio::test]
 async fn editing_deleting_or_adding_an_index_or_the_version_is_an_integrity_failure() {
-    const SPECS: &[crypt_model::index::IndexSpec] = &[crypt_model::index::IndexSpec::new(
-        "email",
-        "__cm_ix_email",
-        "cm_ix_email",
-    )];
+    const SPECS: &[crypt_model::blind_index::BlindIndex] =
+        &[crypt_model::blind_index::BlindIndex::new(
+            "email",
+            "__cm_ix_email",
+            "cm_ix_email",
+        )];
     const INDEXED: crypt_model::Schema = crypt_model::Schema::new("people", "user_id", "user_id")
         .with_sensitive(&["email"])
         .with_version("version")
-        .with_indexes(SPECS);
+        .with_blind_indexes(SPECS);
     let cipher = Cipher::new(local("k1", 1))
         .with_index_secret(crypt_model::IndexSecret::from_bytes(&[9; 32]).unwrap());
     let encrypt = |email: Option<&str>| {
@@ -429,7 +431,7 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
             .unwrap_err(),
     );
     assert!(
-        matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"),
+        matches!(&error, Error::Key(KeyError::UnwrapFailed { key_id }) if key_id == "k1"),
         "{error:?}"
     );
 
@@ -455,7 +457,7 @@ async fn an_unknown_format_version_is_refused_before_anything_else() {
         bytes_of(&mut future, HEADER_ATTRIBUTE)[0] = version;
         let error = refused(&cipher, &future).await;
         assert!(
-            matches!(error, Error::UnsupportedVersion { version: v, supported: 3 } if v == version),
+            matches!(error, Error::Data(DataError::UnsupportedVersion { version: v, supported: 3 }) if v == version),
             "{error:?}"
         );
     }
@@ -464,7 +466,7 @@ async fn an_unknown_format_version_is_refused_before_anything_else() {
     future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![4]));
     assert!(matches!(
         refused(&cipher, &future).await,
-        Error::UnsupportedVersion { version: 4, .. }
+        Error::Data(DataError::UnsupportedVersion { version: 4, .. })
     ));
 }
 
@@ -475,7 +477,7 @@ async fn a_wrong_key_encryption_key_with_the_same_id_fails_to_unwrap() {
     let reader = Cipher::new(local("k1", 2));
     let error = refused(&reader, &item).await;
     assert!(
-        matches!(&error, Error::UnwrapFailed { key_id } if key_id == "k1"),
+        matches!(&error, Error::Key(KeyError::UnwrapFailed { key_id }) if key_id == "k1"),
         "{error:?}"
     );
 }
@@ -487,7 +489,7 @@ async fn an_unknown_key_id_is_named_in_the_error() {
     let reader = Cipher::new(local("2026-11", 1));
     let error = refused(&reader, &item).await;
     assert!(
-        matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-01"),
+        matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if key_id == "2026-01"),
         "{error:?}"
     );
     assert!(error.to_string().contains("2026-01"));
@@ -510,7 +512,7 @@ async fn a_key_rotated_out_but_kept_for_reads_still_decrypts() {
     // New writes use the new primary key: the old keyring alone cannot read them.
     let error = refused(&old, &after).await;
     assert!(
-        matches!(&error, Error::UnknownKeyId { key_id } if key_id == "2026-11"),
+        matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if key_id == "2026-11"),
         "{error:?}"
     );
 }
@@ -523,7 +525,10 @@ async fn a_key_provider_that_is_down_fails_closed() {
 
     down.store(true, std::sync::atomic::Ordering::SeqCst);
     let error = refused(&cipher, &item).await;
-    assert!(matches!(error, Error::KeyProvider { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Key(KeyError::Provider { .. })),
+        "{error:?}"
+    );
 
     // A write fails and leaves the item as it was: no partial encryption.
     let mut unwritten = profile("bob", "profile");
@@ -533,7 +538,10 @@ async fn a_key_provider_that_is_down_fails_closed() {
             .await
             .unwrap_err(),
     );
-    assert!(matches!(error, Error::KeyProvider { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Key(KeyError::Provider { .. })),
+        "{error:?}"
+    );
     assert_eq!(unwritten, before);
 
     down.store(false, std::sync::atomic::Ordering::SeqCst);
@@ -549,14 +557,14 @@ async fn missing_or_mistyped_attributes_are_named() {
     no_header.remove(HEADER_ATTRIBUTE);
     let error = refused(&cipher, &no_header).await;
     assert!(
-        matches!(&error, Error::MissingAttribute { attribute } if attribute == HEADER_ATTRIBUTE)
+        matches!(&error, Error::Data(DataError::Missing { attribute }) if attribute == HEADER_ATTRIBUTE)
     );
 
     let mut text_header = item.clone();
     text_header.insert(HEADER_ATTRIBUTE, s("AQID"));
     let error = refused(&cipher, &text_header).await;
     assert!(
-        matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == HEADER_ATTRIBUTE)
+        matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == HEADER_ATTRIBUTE)
     );
 
     // A sensitive attribute replaced by the plaintext itself: refused, and the plaintext
@@ -564,19 +572,24 @@ async fn missing_or_mistyped_attributes_are_named() {
     let mut plain_ssn = item.clone();
     plain_ssn.insert("ssn", s(SSN));
     let error = refused(&cipher, &plain_ssn).await;
-    assert!(matches!(&error, Error::MalformedAttribute { attribute, .. } if attribute == "ssn"));
+    assert!(
+        matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == "ssn")
+    );
 
     let mut no_sort_key = item.clone();
     no_sort_key.remove("kind");
     let error = refused(&cipher, &no_sort_key).await;
-    assert!(matches!(&error, Error::MissingAttribute { attribute } if attribute == "kind"));
+    assert!(matches!(&error, Error::Data(DataError::Missing { attribute }) if attribute == "kind"));
 
     // An owner that is not a string belongs to no one: the owner gate refuses everybody, before
     // anything else of the item is read.
     let mut numeric_owner = item.clone();
     numeric_owner.insert("user_id", AttributeValue::N("1".into()));
     let error = refused(&cipher, &numeric_owner).await;
-    assert!(matches!(&error, Error::AccessDenied { .. }), "{error:?}");
+    assert!(
+        matches!(&error, Error::Access(AccessError::Denied { .. })),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
@@ -591,7 +604,9 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
             .await
             .unwrap_err(),
     );
-    assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "__cm_extra"));
+    assert!(
+        matches!(&error, Error::Data(DataError::InvalidValue { attribute, .. }) if attribute == "__cm_extra")
+    );
     assert_eq!(reserved, before);
 
     let mut undeclared = profile("alice", "profile");
@@ -603,7 +618,7 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
             .unwrap_err(),
     );
     assert!(
-        matches!(&error, Error::NotSensitive { attribute, .. } if attribute == "display_name"),
+        matches!(&error, Error::Data(DataError::NotSensitive { attribute, .. }) if attribute == "display_name"),
         "{error:?}"
     );
 
@@ -614,7 +629,9 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
             .await
             .unwrap_err(),
     );
-    assert!(matches!(&error, Error::InvalidValue { attribute, .. } if attribute == "ssn"));
+    assert!(
+        matches!(&error, Error::Data(DataError::InvalidValue { attribute, .. }) if attribute == "ssn")
+    );
 }
 
 #[tokio::test]
@@ -648,7 +665,7 @@ async fn the_raw_decrypt_opens_only_for_the_owner_and_decides_before_any_unwrap(
                 .unwrap_err(),
         );
         assert!(
-            matches!(error, Error::AccessDenied { .. }),
+            matches!(error, Error::Access(AccessError::Denied { .. })),
             "{caller:?}: {error:?}"
         );
     }
@@ -662,11 +679,11 @@ async fn the_raw_decrypt_opens_only_for_the_owner_and_decides_before_any_unwrap(
     let mallory = Caller::user("mallory").unwrap();
     assert!(matches!(
         crypt_model::hazmat::decrypt(&reader, &PROFILES, &item, &mallory).await,
-        Err(Error::AccessDenied { .. })
+        Err(Error::Access(AccessError::Denied { .. }))
     ));
     let alice = Caller::user("alice").unwrap();
     assert!(matches!(
         crypt_model::hazmat::decrypt(&reader, &PROFILES, &item, &alice).await,
-        Err(Error::KeyProvider { .. })
+        Err(Error::Key(KeyError::Provider { .. }))
     ));
 }

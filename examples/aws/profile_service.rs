@@ -19,6 +19,7 @@
 //! -d '{"display_name":"Alice","email":"alice@example.com","ssn":"078-05-1120"}'
 //! http://ADDRESS/users/alice/profile`.
 
+use crypt_model::error::{AccessError, DataError, KeyError, StorageError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -107,23 +108,30 @@ fn not_found() -> Response {
 /// A status and a body naming the kind of failure, never the error's text (which is logged).
 fn error_response(error: &Error) -> Response {
     let (status, code) = match error {
-        Error::AccessDenied { .. } | Error::OwnerKeyErased { .. } => return not_found(),
-        Error::Conflict { .. } | Error::ConditionFailed { .. } => {
+        Error::Access(AccessError::Denied { .. }) | Error::Key(KeyError::OwnerKeyErased { .. }) => {
+            return not_found();
+        }
+        Error::Storage(StorageError::Conflict { .. })
+        | Error::Storage(StorageError::ConditionFailed { .. }) => {
             (StatusCode::CONFLICT, "conflict")
         }
-        Error::InvalidValue { .. }
-        | Error::InvalidRequest { .. }
-        | Error::InvalidIdentity { .. } => (StatusCode::BAD_REQUEST, "bad_request"),
-        Error::Throttled { .. }
-        | Error::KeyProvider {
+        Error::Data(DataError::InvalidValue { .. })
+        | Error::Storage(StorageError::InvalidRequest { .. })
+        | Error::Access(AccessError::InvalidIdentity { .. }) => {
+            (StatusCode::BAD_REQUEST, "bad_request")
+        }
+        Error::Storage(StorageError::Throttled { .. })
+        | Error::Key(KeyError::Provider {
             kind: KeyProviderError::Throttled,
             ..
-        } => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
-        Error::KeyProvider {
+        }) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+        Error::Key(KeyError::Provider {
             kind: KeyProviderError::Unavailable,
             ..
+        })
+        | Error::Storage(StorageError::Backend { .. }) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
-        | Error::Store { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     tracing::warn!(%error, status = status.as_u16(), "request failed");

@@ -81,7 +81,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             #version
             .with_key_types(#pk_type, #sk_type)
             #owner_type
-            .with_indexes(&[#(#indexes),*])
+            .with_blind_indexes(&[#(#indexes),*])
             #secondary
             .with_sensitive(&[#(#sensitive),*])
             .with_plain(&[#(#authenticated),*])
@@ -119,7 +119,7 @@ pub(super) fn indexed<'m>(
         .filter_map(|f| f.index.as_ref().map(|i| (f, i)))
 }
 
-/// One `IndexSpec`.
+/// One `BlindIndex`.
 fn index_spec(model: &Model<'_, '_>, f: &Field<'_>, index: &IndexOptions) -> TokenStream {
     let private = &model.private;
     let name = &f.name;
@@ -132,7 +132,7 @@ fn index_spec(model: &Model<'_, '_>, f: &Field<'_>, index: &IndexOptions) -> Tok
     };
     let normalize = normalize(model, &index.normalize);
     quote! {
-        #private::IndexSpec::new(#name, #attribute, #secondary)
+        #private::BlindIndex::new(#name, #attribute, #secondary)
             .with_bits(#bits)
             .with_scope(#scope)
             .with_normalize(#normalize)

@@ -2,6 +2,7 @@
 //! erase one owner. Their constructors are private to this module: nothing else in the crate can
 //! make one without the gate's decision.
 
+use crate::error::AccessError;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -81,7 +82,7 @@ impl<T> Gate<T> {
     /// Whether `caller` may act in `scope` on a record owned by `owner`: the owner, or a service
     /// granted the scope. A grant use is logged at INFO, a refusal at WARN (both target
     /// `crypt_model::access`, with a fingerprint of the record's key from `key`, the item or its
-    /// key attributes); a refusal is [`Error::AccessDenied`].
+    /// key attributes); a refusal is [`AccessError::Denied`](crate::error::AccessError::Denied).
     pub(crate) fn authorize(
         &self,
         caller: &Caller,
@@ -151,7 +152,7 @@ impl<T> Gate<T> {
 
     /// A permit for `caller` to erase the records of `owner` in `schema` (`T`'s) by destroying
     /// their key: the owner, or a service granted [`Scope::Delete`] (logged). Anyone else gets
-    /// [`Error::AccessDenied`] (logged).
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) (logged).
     pub(crate) fn issue_erase(
         &self,
         caller: &Caller,
@@ -272,10 +273,10 @@ impl<T> fmt::Debug for ErasePermit<T> {
 
 /// The error of a refusal.
 pub(crate) fn denied(caller: &Caller, schema: &Schema) -> Error {
-    Error::AccessDenied {
+    Error::Access(AccessError::Denied {
         caller: caller.id.clone(),
         table: schema.table().to_owned(),
-    }
+    })
 }
 
 /// Logs a refusal decided before a record was read (a key that names another owner, a query

@@ -5,6 +5,7 @@
 use super::gate::{denied, log_denied};
 use super::{Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item, Key};
+use crate::error::AccessError;
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::store::{Condition, Query};
@@ -35,9 +36,11 @@ fn owned_by(schema: &Schema, owner: &str) -> Result<Condition> {
     schema
         .owner_value(owner)
         .map(|value| Condition::equals(schema.owner(), value))
-        .ok_or_else(|| Error::InvalidIdentity {
-            subject: format!("the owner attribute `{}`", schema.owner()),
-            reason: "a number owner's id is an integer in plain decimal digits".to_owned(),
+        .ok_or_else(|| {
+            Error::Access(AccessError::InvalidIdentity {
+                subject: format!("the owner attribute `{}`", schema.owner()),
+                reason: "a number owner's id is an integer in plain decimal digits".to_owned(),
+            })
         })
 }
 
@@ -89,7 +92,7 @@ impl<T> Gate<T> {
     }
 
     /// Whether `caller` may read every owner's records in `scopes` — a scan, a job: only a
-    /// service granted them; anyone else is [`Error::AccessDenied`] (logged) before the store is
+    /// service granted them; anyone else is [`AccessError::Denied`](crate::error::AccessError::Denied) (logged) before the store is
     /// read.
     pub(crate) fn plan_crossing(
         &self,

@@ -9,11 +9,11 @@ use super::{AttributeValue, KeyType};
 
 /// A value could not be converted: to or from a plain attribute, or to or from a sensitive
 /// value's plaintext bytes. It says what was expected, never what was found, so that it is safe to
-/// log; the caller adds the attribute's name ([`Error::MalformedAttribute`] on reads,
-/// [`Error::InvalidValue`] on writes).
+/// log; the caller adds the attribute's name ([`DataError::Malformed`](crate::error::DataError::Malformed) on reads,
+/// [`DataError::InvalidValue`](crate::error::DataError::InvalidValue) on writes).
 ///
-/// [`Error::MalformedAttribute`]: crate::Error::MalformedAttribute
-/// [`Error::InvalidValue`]: crate::Error::InvalidValue
+/// [`DataError::Malformed`](crate::error::DataError::Malformed): crate::Error::Data(DataError::Malformed)
+/// [`DataError::InvalidValue`](crate::error::DataError::InvalidValue): crate::Error::Data(DataError::InvalidValue)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversionError {
     expected: Cow<'static, str>,

@@ -1,6 +1,7 @@
 //! [`Header`]: a record's header attribute, parsed once and dispatched on its version byte, and
 //! [`Suite`], the algorithms it names.
 
+use crate::error::DataError;
 use std::fmt;
 
 use super::{HEADER_ATTRIBUTE, OWNER_KEY_ID, v3};
@@ -69,14 +70,14 @@ enum Parsed {
 
 impl Header {
     /// Parses a header's bytes, checking the version before anything else: a version this build
-    /// does not read is [`Error::UnsupportedVersion`], a header cut short or with trailing bytes
-    /// [`Error::MalformedAttribute`].
+    /// does not read is [`DataError::UnsupportedVersion`](crate::error::DataError::UnsupportedVersion), a header cut short or with trailing bytes
+    /// [`DataError::Malformed`](crate::error::DataError::Malformed).
     pub fn parse(bytes: &[u8]) -> Result<Header> {
         Header::from_vec(bytes.to_vec())
     }
 
-    /// The header attribute of `item`, parsed: a missing one is [`Error::MissingAttribute`], one
-    /// that is not binary [`Error::MalformedAttribute`].
+    /// The header attribute of `item`, parsed: a missing one is [`DataError::Missing`](crate::error::DataError::Missing), one
+    /// that is not binary [`DataError::Malformed`](crate::error::DataError::Malformed).
     pub fn of_item(item: &Item) -> Result<Header> {
         match item.get(HEADER_ATTRIBUTE) {
             Some(AttributeValue::B(bytes)) => Header::parse(bytes),
@@ -95,10 +96,10 @@ impl Header {
         let parsed = match version {
             v3::VERSION => Parsed::V3(v3::parse_header(&bytes)?),
             version => {
-                return Err(Error::UnsupportedVersion {
+                return Err(Error::Data(DataError::UnsupportedVersion {
                     version,
                     supported: crate::encoding::VERSION,
-                });
+                }));
             }
         };
         Ok(Header { bytes, parsed })
@@ -171,9 +172,9 @@ pub(super) fn not_binary() -> Error {
 
 /// The error of an item without a header attribute.
 pub(super) fn missing() -> Error {
-    Error::MissingAttribute {
+    Error::Data(DataError::Missing {
         attribute: HEADER_ATTRIBUTE.to_owned(),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! and the code cannot drift apart. (`scripts/format-reference.py` checks them a third time, in
 //! Python.)
 
+use crate::error::DataError;
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
@@ -10,8 +11,8 @@ use sha2::Sha256;
 
 use super::*;
 use crate::aead::opened_plaintext;
+use crate::blind_index::{BlindIndex, IndexScope, IndexSecret};
 use crate::encoding::put_u32;
-use crate::index::{IndexScope, IndexSecret, IndexSpec};
 use crate::keyring::{EncryptionContext, local};
 
 /// Puts a 4-byte length.
@@ -126,10 +127,10 @@ fn schema(v: &Vector) -> Schema {
             .unwrap_or_default();
         Box::leak(names.into_boxed_slice())
     };
-    let indexes: Vec<IndexSpec> = list("indexed")
+    let indexes: Vec<BlindIndex> = list("indexed")
         .iter()
         .map(|field| {
-            IndexSpec::new(
+            BlindIndex::new(
                 field,
                 leak(&format!("__cm_ix_{field}")),
                 leak(&format!("cm_ix_{field}")),
@@ -142,7 +143,7 @@ fn schema(v: &Vector) -> Schema {
         part("owner").expect("an owner"),
     )
     .with_plain(list("plain"))
-    .with_indexes(Box::leak(indexes.into_boxed_slice()))
+    .with_blind_indexes(Box::leak(indexes.into_boxed_slice()))
     .with_sensitive(list("sensitive"));
     if let Some(sort_key) = part("sort key") {
         schema = schema.with_sort_key(sort_key);
@@ -299,7 +300,7 @@ fn index_vectors() {
             IndexScope::Owner
         };
         let field = leak(text(&v, "field"));
-        let spec = IndexSpec::new(field, "__cm_ix", "cm_ix")
+        let spec = BlindIndex::new(field, "__cm_ix", "cm_ix")
             .with_bits(bits)
             .with_scope(scope);
         let value = secret.index_value(
@@ -385,14 +386,14 @@ fn header_parse_rejects_bad_shapes() {
     long.push(0);
     assert!(matches!(
         Header::parse(&long),
-        Err(Error::MalformedAttribute { .. })
+        Err(Error::Data(DataError::Malformed { .. }))
     ));
     for version in [0, 1, 2, 4, 255] {
         let mut other = bytes.clone();
         other[0] = version;
         assert!(matches!(
             Header::parse(&other),
-            Err(Error::UnsupportedVersion { version: v, supported: 3 }) if v == version
+            Err(Error::Data(DataError::UnsupportedVersion { version: v, supported: 3 })) if v == version
         ));
     }
 }
@@ -421,7 +422,7 @@ fn key_ids_are_short_printable_ascii() {
         assert!(
             matches!(
                 Header::parse(&forged),
-                Err(Error::MalformedAttribute { .. })
+                Err(Error::Data(DataError::Malformed { .. }))
             ),
             "{bad:?}"
         );

@@ -3,6 +3,7 @@
 //! is used for another version, so that a later one is added beside this file without touching
 //! it.
 
+use crate::error::DataError;
 use std::ops::Range;
 
 use hkdf::Hkdf;
@@ -113,9 +114,11 @@ pub(super) fn encode_header(
     salt: &[u8; SALT_LEN],
     commitment: &[u8; COMMITMENT_LEN],
 ) -> Result<Vec<u8>> {
-    let invalid = |reason: &str| Error::InvalidValue {
-        attribute: HEADER_ATTRIBUTE.to_owned(),
-        reason: reason.to_owned(),
+    let invalid = |reason: &str| {
+        Error::Data(DataError::InvalidValue {
+            attribute: HEADER_ATTRIBUTE.to_owned(),
+            reason: reason.to_owned(),
+        })
     };
     check_key_id(key_id).map_err(invalid)?;
     let key_id = key_id.as_bytes();

@@ -1,10 +1,10 @@
 //! The index secret kept like a key-encryption key: made, unwrapped and rewrapped by a keyring.
-//! (The secret and the index values it keys are `crate::index`'s; only what calls a keyring is
+//! (The secret and the index values it keys are `crate::blind_index`'s; only what calls a keyring is
 //! here.)
 
 use super::{EncryptionContext, Keyring, WrappedDataKey};
+use crate::blind_index::IndexSecret;
 use crate::error::Result;
-use crate::index::IndexSecret;
 
 /// The context an index secret is wrapped under.
 fn secret_context() -> EncryptionContext {

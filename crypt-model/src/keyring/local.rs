@@ -1,5 +1,6 @@
 //! [`LocalKeyring`]: key-encryption keys held in this process.
 
+use crate::error::{ConfigError, KeyError};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -64,9 +65,11 @@ impl LocalKeyring {
     /// A keyring whose primary key is read, in base64, from the environment variable `var`.
     pub fn from_env(key_id: &str, var: &str) -> Result<Self> {
         check_key_id(key_id)?;
-        let value = Zeroizing::new(std::env::var(var).map_err(|_| Error::InvalidKey {
-            key_id: key_id.to_owned(),
-            reason: format!("environment variable `{var}` is not set or is not valid Unicode"),
+        let value = Zeroizing::new(std::env::var(var).map_err(|_| {
+            Error::Config(ConfigError::InvalidKey {
+                key_id: key_id.to_owned(),
+                reason: format!("environment variable `{var}` is not set or is not valid Unicode"),
+            })
         })?);
         Self::from_base64(key_id, value.trim())
     }
@@ -87,10 +90,10 @@ impl LocalKeyring {
     /// Adds an older key, used only to unwrap data keys it wrapped before a rotation.
     pub fn with_read_key(mut self, key_id: &str, key: &[u8]) -> Result<Self> {
         if self.keys.contains_key(key_id) {
-            return Err(Error::InvalidKey {
+            return Err(Error::Config(ConfigError::InvalidKey {
                 key_id: key_id.to_owned(),
                 reason: "this keyring already holds a key with that id".to_owned(),
-            });
+            }));
         }
         self.keys
             .insert(key_id.to_owned(), checked_key(key_id, key)?);
@@ -109,12 +112,11 @@ impl LocalKeyring {
     }
 
     fn key(&self, key_id: &str) -> Result<&[u8; KEY_LEN]> {
-        self.keys
-            .get(key_id)
-            .map(KeyBytes::get)
-            .ok_or_else(|| Error::UnknownKeyId {
+        self.keys.get(key_id).map(KeyBytes::get).ok_or_else(|| {
+            Error::Key(KeyError::UnknownKeyId {
                 key_id: key_id.to_owned(),
             })
+        })
     }
 }
 
@@ -159,8 +161,10 @@ impl Keyring for LocalKeyring {
         context: &EncryptionContext,
     ) -> Result<DataKey> {
         let kek = self.key(&wrapped.key_id)?;
-        let failed = || Error::UnwrapFailed {
-            key_id: wrapped.key_id.clone(),
+        let failed = || {
+            Error::Key(KeyError::UnwrapFailed {
+                key_id: wrapped.key_id.clone(),
+            })
         };
         let plaintext = aead::open(
             kek,
@@ -200,9 +204,11 @@ impl fmt::Debug for LocalKeyring {
 
 fn checked_key(key_id: &str, key: &[u8]) -> Result<KeyBytes> {
     check_key_id(key_id)?;
-    let refuse = |reason: String| Error::InvalidKey {
-        key_id: key_id.to_owned(),
-        reason,
+    let refuse = |reason: String| {
+        Error::Config(ConfigError::InvalidKey {
+            key_id: key_id.to_owned(),
+            reason,
+        })
     };
     let key = KeyBytes::from_slice(key).ok_or_else(|| {
         refuse(format!(
@@ -227,20 +233,20 @@ fn check_key_id(key_id: &str) -> Result<()> {
             .is_ok_and(|k| k.len() == KEY_LEN);
     let hex_key = key_id.len() == 2 * KEY_LEN && key_id.chars().all(|c| c.is_ascii_hexdigit());
     if base64_key || hex_key {
-        return Err(Error::InvalidKey {
+        return Err(Error::Config(ConfigError::InvalidKey {
             key_id: "[REDACTED]".to_owned(),
             reason: "the key id looks like a 256-bit key: key ids are stored in every item and \
                      shown in errors; were the key id and the key swapped?"
                 .to_owned(),
-        });
+        }));
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.:/+=@".contains(c);
     if key_id.is_empty() || key_id.len() > 255 || !key_id.chars().all(allowed) {
-        return Err(Error::InvalidKey {
+        return Err(Error::Config(ConfigError::InvalidKey {
             key_id: key_id.chars().filter(|&c| allowed(c)).take(64).collect(),
             reason: "a key id must be 1 to 255 characters of A-Z a-z 0-9 - _ . : / + = @"
                 .to_owned(),
-        });
+        }));
     }
     Ok(())
 }
@@ -250,8 +256,10 @@ fn decode_base64(key_id: &str, key: &str) -> Result<Zeroizing<Vec<u8>>> {
     base64::engine::general_purpose::STANDARD
         .decode(key.trim())
         .map(Zeroizing::new)
-        .map_err(|_| Error::InvalidKey {
-            key_id: key_id.to_owned(),
-            reason: "not valid standard base64".to_owned(),
+        .map_err(|_| {
+            Error::Config(ConfigError::InvalidKey {
+                key_id: key_id.to_owned(),
+                reason: "not valid standard base64".to_owned(),
+            })
         })
 }

@@ -1,6 +1,7 @@
 //! Checkpoints: where each segment of a job stands, saved after every page, so that a job
 //! stopped or killed resumes where it was.
 
+use crate::error::StorageError;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -87,7 +88,7 @@ impl Checkpoint {
     }
 
     /// Reads [`to_json`](Self::to_json)'s output; a file that is not one is
-    /// [`Error::MalformedAttribute`] naming `(checkpoint)`.
+    /// [`DataError::Malformed`](crate::error::DataError::Malformed) naming `(checkpoint)`.
     pub fn from_json(text: &str) -> Result<Self> {
         let malformed = || Error::malformed("(checkpoint)", "not a crypt-model job checkpoint");
         let value: Value = serde_json::from_str(text).map_err(|_| malformed())?;
@@ -268,11 +269,11 @@ impl FileCheckpoints {
 fn io_error(path: &Path, error: std::io::Error) -> Error {
     let message = format!("checkpoint file {}: {error}", path.display());
     let source: BoxError = Box::new(error);
-    Error::Store {
+    Error::Storage(StorageError::Backend {
         table: "(checkpoints)".to_owned(),
         message,
         source: Some(source),
-    }
+    })
 }
 
 #[async_trait]
@@ -316,6 +317,7 @@ mod tests {
 
     use super::*;
     use crate::attribute::AttributeValue;
+    use crate::error::DataError;
 
     fn checkpoint() -> Checkpoint {
         let mut checkpoint = Checkpoint::start("migrate:profiles", 3, 8);
@@ -352,7 +354,7 @@ mod tests {
         for text in ["", "{}", "[]", r#"{"job": 1}"#] {
             assert!(matches!(
                 Checkpoint::from_json(text),
-                Err(Error::MalformedAttribute { .. })
+                Err(Error::Data(DataError::Malformed { .. }))
             ));
         }
         // Debug shows no key.

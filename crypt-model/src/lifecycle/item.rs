@@ -2,6 +2,7 @@
 //! record pipeline's steps — open the record the gate admitted, seal it again, rewrite it if it
 //! is unchanged since it was read.
 
+use crate::error::KeyError;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
@@ -74,18 +75,18 @@ pub(super) struct Work<'a, T, S> {
 /// its key while the job goes on. Any other error (the store or the key provider failing) stops
 /// the job, which resumes from its checkpoint.
 pub(super) fn is_record_error(error: &Error) -> bool {
+    // By category: what is wrong with the record itself, or with the key it names. A key
+    // provider that fails, a store that fails, a configuration that cannot work stop the job.
     matches!(
         error,
-        Error::Integrity { .. }
-            | Error::MalformedAttribute { .. }
-            | Error::MissingAttribute { .. }
-            | Error::UnsupportedVersion { .. }
-            | Error::InvalidValue { .. }
-            | Error::InvalidIdentity { .. }
-            | Error::UnknownKeyId { .. }
-            | Error::UnwrapFailed { .. }
-            | Error::AccessDenied { .. }
-            | Error::OwnerKeyErased { .. }
+        Error::Integrity(_)
+            | Error::Data(_)
+            | Error::Access(_)
+            | Error::Key(
+                KeyError::UnknownKeyId { .. }
+                    | KeyError::UnwrapFailed { .. }
+                    | KeyError::OwnerKeyErased { .. }
+            )
     )
 }
 
@@ -195,7 +196,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     fn index_current(&self, owner: &str, plaintexts: &Plaintexts, stored: &Item) -> Result<bool> {
         let schema = T::SCHEMA;
         let search = self.records.search();
-        for spec in schema.indexes() {
+        for spec in schema.blind_indexes() {
             let expected = plaintexts
                 .get_bytes(spec.field())
                 .map(|plaintext| search.attribute(schema.table(), spec, owner, plaintext))
@@ -279,7 +280,7 @@ fn key_id(stored: &StoredRecord) -> Option<String> {
 
 /// A record's own error as its outcome; any other stops the job.
 fn record_failure(error: Error) -> Result<Attempt> {
-    if matches!(error, Error::OwnerKeyErased { .. }) {
+    if matches!(error, Error::Key(KeyError::OwnerKeyErased { .. })) {
         Ok(Attempt::Done(Outcome::Erased))
     } else if is_record_error(&error) {
         Ok(Attempt::Done(Outcome::Failed(error.to_string())))

@@ -1,5 +1,6 @@
 //! Running a job: its segments concurrently, each a loop of scan pages, paced, checkpointed.
 
+use crate::error::ConfigError;
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::Mutex;
@@ -62,9 +63,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     /// or the run is stopped.
     ///
     /// Errors, before anything is read: a caller that is not a service granted the job's scopes
-    /// ([`Error::AccessDenied`]), a migration of a model not in migration mode
-    /// ([`Error::Unsupported`]), segments out of range, a checkpoint written with another number
-    /// of segments ([`Error::InvalidRequest`]). While it runs: a failure of the store or the key
+    /// ([`AccessError::Denied`](crate::error::AccessError::Denied)), a migration of a model not in migration mode
+    /// ([`ConfigError::Unsupported`]), segments out of range, a checkpoint written with another number
+    /// of segments ([`StorageError::InvalidRequest`](crate::error::StorageError::InvalidRequest)). While it runs: a failure of the store or the key
     /// provider stops it (each segment keeps its last checkpoint; run it again to resume); a
     /// record that cannot be processed is reported in [`JobReport::failed`] and the job goes on.
     pub async fn run(self) -> Result<JobReport> {
@@ -75,13 +76,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             .gate
             .plan_crossing(&self.caller, &schema, scopes(self.kind))?;
         if self.kind == JobKind::Migrate && !schema.migrates_plaintext() {
-            return Err(Error::Unsupported {
+            return Err(Error::Config(ConfigError::Unsupported {
                 table: schema.table().to_owned(),
                 operation: "migrate",
                 reason: "the model is not in migration mode: add \
                          `#[crypt_model(migrate_from_plaintext)]` to it"
                     .to_owned(),
-            });
+            }));
         }
         let segments = self.segments.clone().unwrap_or(0..self.total_segments);
         let table = self.table.table_ref();

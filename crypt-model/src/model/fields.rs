@@ -2,6 +2,7 @@
 //! field's, and an indexed string's. Their diagnostics are what a user reads when a field has the
 //! wrong type.
 
+use crate::error::DataError;
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
@@ -227,11 +228,11 @@ impl<T: Plaintext> SensitiveField for Sensitive<T> {
     }
 
     fn __take(name: &'static str, plaintexts: &mut Plaintexts) -> Result<Self> {
-        plaintexts
-            .take(name)?
-            .ok_or_else(|| Error::MissingAttribute {
+        plaintexts.take(name)?.ok_or_else(|| {
+            Error::Data(DataError::Missing {
                 attribute: name.to_owned(),
             })
+        })
     }
 }
 

@@ -63,14 +63,19 @@ impl<T: EncryptedItem> Sealed<T> {
 
     /// Opens the record for `caller`, if it is the record's owner.
     ///
-    /// The owner gate runs first: anyone else gets [`Error::AccessDenied`] (logged) before any
+    /// The owner gate runs first: anyone else gets [`AccessError::Denied`](crate::error::AccessError::Denied) (logged) before any
     /// key is unwrapped or any field decrypted. Then the key commitment and every field are
-    /// checked and decrypted; a record edited or copied in storage gives [`Error::Integrity`]. A
+    /// checked and decrypted; a record edited or copied in storage gives [`IntegrityError`](crate::error::IntegrityError). A
     /// service with a read [`Grant`](crate::Grant) opens records with
     /// [`open_with`](Self::open_with).
     ///
-    /// [`Error::AccessDenied`]: crate::Error::AccessDenied
-    /// [`Error::Integrity`]: crate::Error::Integrity
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied): crate::Error::Access(AccessError::Denied)
+    /// [`IntegrityError`](crate::error::IntegrityError): crate::Error::Integrity(IntegrityError)
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) for anyone but the owner; then as
+    /// [`Permit::open`].
     pub async fn open(self, caller: &Caller, cipher: &Cipher) -> Result<T> {
         self.open_with(caller, &Gate::new(), cipher).await
     }
@@ -78,6 +83,11 @@ impl<T: EncryptedItem> Sealed<T> {
     /// Opens the record for `caller` under `gate`: its owner, or a service `gate` grants
     /// [`Scope::Read`] (each such use logged with the scope). As [`open`](Self::open) otherwise:
     /// [`Gate::admit`], then [`Permit::open`].
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) for anyone the gate refuses; then
+    /// as [`Permit::open`].
     pub async fn open_with(self, caller: &Caller, gate: &Gate<T>, cipher: &Cipher) -> Result<T> {
         gate.admit(caller, self)?.open(cipher).await
     }
@@ -87,7 +97,7 @@ impl<T: EncryptedItem> Gate<T> {
     /// The permit for `caller` to open `sealed`: its owner, by the record's stored owner
     /// attribute (which its authentication covers), or a service this gate grants
     /// [`Scope::Read`] (the grant use logged, target `crypt_model::access`). Anyone else gets
-    /// [`Error::AccessDenied`](crate::Error::AccessDenied) (logged), and no key is unwrapped.
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) (logged), and no key is unwrapped.
     ///
     /// ```
     /// # use crypt_model::{Caller, Cipher, EncryptedItem, Grant, LocalKeyring, Sensitive};
@@ -116,7 +126,7 @@ impl<T: EncryptedItem> Gate<T> {
     /// The permit for `caller` to erase the records of `owner` by destroying their key
     /// ([`OwnerKeys::erase`](crate::OwnerKeys::erase)): the owner, or a service this gate grants
     /// [`Scope::Delete`] (logged). Anyone else gets
-    /// [`Error::AccessDenied`](crate::Error::AccessDenied) (logged).
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) (logged).
     pub fn erase_permit(&self, caller: &Caller, owner: &str) -> Result<ErasePermit<T>> {
         self.issue_erase(caller, &T::SCHEMA, owner)
     }
@@ -125,7 +135,17 @@ impl<T: EncryptedItem> Gate<T> {
 impl<T: EncryptedItem> Permit<T> {
     /// Opens the admitted record: its data key (from `cipher`'s keys for the model), the key
     /// commitment, the whole item's authentication, then each field. A record edited or copied
-    /// in storage gives [`Error::Integrity`](crate::Error::Integrity) and no plaintext.
+    /// in storage gives [`IntegrityError`](crate::error::IntegrityError) and no plaintext.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Unsupported`](crate::error::ConfigError::Unsupported) for a model with a key
+    /// per owner and keys without a key table; [`Error::Key`](crate::Error::Key) when the key
+    /// provider fails or no longer holds the record's key (or the owner's key was erased);
+    /// [`Error::Integrity`](crate::Error::Integrity) when the record was edited or copied in
+    /// storage; [`Error::Data`](crate::Error::Data) when it is malformed or of a format version
+    /// this build does not read; [`Error::Storage`](crate::Error::Storage) when the key table's
+    /// store fails.
     pub async fn open(self, cipher: &Cipher) -> Result<T> {
         let source = cipher.source_ref(&T::SCHEMA)?;
         open_permitted(self, source, PlaintextReads::Logged).await

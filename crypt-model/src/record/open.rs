@@ -2,6 +2,7 @@
 //! permit's admission), then its message, checked as one authenticated whole; or, for a model in
 //! migration mode and a record stored before encryption, its plain attributes.
 
+use crate::error::IntegrityError;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::access::{Permit, fingerprint};
@@ -54,7 +55,7 @@ pub(crate) async fn open_fields<T>(
             let key = key.ok_or_else(format::header_integrity)?;
             let opened =
                 format::open(schema, envelope, &attributes, &key).inspect_err(|error| {
-                    if let Error::Integrity { attribute } = error {
+                    if let Error::Integrity(IntegrityError { attribute }) = error {
                         // A security event worth an alert; the record's key may itself be personal
                         // data, so only the table and the attribute are logged.
                         tracing::warn!(table = schema.table(), attribute, "integrity check failed");

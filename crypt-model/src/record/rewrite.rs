@@ -17,7 +17,7 @@ fn known_attributes(schema: &Schema) -> BTreeSet<&'static str> {
         .chain(schema.sensitive().iter().copied())
         .chain(schema.plain().iter().copied())
         .chain(schema.unauthenticated().iter().copied())
-        .chain(schema.indexes().iter().map(|spec| spec.attribute()))
+        .chain(schema.blind_indexes().iter().map(|spec| spec.attribute()))
         .chain(SEALING_ATTRIBUTES)
         .filter(|name| !is_key(name))
         .collect()

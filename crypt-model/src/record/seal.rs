@@ -2,9 +2,10 @@
 //! key source, its randomness, and the format's one message.
 
 use crate::attribute::Item;
+use crate::blind_index::IndexSecrets;
+use crate::error::KeyError;
 use crate::error::{Error, Result};
 use crate::format::{self, NONCE_LEN, SALT_LEN};
-use crate::index::IndexSecrets;
 use crate::key_source::KeySource;
 use crate::plaintexts::Plaintexts;
 use crate::random;
@@ -25,8 +26,12 @@ pub(crate) async fn seal(
 ) -> Result<()> {
     let new = format::check_new(schema, item, plaintexts)?;
     // Computed before anything is added, so that an error leaves the item unchanged.
-    let index_values =
-        search.attributes(schema.table(), schema.indexes(), new.owner, plaintexts)?;
+    let index_values = search.attributes(
+        schema.table(),
+        schema.blind_indexes(),
+        new.owner,
+        plaintexts,
+    )?;
     let (table, owner, bytes) = (schema.table(), new.owner, new.bytes);
     let key = match source.cached_sealing_key(table, owner, bytes) {
         Some(key) => key,
@@ -42,8 +47,11 @@ pub(crate) async fn seal(
         plaintexts,
         index_values,
         &key,
-        salt.try_into().map_err(|_| Error::Randomness)?,
-        nonce.try_into().map_err(|_| Error::Randomness)?,
+        salt.try_into()
+            .map_err(|_| Error::Key(KeyError::Randomness))?,
+        nonce
+            .try_into()
+            .map_err(|_| Error::Key(KeyError::Randomness))?,
     )?;
     sealing.apply_to(item);
     Ok(())

@@ -4,8 +4,9 @@
 
 use super::{Schema, validate_attribute_name};
 use crate::attribute::KeyType;
+use crate::blind_index::INDEX_NAME_PREFIX;
+use crate::error::ConfigError;
 use crate::error::{Error, Result};
-use crate::index::INDEX_NAME_PREFIX;
 
 /// A secondary index of a model on plain attributes: its name, the attribute that is its
 /// partition key, and optionally one that is its sort key, each with its key type.
@@ -59,9 +60,11 @@ impl SecondaryIndex {
 /// `A-Z a-z 0-9 _ . -`), none twice and none with the blind indexes' prefix, on attribute names
 /// that are valid and not sensitive (an encrypted value cannot key an index).
 pub(super) fn validate(schema: &Schema) -> Result<()> {
-    let invalid = |reason: String| Error::InvalidSchema {
-        table: schema.table().to_owned(),
-        reason,
+    let invalid = |reason: String| {
+        Error::Config(ConfigError::InvalidSchema {
+            table: schema.table().to_owned(),
+            reason,
+        })
     };
     let indexes = schema.secondary_indexes();
     for (i, index) in indexes.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! [`MemoryStore`]: the embedded store, with DynamoDB's semantics.
 
+use crate::error::StorageError;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -184,9 +185,9 @@ fn check_item(table: &TableRef, item: &Item) -> Result<Key> {
 }
 
 fn condition_failed(table: &TableRef) -> Error {
-    Error::ConditionFailed {
+    Error::Storage(StorageError::ConditionFailed {
         table: table.name().to_owned(),
-    }
+    })
 }
 
 #[async_trait]
@@ -405,7 +406,9 @@ impl Store for MemoryStore {
             reasons.push((!holds).then(|| "ConditionalCheckFailed".to_owned()));
         }
         if reasons.iter().any(Option::is_some) {
-            return Err(Error::TransactionCancelled { reasons });
+            return Err(Error::Storage(StorageError::TransactionCancelled {
+                reasons,
+            }));
         }
         for item in items {
             match item {

@@ -1,6 +1,7 @@
 //! What the operations of a [`Store`](super::Store) take and return: conditions, queries and
 //! their pages, batches, transactions and updates.
 
+use crate::error::{DataError, StorageError};
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::fmt;
@@ -64,9 +65,11 @@ impl Condition {
 
 /// A sort-key value as stored.
 fn sort_value<T: Attribute>(value: &T) -> Result<AttributeValue> {
-    value.to_attribute().map_err(|e| Error::InvalidValue {
-        attribute: "the sort key".to_owned(),
-        reason: e.to_string(),
+    value.to_attribute().map_err(|e| {
+        Error::Data(DataError::InvalidValue {
+            attribute: "the sort key".to_owned(),
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -109,7 +112,7 @@ impl SortCondition {
     /// the stored form (a timestamp's fixed-width text, a UUID's lowercase text):
     /// `SortCondition::of(SortCondition::Ge, &since)?`.
     ///
-    /// A value the type cannot store is [`Error::InvalidValue`].
+    /// A value the type cannot store is [`DataError::InvalidValue`](crate::error::DataError::InvalidValue).
     pub fn of<T: Attribute>(
         condition: fn(AttributeValue) -> SortCondition,
         value: &T,
@@ -377,10 +380,10 @@ impl TransactItem {
     /// twice.
     pub(crate) fn check_all(items: &[TransactItem]) -> Result<()> {
         let Some(first) = items.first() else {
-            return Err(Error::InvalidRequest {
+            return Err(Error::Storage(StorageError::InvalidRequest {
                 table: String::new(),
                 reason: "a transaction holds at least one item".to_owned(),
-            });
+            }));
         };
         if items.len() > MAX_TRANSACTION {
             return Err(first.table().invalid(format!(

@@ -1,5 +1,6 @@
 //! [`TableRef`]: a physical table as a store addresses it, and DynamoDB's request rules for it.
 
+use crate::error::StorageError;
 use std::collections::HashSet;
 
 use super::{Cursor, MAX_BATCH_GET, MAX_BATCH_WRITE, Query, Scan, Update};
@@ -53,7 +54,7 @@ impl TableRef {
         let (partition, sort) = schema.key_types();
         let mut table = Self::new(name, schema.partition_key(), schema.sort_key())?
             .with_key_types(partition, sort);
-        for spec in schema.indexes() {
+        for spec in schema.blind_indexes() {
             table = table.with_index(IndexRef {
                 name: spec.secondary_index().to_owned(),
                 partition_key: spec.attribute().to_owned(),
@@ -128,13 +129,12 @@ impl TableRef {
 
     /// The index called `name`.
     pub fn index(&self, name: &str) -> Result<&IndexRef> {
-        self.indexes
-            .iter()
-            .find(|i| i.name == name)
-            .ok_or_else(|| Error::InvalidRequest {
+        self.indexes.iter().find(|i| i.name == name).ok_or_else(|| {
+            Error::Storage(StorageError::InvalidRequest {
                 table: self.name.clone(),
                 reason: format!("the table has no index `{name}`"),
             })
+        })
     }
 
     /// The primary key of `item`.
@@ -325,10 +325,10 @@ impl TableRef {
     }
 
     pub(crate) fn invalid(&self, reason: String) -> Error {
-        Error::InvalidRequest {
+        Error::Storage(StorageError::InvalidRequest {
             table: self.name.clone(),
             reason,
-        }
+        })
     }
 }
 

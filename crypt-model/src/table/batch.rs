@@ -1,6 +1,7 @@
 //! Batches: many records in store batches of DynamoDB's sizes, with one retry loop for the items
 //! or keys a store hands back unprocessed.
 
+use crate::error::{ConfigError, StorageError};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -64,11 +65,16 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Batch writes cannot be conditional, so this refuses models where that would matter: a
     /// model whose owner is not part of its key (a batch could overwrite a record another owner
     /// holds) and a versioned model; use [`put`](Self::put) or [`transact`](Self::transact) for
-    /// those. When retries run out, [`Error::Unprocessed`] lists the keys not written; the
+    /// those. When retries run out, [`StorageError::Unprocessed`](crate::error::StorageError::Unprocessed) lists the keys not written; the
     /// others are stored.
     ///
     /// Both are decided by the model: `batch_put` needs `T: BatchWritable`, which the derive
     /// implements only for models it suits, so that a call for another model does not compile.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::Unprocessed`](crate::error::StorageError::Unprocessed) with the keys not
+    /// written after every retry; otherwise as [`put`](Self::put).
     pub fn batch_put<'a>(
         &'a self,
         caller: &'a Caller,
@@ -87,14 +93,14 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let owner_in_key =
             schema.owner() == schema.partition_key() || Some(schema.owner()) == schema.sort_key();
         if !owner_in_key || schema.version().is_some() {
-            return Err(Error::Unsupported {
+            return Err(Error::Config(ConfigError::Unsupported {
                 table: schema.table().to_owned(),
                 operation: "batch_put",
                 reason: "batch writes are unconditional, so they could overwrite another \
                          owner's record (the owner is not part of the key) or skip the version \
                          check; use put or transact"
                     .to_owned(),
-            });
+            }));
         }
         let store = &self.records;
         // Every write is planned (and a refusal returned) before anything is sealed.
@@ -123,9 +129,14 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
 
     /// The records under `keys` that exist and that `caller` may open, in the order of `keys`;
     /// 100 to a store batch, retrying unprocessed keys with backoff. When retries run out,
-    /// [`Error::Unprocessed`] lists the keys not read.
+    /// [`StorageError::Unprocessed`](crate::error::StorageError::Unprocessed) lists the keys not read.
     /// Keys that name another owner are answered without reading the store, and another owner's
     /// item, even a malformed one, is left out as a missing one is.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::Unprocessed`](crate::error::StorageError::Unprocessed) with the keys not
+    /// read after every retry; otherwise as [`get`](Self::get).
     pub async fn batch_get(&self, caller: &Caller, keys: &[Key]) -> Result<Vec<T>> {
         let store = &self.records;
         let mut wanted = Vec::with_capacity(keys.len());
@@ -162,7 +173,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
 
     /// Sends each chunk with `send`, then what the store handed back unprocessed, with backoff,
     /// until nothing is left; returns what the store returned as processed. When a chunk has had
-    /// every attempt, [`Error::Unprocessed`] names the keys of what is left of it and of the chunks
+    /// every attempt, [`StorageError::Unprocessed`](crate::error::StorageError::Unprocessed) names the keys of what is left of it and of the chunks
     /// not sent.
     async fn until_processed<P, O, Fut>(
         &self,
@@ -180,11 +191,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             while !pending.is_empty() {
                 if attempts == self.retry.attempts {
                     pending.extend(chunks.flatten());
-                    return Err(Error::Unprocessed {
+                    return Err(Error::Storage(StorageError::Unprocessed {
                         table: self.records.table.name().to_owned(),
                         keys: pending.iter().map(&key_of).collect::<Result<_>>()?,
                         attempts,
-                    });
+                    }));
                 }
                 if attempts > 0 {
                     self.retry.backoff(attempts).await;

@@ -1,6 +1,7 @@
 //! Finding records by a sensitive field's value through its blind index: [`IndexLookup`] and
 //! [`Table::find`].
 
+use crate::error::{AccessError, ConfigError};
 use std::collections::HashSet;
 
 use subtle::ConstantTimeEq;
@@ -9,8 +10,8 @@ use zeroize::Zeroizing;
 use super::Table;
 use crate::access::{Caller, Logged, Scope};
 use crate::attribute::AttributeValue;
+use crate::blind_index::{BlindIndex, IndexScope};
 use crate::error::{Error, Result};
-use crate::index::{IndexScope, IndexSpec};
 use crate::model::EncryptedItem;
 use crate::plaintext::Plaintext;
 use crate::store::{Query, Store, canonical_key};
@@ -23,13 +24,20 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// gate and its plaintext compared with the value in constant time, so false positives (a
     /// narrow index shares values between many plaintexts, by design) never reach the caller.
     /// An owner-scoped index can only be searched by the owner (a user caller).
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::OwnerScopedIndex`](crate::error::AccessError::OwnerScopedIndex) when a
+    /// service searches an owner-scoped index;
+    /// [`ConfigError::NoIndexSecret`](crate::error::ConfigError::NoIndexSecret) without an index
+    /// secret; otherwise as [`query`](Self::query).
     pub async fn find(&self, caller: &Caller, lookup: &IndexLookup<T>) -> Result<Vec<T>> {
         let spec = lookup.spec;
         let owner = match (spec.scope(), caller.user_id()) {
             (IndexScope::Owner, None) => {
-                return Err(Error::OwnerScopedIndex {
+                return Err(Error::Access(AccessError::OwnerScopedIndex {
                     field: spec.field().to_owned(),
-                });
+                }));
             }
             (IndexScope::Owner, Some(id)) => id,
             (IndexScope::Table, _) => "",
@@ -88,7 +96,7 @@ type IndexExtract<T> = fn(&T) -> Result<Option<Zeroizing<Vec<u8>>>>;
 /// index (`Model::by_<field>(value)`), run by [`Table::find`]. The value is kept normalised and
 /// wiped on drop.
 pub struct IndexLookup<T> {
-    spec: &'static IndexSpec,
+    spec: &'static BlindIndex,
     input: Zeroizing<Vec<u8>>,
     extract: IndexExtract<T>,
 }
@@ -102,13 +110,13 @@ impl<T: EncryptedItem> IndexLookup<T> {
         value: &V,
         extract: IndexExtract<T>,
     ) -> Result<Self> {
-        let spec = T::SCHEMA
-            .index_of(field)
-            .ok_or_else(|| Error::NoSuchIndex {
+        let spec = T::SCHEMA.blind_index_of(field).ok_or_else(|| {
+            Error::Config(ConfigError::NoSuchIndex {
                 table: T::SCHEMA.table().to_owned(),
                 field: field.to_owned(),
-            })?;
-        let input = crate::index::index_bytes(value, field, spec.normalize())?;
+            })
+        })?;
+        let input = crate::blind_index::index_bytes(value, field, spec.normalize())?;
         Ok(IndexLookup {
             spec,
             input,
@@ -117,7 +125,7 @@ impl<T: EncryptedItem> IndexLookup<T> {
     }
 
     /// The index searched.
-    pub fn spec(&self) -> &'static IndexSpec {
+    pub fn spec(&self) -> &'static BlindIndex {
         self.spec
     }
 }

@@ -10,6 +10,7 @@
 use super::Table;
 use crate::access::{Caller, Logged, Permit, Scope};
 use crate::attribute::Key;
+use crate::error::KeyError;
 use crate::error::{Error, Result};
 use crate::model::EncryptedItem;
 use crate::store::{Page, Query, Scan, Store};
@@ -18,6 +19,14 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The record under `key`, opened for `caller`; `None` when there is none **or when it is
     /// not the caller's** (see the type's documentation). A key that names another owner is
     /// answered without reading the store.
+    ///
+    /// # Errors
+    ///
+    /// Someone else's record is `Ok(None)`, never an error. [`Error::Key`](crate::Error::Key) when
+    /// the key provider fails or no longer holds the record's key (or the owner's key was erased);
+    /// [`Error::Integrity`](crate::Error::Integrity) when the record was edited or copied in
+    /// storage; [`Error::Data`](crate::Error::Data) when it is malformed or of a format version
+    /// this build does not read; [`Error::Storage`](crate::Error::Storage) when the store fails.
     pub async fn get(&self, caller: &Caller, key: &Key) -> Result<Option<T>> {
         let records = &self.records;
         let key_item = records.table.key_item(key)?;
@@ -44,6 +53,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     ///
     /// Reading on costs store reads: a partition shared by many owners is read further than
     /// `limit` items (see the threat model on timing).
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Self::get), for each record the caller may open (another owner's record is left
+    /// out, never an error);
+    /// [`StorageError::InvalidRequest`](crate::error::StorageError::InvalidRequest) for a query the
+    /// table cannot answer.
     pub async fn query(&self, caller: &Caller, query: &Query) -> Result<Page<T>> {
         let records = &self.records;
         if !records.gate.plan_query(caller, &T::SCHEMA, query) {
@@ -103,10 +119,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// One page of a scan of the whole table, or of one segment of it (a parallel scan: see
     /// [`Scan`]), every record opened. Only for a service granted [`Scope::Read`] on the model
     /// (every record it reads is logged as a grant use); anyone else is refused with
-    /// [`Error::AccessDenied`](crate::Error::AccessDenied) before the store is read, since a
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) before the store is read, since a
     /// scan crosses every owner's records. Pass the page's cursor to [`Scan::after`] to go on.
     /// Records of an erased owner (`#[crypt_model(key_per_owner)]`) are passed over, as deleted
     /// ones would be.
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) for anyone but a granted service;
+    /// then as [`get`](Self::get).
     pub async fn scan(&self, caller: &Caller, scan: &Scan) -> Result<Page<T>> {
         let records = &self.records;
         records
@@ -124,7 +145,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             match records.open(permit).await {
                 Ok(record) => opened.push(record),
                 // The record of an erased owner is gone, in effect: a scan goes on past it.
-                Err(Error::OwnerKeyErased { .. }) => {
+                Err(Error::Key(KeyError::OwnerKeyErased { .. })) => {
                     tracing::info!(
                         target: "crypt_model::access",
                         table = T::SCHEMA.table(),
@@ -141,6 +162,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     }
 
     /// Every record of a partition that `caller` may open, following cursors to the end.
+    ///
+    /// # Errors
+    ///
+    /// As [`query`](Self::query).
     pub async fn query_all(&self, caller: &Caller, query: Query) -> Result<Vec<T>> {
         let mut query = query;
         let mut records = Vec::new();

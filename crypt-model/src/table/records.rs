@@ -2,15 +2,16 @@
 //! physical table, the gate, the key source and index secrets chosen once for the model — and
 //! the steps a table's operations and the jobs take with one record.
 
+use crate::error::{DataError, StorageError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::access::{Caller, Gate, Logged, Permit, Scope};
 use crate::attribute::{AttributeValue, Item, Key};
+use crate::blind_index::IndexSecrets;
 use crate::cipher::Cipher;
 use crate::error::{Error, Result};
 use crate::format::{self, Layout, Sealing, StoredRecord};
-use crate::index::IndexSecrets;
 use crate::key_source::KeySource;
 use crate::keyring::WrappedDataKey;
 use crate::model::{EncryptedItem, open_permitted};
@@ -193,7 +194,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
             .await
         {
             Ok(()) => Ok(true),
-            Err(Error::ConditionFailed { .. }) => Ok(false),
+            Err(Error::Storage(StorageError::ConditionFailed { .. })) => Ok(false),
             Err(error) => Err(error),
         }
     }
@@ -201,8 +202,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
 
 /// The error of a version that cannot count one more write.
 pub(crate) fn version_overflow(schema: &Schema) -> Error {
-    Error::InvalidValue {
+    Error::Data(DataError::InvalidValue {
         attribute: schema.version().unwrap_or_default().to_owned(),
         reason: "the version cannot count another write (it is at u64::MAX)".to_owned(),
-    }
+    })
 }

@@ -1,6 +1,7 @@
 //! Writes: `put`, `delete`, `update` and `transact`, each on the conditions of the gate's plan,
 //! so that no write takes over or removes a record another owner holds.
 
+use crate::error::{ConfigError, StorageError};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -56,27 +57,36 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 }
             }
             _ if T::SCHEMA.version().is_some() => self.conflict(),
-            _ => Error::ConditionFailed {
+            _ => Error::Storage(StorageError::ConditionFailed {
                 table: records.table.name().to_owned(),
-            },
+            }),
         }
     }
 
     /// The error of a record changed since it was read.
     fn conflict(&self) -> Error {
-        Error::Conflict {
+        Error::Storage(StorageError::Conflict {
             table: self.records.table.name().to_owned(),
-        }
+        })
     }
 
     /// Stores `record`, encrypted.
     ///
     /// Only its owner, or a service granted [`Scope::Write`], may write it; the write is
     /// conditional on the stored owner, so no one can take over a record another owner holds by
-    /// choosing its key ([`Error::AccessDenied`], nothing written). For a model with a
+    /// choosing its key ([`AccessError::Denied`](crate::error::AccessError::Denied), nothing written). For a model with a
     /// `#[crypt_model(version)]` field, the write also requires the stored version to be the
     /// record's (0: a new record) and increments it, in the store and in `record`; a stale
-    /// record fails with [`Error::Conflict`].
+    /// record fails with [`StorageError::Conflict`](crate::error::StorageError::Conflict).
+    ///
+    /// # Errors
+    ///
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) when the caller may not write the
+    /// record or its key holds another owner's;
+    /// [`StorageError::Conflict`](crate::error::StorageError::Conflict) for a stale version;
+    /// [`Error::Data`](crate::Error::Data) for a value that cannot be stored;
+    /// [`Error::Key`](crate::Error::Key) when the key provider fails;
+    /// [`Error::Storage`](crate::Error::Storage) when the store fails. Nothing is written on error.
     pub async fn put(&self, caller: &Caller, record: &mut T) -> Result<()> {
         let (item, condition) = self.sealed_write(caller, record).await?;
         let records = &self.records;
@@ -88,7 +98,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 }
                 Ok(())
             }
-            Err(Error::ConditionFailed { .. }) => {
+            Err(Error::Storage(StorageError::ConditionFailed { .. })) => {
                 Err(self.explain_refusal(caller, record, &key).await)
             }
             Err(error) => Err(error),
@@ -99,6 +109,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// [`Scope::Delete`]); `false` when there is none **or when it is not the caller's**, and
     /// then nothing changes. The owner check is part of the delete itself, so it cannot race with
     /// a write.
+    ///
+    /// # Errors
+    ///
+    /// Someone else's record is `Ok(false)`, never an error;
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) only for a service granted
+    /// deletes whose refusal the gate logged; [`Error::Storage`](crate::Error::Storage) when the
+    /// store fails.
     pub async fn delete(&self, caller: &Caller, key: &Key) -> Result<bool> {
         let records = &self.records;
         let key_item = records.table.key_item(key)?;
@@ -110,7 +127,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         };
         match records.store.delete(&records.table, key, &condition).await {
             Ok(()) => Ok(true),
-            Err(Error::ConditionFailed { .. }) => Ok(false),
+            Err(Error::Storage(StorageError::ConditionFailed { .. })) => Ok(false),
             Err(error) => Err(error),
         }
     }
@@ -121,12 +138,24 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     ///
     /// `record` is one read from this table, with those fields changed in memory. The model must
     /// have a `#[crypt_model(version)]` field: the write is conditional on the stored version
-    /// being the record's, so it fails with [`Error::Conflict`] if anything changed since the
+    /// being the record's, so it fails with [`StorageError::Conflict`](crate::error::StorageError::Conflict) if anything changed since the
     /// read (or if there is no such record of the caller's), and it increments the version. The
     /// stored item is checked and opened in memory (its values never reach the caller), the
     /// changes applied, and the whole item sealed again under a current data key, so that its
     /// authentication covers the new values and a rotated key is not used again. Only the owner
     /// (or a service granted [`Scope::Write`]) may do it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Unsupported`](crate::error::ConfigError::Unsupported) for a field update
+    /// cannot write; [`StorageError::Conflict`](crate::error::StorageError::Conflict) when the
+    /// record changed since it was read, is missing or is another owner's;
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied) when the caller may not write it;
+    /// and, opening the stored record, [`Error::Key`](crate::Error::Key) when the key provider
+    /// fails or no longer holds the record's key (or the owner's key was erased);
+    /// [`Error::Integrity`](crate::Error::Integrity) when the record was edited or copied in
+    /// storage; [`Error::Data`](crate::Error::Data) when it is malformed or of a format version
+    /// this build does not read; [`Error::Storage`](crate::Error::Storage) when the store fails.
     pub fn update<'a>(
         &'a self,
         caller: &'a Caller,
@@ -150,25 +179,25 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let schema = T::SCHEMA;
         let records = &self.records;
         let (Some(version_attribute), Some(version)) = (schema.version(), record.version()) else {
-            return Err(Error::Unsupported {
+            return Err(Error::Config(ConfigError::Unsupported {
                 table: schema.table().to_owned(),
                 operation: "update",
                 reason: "the model needs a `#[crypt_model(version)]` field, so that the update \
                          can require the record unchanged since it was read"
                     .to_owned(),
-            });
+            }));
         };
         // Selectors exist only for such fields; a hand-written `EncryptedItem` is checked still.
         for field in fields.iter().map(Field::name) {
             if !schema.is_sensitive(field) && !schema.is_plain_field(field) {
-                return Err(Error::Unsupported {
+                return Err(Error::Config(ConfigError::Unsupported {
                     table: schema.table().to_owned(),
                     operation: "update",
                     reason: format!(
                         "`{field}` is not a field that update can write (keys, the owner and \
                          the version cannot be updated)"
                     ),
-                });
+                }));
             }
         }
         let next = version
@@ -236,9 +265,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Writes and deletes records all or nothing, with the same owner (and version) conditions
     /// as [`put`](Self::put) and [`delete`](Self::delete); versions of written records are
     /// incremented on success. A failed condition cancels everything:
-    /// [`Error::TransactionCancelled`] says which write caused it. A delete the caller may never
-    /// make (a service without [`Scope::Delete`]) is [`Error::AccessDenied`] before anything is
+    /// [`StorageError::TransactionCancelled`](crate::error::StorageError::TransactionCancelled) says which write caused it. A delete the caller may never
+    /// make (a service without [`Scope::Delete`]) is [`AccessError::Denied`](crate::error::AccessError::Denied) before anything is
     /// sent.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::TransactionCancelled`](crate::error::StorageError::TransactionCancelled)
+    /// when a condition fails (nothing is written); otherwise as [`put`](Self::put) and
+    /// [`delete`](Self::delete).
     pub async fn transact(&self, caller: &Caller, writes: Vec<Write<'_, T>>) -> Result<()> {
         let records = &self.records;
         if writes.is_empty() || writes.len() > MAX_TRANSACTION {

@@ -3,6 +3,7 @@
 //! file).
 #![allow(dead_code, unreachable_pub)]
 
+use crypt_model::error::KeyError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -35,12 +36,12 @@ impl Switchable {
 
     fn check(&self) -> Result<()> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(Error::KeyProvider {
+            return Err(Error::Key(KeyError::Provider {
                 kind: KeyProviderError::Unavailable,
                 key_id: Some("test-provider".into()),
                 message: "the key provider is unreachable".into(),
                 source: None,
-            });
+            }));
         }
         Ok(())
     }

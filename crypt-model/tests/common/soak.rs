@@ -6,6 +6,7 @@
 //! held; and memory bounded (resident size after a warm-up and at the end, the key caches within
 //! their limits).
 
+use crypt_model::error::StorageError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -88,7 +89,7 @@ async fn task<S: Store + 'static>(
                     Ok(()) => {
                         tally.increments[n as usize].fetch_add(1, Ordering::SeqCst);
                     }
-                    Err(Error::Conflict { .. }) => {
+                    Err(Error::Storage(StorageError::Conflict { .. })) => {
                         tally.conflicts.fetch_add(1, Ordering::SeqCst);
                     }
                     Err(error) => panic!("{error}"),
@@ -100,7 +101,7 @@ async fn task<S: Store + 'static>(
                 record.note = Sensitive::new(format!("soak note {n} {seed}"));
                 match table.update(&shared, &mut record, &[Counter::NOTE]).await {
                     Ok(()) => {}
-                    Err(Error::Conflict { .. }) => {
+                    Err(Error::Storage(StorageError::Conflict { .. })) => {
                         tally.conflicts.fetch_add(1, Ordering::SeqCst);
                     }
                     Err(error) => panic!("{error}"),
@@ -126,7 +127,7 @@ async fn task<S: Store + 'static>(
                     record.version = stored.version;
                 }
                 match table.put(&shared, &mut record).await {
-                    Ok(()) | Err(Error::Conflict { .. }) => {}
+                    Ok(()) | Err(Error::Storage(StorageError::Conflict { .. })) => {}
                     Err(error) => panic!("{error}"),
                 }
             }
@@ -142,8 +143,8 @@ async fn task<S: Store + 'static>(
                 ];
                 match table.transact(&shared, writes).await {
                     Ok(())
-                    | Err(Error::TransactionCancelled { .. })
-                    | Err(Error::Conflict { .. }) => {}
+                    | Err(Error::Storage(StorageError::TransactionCancelled { .. }))
+                    | Err(Error::Storage(StorageError::Conflict { .. })) => {}
                     Err(error) => panic!("{error}"),
                 }
             }

@@ -43,7 +43,7 @@ struct Order {
 fn main() {
     assert_eq!(Profile::SCHEMA.sort_key(), Some("type"));
     assert_eq!(Order::SCHEMA.owner(), "customer");
-    assert_eq!(Profile::SCHEMA.indexes()[0].bits(), 24);
+    assert_eq!(Profile::SCHEMA.blind_indexes()[0].bits(), 24);
     let lookup = Profile::by_email("A@B.C").expect("an index lookup");
     assert_eq!(lookup.spec().field(), "email");
     let order = Order { order_no: 1, customer: "c".into(), card: Sensitive::new("x".into()) };

@@ -2,6 +2,7 @@
 //! table and without deterministic encryption of the value. See `docs/searchable.md` for what
 //! an index leaks and how to choose its width.
 
+use crate::error::{ConfigError, DataError};
 use std::fmt;
 use std::sync::Arc;
 
@@ -71,7 +72,7 @@ impl Normalize {
 /// through which secondary index, how wide, how scoped, how normalised. The derive builds these
 /// from `#[sensitive(index = "exact", …)]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IndexSpec {
+pub struct BlindIndex {
     field: &'static str,
     attribute: &'static str,
     secondary_index: &'static str,
@@ -92,7 +93,7 @@ pub const INDEX_ATTRIBUTE_PREFIX: &str = "__cm_ix_";
 /// The secondary index of a field's blind index: this prefix and the field's attribute name.
 pub(crate) const INDEX_NAME_PREFIX: &str = "cm_ix_";
 
-impl IndexSpec {
+impl BlindIndex {
     /// An index of `field`, stored in `attribute` and queried through the secondary index
     /// `secondary_index`, with the defaults: 16 bits, table scope, no normalisation, version 1.
     pub const fn new(
@@ -100,7 +101,7 @@ impl IndexSpec {
         attribute: &'static str,
         secondary_index: &'static str,
     ) -> Self {
-        IndexSpec {
+        BlindIndex {
             field,
             attribute,
             secondary_index,
@@ -162,13 +163,13 @@ impl IndexSpec {
     /// Checks the width, for an index of the logical table `table`.
     pub fn validate(&self, table: &str) -> Result<()> {
         if !(MIN_INDEX_BITS..=MAX_INDEX_BITS).contains(&self.bits) {
-            return Err(Error::InvalidSchema {
+            return Err(Error::Config(ConfigError::InvalidSchema {
                 table: table.to_owned(),
                 reason: format!(
                     "the index on `{}`: {} bits is outside {MIN_INDEX_BITS}..={MAX_INDEX_BITS}",
                     self.field, self.bits
                 ),
-            });
+            }));
         }
         Ok(())
     }
@@ -188,9 +189,11 @@ pub struct IndexSecret(KeyBytes);
 impl IndexSecret {
     /// An index secret from its 32 bytes (refused if another length or all zero).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let refuse = |reason: &str| Error::InvalidKey {
-            key_id: "index secret".to_owned(),
-            reason: reason.to_owned(),
+        let refuse = |reason: &str| {
+            Error::Config(ConfigError::InvalidKey {
+                key_id: "index secret".to_owned(),
+                reason: reason.to_owned(),
+            })
         };
         let secret = KeyBytes::from_slice(bytes)
             .ok_or_else(|| refuse("an index secret is exactly 32 bytes"))?;
@@ -210,7 +213,7 @@ impl IndexSecret {
     pub(crate) fn index_value(
         &self,
         table: &str,
-        spec: &IndexSpec,
+        spec: &BlindIndex,
         owner: &str,
         normalized: &[u8],
     ) -> Vec<u8> {
@@ -281,13 +284,15 @@ impl IndexSecrets {
     pub(crate) fn value(
         &self,
         table: &str,
-        spec: &IndexSpec,
+        spec: &BlindIndex,
         owner: &str,
         normalized: &[u8],
     ) -> Result<Vec<u8>> {
-        let secret = self.current.as_ref().ok_or_else(|| Error::NoIndexSecret {
-            table: table.to_owned(),
-            field: spec.field().to_owned(),
+        let secret = self.current.as_ref().ok_or_else(|| {
+            Error::Config(ConfigError::NoIndexSecret {
+                table: table.to_owned(),
+                field: spec.field().to_owned(),
+            })
         })?;
         Ok(secret.index_value(table, spec, owner, normalized))
     }
@@ -296,7 +301,7 @@ impl IndexSecrets {
     pub(crate) fn previous_value(
         &self,
         table: &str,
-        spec: &IndexSpec,
+        spec: &BlindIndex,
         owner: &str,
         normalized: &[u8],
     ) -> Option<Vec<u8>> {
@@ -310,7 +315,7 @@ impl IndexSecrets {
     pub(crate) fn attribute(
         &self,
         table: &str,
-        spec: &IndexSpec,
+        spec: &BlindIndex,
         owner: &str,
         plaintext: &[u8],
     ) -> Result<AttributeValue> {
@@ -325,7 +330,7 @@ impl IndexSecrets {
     pub(crate) fn attributes(
         &self,
         table: &str,
-        specs: &'static [IndexSpec],
+        specs: &'static [BlindIndex],
         owner: &str,
         plaintexts: &Plaintexts,
     ) -> Result<Vec<(&'static str, AttributeValue)>> {
@@ -361,9 +366,11 @@ pub(crate) fn normalized_bytes(
     if matches!(normalize, Normalize::None) {
         return Ok(Zeroizing::new(encoded.to_vec()));
     }
-    let text = std::str::from_utf8(encoded).map_err(|_| Error::InvalidValue {
-        attribute: field.to_owned(),
-        reason: "its index normalises text, and the value is not a string".to_owned(),
+    let text = std::str::from_utf8(encoded).map_err(|_| {
+        Error::Data(DataError::InvalidValue {
+            attribute: field.to_owned(),
+            reason: "its index normalises text, and the value is not a string".to_owned(),
+        })
     })?;
     Ok(Zeroizing::new(normalize.apply(text).into_bytes()))
 }
@@ -376,11 +383,11 @@ pub(crate) fn index_bytes<V: Plaintext>(
     normalize: Normalize,
 ) -> Result<Zeroizing<Vec<u8>>> {
     let mut encoded = Encoder::new();
-    value
-        .encode(&mut encoded)
-        .map_err(|e| Error::InvalidValue {
+    value.encode(&mut encoded).map_err(|e| {
+        Error::Data(DataError::InvalidValue {
             attribute: name.to_owned(),
             reason: e.to_string(),
-        })?;
+        })
+    })?;
     normalized_bytes(encoded.as_slice(), normalize, name)
 }
