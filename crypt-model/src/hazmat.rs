@@ -9,7 +9,7 @@
 //! Applications use models (`#[derive(EncryptedItem)]`), a [`Table`](crate::Table), and
 //! [`Sealed::open`](crate::Sealed::open).
 
-use crate::access::{Caller, Gate, Logged, Scope, denied};
+use crate::access::{Caller, Gate, Logged, Scope};
 use crate::attribute::Item;
 use crate::cipher::Cipher;
 use crate::error::ConfigError;
@@ -43,9 +43,7 @@ pub async fn decrypt(
     caller: &Caller,
 ) -> Result<Plaintexts> {
     let record = StoredRecord::parse(schema, item.clone());
-    let permit = Gate::<()>::new()
-        .issue(caller, schema, record, Scope::Read, Logged::All)
-        .ok_or_else(|| denied(caller, schema))?;
+    let permit = Gate::<()>::new().permit(caller, schema, record, Scope::Read, Logged::All)?;
     let source = cipher.source_ref(schema)?;
     let (_, plaintexts) = record::open_fields(
         schema,

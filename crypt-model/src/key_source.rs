@@ -30,14 +30,7 @@ pub(crate) trait KeySource: Send + Sync + fmt::Debug {
     ) -> Option<Arc<GeneratedDataKey>>;
 
     /// The key [`opening_key`](Self::opening_key) would give, when it is in memory.
-    fn cached_opening_key(
-        &self,
-        admission: &Admission,
-        table: &'static str,
-        owner: &str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Option<DataKey>;
+    fn cached_opening_key(&self, admission: &Admission<'_>) -> Option<DataKey>;
 
     /// The data key that seals a new record of `owner` in the logical table `table`, holding
     /// `bytes` bytes of plaintext, and what its header names (a key id and the wrapped key, or
@@ -49,16 +42,9 @@ pub(crate) trait KeySource: Send + Sync + fmt::Debug {
         bytes: u64,
     ) -> Result<Arc<GeneratedDataKey>>;
 
-    /// The data key of a stored record of `owner` in `table` whose header names `key_id` and
-    /// `wrapped`, for a read the gate admitted (only a permit lends an [`Admission`]).
-    async fn opening_key(
-        &self,
-        admission: &Admission,
-        table: &'static str,
-        owner: &str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<DataKey>;
+    /// The data key of the stored record the gate admitted: its table, owner and the key its
+    /// header names are the [`Admission`]'s, which only a permit for that record lends.
+    async fn opening_key(&self, admission: &Admission<'_>) -> Result<DataKey>;
 }
 
 /// Shared keys: a data key from the cache serves many records of a table, within the cache's
@@ -74,15 +60,9 @@ impl KeySource for KeyCache {
         self.cached_encryption_key(&EncryptionContext::for_static_table(table), bytes)
     }
 
-    fn cached_opening_key(
-        &self,
-        _admission: &Admission,
-        table: &'static str,
-        _owner: &str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Option<DataKey> {
-        self.cached_decryption_key(&EncryptionContext::for_static_table(table), key_id, wrapped)
+    fn cached_opening_key(&self, admission: &Admission<'_>) -> Option<DataKey> {
+        let context = EncryptionContext::for_static_table(admission.table());
+        self.cached_decryption_key(&context, admission.key_id(), admission.wrapped())
     }
 
     async fn sealing_key(
@@ -95,37 +75,23 @@ impl KeySource for KeyCache {
             .await
     }
 
-    async fn opening_key(
-        &self,
-        _admission: &Admission,
-        table: &'static str,
-        _owner: &str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<DataKey> {
-        self.decryption_key(&EncryptionContext::for_static_table(table), key_id, wrapped)
+    async fn opening_key(&self, admission: &Admission<'_>) -> Result<DataKey> {
+        let context = EncryptionContext::for_static_table(admission.table());
+        self.decryption_key(&context, admission.key_id(), admission.wrapped())
             .await
     }
 }
 
 impl KeyCache {
-    /// The data key of a record of the logical table `table` whose header names `key_id` and
-    /// `wrapped`, wrapped again under the keyring's primary key, for a rotation the gate admitted
-    /// (one call to the keyring: a job keeps what it gets, since many records share a data key).
-    pub(crate) async fn rewrap_key(
-        &self,
-        admission: &Admission,
-        table: &'static str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<WrappedDataKey> {
-        let context = EncryptionContext::for_static_table(table);
-        let key = self
-            .opening_key(admission, table, "", key_id, wrapped)
-            .await?;
+    /// The data key of the record the gate admitted, wrapped again under the keyring's primary
+    /// key, for a rotation (one call to the keyring: a job keeps what it gets, since many records
+    /// share a data key).
+    pub(crate) async fn rewrap_key(&self, admission: &Admission<'_>) -> Result<WrappedDataKey> {
+        let context = EncryptionContext::for_static_table(admission.table());
+        let key = self.opening_key(admission).await?;
         let current = WrappedDataKey {
-            key_id: key_id.to_owned(),
-            ciphertext: wrapped.to_vec(),
+            key_id: admission.key_id().to_owned(),
+            ciphertext: admission.wrapped().to_vec(),
         };
         self.rewrap(&key, &current, &context).await
     }

@@ -433,23 +433,13 @@ impl KeySource for OwnerKeys {
         Some(owner_key(key, handle))
     }
 
-    fn cached_opening_key(
-        &self,
-        admission: &Admission,
-        table: &'static str,
-        owner: &str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Option<DataKey> {
-        if key_id != OWNER_KEY_ID {
-            return self
-                .keys
-                .as_ref()?
-                .cached_opening_key(admission, table, owner, key_id, wrapped);
+    fn cached_opening_key(&self, admission: &Admission<'_>) -> Option<DataKey> {
+        if admission.key_id() != OWNER_KEY_ID {
+            return self.keys.as_ref()?.cached_opening_key(admission);
         }
         // A cached key of another handle (an erased key of the owner's) is not this record's.
-        let (key, handle) = self.cached(&row_key(table, owner))?;
-        bool::from(handle.as_slice().ct_eq(wrapped)).then_some(key)
+        let (key, handle) = self.cached(&row_key(admission.table(), admission.owner()))?;
+        bool::from(handle.as_slice().ct_eq(admission.wrapped())).then_some(key)
     }
 
     async fn sealing_key(
@@ -462,20 +452,12 @@ impl KeySource for OwnerKeys {
         Ok(owner_key(key, handle))
     }
 
-    async fn opening_key(
-        &self,
-        admission: &Admission,
-        table: &'static str,
-        owner: &str,
-        key_id: &str,
-        wrapped: &[u8],
-    ) -> Result<DataKey> {
-        if key_id == OWNER_KEY_ID {
-            return self.key_for_read(table, owner, wrapped).await;
+    async fn opening_key(&self, admission: &Admission<'_>) -> Result<DataKey> {
+        if admission.key_id() == OWNER_KEY_ID {
+            let (table, owner) = (admission.table(), admission.owner());
+            return self.key_for_read(table, owner, admission.wrapped()).await;
         }
-        self.keys()?
-            .opening_key(admission, table, owner, key_id, wrapped)
-            .await
+        self.keys()?.opening_key(admission).await
     }
 }
 

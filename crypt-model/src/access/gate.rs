@@ -107,14 +107,8 @@ impl<T> Gate<T> {
 
     /// Whether [`issue`](Self::issue) would admit `caller` to `record` in `scope`, decided from
     /// its stored owner alone and not logged: a query peeks at the record after a full page.
-    pub(crate) fn would_admit(
-        &self,
-        caller: &Caller,
-        schema: &Schema,
-        record: &StoredRecord,
-        scope: Scope,
-    ) -> bool {
-        self.basis(caller, record.owner(schema), scope).is_some()
+    pub(crate) fn would_admit(&self, caller: &Caller, record: &StoredRecord, scope: Scope) -> bool {
+        self.basis(caller, record.owner(), scope).is_some()
     }
 
     /// A permit for `caller` to act in `scope` on the stored `record` of `schema` (`T`'s): its
@@ -129,7 +123,7 @@ impl<T> Gate<T> {
         scope: Scope,
         logged: Logged,
     ) -> Option<Permit<T>> {
-        match self.basis(caller, record.owner(schema), scope) {
+        match self.basis(caller, record.owner(), scope) {
             Some(basis) => {
                 if basis == Basis::Grant && logged != Logged::Nothing {
                     log::grant_used(caller, schema, record.attributes(), scope);
@@ -137,7 +131,6 @@ impl<T> Gate<T> {
                 Some(Permit {
                     record,
                     scope,
-                    admission: Admission(()),
                     model: PhantomData,
                 })
             }
@@ -148,6 +141,19 @@ impl<T> Gate<T> {
                 None
             }
         }
+    }
+
+    /// [`issue`](Self::issue), refused with [`AccessError::Denied`](crate::error::AccessError::Denied).
+    pub(crate) fn permit(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        record: StoredRecord,
+        scope: Scope,
+        logged: Logged,
+    ) -> Result<Permit<T>> {
+        self.issue(caller, schema, record, scope, logged)
+            .ok_or_else(|| denied(caller, schema))
     }
 
     /// A permit for `caller` to erase the records of `owner` in `schema` (`T`'s) by destroying
@@ -202,13 +208,41 @@ impl<T> fmt::Debug for Gate<T> {
 pub struct Permit<T> {
     record: StoredRecord,
     scope: Scope,
-    admission: Admission,
     model: PhantomData<fn() -> T>,
 }
 
-/// What the key code asks of a read before it unwraps a key: proof that the gate admitted it.
-/// Only a [`Permit`] lends one.
-pub(crate) struct Admission(());
+/// What the key code asks before it unwraps a key: the key of one record the gate admitted —
+/// its logical table, its owner, the key id and the wrapped key (or owner key's handle) its
+/// header names. Only a [`Permit`] lends one, and only for the record it holds, so the key code
+/// cannot be asked for another record's key under it.
+pub(crate) struct Admission<'a> {
+    table: &'static str,
+    owner: &'a str,
+    key_id: &'a str,
+    wrapped: &'a [u8],
+}
+
+impl<'a> Admission<'a> {
+    /// The logical table of the record.
+    pub(crate) fn table(&self) -> &'static str {
+        self.table
+    }
+
+    /// The record's owner.
+    pub(crate) fn owner(&self) -> &'a str {
+        self.owner
+    }
+
+    /// The key id its header names.
+    pub(crate) fn key_id(&self) -> &'a str {
+        self.key_id
+    }
+
+    /// The wrapped data key (or the handle of the owner's key) its header names.
+    pub(crate) fn wrapped(&self) -> &'a [u8] {
+        self.wrapped
+    }
+}
 
 impl<T> Permit<T> {
     /// The scope the permit was issued for.
@@ -221,9 +255,17 @@ impl<T> Permit<T> {
         &self.record
     }
 
-    /// The proof of admission the key sources ask for.
-    pub(crate) fn admission(&self) -> &Admission {
-        &self.admission
+    /// The admission the key sources ask for: the key of the record this permit holds; `None`
+    /// when the record is not a well-formed encrypted one (stored in plaintext, or malformed).
+    pub(crate) fn admission(&self) -> Option<Admission<'_>> {
+        let header = self.record.header()?;
+        Some(Admission {
+            table: self.record.table(),
+            // A well-formed record has a valid owner.
+            owner: self.record.owner().unwrap_or_default(),
+            key_id: header.key_id(),
+            wrapped: header.wrapped(),
+        })
     }
 
     /// The record, to open now.

@@ -13,6 +13,10 @@ use crate::schema::Schema;
 /// the owner gate decides, so that only a caller who may open the record learns what is wrong
 /// with it.
 pub(crate) struct StoredRecord {
+    /// The logical table of the model it was parsed as.
+    table: &'static str,
+    /// The attribute that names its owner, in that model.
+    owner_attribute: &'static str,
     /// Every attribute but the header and the message: the keys, the owner, the plain fields, the
     /// blind-index attributes (and, in a record stored in plaintext, its sensitive fields).
     attributes: Item,
@@ -46,6 +50,8 @@ impl StoredRecord {
         let owner_valid = owner_error.is_none();
         let layout = layout(schema, &mut item, plaintext, owner_error).map_err(Box::new);
         StoredRecord {
+            table: schema.table(),
+            owner_attribute: schema.owner(),
             attributes: item,
             owner_valid,
             plaintext,
@@ -55,11 +61,20 @@ impl StoredRecord {
 
     /// The id of the record's owner; `None` when the stored owner is missing, not of the owner's
     /// type or not a valid identity (such a record belongs to no user).
-    pub(crate) fn owner<'a>(&'a self, schema: &Schema) -> Option<&'a str> {
+    pub(crate) fn owner(&self) -> Option<&str> {
         if !self.owner_valid {
             return None;
         }
-        schema.owner_text(self.attributes.get(schema.owner())?)
+        match self.attributes.get(self.owner_attribute)? {
+            // Of the model's owner type, checked when parsed.
+            AttributeValue::S(id) | AttributeValue::N(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The logical table of the model the record was parsed as.
+    pub(crate) fn table(&self) -> &'static str {
+        self.table
     }
 
     /// The attributes but the header and the message.

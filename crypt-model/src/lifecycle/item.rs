@@ -141,8 +141,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     /// The gate's permit to read `stored` for the job (a grant use, logged).
     fn admit(&self, stored: StoredRecord) -> Result<Permit<T>> {
         self.records
-            .admit(self.caller, stored, Scope::Read, Logged::All)
-            .ok_or_else(|| crate::access::denied(self.caller, &T::SCHEMA))
+            .gate
+            .permit(self.caller, &T::SCHEMA, stored, Scope::Read, Logged::All)
     }
 
     /// Opens `stored` as the model (checking the gate, the record's integrity, and that every
@@ -165,7 +165,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     async fn reseal(&self, stored: StoredRecord, backfill: bool) -> Result<Attempt> {
         let snapshot = stored.snapshot();
         let plaintext = stored.is_plaintext();
-        let owner = stored.owner(&T::SCHEMA).map(str::to_owned);
+        let owner = stored.owner().map(str::to_owned);
         let key_id = key_id(&stored);
         let (mut item, plaintexts) = match self.open(stored).await {
             Ok(parts) => parts,
@@ -212,7 +212,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     /// under the new header, and writes the two if the record is unchanged.
     async fn rewrap(&self, stored: StoredRecord) -> Result<Attempt> {
         let snapshot = stored.snapshot();
-        let owner = stored.owner(&T::SCHEMA).map(str::to_owned);
+        let owner = stored.owner().map(str::to_owned);
         let permit = self.admit(stored)?;
         self.authorize_write(owner.as_deref(), &snapshot)?;
         let Some(header) = permit.record().header() else {
@@ -224,10 +224,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             Some(rewrapped) => rewrapped,
             None => {
                 let shared = self.records.cipher().shared_keys();
-                let rewrapped = match shared
-                    .rewrap_key(permit.admission(), T::SCHEMA.table(), &old.0, &old.1)
-                    .await
-                {
+                let Some(admission) = permit.admission() else {
+                    return record_failure(format::header_integrity());
+                };
+                let rewrapped = match shared.rewrap_key(&admission).await {
                     Ok(rewrapped) => rewrapped,
                     Err(error) => return record_failure(error),
                 };

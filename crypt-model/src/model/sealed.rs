@@ -5,7 +5,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use super::EncryptedItem;
-use crate::access::{Caller, ErasePermit, Gate, Logged, Permit, Scope, denied, fingerprint};
+use crate::access::{Caller, ErasePermit, Gate, Logged, Permit, Scope, fingerprint};
 use crate::attribute::AttributeValue;
 use crate::cipher::Cipher;
 use crate::error::Result;
@@ -58,7 +58,7 @@ impl<T: EncryptedItem> Sealed<T> {
     /// The id of the record's owner; `None` when the stored owner is not a valid identity (such
     /// a record belongs to no user).
     pub fn owner(&self) -> Option<&str> {
-        self.record.owner(&T::SCHEMA)
+        self.record.owner()
     }
 
     /// Opens the record for `caller`, if it is the record's owner.
@@ -119,8 +119,7 @@ impl<T: EncryptedItem> Gate<T> {
     /// # Ok(()) }
     /// ```
     pub fn admit(&self, caller: &Caller, sealed: Sealed<T>) -> Result<Permit<T>> {
-        self.issue(caller, &T::SCHEMA, sealed.record, Scope::Read, Logged::All)
-            .ok_or_else(|| denied(caller, &T::SCHEMA))
+        self.permit(caller, &T::SCHEMA, sealed.record, Scope::Read, Logged::All)
     }
 
     /// The permit for `caller` to erase the records of `owner` by destroying their key
@@ -153,12 +152,21 @@ impl<T: EncryptedItem> Permit<T> {
 }
 
 /// Opens the record `permit` admits, with the key source of its model: its fields decrypted (or,
-/// in migration mode, read from a record stored in plaintext), then parsed into `T`.
+/// in migration mode, read from a record stored in plaintext), then parsed into `T`, which goes
+/// to the caller: only a permit to read opens a record into its model (a permit to write only
+/// lets an update seal the record again, in memory).
 pub(crate) async fn open_permitted<T: EncryptedItem>(
     permit: Permit<T>,
     source: &dyn crate::key_source::KeySource,
     reads: PlaintextReads<'_>,
 ) -> Result<T> {
+    if permit.scope() != Scope::Read {
+        return Err(crate::error::AccessError::Denied {
+            caller: "(a permit to write)".to_owned(),
+            table: T::SCHEMA.table().to_owned(),
+        }
+        .into());
+    }
     let (mut attributes, mut plaintexts) =
         record::open_fields(&T::SCHEMA, permit, source, T::__legacy, reads).await?;
     let plain = T::__parse(&mut attributes)?;

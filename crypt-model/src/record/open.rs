@@ -41,7 +41,7 @@ pub(crate) async fn open_fields<T>(
     take_plain: TakePlain,
     reads: PlaintextReads<'_>,
 ) -> Result<(Item, Plaintexts)> {
-    let key = opening_key(schema, &permit, source).await?;
+    let key = data_key(&permit, source).await?;
     let (mut attributes, layout) = permit.into_record().into_parts();
     match layout? {
         Layout::Plaintext => {
@@ -74,28 +74,19 @@ pub(crate) async fn open_fields<T>(
     }
 }
 
-/// The data key of the admitted record, when it is a well-formed encrypted one.
-async fn opening_key<T>(
-    schema: &Schema,
+/// The data key of the record `permit` admits, when it is a well-formed encrypted one: from
+/// memory when the key source has it, else asked for.
+pub(crate) async fn data_key<T>(
     permit: &Permit<T>,
     source: &dyn KeySource,
 ) -> Result<Option<DataKey>> {
-    let record = permit.record();
-    let Ok(Layout::Encrypted(envelope)) = record.layout() else {
+    let Some(admission) = permit.admission() else {
         return Ok(None);
     };
-    // A well-formed record has a valid owner.
-    let owner = record.owner(schema).unwrap_or_default();
-    let header = &envelope.header;
-    let (table, key_id, wrapped) = (schema.table(), header.key_id(), header.wrapped());
-    let admission = permit.admission();
-    if let Some(key) = source.cached_opening_key(admission, table, owner, key_id, wrapped) {
+    if let Some(key) = source.cached_opening_key(&admission) {
         return Ok(Some(key));
     }
-    source
-        .opening_key(admission, table, owner, key_id, wrapped)
-        .await
-        .map(Some)
+    source.opening_key(&admission).await.map(Some)
 }
 
 /// Counts and logs a read of a record stored in plaintext: never silent.

@@ -130,22 +130,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
         permit: Permit<T>,
         wrapped: &WrappedDataKey,
     ) -> Result<Sealing> {
+        let key = record::data_key(&permit, &*self.source)
+            .await?
+            .ok_or_else(format::header_integrity)?;
         let record = permit.record();
         let Ok(Layout::Encrypted(envelope)) = record.layout() else {
             return Err(format::header_integrity());
         };
-        let owner = record.owner(&T::SCHEMA).unwrap_or_default();
-        let header = &envelope.header;
-        let key = self
-            .source
-            .opening_key(
-                permit.admission(),
-                T::SCHEMA.table(),
-                owner,
-                header.key_id(),
-                header.wrapped(),
-            )
-            .await?;
         format::rewrap(
             &T::SCHEMA,
             envelope,

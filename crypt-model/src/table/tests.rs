@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::format::header::PARSES;
 use crate::{Caller, Cipher, EncryptedItem, LocalKeyring, MemoryStore, Query, Sensitive, Table};
 
-#[derive(crate::EncryptedItem)]
+#[derive(crate::EncryptedItem, Debug)]
 #[crypt_model(table = "notes")]
 struct Note {
     #[partition_key]
@@ -72,4 +72,58 @@ async fn a_read_parses_the_stored_header_once() {
     let (updated, count) = parses(notes.update(&alice, &mut read, &[Note::BODY])).await;
     updated.unwrap();
     assert_eq!(count, 1, "update");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn only_a_permit_to_read_opens_a_record_and_its_admission_names_that_record_only() {
+    use crate::access::{Logged, Scope};
+    use crate::error::{AccessError, Error};
+
+    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
+    let notes = Table::<Note, _>::new(MemoryStore::new(), cipher).unwrap();
+    let alice = Caller::user("alice").unwrap();
+    let mut note = Note {
+        user_id: "alice".into(),
+        n: 1,
+        body: Sensitive::new("milk".into()),
+        version: 0,
+    };
+    notes.put(&alice, &mut note).await.unwrap();
+    let key = Note::key("alice".to_owned(), 1u32).unwrap();
+    let records = notes.records();
+
+    // A permit to write (an update's, which seals the record again in memory) does not open it
+    // into the model, which would hand a write-only service the plaintext.
+    let stored = records.fetch(&key).await.unwrap().unwrap();
+    let permit = records
+        .gate
+        .permit(&alice, &Note::SCHEMA, stored, Scope::Write, Logged::Nothing)
+        .unwrap();
+    let error = records.open(permit).await.unwrap_err();
+    assert!(
+        matches!(error, Error::Access(AccessError::Denied { .. })),
+        "{error:?}"
+    );
+
+    // A permit's admission is the key of its own record: table, owner, header.
+    let stored = records.fetch(&key).await.unwrap().unwrap();
+    let header = stored.header().unwrap().clone();
+    let permit = records
+        .gate
+        .permit(&alice, &Note::SCHEMA, stored, Scope::Read, Logged::Nothing)
+        .unwrap();
+    let admission = permit.admission().unwrap();
+    assert_eq!(
+        (
+            admission.table(),
+            admission.owner(),
+            admission.key_id(),
+            admission.wrapped()
+        ),
+        ("notes", "alice", header.key_id(), header.wrapped())
+    );
+    assert_eq!(
+        records.open(permit).await.unwrap().body.expose_secret(),
+        "milk"
+    );
 }

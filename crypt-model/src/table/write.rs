@@ -41,7 +41,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             Ok(stored) => stored,
             Err(error) => return error,
         };
-        let owner = stored.as_ref().map(|stored| stored.owner(&T::SCHEMA));
+        let owner = stored.as_ref().map(|stored| stored.owner());
         match owner {
             Some(owner) if owner != Some(&*record.owner()) => {
                 // A takeover attempt: logged as any refusal is.
@@ -215,7 +215,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let Some(stored) = records.fetch(&key).await? else {
             return Err(self.conflict());
         };
-        if stored.owner(&schema) != Some(&*record.owner()) {
+        if stored.owner() != Some(&*record.owner()) {
             // Someone else's record answers as a missing one does; the attempt is logged.
             log_denied(caller, &schema, stored.attributes(), Scope::Write);
             return Err(self.conflict());
@@ -226,8 +226,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let (snapshot, plaintext) = (stored.snapshot(), stored.is_plaintext());
         // Opened in memory, to be sealed again: the plan above decided (and logged) the write.
         let permit = records
-            .admit(caller, stored, Scope::Write, Logged::Nothing)
-            .ok_or_else(|| denied(caller, &schema))?;
+            .gate
+            .permit(caller, &schema, stored, Scope::Write, Logged::Nothing)?;
         let (opened, mut plaintexts) = records.open_fields(permit).await?;
 
         // The new item: the stored plain attributes, the changed ones from the record.
