@@ -23,9 +23,10 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 
+use crypt_model::hazmat::Plaintexts;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Item, Key, LocalKeyring, MemoryStore,
-    Plaintexts, Schema, Sensitive, Table,
+    AttributeValue, Caller, Cipher, EncryptedItem, Item, Key, LocalKeyring, MemoryStore, Schema,
+    Sensitive, Table,
 };
 use hkdf::Hkdf;
 use sha2::Sha256;

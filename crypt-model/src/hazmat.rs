@@ -15,7 +15,7 @@ use crate::cipher::Cipher;
 use crate::error::ConfigError;
 use crate::error::{Error, Result};
 use crate::format::StoredRecord;
-use crate::plaintexts::Plaintexts;
+pub use crate::plaintexts::Plaintexts;
 use crate::record::{self, PlaintextReads};
 use crate::schema::Schema;
 
@@ -29,7 +29,8 @@ pub async fn encrypt(
     plaintexts: &Plaintexts,
 ) -> Result<()> {
     let source = cipher.source_ref(schema)?;
-    record::seal(schema, item, plaintexts, source, cipher.index_secrets()).await
+    record::seal(schema, item, plaintexts, source, cipher.index_secrets()).await?;
+    Ok(())
 }
 
 /// Checks and decrypts the sensitive attributes of `item` that `schema` declares, for

@@ -33,15 +33,15 @@ pub mod format;
 // Storage.
 pub mod store;
 
+// Policy.
+pub mod access;
+
 // Keys.
 mod cache;
 mod cipher;
 mod key_source;
 pub mod keyring;
 mod owner_keys;
-
-// Policy.
-pub mod access;
 
 // Records.
 mod model;
@@ -72,7 +72,6 @@ pub use keyring::LocalKeyring;
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
 pub use owner_keys::OwnerKeys;
 pub use plaintext::SerdePlaintext;
-pub use plaintexts::Plaintexts;
 pub use schema::Schema;
 pub use sensitive::Sensitive;
 pub use store::{MemoryStore, Page, Query, Scan, SortCondition, Store, TableRef};

@@ -30,7 +30,11 @@ pub(crate) use sealed::open_permitted;
 /// [`from_item`](Self::from_item) gives a [`Sealed<Self>`], and only
 /// [`Sealed::open`] turns that into `Self`, for the record's owner or a granted service.
 ///
-/// The `__`-prefixed items are the derive's glue, hidden and not part of the stable API.
+/// The `__`-prefixed items are the derive's glue, hidden and not part of the stable API:
+/// implement the trait with the derive, which checks the model's roles at compile time. (A
+/// record's authentication binds its attributes' names and values, not which one is the owner:
+/// a hand-written model that named another attribute as its owner would open records for the
+/// user that attribute names.)
 pub trait EncryptedItem: Sized {
     /// The model's logical table, key, owner and sensitive attributes.
     const SCHEMA: Schema;

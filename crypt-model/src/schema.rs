@@ -3,13 +3,13 @@
 
 use crate::attribute::{AttributeValue, KeyType};
 use crate::blind_index::BlindIndex;
-use crate::encoding::RESERVED_PREFIX;
-use crate::error::ConfigError;
-use crate::error::{Error, Result};
 
 mod secondary;
+mod validate;
 
 pub use secondary::SecondaryIndex;
+pub(crate) use validate::validate_attribute_name;
+pub use validate::validate_table_name;
 
 /// The static description of an encrypted model: the logical table, the key and owner
 /// attributes, and the sensitive attributes. The derive generates one per model; the engine,
@@ -347,129 +347,6 @@ impl Schema {
     pub(crate) fn is_sensitive(&self, attribute: &str) -> bool {
         self.sensitive.contains(&attribute)
     }
-
-    /// Checks the table name and the attribute names: valid names, none reserved, no sensitive
-    /// attribute that is also a key or the owner, no attribute named twice.
-    pub fn validate(&self) -> Result<()> {
-        if self.checked {
-            return Ok(());
-        }
-        validate_table_name(self.table)?;
-        let keys = [Some(self.partition_key), self.sort_key, Some(self.owner)];
-        for name in keys
-            .into_iter()
-            .flatten()
-            .chain(self.sensitive.iter().copied())
-        {
-            validate_attribute_name(name)?;
-        }
-        if self.owner_type() == KeyType::B {
-            return Err(Error::Config(ConfigError::InvalidSchema {
-                table: self.table.to_owned(),
-                reason: format!(
-                    "the owner `{}` must be a string or a number, not binary",
-                    self.owner
-                ),
-            }));
-        }
-        if self.sort_key == Some(self.partition_key) {
-            return Err(Error::Config(ConfigError::InvalidSchema {
-                table: self.table.to_owned(),
-                reason: format!(
-                    "the sort key cannot be the partition key `{}`",
-                    self.partition_key
-                ),
-            }));
-        }
-        if let Some(version) = self.version {
-            if keys.contains(&Some(version)) || self.is_sensitive(version) {
-                return Err(Error::Config(ConfigError::InvalidSchema {
-                    table: self.table.to_owned(),
-                    reason: format!(
-                        "the version attribute `{version}` must be a plain field of its own"
-                    ),
-                }));
-            }
-        }
-        let plain = || self.plain.iter().chain(self.unauthenticated);
-        for (i, name) in plain().enumerate() {
-            validate_attribute_name(name)?;
-            if keys.contains(&Some(name)) || self.version == Some(name) || self.is_sensitive(name) {
-                return Err(Error::Config(ConfigError::InvalidSchema {
-                    table: self.table.to_owned(),
-                    reason: format!(
-                        "`{name}` is listed as a plain attribute and is also a key, the \
-                         owner, the version or sensitive"
-                    ),
-                }));
-            }
-            if plain().take(i).any(|other| other == name) {
-                return Err(Error::Config(ConfigError::InvalidSchema {
-                    table: self.table.to_owned(),
-                    reason: format!("plain attribute `{name}` is listed twice"),
-                }));
-            }
-        }
-        for spec in self.indexes {
-            spec.validate(self.table)?;
-            if !self.is_sensitive(spec.field()) {
-                return Err(Error::Config(ConfigError::InvalidSchema {
-                    table: self.table.to_owned(),
-                    reason: format!("the index on `{}` needs a sensitive field", spec.field()),
-                }));
-            }
-        }
-        secondary::validate(self)?;
-        for (i, field) in self.sensitive.iter().enumerate() {
-            if keys.contains(&Some(field)) {
-                return Err(Error::Config(ConfigError::InvalidSchema {
-                    table: self.table.to_owned(),
-                    reason: format!(
-                        "`{field}` is a key or the owner and cannot be sensitive: a \
-                         randomly encrypted value cannot be looked up or checked"
-                    ),
-                }));
-            }
-            if self.sensitive[..i].contains(field) {
-                return Err(Error::Config(ConfigError::InvalidSchema {
-                    table: self.table.to_owned(),
-                    reason: format!("sensitive attribute `{field}` is listed twice"),
-                }));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Checks a table name against DynamoDB's rules: 3 to 255 characters of `A-Z a-z 0-9 _ . -`.
-pub fn validate_table_name(name: &str) -> Result<()> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-    if !(3..=255).contains(&name.len()) || !name.chars().all(allowed) {
-        return Err(Error::Config(ConfigError::InvalidTableName {
-            name: name.to_owned(),
-        }));
-    }
-    Ok(())
-}
-
-/// Checks an attribute name: 1 to 255 bytes, not starting with the reserved `__cm`.
-pub(crate) fn validate_attribute_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.len() > 255 {
-        return Err(Error::Config(ConfigError::InvalidAttributeName {
-            name: name.to_owned(),
-            reason: "an attribute name is 1 to 255 bytes".to_owned(),
-        }));
-    }
-    if name.starts_with(RESERVED_PREFIX) {
-        return Err(Error::Config(ConfigError::InvalidAttributeName {
-            name: name.to_owned(),
-            reason: format!(
-                "names starting with `{RESERVED_PREFIX}` are reserved for crypt-model's own \
-                 attributes"
-            ),
-        }));
-    }
-    Ok(())
 }
 
 /// `0`, or an optional `-` and digits without a leading zero: the one text of an integer.

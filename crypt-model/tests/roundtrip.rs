@@ -11,10 +11,11 @@ use std::fmt::Debug;
 use common::*;
 use crypt_model::attribute::Attribute;
 use crypt_model::format::MAX_FIELD_LEN;
+use crypt_model::hazmat::Plaintexts;
 use crypt_model::plaintext::{ConversionError, Encoder, Plaintext};
 use crypt_model::{
-    AttributeValue, Cipher, Error, Item, Plaintexts, Schema, Sensitive, SerdeAttribute,
-    SerdePlaintext, zeroize::Zeroize,
+    AttributeValue, Cipher, Error, Item, Schema, Sensitive, SerdeAttribute, SerdePlaintext,
+    zeroize::Zeroize,
 };
 use proptest::prelude::*;
 

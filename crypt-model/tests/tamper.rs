@@ -8,9 +8,8 @@ mod common;
 use common::*;
 use crypt_model::error::{AccessError, DataError, IntegrityError, KeyError};
 use crypt_model::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
-use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, Error, Item, LocalKeyring, Plaintexts,
-};
+use crypt_model::hazmat::Plaintexts;
+use crypt_model::{AttributeValue, CacheLimits, Caller, Cipher, Error, Item, LocalKeyring};
 
 /// Decrypts a profile that must fail, and returns the (clean) error.
 async fn refused(cipher: &Cipher, item: &Item) -> Error {

@@ -8,13 +8,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Debug;
 
+use crypt_model::hazmat::Plaintexts;
 use crypt_model::keyring::{
     DataKey, EncryptionContext, GeneratedDataKey, Keyring, WrappedDataKey, async_trait,
 };
 use crypt_model::plaintext::Plaintext;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, IndexSecret, Item, LocalKeyring, Plaintexts, Result, Schema,
-    Sensitive, SerdePlaintext, zeroize::Zeroize,
+    AttributeValue, Caller, Cipher, IndexSecret, Item, LocalKeyring, Result, Schema, Sensitive,
+    SerdePlaintext, zeroize::Zeroize,
 };
 use crypt_model_wipe_tests::Searching;
 

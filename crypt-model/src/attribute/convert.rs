@@ -11,9 +11,6 @@ use super::{AttributeValue, KeyType};
 /// value's plaintext bytes. It says what was expected, never what was found, so that it is safe to
 /// log; the caller adds the attribute's name ([`DataError::Malformed`](crate::error::DataError::Malformed) on reads,
 /// [`DataError::InvalidValue`](crate::error::DataError::InvalidValue) on writes).
-///
-/// [`DataError::Malformed`](crate::error::DataError::Malformed): crate::Error::Data(DataError::Malformed)
-/// [`DataError::InvalidValue`](crate::error::DataError::InvalidValue): crate::Error::Data(DataError::InvalidValue)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversionError {
     expected: Cow<'static, str>,

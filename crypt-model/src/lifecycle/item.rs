@@ -185,10 +185,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             let key_id = self.primary.clone().unwrap_or_default();
             return Ok(Attempt::Done(Outcome::Changed(key_id)));
         }
-        if let Err(error) = self.records.seal(&mut item, &plaintexts).await {
-            return record_failure(error);
-        }
-        self.write(&snapshot, plaintext, &item).await
+        let key_id = match self.records.seal(&mut item, &plaintexts).await {
+            Ok(key_id) => key_id,
+            Err(error) => return record_failure(error),
+        };
+        self.write(&snapshot, plaintext, &item, key_id).await
     }
 
     /// Whether every blind-index attribute `stored` holds (or lacks) is the current index
@@ -244,14 +245,18 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         if self.dry_run {
             return Ok(Attempt::Done(Outcome::Changed(rewrapped.key_id)));
         }
-        self.write(&snapshot, false, &item).await
+        self.write(&snapshot, false, &item, rewrapped.key_id).await
     }
 
-    /// Writes `item` over `stored` if the record is unchanged since it was read.
-    async fn write(&self, stored: &Item, plaintext: bool, item: &Item) -> Result<Attempt> {
-        let key_id = Header::of_item(item)
-            .map(|header| header.key_id().to_owned())
-            .unwrap_or_default();
+    /// Writes `item`, sealed under `key_id`, over `stored` if the record is unchanged since it
+    /// was read.
+    async fn write(
+        &self,
+        stored: &Item,
+        plaintext: bool,
+        item: &Item,
+        key_id: String,
+    ) -> Result<Attempt> {
         if !self
             .records
             .rewrite(stored, plaintext, item, Vec::new())

@@ -95,11 +95,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         }
         // Checked as the store checks a scan, before any segment starts.
         table.check_scan(&Scan::segment(0, self.total_segments).limit(self.page_size))?;
-        let seals = self.kind.info().seals;
+        let new_data_key = self.kind.info().new_data_key;
         let primary = match self.kind {
             // Under a key per owner, records are sealed (re-encrypted, migrated) under their
             // owners' keys.
-            _ if seals && schema.keeps_key_per_owner() => Some(OWNER_KEY_ID.to_owned()),
+            _ if new_data_key && schema.keeps_key_per_owner() => Some(OWNER_KEY_ID.to_owned()),
             // A dry run seals nothing: it reports the key a record would be under.
             JobKind::Migrate | JobKind::Backfill if !self.dry_run => None,
             JobKind::Reencrypt | JobKind::Rewrap | JobKind::Migrate | JobKind::Backfill => {

@@ -69,9 +69,6 @@ impl<T: EncryptedItem> Sealed<T> {
     /// service with a read [`Grant`](crate::Grant) opens records with
     /// [`open_with`](Self::open_with).
     ///
-    /// [`AccessError::Denied`](crate::error::AccessError::Denied): crate::Error::Access(AccessError::Denied)
-    /// [`IntegrityError`](crate::error::IntegrityError): crate::Error::Integrity(IntegrityError)
-    ///
     /// # Errors
     ///
     /// [`AccessError::Denied`](crate::error::AccessError::Denied) for anyone but the owner; then as

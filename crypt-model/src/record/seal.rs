@@ -1,8 +1,11 @@
 //! Sealing a record's parts: checked first, then its blind-index values, its data key from the
 //! key source, its randomness, and the format's one message.
 
+use std::sync::Arc;
+
 use crate::attribute::Item;
 use crate::blind_index::IndexSecrets;
+use crate::data_key::GeneratedDataKey;
 use crate::error::KeyError;
 use crate::error::{Error, Result};
 use crate::format::{self, NONCE_LEN, SALT_LEN};
@@ -15,15 +18,16 @@ use crate::schema::Schema;
 /// owner among them): adds the blind-index attributes, the header and the sealed message, which
 /// authenticates the keys, the owner, the version and the plain attributes the schema lists.
 ///
-/// On error `item` is unchanged, and nothing was asked of the key source unless the record
-/// passed every check ([`format::check_new`]).
+/// Returns the key it sealed under (its header names `key.wrapped.key_id`). On error `item` is
+/// unchanged, and nothing was asked of the key source unless the record passed every check
+/// ([`format::check_new`]).
 pub(crate) async fn seal(
     schema: &Schema,
     item: &mut Item,
     plaintexts: &Plaintexts,
     source: &dyn KeySource,
     search: &IndexSecrets,
-) -> Result<()> {
+) -> Result<Arc<GeneratedDataKey>> {
     let new = format::check_new(schema, item, plaintexts)?;
     // Computed before anything is added, so that an error leaves the item unchanged.
     let index_values = search.attributes(
@@ -54,5 +58,5 @@ pub(crate) async fn seal(
             .map_err(|_| Error::Key(KeyError::Randomness))?,
     )?;
     sealing.apply_to(item);
-    Ok(())
+    Ok(key)
 }

@@ -102,27 +102,27 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                     .to_owned(),
             }));
         }
-        let store = &self.records;
+        let pipeline = &self.records;
         // Every write is planned (and a refusal returned) before anything is sealed.
         let mut parts = Vec::with_capacity(records.len());
         for record in records {
-            let (item, plaintexts) = store.parts_to_write(record)?;
-            store
+            let (item, plaintexts) = pipeline.parts_to_write(record)?;
+            pipeline
                 .gate
                 .plan_put(caller, &schema, &record.owner(), record.version(), &item)?;
             parts.push((item, plaintexts));
         }
         let mut items = Vec::with_capacity(parts.len());
         for (mut item, plaintexts) in parts {
-            store.seal(&mut item, &plaintexts).await?;
+            pipeline.seal(&mut item, &plaintexts).await?;
             items.push(item);
         }
         let chunks = chunked(items, MAX_BATCH_WRITE);
         let send = |chunk| async move {
-            let unprocessed = store.store.batch_put(&store.table, chunk).await?;
+            let unprocessed = pipeline.store.batch_put(&pipeline.table, chunk).await?;
             Ok((Vec::<()>::new(), unprocessed))
         };
-        self.until_processed(chunks, |item| store.table.key_of(item), send)
+        self.until_processed(chunks, |item| pipeline.table.key_of(item), send)
             .await
             .map(|_| ())
     }
@@ -138,11 +138,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// [`StorageError::Unprocessed`](crate::error::StorageError::Unprocessed) with the keys not
     /// read after every retry; otherwise as [`get`](Self::get).
     pub async fn batch_get(&self, caller: &Caller, keys: &[Key]) -> Result<Vec<T>> {
-        let store = &self.records;
+        let pipeline = &self.records;
         let mut wanted = Vec::with_capacity(keys.len());
         for key in keys {
-            let key_item = store.table.key_item(key)?;
-            if store
+            let key_item = pipeline.table.key_item(key)?;
+            if pipeline
                 .gate
                 .plan_read(caller, &T::SCHEMA, key, &key_item, Scope::Read)
             {
@@ -151,7 +151,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
         let chunks = chunked(wanted, MAX_BATCH_GET);
         let send = |chunk| async move {
-            let got = store.store.batch_get(&store.table, chunk).await?;
+            let got = pipeline.store.batch_get(&pipeline.table, chunk).await?;
             Ok((got.items, got.unprocessed))
         };
         let items = self
@@ -159,12 +159,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .await?;
         let mut found: Vec<(usize, T)> = Vec::with_capacity(items.len());
         for item in items {
-            let key = store.table.key_of(&item)?;
+            let key = pipeline.table.key_of(&item)?;
             let position = keys.iter().position(|k| *k == key).unwrap_or(usize::MAX);
             // Another owner's item, even a malformed one, is left out as a missing one is.
-            let record = store.parse(item);
-            if let Some(permit) = store.admit(caller, record, Scope::Read, Logged::GrantUses) {
-                found.push((position, store.open(permit).await?));
+            let record = pipeline.parse(item);
+            if let Some(permit) = pipeline.admit(caller, record, Scope::Read, Logged::GrantUses) {
+                found.push((position, pipeline.open(permit).await?));
             }
         }
         found.sort_by_key(|(position, _)| *position);

@@ -148,8 +148,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     }
 
     /// Seals `plaintexts` into `item`, which holds a record's plain attributes.
-    pub(crate) async fn seal(&self, item: &mut Item, plaintexts: &Plaintexts) -> Result<()> {
-        record::seal(&T::SCHEMA, item, plaintexts, &*self.source, &self.search).await
+    /// Returns the id of the key-encryption key the record is now under (the owner key's id for
+    /// a model with a key per owner).
+    pub(crate) async fn seal(&self, item: &mut Item, plaintexts: &Plaintexts) -> Result<String> {
+        let key = record::seal(&T::SCHEMA, item, plaintexts, &*self.source, &self.search).await?;
+        Ok(key.wrapped.key_id.clone())
     }
 
     /// The plain attributes and plaintexts of `record`, with its next version when the model has

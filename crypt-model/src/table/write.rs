@@ -18,7 +18,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The item a put of `record` by `caller` stores, sealed, with its next version, and the
     /// conditions of the gate's plan: the plan first, so that nothing is encrypted (and no key
     /// fetched) for a write the gate refuses.
-    pub(super) async fn sealed_write(
+    pub(super) async fn prepare_put(
         &self,
         caller: &Caller,
         record: &T,
@@ -88,7 +88,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// [`Error::Key`](crate::Error::Key) when the key provider fails;
     /// [`Error::Storage`](crate::Error::Storage) when the store fails. Nothing is written on error.
     pub async fn put(&self, caller: &Caller, record: &mut T) -> Result<()> {
-        let (item, condition) = self.sealed_write(caller, record).await?;
+        let (item, condition) = self.prepare_put(caller, record).await?;
         let records = &self.records;
         let key = records.table.key_of(&item)?;
         match records.store.put(&records.table, item, &condition).await {
@@ -285,7 +285,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         for write in &writes {
             items.push(match write {
                 Write::Put(record) => {
-                    let (item, condition) = self.sealed_write(caller, record).await?;
+                    let (item, condition) = self.prepare_put(caller, record).await?;
                     TransactItem::Put {
                         table: records.table.clone(),
                         item,

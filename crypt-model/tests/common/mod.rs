@@ -20,7 +20,8 @@ pub use secrets::*;
 
 use std::sync::Arc;
 
-use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Plaintexts, Schema};
+use crypt_model::hazmat::Plaintexts;
+use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Schema};
 
 /// A model whose owner is its partition key, with a sort key.
 pub const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")

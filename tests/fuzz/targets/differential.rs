@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
+use crypt_model::hazmat::Plaintexts;
 use crypt_model::zeroize::Zeroizing;
-use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Plaintexts, Schema};
+use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Schema};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
