@@ -165,45 +165,6 @@ pub fn run(case: impl Future<Output = ()>) {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __with_cases {
-    (@local $callback:ident, $($args:tt)*) => {
-        $callback!($($args)*; put_get_delete, conditional_put, conditional_delete, update_sets_and_removes,
-            numbers_sort_by_value_and_strings_by_bytes, sort_conditions, descending,
-            pagination_over_three_pages, index_query_is_sparse, batch_put_and_get,
-            batch_limits_are_enforced, transaction_is_all_or_nothing, transaction_limits,
-            oversized_item_is_refused, invalid_table_names_are_refused,
-            number_keys_are_decimal_and_equal_values_are_one_key,
-            takeover_is_refused, enumeration_looks_like_a_missing_record,
-            query_returns_only_what_the_caller_may_open, optimistic_locking_loses_no_update,
-            stale_write_is_a_conflict, table_batch_put_and_get, table_transaction_rolls_back,
-            stored_items_hold_no_plaintext,
-            a_model_wrongly_claiming_batch_or_update_is_refused_at_run_time,
-            update_writes_the_named_fields_only,
-            a_field_rolled_back_after_later_updates_is_an_integrity_failure,
-            an_update_reseals_under_the_current_primary_key,
-            an_update_takes_a_data_key_within_the_cache_policy,
-            a_foreign_partition_reads_like_a_missing_one,
-            pages_of_a_shared_partition_point_only_at_the_callers_records,
-            an_index_partition_reveals_nothing_to_a_non_owner,
-            another_owners_malformed_item_reads_as_missing,
-            grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked,
-            versioned_writes_read_a_foreign_record_as_a_missing_one,
-            every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
-            a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,
-            a_number_owner_is_stored_as_a_number_and_guards_its_records,
-            a_declared_index_answers_each_caller_with_its_own_records,
-            a_scan_sees_every_item_once_in_any_number_of_segments,
-            a_table_scan_is_for_a_granted_service_only,
-            migration_mode_reads_plaintext_and_every_write_encrypts,
-            a_job_is_for_a_granted_service_only,
-            a_migration_races_the_application_and_loses_nothing,
-            a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
-            a_job_reports_the_records_it_cannot_process_and_goes_on,
-            a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
-            an_erased_owners_records_fail_closed_wherever_they_were_copied,
-            a_dry_run_writes_nothing_not_even_an_owners_key,
-            processes_sharing_the_segments_migrate_the_whole_table,
-            owner_keys_are_rewrapped_so_the_old_key_can_retire);
-    };
     ($krate:tt, $callback:ident, $($args:tt)*) => {
         $krate::$callback!($($args)*; put_get_delete, conditional_put, conditional_delete, update_sets_and_removes,
             numbers_sort_by_value_and_strings_by_bytes, sort_conditions, descending,
@@ -266,16 +227,19 @@ macro_rules! __suite_tests {
     )*};
 }
 
+/// Runs each case named, in turn, with a harness `$backend()` makes (what [`run_all`] calls).
+macro_rules! run_each {
+    ($backend:expr; $($case:ident),* $(,)?) => {$(
+        eprintln!("crypt-model-conformance: {}", stringify!($case));
+        run(async { cases::$case(&$backend()).await });
+    )*};
+}
+pub(crate) use run_each;
+
 /// Runs every case in turn, each with a harness `backend` makes: a backend passes if this
 /// returns. A failing case panics, naming itself on standard error first.
 pub fn run_all<H: Harness>(backend: impl Fn() -> H) {
-    macro_rules! each {
-        ($backend:expr; $($case:ident),* $(,)?) => {$(
-            eprintln!("crypt-model-conformance: {}", stringify!($case));
-            run(async { cases::$case(&$backend()).await });
-        )*};
-    }
-    __with_cases!(@local each, backend);
+    __with_cases!(crate, run_each, backend);
 }
 
 fn s(v: &str) -> AttributeValue {
