@@ -26,6 +26,9 @@ use crate::keyring::{
 };
 use sweep::{Clock, SystemClock};
 
+/// The read cache: unwrapped data keys by `with_cache_key`'s encoding.
+type ReadCache = LruCache<Vec<u8>, UnwrappedKey, foldhash::fast::RandomState>;
+
 /// How long and how much one data key may be used.
 ///
 /// Defaults: a data key encrypts at most **10,000 items** or **1 GiB** of plaintext, for at most
@@ -140,8 +143,11 @@ pub(crate) struct State {
     inner: Arc<dyn Keyring>,
     limits: CacheLimits,
     clock: Arc<dyn Clock>,
-    active: Mutex<HashMap<EncryptionContext, ActiveKey>>,
-    unwrapped: Option<Mutex<LruCache<Vec<u8>, UnwrappedKey>>>,
+    active: Mutex<HashMap<EncryptionContext, ActiveKey, foldhash::fast::RandomState>>,
+    /// Keyed by `lookup::with_cache_key`'s encoding. Hashed with foldhash, seeded per process:
+    /// SipHash over the ~150-byte key was half the lookup on every read, and an entry only
+    /// enters after the keyring unwrapped it, so no reader chooses what the table holds.
+    unwrapped: Option<Mutex<ReadCache>>,
     /// When the cache was made, and how long after that it was last swept (nanoseconds): read on
     /// every access without a lock.
     epoch: Instant,
@@ -172,15 +178,15 @@ impl KeyCache {
         limits: CacheLimits,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let unwrapped =
-            NonZeroUsize::new(limits.max_unwrapped_keys).map(|n| Mutex::new(LruCache::new(n)));
+        let unwrapped = NonZeroUsize::new(limits.max_unwrapped_keys)
+            .map(|n| Mutex::new(LruCache::with_hasher(n, Default::default())));
         let now = clock.now();
         KeyCache {
             state: Arc::new(State {
                 inner,
                 limits,
                 clock,
-                active: Mutex::new(HashMap::new()),
+                active: Mutex::new(HashMap::default()),
                 unwrapped,
                 epoch: now,
                 last_sweep: AtomicU64::new(0),
