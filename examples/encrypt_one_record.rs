@@ -6,7 +6,7 @@
 
 use crypt_model::error::AccessError;
 use crypt_model::format::HEADER_ATTRIBUTE;
-use crypt_model::{AttributeValue, Caller, Cipher, EncryptedItem, Error, LocalKeyring, Sensitive};
+use crypt_model::{AttributeValue, Caller, EncryptedItem, Error, Keys, LocalKeyring, Sensitive};
 
 /// A user's profile: the SSN and the email never leave the process in plain.
 #[derive(EncryptedItem, Debug)]
@@ -27,7 +27,7 @@ struct Profile {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A fresh key for this run; production uses AWS KMS or a managed key.
-    let cipher = Cipher::new(LocalKeyring::generate()?);
+    let keys = Keys::new(LocalKeyring::generate()?);
 
     let profile = Profile {
         user_id: "alice".into(),
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         email: Sensitive::new("alice@example.com".into()),
         display_name: "Alice".into(),
     };
-    let item = profile.to_item(&cipher).await?;
+    let item = profile.to_item(&keys).await?;
 
     println!("Stored item (what DynamoDB would hold):");
     for (name, value) in item.iter() {
@@ -44,14 +44,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let opened = Profile::from_item(item.clone())
-        .open(&Caller::user("alice")?, &cipher)
+        .open(&Caller::user("alice")?, &keys)
         .await?;
     // Reading a secret takes an explicit `expose_secret()`; `{:?}` shows `[REDACTED]`.
     println!("\nOpened by alice: ssn = {}", opened.ssn.expose_secret());
     println!("Debug-printed:   {opened:?}");
 
     match Profile::from_item(item.clone())
-        .open(&Caller::user("mallory")?, &cipher)
+        .open(&Caller::user("mallory")?, &keys)
         .await
     {
         Err(error @ Error::Access(AccessError::Denied { .. })) => {
@@ -63,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut stolen = item;
     stolen.insert("user_id", AttributeValue::S("mallory".into()));
     match Profile::from_item(stolen)
-        .open(&Caller::user("mallory")?, &cipher)
+        .open(&Caller::user("mallory")?, &keys)
         .await
     {
         Err(error @ Error::Integrity(_)) => {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, Grant, IndexSecret, LocalKeyring, MemoryStore, Sensitive,
+    Caller, EncryptedItem, Grant, IndexSecret, Keys, LocalKeyring, MemoryStore, Sensitive,
     SerdePlaintext, Table,
 };
 use serde::{Deserialize, Serialize};
@@ -90,10 +90,9 @@ fn patient(
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = MemoryStore::new();
-    let cipher = Arc::new(
-        Cipher::new(LocalKeyring::generate()?).with_index_secret(IndexSecret::generate()?),
-    );
-    let patients = Table::<Patient, _>::new(store.clone(), cipher.clone())?;
+    let keys =
+        Arc::new(Keys::new(LocalKeyring::generate()?).with_index_secret(IndexSecret::generate()?));
+    let patients = Table::<Patient, _>::new(store.clone(), keys.clone())?;
 
     // Two patients register; each is the owner of their record, identified by their UUID.
     let (ana_id, ben_id) = (Uuid::from_u128(0xa1), Uuid::from_u128(0xb2));
@@ -165,7 +164,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // registration time, with a read grant; a patient querying it sees only themselves.
     let desk = Caller::service("front-desk")?;
     let front_desk =
-        Table::<Patient, _>::new(store.clone(), cipher)?.with_grant(Grant::read("front-desk")?);
+        Table::<Patient, _>::new(store.clone(), keys)?.with_grant(Grant::read("front-desk")?);
     let clinic = front_desk
         .query_all(&desk, Patient::by_clinic("north")?)
         .await?;

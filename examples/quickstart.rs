@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crypt_model::store::Condition;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Error, LocalKeyring, MemoryStore, Sensitive,
+    AttributeValue, Caller, EncryptedItem, Error, Keys, LocalKeyring, MemoryStore, Sensitive,
     SerdePlaintext, Store, Table,
 };
 use zeroize::Zeroize;
@@ -40,8 +40,8 @@ struct Profile {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. A store and a key. In production: DynamoStore and the AWS KMS keyring.
     let store = MemoryStore::new();
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
-    let profiles = Table::<Profile, _>::new(store.clone(), cipher)?;
+    let keys = Arc::new(Keys::new(LocalKeyring::generate()?));
+    let profiles = Table::<Profile, _>::new(store.clone(), keys)?;
     let alice = Caller::user("alice")?;
 
     // 2. Alice stores her profile.

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use crypt_model::{Caller, Cipher, Error, IndexSecret, OwnerKeys, Table};
+use crypt_model::{Caller, Error, IndexSecret, Keys, OwnerKeys, Table};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::cli_models::{Account, Customer};
 use crypt_model_tests::draw::Draw;
@@ -87,8 +87,8 @@ fn customers(name: &str, keys: &str, primary: &str, read: &[&str]) -> Table<Cust
     for key in read {
         keyring = keyring.with_read_key(key).unwrap();
     }
-    let cipher = Cipher::new(keyring).with_owner_keys(OwnerKeys::new(store.clone(), keys).unwrap());
-    Table::named(store, Arc::new(cipher), name).unwrap()
+    let keys = Keys::new(keyring).with_owner_keys(OwnerKeys::new(store.clone(), keys).unwrap());
+    Table::named(store, Arc::new(keys), name).unwrap()
 }
 
 #[tokio::test]
@@ -421,8 +421,8 @@ async fn plaintext_accounts(
     index: IndexSecret,
 ) -> Table<Account, DynamoStore> {
     let client = moto::dynamo();
-    let cipher = Cipher::new(KmsKeyring::new(moto::kms(), key).unwrap()).with_index_secret(index);
-    let table = Table::named(DynamoStore::new(client.clone()), Arc::new(cipher), name).unwrap();
+    let keys = Keys::new(KmsKeyring::new(moto::kms(), key).unwrap()).with_index_secret(index);
+    let table = Table::named(DynamoStore::new(client.clone()), Arc::new(keys), name).unwrap();
     provision(&client, table.table_ref(), ProvisionOptions::default())
         .await
         .unwrap();

@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 
 use crypt_model::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Item, LocalKeyring,
-    Sensitive, SerdeAttribute, SerdePlaintext,
+    AttributeValue, CacheLimits, Caller, EncryptedItem, Error, Item, Keys, LocalKeyring, Sensitive,
+    SerdeAttribute, SerdePlaintext,
 };
 use crypt_model_tests::keyrings::Switchable;
 use crypt_model_tests::{CARD, NOTES, SSN, assert_clean, assert_item_clean, clean};
@@ -145,15 +145,15 @@ fn everything() -> Everything {
     }
 }
 
-fn cipher() -> Cipher {
-    Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
+fn keys() -> Keys {
+    Keys::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
 }
 
 #[tokio::test]
 async fn every_field_type_round_trips_through_to_item_from_item_and_open() {
-    let cipher = cipher();
+    let keys = keys();
     let original = everything();
-    let item = original.to_item(&cipher).await.unwrap();
+    let item = original.to_item(&keys).await.unwrap();
     assert_item_clean(&item);
     assert_eq!(
         item.get("id"),
@@ -173,7 +173,7 @@ async fn every_field_type_round_trips_through_to_item_from_item_and_open() {
     ));
 
     let opened = Everything::from_item(item)
-        .open(&Caller::user("carol").unwrap(), &cipher)
+        .open(&Caller::user("carol").unwrap(), &keys)
         .await
         .unwrap();
     let o = &original;
@@ -250,8 +250,8 @@ fn the_schema_is_generated_from_the_attributes() {
 
 #[tokio::test]
 async fn the_owner_gets_plaintext_and_the_debug_output_is_redacted() {
-    let cipher = cipher();
-    let item = profile("alice").to_item(&cipher).await.unwrap();
+    let keys = keys();
+    let item = profile("alice").to_item(&keys).await.unwrap();
     assert_eq!(
         item.get("name"),
         Some(&AttributeValue::S("Alice".into())),
@@ -270,7 +270,7 @@ async fn the_owner_gets_plaintext_and_the_debug_output_is_redacted() {
     assert_eq!(sealed.table(), "profiles");
 
     let opened = sealed
-        .open(&Caller::user("alice").unwrap(), &cipher)
+        .open(&Caller::user("alice").unwrap(), &keys)
         .await
         .unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
@@ -287,11 +287,11 @@ async fn the_owner_gets_plaintext_and_the_debug_output_is_redacted() {
 
 #[tokio::test]
 async fn another_caller_is_refused_before_any_key_is_unwrapped() {
-    let writer = cipher();
+    let writer = keys();
     let item = profile("alice").to_item(&writer).await.unwrap();
 
     let (keyring, down) = Switchable::new(LocalKeyring::new("k1", &[1; 32]).unwrap());
-    let reader = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
+    let reader = Keys::with_cache_limits(keyring, CacheLimits::disabled());
     for caller in [
         Caller::user("mallory").unwrap(),
         Caller::user("alice.").unwrap(),
@@ -334,8 +334,8 @@ async fn another_caller_is_refused_before_any_key_is_unwrapped() {
 
 #[tokio::test]
 async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
-    let cipher = cipher();
-    let item = profile("alice").to_item(&cipher).await.unwrap();
+    let keys = keys();
+    let item = profile("alice").to_item(&keys).await.unwrap();
     let mut stolen = item.clone();
     stolen.insert("user_id", AttributeValue::S("mallory".into()));
     let sealed = Profile::from_item(stolen);
@@ -346,7 +346,7 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
     );
     let error = clean(
         sealed
-            .open(&Caller::user("mallory").unwrap(), &cipher)
+            .open(&Caller::user("mallory").unwrap(), &keys)
             .await
             .unwrap_err(),
     );
@@ -356,12 +356,12 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
     );
 
     // Same with an owner that is not the partition key.
-    let item = everything().to_item(&cipher).await.unwrap();
+    let item = everything().to_item(&keys).await.unwrap();
     let mut stolen = item.clone();
     stolen.insert("owner", AttributeValue::S("mallory".into()));
     let error = clean(
         Everything::from_item(stolen)
-            .open(&Caller::user("mallory").unwrap(), &cipher)
+            .open(&Caller::user("mallory").unwrap(), &keys)
             .await
             .unwrap_err(),
     );
@@ -370,15 +370,15 @@ async fn rewriting_the_stored_owner_to_the_attacker_gives_an_integrity_error() {
 
 #[tokio::test]
 async fn opening_names_missing_and_malformed_attributes_and_never_their_values() {
-    let cipher = cipher();
+    let keys = keys();
     let alice = Caller::user("alice").unwrap();
-    let item = profile("alice").to_item(&cipher).await.unwrap();
+    let item = profile("alice").to_item(&keys).await.unwrap();
     let opened = |item: Item| {
-        let (cipher, alice) = (&cipher, &alice);
+        let (keys, alice) = (&keys, &alice);
         async move {
             clean(
                 Profile::from_item(item)
-                    .open(alice, cipher)
+                    .open(alice, keys)
                     .await
                     .unwrap_err(),
             )
@@ -445,9 +445,9 @@ async fn opening_names_missing_and_malformed_attributes_and_never_their_values()
     // An optional sensitive field may be absent: it is simply not in the sealed message.
     let mut no_card = profile("alice");
     no_card.card = None;
-    let stored = no_card.to_item(&cipher).await.unwrap();
+    let stored = no_card.to_item(&keys).await.unwrap();
     let opened = Profile::from_item(stored)
-        .open(&alice, &cipher)
+        .open(&alice, &keys)
         .await
         .unwrap();
     assert!(opened.card.is_none());
@@ -467,7 +467,7 @@ async fn a_value_that_cannot_be_stored_fails_the_write_naming_the_field() {
         user: "u".into(),
         value: f64::NAN,
     }
-    .to_item(&cipher())
+    .to_item(&keys())
     .await
     .unwrap_err();
     assert!(

@@ -18,7 +18,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use crypt_model::store::Scan;
 use crypt_model::{
-    CacheLimits, Caller, Cipher, EncryptedItem, Error, Grant, Key, Sensitive, Store, Table, Write,
+    CacheLimits, Caller, EncryptedItem, Error, Grant, Key, Keys, Sensitive, Store, Table, Write,
 };
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::Profile;
@@ -49,8 +49,8 @@ async fn profiles_caching(
         .build();
     let keyring = KmsKeyring::new(aws_sdk_kms::Client::new(&config), key).unwrap();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config));
-    let cipher = Cipher::with_cache_limits(keyring, limits);
-    Table::named(store, Arc::new(cipher), name)
+    let keys = Keys::with_cache_limits(keyring, limits);
+    Table::named(store, Arc::new(keys), name)
         .unwrap()
         .with_batch_retry(8, Duration::from_millis(5))
 }
@@ -237,11 +237,7 @@ async fn assert_stored(name: &str, key: &str, possible: &Possible) {
     for item in items {
         let reader = crypt_model::access::Gate::new().with_grant(Grant::read("reader").unwrap());
         let record = Profile::from_item(item)
-            .open_with(
-                &Caller::service("reader").unwrap(),
-                &reader,
-                direct.cipher(),
-            )
+            .open_with(&Caller::service("reader").unwrap(), &reader, direct.keys())
             .await;
         let record = match record {
             Ok(record) => record,

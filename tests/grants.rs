@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, Grant, IndexSecret, Key, LocalKeyring, MemoryStore, Query,
+    Caller, EncryptedItem, Grant, IndexSecret, Key, Keys, LocalKeyring, MemoryStore, Query,
     Sensitive, Table,
 };
 use crypt_model_tests::capture::capture;
@@ -51,12 +51,12 @@ fn key_field(line: &str) -> &str {
 #[tokio::test]
 async fn every_access_path_logs_a_fingerprint_of_the_key_and_never_the_key() {
     let (captured, _guard) = capture();
-    let cipher = Arc::new(
-        Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
+    let keys = Arc::new(
+        Keys::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
             .with_index_secret(IndexSecret::from_bytes(&[2; 32]).unwrap()),
     );
     let store = MemoryStore::new();
-    let contacts = Table::<Contact, _>::new(store.clone(), cipher.clone())
+    let contacts = Table::<Contact, _>::new(store.clone(), keys.clone())
         .unwrap()
         .with_grant(Grant::read("support-tool").unwrap())
         .with_grant(Grant::write("importer").unwrap())
@@ -102,7 +102,7 @@ async fn every_access_path_logs_a_fingerprint_of_the_key_and_never_the_key() {
     let stored = store.items("contacts").remove(0);
     assert!(
         Contact::from_item(stored.clone())
-            .open(&mallory, &cipher)
+            .open(&mallory, &keys)
             .await
             .is_err()
     );
@@ -131,7 +131,7 @@ async fn every_access_path_logs_a_fingerprint_of_the_key_and_never_the_key() {
     let debug = format!("{sealed:?}");
     assert!(
         sealed
-            .open_with(&support, contacts.gate(), &cipher)
+            .open_with(&support, contacts.gate(), &keys)
             .await
             .is_ok()
     );

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Error, IndexSecret, LocalKeyring, MemoryStore,
+    AttributeValue, Caller, EncryptedItem, Error, IndexSecret, Keys, LocalKeyring, MemoryStore,
     Sensitive, Store, Table, TableRef,
 };
 use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
@@ -40,8 +40,8 @@ fn person(id: usize, owner: &str, email: &str, city: &str, ssn: Option<&str>) ->
     }
 }
 
-fn cipher(secret: IndexSecret) -> Arc<Cipher> {
-    Arc::new(Cipher::new(LocalKeyring::new("k1", &[3; 32]).unwrap()).with_index_secret(secret))
+fn keys(secret: IndexSecret) -> Arc<Keys> {
+    Arc::new(Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap()).with_index_secret(secret))
 }
 
 fn secret(byte: u8) -> IndexSecret {
@@ -50,17 +50,17 @@ fn secret(byte: u8) -> IndexSecret {
 
 type People<S> = Table<Person, S>;
 
-async fn memory_table(cipher: Arc<Cipher>) -> People<MemoryStore> {
-    Table::new(MemoryStore::new(), cipher).unwrap()
+async fn memory_table(keys: Arc<Keys>) -> People<MemoryStore> {
+    Table::new(MemoryStore::new(), keys).unwrap()
 }
 
-async fn dynamo_table(cipher: Arc<Cipher>) -> People<DynamoStore> {
+async fn dynamo_table(keys: Arc<Keys>) -> People<DynamoStore> {
     let client = moto::dynamo();
     let table = TableRef::for_schema(&moto::unique("idx-people"), &Person::SCHEMA).unwrap();
     provision(&client, &table, ProvisionOptions::default())
         .await
         .unwrap();
-    Table::named(DynamoStore::new(client), cipher, table.name()).unwrap()
+    Table::named(DynamoStore::new(client), keys, table.name()).unwrap()
 }
 
 async fn put_all<S: Store>(table: &People<S>, people: Vec<Person>) {
@@ -124,14 +124,12 @@ async fn finds_by_exact_value_with_and_without_normalisation<S: Store>(table: Pe
 
 #[tokio::test]
 async fn memory_finds_by_exact_value() {
-    finds_by_exact_value_with_and_without_normalisation(memory_table(cipher(secret(1))).await)
-        .await;
+    finds_by_exact_value_with_and_without_normalisation(memory_table(keys(secret(1))).await).await;
 }
 
 #[tokio::test]
 async fn dynamo_finds_by_exact_value() {
-    finds_by_exact_value_with_and_without_normalisation(dynamo_table(cipher(secret(1))).await)
-        .await;
+    finds_by_exact_value_with_and_without_normalisation(dynamo_table(keys(secret(1))).await).await;
 }
 
 /// With an 8-bit index, many cities share an index value; every search still returns exactly
@@ -173,12 +171,12 @@ async fn narrow_index_has_no_false_positives<S: Store>(table: People<S>, records
 
 #[tokio::test]
 async fn memory_narrow_index_over_2000_records() {
-    narrow_index_has_no_false_positives(memory_table(cipher(secret(2))).await, 2000).await;
+    narrow_index_has_no_false_positives(memory_table(keys(secret(2))).await, 2000).await;
 }
 
 #[tokio::test]
 async fn dynamo_narrow_index() {
-    narrow_index_has_no_false_positives(dynamo_table(cipher(secret(2))).await, 300).await;
+    narrow_index_has_no_false_positives(dynamo_table(keys(secret(2))).await, 300).await;
 }
 
 fn index_attribute(item: &crypt_model::Item, field: &str) -> Vec<u8> {
@@ -190,13 +188,13 @@ fn index_attribute(item: &crypt_model::Item, field: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn an_owner_scoped_index_does_not_link_owners() {
-    let cipher = cipher(secret(4));
+    let keys = keys(secret(4));
     let a = person(1, "alice", "a@x.io", "Lyon", Some("078-05-1120"))
-        .to_item(&cipher)
+        .to_item(&keys)
         .await
         .unwrap();
     let b = person(2, "bob", "b@x.io", "Lyon", Some("078-05-1120"))
-        .to_item(&cipher)
+        .to_item(&keys)
         .await
         .unwrap();
     assert_ne!(
@@ -210,7 +208,7 @@ async fn an_owner_scoped_index_does_not_link_owners() {
         "table scope links them"
     );
 
-    let table = memory_table(cipher).await;
+    let table = memory_table(keys).await;
     put_all(
         &table,
         vec![
@@ -247,11 +245,11 @@ async fn an_owner_scoped_index_does_not_link_owners() {
 async fn index_values_are_keyed_and_change_with_the_secret() {
     let email = "carol@example.com";
     let one = person(1, "carol", email, "Lyon", Some("123"))
-        .to_item(&cipher(secret(5)))
+        .to_item(&keys(secret(5)))
         .await
         .unwrap();
     let two = person(1, "carol", email, "Lyon", Some("123"))
-        .to_item(&cipher(secret(6)))
+        .to_item(&keys(secret(6)))
         .await
         .unwrap();
     let stored = index_attribute(&one, "email");
@@ -277,7 +275,7 @@ async fn index_values_are_keyed_and_change_with_the_secret() {
         );
     }
     // No index secret, no write.
-    let bare = Cipher::new(LocalKeyring::generate().unwrap());
+    let bare = Keys::new(LocalKeyring::generate().unwrap());
     let error = person(1, "carol", email, "Lyon", None)
         .to_item(&bare)
         .await
@@ -304,11 +302,11 @@ async fn an_index_secret_wraps_and_unwraps_with_a_keyring() {
     let again = IndexSecret::unwrap(&keyring, &wrapped).await.unwrap();
     assert_eq!(format!("{secret:?}"), "IndexSecret([REDACTED])");
     let a = person(1, "d", "d@x.io", "Lyon", None)
-        .to_item(&cipher(secret))
+        .to_item(&keys(secret))
         .await
         .unwrap();
     let b = person(1, "d", "d@x.io", "Lyon", None)
-        .to_item(&cipher(again))
+        .to_item(&keys(again))
         .await
         .unwrap();
     assert_eq!(index_attribute(&a, "email"), index_attribute(&b, "email"));
@@ -333,7 +331,7 @@ struct Contact {
 
 #[tokio::test]
 async fn a_user_normaliser_is_applied_to_stored_and_sought_values() {
-    let table = Table::<Contact, _>::new(MemoryStore::new(), cipher(secret(7))).unwrap();
+    let table = Table::<Contact, _>::new(MemoryStore::new(), keys(secret(7))).unwrap();
     let alice = Caller::user("alice").unwrap();
     let mut contact = Contact {
         user_id: "alice".into(),

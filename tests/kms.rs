@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crypt_model::keyring::{EncryptionContext, Keyring};
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Key, KeyProviderError,
+    AttributeValue, CacheLimits, Caller, EncryptedItem, Error, Key, KeyProviderError, Keys,
     Sensitive, Table, TableRef,
 };
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
@@ -37,20 +37,20 @@ async fn new_keyring() -> (KmsKeyring, String) {
 #[tokio::test]
 async fn a_record_round_trips_through_kms() {
     let (keyring, key) = new_keyring().await;
-    let cipher = Cipher::new(keyring);
-    let item = profile("alice", "main").to_item(&cipher).await.unwrap();
+    let keys = Keys::new(keyring);
+    let item = profile("alice", "main").to_item(&keys).await.unwrap();
     let opened = Profile::from_item(item)
-        .open(&Caller::user("alice").unwrap(), &cipher)
+        .open(&Caller::user("alice").unwrap(), &keys)
         .await
         .unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
-    assert_eq!(cipher.keyring_calls().generate, 1);
+    assert_eq!(keys.keyring_calls().generate, 1);
 
     // Another process, with only KMS access, reads it: one Decrypt.
     let (_, fresh_key) = new_keyring().await;
     assert_ne!(fresh_key, key);
-    let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
-    let item = profile("alice", "main").to_item(&cipher).await.unwrap();
+    let reader = Keys::new(KmsKeyring::new(moto::kms(), &key).unwrap());
+    let item = profile("alice", "main").to_item(&keys).await.unwrap();
     Profile::from_item(item)
         .open(&Caller::user("alice").unwrap(), &reader)
         .await
@@ -61,11 +61,11 @@ async fn a_record_round_trips_through_kms() {
 #[tokio::test]
 async fn a_data_key_of_one_table_cannot_open_items_of_another() {
     let (keyring, key) = new_keyring().await;
-    let writer = Cipher::new(keyring);
+    let writer = Keys::new(keyring);
     let item = profile("alice", "main").to_item(&writer).await.unwrap();
 
     // The item of table `profiles` read as table `kms_other`: KMS refuses the context.
-    let reader = Cipher::new(KmsKeyring::new(moto::kms(), &key).unwrap());
+    let reader = Keys::new(KmsKeyring::new(moto::kms(), &key).unwrap());
     let error = Other::from_item(item)
         .open(&Caller::user("alice").unwrap(), &reader)
         .await
@@ -103,11 +103,11 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
     let kms = moto::kms();
     let old = moto::kms_key(&kms).await;
     let new = moto::kms_key(&kms).await;
-    let before = Cipher::new(KmsKeyring::new(kms.clone(), &old).unwrap());
+    let before = Keys::new(KmsKeyring::new(kms.clone(), &old).unwrap());
     let old_item = profile("alice", "old").to_item(&before).await.unwrap();
 
     // A keyring that does not hold the old key refuses without calling KMS.
-    let only_new = Cipher::new(KmsKeyring::new(kms.clone(), &new).unwrap());
+    let only_new = Keys::new(KmsKeyring::new(kms.clone(), &new).unwrap());
     let error = Profile::from_item(old_item.clone())
         .open(&Caller::user("alice").unwrap(), &only_new)
         .await
@@ -122,7 +122,7 @@ async fn the_key_id_is_pinned_and_rotation_keeps_old_keys_readable() {
         "counted at the cache, refused before KMS"
     );
 
-    let rotated = Cipher::new(
+    let rotated = Keys::new(
         KmsKeyring::new(kms, &new)
             .unwrap()
             .with_read_key(&old)
@@ -179,7 +179,7 @@ async fn an_alias_is_resolved_once_and_items_stay_pinned_to_the_key_arn() {
         .send()
         .await
         .unwrap();
-    let writer = Cipher::new(KmsKeyring::connect(kms.clone(), &alias, &[]).await.unwrap());
+    let writer = Keys::new(KmsKeyring::connect(kms.clone(), &alias, &[]).await.unwrap());
     let item = profile("alice", "main").to_item(&writer).await.unwrap();
     let header = match item.get("__cm_header") {
         Some(AttributeValue::B(header)) => header.clone(),
@@ -199,7 +199,7 @@ async fn an_alias_is_resolved_once_and_items_stay_pinned_to_the_key_arn() {
         .await
         .unwrap();
     let alice = Caller::user("alice").unwrap();
-    let follows_alias = Cipher::new(KmsKeyring::connect(kms.clone(), &alias, &[]).await.unwrap());
+    let follows_alias = Keys::new(KmsKeyring::connect(kms.clone(), &alias, &[]).await.unwrap());
     let error = Profile::from_item(item.clone())
         .open(&alice, &follows_alias)
         .await
@@ -209,7 +209,7 @@ async fn an_alias_is_resolved_once_and_items_stay_pinned_to_the_key_arn() {
         "{error:?}"
     );
     // Configured to read the old key too, it reads the item, and writes under the new one.
-    let rotated = Cipher::new(
+    let rotated = Keys::new(
         KmsKeyring::connect(kms.clone(), &alias, &[&first])
             .await
             .unwrap(),
@@ -255,32 +255,29 @@ async fn an_unreachable_kms_is_a_typed_error() {
         .unwrap_err();
     assert!(unavailable(&error), "{error:?}");
     let arn = "arn:aws:kms:us-east-1:111122223333:key/any";
-    let cipher = Cipher::new(KmsKeyring::new(client, arn).unwrap());
-    let error = profile("alice", "main").to_item(&cipher).await.unwrap_err();
+    let keys = Keys::new(KmsKeyring::new(client, arn).unwrap());
+    let error = profile("alice", "main").to_item(&keys).await.unwrap_err();
     assert!(unavailable(&error), "{error:?}");
 }
 
 #[tokio::test]
 async fn a_thousand_puts_make_one_kms_call_and_store_no_plaintext() {
     let (keyring, _) = new_keyring().await;
-    let cipher = Arc::new(Cipher::with_cache_limits(keyring, CacheLimits::default()));
+    let keys = Arc::new(Keys::with_cache_limits(keyring, CacheLimits::default()));
     let client = moto::dynamo();
     let table = TableRef::for_schema(&moto::unique("kms-budget"), &Profile::SCHEMA).unwrap();
     provision(&client, &table, ProvisionOptions::default())
         .await
         .unwrap();
-    let profiles = Table::<Profile, _>::named(
-        DynamoStore::new(client.clone()),
-        cipher.clone(),
-        table.name(),
-    )
-    .unwrap();
+    let profiles =
+        Table::<Profile, _>::named(DynamoStore::new(client.clone()), keys.clone(), table.name())
+            .unwrap();
     let alice = Caller::user("alice").unwrap();
     let records: Vec<Profile> = (0..1000)
         .map(|i| profile("alice", &format!("k{i:04}")))
         .collect();
     profiles.batch_put(&alice, &records).await.unwrap();
-    let calls = cipher.keyring_calls();
+    let calls = keys.keyring_calls();
     assert!(calls.total() <= 2, "1,000 puts made {calls:?} KMS calls");
 
     // Read back raw through the SDK: no plaintext anywhere in the item.
@@ -320,7 +317,7 @@ async fn a_thousand_puts_make_one_kms_call_and_store_no_plaintext() {
         .unwrap();
     assert_eq!(all.len(), 1000);
     assert_eq!(
-        cipher.keyring_calls(),
+        keys.keyring_calls(),
         calls,
         "reads of this writer's items need no KMS call"
     );
@@ -345,7 +342,7 @@ async fn a_rewrap_job_moves_records_to_the_new_kms_key_through_re_encrypt() {
     let old = moto::kms_key(&kms).await;
     let new = moto::kms_key(&kms).await;
     let store = MemoryStore::new();
-    let before = Arc::new(Cipher::new(KmsKeyring::new(kms.clone(), &old).unwrap()));
+    let before = Arc::new(Keys::new(KmsKeyring::new(kms.clone(), &old).unwrap()));
     let profiles = Table::<Profile, _>::new(store.clone(), before).unwrap();
     for i in 0..20 {
         let owner = format!("user{i}");
@@ -356,7 +353,7 @@ async fn a_rewrap_job_moves_records_to_the_new_kms_key_through_re_encrypt() {
             .unwrap();
     }
 
-    let rotated = Arc::new(Cipher::new(
+    let rotated = Arc::new(Keys::new(
         KmsKeyring::new(kms.clone(), &new)
             .unwrap()
             .with_read_key(&old)
@@ -375,7 +372,7 @@ async fn a_rewrap_job_moves_records_to_the_new_kms_key_through_re_encrypt() {
     assert_eq!((calls.rewrap, calls.unwrap), (1, 1), "{calls:?}");
 
     // The old key retired: a keyring with only the new key reads every record.
-    let retired = Arc::new(Cipher::new(KmsKeyring::new(kms, &new).unwrap()));
+    let retired = Arc::new(Keys::new(KmsKeyring::new(kms, &new).unwrap()));
     let profiles = Table::<Profile, _>::new(store, retired)
         .unwrap()
         .with_grant(Grant::read("rotor").unwrap());

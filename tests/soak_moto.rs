@@ -14,7 +14,7 @@ mod moto;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
-use crypt_model::{CacheLimits, Cipher, Table};
+use crypt_model::{CacheLimits, Keys, Table};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::soak::{Counter, soak};
 
@@ -32,13 +32,13 @@ async fn eight_tasks_on_moto_lose_no_update_and_hold_the_gate() {
         .retry_config(RetryConfig::standard())
         .build();
     let key = moto::kms_key(&moto::kms()).await;
-    let cipher = Arc::new(Cipher::with_cache_limits(
+    let keys = Arc::new(Keys::with_cache_limits(
         KmsKeyring::new(aws_sdk_kms::Client::new(&config), &key).unwrap(),
         limits,
     ));
     let table = Table::<Counter, _>::named(
         DynamoStore::new(aws_sdk_dynamodb::Client::new(&config)),
-        cipher,
+        keys,
         &moto::unique("soak"),
     )
     .unwrap();

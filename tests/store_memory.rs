@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crypt_model::{
-    Caller, Cipher, Error, Key, LocalKeyring, MemoryStore, Sensitive, Store, Table, TableRef,
+    Caller, Error, Key, Keys, LocalKeyring, MemoryStore, Sensitive, Store, Table, TableRef,
 };
 
 /// A fresh memory store per test; its batches process 7 items per call.
@@ -35,8 +35,8 @@ crypt_model_conformance::suite!(Memory::new());
 #[tokio::test]
 async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
     let store = MemoryStore::with_batch_capacity(10);
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let profiles = Table::<crypt_model_tests::Profile, _>::new(store.clone(), cipher)
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let profiles = Table::<crypt_model_tests::Profile, _>::new(store.clone(), keys)
         .unwrap()
         .with_batch_retry(2, Duration::from_millis(1));
     let records: Vec<crypt_model_tests::Profile> = (0..30)
@@ -91,8 +91,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     let store = MemoryStore::new();
     let keyring = || LocalKeyring::new("k1", &[4; 32]).unwrap();
     let writer = Arc::new(
-        Cipher::new(keyring())
-            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
+        Keys::new(keyring()).with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
     );
     let notes = Table::<Note, _>::new(store.clone(), writer.clone()).unwrap();
     for owner in ["ann", "ben", "cat"] {
@@ -111,8 +110,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
 
     // Another process reads them all: one unwrap per owner.
     let reader = Arc::new(
-        Cipher::new(keyring())
-            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
+        Keys::new(keyring()).with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
     );
     let notes = Table::<Note, _>::new(store.clone(), reader.clone()).unwrap();
     for owner in ["ann", "ben", "cat"] {
@@ -129,7 +127,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     let keys = OwnerKeys::new(store.clone(), "owner_keys")
         .unwrap()
         .with_cache_limits(CacheLimits::default().max_unwrapped_keys(2));
-    let small = Arc::new(Cipher::new(keyring()).with_owner_keys(keys));
+    let small = Arc::new(Keys::new(keyring()).with_owner_keys(keys));
     let notes = Table::<Note, _>::new(store.clone(), small.clone()).unwrap();
     for owner in ["ann", "ben", "cat"] {
         let caller = Caller::user(owner).unwrap();
@@ -154,8 +152,8 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
         .await
         .unwrap();
     // (A process that cached her old key may use it until the cache age: one that did not.)
-    let fresh = Cipher::new(keyring())
-        .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap());
+    let fresh =
+        Keys::new(keyring()).with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap());
     let read = Table::<Note, _>::new(store.clone(), Arc::new(fresh)).unwrap();
     let mut back = Note {
         user_id: "ann".into(),
@@ -165,7 +163,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     read.put(&ann, &mut back).await.unwrap();
     let new_key = Note::key("ann".to_owned(), 99u32).unwrap();
     assert!(read.get(&ann, &new_key).await.unwrap().is_some());
-    let fresh = read.cipher();
+    let fresh = read.keys();
     let before = fresh.keyring_calls().unwrap;
     for _ in 0..5 {
         let error = Note::from_item(old_copy.clone())
@@ -294,8 +292,8 @@ async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
         change: std::sync::Mutex::new(Some(changed)),
     };
     let inner = store.inner.clone();
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let customers = Table::<Customer, _>::new(store, cipher)
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let customers = Table::<Customer, _>::new(store, keys)
         .unwrap()
         .with_grant(Grant::read("job").unwrap())
         .with_grant(Grant::write("job").unwrap());
@@ -369,7 +367,7 @@ async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
     let store = MemoryStore::new();
     let key = [5; 32];
     let writer = Arc::new(
-        Cipher::new(LocalKeyring::new("k1", &key).unwrap())
+        Keys::new(LocalKeyring::new("k1", &key).unwrap())
             .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
     );
     let alice = Caller::user("alice").unwrap();
@@ -392,7 +390,7 @@ async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
         release: tokio::sync::Notify::new(),
     });
     let reader = Arc::new(
-        Cipher::new(keyring.clone())
+        Keys::new(keyring.clone())
             .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
     );
     let notes = Arc::new(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use crypt_model::access::Gate;
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, Error, Grant, Key, LocalKeyring, Sensitive, Table, TableRef,
+    Caller, EncryptedItem, Error, Grant, Key, Keys, LocalKeyring, Sensitive, Table, TableRef,
 };
 use crypt_model_dynamo::{ChangeKind, DynamoStore, ProvisionOptions, StreamDecoder, provision};
 use crypt_model_tests::SSN;
@@ -33,13 +33,10 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
     provision(&client, &table, ProvisionOptions { stream: true })
         .await
         .unwrap();
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let profiles = Table::<Profile, _>::named(
-        DynamoStore::new(client.clone()),
-        cipher.clone(),
-        table.name(),
-    )
-    .unwrap();
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let profiles =
+        Table::<Profile, _>::named(DynamoStore::new(client.clone()), keys.clone(), table.name())
+            .unwrap();
     let alice = Caller::user("alice").unwrap();
     let mut profile = Profile {
         user_id: "alice".into(),
@@ -98,7 +95,7 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
         // Every change names its key, a removal too; the old image is the record before.
         assert_eq!(change.key, Key::new("alice"));
         let before = match change.old_image {
-            Some(old) => Some(old.open(&alice, &cipher).await.unwrap().plan),
+            Some(old) => Some(old.open(&alice, &keys).await.unwrap().plan),
             None => None,
         };
         let expected = match change.kind {
@@ -116,11 +113,11 @@ async fn insert_modify_and_remove_records_decode_and_open_as_the_owner() {
                 let error = refused
                     .new_image
                     .unwrap()
-                    .open(&Caller::user("mallory").unwrap(), &cipher)
+                    .open(&Caller::user("mallory").unwrap(), &keys)
                     .await
                     .unwrap_err();
                 assert!(matches!(error, Error::Access(AccessError::Denied { .. })));
-                let opened = sealed.open(&alice, &cipher).await.unwrap();
+                let opened = sealed.open(&alice, &keys).await.unwrap();
                 assert_eq!(opened.ssn.expose_secret(), SSN);
             }
             None => assert_eq!(change.kind, ChangeKind::Remove),
@@ -158,13 +155,13 @@ fn lambda_event(table: &str, event_name: &str, image: serde_json::Value) -> serd
 
 #[tokio::test]
 async fn lambda_events_decode_and_bad_records_are_typed_errors() {
-    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let keys = Keys::new(LocalKeyring::generate().unwrap());
     let item = Profile {
         user_id: "alice".into(),
         ssn: Sensitive::new(SSN.into()),
         plan: "free".into(),
     }
-    .to_item(&cipher)
+    .to_item(&keys)
     .await
     .unwrap();
     let image: serde_json::Value = serde_json::from_str(&item.to_dynamodb_json()).unwrap();
@@ -177,7 +174,7 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
     let opened = change
         .new_image
         .unwrap()
-        .open(&Caller::user("alice").unwrap(), &cipher)
+        .open(&Caller::user("alice").unwrap(), &keys)
         .await
         .unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
@@ -192,12 +189,12 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
             .new_image
             .unwrap()
     };
-    let opened = sealed().open_with(&indexer, &gate, &cipher).await.unwrap();
+    let opened = sealed().open_with(&indexer, &gate, &keys).await.unwrap();
     assert_eq!(opened.ssn.expose_secret(), SSN);
     for refused in [
-        sealed().open(&indexer, &cipher).await,
+        sealed().open(&indexer, &keys).await,
         sealed()
-            .open_with(&Caller::service("other").unwrap(), &gate, &cipher)
+            .open_with(&Caller::service("other").unwrap(), &gate, &keys)
             .await,
     ] {
         assert!(matches!(
@@ -267,13 +264,13 @@ async fn lambda_events_decode_and_bad_records_are_typed_errors() {
 #[tokio::test]
 async fn the_typed_lambda_event_decodes_like_its_json() {
     use crypt_model_dynamo::aws_lambda_events::event::dynamodb::Event;
-    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let keys = Keys::new(LocalKeyring::generate().unwrap());
     let profile = Profile {
         user_id: "alice".into(),
         ssn: Sensitive::new(SSN.into()),
         plan: "free".into(),
     };
-    let item = profile.to_item(&cipher).await.unwrap();
+    let item = profile.to_item(&keys).await.unwrap();
     let image: serde_json::Value = serde_json::from_str(&item.to_dynamodb_json()).unwrap();
     let record = |name: &str, keys: serde_json::Value, new: Option<&serde_json::Value>| {
         let mut change = serde_json::json!({
@@ -307,7 +304,7 @@ async fn the_typed_lambda_event_decodes_like_its_json() {
     let opened = insert
         .new_image
         .unwrap()
-        .open(&Caller::user("alice").unwrap(), &cipher)
+        .open(&Caller::user("alice").unwrap(), &keys)
         .await;
     assert_eq!(opened.unwrap().ssn.expose_secret(), SSN);
     let remove = changes.next().unwrap().unwrap();

@@ -140,7 +140,7 @@ impl Cli {
                 segments,
                 max_findings,
                 json,
-                keys,
+                key_args,
             } => {
                 if !(1..=jobs::MAX_SEGMENTS).contains(&segments) {
                     return Err(format!("--segments is 1 to {}", jobs::MAX_SEGMENTS));
@@ -152,8 +152,8 @@ impl Cli {
                 let schema = model.map(|m| m.schema());
                 // The keys first, when the records are to be opened: a missing flag fails now,
                 // not after a scan of the table.
-                let cipher = match &schema {
-                    Some(schema) => Some(aws.cipher(&keys, schema).await?),
+                let keys = match &schema {
+                    Some(schema) => Some(aws.keys(&key_args, schema).await?),
                     None => None,
                 };
                 let mut report = audit::audit(
@@ -161,13 +161,13 @@ impl Cli {
                     &target.table,
                     segments,
                     schema.as_ref(),
-                    keys.owner_keys_table.as_deref(),
+                    key_args.owner_keys_table.as_deref(),
                     max_findings,
                 )
                 .await?;
-                if let (Some(model), Some(cipher)) = (model, cipher) {
+                if let (Some(model), Some(keys)) = (model, keys) {
                     report.integrity =
-                        Some(integrity(aws, model, cipher, &target.table, segments).await?);
+                        Some(integrity(aws, model, keys, &target.table, segments).await?);
                 }
                 if json {
                     println!("{}", report.to_json());
@@ -176,28 +176,44 @@ impl Cli {
                 }
                 Ok(ExitCode::from(u8::from(report.has_problems())))
             }
-            Command::Migrate { target, job, keys } => {
+            Command::Migrate {
+                target,
+                job,
+                key_args,
+            } => {
                 let model = self.find(&target)?;
-                jobs::run(aws, model, &target.table, JobKind::Migrate, &job, &keys).await
+                jobs::run(aws, model, &target.table, JobKind::Migrate, &job, &key_args).await
             }
             Command::Rotate {
                 target,
                 mode,
                 job,
-                keys,
+                key_args,
             } => {
                 let model = self.find(&target)?;
-                jobs::run(aws, model, &target.table, mode, &job, &keys).await
+                jobs::run(aws, model, &target.table, mode, &job, &key_args).await
             }
-            Command::BackfillIndex { target, job, keys } => {
+            Command::BackfillIndex {
+                target,
+                job,
+                key_args,
+            } => {
                 let model = self.find(&target)?;
-                jobs::run(aws, model, &target.table, JobKind::Backfill, &job, &keys).await
+                jobs::run(
+                    aws,
+                    model,
+                    &target.table,
+                    JobKind::Backfill,
+                    &job,
+                    &key_args,
+                )
+                .await
             }
             Command::EraseOwner {
                 target,
                 owner,
                 yes,
-                keys,
+                key_args,
             } => {
                 let model = self.find(&target)?;
                 if !yes {
@@ -208,12 +224,12 @@ impl Cli {
                     );
                 }
                 let owner = owner_id(&owner)?;
-                let cipher = aws.erasure_cipher(&keys, &model.schema())?;
+                let keys = aws.erasure_keys(&key_args, &model.schema())?;
                 let erased = model
-                    .erase_owner(aws.store(), cipher, &target.table, &owner)
+                    .erase_owner(aws.store(), keys, &target.table, &owner)
                     .await
                     .map_err(|e| error_text(&e))?;
-                let key_table = keys.owner_keys_table.as_deref().unwrap_or_default();
+                let key_table = key_args.owner_keys_table.as_deref().unwrap_or_default();
                 if erased {
                     println!(
                         "erased the owner's key from the key table {key_table}: their records \
@@ -267,7 +283,7 @@ impl Cli {
 async fn integrity(
     aws: &Aws,
     model: &dyn Model,
-    cipher: std::sync::Arc<crypt_model::Cipher>,
+    keys: std::sync::Arc<crypt_model::Keys>,
     table: &str,
     segments: u32,
 ) -> Result<Integrity, String> {
@@ -284,7 +300,7 @@ async fn integrity(
         progress: Box::new(|_| {}),
     };
     let report = model
-        .run(aws.store(), cipher, table, spec)
+        .run(aws.store(), keys, table, spec)
         .await
         .map_err(|e| format!("cannot open the records: {}", error_text(&e)))?;
     let failures = report
@@ -376,7 +392,7 @@ enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        keys: KeyArgs,
+        key_args: KeyArgs,
     },
     /// Encrypt the records stored in plaintext (the model is in migration mode).
     Migrate {
@@ -385,7 +401,7 @@ enum Command {
         #[command(flatten)]
         job: JobArgs,
         #[command(flatten)]
-        keys: KeyArgs,
+        key_args: KeyArgs,
     },
     /// Move every record (and the key table's rows) onto the primary KMS key.
     Rotate {
@@ -398,7 +414,7 @@ enum Command {
         #[command(flatten)]
         job: JobArgs,
         #[command(flatten)]
-        keys: KeyArgs,
+        key_args: KeyArgs,
     },
     /// Write the blind-index attributes of records that lack current ones (an index added
     /// later, an index secret rotated).
@@ -408,7 +424,7 @@ enum Command {
         #[command(flatten)]
         job: JobArgs,
         #[command(flatten)]
-        keys: KeyArgs,
+        key_args: KeyArgs,
     },
     /// Erase an owner's records by destroying their key (models with a key per owner).
     EraseOwner {
@@ -422,7 +438,7 @@ enum Command {
         #[arg(long)]
         yes: bool,
         #[command(flatten)]
-        keys: KeyArgs,
+        key_args: KeyArgs,
     },
 }
 

@@ -1,5 +1,5 @@
 //! What a command connects to: the AWS configuration (the standard chain: profile, region,
-//! `AWS_ENDPOINT_URL`), the DynamoDB store, and the cipher built from the key flags.
+//! `AWS_ENDPOINT_URL`), the DynamoDB store, and the keys built from the key flags.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use crypt_model::keyring::WrappedDataKey;
 use crypt_model::zeroize::Zeroizing;
-use crypt_model::{Cipher, IndexSecret, LocalKeyring, OwnerKeys, Schema};
+use crypt_model::{IndexSecret, Keys, LocalKeyring, OwnerKeys, Schema};
 use crypt_model_dynamo::{DynamoStore, KmsKeyring};
 
 /// The keys a command that opens or seals records needs. Each flag has an environment variable,
@@ -72,32 +72,28 @@ impl Aws {
         DynamoStore::new(self.dynamo.clone())
     }
 
-    /// The cipher for `schema`'s records: the KMS keyring, the index secrets, the key table.
-    pub(crate) async fn cipher(
-        &self,
-        keys: &KeyArgs,
-        schema: &Schema,
-    ) -> Result<Arc<Cipher>, String> {
-        let primary = keys.kms_key.as_deref().ok_or(
+    /// The keys for `schema`'s records: the KMS keyring, the index secrets, the key table.
+    pub(crate) async fn keys(&self, args: &KeyArgs, schema: &Schema) -> Result<Arc<Keys>, String> {
+        let primary = args.kms_key.as_deref().ok_or(
             "no KMS key: give the key that wraps new data keys with --kms-key (or \
              CRYPT_MODEL_KMS_KEY), and the keys rotated out with --read-key",
         )?;
         let kms = aws_sdk_kms::Client::new(&self.config);
-        let read: Vec<&str> = keys.read_keys.iter().map(String::as_str).collect();
+        let read: Vec<&str> = args.read_keys.iter().map(String::as_str).collect();
         let keyring = KmsKeyring::connect(kms, primary, &read)
             .await
             .map_err(|e| format!("cannot use the KMS keys: {}", error_text(&e)))?;
-        let secret = match &keys.index_secret_file {
+        let secret = match &args.index_secret_file {
             Some(path) => Some(index_secret(path, &keyring).await?),
             None => None,
         };
-        let previous = match &keys.previous_index_secret_file {
+        let previous = match &args.previous_index_secret_file {
             Some(path) => Some(index_secret(path, &keyring).await?),
             None => None,
         };
-        let mut cipher = Cipher::new(keyring);
+        let mut keys = Keys::new(keyring);
         if let Some(secret) = secret {
-            cipher = cipher.with_index_secret(secret);
+            keys = keys.with_index_secret(secret);
         } else if let Some(spec) = schema.blind_indexes().first() {
             return Err(format!(
                 "the model `{}` has a blind index on `{}`: give its secret with \
@@ -107,41 +103,41 @@ impl Aws {
             ));
         }
         if let Some(previous) = previous {
-            cipher = cipher.with_previous_index_secret(previous);
+            keys = keys.with_previous_index_secret(previous);
         }
-        match (&keys.owner_keys_table, schema.keeps_key_per_owner()) {
+        match (&args.owner_keys_table, schema.keeps_key_per_owner()) {
             (Some(table), _) => {
                 let owner_keys = OwnerKeys::new(self.store(), table).map_err(|e| error_text(&e))?;
-                cipher = cipher.with_owner_keys(owner_keys);
+                keys = keys.with_owner_keys(owner_keys);
             }
             (None, true) => return Err(no_key_table(schema)),
             (None, false) => {}
         }
-        Ok(Arc::new(cipher))
+        Ok(Arc::new(keys))
     }
 }
 
 impl Aws {
-    /// The cipher of an erasure, which calls no key provider: the key table, with a keyring and
+    /// The keys of an erasure, which calls no key provider: the key table, with a keyring and
     /// an index secret of its own that nothing uses (a table needs them to be opened), so that
     /// the erasure's role needs no KMS permission.
-    pub(crate) fn erasure_cipher(
+    pub(crate) fn erasure_keys(
         &self,
-        keys: &KeyArgs,
+        args: &KeyArgs,
         schema: &Schema,
-    ) -> Result<Arc<Cipher>, String> {
+    ) -> Result<Arc<Keys>, String> {
         let unused = |e: crypt_model::Error| error_text(&e);
-        let mut cipher = Cipher::new(LocalKeyring::generate().map_err(unused)?)
+        let mut keys = Keys::new(LocalKeyring::generate().map_err(unused)?)
             .with_index_secret(IndexSecret::generate().map_err(unused)?);
-        match &keys.owner_keys_table {
+        match &args.owner_keys_table {
             Some(table) => {
                 let owner_keys = OwnerKeys::new(self.store(), table).map_err(unused)?;
-                cipher = cipher.with_owner_keys(owner_keys);
+                keys = keys.with_owner_keys(owner_keys);
             }
             None if schema.keeps_key_per_owner() => return Err(no_key_table(schema)),
             None => {}
         }
-        Ok(Arc::new(cipher))
+        Ok(Arc::new(keys))
     }
 }
 

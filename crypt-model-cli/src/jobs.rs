@@ -71,7 +71,7 @@ pub(crate) async fn run(
     table: &str,
     kind: JobKind,
     args: &JobArgs,
-    keys: &KeyArgs,
+    key_args: &KeyArgs,
 ) -> Result<ExitCode, String> {
     if !(1..=MAX_SEGMENTS).contains(&args.segments) {
         return Err(format!("--segments is 1 to {MAX_SEGMENTS}"));
@@ -83,7 +83,7 @@ pub(crate) async fn run(
     let schema = model.schema();
     // The table first: a wrong name fails now, not after the keys are fetched.
     let item_count = aws.item_count(table).await?;
-    let cipher = aws.cipher(keys, &schema).await?;
+    let keys = aws.keys(key_args, &schema).await?;
     let name = args
         .name
         .clone()
@@ -115,7 +115,7 @@ pub(crate) async fn run(
         stop: stop.clone(),
         progress,
     };
-    let report = model.run(aws.store(), cipher.clone(), table, spec).await;
+    let report = model.run(aws.store(), keys.clone(), table, spec).await;
     reporter.finish();
     let report = report.map_err(|e| {
         let resume = if args.dry_run {
@@ -130,7 +130,7 @@ pub(crate) async fn run(
     let rotation = kind.info().rotation;
     let rewrap_rows = rotation && schema.keeps_key_per_owner() && !args.dry_run;
     let (rows, rows_error) = if rewrap_rows && report.is_complete() {
-        match cipher.rewrap_owner_keys().await {
+        match keys.rewrap_owner_keys().await {
             Ok(rows) => (Some(rows), None),
             Err(e) => (None, Some(error_text(&e))),
         }

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crypt_model::lifecycle::{FileCheckpoints, Job, JobKind, JobReport, Progress, StopSignal};
-use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, Schema, Table};
+use crypt_model::{Caller, EncryptedItem, Error, Grant, Keys, Schema, Table};
 use crypt_model_dynamo::DynamoStore;
 use futures_util::future::BoxFuture;
 
@@ -37,7 +37,7 @@ pub(crate) trait Model: Send + Sync {
     fn run<'a>(
         &'a self,
         store: DynamoStore,
-        cipher: Arc<Cipher>,
+        keys: Arc<Keys>,
         table: &'a str,
         spec: JobSpec,
     ) -> BoxFuture<'a, Result<JobReport, Error>>;
@@ -46,7 +46,7 @@ pub(crate) trait Model: Send + Sync {
     fn erase_owner<'a>(
         &'a self,
         store: DynamoStore,
-        cipher: Arc<Cipher>,
+        keys: Arc<Keys>,
         table: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>>;
@@ -64,10 +64,10 @@ impl<M> Registered<M> {
 /// The model's records in `name`, with the command line's grants.
 fn open<M: EncryptedItem + Send + Sync>(
     store: DynamoStore,
-    cipher: Arc<Cipher>,
+    keys: Arc<Keys>,
     name: &str,
 ) -> Result<(Table<M, DynamoStore>, Caller), Error> {
-    let table = Table::<M, _>::named(store, cipher, name)?
+    let table = Table::<M, _>::named(store, keys, name)?
         .with_grant(Grant::read(SERVICE)?)
         .with_grant(Grant::write(SERVICE)?)
         .with_grant(Grant::delete(SERVICE)?);
@@ -82,12 +82,12 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
     fn run<'a>(
         &'a self,
         store: DynamoStore,
-        cipher: Arc<Cipher>,
+        keys: Arc<Keys>,
         table: &'a str,
         spec: JobSpec,
     ) -> BoxFuture<'a, Result<JobReport, Error>> {
         Box::pin(async move {
-            let (table, caller) = open::<M>(store, cipher, table)?;
+            let (table, caller) = open::<M>(store, keys, table)?;
             let progress = spec.progress;
             let mut job = Job::new(spec.kind, &table, &caller)
                 .named(&spec.name)
@@ -107,12 +107,12 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
     fn erase_owner<'a>(
         &'a self,
         store: DynamoStore,
-        cipher: Arc<Cipher>,
+        keys: Arc<Keys>,
         table: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
-            let (table, caller) = open::<M>(store, cipher, table)?;
+            let (table, caller) = open::<M>(store, keys, table)?;
             table.erase_owner(&caller, owner).await
         })
     }

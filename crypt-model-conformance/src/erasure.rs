@@ -9,8 +9,8 @@ use std::sync::Arc;
 use crypt_model::format::{HEADER_ATTRIBUTE, OWNER_KEY_ID};
 use crypt_model::lifecycle::Job;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Error, Grant, Item, LocalKeyring, OwnerKeys,
-    Scan, Sensitive, Store, Table, TableRef,
+    AttributeValue, Caller, EncryptedItem, Error, Grant, Item, Keys, LocalKeyring, OwnerKeys, Scan,
+    Sensitive, Store, Table, TableRef,
 };
 
 use super::{Harness, table_with};
@@ -45,10 +45,10 @@ fn body(owner: &str, n: u32) -> String {
     format!("{owner}'s private note {n}")
 }
 
-/// A cipher over the key table `keys` (named as the harness created it).
-fn cipher<S: Store + Clone + 'static>(store: &S, keys: &str) -> Arc<Cipher> {
+/// The keys of an application with the key table `keys` (named as the harness created it).
+fn with_key_table<S: Store + Clone + 'static>(store: &S, keys: &str) -> Arc<Keys> {
     Arc::new(
-        Cipher::new(LocalKeyring::new("k1", &[3; 32]).unwrap())
+        Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap())
             .with_owner_keys(OwnerKeys::new(store.clone(), keys).unwrap()),
     )
 }
@@ -60,7 +60,7 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
     let keys = backend
         .table(TableRef::new("conf_owner_keys", "owner_key", None).unwrap())
         .await;
-    let writer = cipher(&store, keys.name());
+    let writer = with_key_table(&store, keys.name());
     let notes = table_with::<Note, _>(backend, writer.clone())
         .await
         .with_grant(Grant::read("reader").unwrap())
@@ -117,7 +117,7 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         matches!(&error, Error::Key(KeyError::OwnerKeyErased { .. })),
         "{error:?}"
     );
-    let elsewhere = cipher(&store, keys.name());
+    let elsewhere = with_key_table(&store, keys.name());
     for copy in &copies {
         for reader in [&writer, &elsewhere] {
             let error = Note::from_item(copy.clone())
@@ -215,7 +215,7 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         (edited_handle, &elsewhere, "bob"),
         (moved, &elsewhere, "nobody"),
         (borrowed, &elsewhere, "bob"),
-        (bobs_copy, &cipher(&store, empty.name()), "bob"),
+        (bobs_copy, &with_key_table(&store, empty.name()), "bob"),
     ] {
         let error = Note::from_item(item)
             .open(&Caller::user(owner).unwrap(), reader)
@@ -225,7 +225,7 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
     }
 
     // Without a key table, the model cannot be used at all.
-    let bare = Arc::new(Cipher::new(LocalKeyring::new("k1", &[3; 32]).unwrap()));
+    let bare = Arc::new(Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap()));
     assert!(matches!(
         Table::<Note, _>::named(store.clone(), bare, notes.table_ref().name()),
         Err(Error::Config(ConfigError::Unsupported { .. }))
@@ -239,8 +239,7 @@ pub async fn owner_keys_are_rewrapped_so_the_old_key_can_retire(backend: &impl H
         .await;
     let with = |keyring: LocalKeyring| {
         Arc::new(
-            Cipher::new(keyring)
-                .with_owner_keys(OwnerKeys::new(store.clone(), keys.name()).unwrap()),
+            Keys::new(keyring).with_owner_keys(OwnerKeys::new(store.clone(), keys.name()).unwrap()),
         )
     };
     let old = || LocalKeyring::new("k1", &[3; 32]).unwrap();
@@ -299,8 +298,8 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
     let keys = backend
         .table(TableRef::new("conf_owner_keys_dry", "owner_key", None).unwrap())
         .await;
-    let cipher = cipher(&store, keys.name());
-    let notes = table_with::<LegacyNote, _>(backend, cipher.clone())
+    let app_keys = with_key_table(&store, keys.name());
+    let notes = table_with::<LegacyNote, _>(backend, app_keys.clone())
         .await
         .with_grant(Grant::read("migrator").unwrap())
         .with_grant(Grant::write("migrator").unwrap());
@@ -311,7 +310,7 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
         ]);
         super::put(&store, notes.table_ref(), legacy).await;
     }
-    let before = cipher.keyring_calls();
+    let before = app_keys.keyring_calls();
     let migrator = Caller::service("migrator").unwrap();
     let report = Job::migrate(&notes, &migrator)
         .dry_run(true)
@@ -334,7 +333,7 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
         scan(keys.clone()).await.is_empty(),
         "a dry run made owner keys"
     );
-    assert_eq!(cipher.keyring_calls(), before);
+    assert_eq!(app_keys.keyring_calls(), before);
 
     // The real run does what the dry run said.
     let report = Job::migrate(&notes, &migrator).run().await.unwrap();

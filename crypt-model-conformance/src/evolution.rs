@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crypt_model::lifecycle::Job;
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, Grant, IndexSecret, LocalKeyring, Sensitive, Store, Table,
+    Caller, EncryptedItem, Grant, IndexSecret, Keys, LocalKeyring, Sensitive, Store, Table,
 };
 
 use super::lifecycle::complete;
@@ -42,23 +42,19 @@ pub struct MemberV2 {
 const JOB: &str = "evolution-job";
 const MEMBERS: usize = 30;
 
-fn cipher(secret: u8, previous: Option<u8>) -> Arc<Cipher> {
-    let cipher = Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
+fn keys(secret: u8, previous: Option<u8>) -> Arc<Keys> {
+    let keys = Keys::new(LocalKeyring::new("k1", &[1; 32]).unwrap())
         .with_index_secret(IndexSecret::from_bytes(&[secret; 32]).unwrap());
     Arc::new(match previous {
         Some(previous) => {
-            cipher.with_previous_index_secret(IndexSecret::from_bytes(&[previous; 32]).unwrap())
+            keys.with_previous_index_secret(IndexSecret::from_bytes(&[previous; 32]).unwrap())
         }
-        None => cipher,
+        None => keys,
     })
 }
 
-fn v2<S: Store + Clone + 'static>(
-    store: &S,
-    name: &str,
-    cipher: Arc<Cipher>,
-) -> Table<MemberV2, S> {
-    Table::named(store.clone(), cipher, name)
+fn v2<S: Store + Clone + 'static>(store: &S, name: &str, keys: Arc<Keys>) -> Table<MemberV2, S> {
+    Table::named(store.clone(), keys, name)
         .unwrap()
         .with_grant(Grant::read(JOB).unwrap())
         .with_grant(Grant::write(JOB).unwrap())
@@ -85,9 +81,9 @@ pub async fn a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_rec
     backend: &impl Harness,
 ) {
     // The table as the later model provisions it (with the index's GSI).
-    let table = table_with::<MemberV2, _>(backend, cipher(8, None)).await;
+    let table = table_with::<MemberV2, _>(backend, keys(8, None)).await;
     let (store, name) = (table.store().clone(), table.table_ref().name().to_owned());
-    let first = Table::<MemberV1, _>::named(store.clone(), cipher(8, None), &name).unwrap();
+    let first = Table::<MemberV1, _>::named(store.clone(), keys(8, None), &name).unwrap();
     for i in 0..MEMBERS {
         let owner = format!("m{i:02}");
         let mut member = MemberV1 {
@@ -102,7 +98,7 @@ pub async fn a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_rec
     }
 
     // The new model reads every earlier record: the new field is absent, not a forgery.
-    let later = v2(&store, &name, cipher(8, None));
+    let later = v2(&store, &name, keys(8, None));
     for i in 0..MEMBERS {
         let owner = format!("m{i:02}");
         let member = later
@@ -135,13 +131,13 @@ pub async fn a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_rec
 
     // The index secret rotated: the new one writes, the previous one still finds the records
     // not yet rewritten, and the backfill moves them all.
-    let rolling = v2(&store, &name, cipher(9, Some(8)));
+    let rolling = v2(&store, &name, keys(9, Some(8)));
     assert_eq!(
         found(&rolling).await,
         MEMBERS,
         "found under the previous secret"
     );
-    let new_only = v2(&store, &name, cipher(9, None));
+    let new_only = v2(&store, &name, keys(9, None));
     assert_eq!(
         found(&new_only).await,
         0,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use crypt_model::{Caller, EncryptedItem, Grant, Sensitive, Table};
 use uuid::Uuid;
 
-use super::{Harness, cipher, table};
+use super::{Harness, keys, table};
 
 /// A hospital admission: the patient owns it; the front desk finds admissions by clinic.
 #[derive(EncryptedItem, Debug)]
@@ -83,7 +83,7 @@ pub async fn a_declared_index_answers_each_caller_with_its_own_records(backend: 
     // The front desk reads every admission of the clinic through a grant; without it, none.
     let desk = Caller::service("front-desk").unwrap();
     let granted =
-        Table::<Admission, _>::named(backend.store(), cipher(), admissions.table_ref().name())
+        Table::<Admission, _>::named(backend.store(), keys(), admissions.table_ref().name())
             .unwrap()
             .with_grant(Grant::read("front-desk").unwrap());
     let all = granted.query_all(&desk, north()).await.unwrap();

@@ -32,7 +32,7 @@ pub async fn a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state
     backend: &impl Harness,
 ) {
     const COUNT: usize = 600;
-    let table = customers(backend, cipher(keyring("k1"))).await;
+    let table = customers(backend, keys(keyring("k1"))).await;
     seed(&table, COUNT).await;
     let seed_value = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -105,7 +105,7 @@ pub async fn a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state
 }
 
 pub async fn a_job_reports_the_records_it_cannot_process_and_goes_on(backend: &impl Harness) {
-    let table = customers(backend, cipher(keyring("k1"))).await;
+    let table = customers(backend, keys(keyring("k1"))).await;
     seed(&table, 4).await;
     let store = table.store();
     // A plan that is not a string; a card that is not a string.
@@ -158,7 +158,7 @@ pub async fn a_job_reports_the_records_it_cannot_process_and_goes_on(backend: &i
 
 pub async fn processes_sharing_the_segments_migrate_the_whole_table(backend: &impl Harness) {
     const COUNT: usize = 300;
-    let table = customers(backend, cipher(keyring("k1"))).await;
+    let table = customers(backend, keys(keyring("k1"))).await;
     seed(&table, COUNT).await;
     let service = Caller::service(JOB).unwrap();
 

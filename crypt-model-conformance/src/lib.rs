@@ -99,7 +99,7 @@ use std::sync::Arc;
 
 use crypt_model::store::Condition;
 use crypt_model::{
-    AttributeValue, Cipher, EncryptedItem, IndexSecret, Item, LocalKeyring, Store, Table, TableRef,
+    AttributeValue, EncryptedItem, IndexSecret, Item, Keys, LocalKeyring, Store, Table, TableRef,
 };
 
 mod access;
@@ -251,29 +251,29 @@ async fn put<S: Store>(store: &S, table: &TableRef, item: Item) {
     store.put(table, item, &Condition::Always).await.unwrap();
 }
 
-/// The cipher of the typed half: a local key and an index secret.
-pub fn cipher() -> Arc<Cipher> {
+/// The keys of the typed half: a local key and an index secret.
+pub fn keys() -> Arc<Keys> {
     Arc::new(
-        Cipher::new(LocalKeyring::new("conformance", &[7; 32]).unwrap())
+        Keys::new(LocalKeyring::new("conformance", &[7; 32]).unwrap())
             .with_index_secret(IndexSecret::from_bytes(&[8; 32]).unwrap()),
     )
 }
 
 /// The table of model `T` on the harness's store, made ready.
 pub async fn table<T: EncryptedItem + Send + Sync, H: Harness>(backend: &H) -> Table<T, H::Store> {
-    table_with::<T, H>(backend, cipher()).await
+    table_with::<T, H>(backend, keys()).await
 }
 
-/// The same, encrypting with `cipher`.
+/// The same, encrypting with `keys`.
 pub async fn table_with<T: EncryptedItem + Send + Sync, H: Harness>(
     backend: &H,
-    cipher: Arc<Cipher>,
+    keys: Arc<Keys>,
 ) -> Table<T, H::Store> {
     let schema = T::SCHEMA;
     let table = backend
         .table(TableRef::for_schema(schema.table(), &schema).unwrap())
         .await;
-    Table::named(backend.store(), cipher, table.name())
+    Table::named(backend.store(), keys, table.name())
         .unwrap()
         .with_batch_retry(20, std::time::Duration::from_millis(1))
 }

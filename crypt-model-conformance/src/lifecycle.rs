@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crypt_model::lifecycle::{Job, JobReport, MemoryCheckpoints};
 use crypt_model::store::Condition;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Error, Grant, Item, LocalKeyring, Sensitive,
+    AttributeValue, Caller, EncryptedItem, Error, Grant, Item, Keys, LocalKeyring, Sensitive,
     Store, Table,
 };
 
@@ -56,27 +56,27 @@ pub(crate) fn key_bytes(id: &str) -> [u8; 32] {
     key
 }
 
-pub(crate) fn cipher(keyring: LocalKeyring) -> Arc<Cipher> {
-    Arc::new(Cipher::new(keyring))
+pub(crate) fn keys(keyring: LocalKeyring) -> Arc<Keys> {
+    Arc::new(Keys::new(keyring))
 }
 
 /// The customers table on `backend`, with the job's grants.
 pub(crate) async fn customers<H: Harness>(
     backend: &H,
-    cipher: Arc<Cipher>,
+    keys: Arc<Keys>,
 ) -> Table<Customer, H::Store> {
-    table_with::<Customer, _>(backend, cipher)
+    table_with::<Customer, _>(backend, keys)
         .await
         .with_grant(Grant::read(JOB).unwrap())
         .with_grant(Grant::write(JOB).unwrap())
 }
 
-/// The same table under another cipher, with the job's grants.
+/// The same table under another keys, with the job's grants.
 pub(crate) fn under<S: Store + Clone + 'static>(
     table: &Table<Customer, S>,
-    cipher: Arc<Cipher>,
+    keys: Arc<Keys>,
 ) -> Table<Customer, S> {
-    Table::named(table.store().clone(), cipher, table.table_ref().name())
+    Table::named(table.store().clone(), keys, table.table_ref().name())
         .unwrap()
         .with_grant(Grant::read(JOB).unwrap())
         .with_grant(Grant::write(JOB).unwrap())
@@ -204,8 +204,8 @@ pub(crate) async fn assert_all_encrypted<S: Store + Clone + 'static>(
 }
 
 pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &impl Harness) {
-    let cipher = cipher(keyring("k1"));
-    let table = customers(backend, cipher.clone()).await;
+    let keys = keys(keyring("k1"));
+    let table = customers(backend, keys.clone()).await;
     seed(&table, 3).await;
     let alice = Caller::user("u00000").unwrap();
 
@@ -245,7 +245,7 @@ pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &i
     // The same table, read by a model not in migration mode: plaintext records fail closed.
     let strict = Table::<StrictCustomer, _>::named(
         table.store().clone(),
-        cipher.clone(),
+        keys.clone(),
         table.table_ref().name(),
     )
     .unwrap();
@@ -282,7 +282,7 @@ pub async fn migration_mode_reads_plaintext_and_every_write_encrypts(backend: &i
 }
 
 pub async fn a_job_is_for_a_granted_service_only(backend: &impl Harness) {
-    let table = customers(backend, cipher(keyring("k1"))).await;
+    let table = customers(backend, keys(keyring("k1"))).await;
     seed(&table, 2).await;
     for caller in [
         Caller::user("u00000").unwrap(),
@@ -297,7 +297,7 @@ pub async fn a_job_is_for_a_granted_service_only(backend: &impl Harness) {
     // A service granted read only may take an inventory, not migrate.
     let reader = Table::<Customer, _>::named(
         table.store().clone(),
-        cipher(keyring("k1")),
+        keys(keyring("k1")),
         table.table_ref().name(),
     )
     .unwrap()
@@ -315,7 +315,7 @@ pub async fn a_job_is_for_a_granted_service_only(backend: &impl Harness) {
 pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl Harness) {
     const COUNT: usize = 10_000;
     const UPDATES: usize = 1_000;
-    let table = Arc::new(customers(backend, cipher(keyring("k1"))).await);
+    let table = Arc::new(customers(backend, keys(keyring("k1"))).await);
     seed(&table, COUNT).await;
 
     // The application updates every tenth record while the job runs.
@@ -357,7 +357,7 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
     assert_all_encrypted(&table, COUNT, &|i| i % (COUNT / UPDATES) == 0).await;
 
     // Then every key rotates: the records move to the new primary key, and the old one can go.
-    let rotated = cipher(keyring("k2").with_read_key("k1", &key_bytes("k1")).unwrap());
+    let rotated = keys(keyring("k2").with_read_key("k1", &key_bytes("k1")).unwrap());
     let table = under(&table, rotated);
     let report = complete(Job::reencrypt(&table, &service).segments(8)).await;
     assert_eq!(report.counts.changed, COUNT as u64);
@@ -368,7 +368,7 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
 
     // And again, by rewrapping: each data key wrapped under the new key once, the records
     // sealed again under their new headers.
-    let rewrapping = cipher(keyring("k3").with_read_key("k2", &key_bytes("k2")).unwrap());
+    let rewrapping = keys(keyring("k3").with_read_key("k2", &key_bytes("k2")).unwrap());
     let table = under(&table, rewrapping.clone());
     let report = complete(Job::rewrap(&table, &service).segments(8)).await;
     assert_eq!(report.counts.changed, COUNT as u64);
@@ -379,7 +379,7 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
         "one rewrap per data key: {calls:?}"
     );
 
-    let retired = cipher(keyring("k3"));
+    let retired = keys(keyring("k3"));
     let table =
         Table::<Customer, _>::named(table.store().clone(), retired, table.table_ref().name())
             .unwrap()

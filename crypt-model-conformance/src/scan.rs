@@ -11,7 +11,7 @@ use crypt_model::{AttributeValue, Caller, Error, Grant, Item, Scan, Store, Table
 
 use crypt_model::store::Checked;
 
-use super::{Harness, cipher, put, s, table};
+use super::{Harness, keys, put, s, table};
 
 /// Every `(pk, sk)` a scan of `segment` yields, following cursors, with pages of at most `limit`.
 async fn scanned<S: Store + Clone + 'static>(
@@ -97,10 +97,9 @@ pub async fn a_table_scan_is_for_a_granted_service_only(backend: &impl Harness) 
             .unwrap();
     }
     let auditor = Caller::service("auditor").unwrap();
-    let granted =
-        Table::<Profile, _>::named(backend.store(), cipher(), profiles.table_ref().name())
-            .unwrap()
-            .with_grant(Grant::read("auditor").unwrap());
+    let granted = Table::<Profile, _>::named(backend.store(), keys(), profiles.table_ref().name())
+        .unwrap()
+        .with_grant(Grant::read("auditor").unwrap());
     let mut owners = BTreeSet::new();
     let mut request = Scan::all().limit(1);
     loop {

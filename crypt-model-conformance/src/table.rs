@@ -12,7 +12,7 @@ use crypt_model::{
     Store, Table, Write,
 };
 
-use super::{Harness, cipher, s, table};
+use super::{Harness, keys, s, table};
 
 /// An order: the owner is not part of the key.
 #[derive(EncryptedItem, Debug)]
@@ -64,7 +64,7 @@ pub async fn takeover_is_refused(backend: &impl Harness) {
     );
     // A granted service writing someone else's record over alice's is refused, and the refusal
     // names the service that asked, not the owner the record claims.
-    let granted = Table::<Order, _>::named(backend.store(), cipher(), orders.table_ref().name())
+    let granted = Table::<Order, _>::named(backend.store(), keys(), orders.table_ref().name())
         .unwrap()
         .with_grant(Grant::write("support-tool").unwrap());
     let mut carols = Order {

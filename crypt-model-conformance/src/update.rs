@@ -7,7 +7,7 @@ use crypt_model::error::{AccessError, IntegrityError, KeyError, StorageError};
 use std::sync::Arc;
 
 use crypt_model::{
-    AttributeValue, CacheLimits, Caller, Cipher, EncryptedItem, Error, Item, Key, LocalKeyring,
+    AttributeValue, CacheLimits, Caller, EncryptedItem, Error, Item, Key, Keys, LocalKeyring,
     Sensitive, Store, Table, TableRef,
 };
 
@@ -206,14 +206,14 @@ pub async fn a_field_rolled_back_after_later_updates_is_an_integrity_failure(
 /// data key of the new primary key: a reader that holds only the new key can open it.
 pub async fn an_update_reseals_under_the_current_primary_key(backend: &impl Harness) {
     let (old_key, new_key) = ([1; 32], [2; 32]);
-    let old = Arc::new(Cipher::new(LocalKeyring::new("2026-01", &old_key).unwrap()));
-    let rotated = Arc::new(Cipher::new(
+    let old = Arc::new(Keys::new(LocalKeyring::new("2026-01", &old_key).unwrap()));
+    let rotated = Arc::new(Keys::new(
         LocalKeyring::new("2026-11", &new_key)
             .unwrap()
             .with_read_key("2026-01", &old_key)
             .unwrap(),
     ));
-    let new_only = || Arc::new(Cipher::new(LocalKeyring::new("2026-11", &new_key).unwrap()));
+    let new_only = || Arc::new(Keys::new(LocalKeyring::new("2026-11", &new_key).unwrap()));
     let hana = Caller::user("hana").unwrap();
     let key = Key::new("hana");
 
@@ -221,8 +221,8 @@ pub async fn an_update_reseals_under_the_current_primary_key(backend: &impl Harn
     let written = table_with::<Vault, _>(backend, old).await;
     written.put(&hana, &mut record).await.unwrap();
     // The same table, through other ciphers.
-    let on = |cipher: Arc<Cipher>| {
-        Table::<Vault, _>::named(backend.store(), cipher, written.table_ref().name()).unwrap()
+    let on = |keys: Arc<Keys>| {
+        Table::<Vault, _>::named(backend.store(), keys, written.table_ref().name()).unwrap()
     };
     let error = on(new_only()).get(&hana, &key).await.unwrap_err();
     assert!(
@@ -249,11 +249,11 @@ pub async fn an_update_reseals_under_the_current_primary_key(backend: &impl Harn
 /// A reseal counts against the cache's limits like any write: with one item per data key, each
 /// update asks the keyring for a new one.
 pub async fn an_update_takes_a_data_key_within_the_cache_policy(backend: &impl Harness) {
-    let cipher = Arc::new(Cipher::with_cache_limits(
+    let keys = Arc::new(Keys::with_cache_limits(
         LocalKeyring::new("k", &[3; 32]).unwrap(),
         CacheLimits::default().max_items(1),
     ));
-    let vaults = table_with::<Vault, _>(backend, cipher.clone()).await;
+    let vaults = table_with::<Vault, _>(backend, keys.clone()).await;
     let ines = Caller::user("ines").unwrap();
     let mut record = vault("ines", "4444", None);
     vaults.put(&ines, &mut record).await.unwrap();
@@ -264,7 +264,7 @@ pub async fn an_update_takes_a_data_key_within_the_cache_policy(backend: &impl H
             .await
             .unwrap();
     }
-    assert_eq!(cipher.keyring_calls().generate, 4);
+    assert_eq!(keys.keyring_calls().generate, 4);
     let opened = vaults.get(&ines, &Key::new("ines")).await.unwrap().unwrap();
     assert_eq!(opened.pin.expose_secret(), "7777");
 }

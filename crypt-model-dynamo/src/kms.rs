@@ -32,7 +32,7 @@ use zeroize::Zeroizing;
 ///   `Unavailable`, where a retry may help; a context or ciphertext mismatch is
 ///   [`KeyError::UnwrapFailed`](crypt_model::error::KeyError::UnwrapFailed).
 ///
-/// Put it behind the [`Cipher`](crypt_model::Cipher)'s cache (always there): with the default
+/// Put it behind the [`Keys`](crypt_model::Keys)'s cache (always there): with the default
 /// limits, 10,000 writes cost one `GenerateDataKey`.
 #[derive(Clone, Debug)]
 pub struct KmsKeyring {

@@ -12,9 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use crypt_model::{
-    Caller, Cipher, EncryptedItem, Key, LocalKeyring, MemoryStore, Sensitive, Table,
-};
+use crypt_model::{Caller, EncryptedItem, Key, Keys, LocalKeyring, MemoryStore, Sensitive, Table};
 
 /// Runs a future that never waits (the local keyring and the memory store never do).
 fn now<F: Future>(future: F) -> F::Output {
@@ -48,10 +46,10 @@ struct Profile {
 }
 
 fn gate(c: &mut Criterion) {
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
     let store = MemoryStore::new();
-    let orders = Table::<Order, _>::new(store.clone(), cipher.clone()).unwrap();
-    let profiles = Table::<Profile, _>::new(store, cipher).unwrap();
+    let orders = Table::<Order, _>::new(store.clone(), keys.clone()).unwrap();
+    let profiles = Table::<Profile, _>::new(store, keys).unwrap();
     let (alice, mallory) = (
         Caller::user("alice").unwrap(),
         Caller::user("mallory").unwrap(),

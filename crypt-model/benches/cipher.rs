@@ -2,7 +2,7 @@
 //!
 //! The reference item: a partition key (25 bytes), a sort key (10), an owner (13), two plain
 //! fields, and three sensitive strings of 30, 11 and 1,000 bytes. "engine" is what a user pays
-//! through `Cipher` (plaintext encoding, validation, the canonical encoding of the authenticated
+//! through `Keys` (plaintext encoding, validation, the canonical encoding of the authenticated
 //! attributes, cache, item assembly); "floor" is format version 2's OS randomness, HKDF-SHA256
 //! and XChaCha20-Poly1305 calls made directly, with no item model.
 //! The target for engine/floor is at most 1.5.
@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use crypt_model::hazmat::Plaintexts;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Item, Key, LocalKeyring, MemoryStore, Schema,
+    AttributeValue, Caller, EncryptedItem, Item, Key, Keys, LocalKeyring, MemoryStore, Schema,
     Sensitive, Table,
 };
 use hkdf::Hkdf;
@@ -69,14 +69,14 @@ fn secrets() -> Secrets {
     }
 }
 
-fn engine_encrypt(cipher: &Cipher, s: &Secrets) -> Item {
+fn engine_encrypt(keys: &Keys, s: &Secrets) -> Item {
     let mut item = plain_item();
     let mut plaintexts = Plaintexts::new();
     plaintexts.insert("email", &s.email).unwrap();
     plaintexts.insert("ssn", &s.ssn).unwrap();
     plaintexts.insert("notes", &s.notes).unwrap();
     now(crypt_model::hazmat::encrypt(
-        cipher,
+        keys,
         &SCHEMA,
         &mut item,
         &plaintexts,
@@ -239,12 +239,12 @@ fn poly1305_backend() -> &'static str {
 
 fn reference_item(c: &mut Criterion) {
     eprintln!("Poly1305 backend: {}", poly1305_backend());
-    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let keys = Keys::new(LocalKeyring::generate().unwrap());
     let s = secrets();
-    let stored = engine_encrypt(&cipher, &s);
+    let stored = engine_encrypt(&keys, &s);
     let owner = Caller::user("user-00000017").unwrap();
     now(crypt_model::hazmat::decrypt(
-        &cipher, &SCHEMA, &stored, &owner,
+        &keys, &SCHEMA, &stored, &owner,
     ))
     .unwrap();
     let floor = Floor::new();
@@ -253,7 +253,7 @@ fn reference_item(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("reference item");
     group.bench_function("encrypt/engine", |b| {
-        b.iter(|| engine_encrypt(&cipher, black_box(&s)))
+        b.iter(|| engine_encrypt(&keys, black_box(&s)))
     });
     group.bench_function("encrypt/floor", |b| {
         b.iter(|| floor.encrypt(black_box(&body)))
@@ -261,7 +261,7 @@ fn reference_item(c: &mut Criterion) {
     group.bench_function("decrypt/engine", |b| {
         b.iter(|| {
             let mut opened = now(crypt_model::hazmat::decrypt(
-                &cipher,
+                &keys,
                 &SCHEMA,
                 black_box(&stored),
                 &owner,
@@ -305,7 +305,7 @@ fn aead_message(c: &mut Criterion) {
 
 fn field_size(c: &mut Criterion) {
     const ONE: Schema = Schema::new("blobs", "pk", "pk").with_sensitive(&["blob"]);
-    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let keys = Keys::new(LocalKeyring::generate().unwrap());
     let mut group = c.benchmark_group("one sensitive field");
     for kb in [1usize, 10, 100] {
         let blob = vec![0x5au8; kb * 1024];
@@ -315,7 +315,7 @@ fn field_size(c: &mut Criterion) {
                 let mut item = Item::from_iter([("pk", AttributeValue::S("k".into()))]);
                 let mut p = Plaintexts::new();
                 p.insert("blob", black_box(&blob)).unwrap();
-                now(crypt_model::hazmat::encrypt(&cipher, &ONE, &mut item, &p)).unwrap();
+                now(crypt_model::hazmat::encrypt(&keys, &ONE, &mut item, &p)).unwrap();
                 item
             })
         });
@@ -358,13 +358,13 @@ fn reference_record() -> Reference {
 }
 
 fn derive_and_table(c: &mut Criterion) {
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
     let record = reference_record();
-    let stored = now(record.to_item(&cipher)).unwrap();
+    let stored = now(record.to_item(&keys)).unwrap();
     let owner = Caller::user("user-00000017").unwrap();
     let mut group = c.benchmark_group("reference item, derive");
     group.bench_function("to_item", |b| {
-        b.iter(|| now(black_box(&record).to_item(&cipher)).unwrap())
+        b.iter(|| now(black_box(&record).to_item(&keys)).unwrap())
     });
     // The item comes owned, as from a store: its clone is set-up, outside the timing. Batches
     // of 8: an item arrives fresh from the store's deserializer, in cache. Criterion's large
@@ -376,14 +376,14 @@ fn derive_and_table(c: &mut Criterion) {
             || stored.clone(),
             |item| {
                 let sealed = Reference::from_item(black_box(item));
-                drop(now(sealed.open(&owner, &cipher)).unwrap());
+                drop(now(sealed.open(&owner, &keys)).unwrap());
             },
             BatchSize::NumIterations(8),
         )
     });
     group.finish();
 
-    let table = Table::<Reference, _>::new(MemoryStore::new(), cipher.clone()).unwrap();
+    let table = Table::<Reference, _>::new(MemoryStore::new(), keys.clone()).unwrap();
     let key = Key::new("tenant-0042#user-00000017").with_sort("profile#01");
     let mut group = c.benchmark_group("memory store round trip");
     group.bench_function("put + get", |b| {
@@ -398,7 +398,7 @@ fn derive_and_table(c: &mut Criterion) {
 
 /// How the cost grows with the number of sensitive fields (30-byte values each).
 fn field_count(c: &mut Criterion) {
-    let cipher = Cipher::new(LocalKeyring::generate().unwrap());
+    let keys = Keys::new(LocalKeyring::generate().unwrap());
     let owner = Caller::user("k").unwrap();
     let mut group = c.benchmark_group("sensitive fields per item");
     for count in [1usize, 10, 50] {
@@ -415,7 +415,7 @@ fn field_count(c: &mut Criterion) {
                 plaintexts.insert(name, &value).unwrap();
             }
             now(crypt_model::hazmat::encrypt(
-                &cipher,
+                &keys,
                 &schema,
                 &mut item,
                 &plaintexts,
@@ -428,7 +428,7 @@ fn field_count(c: &mut Criterion) {
         group.bench_function(format!("decrypt/{count}"), |b| {
             b.iter(|| {
                 now(crypt_model::hazmat::decrypt(
-                    &cipher,
+                    &keys,
                     &schema,
                     black_box(&stored),
                     &owner,

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, IndexSecret, LocalKeyring, MemoryStore, Sensitive, Table,
+    Caller, EncryptedItem, IndexSecret, Keys, LocalKeyring, MemoryStore, Sensitive, Table,
 };
 
 /// Runs a future that never waits (the local keyring and the memory store never do).
@@ -43,8 +43,8 @@ struct Unindexed {
 }
 
 fn index(c: &mut Criterion) {
-    let cipher = Arc::new(
-        Cipher::new(LocalKeyring::generate().unwrap())
+    let keys = Arc::new(
+        Keys::new(LocalKeyring::generate().unwrap())
             .with_index_secret(IndexSecret::generate().unwrap()),
     );
     let email = "Ada.Lovelace@Analytical.Engine";
@@ -55,7 +55,7 @@ fn index(c: &mut Criterion) {
                 user_id: "u".into(),
                 email: Sensitive::new(black_box(email).into()),
             };
-            now(record.to_item(&cipher)).unwrap()
+            now(record.to_item(&keys)).unwrap()
         })
     });
     group.bench_function("to_item/with index", |b| {
@@ -64,11 +64,11 @@ fn index(c: &mut Criterion) {
                 user_id: "u".into(),
                 email: Sensitive::new(black_box(email).into()),
             };
-            now(record.to_item(&cipher)).unwrap()
+            now(record.to_item(&keys)).unwrap()
         })
     });
 
-    let table = Table::<Indexed, _>::new(MemoryStore::new(), cipher.clone()).unwrap();
+    let table = Table::<Indexed, _>::new(MemoryStore::new(), keys.clone()).unwrap();
     for i in 0..10_000 {
         let mut record = Indexed {
             user_id: format!("user{i:05}"),

@@ -16,7 +16,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use crypt_model::lifecycle::Job;
 use crypt_model::store::{Condition, Update};
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Grant, Item, Key, LocalKeyring, MemoryStore,
+    AttributeValue, Caller, EncryptedItem, Grant, Item, Key, Keys, LocalKeyring, MemoryStore,
     Sensitive, Store, Table,
 };
 
@@ -57,8 +57,8 @@ fn plaintext(i: usize) -> Item {
     ])
 }
 
-fn table(store: &MemoryStore, cipher: Arc<Cipher>) -> Table<Customer, MemoryStore> {
-    Table::new(store.clone(), cipher)
+fn table(store: &MemoryStore, keys: Arc<Keys>) -> Table<Customer, MemoryStore> {
+    Table::new(store.clone(), keys)
         .unwrap()
         .with_grant(Grant::read("job").unwrap())
         .with_grant(Grant::write("job").unwrap())
@@ -71,7 +71,7 @@ fn keyring(primary: &str) -> LocalKeyring {
 /// A store holding the records in plaintext.
 fn plaintext_store() -> MemoryStore {
     let store = MemoryStore::new();
-    let table = table(&store, Arc::new(Cipher::new(keyring("k1"))));
+    let table = table(&store, Arc::new(Keys::new(keyring("k1"))));
     for i in 0..RECORDS {
         now(store.put(table.table_ref(), plaintext(i), &Condition::Always)).unwrap();
     }
@@ -81,7 +81,7 @@ fn plaintext_store() -> MemoryStore {
 /// A store holding the records encrypted under key `k1`.
 fn encrypted_store() -> MemoryStore {
     let store = plaintext_store();
-    let table = table(&store, Arc::new(Cipher::new(keyring("k1"))));
+    let table = table(&store, Arc::new(Keys::new(keyring("k1"))));
     now(Job::migrate(&table, &Caller::service("job").unwrap()).run()).unwrap();
     store
 }
@@ -100,7 +100,7 @@ fn jobs(c: &mut Criterion) {
         b.iter_batched(
             plaintext_store,
             |store| {
-                let table = table(&store, Arc::new(Cipher::new(keyring("k1"))));
+                let table = table(&store, Arc::new(Keys::new(keyring("k1"))));
                 let page = now(store.scan(table.table_ref(), &crypt_model::Scan::all())).unwrap();
                 for item in page.items {
                     let key = Key::new(item.get("user_id").unwrap().clone());
@@ -133,7 +133,7 @@ fn jobs(c: &mut Criterion) {
         b.iter_batched(
             plaintext_store,
             |store| {
-                let table = table(&store, Arc::new(Cipher::new(keyring("k1"))));
+                let table = table(&store, Arc::new(Keys::new(keyring("k1"))));
                 let report = now(Job::migrate(&table, &job).run()).unwrap();
                 assert_eq!(report.counts.changed, RECORDS as u64);
             },
@@ -142,7 +142,7 @@ fn jobs(c: &mut Criterion) {
     });
 
     let rotated = || {
-        Arc::new(Cipher::new(
+        Arc::new(Keys::new(
             keyring("k2").with_read_key("k1", &[b'1'; 32]).unwrap(),
         ))
     };

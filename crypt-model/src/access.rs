@@ -129,7 +129,7 @@ impl Scope {
 ///
 /// ```
 /// # use std::sync::Arc;
-/// use crypt_model::{Caller, Cipher, EncryptedItem, Grant, LocalKeyring, MemoryStore, Sensitive, Table};
+/// use crypt_model::{Caller, Keys, EncryptedItem, Grant, LocalKeyring, MemoryStore, Sensitive, Table};
 ///
 /// #[derive(EncryptedItem)]
 /// #[crypt_model(table = "profiles")]
@@ -142,9 +142,9 @@ impl Scope {
 /// }
 ///
 /// # fn main() -> Result<(), crypt_model::Error> {
-/// let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
+/// let keys = Arc::new(Keys::new(LocalKeyring::generate()?));
 /// // The support tool may read profiles; it may not write or delete them.
-/// let profiles = Table::<Profile, _>::new(MemoryStore::new(), cipher)?
+/// let profiles = Table::<Profile, _>::new(MemoryStore::new(), keys)?
 ///     .with_grant(Grant::read("support-tool")?);
 /// # Ok(()) }
 /// ```

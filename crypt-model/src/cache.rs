@@ -132,7 +132,7 @@ struct UnwrappedKey {
 }
 
 /// The data-key cache in front of a keyring, within [`CacheLimits`]. Every
-/// [`Cipher`](crate::Cipher) has one; it counts the calls that reach the keyring. Its state is
+/// [`Keys`](crate::Keys) has one; it counts the calls that reach the keyring. Its state is
 /// shared with the background sweeper, which holds it weakly.
 #[derive(Clone)]
 pub(crate) struct KeyCache {

@@ -197,10 +197,10 @@ pub enum ConfigError {
         reason: String,
     },
 
-    /// The model has a blind index and the [`Cipher`](crate::Cipher) has no index secret.
+    /// The model has a blind index and the [`Keys`](crate::Keys) has no index secret.
     #[error(
-        "table `{table}` has a blind index on `{field}`, and the cipher has no index secret: \
-         configure one with Cipher::with_index_secret"
+        "table `{table}` has a blind index on `{field}`, and its keys have no index secret: \
+         configure one with Keys::with_index_secret"
     )]
     NoIndexSecret {
         /// The logical table.

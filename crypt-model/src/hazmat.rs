@@ -11,10 +11,10 @@
 
 use crate::access::{Caller, Gate, Logged, Scope};
 use crate::attribute::Item;
-use crate::cipher::Cipher;
 use crate::error::ConfigError;
 use crate::error::{Error, Result};
 use crate::format::StoredRecord;
+use crate::keys::Keys;
 pub use crate::plaintexts::Plaintexts;
 use crate::record::{self, PlaintextReads};
 use crate::schema::Schema;
@@ -23,13 +23,13 @@ use crate::schema::Schema;
 /// among them), as a model of `schema` would be: adds the sealed message, the blind-index
 /// attributes and the header. On error `item` is unchanged.
 pub async fn encrypt(
-    cipher: &Cipher,
+    keys: &Keys,
     schema: &Schema,
     item: &mut Item,
     plaintexts: &Plaintexts,
 ) -> Result<()> {
-    let source = cipher.source_ref(schema)?;
-    record::seal(schema, item, plaintexts, source, cipher.index_secrets()).await?;
+    let source = keys.source_ref(schema)?;
+    record::seal(schema, item, plaintexts, source, keys.index_secrets()).await?;
     Ok(())
 }
 
@@ -38,14 +38,14 @@ pub async fn encrypt(
 /// any key is unwrapped otherwise). A record stored in plaintext is refused: only a model reads
 /// those.
 pub async fn decrypt(
-    cipher: &Cipher,
+    keys: &Keys,
     schema: &Schema,
     item: &Item,
     caller: &Caller,
 ) -> Result<Plaintexts> {
     let record = StoredRecord::parse(schema, item.clone());
     let permit = Gate::<()>::new().permit(caller, schema, record, Scope::Read, Logged::All)?;
-    let source = cipher.source_ref(schema)?;
+    let source = keys.source_ref(schema)?;
     let (_, plaintexts) = record::open_fields(
         schema,
         permit,

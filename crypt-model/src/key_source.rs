@@ -2,7 +2,7 @@
 //! schema. Two sources today: *shared keys* (the keyring behind the data-key cache, within its
 //! budget: [`KeyCache`]), and *per-owner keys* (the key table,
 //! [`OwnerKeys`](crate::OwnerKeys)). A third (a key per tenant, say) is a third implementation,
-//! chosen in the same one place ([`Cipher`](crate::Cipher)'s `source_for`), not a branch in the
+//! chosen in the same one place ([`Keys`](crate::Keys)'s `source_for`), not a branch in the
 //! record path.
 
 use std::fmt;

@@ -3,7 +3,7 @@
 //! crypt-model uses envelope encryption: each item's keys are derived from a 256-bit *data key*;
 //! a keyring generates data keys and wraps them under a key-encryption key it holds (a local key,
 //! or an AWS KMS key in `crypt-model-dynamo`), and later unwraps them. Only the wrapped form is
-//! stored, in the item's header. The [`Cipher`](crate::Cipher) puts a cache in front of the
+//! stored, in the item's header. The [`Keys`](crate::Keys) puts a cache in front of the
 //! keyring so that one data key serves many items.
 
 use crate::error::KeyError;

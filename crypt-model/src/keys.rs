@@ -1,4 +1,4 @@
-//! [`Cipher`]: the keys an application's tables use — its keyring behind a data-key cache, the
+//! [`Keys`]: the keys an application's tables use — its keyring behind a data-key cache, the
 //! key table of the models with a key per owner, and the blind-index secrets. Configuration,
 //! not an engine: it seals and opens nothing and reads no store; a [`Table`](crate::Table) takes
 //! from it, once, the key source its model needs and the index secrets.
@@ -25,12 +25,12 @@ use crate::schema::Schema;
 /// [`CacheLimits`], so that the key provider sees one request per 10,000 writes or 5 minutes by
 /// default. `docs/format.md` specifies the bytes.
 ///
-/// A `Cipher` is cheap to share (`Arc<Cipher>`) and safe to use from many tasks; give the same
+/// `Keys` is cheap to share (`Arc<Keys>`) and safe to use from many tasks; give the same
 /// one to every table of the application.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use crypt_model::{Caller, Cipher, EncryptedItem, LocalKeyring, MemoryStore, Sensitive, Table};
+/// use crypt_model::{Caller, Keys, EncryptedItem, LocalKeyring, MemoryStore, Sensitive, Table};
 ///
 /// #[derive(EncryptedItem)]
 /// #[crypt_model(table = "notes")]
@@ -44,22 +44,22 @@ use crate::schema::Schema;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), crypt_model::Error> {
-/// let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
-/// let notes = Table::<Note, _>::new(MemoryStore::new(), cipher.clone())?;
+/// let keys = Arc::new(Keys::new(LocalKeyring::generate()?));
+/// let notes = Table::<Note, _>::new(MemoryStore::new(), keys.clone())?;
 /// let alice = Caller::user("alice")?;
 /// notes.put(&alice, &mut Note { user_id: "alice".into(), body: Sensitive::new("dear diary".into()) }).await?;
-/// assert_eq!(cipher.keyring_calls().generate, 1);
+/// assert_eq!(keys.keyring_calls().generate, 1);
 /// # Ok(()) }
 /// ```
 ///
 /// [`LocalKeyring`]: crate::LocalKeyring
-pub struct Cipher {
-    keys: Arc<KeyCache>,
+pub struct Keys {
+    cache: Arc<KeyCache>,
     owner_keys: Option<Arc<OwnerKeys>>,
     index_secrets: IndexSecrets,
 }
 
-impl Cipher {
+impl Keys {
     /// The keys of `keyring`, with the default [`CacheLimits`].
     pub fn new(keyring: impl Keyring + 'static) -> Self {
         Self::with_cache_limits(keyring, CacheLimits::default())
@@ -67,8 +67,8 @@ impl Cipher {
 
     /// The keys of `keyring` with the given cache limits.
     pub fn with_cache_limits(keyring: impl Keyring + 'static, limits: CacheLimits) -> Self {
-        Cipher {
-            keys: Arc::new(KeyCache::new(Arc::new(keyring), limits)),
+        Keys {
+            cache: Arc::new(KeyCache::new(Arc::new(keyring), limits)),
             owner_keys: None,
             index_secrets: IndexSecrets::default(),
         }
@@ -76,9 +76,9 @@ impl Cipher {
 
     /// Sets the key table of the models with `#[crypt_model(key_per_owner)]`: each owner's
     /// records are sealed under a key of their own, kept only there (see [`OwnerKeys`]), and
-    /// wrapped by this cipher's keyring.
+    /// wrapped by these keys' keyring.
     pub fn with_owner_keys(mut self, keys: OwnerKeys) -> Self {
-        self.owner_keys = Some(Arc::new(keys.bound(KeyCache::clone(&self.keys))));
+        self.owner_keys = Some(Arc::new(keys.bound(KeyCache::clone(&self.cache))));
         self
     }
 
@@ -107,13 +107,13 @@ impl Cipher {
     /// The calls that reached the keyring so far: the key-provider budget of what these keys
     /// did.
     pub fn keyring_calls(&self) -> KeyringCalls {
-        self.keys.calls()
+        self.cache.calls()
     }
 
     /// The keys the cache holds now. Keys past the [`CacheLimits`] age are dropped (and wiped)
-    /// within a second, whether or not the cipher is used.
+    /// within a second, whether or not the keys are used.
     pub fn cached_keys(&self) -> CachedKeys {
-        self.keys.cached()
+        self.cache.cached()
     }
 
     /// Wraps the owner keys of the key table ([`with_owner_keys`](Self::with_owner_keys)) that
@@ -127,7 +127,7 @@ impl Cipher {
             Error::Config(ConfigError::Unsupported {
                 table: "(owner keys)".to_owned(),
                 operation: "rewrap_owner_keys",
-                reason: "the cipher has no key table: give it one with `Cipher::with_owner_keys`"
+                reason: "these keys have no key table: give it one with `Keys::with_owner_keys`"
                     .to_owned(),
             })
         })?;
@@ -138,7 +138,7 @@ impl Cipher {
     /// error without a key table), else the shared keys. Chosen once, when a table is made.
     pub(crate) fn source_for(&self, schema: &Schema) -> Result<Arc<dyn KeySource>> {
         if !schema.keeps_key_per_owner() {
-            return Ok(self.keys.clone());
+            return Ok(self.cache.clone());
         }
         match &self.owner_keys {
             Some(keys) => Ok(keys.clone()),
@@ -150,7 +150,7 @@ impl Cipher {
     /// table.
     pub(crate) fn source_ref(&self, schema: &Schema) -> Result<&dyn KeySource> {
         if !schema.keeps_key_per_owner() {
-            return Ok(&*self.keys);
+            return Ok(&*self.cache);
         }
         match &self.owner_keys {
             Some(keys) => Ok(&**keys),
@@ -165,26 +165,26 @@ impl Cipher {
 
     /// The shared keys (a rotation's rewrap asks them directly).
     pub(crate) fn shared_keys(&self) -> &KeyCache {
-        &self.keys
+        &self.cache
     }
 
     /// The id of the key-encryption key that wraps new data keys of the logical table `table`
     /// (the keyring's primary): as the keyring gives it, else from the data key the next write
     /// would take.
     pub(crate) async fn current_key_id(&self, table: &'static str) -> Result<String> {
-        if let Some(id) = self.keys.keyring().primary_key_id() {
+        if let Some(id) = self.cache.keyring().primary_key_id() {
             return Ok(id.to_owned());
         }
         let context = EncryptionContext::for_static_table(table);
-        let key = self.keys.encryption_key(&context, 0).await?;
+        let key = self.cache.encryption_key(&context, 0).await?;
         Ok(key.wrapped.key_id.clone())
     }
 }
 
-impl fmt::Debug for Cipher {
+impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cipher")
-            .field("keyring", &self.keys)
+        f.debug_struct("Keys")
+            .field("keyring", &self.cache)
             .field("owner_keys", &self.owner_keys)
             .field("index_secrets", &self.index_secrets)
             .finish()
@@ -196,8 +196,8 @@ fn no_owner_keys(schema: &Schema) -> Error {
     Error::Config(ConfigError::Unsupported {
         table: schema.table().to_owned(),
         operation: "seal or open a record under its owner's key",
-        reason: "the model has `#[crypt_model(key_per_owner)]`: give the Cipher its key table \
-                 with `Cipher::with_owner_keys(OwnerKeys::new(store, \"key-table\")?)`"
+        reason: "the model has `#[crypt_model(key_per_owner)]`: give the Keys its key table \
+                 with `Keys::with_owner_keys(OwnerKeys::new(store, \"key-table\")?)`"
             .to_owned(),
     })
 }

@@ -38,9 +38,9 @@ pub mod access;
 
 // Keys.
 mod cache;
-mod cipher;
 mod key_source;
 pub mod keyring;
+mod keys;
 mod owner_keys;
 
 // Records.
@@ -66,9 +66,9 @@ pub use access::{Caller, Grant};
 pub use attribute::{AttributeValue, Item, Key, SerdeAttribute};
 pub use blind_index::IndexSecret;
 pub use cache::CacheLimits;
-pub use cipher::Cipher;
 pub use error::{Error, KeyProviderError, Result};
 pub use keyring::LocalKeyring;
+pub use keys::Keys;
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
 pub use owner_keys::OwnerKeys;
 pub use plaintext::SerdePlaintext;

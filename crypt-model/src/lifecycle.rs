@@ -19,7 +19,7 @@
 //! use crypt_model::lifecycle::{Job, MemoryCheckpoints};
 //! use crypt_model::store::Condition;
 //! use crypt_model::{
-//!     AttributeValue, Caller, Cipher, EncryptedItem, Grant, Item, LocalKeyring, MemoryStore,
+//!     AttributeValue, Caller, Keys, EncryptedItem, Grant, Item, LocalKeyring, MemoryStore,
 //!     Sensitive, Store, Table,
 //! };
 //!
@@ -36,7 +36,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), crypt_model::Error> {
 //! let store = MemoryStore::new();
-//! let table = Table::<Profile, _>::new(store.clone(), Arc::new(Cipher::new(LocalKeyring::generate()?)))?
+//! let table = Table::<Profile, _>::new(store.clone(), Arc::new(Keys::new(LocalKeyring::generate()?)))?
 //!     .with_grant(Grant::read("migrator")?)
 //!     .with_grant(Grant::write("migrator")?);
 //!
@@ -90,7 +90,7 @@ pub enum JobKind {
     /// keyring's current primary again, under a current data key and a new salt; leaves alone
     /// those already under the primary. Afterwards no record needs the old keys — for a model
     /// with a key per owner, once the key table's rows are rewrapped too
-    /// ([`Cipher::rewrap_owner_keys`](crate::Cipher::rewrap_owner_keys)); its records are
+    /// ([`Keys::rewrap_owner_keys`](crate::Keys::rewrap_owner_keys)); its records are
     /// re-encrypted onto their owners' keys.
     Reencrypt,
     /// Wraps the data key of each record under a key-encryption key other than the keyring's
@@ -103,7 +103,7 @@ pub enum JobKind {
     Rewrap,
     /// Writes each record's blind-index attributes under the current index secret, for an
     /// index added to the model after its records were written, or an index secret rotated
-    /// ([`Cipher::with_previous_index_secret`](crate::Cipher::with_previous_index_secret)): the
+    /// ([`Keys::with_previous_index_secret`](crate::Keys::with_previous_index_secret)): the
     /// record is sealed again with its new index attributes; leaves alone records whose index
     /// attributes are already current.
     Backfill,

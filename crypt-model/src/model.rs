@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use crate::attribute::Item;
-use crate::cipher::Cipher;
 use crate::error::Result;
+use crate::keys::Keys;
 use crate::plaintexts::Plaintexts;
 use crate::schema::Schema;
 
@@ -86,19 +86,19 @@ pub trait EncryptedItem: Sized {
 
     /// The item to store: plain fields as attributes, sensitive fields encrypted, the header
     /// added. Fails, storing nothing, when a value cannot be stored or the key provider fails.
-    fn to_item(&self, cipher: &Cipher) -> impl Future<Output = Result<Item>> + Send
+    fn to_item(&self, keys: &Keys) -> impl Future<Output = Result<Item>> + Send
     where
         Self: Sync,
     {
         async move {
-            let source = cipher.source_ref(&Self::SCHEMA)?;
+            let source = keys.source_ref(&Self::SCHEMA)?;
             let (mut item, plaintexts) = self.__to_parts()?;
             crate::record::seal(
                 &Self::SCHEMA,
                 &mut item,
                 &plaintexts,
                 source,
-                cipher.index_secrets(),
+                keys.index_secrets(),
             )
             .await?;
             Ok(item)

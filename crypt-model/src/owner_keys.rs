@@ -45,7 +45,7 @@ struct Cached {
 }
 
 /// The key table of the models with `#[crypt_model(key_per_owner)]`: one row per logical table
-/// and owner, holding that owner's data key wrapped by the [`Cipher`](crate::Cipher)'s keyring
+/// and owner, holding that owner's data key wrapped by the [`Keys`](crate::Keys)'s keyring
 /// (under the encryption context of `<table>/owner-keys`) and a random handle that the owner's
 /// records name in their header instead of a wrapped key.
 ///
@@ -63,7 +63,7 @@ struct Cached {
 pub struct OwnerKeys {
     store: Arc<Checked<dyn Store>>,
     table: TableRef,
-    /// The keyring and its counters, from the [`Cipher`](crate::Cipher) this key table is given
+    /// The keyring and its counters, from the [`Keys`](crate::Keys) this key table is given
     /// to; `None` until then.
     keys: Option<KeyCache>,
     limits: CacheLimits,
@@ -111,14 +111,14 @@ impl OwnerKeys {
         self
     }
 
-    /// The keyring behind the key table (it is given one with the cipher).
+    /// The keyring behind the key table (it is given one with the keys).
     fn keys(&self) -> Result<&KeyCache> {
         self.keys.as_ref().ok_or_else(|| {
             Error::Config(ConfigError::Unsupported {
                 table: self.table.name().to_owned(),
                 operation: "wrap or unwrap an owner's key",
-                reason: "the key table has no keyring: give it to a cipher with \
-                     `Cipher::with_owner_keys`"
+                reason: "the key table has no keyring: give it to `Keys` with \
+                     `Keys::with_owner_keys`"
                     .to_owned(),
             })
         })
@@ -349,7 +349,7 @@ impl OwnerKeys {
 
     /// Wraps every row's key not under the keyring's primary key-encryption key again, under
     /// it (each write conditional on the row being unchanged, so that an erasure meanwhile
-    /// wins); the number of rows rewrapped. See [`Cipher::rewrap_owner_keys`](crate::Cipher::rewrap_owner_keys).
+    /// wins); the number of rows rewrapped. See [`Keys::rewrap_owner_keys`](crate::Keys::rewrap_owner_keys).
     pub(crate) async fn rewrap_all(&self) -> Result<u64> {
         let keys = self.keys()?;
         let primary = keys.keyring().primary_key_id().map(str::to_owned);

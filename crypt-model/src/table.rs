@@ -19,8 +19,8 @@ pub(crate) use records::Records;
 
 use crate::access::{Gate, Grant};
 use crate::attribute::Key;
-use crate::cipher::Cipher;
 use crate::error::Result;
+use crate::keys::Keys;
 use crate::model::EncryptedItem;
 use crate::store::{Store, TableRef};
 
@@ -37,7 +37,7 @@ use crate::store::{Store, TableRef};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use crypt_model::{Caller, Cipher, EncryptedItem, LocalKeyring, MemoryStore, Sensitive, Table};
+/// use crypt_model::{Caller, Keys, EncryptedItem, LocalKeyring, MemoryStore, Sensitive, Table};
 ///
 /// #[derive(EncryptedItem)]
 /// #[crypt_model(table = "notes")]
@@ -53,8 +53,8 @@ use crate::store::{Store, TableRef};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), crypt_model::Error> {
-/// let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
-/// let notes = Table::<Note, _>::new(MemoryStore::new(), cipher)?;
+/// let keys = Arc::new(Keys::new(LocalKeyring::generate()?));
+/// let notes = Table::<Note, _>::new(MemoryStore::new(), keys)?;
 /// let alice = Caller::user("alice")?;
 ///
 /// let mut note = Note { user_id: "alice".into(), title: "todo".into(), body: Sensitive::new("milk".into()) };
@@ -78,27 +78,27 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// # Errors
     ///
     /// [`Error::Config`](crate::Error::Config): as [`named`](Self::named).
-    pub fn new(store: S, cipher: Arc<Cipher>) -> Result<Self> {
-        Self::named(store, cipher, T::SCHEMA.table())
+    pub fn new(store: S, keys: Arc<Keys>) -> Result<Self> {
+        Self::named(store, keys, T::SCHEMA.table())
     }
 
     /// The model's records in the physical table `name`, fixed here by configuration (an
     /// environment's prefix, a restored copy). The name is validated once, now. The logical table
     /// bound into ciphertexts stays the model's.
     ///
-    /// A model with a blind index needs a cipher with an index secret
-    /// ([`Cipher::with_index_secret`]): without one this fails now, with
+    /// A model with a blind index needs `Keys` with an index secret
+    /// ([`Keys::with_index_secret`]): without one this fails now, with
     /// [`ConfigError::NoIndexSecret`](crate::error::ConfigError::NoIndexSecret), rather than at the first write.
     ///
     /// # Errors
     ///
     /// [`Error::Config`](crate::Error::Config): an invalid schema or table name, a blind index
     /// without an index secret, a key per owner without a key table.
-    pub fn named(store: S, cipher: Arc<Cipher>, name: &str) -> Result<Self> {
+    pub fn named(store: S, keys: Arc<Keys>, name: &str) -> Result<Self> {
         T::SCHEMA.validate()?;
         if let (Some(spec), false) = (
             T::SCHEMA.blind_indexes().first(),
-            cipher.index_secrets().has_current(),
+            keys.index_secrets().has_current(),
         ) {
             return Err(crate::error::Error::Config(ConfigError::NoIndexSecret {
                 table: T::SCHEMA.table().to_owned(),
@@ -107,7 +107,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
         let table = TableRef::for_schema(name, &T::SCHEMA)?;
         Ok(Table {
-            records: Records::new(store, cipher, table)?,
+            records: Records::new(store, keys, table)?,
             retry: Retry::default(),
         })
     }
@@ -130,8 +130,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     }
 
     /// The keys the table was given.
-    pub fn cipher(&self) -> &Cipher {
-        self.records.cipher()
+    pub fn keys(&self) -> &Keys {
+        self.records.keys()
     }
 
     /// Lets a service act on this table's records in the grant's scope; see [`Grant`].

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use common::*;
 use crypt_model::keyring::{CachedKeys, KeyringCalls};
 use crypt_model::keyring::{EncryptionContext, Keyring};
-use crypt_model::{CacheLimits, Cipher, Error, LocalKeyring};
+use crypt_model::{CacheLimits, Error, Keys, LocalKeyring};
 
 const KEY_ENV: &str = "CRYPT_MODEL_TEST_KEY_B64";
 
@@ -92,8 +92,8 @@ fn key_material_is_never_printed() {
     ] {
         assert!(!debug.contains(&material), "key material in {debug}");
     }
-    let cipher = Cipher::new(keyring);
-    let debug = format!("{cipher:?}");
+    let keys = Keys::new(keyring);
+    let debug = format!("{keys:?}");
     assert!(!debug.contains(&hex::encode(key)) && !debug.contains(&format!("{:?}", key)));
 }
 
@@ -168,8 +168,8 @@ fn a_key_comes_from_base64_or_from_the_environment() {
 
 #[tokio::test]
 async fn a_generated_keyring_round_trips_and_another_generated_one_cannot_read() {
-    let a = Cipher::new(LocalKeyring::generate().unwrap());
-    let b = Cipher::new(LocalKeyring::generate().unwrap());
+    let a = Keys::new(LocalKeyring::generate().unwrap());
+    let b = Keys::new(LocalKeyring::generate().unwrap());
     let item = encrypted_profile(&a, "alice", "profile").await;
     assert_profile_opens(&a, &item).await;
     let error = clean(
@@ -193,17 +193,17 @@ fn calls(generate: u64, unwrap: u64) -> KeyringCalls {
 
 #[tokio::test]
 async fn n_plus_one_writes_with_a_limit_of_n_make_exactly_two_generate_calls() {
-    let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_items(10));
+    let keys = Keys::with_cache_limits(local("k1", 1), CacheLimits::default().max_items(10));
     for i in 0..11 {
-        encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
+        encrypted_profile(&keys, "alice", &format!("p{i}")).await;
     }
-    assert_eq!(cipher.keyring_calls(), calls(2, 0));
+    assert_eq!(keys.keyring_calls(), calls(2, 0));
 }
 
 #[tokio::test]
 async fn reads_of_1000_items_under_one_data_key_make_one_unwrap_call() {
     let keyring = Arc::new(local("k1", 1));
-    let writer = Cipher::new(keyring.clone());
+    let writer = Keys::new(keyring.clone());
     let mut items = Vec::new();
     for i in 0..1000 {
         items.push(encrypted_profile(&writer, "alice", &format!("p{i}")).await);
@@ -211,7 +211,7 @@ async fn reads_of_1000_items_under_one_data_key_make_one_unwrap_call() {
     assert_eq!(writer.keyring_calls(), calls(1, 0));
 
     // Another process (a fresh cache) reads them all.
-    let reader = Cipher::new(keyring);
+    let reader = Keys::new(keyring);
     for item in &items {
         crypt_model::hazmat::decrypt(&reader, &PROFILES, item, &owner(&PROFILES, item))
             .await
@@ -230,7 +230,7 @@ async fn reads_of_1000_items_under_one_data_key_make_one_unwrap_call() {
 #[tokio::test]
 async fn the_default_cache_costs_one_call_per_10000_writes_and_per_10000_reads() {
     let keyring = Arc::new(local("k1", 1));
-    let writer = Cipher::new(keyring.clone());
+    let writer = Keys::new(keyring.clone());
     let mut items = Vec::with_capacity(10_000);
     for i in 0..10_000 {
         items.push(encrypted_order(&writer, &i.to_string(), "carol").await);
@@ -243,7 +243,7 @@ async fn the_default_cache_costs_one_call_per_10000_writes_and_per_10000_reads()
         "the 10,001st write starts a new data key"
     );
 
-    let reader = Cipher::new(keyring);
+    let reader = Keys::new(keyring);
     for item in &items {
         crypt_model::hazmat::decrypt(&reader, &ORDERS, item, &owner(&ORDERS, item))
             .await
@@ -256,53 +256,53 @@ async fn the_default_cache_costs_one_call_per_10000_writes_and_per_10000_reads()
 async fn the_byte_and_age_limits_start_a_new_data_key() {
     // Each profile holds 11 + 32 + 29 = 72 bytes of sensitive plaintext.
     let per_item = (SSN.len() + EMAIL.len() + NOTES.len()) as u64;
-    let cipher = Cipher::with_cache_limits(
+    let keys = Keys::with_cache_limits(
         local("k1", 1),
         CacheLimits::default().max_bytes(3 * per_item),
     );
     for i in 0..7 {
-        encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
+        encrypted_profile(&keys, "alice", &format!("p{i}")).await;
     }
-    assert_eq!(cipher.keyring_calls(), calls(3, 0), "3 + 3 + 1 items");
+    assert_eq!(keys.keyring_calls(), calls(3, 0), "3 + 3 + 1 items");
 
-    let cipher = Cipher::with_cache_limits(
+    let keys = Keys::with_cache_limits(
         local("k1", 1),
         CacheLimits::default().max_age(Duration::ZERO),
     );
     for i in 0..3 {
-        encrypted_profile(&cipher, "alice", &format!("p{i}")).await;
+        encrypted_profile(&keys, "alice", &format!("p{i}")).await;
     }
-    assert_eq!(cipher.keyring_calls(), calls(3, 0));
+    assert_eq!(keys.keyring_calls(), calls(3, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_keys_are_dropped_without_any_traffic() {
-    let cipher = Cipher::with_cache_limits(
+    let keys = Keys::with_cache_limits(
         local("k1", 1),
         CacheLimits::default().max_age(Duration::from_millis(200)),
     );
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     assert_eq!(
-        cipher.cached_keys(),
+        keys.cached_keys(),
         CachedKeys {
             data_keys: 1,
             unwrapped_keys: 1
         }
     );
-    // No call on the cipher from here on: the background sweep alone drops (and wipes) them,
+    // No call on the keys from here on: the background sweep alone drops (and wipes) them,
     // within a second of their age limit.
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
-    while cipher.cached_keys() != CachedKeys::default() {
+    while keys.cached_keys() != CachedKeys::default() {
         assert!(
             std::time::Instant::now() < deadline,
             "still cached: {:?}",
-            cipher.cached_keys()
+            keys.cached_keys()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_profile_opens(&cipher, &item).await;
+    assert_profile_opens(&keys, &item).await;
     assert_eq!(
-        cipher.keyring_calls(),
+        keys.keyring_calls(),
         calls(1, 1),
         "the read unwrapped again"
     );
@@ -310,17 +310,17 @@ async fn expired_keys_are_dropped_without_any_traffic() {
 
 #[tokio::test]
 async fn data_keys_are_per_logical_table() {
-    let cipher = Cipher::new(local("k1", 1));
-    encrypted_profile(&cipher, "alice", "profile").await;
-    encrypted_order(&cipher, "1", "carol").await;
-    encrypted_profile(&cipher, "alice", "other").await;
-    assert_eq!(cipher.keyring_calls(), calls(2, 0));
+    let keys = Keys::new(local("k1", 1));
+    encrypted_profile(&keys, "alice", "profile").await;
+    encrypted_order(&keys, "1", "carol").await;
+    encrypted_profile(&keys, "alice", "other").await;
+    assert_eq!(keys.keyring_calls(), calls(2, 0));
 }
 
 #[tokio::test]
 async fn the_read_cache_is_bounded() {
     let keyring = Arc::new(local("k1", 1));
-    let writer = Cipher::with_cache_limits(keyring.clone(), CacheLimits::disabled());
+    let writer = Keys::with_cache_limits(keyring.clone(), CacheLimits::disabled());
     let mut items = Vec::new();
     for i in 0..3 {
         items.push(encrypted_profile(&writer, "alice", &format!("p{i}")).await);
@@ -331,7 +331,7 @@ async fn the_read_cache_is_bounded() {
         "no cache: a data key per item"
     );
 
-    let reader = Cipher::with_cache_limits(
+    let reader = Keys::with_cache_limits(
         keyring.clone(),
         CacheLimits::default().max_unwrapped_keys(2),
     );
@@ -345,7 +345,7 @@ async fn the_read_cache_is_bounded() {
     // Cycling through 3 keys in a cache of 2 evicts each before it is used again.
     assert_eq!(reader.keyring_calls(), calls(0, 6));
 
-    let roomy = Cipher::with_cache_limits(keyring, CacheLimits::default().max_unwrapped_keys(3));
+    let roomy = Keys::with_cache_limits(keyring, CacheLimits::default().max_unwrapped_keys(3));
     for _ in 0..2 {
         for item in &items {
             crypt_model::hazmat::decrypt(&roomy, &PROFILES, item, &owner(&PROFILES, item))
@@ -358,20 +358,20 @@ async fn the_read_cache_is_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cipher_is_shared_across_tasks() {
-    let cipher = Arc::new(Cipher::new(local("k1", 1)));
+    let keys = Arc::new(Keys::new(local("k1", 1)));
     let tasks: Vec<_> = (0..16)
         .map(|i| {
-            let cipher = cipher.clone();
+            let keys = keys.clone();
             tokio::spawn(async move {
-                let item = encrypted_profile(&cipher, &format!("user{i}"), "profile").await;
-                assert_profile_opens(&cipher, &item).await;
+                let item = encrypted_profile(&keys, &format!("user{i}"), "profile").await;
+                assert_profile_opens(&keys, &item).await;
             })
         })
         .collect();
     for task in tasks {
         task.await.unwrap();
     }
-    assert!(cipher.keyring_calls().generate >= 1);
+    assert!(keys.keyring_calls().generate >= 1);
 }
 
 #[test]
@@ -441,7 +441,7 @@ async fn a_wrapped_index_secret_moves_to_a_new_key_and_stays_the_same_secret() {
     );
 
     let store = MemoryStore::new();
-    let before = Cipher::new(local("k1", 1)).with_index_secret(secret);
+    let before = Keys::new(local("k1", 1)).with_index_secret(secret);
     let table = Table::<Indexed, _>::new(store.clone(), Arc::new(before)).unwrap();
     let alice = Caller::user("alice").unwrap();
     let mut record = Indexed {
@@ -449,7 +449,7 @@ async fn a_wrapped_index_secret_moves_to_a_new_key_and_stays_the_same_secret() {
         email: Sensitive::new(EMAIL.into()),
     };
     table.put(&alice, &mut record).await.unwrap();
-    let after = Cipher::new(local("k1", 1)).with_index_secret(unwrapped);
+    let after = Keys::new(local("k1", 1)).with_index_secret(unwrapped);
     let table = Table::<Indexed, _>::new(store, Arc::new(after)).unwrap();
     let found = table
         .find(&alice, &Indexed::by_email(EMAIL.to_owned()).unwrap())

@@ -7,21 +7,21 @@ mod common;
 use common::capture::capture;
 use common::*;
 use crypt_model::error::StorageError;
-use crypt_model::{AttributeValue, CacheLimits, Cipher, Error};
+use crypt_model::{AttributeValue, CacheLimits, Error, Keys};
 
 #[tokio::test]
 async fn no_log_line_at_any_level_contains_a_secret() {
     let (captured, _guard) = capture();
 
-    let cipher = Cipher::with_cache_limits(local("k1", 1), CacheLimits::default().max_items(1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
-    encrypted_order(&cipher, "1", "carol").await;
-    assert_profile_opens(&Cipher::new(local("k1", 1)), &item).await;
+    let keys = Keys::with_cache_limits(local("k1", 1), CacheLimits::default().max_items(1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
+    encrypted_order(&keys, "1", "carol").await;
+    assert_profile_opens(&Keys::new(local("k1", 1)), &item).await;
 
     let mut tampered = item.clone();
     tampered.insert("display_name", AttributeValue::S("Mallory".into()));
     let error = clean(
-        crypt_model::hazmat::decrypt(&cipher, &PROFILES, &tampered, &owner(&PROFILES, &tampered))
+        crypt_model::hazmat::decrypt(&keys, &PROFILES, &tampered, &owner(&PROFILES, &tampered))
             .await
             .unwrap_err(),
     );
@@ -29,7 +29,7 @@ async fn no_log_line_at_any_level_contains_a_secret() {
     let mut moved = item.clone();
     moved.insert("user_id", AttributeValue::S(SSN.into()));
     clean(
-        crypt_model::hazmat::decrypt(&cipher, &PROFILES, &moved, &owner(&PROFILES, &moved))
+        crypt_model::hazmat::decrypt(&keys, &PROFILES, &moved, &owner(&PROFILES, &moved))
             .await
             .unwrap_err(),
     );
@@ -38,7 +38,9 @@ async fn no_log_line_at_any_level_contains_a_secret() {
     assert!(logs.contains("generated a new data key"), "{logs}");
     assert!(logs.contains("unwrapped a data key"), "{logs}");
     assert!(
-        logs.contains("integrity check failed") && logs.contains("attribute=\"__cm_sealed\""),
+        logs.contains("integrity check failed")
+            && logs.contains("crypt_model::integrity")
+            && logs.contains("attribute=\"__cm_sealed\""),
         "{logs}"
     );
     // The moved record's key was an SSN: it must not be logged either.
@@ -116,8 +118,8 @@ struct Shared {
 async fn a_foreign_query_leaves_the_trace_of_an_empty_one() {
     use crypt_model::{Caller, MemoryStore, Query, Sensitive, Table};
     let (captured, _guard) = common::capture::capture_spans();
-    let cipher = std::sync::Arc::new(Cipher::new(local("k1", 1)));
-    let table = Table::<Shared, _>::new(MemoryStore::new(), cipher).unwrap();
+    let keys = std::sync::Arc::new(Keys::new(local("k1", 1)));
+    let table = Table::<Shared, _>::new(MemoryStore::new(), keys).unwrap();
     let alice = Caller::user("alice").unwrap();
     for n in 0..3 {
         let mut note = Shared {
@@ -161,8 +163,8 @@ async fn a_foreign_query_leaves_the_trace_of_an_empty_one() {
 async fn store_and_key_provider_calls_run_in_spans_of_names_never_values() {
     use crypt_model::{Caller, Key, MemoryStore, Query, Sensitive, Table, Write};
     let (captured, _guard) = common::capture::capture_spans();
-    let cipher = std::sync::Arc::new(Cipher::new(local("k1", 1)));
-    let table = Table::<Traced, _>::new(MemoryStore::new(), cipher).unwrap();
+    let keys = std::sync::Arc::new(Keys::new(local("k1", 1)));
+    let table = Table::<Traced, _>::new(MemoryStore::new(), keys).unwrap();
     // The owner's id is personal data too: it keys the records, and must not be in a span.
     let owner = "alice.private@example.com";
     let alice = Caller::user(owner).unwrap();
@@ -179,7 +181,7 @@ async fn store_and_key_provider_calls_run_in_spans_of_names_never_values() {
     // A reader with a cold cache asks the key provider to unwrap.
     let reader = Table::<Traced, _>::new(
         table.store().clone(),
-        std::sync::Arc::new(Cipher::new(local("k1", 1))),
+        std::sync::Arc::new(Keys::new(local("k1", 1))),
     )
     .unwrap();
     let key = Key::new(owner).with_sort(1u32);

@@ -14,7 +14,7 @@ use crypt_model::format::MAX_FIELD_LEN;
 use crypt_model::hazmat::Plaintexts;
 use crypt_model::plaintext::{ConversionError, Encoder, Plaintext};
 use crypt_model::{
-    AttributeValue, Cipher, Error, Item, Schema, Sensitive, SerdeAttribute, SerdePlaintext,
+    AttributeValue, Error, Item, Keys, Schema, Sensitive, SerdeAttribute, SerdePlaintext,
     zeroize::Zeroize,
 };
 use proptest::prelude::*;
@@ -141,15 +141,15 @@ fn serde_types_opt_in_as_attributes() {
 }
 
 /// Encrypts `value` as a sensitive field, decrypts it, and compares.
-async fn sensitive_round_trip<T: Plaintext + PartialEq + Debug>(cipher: &Cipher, value: T) {
+async fn sensitive_round_trip<T: Plaintext + PartialEq + Debug>(keys: &Keys, value: T) {
     let mut item = Item::from_iter([("owner", s("alice"))]);
     let mut plaintexts = Plaintexts::new();
     plaintexts.insert("value", &value).unwrap();
-    crypt_model::hazmat::encrypt(cipher, &VAULT, &mut item, &plaintexts)
+    crypt_model::hazmat::encrypt(keys, &VAULT, &mut item, &plaintexts)
         .await
         .unwrap();
     assert_item_clean(&item);
-    let mut opened = crypt_model::hazmat::decrypt(cipher, &VAULT, &item, &owner(&VAULT, &item))
+    let mut opened = crypt_model::hazmat::decrypt(keys, &VAULT, &item, &owner(&VAULT, &item))
         .await
         .unwrap();
     let back: Sensitive<T> = opened.take("value").unwrap().unwrap();
@@ -158,8 +158,8 @@ async fn sensitive_round_trip<T: Plaintext + PartialEq + Debug>(cipher: &Cipher,
 
 #[tokio::test]
 async fn sensitive_values_of_every_type_round_trip_through_the_cipher() {
-    let cipher = Cipher::new(local("k1", 1));
-    let c = &cipher;
+    let keys = Keys::new(local("k1", 1));
+    let c = &keys;
     sensitive_round_trip(c, SSN.to_owned()).await;
     sensitive_round_trip(c, String::new()).await;
     sensitive_round_trip(c, vec![0u8, 1, 255]).await;
@@ -356,10 +356,10 @@ fn sensitive_is_redacted_and_wipes_what_it_holds() {
 
 #[tokio::test]
 async fn empty_and_350_kb_values_round_trip_and_oversized_ones_are_refused() {
-    let cipher = Cipher::new(local("k1", 1));
-    sensitive_round_trip(&cipher, String::new()).await;
-    sensitive_round_trip(&cipher, "x".repeat(350 * 1024)).await;
-    sensitive_round_trip(&cipher, vec![0xa5u8; 350 * 1024]).await;
+    let keys = Keys::new(local("k1", 1));
+    sensitive_round_trip(&keys, String::new()).await;
+    sensitive_round_trip(&keys, "x".repeat(350 * 1024)).await;
+    sensitive_round_trip(&keys, vec![0xa5u8; 350 * 1024]).await;
 
     let mut item = Item::from_iter([("owner", s("alice"))]);
     let mut plaintexts = Plaintexts::new();
@@ -367,7 +367,7 @@ async fn empty_and_350_kb_values_round_trip_and_oversized_ones_are_refused() {
         .insert("value", &vec![0u8; MAX_FIELD_LEN + 1])
         .unwrap();
     let error = clean(
-        crypt_model::hazmat::encrypt(&cipher, &VAULT, &mut item, &plaintexts)
+        crypt_model::hazmat::encrypt(&keys, &VAULT, &mut item, &plaintexts)
             .await
             .unwrap_err(),
     );
@@ -388,14 +388,14 @@ proptest! {
 
     #[test]
     fn arbitrary_strings_round_trip_encrypted(value in any::<String>()) {
-        let cipher = Cipher::new(local("k1", 1));
-        runtime().block_on(sensitive_round_trip(&cipher, value));
+        let keys = Keys::new(local("k1", 1));
+        runtime().block_on(sensitive_round_trip(&keys, value));
     }
 
     #[test]
     fn arbitrary_bytes_round_trip_encrypted(value in prop::collection::vec(any::<u8>(), 0..4096)) {
-        let cipher = Cipher::new(local("k1", 1));
-        runtime().block_on(sensitive_round_trip(&cipher, value));
+        let keys = Keys::new(local("k1", 1));
+        runtime().block_on(sensitive_round_trip(&keys, value));
     }
 
     #[test]
@@ -428,7 +428,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 8, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn arbitrary_large_values_round_trip_encrypted(len in 0usize..=350 * 1024, byte in any::<u8>()) {
-        let cipher = Cipher::new(local("k1", 1));
-        runtime().block_on(sensitive_round_trip(&cipher, vec![byte; len]));
+        let keys = Keys::new(local("k1", 1));
+        runtime().block_on(sensitive_round_trip(&keys, vec![byte; len]));
     }
 }

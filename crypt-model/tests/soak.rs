@@ -11,7 +11,7 @@ mod common;
 
 use std::sync::Arc;
 
-use crypt_model::{CacheLimits, Cipher, LocalKeyring, MemoryStore, Table};
+use crypt_model::{CacheLimits, Keys, LocalKeyring, MemoryStore, Table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_tasks_of_mixed_operations_lose_no_update_and_hold_the_gate() {
@@ -20,11 +20,11 @@ async fn eight_tasks_of_mixed_operations_lose_no_update_and_hold_the_gate() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000);
     let limits = CacheLimits::default();
-    let cipher = Arc::new(Cipher::with_cache_limits(
+    let keys = Arc::new(Keys::with_cache_limits(
         LocalKeyring::new("soak", &[0x5a; 32]).unwrap(),
         limits,
     ));
-    let table = Table::new(MemoryStore::new(), cipher).unwrap();
+    let table = Table::new(MemoryStore::new(), keys).unwrap();
     let line = common::soak::soak(table, limits, ops, 64 * 1024 * 1024).await;
     eprintln!("{line}");
 }

@@ -9,11 +9,11 @@ use common::*;
 use crypt_model::error::{AccessError, DataError, IntegrityError, KeyError};
 use crypt_model::format::{HEADER_ATTRIBUTE, SEALED_ATTRIBUTE};
 use crypt_model::hazmat::Plaintexts;
-use crypt_model::{AttributeValue, CacheLimits, Caller, Cipher, Error, Item, LocalKeyring};
+use crypt_model::{AttributeValue, CacheLimits, Caller, Error, Item, Keys, LocalKeyring};
 
 /// Decrypts a profile that must fail, and returns the (clean) error.
-async fn refused(cipher: &Cipher, item: &Item) -> Error {
-    match crypt_model::hazmat::decrypt(cipher, &PROFILES, item, &owner(&PROFILES, item)).await {
+async fn refused(keys: &Keys, item: &Item) -> Error {
+    match crypt_model::hazmat::decrypt(keys, &PROFILES, item, &owner(&PROFILES, item)).await {
         Ok(plaintexts) => panic!("a tampered item decrypted: {plaintexts:?}"),
         Err(error) => clean(error),
     }
@@ -32,10 +32,10 @@ fn integrity(attribute: &str) -> impl Fn(&Error) -> bool + '_ {
 
 #[tokio::test]
 async fn an_untouched_item_opens_and_holds_no_plaintext() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     assert_item_clean(&item);
-    assert_profile_opens(&cipher, &item).await;
+    assert_profile_opens(&keys, &item).await;
 }
 
 fn sealed_len(item: &Item) -> usize {
@@ -47,8 +47,8 @@ fn sealed_len(item: &Item) -> usize {
 
 #[tokio::test]
 async fn a_flipped_bit_anywhere_in_the_sealed_message_is_an_integrity_failure() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     let len = sealed_len(&item);
     let fields = [("ssn", SSN), ("email", EMAIL), ("notes", NOTES)];
     let plaintext = 4 + fields
@@ -65,7 +65,7 @@ async fn a_flipped_bit_anywhere_in_the_sealed_message_is_an_integrity_failure() 
         for bit in 0..8 {
             let mut tampered = item.clone();
             bytes_of(&mut tampered, SEALED_ATTRIBUTE)[offset] ^= 1 << bit;
-            let error = refused(&cipher, &tampered).await;
+            let error = refused(&keys, &tampered).await;
             assert!(
                 integrity(SEALED_ATTRIBUTE)(&error),
                 "{region} byte {offset} bit {bit}: {error:?}"
@@ -76,12 +76,12 @@ async fn a_flipped_bit_anywhere_in_the_sealed_message_is_an_integrity_failure() 
 
 #[tokio::test]
 async fn a_truncated_extended_deleted_or_retyped_message_is_an_integrity_failure() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     for len in 0..sealed_len(&item) {
         let mut tampered = item.clone();
         bytes_of(&mut tampered, SEALED_ATTRIBUTE).truncate(len);
-        let error = refused(&cipher, &tampered).await;
+        let error = refused(&keys, &tampered).await;
         assert!(
             integrity(SEALED_ATTRIBUTE)(&error),
             "cut to {len}: {error:?}"
@@ -94,7 +94,7 @@ async fn a_truncated_extended_deleted_or_retyped_message_is_an_integrity_failure
     let mut retyped = item.clone();
     retyped.insert(SEALED_ATTRIBUTE, s("not binary"));
     for tampered in [extended, deleted, retyped] {
-        let error = refused(&cipher, &tampered).await;
+        let error = refused(&keys, &tampered).await;
         assert!(integrity(SEALED_ATTRIBUTE)(&error), "{error:?}");
     }
 }
@@ -103,8 +103,8 @@ async fn a_truncated_extended_deleted_or_retyped_message_is_an_integrity_failure
 /// wrapped length (2), wrapped key (72), salt (32), commitment (32).
 #[tokio::test]
 async fn a_flipped_bit_in_each_header_field_gives_that_fields_error() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     let header = match item.get(HEADER_ATTRIBUTE) {
         Some(AttributeValue::B(b)) => b.clone(),
         _ => unreachable!(),
@@ -113,7 +113,7 @@ async fn a_flipped_bit_in_each_header_field_gives_that_fields_error() {
     for offset in 0..header.len() {
         let mut tampered = item.clone();
         bytes_of(&mut tampered, HEADER_ATTRIBUTE)[offset] ^= 0x01;
-        let error = refused(&cipher, &tampered).await;
+        let error = refused(&keys, &tampered).await;
         let (field, expected): (&str, bool) = match offset {
             0 => (
                 "version",
@@ -155,15 +155,15 @@ async fn a_flipped_bit_in_each_header_field_gives_that_fields_error() {
         for bit in 1..8 {
             let mut tampered = item.clone();
             bytes_of(&mut tampered, HEADER_ATTRIBUTE)[offset] ^= 1 << bit;
-            refused(&cipher, &tampered).await;
+            refused(&keys, &tampered).await;
         }
     }
 }
 
 #[tokio::test]
 async fn a_truncated_or_extended_header_is_malformed() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     let len = match item.get(HEADER_ATTRIBUTE) {
         Some(AttributeValue::B(b)) => b.len(),
         _ => unreachable!(),
@@ -171,7 +171,7 @@ async fn a_truncated_or_extended_header_is_malformed() {
     for cut in 0..len {
         let mut tampered = item.clone();
         bytes_of(&mut tampered, HEADER_ATTRIBUTE).truncate(cut);
-        let error = refused(&cipher, &tampered).await;
+        let error = refused(&keys, &tampered).await;
         assert!(
             matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == HEADER_ATTRIBUTE),
             "cut to {cut}: {error:?}"
@@ -180,18 +180,18 @@ async fn a_truncated_or_extended_header_is_malformed() {
     let mut tampered = item.clone();
     bytes_of(&mut tampered, HEADER_ATTRIBUTE).push(0);
     assert!(matches!(
-        refused(&cipher, &tampered).await,
+        refused(&keys, &tampered).await,
         Error::Data(DataError::Malformed { .. })
     ));
 }
 
 /// The same record written twice, as an update does: `(old, new)`.
-async fn two_versions(cipher: &Cipher) -> (Item, Item) {
-    let old = encrypted_profile(cipher, "alice", "profile").await;
+async fn two_versions(keys: &Keys) -> (Item, Item) {
+    let old = encrypted_profile(keys, "alice", "profile").await;
     let mut new = profile("alice", "profile");
     let mut secrets = profile_secrets();
     secrets.insert("ssn", &"219-09-9999".to_owned()).unwrap();
-    crypt_model::hazmat::encrypt(cipher, &PROFILES, &mut new, &secrets)
+    crypt_model::hazmat::encrypt(keys, &PROFILES, &mut new, &secrets)
         .await
         .unwrap();
     (old, new)
@@ -199,8 +199,8 @@ async fn two_versions(cipher: &Cipher) -> (Item, Item) {
 
 #[tokio::test]
 async fn rolling_the_message_back_alone_is_an_integrity_failure() {
-    let cipher = Cipher::new(local("k1", 1));
-    let (old, new) = two_versions(&cipher).await;
+    let keys = Keys::new(local("k1", 1));
+    let (old, new) = two_versions(&keys).await;
     // An older message under the newer header (and the reverse): the fields cannot be rolled back
     // apart from the header that authenticates them.
     for (target, source) in [(&new, &old), (&old, &new)] {
@@ -209,7 +209,7 @@ async fn rolling_the_message_back_alone_is_an_integrity_failure() {
             SEALED_ATTRIBUTE,
             source.get(SEALED_ATTRIBUTE).unwrap().clone(),
         );
-        let error = refused(&cipher, &rolled_back).await;
+        let error = refused(&keys, &rolled_back).await;
         assert!(integrity(SEALED_ATTRIBUTE)(&error), "{error:?}");
     }
     // The whole encrypted part rolled back together (header and message) is a whole-item
@@ -219,43 +219,39 @@ async fn rolling_the_message_back_alone_is_an_integrity_failure() {
     for attribute in [HEADER_ATTRIBUTE, SEALED_ATTRIBUTE] {
         whole.insert(attribute, old.get(attribute).unwrap().clone());
     }
-    assert_profile_opens(&cipher, &whole).await;
+    assert_profile_opens(&keys, &whole).await;
 }
 
 #[tokio::test]
 async fn the_encrypted_part_of_another_record_or_owner_is_an_integrity_failure() {
-    let cipher = Cipher::new(local("k1", 1));
-    let target = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let target = encrypted_profile(&keys, "alice", "profile").await;
     for source in [
-        encrypted_profile(&cipher, "alice", "backup").await,
-        encrypted_profile(&cipher, "bob", "profile").await,
+        encrypted_profile(&keys, "alice", "backup").await,
+        encrypted_profile(&keys, "bob", "profile").await,
     ] {
         let mut copied = target.clone();
         copied.insert(
             SEALED_ATTRIBUTE,
             source.get(SEALED_ATTRIBUTE).unwrap().clone(),
         );
-        assert!(integrity(SEALED_ATTRIBUTE)(
-            &refused(&cipher, &copied).await
-        ));
+        assert!(integrity(SEALED_ATTRIBUTE)(&refused(&keys, &copied).await));
         copied.insert(
             HEADER_ATTRIBUTE,
             source.get(HEADER_ATTRIBUTE).unwrap().clone(),
         );
-        assert!(integrity(SEALED_ATTRIBUTE)(
-            &refused(&cipher, &copied).await
-        ));
+        assert!(integrity(SEALED_ATTRIBUTE)(&refused(&keys, &copied).await));
     }
     // Alice's whole record moved under bob's name: bob passes the gate, the check fails.
     let mut moved = target.clone();
     moved.insert("user_id", s("bob"));
-    assert!(integrity(SEALED_ATTRIBUTE)(&refused(&cipher, &moved).await));
+    assert!(integrity(SEALED_ATTRIBUTE)(&refused(&keys, &moved).await));
 }
 
 #[tokio::test]
 async fn editing_a_key_the_owner_or_an_authenticated_plain_attribute_is_an_integrity_failure() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     for (attribute, value) in [
         ("user_id", Some(s("alicf"))),
         ("kind", Some(s("profilf"))),
@@ -268,7 +264,7 @@ async fn editing_a_key_the_owner_or_an_authenticated_plain_attribute_is_an_integ
             Some(value) => edited.insert(attribute, value.clone()),
             None => edited.remove(attribute),
         };
-        let error = refused(&cipher, &edited).await;
+        let error = refused(&keys, &edited).await;
         assert!(
             integrity(SEALED_ATTRIBUTE)(&error),
             "{attribute} = {value:?}: {error:?}"
@@ -280,12 +276,12 @@ async fn editing_a_key_the_owner_or_an_authenticated_plain_attribute_is_an_integ
         ("order_no", AttributeValue::N("42".into())),
         ("customer", s("carol")),
     ]);
-    crypt_model::hazmat::encrypt(&cipher, &ORDERS, &mut order, &Plaintexts::new())
+    crypt_model::hazmat::encrypt(&keys, &ORDERS, &mut order, &Plaintexts::new())
         .await
         .unwrap();
     let decrypt = |item: Item| {
-        let cipher = &cipher;
-        async move { crypt_model::hazmat::decrypt(cipher, &ORDERS, &item, &owner(&ORDERS, &item)).await }
+        let keys = &keys;
+        async move { crypt_model::hazmat::decrypt(keys, &ORDERS, &item, &owner(&ORDERS, &item)).await }
     };
     assert!(decrypt(order.clone()).await.unwrap().is_empty());
     for (attribute, value) in [
@@ -312,9 +308,9 @@ async fn plain_attributes_the_model_does_not_authenticate_may_change() {
         .with_sort_key("kind")
         .with_sensitive(&["ssn", "email", "notes"])
         .with_unauthenticated(&["display_name"]);
-    let cipher = Cipher::new(local("k1", 1));
+    let keys = Keys::new(local("k1", 1));
     let mut item = profile("alice", "profile");
-    crypt_model::hazmat::encrypt(&cipher, &LOOSE, &mut item, &profile_secrets())
+    crypt_model::hazmat::encrypt(&keys, &LOOSE, &mut item, &profile_secrets())
         .await
         .unwrap();
     let alice = owner(&LOOSE, &item);
@@ -327,7 +323,7 @@ async fn plain_attributes_the_model_does_not_authenticate_may_change() {
         // And an attribute the model does not know at all.
         edited.insert("ttl", AttributeValue::N("1900000000".into()));
         assert!(
-            crypt_model::hazmat::decrypt(&cipher, &LOOSE, &edited, &alice)
+            crypt_model::hazmat::decrypt(&keys, &LOOSE, &edited, &alice)
                 .await
                 .is_ok()
         );
@@ -336,12 +332,12 @@ async fn plain_attributes_the_model_does_not_authenticate_may_change() {
 
 #[tokio::test]
 async fn a_sensitive_field_stored_in_plain_is_refused() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     for (name, value) in [("ssn", s(SSN)), ("notes", AttributeValue::B(vec![1, 2]))] {
         let mut planted = item.clone();
         planted.insert(name, value);
-        let error = refused(&cipher, &planted).await;
+        let error = refused(&keys, &planted).await;
         assert!(
             matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == name),
             "{error:?}"
@@ -361,10 +357,10 @@ async fn editing_deleting_or_adding_an_index_or_the_version_is_an_integrity_fail
         .with_sensitive(&["email"])
         .with_version("version")
         .with_blind_indexes(SPECS);
-    let cipher = Cipher::new(local("k1", 1))
+    let keys = Keys::new(local("k1", 1))
         .with_index_secret(crypt_model::IndexSecret::from_bytes(&[9; 32]).unwrap());
     let encrypt = |email: Option<&str>| {
-        let cipher = &cipher;
+        let keys = &keys;
         let email = email.map(str::to_owned);
         async move {
             let mut item = Item::from_iter([
@@ -375,7 +371,7 @@ async fn editing_deleting_or_adding_an_index_or_the_version_is_an_integrity_fail
             if let Some(email) = email {
                 p.insert("email", &email).unwrap();
             }
-            crypt_model::hazmat::encrypt(cipher, &INDEXED, &mut item, &p)
+            crypt_model::hazmat::encrypt(keys, &INDEXED, &mut item, &p)
                 .await
                 .unwrap();
             item
@@ -406,7 +402,7 @@ async fn editing_deleting_or_adding_an_index_or_the_version_is_an_integrity_fail
             None => item.remove(attribute),
         };
         let error = clean(
-            crypt_model::hazmat::decrypt(&cipher, &INDEXED, &item, &owner(&INDEXED, &item))
+            crypt_model::hazmat::decrypt(&keys, &INDEXED, &item, &owner(&INDEXED, &item))
                 .await
                 .unwrap_err(),
         );
@@ -422,10 +418,10 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
             .with_sensitive(&["ssn", "email", "notes"]);
 
     // The data key is wrapped under the table: the local keyring refuses to unwrap it.
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     let error = clean(
-        crypt_model::hazmat::decrypt(&cipher, &OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
+        crypt_model::hazmat::decrypt(&keys, &OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
             .await
             .unwrap_err(),
     );
@@ -436,7 +432,7 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
 
     // Even a provider that ignores the context cannot make it decrypt: the engine binds the
     // table into the item's keys and commitment.
-    let blind = Cipher::new(ContextBlind(local("k1", 1)));
+    let blind = Keys::new(ContextBlind(local("k1", 1)));
     let item = encrypted_profile(&blind, "alice", "profile").await;
     let error = clean(
         crypt_model::hazmat::decrypt(&blind, &OTHER_TABLE, &item, &owner(&OTHER_TABLE, &item))
@@ -449,12 +445,12 @@ async fn another_logical_table_is_refused_by_the_keyring_and_by_the_engine() {
 
 #[tokio::test]
 async fn an_unknown_format_version_is_refused_before_anything_else() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
     for version in [0u8, 1, 2, 4, 255] {
         let mut future = item.clone();
         bytes_of(&mut future, HEADER_ATTRIBUTE)[0] = version;
-        let error = refused(&cipher, &future).await;
+        let error = refused(&keys, &future).await;
         assert!(
             matches!(error, Error::Data(DataError::UnsupportedVersion { version: v, supported: 3 }) if v == version),
             "{error:?}"
@@ -464,16 +460,16 @@ async fn an_unknown_format_version_is_refused_before_anything_else() {
     let mut future = item.clone();
     future.insert(HEADER_ATTRIBUTE, AttributeValue::B(vec![4]));
     assert!(matches!(
-        refused(&cipher, &future).await,
+        refused(&keys, &future).await,
         Error::Data(DataError::UnsupportedVersion { version: 4, .. })
     ));
 }
 
 #[tokio::test]
 async fn a_wrong_key_encryption_key_with_the_same_id_fails_to_unwrap() {
-    let writer = Cipher::new(local("k1", 1));
+    let writer = Keys::new(local("k1", 1));
     let item = encrypted_profile(&writer, "alice", "profile").await;
-    let reader = Cipher::new(local("k1", 2));
+    let reader = Keys::new(local("k1", 2));
     let error = refused(&reader, &item).await;
     assert!(
         matches!(&error, Error::Key(KeyError::UnwrapFailed { key_id }) if key_id == "k1"),
@@ -483,9 +479,9 @@ async fn a_wrong_key_encryption_key_with_the_same_id_fails_to_unwrap() {
 
 #[tokio::test]
 async fn an_unknown_key_id_is_named_in_the_error() {
-    let writer = Cipher::new(local("2026-01", 1));
+    let writer = Keys::new(local("2026-01", 1));
     let item = encrypted_profile(&writer, "alice", "profile").await;
-    let reader = Cipher::new(local("2026-11", 1));
+    let reader = Keys::new(local("2026-11", 1));
     let error = refused(&reader, &item).await;
     assert!(
         matches!(&error, Error::Key(KeyError::UnknownKeyId { key_id }) if key_id == "2026-01"),
@@ -496,18 +492,18 @@ async fn an_unknown_key_id_is_named_in_the_error() {
 
 #[tokio::test]
 async fn a_key_rotated_out_but_kept_for_reads_still_decrypts() {
-    let old = Cipher::new(local("2026-01", 1));
+    let old = Keys::new(local("2026-01", 1));
     let before = encrypted_profile(&old, "alice", "profile").await;
 
     let rotated = LocalKeyring::new("2026-11", &key(2))
         .unwrap()
         .with_read_key("2026-01", &key(1))
         .unwrap();
-    let cipher = Cipher::new(rotated);
-    assert_profile_opens(&cipher, &before).await;
+    let keys = Keys::new(rotated);
+    assert_profile_opens(&keys, &before).await;
 
-    let after = encrypted_profile(&cipher, "alice", "profile").await;
-    assert_profile_opens(&cipher, &after).await;
+    let after = encrypted_profile(&keys, "alice", "profile").await;
+    assert_profile_opens(&keys, &after).await;
     // New writes use the new primary key: the old keyring alone cannot read them.
     let error = refused(&old, &after).await;
     assert!(
@@ -519,11 +515,11 @@ async fn a_key_rotated_out_but_kept_for_reads_still_decrypts() {
 #[tokio::test]
 async fn a_key_provider_that_is_down_fails_closed() {
     let (keyring, down) = Switchable::new(local("k1", 1));
-    let cipher = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::with_cache_limits(keyring, CacheLimits::disabled());
+    let item = encrypted_profile(&keys, "alice", "profile").await;
 
     down.store(true, std::sync::atomic::Ordering::SeqCst);
-    let error = refused(&cipher, &item).await;
+    let error = refused(&keys, &item).await;
     assert!(
         matches!(error, Error::Key(KeyError::Provider { .. })),
         "{error:?}"
@@ -533,7 +529,7 @@ async fn a_key_provider_that_is_down_fails_closed() {
     let mut unwritten = profile("bob", "profile");
     let before = unwritten.clone();
     let error = clean(
-        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut unwritten, &profile_secrets())
+        crypt_model::hazmat::encrypt(&keys, &PROFILES, &mut unwritten, &profile_secrets())
             .await
             .unwrap_err(),
     );
@@ -544,24 +540,24 @@ async fn a_key_provider_that_is_down_fails_closed() {
     assert_eq!(unwritten, before);
 
     down.store(false, std::sync::atomic::Ordering::SeqCst);
-    assert_profile_opens(&cipher, &item).await;
+    assert_profile_opens(&keys, &item).await;
 }
 
 #[tokio::test]
 async fn missing_or_mistyped_attributes_are_named() {
-    let cipher = Cipher::new(local("k1", 1));
-    let item = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let item = encrypted_profile(&keys, "alice", "profile").await;
 
     let mut no_header = item.clone();
     no_header.remove(HEADER_ATTRIBUTE);
-    let error = refused(&cipher, &no_header).await;
+    let error = refused(&keys, &no_header).await;
     assert!(
         matches!(&error, Error::Data(DataError::Missing { attribute }) if attribute == HEADER_ATTRIBUTE)
     );
 
     let mut text_header = item.clone();
     text_header.insert(HEADER_ATTRIBUTE, s("AQID"));
-    let error = refused(&cipher, &text_header).await;
+    let error = refused(&keys, &text_header).await;
     assert!(
         matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == HEADER_ATTRIBUTE)
     );
@@ -570,21 +566,21 @@ async fn missing_or_mistyped_attributes_are_named() {
     // is not echoed in the error.
     let mut plain_ssn = item.clone();
     plain_ssn.insert("ssn", s(SSN));
-    let error = refused(&cipher, &plain_ssn).await;
+    let error = refused(&keys, &plain_ssn).await;
     assert!(
         matches!(&error, Error::Data(DataError::Malformed { attribute, .. }) if attribute == "ssn")
     );
 
     let mut no_sort_key = item.clone();
     no_sort_key.remove("kind");
-    let error = refused(&cipher, &no_sort_key).await;
+    let error = refused(&keys, &no_sort_key).await;
     assert!(matches!(&error, Error::Data(DataError::Missing { attribute }) if attribute == "kind"));
 
     // An owner that is not a string belongs to no one: the owner gate refuses everybody, before
     // anything else of the item is read.
     let mut numeric_owner = item.clone();
     numeric_owner.insert("user_id", AttributeValue::N("1".into()));
-    let error = refused(&cipher, &numeric_owner).await;
+    let error = refused(&keys, &numeric_owner).await;
     assert!(
         matches!(&error, Error::Access(AccessError::Denied { .. })),
         "{error:?}"
@@ -593,13 +589,13 @@ async fn missing_or_mistyped_attributes_are_named() {
 
 #[tokio::test]
 async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_item_alone() {
-    let cipher = Cipher::new(local("k1", 1));
+    let keys = Keys::new(local("k1", 1));
 
     let mut reserved = profile("alice", "profile");
     reserved.insert("__cm_extra", s("x"));
     let before = reserved.clone();
     let error = clean(
-        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut reserved, &profile_secrets())
+        crypt_model::hazmat::encrypt(&keys, &PROFILES, &mut reserved, &profile_secrets())
             .await
             .unwrap_err(),
     );
@@ -612,7 +608,7 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
     let mut secrets = profile_secrets();
     secrets.insert("display_name", &"Alice".to_owned()).unwrap();
     let error = clean(
-        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut undeclared, &secrets)
+        crypt_model::hazmat::encrypt(&keys, &PROFILES, &mut undeclared, &secrets)
             .await
             .unwrap_err(),
     );
@@ -624,7 +620,7 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
     let mut doubled = profile("alice", "profile");
     doubled.insert("ssn", s("placeholder"));
     let error = clean(
-        crypt_model::hazmat::encrypt(&cipher, &PROFILES, &mut doubled, &profile_secrets())
+        crypt_model::hazmat::encrypt(&keys, &PROFILES, &mut doubled, &profile_secrets())
             .await
             .unwrap_err(),
     );
@@ -635,9 +631,9 @@ async fn writes_refuse_reserved_undeclared_and_doubled_attributes_and_leave_the_
 
 #[tokio::test]
 async fn two_encryptions_of_the_same_record_differ() {
-    let cipher = Cipher::new(local("k1", 1));
-    let a = encrypted_profile(&cipher, "alice", "profile").await;
-    let b = encrypted_profile(&cipher, "alice", "profile").await;
+    let keys = Keys::new(local("k1", 1));
+    let a = encrypted_profile(&keys, "alice", "profile").await;
+    let b = encrypted_profile(&keys, "alice", "profile").await;
     for attribute in [SEALED_ATTRIBUTE, HEADER_ATTRIBUTE] {
         assert_ne!(
             a.get(attribute),
@@ -649,10 +645,10 @@ async fn two_encryptions_of_the_same_record_differ() {
 
 #[tokio::test]
 async fn the_raw_decrypt_opens_only_for_the_owner_and_decides_before_any_unwrap() {
-    let writer = Cipher::new(local("k1", 1));
+    let writer = Keys::new(local("k1", 1));
     let item = encrypted_profile(&writer, "alice", "profile").await;
     let (keyring, down) = Switchable::new(local("k1", 1));
-    let reader = Cipher::with_cache_limits(keyring, CacheLimits::disabled());
+    let reader = Keys::with_cache_limits(keyring, CacheLimits::disabled());
     for caller in [
         Caller::user("mallory").unwrap(),
         Caller::user("Alice").unwrap(),

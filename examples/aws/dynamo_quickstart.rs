@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crypt_model::{Caller, Cipher, EncryptedItem, Sensitive, Table, TableRef};
+use crypt_model::{Caller, EncryptedItem, Keys, Sensitive, Table, TableRef};
 use crypt_model_dynamo::{
     DynamoStore, KmsKeyring, ProvisionOptions, aws_sdk_dynamodb, aws_sdk_kms, item_from_sdk,
     provision,
@@ -49,17 +49,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or_else(|| config("KMS returned no key".into()))?;
     // Configure a key id, a key ARN or an alias: it is resolved once to the key's ARN, which
     // every item's header then names.
-    let cipher = Arc::new(Cipher::new(KmsKeyring::connect(kms, &key_id, &[]).await?));
+    let keys = Arc::new(Keys::new(KmsKeyring::connect(kms, &key_id, &[]).await?));
 
     // The physical table name comes from configuration; the logical one (`profiles`) is bound
     // into the ciphertexts.
     let table = TableRef::for_schema("quickstart-profiles", &Profile::SCHEMA)?;
     provision(&dynamo, &table, ProvisionOptions::default()).await?;
-    let profiles = Table::<Profile, _>::named(
-        DynamoStore::new(dynamo.clone()),
-        cipher.clone(),
-        table.name(),
-    )?;
+    let profiles =
+        Table::<Profile, _>::named(DynamoStore::new(dynamo.clone()), keys.clone(), table.name())?;
 
     let alice = Caller::user("alice")?;
     let mut profile = Profile {
@@ -102,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "FOUND (bug!)"
         }
     );
-    println!("KMS calls: {:?}", cipher.keyring_calls());
+    println!("KMS calls: {:?}", keys.keyring_calls());
     Ok(())
 }
 

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use crypt_model::{
-    Caller, Cipher, EncryptedItem, Error, IndexSecret, KeyProviderError, LocalKeyring, MemoryStore,
+    Caller, EncryptedItem, Error, IndexSecret, KeyProviderError, Keys, LocalKeyring, MemoryStore,
     Sensitive, Store, Table, TableRef,
 };
 use crypt_model_dynamo::{
@@ -312,8 +312,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port())).await?;
     let routes = match dynamo_endpoint() {
         None => {
-            let cipher = Cipher::new(LocalKeyring::generate()?).with_index_secret(index_secret);
-            let profiles = Table::new(MemoryStore::new(), Arc::new(cipher))?;
+            let keys = Keys::new(LocalKeyring::generate()?).with_index_secret(index_secret);
+            let profiles = Table::new(MemoryStore::new(), Arc::new(keys))?;
             router(App { profiles, tokens })
         }
         Some(endpoint) => {
@@ -327,13 +327,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|m| m.key_id);
             let key = key.ok_or("KMS returned no key")?;
             let keyring = KmsKeyring::connect(kms, &key, &[]).await?;
-            let cipher = Cipher::new(keyring).with_index_secret(index_secret);
+            let keys = Keys::new(keyring).with_index_secret(index_secret);
             // The physical table: configuration, never input.
             let table = TableRef::for_schema("profile-service", &Profile::SCHEMA)?;
             let dynamo = aws_sdk_dynamodb::Client::new(&config);
             provision(&dynamo, &table, ProvisionOptions::default()).await?;
             let store = DynamoStore::new(dynamo);
-            let profiles = Table::named(store, Arc::new(cipher), table.name())?;
+            let profiles = Table::named(store, Arc::new(keys), table.name())?;
             router(App { profiles, tokens })
         }
     };

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use crypt_model::access::Gate;
-use crypt_model::{Caller, Cipher, EncryptedItem, Error, Grant, LocalKeyring, Sensitive};
+use crypt_model::{Caller, EncryptedItem, Error, Grant, Keys, LocalKeyring, Sensitive};
 use crypt_model_dynamo::aws_lambda_events::event::dynamodb::Event;
 use crypt_model_dynamo::{ChangeKind, StreamDecoder};
 use serde_json::{Value, json};
@@ -36,12 +36,12 @@ struct Profile {
 }
 
 /// What the function holds between invocations: the decoder of its table's stream, its grant,
-/// and the cipher (whose key cache then serves many records per KMS call).
+/// and the keys (whose key cache then serves many records per KMS call).
 struct Consumer {
     decoder: StreamDecoder<Profile>,
     gate: Gate<Profile>,
     service: Caller,
-    cipher: Arc<Cipher>,
+    keys: Arc<Keys>,
 }
 
 /// Handles one event: a line per action taken, and the sequence numbers of the records that
@@ -72,7 +72,7 @@ async fn act(
 ) -> Result<String, Error> {
     let change = change?;
     let open = |sealed: crypt_model::Sealed<Profile>| {
-        sealed.open_with(&consumer.service, &consumer.gate, &consumer.cipher)
+        sealed.open_with(&consumer.service, &consumer.gate, &consumer.keys)
     };
     // Who the record belongs to comes from an opened image (verified); a removal without an old
     // image has only its key, as DynamoDB reported it.
@@ -114,14 +114,14 @@ async fn act(
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate()?));
+    let keys = Arc::new(Keys::new(LocalKeyring::generate()?));
     let consumer = Consumer {
         decoder: StreamDecoder::new("prod-profiles")?,
         gate: Gate::new().with_grant(Grant::read("welcome-mailer")?),
         service: Caller::service("welcome-mailer")?,
-        cipher: cipher.clone(),
+        keys: keys.clone(),
     };
-    let event = demo_event(&cipher).await?;
+    let event = demo_event(&keys).await?;
     let (actions, failed) = handle(&consumer, &event).await?;
     for action in actions {
         println!("{action}");
@@ -132,7 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The event DynamoDB would deliver for: alice's and bob's profiles inserted, alice's modified,
 /// bob's removed, and a record whose image was edited in the table (carol's plan).
-async fn demo_event(cipher: &Cipher) -> Result<Event, Box<dyn std::error::Error>> {
+async fn demo_event(keys: &Keys) -> Result<Event, Box<dyn std::error::Error>> {
     let image = |user: &str, email: &str, plan: &str| {
         let profile = Profile {
             user_id: user.into(),
@@ -140,7 +140,7 @@ async fn demo_event(cipher: &Cipher) -> Result<Event, Box<dyn std::error::Error>
             plan: plan.into(),
         };
         async move {
-            let item = profile.to_item(cipher).await?;
+            let item = profile.to_item(keys).await?;
             Ok::<Value, Box<dyn std::error::Error>>(serde_json::from_str(&item.to_dynamodb_json())?)
         }
     };

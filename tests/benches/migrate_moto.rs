@@ -19,7 +19,7 @@ use std::time::Instant;
 use aws_sdk_dynamodb::types::AttributeValue as Sdk;
 use crypt_model::lifecycle::Job;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Grant, Item, LocalKeyring, Sensitive, Store,
+    AttributeValue, Caller, EncryptedItem, Grant, Item, Keys, LocalKeyring, Sensitive, Store,
     Table, TableRef,
 };
 use crypt_model_dynamo::{DynamoStore, ProvisionOptions, provision};
@@ -214,8 +214,8 @@ async fn scan_update_loop(
 
 /// The migration job, with as many segments as the loops have lanes.
 async fn job(store: &DynamoStore, table: &TableRef, records: usize, concurrency: usize) -> f64 {
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let customers = Table::<Customer, _>::named(store.clone(), cipher, table.name())
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let customers = Table::<Customer, _>::named(store.clone(), keys, table.name())
         .unwrap()
         .with_grant(Grant::read("job").unwrap())
         .with_grant(Grant::write("job").unwrap());

@@ -24,14 +24,14 @@ mod tests {
 
     #[tokio::test]
     async fn round_trips() {
-        let cipher = vault::Cipher::new(vault::LocalKeyring::generate().unwrap());
+        let keys = vault::Keys::new(vault::LocalKeyring::generate().unwrap());
         let note = Note {
             user: "u".into(),
             body: Sensitive::new("hi".into()),
         };
-        let item = note.to_item(&cipher).await.unwrap();
+        let item = note.to_item(&keys).await.unwrap();
         let opened = Note::from_item(item)
-            .open(&vault::Caller::user("u").unwrap(), &cipher)
+            .open(&vault::Caller::user("u").unwrap(), &keys)
             .await
             .unwrap();
         assert_eq!(opened.body.expose_secret(), "hi");

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crypt_model::{Cipher, EncryptedItem, Grant, LocalKeyring, MemoryStore, Sensitive, Table};
+use crypt_model::{Keys, EncryptedItem, Grant, LocalKeyring, MemoryStore, Sensitive, Table};
 
 #[derive(EncryptedItem)]
 #[crypt_model(table = "profiles")]
@@ -23,8 +23,8 @@ struct Order {
 }
 
 fn main() {
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let profiles = Table::<Profile, _>::new(MemoryStore::new(), cipher).unwrap();
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let profiles = Table::<Profile, _>::new(MemoryStore::new(), keys).unwrap();
     // A grant names its model by type: one meant for orders cannot be given on profiles.
     let grant = Grant::<Order>::read("support-tool").unwrap();
     let _ = profiles.with_grant(grant);

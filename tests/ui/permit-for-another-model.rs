@@ -1,5 +1,5 @@
 use crypt_model::access::{Gate, Permit};
-use crypt_model::{Caller, Cipher, EncryptedItem, Sealed, Sensitive};
+use crypt_model::{Caller, Keys, EncryptedItem, Sealed, Sensitive};
 
 #[derive(EncryptedItem)]
 #[crypt_model(table = "profiles")]
@@ -21,7 +21,7 @@ struct Note {
     body: Sensitive<String>,
 }
 
-async fn open_a_note(gate: &Gate<Profile>, caller: &Caller, note: Sealed<Note>, cipher: &Cipher) {
+async fn open_a_note(gate: &Gate<Profile>, caller: &Caller, note: Sealed<Note>, keys: &Keys) {
     // A gate decides for one model: the profiles' policy cannot admit a note...
     let permit = gate.admit(caller, note).unwrap();
 }

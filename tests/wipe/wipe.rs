@@ -14,7 +14,7 @@ use crypt_model::keyring::{
 };
 use crypt_model::plaintext::Plaintext;
 use crypt_model::{
-    AttributeValue, Caller, Cipher, IndexSecret, Item, LocalKeyring, Result, Schema, Sensitive,
+    AttributeValue, Caller, IndexSecret, Item, Keys, LocalKeyring, Result, Schema, Sensitive,
     SerdePlaintext, zeroize::Zeroize,
 };
 use crypt_model_wipe_tests::Searching;
@@ -126,7 +126,7 @@ fn put<T: Plaintext + PartialEq + Debug + 'static>(
 
 #[tokio::test]
 async fn encrypting_and_decrypting_values_of_every_shape_leave_no_copy_in_freed_memory() {
-    let cipher = Cipher::new(LocalKeyring::new("k1", &[1; 32]).unwrap());
+    let keys = Keys::new(LocalKeyring::new("k1", &[1; 32]).unwrap());
     let mut item = Item::from_iter([("owner", s("alice"))]);
     let mut plaintexts = Plaintexts::new();
     // Long and many-element values make every buffer grow many times while encoding.
@@ -196,13 +196,13 @@ async fn encrypting_and_decrypting_values_of_every_shape_leave_no_copy_in_freed_
             Sensitive::new(secret(VALUES, 11).into_boxed_str()),
         )),
     ];
-    crypt_model::hazmat::encrypt(&cipher, &VAULT, &mut item, &plaintexts)
+    crypt_model::hazmat::encrypt(&keys, &VAULT, &mut item, &plaintexts)
         .await
         .unwrap();
     drop(plaintexts);
     assert_eq!(found(VALUES), 0, "encoding and encrypting left a copy");
 
-    let mut opened = crypt_model::hazmat::decrypt(&cipher, &VAULT, &item, &alice())
+    let mut opened = crypt_model::hazmat::decrypt(&keys, &VAULT, &item, &alice())
         .await
         .unwrap();
     for check in checks {
@@ -261,8 +261,8 @@ impl KnownDataKey {
 #[tokio::test]
 async fn data_keys_leave_no_copy_when_cached_evicted_and_dropped() {
     // Writers and readers of many tables: the caches grow, and the reader's evicts.
-    let writer = Cipher::new(KnownDataKey);
-    let reader = Cipher::with_cache_limits(
+    let writer = Keys::new(KnownDataKey);
+    let reader = Keys::with_cache_limits(
         KnownDataKey,
         crypt_model::CacheLimits::default().max_unwrapped_keys(3),
     );

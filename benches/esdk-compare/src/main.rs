@@ -26,7 +26,7 @@ use aws_db_esdk::material_providers::client as mpl_client;
 use aws_db_esdk::material_providers::types::material_providers_config::MaterialProvidersConfig;
 use aws_db_esdk::material_providers::types::{AesWrappingAlg, DbeAlgorithmSuiteId};
 use aws_sdk_dynamodb::types::AttributeValue as Ddb;
-use crypt_model::{Caller, Cipher, EncryptedItem, LocalKeyring, Sensitive};
+use crypt_model::{Caller, Keys, EncryptedItem, LocalKeyring, Sensitive};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]
@@ -154,19 +154,19 @@ fn main() -> Result<(), BoxError> {
     let _context = runtime.enter();
 
     // crypt-model, through the derive, with a local key and the default cache.
-    let cipher = Cipher::new(LocalKeyring::new(
+    let keys = Keys::new(LocalKeyring::new(
         "bench",
         &(1u8..=32).collect::<Vec<u8>>(),
     )?);
     let record = reference();
-    let stored = run(&runtime, record.to_item(&cipher))?;
+    let stored = run(&runtime, record.to_item(&keys))?;
     let owner = Caller::user(OWNER).unwrap();
     let (cm_encrypt, cm_encrypt_allocs) = measure(20_000, || {
-        run(&runtime, record.to_item(&cipher)).unwrap();
+        run(&runtime, record.to_item(&keys)).unwrap();
     });
     let (cm_decrypt, cm_decrypt_allocs) = measure(20_000, || {
         let sealed = Reference::from_item(stored.clone());
-        run(&runtime, sealed.open(&owner, &cipher)).unwrap();
+        run(&runtime, sealed.open(&owner, &keys)).unwrap();
     });
 
     println!("Reference item, microseconds per item (best of 5 rounds), heap allocations per item");
@@ -246,7 +246,7 @@ fn main() -> Result<(), BoxError> {
     }
 
     // Key-provider budget with the default cache.
-    let writer = Cipher::new(LocalKeyring::new(
+    let writer = Keys::new(LocalKeyring::new(
         "bench",
         &(1u8..=32).collect::<Vec<u8>>(),
     )?);
@@ -254,7 +254,7 @@ fn main() -> Result<(), BoxError> {
     for _ in 0..10_000 {
         items.push(run(&runtime, record.to_item(&writer))?);
     }
-    let reader = Cipher::new(LocalKeyring::new(
+    let reader = Keys::new(LocalKeyring::new(
         "bench",
         &(1u8..=32).collect::<Vec<u8>>(),
     )?);

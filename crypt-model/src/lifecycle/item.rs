@@ -104,7 +104,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             (JobKind::Backfill, false) => Step::Backfill,
             (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id == self.primary => unchanged(),
             // A record under its owner's key names no key-encryption key: its key is in a row of
-            // the key table, which `Cipher::rewrap_owner_keys` rewraps.
+            // the key table, which `Keys::rewrap_owner_keys` rewraps.
             (JobKind::Rewrap, false) if stored.header().is_some_and(Header::is_owner_key) => {
                 unchanged()
             }
@@ -224,7 +224,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         let rewrapped = match known {
             Some(rewrapped) => rewrapped,
             None => {
-                let shared = self.records.cipher().shared_keys();
+                let shared = self.records.keys().shared_keys();
                 let Some(admission) = permit.admission() else {
                     return record_failure(format::header_integrity());
                 };

@@ -21,7 +21,7 @@ pub struct KindInfo {
     /// owner, under the owner's key).
     pub new_data_key: bool,
     /// Whether it is a rotation of the key-encryption key, which for a model with a key per
-    /// owner goes on with the key table's rows ([`Cipher::rewrap_owner_keys`](crate::Cipher::rewrap_owner_keys)).
+    /// owner goes on with the key table's rows ([`Keys::rewrap_owner_keys`](crate::Keys::rewrap_owner_keys)).
     pub rotation: bool,
 }
 

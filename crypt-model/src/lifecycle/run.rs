@@ -103,7 +103,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             // A dry run seals nothing: it reports the key a record would be under.
             JobKind::Migrate | JobKind::Backfill if !self.dry_run => None,
             JobKind::Reencrypt | JobKind::Rewrap | JobKind::Migrate | JobKind::Backfill => {
-                Some(records.cipher().current_key_id(schema.table()).await?)
+                Some(records.keys().current_key_id(schema.table()).await?)
             }
             _ => None,
         };

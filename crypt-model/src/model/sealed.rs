@@ -7,9 +7,9 @@ use std::marker::PhantomData;
 use super::EncryptedItem;
 use crate::access::{Caller, ErasePermit, Gate, Logged, Permit, Scope, fingerprint};
 use crate::attribute::AttributeValue;
-use crate::cipher::Cipher;
 use crate::error::Result;
 use crate::format::StoredRecord;
+use crate::keys::Keys;
 use crate::record::{self, PlaintextReads};
 
 /// A record read from storage but not opened: its key and owner are readable, its sensitive
@@ -73,8 +73,8 @@ impl<T: EncryptedItem> Sealed<T> {
     ///
     /// [`AccessError::Denied`](crate::error::AccessError::Denied) for anyone but the owner; then as
     /// [`Permit::open`].
-    pub async fn open(self, caller: &Caller, cipher: &Cipher) -> Result<T> {
-        self.open_with(caller, &Gate::new(), cipher).await
+    pub async fn open(self, caller: &Caller, keys: &Keys) -> Result<T> {
+        self.open_with(caller, &Gate::new(), keys).await
     }
 
     /// Opens the record for `caller` under `gate`: its owner, or a service `gate` grants
@@ -85,8 +85,8 @@ impl<T: EncryptedItem> Sealed<T> {
     ///
     /// [`AccessError::Denied`](crate::error::AccessError::Denied) for anyone the gate refuses; then
     /// as [`Permit::open`].
-    pub async fn open_with(self, caller: &Caller, gate: &Gate<T>, cipher: &Cipher) -> Result<T> {
-        gate.admit(caller, self)?.open(cipher).await
+    pub async fn open_with(self, caller: &Caller, gate: &Gate<T>, keys: &Keys) -> Result<T> {
+        gate.admit(caller, self)?.open(keys).await
     }
 }
 
@@ -97,21 +97,21 @@ impl<T: EncryptedItem> Gate<T> {
     /// [`AccessError::Denied`](crate::error::AccessError::Denied) (logged), and no key is unwrapped.
     ///
     /// ```
-    /// # use crypt_model::{Caller, Cipher, EncryptedItem, Grant, LocalKeyring, Sensitive};
+    /// # use crypt_model::{Caller, Keys, EncryptedItem, Grant, LocalKeyring, Sensitive};
     /// use crypt_model::access::Gate;
     /// # #[derive(EncryptedItem)]
     /// # #[crypt_model(table = "profiles")]
     /// # struct Profile { #[partition_key] #[owner] user_id: String, #[sensitive] ssn: Sensitive<String> }
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), crypt_model::Error> {
-    /// # let cipher = Cipher::new(LocalKeyring::generate()?);
+    /// # let keys = Keys::new(LocalKeyring::generate()?);
     /// # let record = Profile { user_id: "alice".into(), ssn: Sensitive::new("078-05-1120".into()) };
-    /// # let item = record.to_item(&cipher).await?;
+    /// # let item = record.to_item(&keys).await?;
     /// // A stream consumer with a read grant: the gate decides, then the permit opens.
     /// let gate = Gate::new().with_grant(Grant::read("search-indexer")?);
     /// let sealed = Profile::from_item(item);
     /// let permit = gate.admit(&Caller::service("search-indexer")?, sealed)?;
-    /// let profile = permit.open(&cipher).await?;
+    /// let profile = permit.open(&keys).await?;
     /// assert_eq!(profile.ssn.expose_secret(), "078-05-1120");
     /// # Ok(()) }
     /// ```
@@ -129,7 +129,7 @@ impl<T: EncryptedItem> Gate<T> {
 }
 
 impl<T: EncryptedItem> Permit<T> {
-    /// Opens the admitted record: its data key (from `cipher`'s keys for the model), the key
+    /// Opens the admitted record: its data key (from `keys`, the model's key source), the key
     /// commitment, the whole item's authentication, then each field. A record edited or copied
     /// in storage gives [`IntegrityError`](crate::error::IntegrityError) and no plaintext.
     ///
@@ -142,8 +142,8 @@ impl<T: EncryptedItem> Permit<T> {
     /// storage; [`Error::Data`](crate::Error::Data) when it is malformed or of a format version
     /// this build does not read; [`Error::Storage`](crate::Error::Storage) when the key table's
     /// store fails.
-    pub async fn open(self, cipher: &Cipher) -> Result<T> {
-        let source = cipher.source_ref(&T::SCHEMA)?;
+    pub async fn open(self, keys: &Keys) -> Result<T> {
+        let source = keys.source_ref(&T::SCHEMA)?;
         open_permitted(self, source, PlaintextReads::Logged).await
     }
 }

@@ -58,7 +58,12 @@ pub(crate) async fn open_fields<T>(
                     if let Error::Integrity(IntegrityError { attribute }) = error {
                         // A security event worth an alert; the record's key may itself be personal
                         // data, so only the table and the attribute are logged.
-                        tracing::warn!(table = schema.table(), attribute, "integrity check failed");
+                        tracing::warn!(
+                            target: "crypt_model::integrity",
+                            table = schema.table(),
+                            attribute,
+                            "integrity check failed"
+                        );
                     }
                 })?;
             let mut plaintexts = Plaintexts::with_capacity(schema.sensitive().len());

@@ -40,11 +40,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
         let permit = self.records.gate.erase_permit(caller, owner)?;
         // A table of a model with a key per owner is made only with a key table.
-        let keys = self.cipher().owner_keys().ok_or_else(|| {
+        let keys = self.keys().owner_keys().ok_or_else(|| {
             Error::Config(ConfigError::Unsupported {
                 table: schema.table().to_owned(),
                 operation: "erase_owner",
-                reason: "the cipher has no key table: give it one with `Cipher::with_owner_keys`"
+                reason: "these keys have no key table: give it one with `Keys::with_owner_keys`"
                     .to_owned(),
             })
         })?;

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::access::{Caller, Gate, Logged, Permit, Scope};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::blind_index::IndexSecrets;
-use crate::cipher::Cipher;
 use crate::error::{Error, Result};
 use crate::format::{self, Layout, Sealing, StoredRecord};
 use crate::key_source::KeySource;
 use crate::keyring::WrappedDataKey;
+use crate::keys::Keys;
 use crate::model::{EncryptedItem, open_permitted};
 use crate::plaintexts::Plaintexts;
 use crate::random;
@@ -27,22 +27,22 @@ pub(crate) struct Records<T, S> {
     pub(crate) store: Checked<S>,
     pub(crate) table: TableRef,
     pub(crate) gate: Gate<T>,
-    cipher: Arc<Cipher>,
+    keys: Arc<Keys>,
     source: Arc<dyn KeySource>,
     search: IndexSecrets,
     plaintext_reads: AtomicU64,
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
-    /// The records of `T` in `table` of `store`, with the keys `cipher` holds for the model.
-    pub(crate) fn new(store: S, cipher: Arc<Cipher>, table: TableRef) -> Result<Self> {
-        let source = cipher.source_for(&T::SCHEMA)?;
-        let search = cipher.index_secrets().clone();
+    /// The records of `T` in `table` of `store`, with the keys `keys` holds for the model.
+    pub(crate) fn new(store: S, keys: Arc<Keys>, table: TableRef) -> Result<Self> {
+        let source = keys.source_for(&T::SCHEMA)?;
+        let search = keys.index_secrets().clone();
         Ok(Records {
             store: Checked::new(store),
             table,
             gate: Gate::new(),
-            cipher,
+            keys,
             source,
             search,
             plaintext_reads: AtomicU64::new(0),
@@ -50,8 +50,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     }
 
     /// The keys the table was given.
-    pub(crate) fn cipher(&self) -> &Cipher {
-        &self.cipher
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     /// The index secrets.

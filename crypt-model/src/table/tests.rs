@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::format::header::PARSES;
-use crate::{Caller, Cipher, EncryptedItem, LocalKeyring, MemoryStore, Query, Sensitive, Table};
+use crate::{Caller, EncryptedItem, Keys, LocalKeyring, MemoryStore, Query, Sensitive, Table};
 
 #[derive(crate::EncryptedItem, Debug)]
 #[crypt_model(table = "notes")]
@@ -28,8 +28,8 @@ async fn parses<R>(f: impl std::future::Future<Output = R>) -> (R, usize) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_read_parses_the_stored_header_once() {
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let notes = Table::<Note, _>::new(MemoryStore::new(), cipher.clone()).unwrap();
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let notes = Table::<Note, _>::new(MemoryStore::new(), keys.clone()).unwrap();
     let alice = Caller::user("alice").unwrap();
     for n in 0..3 {
         let mut note = Note {
@@ -63,7 +63,7 @@ async fn a_read_parses_the_stored_header_once() {
     );
 
     let item = notes.store().items("notes").remove(0);
-    let (opened, count) = parses(async { Note::from_item(item).open(&alice, &cipher).await }).await;
+    let (opened, count) = parses(async { Note::from_item(item).open(&alice, &keys).await }).await;
     opened.unwrap();
     assert_eq!(count, 1, "Sealed::open");
 
@@ -79,8 +79,8 @@ async fn only_a_permit_to_read_opens_a_record_and_its_admission_names_that_recor
     use crate::access::{Logged, Scope};
     use crate::error::{AccessError, Error};
 
-    let cipher = Arc::new(Cipher::new(LocalKeyring::generate().unwrap()));
-    let notes = Table::<Note, _>::new(MemoryStore::new(), cipher).unwrap();
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let notes = Table::<Note, _>::new(MemoryStore::new(), keys).unwrap();
     let alice = Caller::user("alice").unwrap();
     let mut note = Note {
         user_id: "alice".into(),

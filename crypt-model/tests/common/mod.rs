@@ -21,7 +21,7 @@ pub use secrets::*;
 use std::sync::Arc;
 
 use crypt_model::hazmat::Plaintexts;
-use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Schema};
+use crypt_model::{AttributeValue, Caller, Item, Keys, LocalKeyring, Schema};
 
 /// A model whose owner is its partition key, with a sort key.
 pub const PROFILES: Schema = Schema::new("profiles", "user_id", "user_id")
@@ -63,31 +63,31 @@ pub fn profile_secrets() -> Plaintexts {
 }
 
 /// A profile of `owner`, encrypted.
-pub async fn encrypted_profile(cipher: &Cipher, owner: &str, kind: &str) -> Item {
+pub async fn encrypted_profile(keys: &Keys, owner: &str, kind: &str) -> Item {
     let mut item = profile(owner, kind);
-    crypt_model::hazmat::encrypt(cipher, &PROFILES, &mut item, &profile_secrets())
+    crypt_model::hazmat::encrypt(keys, &PROFILES, &mut item, &profile_secrets())
         .await
         .unwrap();
     item
 }
 
 /// An order of `customer`, encrypted.
-pub async fn encrypted_order(cipher: &Cipher, order_no: &str, customer: &str) -> Item {
+pub async fn encrypted_order(keys: &Keys, order_no: &str, customer: &str) -> Item {
     let mut item = Item::from_iter([
         ("order_no", AttributeValue::N(order_no.to_owned())),
         ("customer", s(customer)),
     ]);
     let mut p = Plaintexts::new();
     p.insert("card", &CARD.to_owned()).unwrap();
-    crypt_model::hazmat::encrypt(cipher, &ORDERS, &mut item, &p)
+    crypt_model::hazmat::encrypt(keys, &ORDERS, &mut item, &p)
         .await
         .unwrap();
     item
 }
 
 /// Decrypts a profile and checks every field.
-pub async fn assert_profile_opens(cipher: &Cipher, item: &Item) {
-    let mut p = crypt_model::hazmat::decrypt(cipher, &PROFILES, item, &owner(&PROFILES, item))
+pub async fn assert_profile_opens(keys: &Keys, item: &Item) {
+    let mut p = crypt_model::hazmat::decrypt(keys, &PROFILES, item, &owner(&PROFILES, item))
         .await
         .map_err(clean)
         .unwrap();

@@ -164,7 +164,7 @@ async fn task<S: Store + 'static>(
     }
 }
 
-/// Runs the soak on `table` (empty, its cipher with `limits`): a warm-up of a tenth of `ops` per
+/// Runs the soak on `table` (empty, its keys with `limits`): a warm-up of a tenth of `ops` per
 /// task, then `ops` per task, each of the [`TASKS`] tasks seeded; then checks the invariants and
 /// that resident size grew by less than `max_growth` bytes over the measured run. Returns the
 /// report line, with every figure of docs/reliability.md.
@@ -213,7 +213,7 @@ pub async fn soak<S: Store + 'static>(
         assert_eq!(*stored.count.expose_secret(), acknowledged, "counter {n}");
     }
     // The key caches within their limits; memory bounded.
-    let cached = table.cipher().cached_keys();
+    let cached = table.keys().cached_keys();
     assert!(cached.data_keys <= 1, "{cached:?}");
     assert!(
         cached.unwrapped_keys <= limits.unwrapped_keys(),

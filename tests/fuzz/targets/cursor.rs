@@ -18,7 +18,7 @@ fn table() -> &'static (Table<Record, MemoryStore>, tokio::runtime::Runtime) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let table = Table::new(MemoryStore::new(), Arc::clone(&fixture().cipher)).unwrap();
+        let table = Table::new(MemoryStore::new(), Arc::clone(&fixture().keys)).unwrap();
         for owner in ["alice", "bob"] {
             for n in 0..3 {
                 let mut record = Record {

@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use crypt_model::hazmat::Plaintexts;
 use crypt_model::zeroize::Zeroizing;
-use crypt_model::{AttributeValue, Caller, Cipher, Item, LocalKeyring, Schema};
+use crypt_model::{AttributeValue, Caller, Item, Keys, LocalKeyring, Schema};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
@@ -159,8 +159,8 @@ impl Case {
             .with_plain(Box::leak(plain.into_boxed_slice()))
     }
 
-    fn cipher(&self) -> Cipher {
-        Cipher::new(LocalKeyring::new(&self.key_id, &self.kek).unwrap())
+    fn keys(&self) -> Keys {
+        Keys::new(LocalKeyring::new(&self.key_id, &self.kek).unwrap())
     }
 
     /// The plain attributes: the key (the owner) and the authenticated ones.
@@ -207,7 +207,7 @@ fn library_opens(case: &Case, item: &Item) -> Result<Value, String> {
     let mut plaintexts = fixture
         .runtime
         .block_on(crypt_model::hazmat::decrypt(
-            &case.cipher(),
+            &case.keys(),
             &schema,
             item,
             &caller,
@@ -273,7 +273,7 @@ fn check(reference: &mut Reference, case: &Case) -> Result<(), TestCaseError> {
     fixture
         .runtime
         .block_on(crypt_model::hazmat::encrypt(
-            &case.cipher(),
+            &case.keys(),
             &case.schema(),
             &mut sealed,
             &plaintexts,

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use crypt_model::{
-    AttributeValue, Caller, Cipher, EncryptedItem, Item, LocalKeyring, Sealed, Sensitive,
+    AttributeValue, Caller, EncryptedItem, Item, Keys, LocalKeyring, Sealed, Sensitive,
 };
 use crypt_model_fuzz_tests::Measuring;
 use proptest::prelude::*;
@@ -40,9 +40,9 @@ pub(crate) struct Record {
     pub(crate) plan: String,
 }
 
-/// The cipher, a runtime, and a record of alice's sealed under it.
+/// The keys, a runtime, and a record of alice's sealed under it.
 pub(crate) struct Fixture {
-    pub(crate) cipher: Arc<Cipher>,
+    pub(crate) keys: Arc<Keys>,
     pub(crate) runtime: tokio::runtime::Runtime,
     pub(crate) sealed: Item,
     pub(crate) owner: Caller,
@@ -52,7 +52,7 @@ pub(crate) struct Fixture {
 pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let cipher = Arc::new(Cipher::new(
+        let keys = Arc::new(Keys::new(
             LocalKeyring::new("fuzz-key", &[0x42; 32]).unwrap(),
         ));
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -66,10 +66,10 @@ pub(crate) fn fixture() -> &'static Fixture {
             plan: "gold".into(),
         };
         let sealed = runtime
-            .block_on(record.to_item(&cipher))
+            .block_on(record.to_item(&keys))
             .expect("the fixture seals");
         Fixture {
-            cipher,
+            keys,
             runtime,
             sealed,
             owner: Caller::user("alice").unwrap(),
@@ -169,7 +169,7 @@ pub(crate) fn opens_as_sealed(sealed: Sealed<Record>, bound: usize) -> Result<bo
     let opened = bounded(bound, || {
         fixture
             .runtime
-            .block_on(sealed.open(&fixture.owner, &fixture.cipher))
+            .block_on(sealed.open(&fixture.owner, &fixture.keys))
     })?;
     match opened {
         Err(error) => no_plaintext(&error, &error.to_string()).map(|()| false),

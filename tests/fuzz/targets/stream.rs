@@ -239,7 +239,7 @@ pub(crate) fn run() {
         .unwrap();
     let opened = fixture
         .runtime
-        .block_on(sealed.open(&fixture.owner, &fixture.cipher))
+        .block_on(sealed.open(&fixture.owner, &fixture.keys))
         .unwrap();
     assert_eq!(opened.secret.expose_secret(), SECRET);
     let strategy = prop::collection::vec(edit(), 1..4);
