@@ -18,7 +18,7 @@ pub fn endpoint() -> String {
             "CRYPT_MODEL_TEST_ENDPOINT is not set: these tests need a local DynamoDB/KMS server. \
              Run scripts/test, which starts one, or start moto yourself: \
              `python3 -m venv .venv && .venv/bin/pip install 'moto[server,dynamodb]==5.2.5' && \
-             .venv/bin/moto_server -H 127.0.0.1 -p 5000`, then \
+             .venv/bin/python scripts/moto-server 127.0.0.1 5000`, then \
              `export CRYPT_MODEL_TEST_ENDPOINT=http://127.0.0.1:5000`"
         )
     })
