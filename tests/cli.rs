@@ -12,8 +12,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use crypt_model::{Caller, Error, IndexSecret, Keys, OwnerKeys, Table};
-use crypt_model_dynamo::{DynamoStore, KmsKeyring, ProvisionOptions, provision};
+use crypt_model::{Caller, Error, IndexSecret, Keys, OwnerKeys, Table, Tombstones};
+use crypt_model_dynamo::{DynamoStore, KmsErasureKey, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::cli_models::{Account, Customer};
 use crypt_model_tests::draw::Draw;
 use serde_json::{Value, json};
@@ -80,14 +80,69 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// That c1's record reads as erased.
+async fn assert_erased(table: &Table<Customer, DynamoStore>, c1: &crypt_model::Key) {
+    let error = table
+        .get(&Caller::user("c1").unwrap(), c1)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(error, Error::Key(KeyError::OwnerKeyErased { .. })),
+        "{error:?}"
+    );
+}
+
+/// Every row of the key table `table`, raw (a backup of it).
+async fn key_rows(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let page = client.scan().table_name(table).send().await.unwrap();
+    page.items.unwrap_or_default()
+}
+
+/// The key table, its tombstone table and the erasure key's ARN.
+struct KeyTable {
+    keys: String,
+    tombstones: String,
+    erasure_key: String,
+}
+
+impl KeyTable {
+    /// The command line's flags that name them.
+    fn flags(&self) -> [&str; 6] {
+        [
+            "--owner-keys-table",
+            &self.keys,
+            "--tombstone-table",
+            &self.tombstones,
+            "--erasure-key",
+            &self.erasure_key,
+        ]
+    }
+
+    fn owner_keys(&self) -> OwnerKeys {
+        let store = DynamoStore::new(moto::dynamo());
+        let erasure_key = KmsErasureKey::new(moto::kms(), &self.erasure_key).unwrap();
+        let tombstones = Tombstones::new(store.clone(), &self.tombstones, erasure_key).unwrap();
+        OwnerKeys::new(store, &self.keys, tombstones).unwrap()
+    }
+}
+
 /// A reader of the customers, as the application would open them.
-fn customers(name: &str, keys: &str, primary: &str, read: &[&str]) -> Table<Customer, DynamoStore> {
+fn customers(
+    name: &str,
+    keys: &KeyTable,
+    primary: &str,
+    read: &[&str],
+) -> Table<Customer, DynamoStore> {
     let store = DynamoStore::new(moto::dynamo());
     let mut keyring = KmsKeyring::new(moto::kms(), primary).unwrap();
     for key in read {
         keyring = keyring.with_read_key(key).unwrap();
     }
-    let keys = Keys::new(keyring).with_owner_keys(OwnerKeys::new(store.clone(), keys).unwrap());
+    let keys = Keys::new(keyring).with_owner_keys(keys.owner_keys());
     Table::named(store, Arc::new(keys), name).unwrap()
 }
 
@@ -97,15 +152,22 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     let kms = moto::kms();
     let (k1, k2) = (moto::kms_key(&kms).await, moto::kms_key(&kms).await);
     let name = moto::unique("customers");
-    let keys = moto::unique("owner-keys");
-    let reader = customers(&name, &keys, &k1, &[]);
+    let tables = KeyTable {
+        keys: moto::unique("owner-keys"),
+        tombstones: moto::unique("tombstones"),
+        erasure_key: moto::kms_hmac_key(&kms).await,
+    };
+    let keys = tables.keys.clone();
+    let reader = customers(&name, &tables, &k1, &[]);
     provision(&client, reader.table_ref(), ProvisionOptions::default())
         .await
         .unwrap();
-    let key_table = OwnerKeys::new(DynamoStore::new(client.clone()), &keys).unwrap();
-    provision(&client, key_table.table_ref(), ProvisionOptions::default())
-        .await
-        .unwrap();
+    let key_table = tables.owner_keys();
+    for table in [key_table.table_ref(), key_table.tombstones().table_ref()] {
+        provision(&client, table, ProvisionOptions::default())
+            .await
+            .unwrap();
+    }
     // The legacy table: card numbers and SSNs in plaintext.
     for (i, (card, ssn)) in CARDS.iter().zip(SSNS).enumerate() {
         client
@@ -124,18 +186,9 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     let with = |extra: &[&str], key: &str| -> Vec<String> {
         let mut args: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
         args.extend(
-            [
-                "--table",
-                &name,
-                "--model",
-                "customers",
-                "--kms-key",
-                key,
-                "--owner-keys-table",
-                &keys,
-            ]
-            .map(str::to_owned),
+            ["--table", &name, "--model", "customers", "--kms-key", key].map(str::to_owned),
         );
+        args.extend(tables.flags().map(str::to_owned));
         args
     };
     let run = |args: Vec<String>, code: i32| -> Value {
@@ -262,7 +315,7 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     let report = run(with(&["audit", "--json"], &k2), 0);
     assert_eq!(report["owner_key_ids"], json!({ k2.clone(): 3 }));
     assert_eq!(report["integrity"]["opened"], 3);
-    let after = customers(&name, &keys, &k2, &[]);
+    let after = customers(&name, &tables, &k2, &[]);
     let c0 = Customer::key("c0".to_owned()).unwrap();
     let read = after
         .get(&Caller::user("c0").unwrap(), &c0)
@@ -279,19 +332,15 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     assert_eq!(code, 2);
     assert!(err.contains("--yes"), "{err}");
     // The id from standard input (out of the process list), and not echoed.
-    // No KMS key: an erasure calls no key provider, so its role needs no KMS permission.
+    // No data-key KMS key: an erasure unwraps no data key; it signs the tombstone with the
+    // erasure key.
+    let backup = key_rows(&client, &keys).await;
     let erase = [
-        "erase-owner",
-        "--table",
-        &name,
-        "--model",
-        "customers",
-        "--owner-keys-table",
-        &keys,
-        "--owner",
-        "-",
-        "--yes",
-    ];
+        ["erase-owner", "--table", &name, "--model", "customers"].as_slice(),
+        &tables.flags(),
+        &["--owner", "-", "--yes"],
+    ]
+    .concat();
     let mut child = operator_command(&erase)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -314,15 +363,25 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("nothing erased"), "{out}");
     let c1 = Customer::key("c1".to_owned()).unwrap();
-    let error = after
-        .get(&Caller::user("c1").unwrap(), &c1)
-        .await
-        .err()
-        .unwrap();
-    assert!(
-        matches!(error, Error::Key(KeyError::OwnerKeyErased { .. })),
-        "{error:?}"
-    );
+    assert_erased(&after, &c1).await;
+    // The key table restored from a backup taken before the erasure: c1 stays erased, for a
+    // new process too, and the sweep deletes the row again, once.
+    for row in backup {
+        client
+            .put_item()
+            .table_name(&keys)
+            .set_item(Some(row))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_erased(&customers(&name, &tables, &k2, &[]), &c1).await;
+    let sweep = [["reapply-erasures"].as_slice(), &tables.flags()].concat();
+    for deleted in ["1 key rows", "0 key rows"] {
+        let (code, out, err) = outcome(&operator(&sweep));
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with(deleted), "{out}");
+    }
     assert!(
         after
             .get(&Caller::user("c0").unwrap(), &c0)

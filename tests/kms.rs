@@ -380,3 +380,39 @@ async fn a_rewrap_job_moves_records_to_the_new_kms_key_through_re_encrypt() {
     assert_eq!(page.items.len(), 20);
     assert!(page.items.iter().all(|p| p.ssn.expose_secret() == SSN));
 }
+
+#[tokio::test]
+async fn the_kms_erasure_key_verifies_its_own_tags_only_and_fails_loudly_on_a_wrong_key() {
+    use crypt_model::keyring::ErasureKey;
+    use crypt_model_dynamo::KmsErasureKey;
+
+    let kms = moto::kms();
+    let key = KmsErasureKey::new(kms.clone(), &moto::kms_hmac_key(&kms).await).unwrap();
+    let other = KmsErasureKey::new(kms.clone(), &moto::kms_hmac_key(&kms).await).unwrap();
+    let tag = key.sign(b"a tombstone").await.unwrap();
+    assert!(key.verify(b"a tombstone", &tag).await.unwrap());
+    assert!(!key.verify(b"another tombstone", &tag).await.unwrap());
+    assert!(!other.verify(b"a tombstone", &tag).await.unwrap());
+    let mut edited = tag.clone();
+    edited[0] ^= 1;
+    assert!(!key.verify(b"a tombstone", &edited).await.unwrap());
+
+    // A key that is not an HMAC key, or one KMS does not know, is an error, never "not signed".
+    let (_, encryption_key) = new_keyring().await;
+    let wrong = KmsErasureKey::new(kms.clone(), &encryption_key).unwrap();
+    let error = wrong.verify(b"a tombstone", &tag).await.unwrap_err();
+    assert!(
+        matches!(error, Error::Key(KeyError::Provider { .. })),
+        "{error:?}"
+    );
+    let missing = KmsErasureKey::new(
+        kms,
+        "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
+    )
+    .unwrap();
+    let error = missing.sign(b"a tombstone").await.unwrap_err();
+    assert!(
+        matches!(error, Error::Key(KeyError::Provider { .. })),
+        "{error:?}"
+    );
+}

@@ -32,6 +32,12 @@ impl crypt_model_conformance::Harness for Memory {
 
 crypt_model_conformance::suite!(Memory::new());
 
+/// The tombstone table of the key table `owner_keys` in these tests.
+fn tombstones(store: &MemoryStore) -> crypt_model::Tombstones {
+    let key = crypt_model::keyring::LocalErasureKey::new("erasure", &[6; 32]).unwrap();
+    crypt_model::Tombstones::new(store.clone(), "tombstones", key).unwrap()
+}
+
 #[tokio::test]
 async fn a_batch_that_stays_unprocessed_reports_the_keys_not_written() {
     let store = MemoryStore::with_batch_capacity(10);
@@ -90,9 +96,10 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
 
     let store = MemoryStore::new();
     let keyring = || LocalKeyring::new("k1", &[4; 32]).unwrap();
-    let writer = Arc::new(
-        Keys::new(keyring()).with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
-    );
+    let writer =
+        Arc::new(Keys::new(keyring()).with_owner_keys(
+            OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store)).unwrap(),
+        ));
     let notes = Table::<Note, _>::new(store.clone(), writer.clone()).unwrap();
     for owner in ["ann", "ben", "cat"] {
         let caller = Caller::user(owner).unwrap();
@@ -109,9 +116,10 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     assert_eq!((calls.generate, calls.unwrap), (3, 0), "{calls:?}");
 
     // Another process reads them all: one unwrap per owner.
-    let reader = Arc::new(
-        Keys::new(keyring()).with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
-    );
+    let reader =
+        Arc::new(Keys::new(keyring()).with_owner_keys(
+            OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store)).unwrap(),
+        ));
     let notes = Table::<Note, _>::new(store.clone(), reader.clone()).unwrap();
     for owner in ["ann", "ben", "cat"] {
         let caller = Caller::user(owner).unwrap();
@@ -124,7 +132,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     assert_eq!(reader.keyring_calls().unwrap, 3);
 
     // The per-owner cache keeps at most its limit of owners.
-    let keys = OwnerKeys::new(store.clone(), "owner_keys")
+    let keys = OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store))
         .unwrap()
         .with_cache_limits(CacheLimits::default().max_unwrapped_keys(2));
     let small = Arc::new(Keys::new(keyring()).with_owner_keys(keys));
@@ -146,14 +154,14 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     let permit = crypt_model::access::Gate::<Note>::new()
         .erase_permit(&ann, "ann")
         .unwrap();
-    OwnerKeys::new(store.clone(), "owner_keys")
+    OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store))
         .unwrap()
         .erase(permit)
         .await
         .unwrap();
     // (A process that cached her old key may use it until the cache age: one that did not.)
-    let fresh =
-        Keys::new(keyring()).with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap());
+    let fresh = Keys::new(keyring())
+        .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store)).unwrap());
     let read = Table::<Note, _>::new(store.clone(), Arc::new(fresh)).unwrap();
     let mut back = Note {
         user_id: "ann".into(),
@@ -367,8 +375,9 @@ async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
     let store = MemoryStore::new();
     let key = [5; 32];
     let writer = Arc::new(
-        Keys::new(LocalKeyring::new("k1", &key).unwrap())
-            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
+        Keys::new(LocalKeyring::new("k1", &key).unwrap()).with_owner_keys(
+            OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store)).unwrap(),
+        ),
     );
     let alice = Caller::user("alice").unwrap();
     let mut note = Note {
@@ -389,10 +398,10 @@ async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
         entered: tokio::sync::Notify::new(),
         release: tokio::sync::Notify::new(),
     });
-    let reader = Arc::new(
-        Keys::new(keyring.clone())
-            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys").unwrap()),
-    );
+    let reader =
+        Arc::new(Keys::new(keyring.clone()).with_owner_keys(
+            OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store)).unwrap(),
+        ));
     let notes = Arc::new(
         Table::<Note, _>::new(store.clone(), reader.clone())
             .unwrap()

@@ -224,7 +224,7 @@ impl Cli {
                     );
                 }
                 let owner = owner_id(&owner)?;
-                let keys = aws.erasure_keys(&key_args, &model.schema())?;
+                let keys = aws.erasure_keys(&key_args, &model.schema()).await?;
                 let erased = model
                     .erase_owner(aws.store(), keys, &target.table, &owner)
                     .await
@@ -245,6 +245,20 @@ impl Cli {
                     );
                     Ok(ExitCode::from(1))
                 }
+            }
+            Command::ReapplyErasures { key_args } => {
+                let Some(table) = key_args.owner_keys_table.as_deref() else {
+                    return Err("name the key table with --owner-keys-table (or \
+                                CRYPT_MODEL_OWNER_KEYS_TABLE)"
+                        .to_owned());
+                };
+                let keys = aws.owner_keys(&key_args, table).await?;
+                let deleted = keys.reapply_erasures().await.map_err(|e| error_text(&e))?;
+                println!(
+                    "{deleted} key rows of erased owners, put back since their erasure, deleted \
+                     again from the key table {table}"
+                );
+                Ok(ExitCode::SUCCESS)
             }
         }
     }
@@ -437,6 +451,12 @@ enum Command {
         /// Confirm: the erasure cannot be undone.
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        key_args: KeyArgs,
+    },
+    /// Delete again the key rows of erased owners that a restore of the key table (or a raw
+    /// write) put back: run it after every restore, with the erasure role.
+    ReapplyErasures {
         #[command(flatten)]
         key_args: KeyArgs,
     },

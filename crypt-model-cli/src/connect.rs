@@ -7,8 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 use crypt_model::keyring::WrappedDataKey;
 use crypt_model::zeroize::Zeroizing;
-use crypt_model::{IndexSecret, Keys, LocalKeyring, OwnerKeys, Schema};
-use crypt_model_dynamo::{DynamoStore, KmsKeyring};
+use crypt_model::{IndexSecret, Keys, LocalKeyring, OwnerKeys, Schema, Tombstones};
+use crypt_model_dynamo::{DynamoStore, KmsErasureKey, KmsKeyring};
 
 /// The keys a command that opens or seals records needs. Each flag has an environment variable,
 /// so that a deployment sets them once.
@@ -37,6 +37,13 @@ pub(crate) struct KeyArgs {
     /// The key table of models with a key per owner (`#[crypt_model(key_per_owner)]`).
     #[arg(long, env = "CRYPT_MODEL_OWNER_KEYS_TABLE")]
     pub(crate) owner_keys_table: Option<String>,
+    /// The table of the tombstones that erasures leave (with --owner-keys-table).
+    #[arg(long, env = "CRYPT_MODEL_TOMBSTONE_TABLE")]
+    pub(crate) tombstone_table: Option<String>,
+    /// The KMS HMAC key that authenticates the tombstones (key id, key ARN, alias name or alias
+    /// ARN; with --owner-keys-table): an erasure signs with it, every reader verifies.
+    #[arg(long, env = "CRYPT_MODEL_ERASURE_KEY")]
+    pub(crate) erasure_key: Option<String>,
 }
 
 /// The AWS configuration and the clients built from it.
@@ -107,8 +114,7 @@ impl Aws {
         }
         match (&args.owner_keys_table, schema.keeps_key_per_owner()) {
             (Some(table), _) => {
-                let owner_keys = OwnerKeys::new(self.store(), table).map_err(|e| error_text(&e))?;
-                keys = keys.with_owner_keys(owner_keys);
+                keys = keys.with_owner_keys(self.owner_keys(args, table).await?);
             }
             (None, true) => return Err(no_key_table(schema)),
             (None, false) => {}
@@ -118,10 +124,11 @@ impl Aws {
 }
 
 impl Aws {
-    /// The keys of an erasure, which calls no key provider: the key table, with a keyring and
-    /// an index secret of its own that nothing uses (a table needs them to be opened), so that
-    /// the erasure's role needs no KMS permission.
-    pub(crate) fn erasure_keys(
+    /// The keys of an erasure, which unwraps no data key: the key table and its tombstones,
+    /// with a keyring and an index secret of its own that nothing uses (a table needs them to be
+    /// opened), so that the erasure's role needs no KMS permission but `kms:GenerateMac` on the
+    /// erasure key.
+    pub(crate) async fn erasure_keys(
         &self,
         args: &KeyArgs,
         schema: &Schema,
@@ -131,13 +138,38 @@ impl Aws {
             .with_index_secret(IndexSecret::generate().map_err(unused)?);
         match &args.owner_keys_table {
             Some(table) => {
-                let owner_keys = OwnerKeys::new(self.store(), table).map_err(unused)?;
-                keys = keys.with_owner_keys(owner_keys);
+                keys = keys.with_owner_keys(self.owner_keys(args, table).await?);
             }
             None if schema.keeps_key_per_owner() => return Err(no_key_table(schema)),
             None => {}
         }
         Ok(Arc::new(keys))
+    }
+}
+
+impl Aws {
+    /// The key table `table`, its tombstones in the table and under the KMS key the flags name.
+    pub(crate) async fn owner_keys(
+        &self,
+        args: &KeyArgs,
+        table: &str,
+    ) -> Result<OwnerKeys, String> {
+        let (Some(tombstones), Some(erasure_key)) = (&args.tombstone_table, &args.erasure_key)
+        else {
+            return Err(
+                "a key table needs its tombstone table and the key that authenticates \
+                        the tombstones: give them with --tombstone-table and --erasure-key (or \
+                        CRYPT_MODEL_TOMBSTONE_TABLE and CRYPT_MODEL_ERASURE_KEY)"
+                    .to_owned(),
+            );
+        };
+        let kms = aws_sdk_kms::Client::new(&self.config);
+        let erasure_key = KmsErasureKey::connect(kms, erasure_key)
+            .await
+            .map_err(|e| format!("cannot use the erasure key: {}", error_text(&e)))?;
+        let tombstones =
+            Tombstones::new(self.store(), tombstones, erasure_key).map_err(|e| error_text(&e))?;
+        OwnerKeys::new(self.store(), table, tombstones).map_err(|e| error_text(&e))
     }
 }
 

@@ -7,10 +7,11 @@ use crypt_model::error::{AccessError, ConfigError, KeyError};
 use std::sync::Arc;
 
 use crypt_model::format::{HEADER_ATTRIBUTE, OWNER_KEY_ID};
+use crypt_model::keyring::LocalErasureKey;
 use crypt_model::lifecycle::Job;
 use crypt_model::{
     AttributeValue, Caller, EncryptedItem, Error, Grant, Item, Keys, LocalKeyring, OwnerKeys, Scan,
-    Sensitive, Store, Table, TableRef,
+    Sensitive, Store, Table, TableRef, Tombstones,
 };
 
 use super::{Harness, table_with};
@@ -45,11 +46,52 @@ fn body(owner: &str, n: u32) -> String {
     format!("{owner}'s private note {n}")
 }
 
-/// The keys of an application with the key table `keys` (named as the harness created it).
-fn with_key_table<S: Store + Clone + 'static>(store: &S, keys: &str) -> Arc<Keys> {
+/// A key table and its tombstone table, as the harness created them.
+pub(crate) struct KeyTables {
+    pub(crate) keys: String,
+    pub(crate) tombstones: String,
+}
+
+/// Creates the key table `name` and its tombstone table.
+pub(crate) async fn key_tables(backend: &impl Harness, name: &str) -> KeyTables {
+    let keys = backend
+        .table(TableRef::new(name, "owner_key", None).unwrap())
+        .await;
+    let tombstones = backend
+        .table(TableRef::new(&format!("{name}_tombstones"), "tombstone", None).unwrap())
+        .await;
+    KeyTables {
+        keys: keys.name().to_owned(),
+        tombstones: tombstones.name().to_owned(),
+    }
+}
+
+/// The application's erasure key in these cases.
+pub(crate) fn erasure_key() -> LocalErasureKey {
+    LocalErasureKey::new("erasure-1", &[5; 32]).unwrap()
+}
+
+/// The key table of `tables`, its tombstones authenticated by `key`.
+pub(crate) fn owner_keys_with<S: Store + Clone + 'static>(
+    store: &S,
+    tables: &KeyTables,
+    key: LocalErasureKey,
+) -> OwnerKeys {
+    let tombstones = Tombstones::new(store.clone(), &tables.tombstones, key).unwrap();
+    OwnerKeys::new(store.clone(), &tables.keys, tombstones).unwrap()
+}
+
+/// The keys of an application with the key tables `tables`.
+pub(crate) fn with_key_table<S: Store + Clone + 'static>(
+    store: &S,
+    tables: &KeyTables,
+) -> Arc<Keys> {
     Arc::new(
-        Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap())
-            .with_owner_keys(OwnerKeys::new(store.clone(), keys).unwrap()),
+        Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap()).with_owner_keys(owner_keys_with(
+            store,
+            tables,
+            erasure_key(),
+        )),
     )
 }
 
@@ -57,10 +99,8 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
     backend: &impl Harness,
 ) {
     let store = backend.store();
-    let keys = backend
-        .table(TableRef::new("conf_owner_keys", "owner_key", None).unwrap())
-        .await;
-    let writer = with_key_table(&store, keys.name());
+    let keys = key_tables(backend, "conf_owner_keys").await;
+    let writer = with_key_table(&store, &keys);
     let notes = table_with::<Note, _>(backend, writer.clone())
         .await
         .with_grant(Grant::read("reader").unwrap())
@@ -117,7 +157,7 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         matches!(&error, Error::Key(KeyError::OwnerKeyErased { .. })),
         "{error:?}"
     );
-    let elsewhere = with_key_table(&store, keys.name());
+    let elsewhere = with_key_table(&store, &keys);
     for copy in &copies {
         for reader in [&writer, &elsewhere] {
             let error = Note::from_item(copy.clone())
@@ -208,14 +248,12 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
         HEADER_ATTRIBUTE,
         copies[0].get(HEADER_ATTRIBUTE).unwrap().clone(),
     );
-    let empty = backend
-        .table(TableRef::new("conf_owner_keys_other", "owner_key", None).unwrap())
-        .await;
+    let empty = key_tables(backend, "conf_owner_keys_other").await;
     for (item, reader, owner) in [
         (edited_handle, &elsewhere, "bob"),
         (moved, &elsewhere, "nobody"),
         (borrowed, &elsewhere, "bob"),
-        (bobs_copy, &with_key_table(&store, empty.name()), "bob"),
+        (bobs_copy, &with_key_table(&store, &empty), "bob"),
     ] {
         let error = Note::from_item(item)
             .open(&Caller::user(owner).unwrap(), reader)
@@ -234,13 +272,9 @@ pub async fn an_erased_owners_records_fail_closed_wherever_they_were_copied(
 
 pub async fn owner_keys_are_rewrapped_so_the_old_key_can_retire(backend: &impl Harness) {
     let store = backend.store();
-    let keys = backend
-        .table(TableRef::new("conf_owner_keys_rotated", "owner_key", None).unwrap())
-        .await;
+    let keys = key_tables(backend, "conf_owner_keys_rotated").await;
     let with = |keyring: LocalKeyring| {
-        Arc::new(
-            Keys::new(keyring).with_owner_keys(OwnerKeys::new(store.clone(), keys.name()).unwrap()),
-        )
+        Arc::new(Keys::new(keyring).with_owner_keys(owner_keys_with(&store, &keys, erasure_key())))
     };
     let old = || LocalKeyring::new("k1", &[3; 32]).unwrap();
     let notes = table_with::<Note, _>(backend, with(old())).await;
@@ -295,10 +329,8 @@ pub struct LegacyNote {
 
 pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harness) {
     let store = backend.store();
-    let keys = backend
-        .table(TableRef::new("conf_owner_keys_dry", "owner_key", None).unwrap())
-        .await;
-    let app_keys = with_key_table(&store, keys.name());
+    let keys = key_tables(backend, "conf_owner_keys_dry").await;
+    let app_keys = with_key_table(&store, &keys);
     let notes = table_with::<LegacyNote, _>(backend, app_keys.clone())
         .await
         .with_grant(Grant::read("migrator").unwrap())
@@ -327,10 +359,11 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
         let store = store.clone();
         async move { store.scan(&table, &Scan::all()).await.unwrap().items }
     };
+    let key_table = app_keys.owner_keys().unwrap().table_ref().clone();
     let rows = scan(notes.table_ref().clone()).await;
     assert!(rows.iter().all(|row| row.contains("body")), "{rows:?}");
     assert!(
-        scan(keys.clone()).await.is_empty(),
+        scan(key_table.clone()).await.is_empty(),
         "a dry run made owner keys"
     );
     assert_eq!(app_keys.keyring_calls(), before);
@@ -338,5 +371,5 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
     // The real run does what the dry run said.
     let report = Job::migrate(&notes, &migrator).run().await.unwrap();
     assert_eq!((report.counts.changed, report.counts.plaintext), (2, 0));
-    assert_eq!(scan(keys).await.len(), 2);
+    assert_eq!(scan(key_table).await.len(), 2);
 }

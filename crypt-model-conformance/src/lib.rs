@@ -114,6 +114,7 @@ mod owners;
 mod scan;
 mod store;
 mod table;
+mod tombstones;
 mod types;
 mod update;
 
@@ -134,6 +135,7 @@ pub mod cases {
     pub use crate::scan::*;
     pub use crate::store::*;
     pub use crate::table::*;
+    pub use crate::tombstones::*;
     pub use crate::types::*;
     pub use crate::update::*;
 }
@@ -200,6 +202,9 @@ macro_rules! __with_cases {
             a_job_reports_the_records_it_cannot_process_and_goes_on,
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
             an_erased_owners_records_fail_closed_wherever_they_were_copied,
+            a_forged_or_edited_tombstone_reads_as_tampering_never_as_an_erasure,
+            a_key_row_put_back_after_its_erasure_stays_erased_until_the_sweep_deletes_it,
+            a_key_row_overwritten_or_deleted_by_a_writer_reads_as_tampering_and_a_restore_recovers_it,
             a_dry_run_writes_nothing_not_even_an_owners_key,
             processes_sharing_the_segments_migrate_the_whole_table,
             owner_keys_are_rewrapped_so_the_old_key_can_retire);

@@ -101,7 +101,7 @@ impl KmsKeyring {
 }
 
 /// A key's ARN, from any of the forms KMS accepts.
-async fn resolve(client: &Client, key: &str) -> Result<String> {
+pub(crate) async fn resolve(client: &Client, key: &str) -> Result<String> {
     check_key_reference(key)?;
     let described = client
         .describe_key()
@@ -136,7 +136,7 @@ fn check_key_reference(key: &str) -> Result<()> {
 }
 
 /// A key ARN: `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`, not an alias.
-fn check_key_arn(key: &str) -> Result<()> {
+pub(crate) fn check_key_arn(key: &str) -> Result<()> {
     check_key_reference(key)?;
     let parts: Vec<&str> = key.splitn(6, ':').collect();
     let is_key_arn = parts.len() == 6
@@ -164,7 +164,7 @@ fn context_map(context: &EncryptionContext) -> HashMap<String, String> {
 }
 
 /// Maps a KMS error for `key_id`.
-fn map<E, R>(key_id: &str, error: SdkError<E, R>) -> Error
+pub(crate) fn map<E, R>(key_id: &str, error: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,

@@ -7,6 +7,8 @@ mod error;
 mod expression;
 #[cfg(feature = "kms")]
 mod kms;
+#[cfg(feature = "kms")]
+mod kms_erasure;
 mod provision;
 mod store;
 #[cfg(feature = "streams")]
@@ -15,6 +17,8 @@ mod streams;
 pub use convert::{from_sdk, item_from_sdk, item_to_sdk, to_sdk};
 #[cfg(feature = "kms")]
 pub use kms::KmsKeyring;
+#[cfg(feature = "kms")]
+pub use kms_erasure::KmsErasureKey;
 pub use provision::{ProvisionOptions, provision};
 pub use store::DynamoStore;
 #[cfg(feature = "streams")]

@@ -16,12 +16,14 @@ use crate::encoding::{self, put_bytes, put_u32};
 use crate::error::Error;
 use crate::error::Result;
 
+mod erasure_key;
 mod index_secret;
 pub(crate) mod local;
 
 pub use crate::data_key::{DataKey, GeneratedDataKey, WrappedDataKey};
 pub use crate::error::BoxError;
 pub use async_trait::async_trait;
+pub use erasure_key::{ErasureKey, LocalErasureKey};
 pub use local::LocalKeyring;
 
 /// The length of a data key and of a key-encryption key, in bytes.

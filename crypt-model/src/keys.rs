@@ -197,7 +197,7 @@ fn no_owner_keys(schema: &Schema) -> Error {
         table: schema.table().to_owned(),
         operation: "seal or open a record under its owner's key",
         reason: "the model has `#[crypt_model(key_per_owner)]`: give the Keys its key table \
-                 with `Keys::with_owner_keys(OwnerKeys::new(store, \"key-table\")?)`"
+                 with `Keys::with_owner_keys(OwnerKeys::new(store, \"key-table\", tombstones)?)`"
             .to_owned(),
     })
 }

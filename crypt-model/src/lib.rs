@@ -70,7 +70,7 @@ pub use error::{Error, KeyProviderError, Result};
 pub use keyring::LocalKeyring;
 pub use keys::Keys;
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
-pub use owner_keys::OwnerKeys;
+pub use owner_keys::{OwnerKeys, Tombstones};
 pub use plaintext::SerdePlaintext;
 pub use schema::Schema;
 pub use sensitive::Sensitive;

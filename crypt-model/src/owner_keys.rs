@@ -21,21 +21,21 @@ use crate::format::OWNER_KEY_ID;
 use crate::key_source::KeySource;
 use crate::keyring::{DataKey, GeneratedDataKey, WrappedDataKey};
 use crate::random;
-use crate::store::{Checked, Condition, Scan, Store, TableRef, rewrite};
+use crate::store::{Checked, Condition, Store, TableRef};
 
 mod row;
+mod sweeps;
+mod tombstones;
 
-use row::{context, parse_row, row_key, tombstone_key};
+use row::{context, parse_row, row_key};
+use tombstones::Found;
+pub use tombstones::Tombstones;
 
 /// The length of a key handle.
 pub(crate) const HANDLE_LEN: usize = 16;
 
 /// The key table's partition key.
 const ROW_KEY: &str = "owner_key";
-
-/// The start of a tombstone's row key, `erased:<table>:<hex digest>` (a table name holds no
-/// `:`, an owner key row starts with the table's name and `/`).
-const TOMBSTONE: &str = "erased:";
 
 /// One owner's key, unwrapped, in the cache.
 struct Cached {
@@ -50,10 +50,13 @@ struct Cached {
 /// records name in their header instead of a wrapped key.
 ///
 /// Erasing an owner ([`erase`](Self::erase), or [`Table::erase_owner`](crate::Table::erase_owner))
-/// deletes the row: every copy of the owner's records — the table, its backups and exports,
-/// stream records — then fails closed with [`KeyError::OwnerKeyErased`](crate::error::KeyError::OwnerKeyErased). The key table's own
-/// backups must not outlive the erasure period (keep point-in-time recovery off for it, or
-/// short): a restored row restores the key.
+/// leaves an authenticated tombstone in the [`Tombstones`] table, then deletes the row: every
+/// copy of the owner's records — the table, its backups and exports, stream records — then fails
+/// closed with [`KeyError::OwnerKeyErased`](crate::error::KeyError::OwnerKeyErased). Each fetch
+/// of a key from the key table asks the tombstones first, so a row put back after its erasure (a
+/// restore of the key table, a raw put) stays erased, and the key table may have point-in-time
+/// recovery: a row that one of its writers overwrote or deleted reads as an integrity failure,
+/// and a restore brings it back.
 ///
 /// Unwrapped keys are cached per owner within the [`CacheLimits`] age, for at most
 /// [`unwrapped_keys`](CacheLimits::unwrapped_keys) owners: the key provider sees one generate
@@ -63,6 +66,7 @@ struct Cached {
 pub struct OwnerKeys {
     store: Arc<Checked<dyn Store>>,
     table: TableRef,
+    tombstones: Tombstones,
     /// The keyring and its counters, from the [`Keys`](crate::Keys) this key table is given
     /// to; `None` until then.
     keys: Option<KeyCache>,
@@ -77,15 +81,29 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl OwnerKeys {
-    /// The key table `name` on `store` (partition key `owner_key`, a string): create it with
-    /// the store's provisioning (`crypt_model_dynamo::provision(client, keys.table_ref(), …)`).
-    pub fn new(store: impl Store + 'static, name: &str) -> Result<Self> {
+    /// The key table `name` on `store` (partition key `owner_key`, a string), whose erasures
+    /// leave their tombstones in `tombstones`: create both tables with the store's provisioning
+    /// (`crypt_model_dynamo::provision(client, keys.table_ref(), …)`).
+    ///
+    /// ```
+    /// use crypt_model::keyring::LocalErasureKey;
+    /// use crypt_model::{MemoryStore, OwnerKeys, Tombstones};
+    ///
+    /// # fn main() -> Result<(), crypt_model::Error> {
+    /// let store = MemoryStore::new();
+    /// let tombstones = Tombstones::new(store.clone(), "erasures", LocalErasureKey::generate()?)?;
+    /// let keys = OwnerKeys::new(store, "owner-keys", tombstones)?;
+    /// assert_eq!(keys.table_ref().name(), "owner-keys");
+    /// # Ok(()) }
+    /// ```
+    pub fn new(store: impl Store + 'static, name: &str, tombstones: Tombstones) -> Result<Self> {
         let store: Arc<Checked<dyn Store>> = Arc::new(Checked::new(store));
         let table = TableRef::new(name, ROW_KEY, None)?.with_key_types(KeyType::S, KeyType::S);
         let limits = CacheLimits::default();
         Ok(OwnerKeys {
             store,
             table,
+            tombstones,
             keys: None,
             cache: Mutex::new(LruCache::new(capacity(&limits))),
             limits,
@@ -103,6 +121,11 @@ impl OwnerKeys {
     /// The key table.
     pub fn table_ref(&self) -> &TableRef {
         &self.table
+    }
+
+    /// The tombstone table.
+    pub fn tombstones(&self) -> &Tombstones {
+        &self.tombstones
     }
 
     /// The same, wrapping and unwrapping owners' keys with the keyring behind `keys`.
@@ -124,9 +147,10 @@ impl OwnerKeys {
         })
     }
 
-    /// Erases the key of the owner `permit` names, in its model's logical table: leaves a
-    /// tombstone for the key (a digest of the owner and the key's random handle: no owner id),
-    /// deletes the row if it still holds that key, and forgets the key here. `false` when there
+    /// Erases the key of the owner `permit` names, in its model's logical table: leaves an
+    /// authenticated tombstone for the key in the [`Tombstones`] table (a digest of the owner and
+    /// the key's random handle: no owner id), deletes the row if it still holds that key, and
+    /// forgets the key here. `false` when there
     /// was none. Every record of the owner sealed under it can no longer be read, anywhere: it
     /// fails with [`KeyError::OwnerKeyErased`](crate::error::KeyError::OwnerKeyErased), which the tombstone tells from a record whose header
     /// or owner was edited (that is [`IntegrityError`](crate::error::IntegrityError)).
@@ -148,13 +172,7 @@ impl OwnerKeys {
             // have come back, after another erasure, with a new key meanwhile).
             let condition = match stored.get("handle") {
                 Some(AttributeValue::B(handle)) => {
-                    let tombstone = Item::from_iter([(
-                        ROW_KEY,
-                        AttributeValue::S(tombstone_key(table, owner, handle)),
-                    )]);
-                    self.store
-                        .put(&self.table, tombstone, &Condition::Always)
-                        .await?;
+                    self.tombstones.put(table, owner, handle).await?;
                     Condition::equals("handle", AttributeValue::B(handle.clone()))
                 }
                 // A row that is not one of ours holds no key to tell apart: erased as it is.
@@ -193,12 +211,10 @@ impl OwnerKeys {
     /// is a tombstone for the owner and the handle), or the record was edited — its handle or
     /// its owner — or is read with another key table than the one it was written with.
     async fn no_key(&self, table: &'static str, owner: &str, handle: &[u8]) -> Error {
-        let tombstone = Key::new(AttributeValue::S(tombstone_key(table, owner, handle)));
-        match self.store.get(&self.table, &tombstone).await {
-            Ok(Some(_)) => Error::Key(KeyError::OwnerKeyErased {
-                table: table.to_owned(),
-            }),
-            Ok(None) => {
+        match self.tombstones.find(table, owner, handle).await {
+            Ok(Found::Erased) => erased(table),
+            Ok(Found::Forged) => crate::format::header_integrity(),
+            Ok(Found::Nothing) => {
                 tracing::warn!(
                     target: "crypt_model::access",
                     table,
@@ -227,7 +243,9 @@ impl OwnerKeys {
         for _ in 0..2 {
             let erasures = self.erasures.load(Ordering::SeqCst);
             if let Some(stored) = self.store.get(&self.table, &key).await? {
-                return self.unwrap_row(keys, table, &row, &stored, erasures).await;
+                return self
+                    .unwrap_row(keys, (table, owner), &row, &stored, erasures)
+                    .await;
             }
             let context = context(table);
             let generated = keys.generate_uncached(&context).await?;
@@ -295,7 +313,7 @@ impl OwnerKeys {
             lock(&self.cache).pop(&row);
         }
         let (key, _) = self
-            .unwrap_row(keys, table, &row, &stored, erasures)
+            .unwrap_row(keys, (table, owner), &row, &stored, erasures)
             .await?;
         Ok(key)
     }
@@ -332,79 +350,46 @@ impl OwnerKeys {
         }
     }
 
-    /// Unwraps a stored row's key.
+    /// Unwraps a stored row's key, unless the tombstones say it was erased.
     async fn unwrap_row(
         &self,
         keys: &KeyCache,
-        table: &'static str,
+        (table, owner): (&'static str, &str),
         row: &str,
         stored: &Item,
         erasures: u64,
     ) -> Result<(DataKey, [u8; HANDLE_LEN])> {
         let (wrapped, handle) = parse_row(stored)?;
+        self.refuse_erased(table, owner, &handle).await?;
         let key = keys.unwrap_uncached(&wrapped, &context(table)).await?;
         self.remember(row.to_owned(), &key, handle, erasures);
         Ok((key, handle))
     }
 
-    /// Wraps every row's key not under the keyring's primary key-encryption key again, under
-    /// it (each write conditional on the row being unchanged, so that an erasure meanwhile
-    /// wins); the number of rows rewrapped. See [`Keys::rewrap_owner_keys`](crate::Keys::rewrap_owner_keys).
-    pub(crate) async fn rewrap_all(&self) -> Result<u64> {
-        let keys = self.keys()?;
-        let primary = keys.keyring().primary_key_id().map(str::to_owned);
-        let mut scan = Scan::all().limit(100);
-        let mut rewrapped = 0;
-        loop {
-            let page = self.store.scan(&self.table, &scan).await?;
-            for row in page.items {
-                let table = match row.get(ROW_KEY) {
-                    Some(AttributeValue::S(key)) if !key.starts_with(TOMBSTONE) => {
-                        key.split('/').next().unwrap_or_default()
-                    }
-                    _ => continue,
-                };
-                let (wrapped, _) = parse_row(&row)?;
-                if primary.as_deref() == Some(wrapped.key_id.as_str()) {
-                    continue;
-                }
-                let context = context(table);
-                let key = keys.unwrap_uncached(&wrapped, &context).await?;
-                let new = keys.rewrap(&key, &wrapped, &context).await?;
-                if new.key_id == wrapped.key_id && primary.is_none() {
-                    continue;
-                }
-                let mut updated = row.clone();
-                updated.insert("key_id", AttributeValue::S(new.key_id));
-                updated.insert("wrapped", AttributeValue::B(new.ciphertext));
-                // Only the wrapped key changes, and only if the row still holds the one read.
-                let wrapping = |name: &str| name == "key_id" || name == "wrapped";
-                let (update, unchanged) = rewrite(
-                    &self.table,
-                    &row,
-                    &updated,
-                    wrapping,
-                    ["key_id", "wrapped"],
-                    Vec::new(),
+    /// Refuses a key row whose key was erased: a row put back after its erasure (a restore of
+    /// the key table, a raw put) stays erased. Asked on every fetch of a key from the key table.
+    async fn refuse_erased(&self, table: &'static str, owner: &str, handle: &[u8]) -> Result<()> {
+        match self.tombstones.find(table, owner, handle).await? {
+            Found::Nothing => Ok(()),
+            Found::Erased => {
+                tracing::warn!(
+                    target: "crypt_model::access",
+                    table,
+                    "the key table holds the key of an erased owner (put back by a restore or a \
+                     raw write): refused; run the erasure sweep (OwnerKeys::reapply_erasures)"
                 );
-                let key = self.table.key_of(&row)?;
-                match self
-                    .store
-                    .update(&self.table, &key, &update, &unchanged)
-                    .await
-                {
-                    Ok(()) => rewrapped += 1,
-                    // Erased, or rewrapped by another run, meanwhile.
-                    Err(Error::Storage(StorageError::ConditionFailed { .. })) => {}
-                    Err(error) => return Err(error),
-                }
+                Err(erased(table))
             }
-            match page.cursor {
-                Some(cursor) => scan = scan.after(Some(cursor)),
-                None => return Ok(rewrapped),
-            }
+            Found::Forged => Err(crate::format::header_integrity()),
         }
     }
+}
+
+/// The error of a record whose owner key was erased.
+fn erased(table: &str) -> Error {
+    Error::Key(KeyError::OwnerKeyErased {
+        table: table.to_owned(),
+    })
 }
 
 /// An owner's key as a sealing key: its header names the key's handle.

@@ -71,6 +71,21 @@ pub async fn kms_key(kms: &aws_sdk_kms::Client) -> String {
         .expect("key metadata with an ARN")
 }
 
+/// A new HMAC key (for tombstones: `KmsErasureKey`), by its ARN.
+pub async fn kms_hmac_key(kms: &aws_sdk_kms::Client) -> String {
+    let created = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .expect("moto creates an HMAC key");
+    created
+        .key_metadata
+        .and_then(|metadata| metadata.arn)
+        .expect("key metadata with an ARN")
+}
+
 /// A table name no other test uses.
 pub fn unique(name: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -202,7 +202,7 @@ impl fmt::Debug for LocalKeyring {
     }
 }
 
-fn checked_key(key_id: &str, key: &[u8]) -> Result<KeyBytes> {
+pub(super) fn checked_key(key_id: &str, key: &[u8]) -> Result<KeyBytes> {
     check_key_id(key_id)?;
     let refuse = |reason: String| {
         Error::Config(ConfigError::InvalidKey {

@@ -1,9 +1,7 @@
 //! The key table's rows: an owner's row (its wrapped key and the random handle its records name)
-//! and the tombstone an erasure leaves, and how their keys are made.
+//! and how its key is made.
 
-use sha2::{Digest, Sha256};
-
-use super::{HANDLE_LEN, TOMBSTONE};
+use super::HANDLE_LEN;
 use crate::attribute::{AttributeValue, Item};
 use crate::error::{Error, Result};
 use crate::keyring::{EncryptionContext, WrappedDataKey};
@@ -34,23 +32,6 @@ pub(super) fn parse_row(stored: &Item) -> Result<(WrappedDataKey, [u8; HANDLE_LE
 /// The row of `owner` in the logical table `table` (a table name holds no `/`).
 pub(super) fn row_key(table: &str, owner: &str) -> String {
     format!("{table}/{owner}")
-}
-
-/// The tombstone of `owner`'s erased key whose handle is `handle`, in the logical table
-/// `table`: `erased:<table>:<hex SHA-256(u32 len(owner) || owner || handle)>`. Bound to the
-/// owner, so that a handle copied from an erased owner's record into another owner's does not
-/// make that record read as erased; a digest, so that the owner's id is not in it.
-pub(super) fn tombstone_key(table: &str, owner: &str, handle: &[u8]) -> String {
-    let mut digest = Sha256::new();
-    digest.update((owner.len() as u32).to_be_bytes());
-    digest.update(owner.as_bytes());
-    digest.update(handle);
-    let hex: String = digest
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{TOMBSTONE}{table}:{hex}")
 }
 
 /// The encryption context of a table's owner keys: not the table's own, so that an owner key

@@ -1,0 +1,235 @@
+//! Erasure against the key table's own writers: a tombstone only the erasure key makes, a key
+//! row put back after its erasure, a key row overwritten or deleted by a writer.
+// A case is named as the sentence it checks; its helpers serve the cases.
+#![allow(missing_docs)]
+
+use crypt_model::error::KeyError;
+use std::sync::Arc;
+
+use crypt_model::keyring::LocalErasureKey;
+use crypt_model::lifecycle::Job;
+use crypt_model::store::Condition;
+use crypt_model::{
+    AttributeValue, Caller, Error, Grant, Item, Keys, LocalKeyring, Scan, Sensitive, Store, Table,
+    TableRef,
+};
+
+use super::erasure::{KeyTables, Note, key_tables, owner_keys_with, with_key_table};
+use super::{Harness, table_with};
+
+/// Puts `owner`'s notes 0..n.
+async fn notes_of<S: Store + Clone + 'static>(notes: &Table<Note, S>, owner: &str, n: u32) {
+    for n in 0..n {
+        let mut note = Note {
+            user_id: owner.into(),
+            n,
+            body: Sensitive::new(format!("{owner}'s secret note {n}")),
+        };
+        notes
+            .put(&Caller::user(owner).unwrap(), &mut note)
+            .await
+            .unwrap();
+    }
+}
+
+/// Every row of `table`, raw.
+async fn rows<S: Store>(store: &S, table: &TableRef) -> Vec<Item> {
+    store.scan(table, &Scan::all()).await.unwrap().items
+}
+
+/// The error of `owner` reading their note 0 through `keys`, in a process of its own.
+async fn read_error<S: Store + Clone + 'static>(
+    store: &S,
+    keys: Arc<Keys>,
+    name: &str,
+    owner: &str,
+) -> Error {
+    let notes = Table::<Note, _>::named(store.clone(), keys, name).unwrap();
+    let key = Note::key(owner.to_owned(), 0u32).unwrap();
+    notes
+        .get(&Caller::user(owner).unwrap(), &key)
+        .await
+        .expect_err("the note opened")
+}
+
+fn is_erased(error: &Error) -> bool {
+    matches!(error, Error::Key(KeyError::OwnerKeyErased { .. }))
+}
+
+/// A case's key tables (named after `name`), the application's keys, and its notes table (with
+/// the `privacy` service granted erasure) holding two notes of each of `owners`.
+async fn erasable<H: Harness>(
+    backend: &H,
+    name: &str,
+    owners: &[&str],
+) -> (KeyTables, Arc<Keys>, Table<Note, H::Store>) {
+    let tables = key_tables(backend, name).await;
+    let app = with_key_table(&backend.store(), &tables);
+    let notes = table_with::<Note, _>(backend, app.clone())
+        .await
+        .with_grant(Grant::delete("privacy").unwrap());
+    for owner in owners {
+        notes_of(&notes, owner, 2).await;
+    }
+    (tables, app, notes)
+}
+
+pub async fn a_forged_or_edited_tombstone_reads_as_tampering_never_as_an_erasure(
+    backend: &impl Harness,
+) {
+    let store = backend.store();
+    let (tables, app, notes) = erasable(backend, "conf_forged_keys", &["alice", "bob"]).await;
+    let name = notes.table_ref().name().to_owned();
+
+    // A writer of both tables, with the library and an erasure key of its own, "erases" alice:
+    // her row is gone and a tombstone stands for it, but not one the erasure key made.
+    let forger = Arc::new(
+        Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap()).with_owner_keys(owner_keys_with(
+            &store,
+            &tables,
+            LocalErasureKey::new("mallory", &[9; 32]).unwrap(),
+        )),
+    );
+    let forged = Table::<Note, _>::named(store.clone(), forger, &name)
+        .unwrap()
+        .with_grant(Grant::delete("mallory").unwrap());
+    assert!(
+        forged
+            .erase_owner(&Caller::service("mallory").unwrap(), "alice")
+            .await
+            .unwrap()
+    );
+    let error = read_error(&store, with_key_table(&store, &tables), &name, "alice").await;
+    assert!(matches!(error, Error::Integrity(_)), "{error:?}");
+
+    // A genuine erasure's tombstone, edited in storage, is no longer believed either.
+    assert!(
+        notes
+            .erase_owner(&Caller::service("privacy").unwrap(), "bob")
+            .await
+            .unwrap()
+    );
+    let error = read_error(&store, with_key_table(&store, &tables), &name, "bob").await;
+    assert!(is_erased(&error), "{error:?}");
+    let tombstones = app.owner_keys().unwrap().tombstones().table_ref().clone();
+    for mut row in rows(&store, &tombstones).await {
+        if let Some(AttributeValue::B(tag)) = row.get_mut("tag") {
+            tag[0] ^= 1;
+        }
+        store
+            .put(&tombstones, row, &Condition::Always)
+            .await
+            .unwrap();
+    }
+    let error = read_error(&store, with_key_table(&store, &tables), &name, "bob").await;
+    assert!(matches!(error, Error::Integrity(_)), "{error:?}");
+
+    // An inventory counts them as failures, not as erased: the acceptance check catches it.
+    let auditor = Table::<Note, _>::named(store.clone(), with_key_table(&store, &tables), &name)
+        .unwrap()
+        .with_grant(Grant::read("auditor").unwrap());
+    let report = Job::inventory(&auditor, &Caller::service("auditor").unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!((report.counts.erased, report.counts.failed), (0, 4));
+}
+
+pub async fn a_key_row_put_back_after_its_erasure_stays_erased_until_the_sweep_deletes_it(
+    backend: &impl Harness,
+) {
+    let store = backend.store();
+    let (tables, app, notes) = erasable(backend, "conf_restored_keys", &["alice"]).await;
+    let name = notes.table_ref().name().to_owned();
+    let key_table = app.owner_keys().unwrap().table_ref().clone();
+    let backup = rows(&store, &key_table).await;
+    assert_eq!(backup.len(), 1);
+
+    assert!(
+        notes
+            .erase_owner(&Caller::service("privacy").unwrap(), "alice")
+            .await
+            .unwrap()
+    );
+    // The key table restored from a backup (or the row put back by a raw write).
+    for row in backup.clone() {
+        store
+            .put(&key_table, row, &Condition::Always)
+            .await
+            .unwrap();
+    }
+
+    // Still erased: in the process that erased her, in a new one, for reads and for writes.
+    let alice = Caller::user("alice").unwrap();
+    let first = Note::key("alice".to_owned(), 0u32).unwrap();
+    let error = notes.get(&alice, &first).await.unwrap_err();
+    assert!(is_erased(&error), "{error:?}");
+    let fresh = with_key_table(&store, &tables);
+    let error = read_error(&store, fresh.clone(), &name, "alice").await;
+    assert!(is_erased(&error), "{error:?}");
+    let elsewhere = Table::<Note, _>::named(store.clone(), fresh.clone(), &name).unwrap();
+    let mut again = Note {
+        user_id: "alice".into(),
+        n: 7,
+        body: Sensitive::new("written under an erased key".into()),
+    };
+    let error = elsewhere.put(&alice, &mut again).await.unwrap_err();
+    assert!(is_erased(&error), "{error:?}");
+
+    // The sweep deletes the row again, once; then she may come back with a new key, and her
+    // old records stay erased.
+    let sweeper = fresh.owner_keys().unwrap();
+    assert_eq!(sweeper.reapply_erasures().await.unwrap(), 1);
+    assert_eq!(sweeper.reapply_erasures().await.unwrap(), 0);
+    assert!(rows(&store, &key_table).await.is_empty());
+    elsewhere.put(&alice, &mut again).await.unwrap();
+    let error = read_error(&store, with_key_table(&store, &tables), &name, "alice").await;
+    assert!(is_erased(&error), "{error:?}");
+}
+
+pub async fn a_key_row_overwritten_or_deleted_by_a_writer_reads_as_tampering_and_a_restore_recovers_it(
+    backend: &impl Harness,
+) {
+    let store = backend.store();
+    let (tables, app, notes) = erasable(backend, "conf_sabotaged_keys", &["alice"]).await;
+    let name = notes.table_ref().name().to_owned();
+    let key_table = app.owner_keys().unwrap().table_ref().clone();
+    let backup = rows(&store, &key_table).await;
+
+    // Overwritten (another key and handle), then deleted: tampering, never "erased".
+    let mut overwritten = backup[0].clone();
+    overwritten.insert("handle", AttributeValue::B(vec![7; 16]));
+    overwritten.insert("wrapped", AttributeValue::B(vec![7; 72]));
+    store
+        .put(&key_table, overwritten, &Condition::Always)
+        .await
+        .unwrap();
+    let error = read_error(&store, with_key_table(&store, &tables), &name, "alice").await;
+    assert!(matches!(error, Error::Integrity(_)), "{error:?}");
+    let row_key = key_table.key_of(&backup[0]).unwrap();
+    store
+        .delete(&key_table, &row_key, &Condition::Always)
+        .await
+        .unwrap();
+    let error = read_error(&store, with_key_table(&store, &tables), &name, "alice").await;
+    assert!(matches!(error, Error::Integrity(_)), "{error:?}");
+
+    // A restore of the key table brings her key back.
+    for row in backup {
+        store
+            .put(&key_table, row, &Condition::Always)
+            .await
+            .unwrap();
+    }
+    let restored =
+        Table::<Note, _>::named(store.clone(), with_key_table(&store, &tables), &name).unwrap();
+    let note = restored
+        .get(
+            &Caller::user("alice").unwrap(),
+            &Note::key("alice".to_owned(), 1u32).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(note.body.expose_secret(), "alice's secret note 1");
+}
