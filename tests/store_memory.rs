@@ -115,11 +115,20 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     let calls = writer.keyring_calls();
     assert_eq!((calls.generate, calls.unwrap), (3, 0), "{calls:?}");
 
-    // Another process reads them all: one unwrap per owner.
-    let reader =
-        Arc::new(Keys::new(keyring()).with_owner_keys(
-            OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store)).unwrap(),
-        ));
+    // Another process reads them all: one unwrap per owner, and one read of the tombstone
+    // table per owner (the cost of refusing a key row put back after an erasure).
+    let tombstone_gets = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = Interfering {
+        inner: store.clone(),
+        change: std::sync::Mutex::new(None),
+        gets: tombstone_gets.clone(),
+    };
+    let key = crypt_model::keyring::LocalErasureKey::new("erasure", &[6; 32]).unwrap();
+    let counted = crypt_model::Tombstones::new(counted, "tombstones", key).unwrap();
+    let reader = Arc::new(
+        Keys::new(keyring())
+            .with_owner_keys(OwnerKeys::new(store.clone(), "owner_keys", counted).unwrap()),
+    );
     let notes = Table::<Note, _>::new(store.clone(), reader.clone()).unwrap();
     for owner in ["ann", "ben", "cat"] {
         let caller = Caller::user(owner).unwrap();
@@ -130,6 +139,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
         assert_eq!(all.len(), 40);
     }
     assert_eq!(reader.keyring_calls().unwrap, 3);
+    assert_eq!(tombstone_gets.load(std::sync::atomic::Ordering::Relaxed), 3);
 
     // The per-owner cache keeps at most its limit of owners.
     let keys = OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store))
@@ -199,10 +209,12 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
 }
 
 /// A memory store on which another writer changes a record just before the first conditional
-/// update reaches it: the race between a job's read and its write, made certain.
+/// update reaches it: the race between a job's read and its write, made certain. It counts the
+/// gets it serves.
 struct Interfering {
     inner: MemoryStore,
     change: std::sync::Mutex<Option<crypt_model::Item>>,
+    gets: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[crypt_model::store::async_trait]
@@ -220,6 +232,7 @@ impl Store for Interfering {
         table: &TableRef,
         key: &Key,
     ) -> crypt_model::Result<Option<crypt_model::Item>> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.get(table, key).await
     }
     async fn delete(
@@ -298,6 +311,7 @@ async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
     let store = Interfering {
         inner: MemoryStore::new(),
         change: std::sync::Mutex::new(Some(changed)),
+        gets: Arc::default(),
     };
     let inner = store.inner.clone();
     let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
