@@ -445,3 +445,37 @@ async fn a_key_fetched_before_an_erasure_is_not_cached_after_it() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn owner_keys_past_their_age_are_counted_and_swept_without_traffic() {
+    use crypt_model::{CacheLimits, OwnerKeys};
+    use crypt_model_conformance::cases::Note;
+
+    let store = MemoryStore::new();
+    let limits = CacheLimits::default().max_age(Duration::from_millis(200));
+    let owner_keys = OwnerKeys::new(store.clone(), "owner_keys", tombstones(&store))
+        .unwrap()
+        .with_cache_limits(limits);
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()).with_owner_keys(owner_keys));
+    let notes = Table::<Note, _>::new(store.clone(), keys.clone()).unwrap();
+    let mut note = Note {
+        user_id: "ann".into(),
+        n: 1,
+        body: Sensitive::new("ann's".into()),
+    };
+    notes
+        .put(&Caller::user("ann").unwrap(), &mut note)
+        .await
+        .unwrap();
+    assert_eq!(keys.cached_keys().owner_keys, 1);
+    // No call on the keys from here on: the background sweep alone drops (and wipes) it,
+    // within a second of its age limit.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while keys.cached_keys().owner_keys != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an owner's key outlived its age"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -14,7 +14,7 @@ use crypt_model::{
     TableRef,
 };
 
-use super::erasure::{KeyTables, Note, key_tables, owner_keys_with, with_key_table};
+use super::erasure::{KeyTables, Note, erasure_key, key_tables, owner_keys_with, with_key_table};
 use super::{Harness, table_with};
 
 /// Puts `owner`'s notes 0..n.
@@ -232,4 +232,78 @@ pub async fn a_key_row_overwritten_or_deleted_by_a_writer_reads_as_tampering_and
         .unwrap()
         .unwrap();
     assert_eq!(note.body.expose_secret(), "alice's secret note 1");
+}
+
+pub async fn an_erasure_holds_when_a_writer_hid_or_changed_the_key_row_before_and_puts_it_back_after(
+    backend: &impl Harness,
+) {
+    let store = backend.store();
+    let owners = ["alice", "bob", "carol"];
+    let (tables, app, notes) = erasable(backend, "conf_hidden_keys", &owners).await;
+    let name = notes.table_ref().name().to_owned();
+    let key_table = app.owner_keys().unwrap().table_ref().clone();
+    let backup = rows(&store, &key_table).await;
+    assert_eq!(backup.len(), 3);
+
+    // Before the erasure a writer of the key table hides alice's row, gives bob's another
+    // handle and strips carol's of its handle.
+    for row in &backup {
+        let owner = match row.get("owner_key") {
+            Some(AttributeValue::S(key)) => key.rsplit('/').next().unwrap().to_owned(),
+            _ => unreachable!(),
+        };
+        let mut sabotaged = row.clone();
+        match owner.as_str() {
+            "alice" => {
+                let key = key_table.key_of(row).unwrap();
+                store
+                    .delete(&key_table, &key, &Condition::Always)
+                    .await
+                    .unwrap();
+                continue;
+            }
+            "bob" => sabotaged.insert("handle", AttributeValue::B(vec![0xff; 16])),
+            _ => sabotaged.remove("handle"),
+        };
+        store
+            .put(&key_table, sabotaged, &Condition::Always)
+            .await
+            .unwrap();
+    }
+    let privacy = Caller::service("privacy").unwrap();
+    for owner in owners {
+        notes.erase_owner(&privacy, owner).await.unwrap();
+    }
+    // Then the genuine rows come back (a restore, or the same writer).
+    for row in backup {
+        store
+            .put(&key_table, row, &Condition::Always)
+            .await
+            .unwrap();
+    }
+    for owner in owners {
+        let error = read_error(&store, with_key_table(&store, &tables), &name, owner).await;
+        assert!(is_erased(&error), "{owner}: {error:?}");
+    }
+    // A rotation of the key-encryption key does not carry the put-back keys over, and the
+    // sweep deletes them.
+    let rotating = Keys::new(
+        LocalKeyring::new("k2", &[4; 32])
+            .unwrap()
+            .with_read_key("k1", &[3; 32])
+            .unwrap(),
+    )
+    .with_owner_keys(owner_keys_with(&store, &tables, erasure_key()));
+    assert_eq!(rotating.rewrap_owner_keys().await.unwrap(), 0);
+    let sweeper = with_key_table(&store, &tables);
+    assert_eq!(
+        sweeper
+            .owner_keys()
+            .unwrap()
+            .reapply_erasures()
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(rows(&store, &key_table).await.is_empty());
 }

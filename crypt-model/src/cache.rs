@@ -17,14 +17,14 @@ use tracing::Instrument;
 use crate::error::Result;
 
 mod lookup;
-mod sweep;
+pub(crate) mod sweep;
 
 use lookup::with_cache_key;
 
 use crate::keyring::{
     CachedKeys, DataKey, EncryptionContext, GeneratedDataKey, Keyring, KeyringCalls, WrappedDataKey,
 };
-use sweep::{Clock, SystemClock};
+use sweep::{Clock, Sweep, SystemClock};
 
 /// The read cache: unwrapped data keys by `with_cache_key`'s encoding.
 type ReadCache = LruCache<Vec<u8>, UnwrappedKey, foldhash::fast::RandomState>;
@@ -218,6 +218,7 @@ impl KeyCache {
         CachedKeys {
             data_keys: lock(&state.active).len(),
             unwrapped_keys: state.unwrapped.as_ref().map_or(0, |c| lock(c).len()),
+            owner_keys: 0,
         }
     }
 
@@ -426,11 +427,6 @@ impl State {
         }
     }
 
-    /// The sweep of the background thread: on the system clock.
-    pub(crate) fn sweep_now(&self) {
-        self.sweep(self.clock.now());
-    }
-
     /// Keeps a plaintext data key for reads, so that reading what this process wrote needs no
     /// unwrap.
     fn remember(
@@ -469,3 +465,10 @@ impl std::fmt::Debug for KeyCache {
 
 #[cfg(test)]
 mod tests;
+
+/// The sweep of the background thread: on the cache's clock.
+impl Sweep for State {
+    fn sweep_now(&self) {
+        self.sweep(self.clock.now());
+    }
+}

@@ -216,4 +216,6 @@ pub struct CachedKeys {
     pub data_keys: usize,
     /// Plaintext data keys kept to decrypt items.
     pub unwrapped_keys: usize,
+    /// Owners' keys kept unwrapped (models with a key per owner), swept like the others.
+    pub owner_keys: usize,
 }

@@ -113,7 +113,13 @@ impl Keys {
     /// The keys the cache holds now. Keys past the [`CacheLimits`] age are dropped (and wiped)
     /// within a second, whether or not the keys are used.
     pub fn cached_keys(&self) -> CachedKeys {
-        self.cache.cached()
+        CachedKeys {
+            owner_keys: self
+                .owner_keys
+                .as_ref()
+                .map_or(0, |keys| keys.cached_count()),
+            ..self.cache.cached()
+        }
     }
 
     /// Wraps the owner keys of the key table ([`with_owner_keys`](Self::with_owner_keys)) that

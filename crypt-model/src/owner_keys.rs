@@ -3,12 +3,9 @@
 
 use crate::error::{ConfigError, KeyError, StorageError};
 use std::fmt;
-use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
-use lru::LruCache;
 use subtle::ConstantTimeEq;
 
 use async_trait::async_trait;
@@ -23,10 +20,12 @@ use crate::keyring::{DataKey, GeneratedDataKey, WrappedDataKey};
 use crate::random;
 use crate::store::{Checked, Condition, Store, TableRef};
 
+mod cache;
 mod row;
 mod sweeps;
 mod tombstones;
 
+use cache::OwnerCache;
 use row::{context, parse_row, row_key};
 use tombstones::Found;
 pub use tombstones::Tombstones;
@@ -36,13 +35,6 @@ pub(crate) const HANDLE_LEN: usize = 16;
 
 /// The key table's partition key.
 const ROW_KEY: &str = "owner_key";
-
-/// One owner's key, unwrapped, in the cache.
-struct Cached {
-    key: DataKey,
-    handle: [u8; HANDLE_LEN],
-    created: Instant,
-}
 
 /// The key table of the models with `#[crypt_model(key_per_owner)]`: one row per logical table
 /// and owner, holding that owner's data key wrapped by the [`Keys`](crate::Keys)'s keyring
@@ -70,14 +62,9 @@ pub struct OwnerKeys {
     /// The keyring and its counters, from the [`Keys`](crate::Keys) this key table is given
     /// to; `None` until then.
     keys: Option<KeyCache>,
-    limits: CacheLimits,
-    cache: Mutex<LruCache<String, Cached>>,
+    cache: Arc<OwnerCache>,
     /// How many erasures this process made: a key fetched before one is not cached after it.
     erasures: AtomicU64,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl OwnerKeys {
@@ -105,16 +92,14 @@ impl OwnerKeys {
             table,
             tombstones,
             keys: None,
-            cache: Mutex::new(LruCache::new(capacity(&limits))),
-            limits,
+            cache: OwnerCache::new(limits),
             erasures: AtomicU64::new(0),
         })
     }
 
     /// The same, with the cache within `limits` (its age and its number of unwrapped keys).
     pub fn with_cache_limits(mut self, limits: CacheLimits) -> Self {
-        self.cache = Mutex::new(LruCache::new(capacity(&limits)));
-        self.limits = limits;
+        self.cache = OwnerCache::new(limits);
         self
     }
 
@@ -147,19 +132,36 @@ impl OwnerKeys {
         })
     }
 
-    /// Erases the key of the owner `permit` names, in its model's logical table: leaves an
-    /// authenticated tombstone for the key in the [`Tombstones`] table (a digest of the owner and
-    /// the key's random handle: no owner id), deletes the row if it still holds that key, and
-    /// forgets the key here. `false` when there
-    /// was none. Every record of the owner sealed under it can no longer be read, anywhere: it
-    /// fails with [`KeyError::OwnerKeyErased`](crate::error::KeyError::OwnerKeyErased), which the tombstone tells from a record whose header
-    /// or owner was edited (that is [`IntegrityError`](crate::error::IntegrityError)).
+    /// Erases the keys of the owner `permit` names, in its model's logical table: leaves an
+    /// authenticated tombstone in the [`Tombstones`] table (a digest of the owner: no owner id)
+    /// saying that every key of theirs up to the generation of their current one is erased,
+    /// deletes their row, and forgets the key here. `false` when the key table held no key of
+    /// theirs (the tombstone is written all the same: a row put back later stays erased). Every
+    /// record of the owner sealed under an erased key can no longer be read, anywhere: it fails
+    /// with [`KeyError::OwnerKeyErased`](crate::error::KeyError::OwnerKeyErased), which the
+    /// tombstone tells from a record whose header or owner was edited (that is
+    /// [`IntegrityError`](crate::error::IntegrityError)).
+    ///
+    /// The tombstone covers generations, not the row the erasure read, so a writer of the key
+    /// table who hid or changed the row before the erasure cannot bring the key back with the
+    /// row afterwards.
     ///
     /// Only the owner gate issues an [`ErasePermit`] ([`Gate::erase_permit`](crate::access::Gate::erase_permit),
     /// logged): no erasure without its decision. Applications erase through
     /// [`Table::erase_owner`](crate::Table::erase_owner), which asks for one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Integrity`] when the owner's tombstone was not made by the erasure key (nothing
+    /// is erased then: the tombstone table was tampered with); [`Error::Key`] when the erasure
+    /// key cannot sign; [`Error::Storage`] when a table's store fails.
     pub async fn erase<T>(&self, permit: ErasePermit<T>) -> Result<bool> {
         let (table, owner) = (permit.table(), permit.owner());
+        // First the tombstone, one generation above the last erased one: every key the owner
+        // has now was made at most there (a key is made one above the tombstone it finds). An
+        // erasure stopped after it is done again in full by the next.
+        let through = self.erased_through(table, owner).await?.saturating_add(1);
+        self.tombstones.put(table, owner, through).await?;
         let row = row_key(table, owner);
         let key = Key::new(AttributeValue::S(row.clone()));
         let mut attempts = 0;
@@ -167,23 +169,15 @@ impl OwnerKeys {
             let Some(stored) = self.store.get(&self.table, &key).await? else {
                 break false;
             };
-            // First the tombstone: an erasure stopped between the two is done again in full.
-            // Then the row, only if it still holds the key the tombstone names (the owner may
-            // have come back, after another erasure, with a new key meanwhile).
+            // The row, only if it still holds what was read, and unless it is a key made since
+            // the tombstone (the owner came back meanwhile): that one is not erased.
             let condition = match stored.get("handle") {
+                Some(AttributeValue::B(handle)) if generation(handle) > through => break false,
                 Some(AttributeValue::B(handle)) => {
-                    self.tombstones.put(table, owner, handle).await?;
                     Condition::equals("handle", AttributeValue::B(handle.clone()))
                 }
-                // A row that is not one of ours holds no key to tell apart: erased as it is.
-                _ => {
-                    tracing::warn!(
-                        target: "crypt_model::access",
-                        table,
-                        "an owner's key row without a handle was erased without a tombstone"
-                    );
-                    Condition::Exists
-                }
+                // Not a row of ours: deleted as it is (the tombstone covers the owner anyway).
+                _ => Condition::Exists,
             };
             match self.store.delete(&self.table, &key, &condition).await {
                 Ok(()) => break true,
@@ -193,28 +187,37 @@ impl OwnerKeys {
                 Err(error) => return Err(error),
             }
         };
-        // After the row is gone: a read or write that fetched the key before cannot cache it
+        // After the tombstone: a read or write that fetched the key before cannot cache it
         // again (it sees the count change), and the cached copy goes.
         self.erasures.fetch_add(1, Ordering::SeqCst);
-        lock(&self.cache).pop(&row);
-        if erased {
-            tracing::info!(
-                target: "crypt_model::access",
-                table,
-                "an owner's key was erased"
-            );
-        }
+        self.cache.remove(&row);
+        tracing::info!(
+            target: "crypt_model::access",
+            table,
+            erased_through = through,
+            row_found = erased,
+            "an owner's keys were erased"
+        );
         Ok(erased)
     }
 
-    /// Why a record's key handle has no key: the owner's key of that handle was erased (there
-    /// is a tombstone for the owner and the handle), or the record was edited — its handle or
-    /// its owner — or is read with another key table than the one it was written with.
+    /// The generation up to which the keys of `owner` in `table` were erased (0: none); an
+    /// integrity failure when their tombstone was not made by the erasure key.
+    async fn erased_through(&self, table: &str, owner: &str) -> Result<u32> {
+        match self.tombstones.find(table, owner).await? {
+            Found::Nothing => Ok(0),
+            Found::Through(through) => Ok(through),
+            Found::Forged => Err(crate::format::header_integrity()),
+        }
+    }
+
+    /// Why a record's key handle has no key: the owner's key of that handle was erased (the
+    /// owner's tombstone covers its generation), or the record was edited — its handle or its
+    /// owner — or is read with another key table than the one it was written with.
     async fn no_key(&self, table: &'static str, owner: &str, handle: &[u8]) -> Error {
-        match self.tombstones.find(table, owner, handle).await {
-            Ok(Found::Erased) => erased(table),
-            Ok(Found::Forged) => crate::format::header_integrity(),
-            Ok(Found::Nothing) => {
+        match self.erased_through(table, owner).await {
+            Ok(through) if generation(handle) <= through => erased(table),
+            Ok(_) => {
                 tracing::warn!(
                     target: "crypt_model::access",
                     table,
@@ -247,9 +250,11 @@ impl OwnerKeys {
                     .unwrap_row(keys, (table, owner), &row, &stored, erasures)
                     .await;
             }
+            // One generation above the owner's tombstone, so that no erasure made before covers it.
+            let through = self.erased_through(table, owner).await?;
+            let handle = new_handle(through.checked_add(1).ok_or_else(|| erased(table))?)?;
             let context = context(table);
             let generated = keys.generate_uncached(&context).await?;
-            let handle = random::array::<HANDLE_LEN>()?;
             let item = Item::from_iter([
                 (ROW_KEY, AttributeValue::S(row.clone())),
                 (
@@ -276,8 +281,10 @@ impl OwnerKeys {
                 Err(error) => return Err(error),
             }
         }
-        Err(Error::Key(KeyError::OwnerKeyErased {
-            table: table.to_owned(),
+        // The row came and went twice while this write looked for it: contention (or a writer
+        // of the key table at work), not an erasure.
+        Err(Error::Storage(StorageError::Conflict {
+            table: self.table.name().to_owned(),
         }))
     }
 
@@ -310,7 +317,7 @@ impl OwnerKeys {
         }
         if cached.is_some() {
             // The cache held an older key of the owner's, erased elsewhere since.
-            lock(&self.cache).pop(&row);
+            self.cache.remove(&row);
         }
         let (key, _) = self
             .unwrap_row(keys, (table, owner), &row, &stored, erasures)
@@ -319,35 +326,19 @@ impl OwnerKeys {
     }
 
     fn cached(&self, row: &str) -> Option<(DataKey, [u8; HANDLE_LEN])> {
-        let mut cache = lock(&self.cache);
-        match cache.get(row) {
-            Some(hit) if hit.created.elapsed() < self.limits.age() => {
-                Some((hit.key.clone(), hit.handle))
-            }
-            Some(_) => {
-                cache.pop(row);
-                None
-            }
-            None => None,
-        }
+        self.cache.get(row)
     }
 
     /// Caches a key fetched when `erasures` erasures had been made, unless one was made since.
     fn remember(&self, row: String, key: &DataKey, handle: [u8; HANDLE_LEN], erasures: u64) {
-        if self.limits.unwrapped_keys() > 0 && !self.limits.age().is_zero() {
-            let mut cache = lock(&self.cache);
-            if self.erasures.load(Ordering::SeqCst) != erasures {
-                return;
-            }
-            cache.put(
-                row,
-                Cached {
-                    key: key.clone(),
-                    handle,
-                    created: Instant::now(),
-                },
-            );
-        }
+        self.cache.put_if(row, key, handle, || {
+            self.erasures.load(Ordering::SeqCst) == erasures
+        });
+    }
+
+    /// How many owners' keys this process keeps unwrapped now.
+    pub(crate) fn cached_count(&self) -> usize {
+        self.cache.len()
     }
 
     /// Unwraps a stored row's key, unless the tombstones say it was erased.
@@ -369,20 +360,31 @@ impl OwnerKeys {
     /// Refuses a key row whose key was erased: a row put back after its erasure (a restore of
     /// the key table, a raw put) stays erased. Asked on every fetch of a key from the key table.
     async fn refuse_erased(&self, table: &'static str, owner: &str, handle: &[u8]) -> Result<()> {
-        match self.tombstones.find(table, owner, handle).await? {
-            Found::Nothing => Ok(()),
-            Found::Erased => {
-                tracing::warn!(
-                    target: "crypt_model::access",
-                    table,
-                    "the key table holds the key of an erased owner (put back by a restore or a \
-                     raw write): refused; run the erasure sweep (OwnerKeys::reapply_erasures)"
-                );
-                Err(erased(table))
-            }
-            Found::Forged => Err(crate::format::header_integrity()),
+        if generation(handle) > self.erased_through(table, owner).await? {
+            return Ok(());
         }
+        tracing::warn!(
+            target: "crypt_model::access",
+            table,
+            "the key table holds a key of an erased owner (put back by a restore or a raw \
+             write): refused; run the erasure sweep (OwnerKeys::reapply_erasures)"
+        );
+        Err(erased(table))
     }
+}
+
+/// A new key's handle: its generation (big-endian), then random bytes.
+fn new_handle(generation: u32) -> Result<[u8; HANDLE_LEN]> {
+    let mut handle = random::array::<HANDLE_LEN>()?;
+    handle[..4].copy_from_slice(&generation.to_be_bytes());
+    Ok(handle)
+}
+
+/// The generation a handle carries (0 for one too short to carry any: covered by any erasure).
+pub(super) fn generation(handle: &[u8]) -> u32 {
+    handle
+        .first_chunk::<4>()
+        .map_or(0, |bytes| u32::from_be_bytes(*bytes))
 }
 
 /// The error of a record whose owner key was erased.
@@ -446,15 +448,11 @@ impl KeySource for OwnerKeys {
     }
 }
 
-fn capacity(limits: &CacheLimits) -> NonZeroUsize {
-    NonZeroUsize::new(limits.unwrapped_keys()).unwrap_or(NonZeroUsize::MIN)
-}
-
 impl fmt::Debug for OwnerKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnerKeys")
             .field("table", &self.table.name())
-            .field("cached", &lock(&self.cache).len())
+            .field("cached", &self.cache.len())
             .finish_non_exhaustive()
     }
 }

@@ -286,7 +286,8 @@ async fn expired_keys_are_dropped_without_any_traffic() {
         keys.cached_keys(),
         CachedKeys {
             data_keys: 1,
-            unwrapped_keys: 1
+            unwrapped_keys: 1,
+            owner_keys: 0,
         }
     );
     // No call on the keys from here on: the background sweep alone drops (and wipes) them,

@@ -50,7 +50,8 @@ fn a_sweep_drops_every_key_past_its_age_and_keeps_the_others() {
         cache.cached(),
         CachedKeys {
             data_keys: 2,
-            unwrapped_keys: 2
+            unwrapped_keys: 2,
+            owner_keys: 0,
         }
     );
     clock.advance(Duration::from_secs(101));
@@ -59,7 +60,8 @@ fn a_sweep_drops_every_key_past_its_age_and_keeps_the_others() {
         cache.cached(),
         CachedKeys {
             data_keys: 1,
-            unwrapped_keys: 1
+            unwrapped_keys: 1,
+            owner_keys: 0,
         },
         "a's keys are 301 s old, b's 101 s"
     );

@@ -3,12 +3,32 @@
 
 use super::row::{context, parse_row};
 use super::tombstones::Found;
-use super::{OwnerKeys, ROW_KEY, lock};
+use super::{OwnerKeys, ROW_KEY, generation};
 use crate::attribute::{AttributeValue, Key};
 use crate::error::{Error, Result, StorageError};
 use crate::store::{Condition, Scan, Store, rewrite};
 
+/// What the tombstones say of one key row.
+#[derive(Debug, PartialEq, Eq)]
+enum RowState {
+    /// Its key was not erased.
+    Live,
+    /// Its owner's tombstone covers its key: an erased key, put back.
+    Erased,
+    /// Its owner's tombstone was not made by the erasure key (logged): left as it is.
+    Forged,
+}
+
 impl OwnerKeys {
+    /// What the tombstones say of the row of `owner` in `table` holding `handle`.
+    async fn state_of(&self, table: &str, owner: &str, handle: &[u8]) -> Result<RowState> {
+        Ok(match self.tombstones.find(table, owner).await? {
+            Found::Through(through) if generation(handle) <= through => RowState::Erased,
+            Found::Nothing | Found::Through(_) => RowState::Live,
+            Found::Forged => RowState::Forged,
+        })
+    }
+
     /// Deletes again every key row whose key was erased — put back by a restore of the key
     /// table, or by a raw write —, each only if it still holds the erased key; the number of rows
     /// deleted. Run it after every restore of the key table, with the erasure path's permissions
@@ -32,7 +52,7 @@ impl OwnerKeys {
                 let Some((table, owner)) = id.split_once('/') else {
                     continue;
                 };
-                if self.tombstones.find(table, owner, handle).await? != Found::Erased {
+                if self.state_of(table, owner, handle).await? != RowState::Erased {
                     continue;
                 }
                 let key = Key::new(AttributeValue::S(id.clone()));
@@ -40,7 +60,7 @@ impl OwnerKeys {
                 match self.store.delete(&self.table, &key, &condition).await {
                     Ok(()) => {
                         deleted += 1;
-                        lock(&self.cache).pop(id.as_str());
+                        self.cache.remove(id);
                         tracing::info!(
                             target: "crypt_model::access",
                             table,
@@ -70,11 +90,15 @@ impl OwnerKeys {
         loop {
             let page = self.store.scan(&self.table, &scan).await?;
             for row in page.items {
-                let table = match row.get(ROW_KEY) {
-                    Some(AttributeValue::S(key)) => key.split('/').next().unwrap_or_default(),
+                let (table, owner) = match row.get(ROW_KEY) {
+                    Some(AttributeValue::S(key)) => key.split_once('/').unwrap_or_default(),
                     _ => continue,
                 };
-                let (wrapped, _) = parse_row(&row)?;
+                let (wrapped, handle) = parse_row(&row)?;
+                // An erased owner's row, put back: never unwrapped, never carried to a new key.
+                if self.state_of(table, owner, &handle).await? != RowState::Live {
+                    continue;
+                }
                 if primary.as_deref() == Some(wrapped.key_id.as_str()) {
                     continue;
                 }
