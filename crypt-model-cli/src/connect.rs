@@ -44,6 +44,14 @@ pub(crate) struct KeyArgs {
     /// ARN; with --owner-keys-table): an erasure signs with it, every reader verifies.
     #[arg(long, env = "CRYPT_MODEL_ERASURE_KEY")]
     pub(crate) erasure_key: Option<String>,
+    /// Erasure keys rotated out, whose tombstones still hold (repeat the flag, or separate them
+    /// with commas).
+    #[arg(
+        long = "previous-erasure-key",
+        env = "CRYPT_MODEL_PREVIOUS_ERASURE_KEYS",
+        value_delimiter = ','
+    )]
+    pub(crate) previous_erasure_keys: Vec<String>,
 }
 
 /// The AWS configuration and the clients built from it.
@@ -164,11 +172,20 @@ impl Aws {
             );
         };
         let kms = aws_sdk_kms::Client::new(&self.config);
-        let erasure_key = KmsErasureKey::connect(kms, erasure_key)
-            .await
-            .map_err(|e| format!("cannot use the erasure key: {}", error_text(&e)))?;
-        let tombstones =
-            Tombstones::new(self.store(), tombstones, erasure_key).map_err(|e| error_text(&e))?;
+        let connect = |key: &str| {
+            let kms = kms.clone();
+            let key = key.to_owned();
+            async move {
+                KmsErasureKey::connect(kms, &key)
+                    .await
+                    .map_err(|e| format!("cannot use the erasure key {key}: {}", error_text(&e)))
+            }
+        };
+        let mut tombstones = Tombstones::new(self.store(), tombstones, connect(erasure_key).await?)
+            .map_err(|e| error_text(&e))?;
+        for previous in &args.previous_erasure_keys {
+            tombstones = tombstones.with_previous_key(connect(previous).await?);
+        }
         OwnerKeys::new(self.store(), table, tombstones).map_err(|e| error_text(&e))
     }
 }

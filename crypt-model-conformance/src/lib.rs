@@ -203,9 +203,11 @@ macro_rules! __with_cases {
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
             an_erased_owners_records_fail_closed_wherever_they_were_copied,
             a_forged_or_edited_tombstone_reads_as_tampering_never_as_an_erasure,
-            a_key_row_put_back_after_its_erasure_stays_erased_until_the_sweep_deletes_it,
+            a_key_row_put_back_after_its_erasure_stays_erased_until_the_sweep_or_a_write_replaces_it,
             a_key_row_overwritten_or_deleted_by_a_writer_reads_as_tampering_and_a_restore_recovers_it,
             an_erasure_holds_when_a_writer_hid_or_changed_the_key_row_before_and_puts_it_back_after,
+            erasures_made_under_a_rotated_out_erasure_key_still_hold,
+            a_handle_of_no_live_generation_reads_as_tampering_never_as_an_erasure,
             a_dry_run_writes_nothing_not_even_an_owners_key,
             processes_sharing_the_segments_migrate_the_whole_table,
             owner_keys_are_rewrapped_so_the_old_key_can_retire);

@@ -17,7 +17,6 @@ use crate::error::{Error, Result};
 use crate::format::OWNER_KEY_ID;
 use crate::key_source::KeySource;
 use crate::keyring::{DataKey, GeneratedDataKey, WrappedDataKey};
-use crate::random;
 use crate::store::{Checked, Condition, Store, TableRef};
 
 mod cache;
@@ -26,7 +25,7 @@ mod sweeps;
 mod tombstones;
 
 use cache::OwnerCache;
-use row::{context, parse_row, row_key};
+use row::{Standing, context, new_handle, parse_row, row_key, standing};
 use tombstones::Found;
 pub use tombstones::Tombstones;
 
@@ -157,11 +156,10 @@ impl OwnerKeys {
     /// key cannot sign; [`Error::Storage`] when a table's store fails.
     pub async fn erase<T>(&self, permit: ErasePermit<T>) -> Result<bool> {
         let (table, owner) = (permit.table(), permit.owner());
-        // First the tombstone, one generation above the last erased one: every key the owner
-        // has now was made at most there (a key is made one above the tombstone it finds). An
-        // erasure stopped after it is done again in full by the next.
-        let through = self.erased_through(table, owner).await?.saturating_add(1);
-        self.tombstones.put(table, owner, through).await?;
+        // First the tombstone, one generation above the last erased one: the owner's one live
+        // key was made there (a key is made one above the tombstone it finds). An erasure
+        // stopped after it is done again in full by the next.
+        let through = self.tombstones.advance(table, owner).await?;
         let row = row_key(table, owner);
         let key = Key::new(AttributeValue::S(row.clone()));
         let mut attempts = 0;
@@ -170,9 +168,12 @@ impl OwnerKeys {
                 break false;
             };
             // The row, only if it still holds what was read, and unless it is a key made since
-            // the tombstone (the owner came back meanwhile): that one is not erased.
+            // the tombstone (the owner came back meanwhile): that one is not erased. Any other
+            // row goes, a planted generation above the live one included.
             let condition = match stored.get("handle") {
-                Some(AttributeValue::B(handle)) if generation(handle) > through => break false,
+                Some(AttributeValue::B(handle)) if standing(handle, through) == Standing::Live => {
+                    break false;
+                }
                 Some(AttributeValue::B(handle)) => {
                     Condition::equals("handle", AttributeValue::B(handle.clone()))
                 }
@@ -216,7 +217,7 @@ impl OwnerKeys {
     /// owner — or is read with another key table than the one it was written with.
     async fn no_key(&self, table: &'static str, owner: &str, handle: &[u8]) -> Error {
         match self.erased_through(table, owner).await {
-            Ok(through) if generation(handle) <= through => erased(table),
+            Ok(through) if standing(handle, through) == Standing::Erased => erased(table),
             Ok(_) => {
                 tracing::warn!(
                     target: "crypt_model::access",
@@ -243,16 +244,29 @@ impl OwnerKeys {
             return Ok(hit);
         }
         let key = Key::new(AttributeValue::S(row.clone()));
-        for _ in 0..2 {
+        for _ in 0..3 {
             let erasures = self.erasures.load(Ordering::SeqCst);
-            if let Some(stored) = self.store.get(&self.table, &key).await? {
-                return self
-                    .unwrap_row(keys, (table, owner), &row, &stored, erasures)
-                    .await;
-            }
-            // One generation above the owner's tombstone, so that no erasure made before covers it.
             let through = self.erased_through(table, owner).await?;
-            let handle = new_handle(through.checked_add(1).ok_or_else(|| erased(table))?)?;
+            let stored = self.store.get(&self.table, &key).await?;
+            let unchanged = match &stored {
+                None => Condition::NotExists,
+                Some(stored) => {
+                    let (_, handle) = parse_row(stored)?;
+                    match self.judge(table, &handle, through)? {
+                        Standing::Live => {
+                            let (key, _) =
+                                self.unwrap_row(keys, table, &row, stored, erasures).await?;
+                            return Ok((key, handle));
+                        }
+                        // An erased key put back (a restore): replaced by a new key, on the
+                        // condition that it is still there.
+                        _ => Condition::equals("handle", AttributeValue::B(handle.to_vec())),
+                    }
+                }
+            };
+            // One generation above the owner's tombstone: the owner's one live key.
+            let generation = through.checked_add(1).ok_or_else(|| erased(table))?;
+            let handle = new_handle(generation)?;
             let context = context(table);
             let generated = keys.generate_uncached(&context).await?;
             let item = Item::from_iter([
@@ -267,16 +281,17 @@ impl OwnerKeys {
                 ),
                 ("handle", AttributeValue::B(handle.to_vec())),
             ]);
-            match self
-                .store
-                .put(&self.table, item, &Condition::NotExists)
-                .await
-            {
+            match self.store.put(&self.table, item, &unchanged).await {
                 Ok(()) => {
+                    // An erasure that raced this write may cover the new key: then nothing may be
+                    // sealed under it.
+                    if self.erased_through(table, owner).await? >= generation {
+                        return Err(erased(table));
+                    }
                     self.remember(row, &generated.key, handle, erasures);
                     return Ok((generated.key.clone(), handle));
                 }
-                // Another writer stored the owner's first key meanwhile: use theirs.
+                // Another writer stored the owner's key meanwhile: use theirs.
                 Err(Error::Storage(StorageError::ConditionFailed { .. })) => continue,
                 Err(error) => return Err(error),
             }
@@ -319,8 +334,12 @@ impl OwnerKeys {
             // The cache held an older key of the owner's, erased elsewhere since.
             self.cache.remove(&row);
         }
+        let through = self.erased_through(table, owner).await?;
+        if self.judge(table, &current, through)? != Standing::Live {
+            return Err(erased(table));
+        }
         let (key, _) = self
-            .unwrap_row(keys, (table, owner), &row, &stored, erasures)
+            .unwrap_row(keys, table, &row, &stored, erasures)
             .await?;
         Ok(key)
     }
@@ -341,50 +360,49 @@ impl OwnerKeys {
         self.cache.len()
     }
 
-    /// Unwraps a stored row's key, unless the tombstones say it was erased.
+    /// Unwraps a stored row's key (its standing judged by the caller).
     async fn unwrap_row(
         &self,
         keys: &KeyCache,
-        (table, owner): (&'static str, &str),
+        table: &'static str,
         row: &str,
         stored: &Item,
         erasures: u64,
     ) -> Result<(DataKey, [u8; HANDLE_LEN])> {
         let (wrapped, handle) = parse_row(stored)?;
-        self.refuse_erased(table, owner, &handle).await?;
         let key = keys.unwrap_uncached(&wrapped, &context(table)).await?;
         self.remember(row.to_owned(), &key, handle, erasures);
         Ok((key, handle))
     }
 
-    /// Refuses a key row whose key was erased: a row put back after its erasure (a restore of
-    /// the key table, a raw put) stays erased. Asked on every fetch of a key from the key table.
-    async fn refuse_erased(&self, table: &'static str, owner: &str, handle: &[u8]) -> Result<()> {
-        if generation(handle) > self.erased_through(table, owner).await? {
-            return Ok(());
+    /// The standing of a key row's `handle` against the owner's tombstone (`through`): a live
+    /// key is used; an erased one put back (a restore of the key table, a raw put) is refused as
+    /// erased, in every process, and replaced by the next write; any other is an integrity
+    /// failure. Asked on every fetch of a key from the key table. Both refusals are logged.
+    fn judge(&self, table: &'static str, handle: &[u8], through: u32) -> Result<Standing> {
+        match standing(handle, through) {
+            Standing::Live => Ok(Standing::Live),
+            Standing::Erased => {
+                tracing::warn!(
+                    target: "crypt_model::access",
+                    table,
+                    "the key table holds a key its owner's tombstone erased (put back by a \
+                     restore or a raw write): refused; the owner's next write replaces it, the \
+                     erasure sweep (OwnerKeys::reapply_erasures) deletes it"
+                );
+                Ok(Standing::Erased)
+            }
+            Standing::Tampered => {
+                tracing::warn!(
+                    target: "crypt_model::access",
+                    table,
+                    "an owner key row's handle is of no generation its owner's tombstone allows: \
+                     it was edited in storage (restore the key table)"
+                );
+                Err(crate::format::header_integrity())
+            }
         }
-        tracing::warn!(
-            target: "crypt_model::access",
-            table,
-            "the key table holds a key of an erased owner (put back by a restore or a raw \
-             write): refused; run the erasure sweep (OwnerKeys::reapply_erasures)"
-        );
-        Err(erased(table))
     }
-}
-
-/// A new key's handle: its generation (big-endian), then random bytes.
-fn new_handle(generation: u32) -> Result<[u8; HANDLE_LEN]> {
-    let mut handle = random::array::<HANDLE_LEN>()?;
-    handle[..4].copy_from_slice(&generation.to_be_bytes());
-    Ok(handle)
-}
-
-/// The generation a handle carries (0 for one too short to carry any: covered by any erasure).
-pub(super) fn generation(handle: &[u8]) -> u32 {
-    handle
-        .first_chunk::<4>()
-        .map_or(0, |bytes| u32::from_be_bytes(*bytes))
 }
 
 /// The error of a record whose owner key was erased.

@@ -1,10 +1,11 @@
-//! The key table's rows: an owner's row (its wrapped key and the random handle its records name)
-//! and how its key is made.
+//! The key table's rows: an owner's row (its wrapped key and the handle its records name, which
+//! carries the key's generation), how its key is made, and what a handle's generation means.
 
 use super::HANDLE_LEN;
 use crate::attribute::{AttributeValue, Item};
 use crate::error::{Error, Result};
 use crate::keyring::{EncryptionContext, WrappedDataKey};
+use crate::random;
 
 /// A row's wrapped key and handle.
 pub(super) fn parse_row(stored: &Item) -> Result<(WrappedDataKey, [u8; HANDLE_LEN])> {
@@ -12,7 +13,12 @@ pub(super) fn parse_row(stored: &Item) -> Result<(WrappedDataKey, [u8; HANDLE_LE
         Error::malformed(attribute, "not an owner key row of crypt-model's key table")
     };
     let key_id = match stored.get("key_id") {
-        Some(AttributeValue::S(id)) => id.clone(),
+        // Bounded as a header's key id is: a key id read from storage reaches the keyring, the
+        // logs and errors.
+        Some(AttributeValue::S(id)) => {
+            crate::format::check_key_id(id).map_err(|reason| Error::malformed("key_id", reason))?;
+            id.clone()
+        }
         _ => return Err(malformed("key_id")),
     };
     let ciphertext = match stored.get("wrapped") {
@@ -38,4 +44,39 @@ pub(super) fn row_key(table: &str, owner: &str) -> String {
 /// can never serve as one of the table's data keys.
 pub(super) fn context(table: &str) -> EncryptionContext {
     EncryptionContext::for_table(&format!("{table}/owner-keys"))
+}
+
+/// A new key's handle: its generation (big-endian), then random bytes.
+pub(super) fn new_handle(generation: u32) -> Result<[u8; HANDLE_LEN]> {
+    let mut handle = random::array::<HANDLE_LEN>()?;
+    handle[..4].copy_from_slice(&generation.to_be_bytes());
+    Ok(handle)
+}
+
+/// The generation a handle carries: its first four bytes, big-endian, from 1 up; `None` for a
+/// handle that is not one (another length, generation 0).
+fn generation(handle: &[u8]) -> Option<u32> {
+    let handle: &[u8; HANDLE_LEN] = handle.try_into().ok()?;
+    let generation = u32::from_be_bytes([handle[0], handle[1], handle[2], handle[3]]);
+    (generation > 0).then_some(generation)
+}
+
+/// What a key handle is, given that the owner's keys up to `through` were erased.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Standing {
+    /// The owner's one live generation, `through + 1`.
+    Live,
+    /// An erased generation (a verified tombstone covers it).
+    Erased,
+    /// No generation the library makes: the handle was edited.
+    Tampered,
+}
+
+/// The standing of `handle` when the owner's keys up to `through` were erased.
+pub(super) fn standing(handle: &[u8], through: u32) -> Standing {
+    match generation(handle) {
+        Some(generation) if generation <= through => Standing::Erased,
+        Some(generation) if Some(generation) == through.checked_add(1) => Standing::Live,
+        _ => Standing::Tampered,
+    }
 }

@@ -1,31 +1,22 @@
 //! The key table as a whole: the sweep that re-applies erasures after a restore, and the
 //! rewrap of every row onto the keyring's primary key.
 
+use super::row::{Standing, standing};
 use super::row::{context, parse_row};
 use super::tombstones::Found;
-use super::{OwnerKeys, ROW_KEY, generation};
+use super::{OwnerKeys, ROW_KEY};
 use crate::attribute::{AttributeValue, Key};
-use crate::error::{Error, Result, StorageError};
+use crate::error::{Error, KeyError, Result, StorageError};
 use crate::store::{Condition, Scan, Store, rewrite};
 
-/// What the tombstones say of one key row.
-#[derive(Debug, PartialEq, Eq)]
-enum RowState {
-    /// Its key was not erased.
-    Live,
-    /// Its owner's tombstone covers its key: an erased key, put back.
-    Erased,
-    /// Its owner's tombstone was not made by the erasure key (logged): left as it is.
-    Forged,
-}
-
 impl OwnerKeys {
-    /// What the tombstones say of the row of `owner` in `table` holding `handle`.
-    async fn state_of(&self, table: &str, owner: &str, handle: &[u8]) -> Result<RowState> {
+    /// The standing of the row of `owner` in `table` holding `handle`; `None` when the owner's
+    /// tombstone was not made by the erasure keys (logged): such a row is left as it is.
+    async fn state_of(&self, table: &str, owner: &str, handle: &[u8]) -> Result<Option<Standing>> {
         Ok(match self.tombstones.find(table, owner).await? {
-            Found::Through(through) if generation(handle) <= through => RowState::Erased,
-            Found::Nothing | Found::Through(_) => RowState::Live,
-            Found::Forged => RowState::Forged,
+            Found::Nothing => Some(standing(handle, 0)),
+            Found::Through(through) => Some(standing(handle, through)),
+            Found::Forged => None,
         })
     }
 
@@ -52,7 +43,7 @@ impl OwnerKeys {
                 let Some((table, owner)) = id.split_once('/') else {
                     continue;
                 };
-                if self.state_of(table, owner, handle).await? != RowState::Erased {
+                if self.state_of(table, owner, handle).await? != Some(Standing::Erased) {
                     continue;
                 }
                 let key = Key::new(AttributeValue::S(id.clone()));
@@ -94,16 +85,34 @@ impl OwnerKeys {
                     Some(AttributeValue::S(key)) => key.split_once('/').unwrap_or_default(),
                     _ => continue,
                 };
-                let (wrapped, handle) = parse_row(&row)?;
-                // An erased owner's row, put back: never unwrapped, never carried to a new key.
-                if self.state_of(table, owner, &handle).await? != RowState::Live {
+                // One row that is not a live key of ours (malformed, edited, or an erased owner's
+                // put back) is passed over, logged: never unwrapped, never carried to a new key,
+                // and the rotation goes on.
+                let Ok((wrapped, handle)) = parse_row(&row) else {
+                    tracing::warn!(target: "crypt_model::access", table, "a malformed key row was passed over by the rewrap");
+                    continue;
+                };
+                if self.state_of(table, owner, &handle).await? != Some(Standing::Live) {
                     continue;
                 }
                 if primary.as_deref() == Some(wrapped.key_id.as_str()) {
                     continue;
                 }
                 let context = context(table);
-                let key = keys.unwrap_uncached(&wrapped, &context).await?;
+                let key = match keys.unwrap_uncached(&wrapped, &context).await {
+                    Ok(key) => key,
+                    // A wrapped key edited in storage: passed over, logged; a provider that
+                    // fails stops the rotation (it is resumed by running it again).
+                    Err(Error::Key(KeyError::UnwrapFailed { .. })) => {
+                        tracing::warn!(
+                            target: "crypt_model::access",
+                            table,
+                            "a key row whose key does not unwrap was passed over by the rewrap"
+                        );
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
                 let new = keys.rewrap(&key, &wrapped, &context).await?;
                 if new.key_id == wrapped.key_id && primary.is_none() {
                     continue;

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
 use crate::encoding::put_bytes;
-use crate::error::Result;
+use crate::error::{Error, Result, StorageError};
 use crate::keyring::ErasureKey;
 use crate::store::{Checked, Condition, Store, TableRef};
 
@@ -49,6 +49,8 @@ pub struct Tombstones {
     store: Arc<Checked<dyn Store>>,
     table: TableRef,
     key: Arc<dyn ErasureKey>,
+    /// Erasure keys rotated out: tombstones they made still verify, by the key id each names.
+    previous: Vec<Arc<dyn ErasureKey>>,
 }
 
 /// What the tombstone table says of one owner.
@@ -75,7 +77,24 @@ impl Tombstones {
             store: Arc::new(Checked::new(store)),
             table: TableRef::new(name, ROW_KEY, None)?.with_key_types(KeyType::S, KeyType::S),
             key: Arc::new(key),
+            previous: Vec::new(),
         })
+    }
+
+    /// The same, also believing the tombstones that `key`, an erasure key rotated out, made
+    /// (each tombstone names the key that tagged it). New tombstones are tagged by the current
+    /// key; an owner erased again gets a tombstone of the current key.
+    pub fn with_previous_key(mut self, key: impl ErasureKey + 'static) -> Self {
+        self.previous.push(Arc::new(key));
+        self
+    }
+
+    /// The erasure key whose id is `id`: the current one or one rotated out.
+    fn key_named(&self, id: &str) -> Option<&dyn ErasureKey> {
+        std::iter::once(&self.key)
+            .chain(&self.previous)
+            .find(|key| key.key_id() == id)
+            .map(|key| &**key)
     }
 
     /// The tombstone table.
@@ -83,21 +102,54 @@ impl Tombstones {
         &self.table
     }
 
-    /// Leaves the tombstone of `owner` in the logical table `table`: their keys up to generation
-    /// `through` are erased.
-    pub(super) async fn put(&self, table: &str, owner: &str, through: u32) -> Result<()> {
+    /// Erases one more generation of `owner`'s keys in the logical table `table`: the tombstone
+    /// moves from the generation it holds (0 without one) to the next, which it returns. A
+    /// compare-and-swap on the tombstone read, so that concurrent erasures never move it back.
+    ///
+    /// Errors: an integrity failure when the stored tombstone was not made by the erasure keys
+    /// (nothing is written then); the erasure key's and the store's errors.
+    pub(super) async fn advance(&self, table: &str, owner: &str) -> Result<u32> {
         let id = tombstone_id(table, owner);
-        let tag = self.key.sign(&tagged(&id, through)).await?;
-        let item = Item::from_iter([
-            (ROW_KEY, AttributeValue::S(id)),
-            ("erased_through", AttributeValue::N(through.to_string())),
-            (
-                "erasure_key",
-                AttributeValue::S(self.key.key_id().to_owned()),
-            ),
-            ("tag", AttributeValue::B(tag)),
-        ]);
-        self.store.put(&self.table, item, &Condition::Always).await
+        let key = Key::new(AttributeValue::S(id.clone()));
+        for _ in 0..8 {
+            let stored = self.store.get(&self.table, &key).await?;
+            let (through, unchanged) = match &stored {
+                None => (0, Condition::NotExists),
+                Some(stored) => match self.verified(table, &id, stored).await? {
+                    Found::Through(through) => {
+                        let tag = stored.get("tag").cloned().unwrap_or(AttributeValue::Null);
+                        let unchanged = Condition::And(vec![
+                            Condition::equals("erased_through", stored_through(stored)),
+                            Condition::equals("tag", tag),
+                        ]);
+                        (through, unchanged)
+                    }
+                    _ => return Err(crate::format::header_integrity()),
+                },
+            };
+            let next = through.checked_add(1).ok_or_else(|| {
+                Error::malformed(ROW_KEY, "the owner's tombstone has no generation left")
+            })?;
+            let tag = self.key.sign(&tagged(&id, next)).await?;
+            let item = Item::from_iter([
+                (ROW_KEY, AttributeValue::S(id.clone())),
+                ("erased_through", AttributeValue::N(next.to_string())),
+                (
+                    "erasure_key",
+                    AttributeValue::S(self.key.key_id().to_owned()),
+                ),
+                ("tag", AttributeValue::B(tag)),
+            ]);
+            match self.store.put(&self.table, item, &unchanged).await {
+                Ok(()) => return Ok(next),
+                // Another erasure moved it meanwhile: from where it is now.
+                Err(Error::Storage(StorageError::ConditionFailed { .. })) => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(Error::Storage(StorageError::Conflict {
+            table: self.table.name().to_owned(),
+        }))
     }
 
     /// Up to which generation `owner`'s keys in the logical table `table` were erased.
@@ -107,13 +159,24 @@ impl Tombstones {
         let Some(stored) = self.store.get(&self.table, &key).await? else {
             return Ok(Found::Nothing);
         };
+        self.verified(table, &id, &stored).await
+    }
+
+    /// What the stored tombstone `id` says, if one of the erasure keys made it.
+    async fn verified(&self, table: &str, id: &str, stored: &Item) -> Result<Found> {
         let through = match stored.get("erased_through") {
             Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
             _ => None,
         };
-        let verified = match (through, stored.get("tag")) {
-            (Some(through), Some(AttributeValue::B(tag))) if !tag.is_empty() => {
-                self.key.verify(&tagged(&id, through), tag).await?
+        // Verified by the key the tombstone names, if it is one of ours: an unknown id, like a
+        // wrong tag, is a tombstone none of our keys made.
+        let named = match stored.get("erasure_key") {
+            Some(AttributeValue::S(name)) => self.key_named(name),
+            _ => None,
+        };
+        let verified = match (through, stored.get("tag"), named) {
+            (Some(through), Some(AttributeValue::B(tag)), Some(key)) if !tag.is_empty() => {
+                key.verify(&tagged(id, through), tag).await?
             }
             _ => false,
         };
@@ -137,8 +200,17 @@ impl fmt::Debug for Tombstones {
         f.debug_struct("Tombstones")
             .field("table", &self.table.name())
             .field("erasure_key", &self.key)
+            .field("previous", &self.previous)
             .finish()
     }
+}
+
+/// The stored `erased_through`, as stored (for a condition on it).
+fn stored_through(stored: &Item) -> AttributeValue {
+    stored
+        .get("erased_through")
+        .cloned()
+        .unwrap_or(AttributeValue::Null)
 }
 
 /// The tombstone of `owner` in the logical table `table`:
