@@ -373,3 +373,75 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
     assert_eq!((report.counts.changed, report.counts.plaintext), (2, 0));
     assert_eq!(scan(key_table).await.len(), 2);
 }
+
+/// Members found by their email, whose owners can be erased.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_shred_search", key_per_owner)]
+pub struct Member {
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    #[sensitive(index = "exact", bits = 8)]
+    pub email: Sensitive<String>,
+}
+
+pub async fn listings_pass_over_an_erased_owners_records_and_a_direct_read_names_the_erasure(
+    backend: &impl Harness,
+) {
+    let store = backend.store();
+    let tables = key_tables(backend, "conf_search_keys").await;
+    let keys = Arc::new(
+        Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap())
+            .with_index_secret(crypt_model::IndexSecret::from_bytes(&[8; 32]).unwrap())
+            .with_owner_keys(owner_keys_with(&store, &tables, erasure_key())),
+    );
+    let members = table_with::<Member, _>(backend, keys)
+        .await
+        .with_grant(Grant::read("directory").unwrap())
+        .with_grant(Grant::delete("privacy").unwrap());
+    // One email, two members (a shared inbox), so that a search finds both.
+    for user in ["alice", "bob"] {
+        let mut member = Member {
+            user_id: user.into(),
+            email: Sensitive::new("desk@example.com".into()),
+        };
+        members
+            .put(&Caller::user(user).unwrap(), &mut member)
+            .await
+            .unwrap();
+    }
+    assert!(
+        members
+            .erase_owner(&Caller::service("privacy").unwrap(), "alice")
+            .await
+            .unwrap()
+    );
+
+    // A service's search and scan, and the owner's own query and search, pass over her record
+    // as over a deleted one; a direct read of it says it was erased.
+    let directory = Caller::service("directory").unwrap();
+    let lookup = Member::by_email("desk@example.com").unwrap();
+    let found = members.find(&directory, &lookup).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].user_id, "bob");
+    let scanned = members.scan(&directory, &Scan::all()).await.unwrap();
+    assert_eq!(scanned.items.len(), 1);
+    let alice = Caller::user("alice").unwrap();
+    assert!(members.find(&alice, &lookup).await.unwrap().is_empty());
+    let partition = Member::partition("alice".to_owned()).unwrap();
+    assert!(
+        members
+            .query_all(&alice, partition)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let error = members
+        .get(&alice, &Member::key("alice".to_owned()).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Key(KeyError::OwnerKeyErased { .. })),
+        "{error:?}"
+    );
+}

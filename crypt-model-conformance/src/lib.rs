@@ -202,6 +202,7 @@ macro_rules! __with_cases {
             a_job_reports_the_records_it_cannot_process_and_goes_on,
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
             an_erased_owners_records_fail_closed_wherever_they_were_copied,
+            listings_pass_over_an_erased_owners_records_and_a_direct_read_names_the_erasure,
             a_forged_or_edited_tombstone_reads_as_tampering_never_as_an_erasure,
             a_key_row_put_back_after_its_erasure_stays_erased_until_the_sweep_or_a_write_replaces_it,
             a_key_row_overwritten_or_deleted_by_a_writer_reads_as_tampering_and_a_restore_recovers_it,

@@ -23,7 +23,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// Candidates come from the blind index's secondary index; each is opened under the owner
     /// gate and its plaintext compared with the value in constant time, so false positives (a
     /// narrow index shares values between many plaintexts, by design) never reach the caller.
-    /// An owner-scoped index can only be searched by the owner (a user caller).
+    /// An owner-scoped index can only be searched by the owner (a user caller). A record whose
+    /// owner was erased is passed over, as a query and a scan pass it.
     ///
     /// # Errors
     ///
@@ -71,7 +72,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                     if !seen.insert(canonical_key(&key)) {
                         continue;
                     }
-                    let record = records.open(permit).await?;
+                    // An erased owner's record is passed over, as a scan passes it.
+                    let Some(record) = records.open_listed(permit).await? else {
+                        continue;
+                    };
                     let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
                         bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))
                     });

@@ -10,8 +10,7 @@
 use super::Table;
 use crate::access::{Caller, Logged, Permit, Scope};
 use crate::attribute::Key;
-use crate::error::KeyError;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::EncryptedItem;
 use crate::store::{Page, Query, Scan, Store};
 
@@ -52,7 +51,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// one returned. Pass it to [`Query::after`] for the next page.
     ///
     /// Reading on costs store reads: a partition shared by many owners is read further than
-    /// `limit` items (see the threat model on timing).
+    /// `limit` items (see the threat model on timing). A record whose owner was erased
+    /// (`#[crypt_model(key_per_owner)]`) is passed over, as a deleted one (logged).
     ///
     /// # Errors
     ///
@@ -105,7 +105,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         };
         let mut opened = Vec::with_capacity(admitted.len());
         for permit in admitted {
-            opened.push(records.open(permit).await?);
+            opened.extend(records.open_listed(permit).await?);
         }
         Ok(Page {
             items: opened,
@@ -139,18 +139,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             else {
                 continue;
             };
-            match records.open(permit).await {
-                Ok(record) => opened.push(record),
-                // The record of an erased owner is gone, in effect: a scan goes on past it.
-                Err(Error::Key(KeyError::OwnerKeyErased { .. })) => {
-                    tracing::info!(
-                        target: "crypt_model::access",
-                        table = T::SCHEMA.table(),
-                        "a scan passed a record whose owner was erased"
-                    );
-                }
-                Err(error) => return Err(error),
-            }
+            // The record of an erased owner is gone, in effect: a scan goes on past it.
+            opened.extend(records.open_listed(permit).await?);
         }
         Ok(Page {
             items: opened,

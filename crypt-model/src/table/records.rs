@@ -2,7 +2,7 @@
 //! physical table, the gate, the key source and index secrets chosen once for the model — and
 //! the steps a table's operations and the jobs take with one record.
 
-use crate::error::{DataError, StorageError};
+use crate::error::{DataError, KeyError, StorageError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -111,6 +111,24 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
             PlaintextReads::Counted(&self.plaintext_reads),
         )
         .await
+    }
+
+    /// Opens the record `permit` admits for a listing (a query, a scan, a search): `None` for a
+    /// record whose owner was erased, which a listing passes over as it would a deleted record
+    /// (logged); every other failure is the listing's.
+    pub(crate) async fn open_listed(&self, permit: Permit<T>) -> Result<Option<T>> {
+        match self.open(permit).await {
+            Ok(record) => Ok(Some(record)),
+            Err(Error::Key(KeyError::OwnerKeyErased { .. })) => {
+                tracing::info!(
+                    target: "crypt_model::access",
+                    table = T::SCHEMA.table(),
+                    "a listing passed a record whose owner was erased"
+                );
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Opens the record `permit` admits for a job (a record stored in plaintext not counted as
