@@ -20,3 +20,11 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     put_u32(out, bytes.len());
     out.extend_from_slice(bytes);
 }
+
+/// Appends `bytes` to `out` in lower-case hex (key ids, tombstone ids: nothing secret).
+pub(crate) fn put_hex(out: &mut String, bytes: &[u8]) {
+    for byte in bytes {
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+}

@@ -16,3 +16,10 @@ pub(crate) fn array<const N: usize>() -> Result<[u8; N]> {
     fill(&mut out)?;
     Ok(out)
 }
+
+/// A fresh random id: `prefix` and 16 lower-case hex digits.
+pub(crate) fn id(prefix: &str) -> Result<String> {
+    let mut id = String::from(prefix);
+    crate::encoding::put_hex(&mut id, &array::<8>()?);
+    Ok(id)
+}

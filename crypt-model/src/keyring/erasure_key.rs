@@ -10,7 +10,6 @@ use sha2::Sha256;
 use super::local::checked_key;
 use crate::error::Result;
 use crate::key_bytes::KeyBytes;
-use crate::random;
 
 /// The key that authenticates the tombstones of erased owner keys (see
 /// [`Tombstones`](crate::Tombstones)).
@@ -73,14 +72,8 @@ impl LocalErasureKey {
 
     /// A new random key, named `local-erasure-` and 16 hex digits.
     pub fn generate() -> Result<Self> {
-        let id = random::array::<8>()?
-            .iter()
-            .fold(String::from("local-erasure-"), |mut id, b| {
-                id.push_str(&format!("{b:02x}"));
-                id
-            });
         Ok(LocalErasureKey {
-            key_id: id,
+            key_id: crate::random::id("local-erasure-")?,
             key: KeyBytes::random()?,
         })
     }

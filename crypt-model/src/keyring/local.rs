@@ -77,11 +77,7 @@ impl LocalKeyring {
     /// A keyring with a fresh random primary key named `local-` and 16 random hex digits: for
     /// tests and the quickstart. What it encrypts is lost with it.
     pub fn generate() -> Result<Self> {
-        let id_bytes = random::array::<8>()?;
-        let id = id_bytes.iter().fold(String::from("local-"), |mut id, b| {
-            id.push_str(&format!("{b:02x}"));
-            id
-        });
+        let id = random::id("local-")?;
         let mut keys = BTreeMap::new();
         keys.insert(id.clone(), KeyBytes::random()?);
         Ok(LocalKeyring { primary: id, keys })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
-use crate::encoding::put_bytes;
+use crate::encoding::{put_bytes, put_hex};
 use crate::error::{Error, Result, StorageError};
 use crate::keyring::ErasureKey;
 use crate::store::{Checked, Condition, Store, TableRef};
@@ -225,9 +225,7 @@ fn tombstone_id(table: &str, owner: &str) -> String {
     let mut id = String::with_capacity(table.len() + 1 + 64);
     id.push_str(table);
     id.push(':');
-    for byte in digest {
-        id.push_str(&format!("{byte:02x}"));
-    }
+    put_hex(&mut id, &digest);
     id
 }
 
