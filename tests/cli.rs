@@ -12,7 +12,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use crypt_model::{Caller, Error, IndexSecret, Keys, OwnerKeys, Table, Tombstones};
+use crypt_model::lifecycle::Job;
+use crypt_model::{
+    Caller, Error, Grant, IndexSecret, Keys, MigrationPlans, MigrationStatus, OwnerKeys, Table,
+    Tombstones,
+};
 use crypt_model_dynamo::{DynamoStore, KmsErasureKey, KmsKeyring, ProvisionOptions, provision};
 use crypt_model_tests::cli_models::{Account, Customer};
 use crypt_model_tests::draw::Draw;
@@ -36,6 +40,12 @@ fn operator_command(args: &[&str]) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env_remove("AWS_PROFILE");
+    // The migration plans every migration of these tests uses (set by `migration_plans`).
+    if let Some((table, key)) = PLANS.get() {
+        command
+            .env("CRYPT_MODEL_MIGRATION_PLANS_TABLE", table)
+            .env("CRYPT_MODEL_MIGRATION_KEY", key);
+    }
     for name in [
         "CRYPT_MODEL_KMS_KEY",
         "CRYPT_MODEL_READ_KEYS",
@@ -47,6 +57,35 @@ fn operator_command(args: &[&str]) -> Command {
         command.env_remove(name);
     }
     command
+}
+
+/// The plan table and the HMAC key that tags its plans, once per test process.
+static PLANS: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
+/// The migration plans of these tests (their table provisioned, their key made), which the
+/// operator is given by its environment.
+async fn migration_plans() -> MigrationPlans {
+    if PLANS.get().is_none() {
+        let table = moto::unique("migration-plans");
+        let key = moto::kms_hmac_key(&moto::kms()).await;
+        let plans = plans_of(&table, &key);
+        provision(
+            &moto::dynamo(),
+            plans.table_ref(),
+            ProvisionOptions::default(),
+        )
+        .await
+        .unwrap();
+        // A test that raced this one may have set its own: either serves.
+        let _ = PLANS.set((table, key));
+    }
+    let (table, key) = PLANS.get().unwrap();
+    plans_of(table, key)
+}
+
+fn plans_of(table: &str, key: &str) -> MigrationPlans {
+    let key = KmsErasureKey::new(moto::kms(), key).unwrap();
+    MigrationPlans::new(DynamoStore::new(moto::dynamo()), table, key).unwrap()
 }
 
 /// Exit code, stdout, stderr; and no secret in either.
@@ -210,7 +249,16 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     assert_eq!(kinds.iter().filter(|k| **k == "card_number").count(), 3);
     assert_eq!(kinds.iter().filter(|k| **k == "us_ssn").count(), 3);
 
-    // 2. A dry run writes nothing; the migration encrypts every record.
+    // 2. The plan admits each record stored in plaintext; a dry run writes nothing; the
+    // migration encrypts every record, and closes the plan.
+    let plans = migration_plans().await;
+    let planned = run(with(&["migrate", "--plan", "--json"], &k1), 0);
+    assert_eq!(planned["job"], format!("plan-migration:{name}"));
+    assert_eq!(planned["counts"]["plaintext"], 3);
+    assert!(matches!(
+        plans.status(&name).await.unwrap(),
+        MigrationStatus::Open { expires: Some(_) }
+    ));
     // The human report, as a snapshot.
     let dry = with(&["migrate", "--dry-run"], &k1);
     let (code, out, err) = outcome(&operator(
@@ -253,6 +301,7 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
             "owner_keys_rewrapped": null,
         })
     );
+    assert_eq!(plans.status(&name).await.unwrap(), MigrationStatus::Closed);
     // Run again, it says the job is complete rather than end at once on its checkpoints; and
     // `--resume` of a job with no checkpoints is refused rather than started afresh.
     for (args, message) in [
@@ -480,8 +529,9 @@ async fn plaintext_accounts(
     index: IndexSecret,
 ) -> Table<Account, DynamoStore> {
     let client = moto::dynamo();
-    let keys = Keys::new(KmsKeyring::new(moto::kms(), key).unwrap()).with_index_secret(index);
-    let table = Table::named(DynamoStore::new(client.clone()), Arc::new(keys), name).unwrap();
+    let keys =
+        Arc::new(Keys::new(KmsKeyring::new(moto::kms(), key).unwrap()).with_index_secret(index));
+    let table = Table::named(DynamoStore::new(client.clone()), keys.clone(), name).unwrap();
     provision(&client, table.table_ref(), ProvisionOptions::default())
         .await
         .unwrap();
@@ -496,6 +546,16 @@ async fn plaintext_accounts(
             .await
             .unwrap();
     }
+    // Every record admitted into the table's migration plan, as the runbook's step 1 does.
+    let planner = Table::<Account, _>::named(table.store().clone(), keys, name)
+        .unwrap()
+        .with_grant(Grant::read("planner").unwrap())
+        .with_plaintext_migration(migration_plans().await);
+    let planned = Job::plan_migration(&planner, &Caller::service("planner").unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(planned.counts.plaintext, n as u64);
     table
 }
 

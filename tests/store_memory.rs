@@ -294,7 +294,7 @@ impl Store for Interfering {
 }
 
 #[tokio::test]
-async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
+async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_nor_lost() {
     use crypt_model::lifecycle::Job;
     use crypt_model::{AttributeValue, Grant, Item};
     use crypt_model_conformance::cases::Customer;
@@ -315,10 +315,17 @@ async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
     };
     let inner = store.inner.clone();
     let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let plans = crypt_model::MigrationPlans::new(
+        MemoryStore::new(),
+        "plans",
+        crypt_model::keyring::LocalErasureKey::generate().unwrap(),
+    )
+    .unwrap();
     let customers = Table::<Customer, _>::new(store, keys)
         .unwrap()
         .with_grant(Grant::read("job").unwrap())
-        .with_grant(Grant::write("job").unwrap());
+        .with_grant(Grant::write("job").unwrap())
+        .with_plaintext_migration(plans);
     customers
         .store()
         .put(
@@ -328,13 +335,21 @@ async fn a_field_another_writer_adds_under_the_migration_is_not_sealed_over() {
         )
         .await
         .unwrap();
-    let report = Job::migrate(&customers, &Caller::service("job").unwrap())
-        .run()
-        .await
-        .unwrap();
+    let job = Caller::service("job").unwrap();
+    let planned = Job::plan_migration(&customers, &job).run().await.unwrap();
+    assert_eq!(planned.counts.plaintext, 1);
+    let report = Job::migrate(&customers, &job).run().await.unwrap();
+    // The job read the record again, found it changed in plaintext since the plan, and left it
+    // as it is: nothing sealed over, nothing lost, and the record reported.
+    assert_eq!((report.counts.changed, report.counts.failed), (0, 1));
+    assert!(report.failed[0].reason.contains("did not admit"));
+    let stored = inner.items(customers.table_ref().name());
+    assert!(stored[0].contains("card") && stored[0].contains("ssn"));
+    // Planned again, it is migrated with the card.
+    let planned = Job::plan_migration(&customers, &job).run().await.unwrap();
+    assert_eq!(planned.counts.plaintext, 1);
+    let report = Job::migrate(&customers, &job).run().await.unwrap();
     assert_eq!((report.counts.changed, report.counts.failed), (1, 0));
-    // The job read the record again and sealed the card too: nothing left in plain, and the
-    // record opens with the card.
     let stored = inner.items(customers.table_ref().name());
     assert!(!stored[0].contains("card") && !stored[0].contains("ssn"));
     let record = customers

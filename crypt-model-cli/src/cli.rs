@@ -6,10 +6,10 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crypt_model::EncryptedItem;
 use crypt_model::lifecycle::{JobKind, KINDS};
 
-use crate::audit::{self, Integrity};
-use crate::connect::{Aws, KeyArgs, error_text};
+use crate::audit;
+use crate::connect::{Aws, KeyArgs, PlanArgs, error_text};
 use crate::jobs::{self, JobArgs};
-use crate::models::{JobSpec, Model, Registered};
+use crate::models::{Model, Registered};
 
 /// The `crypt-model` command line, with the models it was built with.
 ///
@@ -167,7 +167,7 @@ impl Cli {
                 .await?;
                 if let (Some(model), Some(keys)) = (model, keys) {
                     report.integrity =
-                        Some(integrity(aws, model, keys, &target.table, segments).await?);
+                        Some(jobs::integrity(aws, model, keys, &target.table, segments).await?);
                 }
                 if json {
                     println!("{}", report.to_json());
@@ -178,11 +178,42 @@ impl Cli {
             }
             Command::Migrate {
                 target,
+                plan,
+                close,
                 job,
+                plan_args,
                 key_args,
             } => {
                 let model = self.find(&target)?;
-                jobs::run(aws, model, &target.table, JobKind::Migrate, &job, &key_args).await
+                let plans = aws.plans(&plan_args).await?;
+                if close {
+                    let table = &target.table;
+                    let closed = plans.close(table).await.map_err(|e| error_text(&e))?;
+                    println!(
+                        "migration plan of {table}: {}",
+                        if closed {
+                            "closed"
+                        } else {
+                            "not open (nothing to close)"
+                        }
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let kind = if plan {
+                    JobKind::PlanMigration
+                } else {
+                    JobKind::Migrate
+                };
+                jobs::run(
+                    aws,
+                    model,
+                    &target.table,
+                    kind,
+                    &job,
+                    &key_args,
+                    Some(plans),
+                )
+                .await
             }
             Command::Rotate {
                 target,
@@ -191,7 +222,7 @@ impl Cli {
                 key_args,
             } => {
                 let model = self.find(&target)?;
-                jobs::run(aws, model, &target.table, mode, &job, &key_args).await
+                jobs::run(aws, model, &target.table, mode, &job, &key_args, None).await
             }
             Command::BackfillIndex {
                 target,
@@ -206,6 +237,7 @@ impl Cli {
                     JobKind::Backfill,
                     &job,
                     &key_args,
+                    None,
                 )
                 .await
             }
@@ -293,50 +325,6 @@ impl Cli {
     }
 }
 
-/// Opens every record (an inventory job, which writes nothing).
-async fn integrity(
-    aws: &Aws,
-    model: &dyn Model,
-    keys: std::sync::Arc<crypt_model::Keys>,
-    table: &str,
-    segments: u32,
-) -> Result<Integrity, String> {
-    let schema = model.schema();
-    let spec = JobSpec {
-        kind: JobKind::Inventory,
-        name: format!("audit:{table}"),
-        segments,
-        run: 0..segments,
-        rate: 0,
-        dry_run: true,
-        checkpoints: None,
-        stop: Default::default(),
-        progress: Box::new(|_| {}),
-    };
-    let report = model
-        .run(aws.store(), keys, table, spec)
-        .await
-        .map_err(|e| format!("cannot open the records: {}", error_text(&e)))?;
-    let failures = report
-        .failed
-        .iter()
-        .map(|f| {
-            (
-                jobs::key_digest(&schema, &f.key),
-                jobs::printable(&f.reason),
-            )
-        })
-        .collect();
-    Ok(Integrity {
-        opened: report
-            .counts
-            .unchanged
-            .saturating_sub(report.counts.plaintext),
-        erased: report.counts.erased,
-        failures,
-    })
-}
-
 /// The owner's id: the argument, or with `-` a line of standard input (so that the id is not
 /// in the process list or the shell's history).
 fn owner_id(argument: &str) -> Result<String, String> {
@@ -408,12 +396,23 @@ enum Command {
         #[command(flatten)]
         key_args: KeyArgs,
     },
-    /// Encrypt the records stored in plaintext (the model is in migration mode).
+    /// Encrypt the records stored in plaintext (the model is in migration mode) that the
+    /// migration plan admitted; with --plan, admit those stored in plaintext now.
     Migrate {
         #[command(flatten)]
         target: Target,
+        /// Admit each record stored in plaintext, as it is, into the table's migration plan
+        /// (writes no record): run it once every writer encrypts.
+        #[arg(long, conflicts_with = "close")]
+        plan: bool,
+        /// Close the table's migration plan: no reader reads plaintext any more (a migration
+        /// run whole closes it itself when it leaves nothing in plaintext).
+        #[arg(long)]
+        close: bool,
         #[command(flatten)]
         job: JobArgs,
+        #[command(flatten)]
+        plan_args: PlanArgs,
         #[command(flatten)]
         key_args: KeyArgs,
     },

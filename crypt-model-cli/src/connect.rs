@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::Args;
 use crypt_model::keyring::WrappedDataKey;
 use crypt_model::zeroize::Zeroizing;
-use crypt_model::{IndexSecret, Keys, LocalKeyring, OwnerKeys, Schema, Tombstones};
+use crypt_model::{IndexSecret, Keys, LocalKeyring, MigrationPlans, OwnerKeys, Schema, Tombstones};
 use crypt_model_dynamo::{DynamoStore, KmsErasureKey, KmsKeyring};
 
 /// The keys a command that opens or seals records needs. Each flag has an environment variable,
@@ -52,6 +52,44 @@ pub(crate) struct KeyArgs {
         value_delimiter = ','
     )]
     pub(crate) previous_erasure_keys: Vec<String>,
+}
+
+/// The migration plans of `migrate` (docs/migration.md).
+#[derive(Args, Debug)]
+pub(crate) struct PlanArgs {
+    /// The table of the migration plans (partition key `entry`, a string).
+    #[arg(long, env = "CRYPT_MODEL_MIGRATION_PLANS_TABLE")]
+    pub(crate) migration_plans_table: Option<String>,
+    /// The KMS HMAC key that tags the plans (key id, key ARN, alias name or alias ARN): the
+    /// plan signs with it, every reader verifies.
+    #[arg(long, env = "CRYPT_MODEL_MIGRATION_KEY")]
+    pub(crate) migration_key: Option<String>,
+    /// How many days a new plan admits plaintext (0: until the migration closes it).
+    #[arg(long, default_value_t = 30)]
+    pub(crate) plan_lifetime_days: u64,
+}
+
+impl Aws {
+    /// The migration plans the flags name.
+    pub(crate) async fn plans(&self, args: &PlanArgs) -> Result<MigrationPlans, String> {
+        let (Some(table), Some(key)) = (&args.migration_plans_table, &args.migration_key) else {
+            return Err(
+                "a migration needs its plan table and the key that tags the plans: \
+                        give them with --migration-plans-table and --migration-key (or \
+                        CRYPT_MODEL_MIGRATION_PLANS_TABLE and CRYPT_MODEL_MIGRATION_KEY)"
+                    .to_owned(),
+            );
+        };
+        let kms = aws_sdk_kms::Client::new(&self.config);
+        let key = KmsErasureKey::connect(kms, key)
+            .await
+            .map_err(|e| format!("cannot use the migration key {key}: {}", error_text(&e)))?;
+        let lifetime = (args.plan_lifetime_days > 0)
+            .then(|| std::time::Duration::from_secs(args.plan_lifetime_days * 86_400));
+        Ok(MigrationPlans::new(self.store(), table, key)
+            .map_err(|e| error_text(&e))?
+            .with_lifetime(lifetime))
+    }
 }
 
 /// The AWS configuration and the clients built from it.

@@ -11,10 +11,10 @@ use clap::Args;
 use crypt_model::lifecycle::{
     Checkpoint, Checkpoints, FileCheckpoints, JobKind, JobReport, StopSignal,
 };
-use crypt_model::{Key, Schema};
+use crypt_model::{Key, MigrationPlans, Schema};
 use serde_json::{Value, json};
 
-use crate::audit::{attribute_text, digest};
+use crate::audit::{Integrity, attribute_text, digest};
 use crate::connect::{Aws, KeyArgs, error_text};
 use crate::models::{JobSpec, Model};
 use crate::progress::Reporter;
@@ -72,6 +72,7 @@ pub(crate) async fn run(
     kind: JobKind,
     args: &JobArgs,
     key_args: &KeyArgs,
+    plans: Option<MigrationPlans>,
 ) -> Result<ExitCode, String> {
     if !(1..=MAX_SEGMENTS).contains(&args.segments) {
         return Err(format!("--segments is 1 to {MAX_SEGMENTS}"));
@@ -114,6 +115,7 @@ pub(crate) async fn run(
         checkpoints,
         stop: stop.clone(),
         progress,
+        plans,
     };
     let report = model.run(aws.store(), keys.clone(), table, spec).await;
     reporter.finish();
@@ -154,6 +156,46 @@ pub(crate) async fn run(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Opens every record (an inventory job, which writes nothing).
+pub(crate) async fn integrity(
+    aws: &Aws,
+    model: &dyn Model,
+    keys: std::sync::Arc<crypt_model::Keys>,
+    table: &str,
+    segments: u32,
+) -> Result<Integrity, String> {
+    let schema = model.schema();
+    let spec = JobSpec {
+        kind: JobKind::Inventory,
+        name: format!("audit:{table}"),
+        segments,
+        run: 0..segments,
+        rate: 0,
+        dry_run: true,
+        checkpoints: None,
+        stop: Default::default(),
+        progress: Box::new(|_| {}),
+        plans: None,
+    };
+    let report = model
+        .run(aws.store(), keys, table, spec)
+        .await
+        .map_err(|e| format!("cannot open the records: {}", error_text(&e)))?;
+    let failures = report
+        .failed
+        .iter()
+        .map(|f| (key_digest(&schema, &f.key), printable(&f.reason)))
+        .collect();
+    Ok(Integrity {
+        opened: report
+            .counts
+            .unchanged
+            .saturating_sub(report.counts.plaintext),
+        erased: report.counts.erased,
+        failures,
     })
 }
 

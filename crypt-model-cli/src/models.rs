@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crypt_model::lifecycle::{FileCheckpoints, Job, JobKind, JobReport, Progress, StopSignal};
-use crypt_model::{Caller, EncryptedItem, Error, Grant, Keys, Schema, Table};
+use crypt_model::{Caller, EncryptedItem, Error, Grant, Keys, MigrationPlans, Schema, Table};
 use crypt_model_dynamo::DynamoStore;
 use futures_util::future::BoxFuture;
 
@@ -26,6 +26,8 @@ pub(crate) struct JobSpec {
     pub(crate) checkpoints: Option<FileCheckpoints>,
     pub(crate) stop: StopSignal,
     pub(crate) progress: Box<dyn Fn(&Progress) + Send + Sync>,
+    /// The migration plans (a migration, its plan).
+    pub(crate) plans: Option<MigrationPlans>,
 }
 
 /// A registered model, with its type erased.
@@ -87,7 +89,10 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
         spec: JobSpec,
     ) -> BoxFuture<'a, Result<JobReport, Error>> {
         Box::pin(async move {
-            let (table, caller) = open::<M>(store, keys, table)?;
+            let (mut table, caller) = open::<M>(store, keys, table)?;
+            if let Some(plans) = spec.plans {
+                table = table.with_plaintext_migration(plans);
+            }
             let progress = spec.progress;
             let mut job = Job::new(spec.kind, &table, &caller)
                 .named(&spec.name)

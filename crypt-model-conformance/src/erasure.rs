@@ -334,7 +334,8 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
     let notes = table_with::<LegacyNote, _>(backend, app_keys.clone())
         .await
         .with_grant(Grant::read("migrator").unwrap())
-        .with_grant(Grant::write("migrator").unwrap());
+        .with_grant(Grant::write("migrator").unwrap())
+        .with_plaintext_migration(crate::lifecycle::plans(backend).await);
     for owner in ["ann", "ben"] {
         let legacy = Item::from_iter([
             ("user_id", super::s(owner)),
@@ -342,6 +343,7 @@ pub async fn a_dry_run_writes_nothing_not_even_an_owners_key(backend: &impl Harn
         ]);
         super::put(&store, notes.table_ref(), legacy).await;
     }
+    crate::lifecycle::plan(&notes, "migrator").await;
     let before = app_keys.keyring_calls();
     let migrator = Caller::service("migrator").unwrap();
     let report = Job::migrate(&notes, &migrator)

@@ -110,6 +110,7 @@ mod fixtures;
 mod indexes;
 mod jobs;
 mod lifecycle;
+mod migration;
 mod owners;
 mod scan;
 mod store;
@@ -131,6 +132,7 @@ pub mod cases {
     pub use crate::indexes::*;
     pub use crate::jobs::*;
     pub use crate::lifecycle::*;
+    pub use crate::migration::*;
     pub use crate::owners::*;
     pub use crate::scan::*;
     pub use crate::store::*;
@@ -197,6 +199,9 @@ macro_rules! __with_cases {
             a_table_scan_is_for_a_granted_service_only,
             migration_mode_reads_plaintext_and_every_write_encrypts,
             a_job_is_for_a_granted_service_only,
+            plaintext_is_read_only_as_the_plan_admitted_it,
+            a_completed_migration_closes_its_plan_for_every_reader,
+            an_expired_plan_refuses_plaintext, a_forged_plan_or_admission_is_never_believed,
             a_migration_races_the_application_and_loses_nothing,
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
             a_job_reports_the_records_it_cannot_process_and_goes_on,

@@ -7,11 +7,12 @@ use crypt_model::error::{AccessError, DataError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crypt_model::keyring::LocalErasureKey;
 use crypt_model::lifecycle::{Job, JobReport, MemoryCheckpoints};
 use crypt_model::store::Condition;
 use crypt_model::{
-    AttributeValue, Caller, EncryptedItem, Error, Grant, Item, Keys, LocalKeyring, Sensitive,
-    Store, Table,
+    AttributeValue, Caller, EncryptedItem, Error, Grant, Item, Keys, LocalKeyring, MigrationPlans,
+    Sensitive, Store, Table, TableRef,
 };
 
 use super::{Harness, s, table_with};
@@ -60,7 +61,20 @@ pub(crate) fn keys(keyring: LocalKeyring) -> Arc<Keys> {
     Arc::new(Keys::new(keyring))
 }
 
-/// The customers table on `backend`, with the job's grants.
+/// The key that tags the migration plans in these cases.
+pub(crate) fn plan_key() -> LocalErasureKey {
+    LocalErasureKey::new("migration-1", &[6; 32]).unwrap()
+}
+
+/// The migration plans of these cases, in a plan table the harness made.
+pub(crate) async fn plans<H: Harness>(backend: &H) -> MigrationPlans {
+    let table = backend
+        .table(TableRef::new("conf_migration_plans", "entry", None).unwrap())
+        .await;
+    MigrationPlans::new(backend.store(), table.name(), plan_key()).unwrap()
+}
+
+/// The customers table on `backend`, with the job's grants and the migration plans.
 pub(crate) async fn customers<H: Harness>(
     backend: &H,
     keys: Arc<Keys>,
@@ -69,17 +83,34 @@ pub(crate) async fn customers<H: Harness>(
         .await
         .with_grant(Grant::read(JOB).unwrap())
         .with_grant(Grant::write(JOB).unwrap())
+        .with_plaintext_migration(plans(backend).await)
 }
 
-/// The same table under another keys, with the job's grants.
+/// The same table under another keys, with the job's grants and its migration plans.
 pub(crate) fn under<S: Store + Clone + 'static>(
     table: &Table<Customer, S>,
     keys: Arc<Keys>,
 ) -> Table<Customer, S> {
-    Table::named(table.store().clone(), keys, table.table_ref().name())
+    let under = Table::named(table.store().clone(), keys, table.table_ref().name())
         .unwrap()
         .with_grant(Grant::read(JOB).unwrap())
-        .with_grant(Grant::write(JOB).unwrap())
+        .with_grant(Grant::write(JOB).unwrap());
+    match table.plaintext_migration() {
+        Some(plans) => under.with_plaintext_migration(plans.clone()),
+        None => under,
+    }
+}
+
+/// Runs the plan job over `table`: every record stored in plaintext is admitted as it is.
+pub async fn plan<T: EncryptedItem + Send + Sync, S: Store + Clone + 'static>(
+    table: &Table<T, S>,
+    caller: &str,
+) -> JobReport {
+    complete(Job::plan_migration(
+        table,
+        &Caller::service(caller).unwrap(),
+    ))
+    .await
 }
 
 /// Runs a job to its end; its report, which has no failure.
@@ -113,7 +144,7 @@ pub(crate) fn plaintext_item(i: usize) -> Item {
     item
 }
 
-/// Stores `count` plaintext items, 25 per batch.
+/// Stores `count` plaintext items, 25 per batch, and admits them into the migration plan.
 pub(crate) async fn seed<S: Store + Clone + 'static>(table: &Table<Customer, S>, count: usize) {
     let items: Vec<Item> = (0..count).map(plaintext_item).collect();
     for chunk in items.chunks(25) {
@@ -126,6 +157,7 @@ pub(crate) async fn seed<S: Store + Clone + 'static>(table: &Table<Customer, S>,
                 .unwrap();
         }
     }
+    plan(table, JOB).await;
 }
 
 /// Every stored item.

@@ -1,6 +1,7 @@
 //! The lifecycle jobs' own cost, on the memory store: a migration, a re-encryption and a rewrap
 //! of 1,000 records, beside the store's floor — the same conditional updates, with no
-//! cryptography and no job — so that what the library adds shows as the difference
+//! cryptography and no job — so that what the library adds shows as the difference; and a read
+//! of a record stored in plaintext, bounded by the migration plan, beside an encrypted one
 //! (docs/performance.md reports the figures; the moto comparison is
 //! `crypt-model-dynamo/benches/migrate_moto.rs`).
 //!
@@ -13,11 +14,12 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use crypt_model::keyring::LocalErasureKey;
 use crypt_model::lifecycle::Job;
 use crypt_model::store::{Condition, Update};
 use crypt_model::{
     AttributeValue, Caller, EncryptedItem, Grant, Item, Key, Keys, LocalKeyring, MemoryStore,
-    Sensitive, Store, Table,
+    MigrationPlans, Sensitive, Store, Table,
 };
 
 const RECORDS: usize = 1_000;
@@ -57,24 +59,30 @@ fn plaintext(i: usize) -> Item {
     ])
 }
 
+/// The table, with the migration plans (kept in the same store).
 fn table(store: &MemoryStore, keys: Arc<Keys>) -> Table<Customer, MemoryStore> {
+    let key = LocalErasureKey::new("migration", &[9; 32]).unwrap();
+    let plans = MigrationPlans::new(store.clone(), "bench_plans", key).unwrap();
     Table::new(store.clone(), keys)
         .unwrap()
         .with_grant(Grant::read("job").unwrap())
         .with_grant(Grant::write("job").unwrap())
+        .with_plaintext_migration(plans)
 }
 
 fn keyring(primary: &str) -> LocalKeyring {
     LocalKeyring::new(primary, &[primary.as_bytes()[1]; 32]).unwrap()
 }
 
-/// A store holding the records in plaintext.
+/// A store holding the records in plaintext, each admitted by the migration plan.
 fn plaintext_store() -> MemoryStore {
     let store = MemoryStore::new();
     let table = table(&store, Arc::new(Keys::new(keyring("k1"))));
     for i in 0..RECORDS {
         now(store.put(table.table_ref(), plaintext(i), &Condition::Always)).unwrap();
     }
+    let planned = now(Job::plan_migration(&table, &Caller::service("job").unwrap()).run());
+    assert_eq!(planned.unwrap().counts.plaintext, RECORDS as u64);
     store
 }
 
@@ -172,5 +180,24 @@ fn jobs(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, jobs);
+/// The cost of migration mode's bound on a read: a record stored in plaintext is read only after
+/// its admission is fetched and its tag checked (the plan itself is cached for a minute), beside
+/// the read of the same record encrypted.
+fn reads(c: &mut Criterion) {
+    let mut group = c.benchmark_group("lifecycle/get");
+    let keys = Arc::new(Keys::new(keyring("k1")));
+    let owner = Caller::user("user-000007").unwrap();
+    let key = Customer::key("user-000007".to_owned()).unwrap();
+    let planned = table(&plaintext_store(), keys.clone());
+    let encrypted = table(&encrypted_store(), keys);
+    group.bench_function("plaintext admitted by the plan", |b| {
+        b.iter(|| now(planned.get(&owner, &key)).unwrap().unwrap());
+    });
+    group.bench_function("encrypted", |b| {
+        b.iter(|| now(encrypted.get(&owner, &key)).unwrap().unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, jobs, reads);
 criterion_main!(benches);

@@ -154,6 +154,17 @@ pub enum DataError {
         supported: u8,
     },
 
+    /// A record stored in plaintext that the table's migration plan does not admit: no plan, a
+    /// plan closed or expired, or a record written or changed in plaintext since the plan
+    /// (docs/migration.md). Nothing of the record was read.
+    #[error("table `{table}`: a record stored in plaintext was refused: {reason}")]
+    PlaintextRefused {
+        /// The logical table.
+        table: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+
     /// A value was given for an attribute that the schema does not declare sensitive.
     #[error("`{attribute}` is not a sensitive attribute of table `{table}`")]
     NotSensitive {

@@ -25,6 +25,7 @@ mod v3;
 pub(crate) use crate::aead::NONCE_LEN;
 pub(crate) use crate::attribute::canonical_number;
 pub use crate::encoding::{RESERVED_PREFIX, VERSION};
+pub(crate) use canonical::put_attributes;
 pub use header::{Header, Suite};
 pub(crate) use record::{Envelope, Layout, StoredRecord};
 

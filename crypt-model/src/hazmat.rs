@@ -51,7 +51,7 @@ pub async fn decrypt(
         permit,
         source,
         no_plaintext_records,
-        PlaintextReads::Logged,
+        PlaintextReads::Refused,
     )
     .await?;
     Ok(plaintexts)

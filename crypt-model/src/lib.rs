@@ -44,6 +44,7 @@ mod keys;
 mod owner_keys;
 
 // Records.
+mod migration_plans;
 mod model;
 mod record;
 mod table;
@@ -69,6 +70,7 @@ pub use cache::CacheLimits;
 pub use error::{Error, KeyProviderError, Result};
 pub use keyring::LocalKeyring;
 pub use keys::Keys;
+pub use migration_plans::{MigrationPlans, MigrationStatus};
 pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
 pub use owner_keys::{OwnerKeys, Tombstones};
 pub use plaintext::SerdePlaintext;

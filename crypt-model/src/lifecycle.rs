@@ -18,9 +18,10 @@
 //! use std::sync::Arc;
 //! use crypt_model::lifecycle::{Job, MemoryCheckpoints};
 //! use crypt_model::store::Condition;
+//! use crypt_model::keyring::LocalErasureKey;
 //! use crypt_model::{
 //!     AttributeValue, Caller, Keys, EncryptedItem, Grant, Item, LocalKeyring, MemoryStore,
-//!     Sensitive, Store, Table,
+//!     MigrationPlans, MigrationStatus, Sensitive, Store, Table,
 //! };
 //!
 //! #[derive(EncryptedItem)]
@@ -36,9 +37,13 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), crypt_model::Error> {
 //! let store = MemoryStore::new();
+//! // The migration plans: which records stored in plaintext may be read, tagged by a key only
+//! // the migration holds (in production, a KMS HMAC key), in a table of their own.
+//! let plans = MigrationPlans::new(store.clone(), "migration-plans", LocalErasureKey::generate()?)?;
 //! let table = Table::<Profile, _>::new(store.clone(), Arc::new(Keys::new(LocalKeyring::generate()?)))?
 //!     .with_grant(Grant::read("migrator")?)
-//!     .with_grant(Grant::write("migrator")?);
+//!     .with_grant(Grant::write("migrator")?)
+//!     .with_plaintext_migration(plans.clone());
 //!
 //! // A record written before encryption: its SSN in plain.
 //! let legacy = Item::from_iter([
@@ -47,7 +52,10 @@
 //! ]);
 //! store.put(table.table_ref(), legacy, &Condition::Always).await?;
 //!
-//! let report = Job::migrate(&table, &Caller::service("migrator")?)
+//! // The plan admits it as it is; then the migration encrypts it, and closes the plan.
+//! let migrator = Caller::service("migrator")?;
+//! Job::plan_migration(&table, &migrator).run().await?;
+//! let report = Job::migrate(&table, &migrator)
 //!     .segments(4)
 //!     .rate_limit(1_000)
 //!     .checkpoints(MemoryCheckpoints::new())
@@ -56,6 +64,7 @@
 //! assert!(report.is_complete());
 //! assert_eq!((report.counts.changed, report.counts.plaintext), (1, 0));
 //! assert!(!store.items("profiles")[0].contains("ssn"));
+//! assert_eq!(plans.status("profiles").await?, MigrationStatus::Closed);
 //! # Ok(()) }
 //! ```
 //!
@@ -110,6 +119,11 @@ pub enum JobKind {
     /// Changes nothing: opens every record (checking its integrity) and counts the key ids in
     /// use and the records still stored in plaintext.
     Inventory,
+    /// Writes no record: admits each record stored in plaintext, as it is, into the table's
+    /// migration plan ([`MigrationPlans`](crate::MigrationPlans), opened if the table has no
+    /// open one), so that the application reads it and the migration job encrypts it; leaves
+    /// encrypted ones alone. Run it once every writer of the table encrypts (docs/migration.md).
+    PlanMigration,
 }
 
 /// What a job counted. A record is counted once per pass of its segment: `seen` is the sum of
@@ -291,6 +305,11 @@ impl<'t, T, S> Job<'t, T, S> {
     /// [`JobKind::Inventory`].
     pub fn inventory(table: &'t Table<T, S>, caller: &Caller) -> Self {
         Self::new(JobKind::Inventory, table, caller)
+    }
+
+    /// [`JobKind::PlanMigration`].
+    pub fn plan_migration(table: &'t Table<T, S>, caller: &Caller) -> Self {
+        Self::new(JobKind::PlanMigration, table, caller)
     }
 
     /// Splits the table into `total` segments (1 to 1,000,000), all run concurrently by this

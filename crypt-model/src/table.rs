@@ -21,6 +21,7 @@ use crate::access::{Gate, Grant};
 use crate::attribute::Key;
 use crate::error::Result;
 use crate::keys::Keys;
+use crate::migration_plans::MigrationPlans;
 use crate::model::EncryptedItem;
 use crate::store::{Store, TableRef};
 
@@ -138,6 +139,24 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     pub fn with_grant(mut self, grant: Grant<T>) -> Self {
         self.records.gate = self.records.gate.with_grant(grant);
         self
+    }
+
+    /// Reads the records stored in plaintext that `plans` admit, for a model in migration mode
+    /// (`#[crypt_model(migrate_from_plaintext)]`): the run-time half of migration mode. Without
+    /// plans, a record stored in plaintext is refused ([`DataError::PlaintextRefused`]) whatever
+    /// the model says; with them, only a record the table's open plan admitted, exactly as it was
+    /// when the plan job read it. `docs/migration.md` is the runbook.
+    ///
+    /// [`DataError::PlaintextRefused`]: crate::error::DataError::PlaintextRefused
+    pub fn with_plaintext_migration(mut self, plans: MigrationPlans) -> Self {
+        self.records.set_plans(plans);
+        self
+    }
+
+    /// The migration plans the table reads records stored in plaintext by, if it was given
+    /// them ([`with_plaintext_migration`](Self::with_plaintext_migration)).
+    pub fn plaintext_migration(&self) -> Option<&MigrationPlans> {
+        self.records.plans()
     }
 
     /// The access policy: the owner rule and the grants.

@@ -56,6 +56,8 @@ enum Step {
     Rewrap,
     /// Open it, to check it, and count it.
     Inventory,
+    /// Open it (stored in plaintext), to check it, and admit it into the migration plan.
+    Admit,
 }
 
 /// The parts of a job one record's work needs.
@@ -69,6 +71,8 @@ pub(super) struct Work<'a, T, S> {
     pub(super) primary: Option<String>,
     /// The data keys a rewrap has wrapped again, by their old key id and wrapped bytes.
     pub(super) rewrapped: Mutex<LruCache<(String, Vec<u8>), WrappedDataKey>>,
+    /// The migration plan a plan job admits records into (none in a dry run).
+    pub(super) plan: Option<String>,
 }
 
 /// Errors that belong to one record (it is malformed, forged or not openable): reported with
@@ -111,6 +115,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             (JobKind::Rewrap, false) => Step::Rewrap,
             (JobKind::Inventory, true) => Step::Done(Outcome::Unchanged(None)),
             (JobKind::Inventory, false) => Step::Inventory,
+            (JobKind::PlanMigration, true) => Step::Admit,
+            (JobKind::PlanMigration, false) => unchanged(),
             (JobKind::Migrate | JobKind::Reencrypt, _) => Step::Reseal,
         }
     }
@@ -132,6 +138,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 Ok(_) => Ok(Attempt::Done(Outcome::Unchanged(key_id))),
                 Err(error) => record_failure(error),
             },
+            Step::Admit => self.admit_plaintext(stored).await,
             Step::Reseal => self.reseal(stored, false).await,
             Step::Backfill => self.reseal(stored, true).await,
             Step::Rewrap => self.rewrap(stored).await,
@@ -149,7 +156,31 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     /// field parses), then gives its parts.
     async fn open(&self, stored: StoredRecord) -> Result<(Item, Plaintexts)> {
         let permit = self.admit(stored)?;
-        self.records.open_parts(permit).await
+        let planning = self.kind == JobKind::PlanMigration;
+        self.records.open_parts(permit, planning).await
+    }
+
+    /// Admits `stored`, a record stored in plaintext that opens as the model, as it is, into
+    /// the migration plan (logged: a record planted in plaintext before the plan is admitted
+    /// too); it stays in plaintext.
+    async fn admit_plaintext(&self, stored: StoredRecord) -> Result<Attempt> {
+        let snapshot = stored.snapshot();
+        if let Err(error) = self.open(stored).await {
+            return record_failure(error);
+        }
+        if let (Some(plan), Some(plans)) = (&self.plan, self.records.plans()) {
+            plans
+                .admit(self.records.table.name(), &T::SCHEMA, plan, &snapshot)
+                .await?;
+            tracing::info!(
+                target: "crypt_model::migration",
+                table = T::SCHEMA.table(),
+                key = %fingerprint(&T::SCHEMA, &snapshot),
+                plan,
+                "admitted a record stored in plaintext into the migration plan"
+            );
+        }
+        Ok(Attempt::Done(Outcome::Unchanged(None)))
     }
 
     /// Checks that the job may write the record `snapshot` of `owner` (logged as a grant use).
@@ -265,9 +296,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             return Ok(Attempt::Changed);
         }
         if plaintext {
-            // A record found in plaintext is worth a line: one planted by someone with write
-            // access to the table is indistinguishable from one never migrated.
-            tracing::info!(
+            // A record found in plaintext is worth a line: from now on it authenticates.
+            tracing::warn!(
                 target: "crypt_model::migration",
                 table = T::SCHEMA.table(),
                 key = %fingerprint(&T::SCHEMA, stored),

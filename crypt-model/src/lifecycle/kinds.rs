@@ -13,7 +13,7 @@ pub struct KindInfo {
     /// Its name, as checkpoints, logs and the command line (`rotate --mode rewrap`) give it.
     pub name: &'static str,
     /// The command of the `crypt-model` command line that runs it; `audit` for the inventory,
-    /// which an audit with a model runs.
+    /// which an audit with a model runs; `migrate` (`migrate --plan`) for the migration plan.
     pub command: &'static str,
     /// Whether it writes records (its caller then needs a write grant too).
     pub writes: bool,
@@ -26,7 +26,7 @@ pub struct KindInfo {
 }
 
 /// Every kind of job, in one table.
-pub const KINDS: [KindInfo; 5] = [
+pub const KINDS: [KindInfo; 6] = [
     KindInfo {
         kind: JobKind::Migrate,
         name: "migrate",
@@ -63,6 +63,14 @@ pub const KINDS: [KindInfo; 5] = [
         kind: JobKind::Inventory,
         name: "inventory",
         command: "audit",
+        writes: false,
+        new_data_key: false,
+        rotation: false,
+    },
+    KindInfo {
+        kind: JobKind::PlanMigration,
+        name: "plan-migration",
+        command: "migrate",
         writes: false,
         new_data_key: false,
         rotation: false,

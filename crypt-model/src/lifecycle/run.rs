@@ -75,12 +75,22 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         records
             .gate
             .plan_crossing(&self.caller, &schema, scopes(self.kind))?;
-        if self.kind == JobKind::Migrate && !schema.migrates_plaintext() {
+        let migrating = matches!(self.kind, JobKind::Migrate | JobKind::PlanMigration);
+        if migrating && !schema.migrates_plaintext() {
             return Err(Error::Config(ConfigError::Unsupported {
                 table: schema.table().to_owned(),
-                operation: "migrate",
+                operation: self.kind.name(),
                 reason: "the model is not in migration mode: add \
                          `#[crypt_model(migrate_from_plaintext)]` to it"
+                    .to_owned(),
+            }));
+        }
+        if migrating && records.plans().is_none() {
+            return Err(Error::Config(ConfigError::Unsupported {
+                table: schema.table().to_owned(),
+                operation: self.kind.name(),
+                reason: "the table has no migration plans: give it them with \
+                         `Table::with_plaintext_migration` (docs/migration.md)"
                     .to_owned(),
             }));
         }
@@ -114,6 +124,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             dry_run: self.dry_run,
             primary,
             rewrapped: Mutex::new(LruCache::new(REWRAPS_KEPT)),
+            plan: match (self.kind, records.plans()) {
+                (JobKind::PlanMigration, Some(plans)) if !self.dry_run => {
+                    Some(plans.begin(records.table.name()).await?)
+                }
+                _ => None,
+            },
         };
         let pacer = Pacer::new(self.rate);
         let name = self.name();
@@ -153,7 +169,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             }
         });
         let finished = futures_util::future::join_all(runs).await;
-        self.report(name, segments, finished)
+        let report = self.report(name, segments, finished)?;
+        let whole = (self.segments.as_ref()).is_none_or(|run| *run == (0..self.total_segments));
+        if self.kind == JobKind::Migrate && !self.dry_run && whole {
+            close_when_done(&report, records.plans(), records.table.name()).await?;
+        }
+        Ok(report)
     }
 
     /// One segment, from its checkpoint to its end or to a stop. Gives its last checkpoint and
@@ -311,6 +332,20 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         );
         Ok(report)
     }
+}
+
+/// Closes the table's migration plan when `report`, a migration of every segment, left nothing
+/// in plaintext and nothing failed: from then on no reader reads a record stored in plaintext.
+async fn close_when_done(
+    report: &JobReport,
+    plans: Option<&crate::MigrationPlans>,
+    table: &str,
+) -> Result<()> {
+    let done = report.is_complete() && report.counts.plaintext == 0 && report.counts.failed == 0;
+    if let (true, Some(plans)) = (done, plans) {
+        plans.close(table).await?;
+    }
+    Ok(())
 }
 
 /// Counts the outcome of the record under `key` in `checkpoint`: what the job did, and whether

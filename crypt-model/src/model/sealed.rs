@@ -144,7 +144,7 @@ impl<T: EncryptedItem> Permit<T> {
     /// store fails.
     pub async fn open(self, keys: &Keys) -> Result<T> {
         let source = keys.source_ref(&T::SCHEMA)?;
-        open_permitted(self, source, PlaintextReads::Logged).await
+        open_permitted(self, source, PlaintextReads::Refused).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! permit's admission), then its message, checked as one authenticated whole; or, for a model in
 //! migration mode and a record stored before encryption, its plain attributes.
 
-use crate::error::IntegrityError;
+use crate::error::{DataError, IntegrityError};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::access::{Permit, fingerprint};
@@ -11,19 +11,24 @@ use crate::data_key::DataKey;
 use crate::error::{Error, Result};
 use crate::format::{self, Layout};
 use crate::key_source::KeySource;
+use crate::migration_plans::MigrationPlans;
 use crate::plaintexts::Plaintexts;
 use crate::schema::Schema;
 
-/// What a read of a record stored in plaintext (migration mode) leaves behind, beside its
-/// warning.
+/// Whether a record stored in plaintext (migration mode) may be read, and what its read leaves
+/// behind beside its warning.
 #[derive(Clone, Copy)]
 pub(crate) enum PlaintextReads<'a> {
-    /// Counted here (a table's count) and logged.
-    Counted(&'a AtomicU64),
-    /// Logged only (a record opened outside a table).
-    Logged,
-    /// Neither: a job reads it to encrypt it, and its report counts it.
-    Job,
+    /// Refused: no migration plans (a record opened outside a table, or a table not given any).
+    Refused,
+    /// Read if the plans admit it into the plan of the table named; counted here (a table's
+    /// count) and logged.
+    Counted(&'a MigrationPlans, &'a str, &'a AtomicU64),
+    /// Read if the plans admit it into the plan of the table named; a job reads it to encrypt
+    /// it, and its report counts it.
+    Job(&'a MigrationPlans, &'a str),
+    /// Read unchecked: the plan job reads it to admit it, and its report counts it.
+    Planning,
 }
 
 /// Takes a record stored in plaintext's sensitive fields out of its attributes (the model's
@@ -45,6 +50,7 @@ pub(crate) async fn open_fields<T>(
     let (mut attributes, layout) = permit.into_record().into_parts();
     match layout? {
         Layout::Plaintext => {
+            plaintext_admitted(schema, &attributes, reads).await?;
             let mut plaintexts = Plaintexts::new();
             take_plain(&mut attributes, &mut plaintexts)?;
             plaintext_read(schema, &attributes, reads);
@@ -94,20 +100,41 @@ pub(crate) async fn data_key<T>(
     source.opening_key(&admission).await.map(Some)
 }
 
+/// Whether the record stored in plaintext `attributes` may be read: what the plans say.
+async fn plaintext_admitted(
+    schema: &Schema,
+    attributes: &Item,
+    reads: PlaintextReads<'_>,
+) -> Result<()> {
+    match reads {
+        PlaintextReads::Refused => Err(Error::Data(DataError::PlaintextRefused {
+            table: schema.table().to_owned(),
+            reason: "the table reads no record stored in plaintext without its migration \
+                     plans: give them to it (`Table::with_plaintext_migration`, \
+                     docs/migration.md); a record opened outside a table is never read in \
+                     plaintext"
+                .to_owned(),
+        })),
+        PlaintextReads::Counted(plans, table, _) | PlaintextReads::Job(plans, table) => {
+            plans.check(table, schema, attributes).await
+        }
+        PlaintextReads::Planning => Ok(()),
+    }
+}
+
 /// Counts and logs a read of a record stored in plaintext: never silent.
 fn plaintext_read(schema: &Schema, attributes: &Item, reads: PlaintextReads<'_>) {
-    let counter = match reads {
-        PlaintextReads::Job => return,
-        PlaintextReads::Counted(counter) => Some(counter),
-        PlaintextReads::Logged => None,
+    let PlaintextReads::Counted(_, _, counter) = reads else {
+        return;
     };
-    if let Some(counter) = counter {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
+    counter.fetch_add(1, Ordering::Relaxed);
+    // `monotonic_counter.` makes the field a counter for a metrics layer
+    // (`tracing-opentelemetry`'s `MetricsLayer`), for an alert on it.
     tracing::warn!(
         target: "crypt_model::migration",
         table = schema.table(),
         key = %fingerprint(schema, attributes),
+        monotonic_counter.crypt_model_plaintext_reads = 1_u64,
         "read a record stored in plaintext (migration mode): run the migration job"
     );
 }

@@ -14,6 +14,7 @@ use crate::format::{self, Layout, Sealing, StoredRecord};
 use crate::key_source::KeySource;
 use crate::keyring::WrappedDataKey;
 use crate::keys::Keys;
+use crate::migration_plans::MigrationPlans;
 use crate::model::{EncryptedItem, open_permitted};
 use crate::plaintexts::Plaintexts;
 use crate::random;
@@ -31,6 +32,8 @@ pub(crate) struct Records<T, S> {
     source: Arc<dyn KeySource>,
     search: IndexSecrets,
     plaintext_reads: AtomicU64,
+    /// What admits a record stored in plaintext (migration mode); none refuses them all.
+    plans: Option<MigrationPlans>,
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
@@ -46,6 +49,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
             source,
             search,
             plaintext_reads: AtomicU64::new(0),
+            plans: None,
         })
     }
 
@@ -62,6 +66,24 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     /// How many records stored in plaintext this table has opened (migration mode).
     pub(crate) fn plaintext_reads(&self) -> u64 {
         self.plaintext_reads.load(Ordering::Relaxed)
+    }
+
+    /// Reads records stored in plaintext that `plans` admit.
+    pub(crate) fn set_plans(&mut self, plans: MigrationPlans) {
+        self.plans = Some(plans);
+    }
+
+    /// The migration plans, if the table was given them.
+    pub(crate) fn plans(&self) -> Option<&MigrationPlans> {
+        self.plans.as_ref()
+    }
+
+    /// How an application's read treats a record stored in plaintext.
+    fn reads(&self) -> PlaintextReads<'_> {
+        match &self.plans {
+            Some(plans) => PlaintextReads::Counted(plans, self.table.name(), &self.plaintext_reads),
+            None => PlaintextReads::Refused,
+        }
     }
 
     /// The stored record under `key`, parsed.
@@ -93,24 +115,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     /// The attributes and plaintexts of the record `permit` admits, to be written again (a
     /// record stored in plaintext counted and logged as a read).
     pub(crate) async fn open_fields(&self, permit: Permit<T>) -> Result<(Item, Plaintexts)> {
-        record::open_fields(
-            &T::SCHEMA,
-            permit,
-            &*self.source,
-            T::__legacy,
-            PlaintextReads::Counted(&self.plaintext_reads),
-        )
-        .await
+        record::open_fields(&T::SCHEMA, permit, &*self.source, T::__legacy, self.reads()).await
     }
 
     /// Opens the record `permit` admits (a record stored in plaintext counted and logged).
     pub(crate) async fn open(&self, permit: Permit<T>) -> Result<T> {
-        open_permitted(
-            permit,
-            &*self.source,
-            PlaintextReads::Counted(&self.plaintext_reads),
-        )
-        .await
+        open_permitted(permit, &*self.source, self.reads()).await
     }
 
     /// Opens the record `permit` admits for a listing (a query, a scan, a search): `None` for a
@@ -133,9 +143,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
 
     /// Opens the record `permit` admits for a job (a record stored in plaintext not counted as
     /// an application's read), as the model — so that every field is checked to parse — and
-    /// gives its parts back, to seal again.
-    pub(crate) async fn open_parts(&self, permit: Permit<T>) -> Result<(Item, Plaintexts)> {
-        open_permitted(permit, &*self.source, PlaintextReads::Job)
+    /// gives its parts back, to seal again. A record stored in plaintext must be one the plans
+    /// admit, but for the plan job (`planning`), which reads it to admit it.
+    pub(crate) async fn open_parts(
+        &self,
+        permit: Permit<T>,
+        planning: bool,
+    ) -> Result<(Item, Plaintexts)> {
+        let reads = match (&self.plans, planning) {
+            (_, true) => PlaintextReads::Planning,
+            (Some(plans), false) => PlaintextReads::Job(plans, self.table.name()),
+            (None, false) => PlaintextReads::Refused,
+        };
+        open_permitted(permit, &*self.source, reads)
             .await?
             .__to_parts()
     }

@@ -255,6 +255,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .rewrite(&snapshot, plaintext, &item, vec![plan.condition])
             .await?
         {
+            if plaintext {
+                // Sealed from what the migration plan admitted: from now on it authenticates.
+                tracing::warn!(
+                    target: "crypt_model::migration",
+                    table = schema.table(),
+                    key = %crate::access::fingerprint(&schema, &snapshot),
+                    "an update encrypted a record stored in plaintext"
+                );
+            }
             record.set_version(next);
             Ok(())
         } else {
