@@ -214,3 +214,93 @@ async fn store_and_key_provider_calls_run_in_spans_of_names_never_values() {
         assert!(!logs.contains(secret), "a span holds {secret}:\n{logs}");
     }
 }
+
+/// A table in migration mode, its key an email.
+#[derive(crypt_model::EncryptedItem, Debug)]
+#[crypt_model(table = "log_customers", migrate_from_plaintext)]
+struct Customer {
+    #[partition_key]
+    #[owner]
+    email: String,
+    #[sensitive]
+    ssn: crypt_model::Sensitive<String>,
+    plan: String,
+    #[crypt_model(version)]
+    version: u64,
+}
+
+#[tokio::test]
+async fn a_migration_logs_each_plaintext_read_refusal_and_encryption_at_warn_without_a_value() {
+    use crypt_model::keyring::LocalErasureKey;
+    use crypt_model::lifecycle::Job;
+    use crypt_model::store::Condition;
+    use crypt_model::{Caller, Grant, Item, MemoryStore, MigrationPlans, Store, Table};
+    use std::sync::Arc;
+
+    let (captured, _guard) = capture();
+    let store = MemoryStore::new();
+    let plans = MigrationPlans::new(store.clone(), "plans", LocalErasureKey::generate().unwrap());
+    let table = Table::<Customer, _>::new(store.clone(), Arc::new(Keys::new(local("k1", 1))))
+        .unwrap()
+        .with_grant(Grant::read("job").unwrap())
+        .with_grant(Grant::write("job").unwrap())
+        .with_plaintext_migration(plans.unwrap());
+    let legacy = |email: &str, ssn: &str| {
+        Item::from_iter([
+            ("email", s(email)),
+            ("ssn", s(ssn)),
+            ("plan", s("basic")),
+            ("version", AttributeValue::N("1".into())),
+        ])
+    };
+    let put = |item: Item| store.put(table.table_ref(), item, &Condition::Always);
+    put(legacy(EMAIL, SSN)).await.unwrap();
+    put(legacy(CARD, NOTES)).await.unwrap();
+    let job = Caller::service("job").unwrap();
+    Job::plan_migration(&table, &job).run().await.unwrap();
+
+    // A read, counted; a record changed since the plan, refused; an update that encrypts.
+    let owner = Caller::user(EMAIL).unwrap();
+    let mut record = table
+        .get(&owner, &Customer::key(EMAIL.to_owned()).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    put(legacy(CARD, SSN)).await.unwrap();
+    let refused = table
+        .get(
+            &Caller::user(CARD).unwrap(),
+            &Customer::key(CARD.to_owned()).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    clean(refused);
+    record.plan = "gold".into();
+    table
+        .update(&owner, &mut record, &[Customer::PLAN])
+        .await
+        .unwrap();
+    let report = Job::migrate(&table, &job).run().await.unwrap();
+    assert_eq!(report.counts.failed, 1);
+
+    let logs = captured.text();
+    let warned = |message: &str| {
+        logs.lines().any(|line| {
+            line.contains("WARN")
+                && line.contains("crypt_model::migration")
+                && line.contains(message)
+        })
+    };
+    assert!(warned("read a record stored in plaintext"), "{logs}");
+    assert!(
+        logs.contains("monotonic_counter.crypt_model_plaintext_reads=1"),
+        "{logs}"
+    );
+    assert!(warned("refused a record stored in plaintext"), "{logs}");
+    assert!(
+        warned("an update encrypted a record stored in plaintext"),
+        "{logs}"
+    );
+    assert!(warned("opened a migration plan"), "{logs}");
+    assert_clean(&logs);
+}
