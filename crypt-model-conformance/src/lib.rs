@@ -116,6 +116,7 @@ mod scan;
 mod store;
 mod table;
 mod tombstones;
+mod transitions;
 mod types;
 mod update;
 
@@ -138,6 +139,7 @@ pub mod cases {
     pub use crate::store::*;
     pub use crate::table::*;
     pub use crate::tombstones::*;
+    pub use crate::transitions::*;
     pub use crate::types::*;
     pub use crate::update::*;
 }
@@ -206,6 +208,9 @@ macro_rules! __with_cases {
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
             a_job_reports_the_records_it_cannot_process_and_goes_on,
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
+            a_previous_version_reads_what_a_newer_one_indexed_and_names_the_version_it_lacks,
+            a_field_marked_unauthenticated_opens_the_records_that_authenticated_it_until_they_are_sealed_again,
+            a_version_without_a_key_per_owner_names_the_version_that_sealed_a_record_under_its_owners_key,
             an_erased_owners_records_fail_closed_wherever_they_were_copied,
             listings_pass_over_an_erased_owners_records_and_a_direct_read_names_the_erasure,
             a_forged_or_edited_tombstone_reads_as_tampering_never_as_an_erasure,

@@ -73,26 +73,34 @@ pub(crate) fn opened_plaintext(opened: &[u8]) -> &[u8] {
 
 /// Opens what [`seal`] wrote, decrypting in place in `sealed`, which it takes: no copy of the
 /// message is made. The buffer comes back wiped on drop, with the plaintext at
-/// `NONCE_LEN..len - TAG_LEN`; `None` on any failure (the buffer then still held ciphertext).
+/// `NONCE_LEN..len - TAG_LEN`; on any failure, the buffer comes back as it was given (the tag
+/// is checked before anything is decrypted), so that it can be tried again with other
+/// associated data.
 pub(crate) fn open_in_place(
     key: &[u8; KEY_LEN],
     aad: &[u8],
     sealed: Vec<u8>,
-) -> Option<Zeroizing<Vec<u8>>> {
-    let mut sealed = Zeroizing::new(sealed);
+) -> Result<Zeroizing<Vec<u8>>, Vec<u8>> {
     let len = sealed.len();
+    let (Some(nonce), Some(tag)) = (
+        sealed.first_chunk::<NONCE_LEN>().copied(),
+        sealed.last_chunk::<TAG_LEN>().copied(),
+    ) else {
+        return Err(sealed);
+    };
     if len < NONCE_LEN + TAG_LEN {
-        return None;
+        return Err(sealed);
     }
-    let nonce = XNonce::from(*sealed.first_chunk::<NONCE_LEN>()?);
-    let tag = *sealed.last_chunk::<TAG_LEN>()?;
+    let mut sealed = Zeroizing::new(sealed);
     let aead = XChaCha20Poly1305::new(key.into());
-    aead.decrypt_inout_detached(
-        &nonce,
+    match aead.decrypt_inout_detached(
+        &XNonce::from(nonce),
         aad,
         (&mut sealed[NONCE_LEN..len - TAG_LEN]).into(),
         &tag.into(),
-    )
-    .ok()?;
-    Some(sealed)
+    ) {
+        Ok(()) => Ok(sealed),
+        // Poly1305 is checked before the ciphertext is decrypted: still the ciphertext.
+        Err(_) => Err(std::mem::take(&mut *sealed)),
+    }
 }

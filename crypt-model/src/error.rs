@@ -165,6 +165,22 @@ pub enum DataError {
         reason: String,
     },
 
+    /// A genuine record that another version of the model wrote: one that authenticated
+    /// attributes this model does not know (a field added since), or one with a key per owner
+    /// read by a model without. Not tampering: deploy the version that wrote it to every reader
+    /// before any writer (docs/format.md, "Changing a model").
+    #[error(
+        "table `{table}`: the record was written by another version of the model ({reason}): \
+         deploy that version to every reader before any writer (readers first; docs/format.md, \
+         \"Changing a model\")"
+    )]
+    WrittenByAnotherModel {
+        /// The logical table.
+        table: String,
+        /// What that version did that this one does not (attribute names, never values).
+        reason: String,
+    },
+
     /// A value was given for an attribute that the schema does not declare sensitive.
     #[error("`{attribute}` is not a sensitive attribute of table `{table}`")]
     NotSensitive {

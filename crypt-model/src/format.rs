@@ -20,6 +20,7 @@ use crate::schema::Schema;
 mod canonical;
 pub(crate) mod header;
 mod record;
+mod transition;
 mod v3;
 
 pub(crate) use crate::aead::NONCE_LEN;
@@ -267,14 +268,25 @@ pub(crate) fn open(
     key: &DataKey,
 ) -> Result<Opened> {
     let Envelope { header, message } = envelope;
-    let opened = v3::open(
+    let mut candidates = None;
+    let (opened, set) = v3::open_trying(
         schema,
         key,
         header.v3(),
         header.bytes(),
         |name| attributes.get(name),
         message,
+        || {
+            let found = transition::Candidates::of(schema, attributes);
+            let sets = found.sets();
+            candidates = Some(found);
+            sets
+        },
     )?;
+    if let (true, Some(candidates)) = (set > 0, &candidates) {
+        // Dropped, and so wiped, on an error.
+        candidates.opened_with(schema, set)?;
+    }
     Ok(Opened(opened))
 }
 

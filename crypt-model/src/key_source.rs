@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use crate::access::Admission;
 use crate::cache::KeyCache;
 use crate::data_key::{DataKey, GeneratedDataKey, WrappedDataKey};
-use crate::error::Result;
+use crate::error::{DataError, Error, Result};
 use crate::keyring::EncryptionContext;
 
 /// The data key that seals or opens a record. Each key has a synchronous way, for a key in
@@ -76,6 +76,15 @@ impl KeySource for KeyCache {
     }
 
     async fn opening_key(&self, admission: &Admission<'_>) -> Result<DataKey> {
+        if admission.key_id() == crate::format::OWNER_KEY_ID {
+            // Not a key of the keyring: asking it would be an error about a missing key.
+            return Err(Error::Data(DataError::WrittenByAnotherModel {
+                table: admission.table().to_owned(),
+                reason: "it is sealed under its owner's key (`key_per_owner`), and this model \
+                         keeps no key per owner"
+                    .to_owned(),
+            }));
+        }
         let context = EncryptionContext::for_static_table(admission.table());
         self.decryption_key(&context, admission.key_id(), admission.wrapped())
             .await

@@ -173,13 +173,32 @@ pub(super) fn associated_data<'a>(
     header: &[u8],
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
 ) -> Result<Vec<u8>> {
+    associated_data_with(schema, header, &[], get)
+}
+
+/// [`associated_data`] over the attributes `schema` authenticates and `extra` besides: how
+/// another version of the model, which authenticated those too, wrote it.
+fn associated_data_with<'a>(
+    schema: &Schema,
+    header: &[u8],
+    extra: &[&str],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+) -> Result<Vec<u8>> {
     let table = schema.table();
     let mut aad = Vec::with_capacity(256 + table.len() + header.len());
     put_bytes(&mut aad, ITEM_LABEL);
     aad.push(VERSION);
     put_bytes(&mut aad, table.as_bytes());
     put_bytes(&mut aad, header);
-    schema.with_authenticated(|names| canonical::put_attributes(&mut aad, names, get))?;
+    if extra.is_empty() {
+        schema.with_authenticated(|names| canonical::put_attributes(&mut aad, names, get))?;
+    } else {
+        let mut names: Vec<&str> = schema.authenticated();
+        names.extend_from_slice(extra);
+        names.sort_unstable_by_key(|name| name.as_bytes());
+        names.dedup();
+        canonical::put_attributes(&mut aad, &names, get)?;
+    }
     Ok(aad)
 }
 
@@ -263,8 +282,43 @@ pub(super) fn seal<'a>(
     Ok((header, sealed))
 }
 
+/// Checks the key commitment of an item, then opens its message in place, with the associated
+/// data of the attributes `schema` authenticates; if that fails, with each set of `others()`
+/// besides them, in turn (the attributes that other versions of the model authenticated: a
+/// schema's transition). Gives the message and which set opened it (0 for the model's own, `i`
+/// for `others()[i - 1]`). Nothing is decrypted unless the commitment matches, and nothing is
+/// returned unless the whole item is authentic under one of the sets.
+pub(super) fn open_trying<'a, 'n>(
+    schema: &Schema,
+    data_key: &DataKey,
+    header: &Fields,
+    header_bytes: &[u8],
+    get: impl Fn(&str) -> Option<&'a AttributeValue>,
+    message: Vec<u8>,
+    others: impl FnOnce() -> Vec<Vec<&'n str>>,
+) -> Result<(Zeroizing<Vec<u8>>, usize)> {
+    let keys = ItemKeys::derive(data_key, &header.salt(header_bytes), schema.table());
+    if !bool::from(keys.commitment.ct_eq(&header.commitment(header_bytes))) {
+        return Err(Error::integrity(HEADER_ATTRIBUTE));
+    }
+    let aad = associated_data(schema, header_bytes, &get)?;
+    let mut message = match open_in_place(&keys.key, &aad, message) {
+        Ok(opened) => return Ok((opened, 0)),
+        Err(message) => message,
+    };
+    for (i, extra) in others().iter().enumerate() {
+        let aad = associated_data_with(schema, header_bytes, extra, &get)?;
+        message = match open_in_place(&keys.key, &aad, message) {
+            Ok(opened) => return Ok((opened, i + 1)),
+            Err(message) => message,
+        };
+    }
+    Err(Error::integrity(SEALED_ATTRIBUTE))
+}
+
 /// Checks the key commitment of an item, then opens its message in place. Nothing is decrypted
 /// unless the commitment matches, and nothing is returned unless the whole item is authentic.
+#[cfg(test)]
 pub(super) fn open<'a>(
     schema: &Schema,
     data_key: &DataKey,
@@ -290,7 +344,7 @@ fn open_with<'a>(
         return Err(Error::integrity(HEADER_ATTRIBUTE));
     }
     let aad = associated_data(schema, header_bytes, get)?;
-    open_in_place(&keys.key, &aad, message).ok_or_else(|| Error::integrity(SEALED_ATTRIBUTE))
+    open_in_place(&keys.key, &aad, message).map_err(|_| Error::integrity(SEALED_ATTRIBUTE))
 }
 
 /// Seals an item's message again under a header that carries `wrapped` — its data key, wrapped
