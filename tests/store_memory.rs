@@ -345,8 +345,13 @@ async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_
     assert!(report.failed[0].reason.contains("did not admit"));
     let stored = inner.items(customers.table_ref().name());
     assert!(stored[0].contains("card") && stored[0].contains("ssn"));
-    // Planned again, it is migrated with the card.
-    let planned = Job::plan_migration(&customers, &job).run().await.unwrap();
+    // Planned again (reopened: it changed since the plan admitted it), it is migrated with
+    // the card.
+    let planned = Job::plan_migration(&customers, &job)
+        .reopen_plan(true)
+        .run()
+        .await
+        .unwrap();
     assert_eq!(planned.counts.plaintext, 1);
     let report = Job::migrate(&customers, &job).run().await.unwrap();
     assert_eq!((report.counts.changed, report.counts.failed), (1, 0));

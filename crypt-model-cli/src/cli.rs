@@ -211,7 +211,7 @@ impl Cli {
                     kind,
                     &job,
                     &key_args,
-                    Some(plans),
+                    Some((plans, plan_args.reopen)),
                 )
                 .await
             }

@@ -67,6 +67,10 @@ pub(crate) struct PlanArgs {
     /// How many days a new plan admits plaintext (0: until the migration closes it).
     #[arg(long, default_value_t = 30)]
     pub(crate) plan_lifetime_days: u64,
+    /// With --plan: plan over a closed or expired plan, and admit records the open plan admitted
+    /// with other contents, as they are now (look at what the migration reported first).
+    #[arg(long, requires = "plan")]
+    pub(crate) reopen: bool,
 }
 
 impl Aws {

@@ -72,7 +72,7 @@ pub(crate) async fn run(
     kind: JobKind,
     args: &JobArgs,
     key_args: &KeyArgs,
-    plans: Option<MigrationPlans>,
+    plans: Option<(MigrationPlans, bool)>,
 ) -> Result<ExitCode, String> {
     if !(1..=MAX_SEGMENTS).contains(&args.segments) {
         return Err(format!("--segments is 1 to {MAX_SEGMENTS}"));

@@ -26,8 +26,8 @@ pub(crate) struct JobSpec {
     pub(crate) checkpoints: Option<FileCheckpoints>,
     pub(crate) stop: StopSignal,
     pub(crate) progress: Box<dyn Fn(&Progress) + Send + Sync>,
-    /// The migration plans (a migration, its plan).
-    pub(crate) plans: Option<MigrationPlans>,
+    /// The migration plans (a migration, its plan), and whether a plan may be reopened.
+    pub(crate) plans: Option<(MigrationPlans, bool)>,
 }
 
 /// A registered model, with its type erased.
@@ -90,8 +90,10 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
     ) -> BoxFuture<'a, Result<JobReport, Error>> {
         Box::pin(async move {
             let (mut table, caller) = open::<M>(store, keys, table)?;
-            if let Some(plans) = spec.plans {
+            let mut reopen = false;
+            if let Some((plans, reopening)) = spec.plans {
                 table = table.with_plaintext_migration(plans);
+                reopen = reopening;
             }
             let progress = spec.progress;
             let mut job = Job::new(spec.kind, &table, &caller)
@@ -100,6 +102,7 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
                 .run_segments(spec.run)
                 .rate_limit(spec.rate)
                 .dry_run(spec.dry_run)
+                .reopen_plan(reopen)
                 .stop_on(&spec.stop)
                 .on_progress(move |p| progress(p));
             if let Some(checkpoints) = spec.checkpoints {

@@ -204,6 +204,7 @@ macro_rules! __with_cases {
             plaintext_is_read_only_as_the_plan_admitted_it,
             a_completed_migration_closes_its_plan_for_every_reader,
             an_expired_plan_refuses_plaintext, a_forged_plan_or_admission_is_never_believed,
+            an_admission_made_under_another_version_of_the_model_is_named_as_such,
             a_migration_races_the_application_and_loses_nothing,
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
             a_job_reports_the_records_it_cannot_process_and_goes_on,

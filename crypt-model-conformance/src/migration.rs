@@ -11,7 +11,8 @@ use crypt_model::error::DataError;
 use crypt_model::lifecycle::Job;
 use crypt_model::store::Condition;
 use crypt_model::{
-    AttributeValue, Caller, Error, Item, MigrationPlans, MigrationStatus, Store, Table, TableRef,
+    AttributeValue, Caller, EncryptedItem, Error, Item, MigrationPlans, MigrationStatus, Sensitive,
+    Store, Table, TableRef,
 };
 
 use super::lifecycle::{
@@ -117,6 +118,18 @@ pub async fn plaintext_is_read_only_as_the_plan_admitted_it(backend: &impl Harne
             .count(),
         4
     );
+    // The record it sealed has no admission left: its plan-time copy, put back, is refused.
+    raw_put(&table, plaintext_item(2)).await;
+    let error = read(&table, 2).await.unwrap_err();
+    assert!(refused(&error, "did not admit"), "{error:?}");
+    // Planning again does not admit what changed since the plan, unless reopened.
+    let job = Caller::service(JOB).unwrap();
+    let again = Job::plan_migration(&table, &job).run().await.unwrap();
+    let reasons: Vec<&str> = again.failed.iter().map(|f| f.reason.as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("with other contents")),
+        "{reasons:?}"
+    );
     // Nor does it close the plan while anything is left in plaintext.
     assert!(matches!(
         table
@@ -141,6 +154,17 @@ pub async fn a_completed_migration_closes_its_plan_for_every_reader(backend: &im
     let report = complete(Job::migrate(&table, &Caller::service(JOB).unwrap())).await;
     assert_eq!((report.counts.changed, report.counts.plaintext), (3, 0));
     assert_eq!(plans.status(&name).await.unwrap(), MigrationStatus::Closed);
+    // No admission is left: a plan put back open (a replayed row) would admit nothing.
+    let entries = table
+        .store()
+        .scan(plans.table_ref(), &crypt_model::Scan::all())
+        .await
+        .unwrap()
+        .items;
+    let admissions = entries.iter().filter(|entry| {
+        matches!(entry.get("entry"), Some(AttributeValue::S(e)) if e.starts_with(&format!("{name}:")))
+    });
+    assert_eq!(admissions.count(), 0, "{entries:?}");
 
     // A plaintext copy the plan admitted, put back after the migration: refused by a reader
     // that reads the plan now.
@@ -150,8 +174,12 @@ pub async fn a_completed_migration_closes_its_plan_for_every_reader(backend: &im
     assert!(refused(&error, "complete"), "{error:?}");
     // Encrypted records read as ever.
     assert!(read(&fresh, 2).await.unwrap().is_some());
-    // Planning again opens a new plan, which admits what is in plaintext now (logged).
-    let report = plan(&table, JOB).await;
+    // Planning again over the closed plan is refused unless asked for: it would admit
+    // whatever is in plaintext now. Asked for, it opens a new plan that does (logged).
+    let job = Caller::service(JOB).unwrap();
+    let error = Job::plan_migration(&table, &job).run().await.unwrap_err();
+    assert!(format!("{error}").contains("reopen_plan"), "{error}");
+    let report = complete(Job::plan_migration(&table, &job).reopen_plan(true)).await;
     assert_eq!(report.counts.plaintext, 1);
     assert!(read(&fresh, 1).await.unwrap().is_some());
 }
@@ -231,4 +259,41 @@ pub async fn a_forged_plan_or_admission_is_never_believed(backend: &impl Harness
         let error = read(&table, i).await.unwrap_err();
         assert!(refused(&error, "did not admit"), "record {i}: {error:?}");
     }
+}
+
+/// The customers' model, a version later: a new optional field.
+#[derive(EncryptedItem, Debug)]
+#[crypt_model(table = "conf_migrate", migrate_from_plaintext)]
+pub struct CustomerWithTier {
+    #[partition_key]
+    #[owner]
+    pub user_id: String,
+    #[sensitive]
+    pub ssn: Sensitive<String>,
+    #[sensitive]
+    pub card: Option<Sensitive<String>>,
+    pub plan: String,
+    pub tier: Option<String>,
+}
+
+pub async fn an_admission_made_under_another_version_of_the_model_is_named_as_such(
+    backend: &impl Harness,
+) {
+    let table = customers(backend, keys(keyring("k1"))).await;
+    seed(&table, 1).await;
+    let newer = Table::<CustomerWithTier, _>::named(
+        table.store().clone(),
+        keys(keyring("k1")),
+        table.table_ref().name(),
+    )
+    .unwrap()
+    .with_plaintext_migration(table.plaintext_migration().unwrap().clone());
+    let error = newer
+        .get(
+            &Caller::user("u00000").unwrap(),
+            &CustomerWithTier::key("u00000").unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error, "another version of the model"), "{error:?}");
 }

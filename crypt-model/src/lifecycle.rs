@@ -244,6 +244,7 @@ pub struct Job<'t, T, S> {
     checkpoints: Arc<dyn Checkpoints>,
     stop: StopSignal,
     dry_run: bool,
+    reopen: bool,
     name: Option<String>,
     progress: Option<ProgressReport>,
 }
@@ -277,6 +278,7 @@ impl<'t, T, S> Job<'t, T, S> {
             checkpoints: Arc::new(MemoryCheckpoints::new()),
             stop: StopSignal::new(),
             dry_run: false,
+            reopen: false,
             name: None,
             progress: None,
         }
@@ -358,6 +360,16 @@ impl<'t, T, S> Job<'t, T, S> {
     /// Reads and counts, writes nothing (no record and no checkpoint): what the job would do.
     pub fn dry_run(mut self, dry_run: bool) -> Self {
         self.dry_run = dry_run;
+        self
+    }
+
+    /// For a plan job ([`JobKind::PlanMigration`]): plan even over a closed or expired plan,
+    /// and admit records the open plan admitted with other contents, as they are now. Off by
+    /// default, since a new admission makes a record stored in plaintext readable as it is,
+    /// whoever wrote it: look at the records the migration reported (or the refusals logged)
+    /// first.
+    pub fn reopen_plan(mut self, reopen: bool) -> Self {
+        self.reopen = reopen;
         self
     }
 

@@ -6,27 +6,20 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+use std::time::{Duration, Instant};
 
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
-use crate::encoding::{put_bytes, put_hex};
-use crate::error::{DataError, Error, Result, StorageError};
-use crate::format::put_attributes;
+use crate::error::{ConfigError, Error, Result, StorageError};
 use crate::keyring::ErasureKey;
-use crate::schema::Schema;
 use crate::store::{Checked, Condition, Store, TableRef};
+
+mod admissions;
+mod messages;
+
+use messages::{now, plan_message};
 
 /// The plan table's partition key.
 const ROW_KEY: &str = "entry";
-/// The domain of an admitted record's digest of its key.
-const ID_LABEL: &[u8] = b"crypt-model migration admission";
-/// The domain of the message an admission's tag authenticates.
-const ADMISSION_LABEL: &[u8] = b"crypt-model migration admission tag";
-/// The domain of the message a plan's tag authenticates.
-const PLAN_LABEL: &[u8] = b"crypt-model migration plan tag";
 /// How long a reader believes a plan it read: closing a plan reaches every reader within it.
 const PLAN_CACHED_FOR: Duration = Duration::from_secs(60);
 /// How long a plan admits plaintext unless set otherwise.
@@ -53,12 +46,21 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 ///
 /// So someone who can write to the data table cannot downgrade an encrypted record, plant a
 /// record in plaintext, or change one the plan admitted (its owner, a field, an optional secret
-/// dropped): each reads as [`DataError::PlaintextRefused`], and the migration job reports it as
-/// failed instead of sealing it. What remains, until the plan is closed or expires: putting
-/// back the plaintext copy of a record the plan admitted, after it was encrypted.
+/// dropped): each reads as [`DataError::PlaintextRefused`](crate::error::DataError::PlaintextRefused), and the migration job reports it as
+/// failed instead of sealing it. The migration job deletes the admission of each record it
+/// encrypts, and closing a plan deletes the rest. What remains, until the plan is closed or
+/// expires: putting back the plaintext copy of a record the plan admitted that the application
+/// (not the job) encrypted since. An admission names the version of the model it was made
+/// under: another version refuses it, saying so (plan again with it).
 ///
-/// An admission holds no personal data (a SHA-256 digest of the table and key, and a tag); a plan
-/// holds its table's name, an id, a state and an expiry. Plans are by the table's name in the
+/// Planning over a closed or expired plan, or admitting a record the open plan admitted with
+/// other contents, needs [`Job::reopen_plan`](crate::lifecycle::Job::reopen_plan): either admits
+/// whatever is in plaintext then.
+///
+/// An admission holds a SHA-256 digest of the table and the record's key, unkeyed (whoever reads
+/// the plan table can test a guessed key, an email say, against it: grant its `Scan` to the
+/// migration only), the plan's id, the model's id and a tag; a plan holds its table's name, an
+/// id, a state and an expiry. Plans are by the table's name in the
 /// store ([`Table::table_ref`](crate::Table::table_ref)), so that a model kept in several tables
 /// migrates each on its own. Readers need `GetItem` on the table; the
 /// planning role (the migration job) `PutItem`, and the key's signing.
@@ -178,24 +180,47 @@ impl MigrationPlans {
         }
         self.write_plan(table, &plan.id, false, plan.expires, Some(&plan.tag))
             .await?;
+        let purged = self.purge(table).await?;
         tracing::warn!(
             target: "crypt_model::migration",
             table,
+            purged,
             plan = plan.id,
             "closed the migration plan: no record stored in plaintext is read any more"
         );
         Ok(true)
     }
 
-    /// The open plan of `table` to admit records into: the one stored, if it is open and not
-    /// expired, else a new one (logged).
-    pub(crate) async fn begin(&self, table: &str) -> Result<String> {
+    /// The open plan of `table` to admit records into, and whether it was opened now: the one
+    /// stored, if it is open and not expired; else a new one (logged) — over a closed or expired
+    /// plan only when `reopen` says so, since a new plan admits whatever is in plaintext then.
+    pub(crate) async fn begin(&self, table: &str, reopen: bool) -> Result<(String, bool)> {
         for _ in 0..8 {
             let stored = self.fetch(table).await?;
-            if let Some(plan) = &stored {
-                if let MigrationStatus::Open { .. } = plan.status(now()) {
-                    return Ok(plan.id.clone());
+            match stored.as_ref().map(|plan| plan.status(now())) {
+                Some(MigrationStatus::Open { .. }) => {
+                    let plan = stored.as_ref().map(|plan| plan.id.clone());
+                    return Ok((plan.unwrap_or_default(), false));
                 }
+                Some(status) if !reopen => {
+                    let state = if status == MigrationStatus::Closed {
+                        "closed: the migration completed"
+                    } else {
+                        "expired"
+                    };
+                    return Err(Error::Config(ConfigError::Unsupported {
+                        table: table.to_owned(),
+                        operation: "plan-migration",
+                        reason: format!(
+                            "the table's migration plan is {state}. A new plan admits every \
+                             record in plaintext as it is now, including any written or changed \
+                             by someone other than this library since: look at the records the \
+                             migration reported first, then plan again with \
+                             `Job::reopen_plan(true)` (`crypt-model migrate --plan --reopen`)"
+                        ),
+                    }));
+                }
+                _ => {}
             }
             let id = crate::random::id("plan-")?;
             let expires = self.lifetime.map_or(0, |lifetime| {
@@ -211,7 +236,7 @@ impl MigrationPlans {
                         expires,
                         "opened a migration plan: the records it admits are read in plaintext"
                     );
-                    return Ok(id);
+                    return Ok((id, true));
                 }
                 Err(Error::Storage(StorageError::ConditionFailed { .. })) => continue,
                 Err(error) => return Err(error),
@@ -222,81 +247,6 @@ impl MigrationPlans {
         }))
     }
 
-    /// Admits `item`, a record of `schema` stored in plaintext in the table `table`, as it is,
-    /// into the plan `plan`.
-    pub(crate) async fn admit(
-        &self,
-        table: &str,
-        schema: &Schema,
-        plan: &str,
-        item: &Item,
-    ) -> Result<()> {
-        let id = admission_id(table, schema, item)?;
-        let tag = self
-            .inner
-            .key
-            .sign(&admission_message(
-                &id,
-                plan,
-                &content_digest(schema, item)?,
-            ))
-            .await?;
-        let entry = Item::from_iter([
-            (ROW_KEY, AttributeValue::S(id)),
-            ("plan", AttributeValue::S(plan.to_owned())),
-            ("key", AttributeValue::S(self.inner.key.key_id().to_owned())),
-            ("tag", AttributeValue::B(tag)),
-        ]);
-        self.inner
-            .store
-            .put(&self.inner.table, entry, &Condition::Always)
-            .await
-    }
-
-    /// Whether `item`, a record of `schema` stored in plaintext in the table `table`, may be
-    /// read: `Ok` when the table's open plan admitted it as it is;
-    /// [`DataError::PlaintextRefused`] saying why not; an integrity failure for a plan or an
-    /// admission the plans' key did not make.
-    pub(crate) async fn check(&self, table: &str, schema: &Schema, item: &Item) -> Result<()> {
-        let plan = self.current(table).await?;
-        let refused = |reason: &str| -> Result<()> {
-            tracing::warn!(
-                target: "crypt_model::migration",
-                table,
-                key = %crate::access::fingerprint(schema, item),
-                reason,
-                "refused a record stored in plaintext"
-            );
-            Err(Error::Data(DataError::PlaintextRefused {
-                table: table.to_owned(),
-                reason: reason.to_owned(),
-            }))
-        };
-        let plan = match plan.as_ref().map(|plan| (plan, plan.status(now()))) {
-            None => return refused(NOT_PLANNED),
-            Some((_, MigrationStatus::Closed)) => return refused(CLOSED),
-            Some((_, MigrationStatus::Expired)) => return refused(EXPIRED),
-            Some((plan, _)) => plan,
-        };
-        let id = admission_id(table, schema, item)?;
-        let key = Key::new(AttributeValue::S(id.clone()));
-        let Some(stored) = self.inner.store.get(&self.inner.table, &key).await? else {
-            return refused(NOT_ADMITTED);
-        };
-        let named_plan = match stored.get("plan") {
-            Some(AttributeValue::S(named)) => named.as_str(),
-            _ => "",
-        };
-        let message = admission_message(&id, named_plan, &content_digest(schema, item)?);
-        if !self.verified(&stored, &message).await? {
-            return refused(NOT_ADMITTED);
-        }
-        if named_plan != plan.id {
-            return refused(OTHER_PLAN);
-        }
-        Ok(())
-    }
-
     /// The plan of `table`, from memory when read within the last minute.
     async fn current(&self, table: &str) -> Result<Option<Plan>> {
         if let Some((read, plan)) = self.lock().get(table) {
@@ -304,12 +254,7 @@ impl MigrationPlans {
                 return Ok(Some(plan.clone()));
             }
         }
-        let plan = self.fetch(table).await?;
-        if let Some(plan) = &plan {
-            self.lock()
-                .insert(table.to_owned(), (Instant::now(), plan.clone()));
-        }
-        Ok(plan)
+        self.fetch(table).await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Plan)>> {
@@ -321,6 +266,8 @@ impl MigrationPlans {
 
     /// The plan of `table` stored now, verified.
     async fn fetch(&self, table: &str) -> Result<Option<Plan>> {
+        // Stamped before the request: a plan is believed a minute from when it was asked for.
+        let asked = Instant::now();
         let key = Key::new(AttributeValue::S(table.to_owned()));
         let Some(stored) = self.inner.store.get(&self.inner.table, &key).await? else {
             self.lock().remove(table);
@@ -353,8 +300,22 @@ impl MigrationPlans {
             expires,
             tag: tag.clone(),
         };
-        self.lock()
-            .insert(table.to_owned(), (Instant::now(), plan.clone()));
+        let mut read = self.lock();
+        // A plan closed is never open again: a slower read of it open does not undo the close.
+        let reverted = matches!(read.get(table), Some((_, known)) if known.id == plan.id && !known.open && plan.open);
+        if !reverted {
+            read.insert(table.to_owned(), (asked, plan.clone()));
+        }
+        drop(read);
+        if plan.open && plan.expires != 0 && plan.expires < now().saturating_add(EXPIRY_WARNING) {
+            tracing::warn!(
+                target: "crypt_model::migration",
+                table,
+                expires = plan.expires,
+                "the migration plan expires within three days: records still in plaintext will \
+                 then be refused; finish the migration"
+            );
+        }
         Ok(Some(plan))
     }
 
@@ -415,18 +376,8 @@ impl fmt::Debug for MigrationPlans {
     }
 }
 
-const NOT_PLANNED: &str = "the table has no migration plan: run the plan job \
-                           (`Job::plan_migration`, `crypt-model migrate --plan`) once every \
-                           writer encrypts (docs/migration.md)";
-const CLOSED: &str = "the table's migration is complete (its plan is closed): a record in \
-                      plaintext now was written by someone other than this library";
-const EXPIRED: &str = "the table's migration plan expired: finish the migration, or plan it \
-                       again (`crypt-model migrate --plan`)";
-const NOT_ADMITTED: &str = "the migration plan did not admit this record as it is stored: it \
-                            was written or changed in plaintext since the plan (by someone \
-                            other than this library), or the plan missed it (plan again)";
-const OTHER_PLAN: &str = "the record was admitted by an earlier migration plan, not the open \
-                          one: plan again";
+/// How long before a plan's expiry its readers are warned, in seconds.
+const EXPIRY_WARNING: u64 = 3 * 24 * 3600;
 
 /// The integrity failure of a plan the plans' key did not make.
 fn forged_plan(table: &str) -> Error {
@@ -436,63 +387,4 @@ fn forged_plan(table: &str) -> Error {
         "a migration plan in the plan table was not made by its key: forged or edited in storage"
     );
     Error::integrity("plan")
-}
-
-/// Seconds since the Unix epoch.
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
-
-/// The admission of a record of `schema` in the table `table`:
-/// `<table>:<hex SHA-256(lp(label) || lp(table) || canonical key attributes)>`.
-fn admission_id(table: &str, schema: &Schema, item: &Item) -> Result<String> {
-    let mut names = vec![schema.partition_key()];
-    names.extend(schema.sort_key());
-    names.sort_unstable_by_key(|name| name.as_bytes());
-    let mut message = Vec::with_capacity(128);
-    put_bytes(&mut message, ID_LABEL);
-    put_bytes(&mut message, table.as_bytes());
-    put_attributes(&mut message, &names, |name| item.get(name))?;
-    let mut id = String::with_capacity(table.len() + 65);
-    id.push_str(table);
-    id.push(':');
-    put_hex(&mut id, &Sha256::digest(&message));
-    Ok(id)
-}
-
-/// SHA-256 of the canonical encoding of every attribute of `schema` that `item` holds: the
-/// authenticated ones and the sensitive fields, stored in plain.
-fn content_digest(schema: &Schema, item: &Item) -> Result<[u8; 32]> {
-    let mut names = schema.authenticated();
-    names.extend_from_slice(schema.sensitive());
-    names.sort_unstable_by_key(|name| name.as_bytes());
-    names.dedup();
-    let mut content = Zeroizing::new(Vec::with_capacity(256));
-    put_attributes(&mut content, &names, |name| item.get(name))?;
-    Ok(Sha256::digest(&*content).into())
-}
-
-/// The message an admission's tag authenticates:
-/// `lp(label) || lp(admission id) || lp(plan id) || content digest`.
-fn admission_message(id: &str, plan: &str, digest: &[u8; 32]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(ADMISSION_LABEL.len() + id.len() + plan.len() + 48);
-    put_bytes(&mut message, ADMISSION_LABEL);
-    put_bytes(&mut message, id.as_bytes());
-    put_bytes(&mut message, plan.as_bytes());
-    message.extend_from_slice(digest);
-    message
-}
-
-/// The message a plan's tag authenticates:
-/// `lp(label) || lp(table) || lp(plan id) || lp(state) || u64(expires)`.
-fn plan_message(table: &str, id: &str, state: &str, expires: u64) -> Vec<u8> {
-    let mut message = Vec::with_capacity(PLAN_LABEL.len() + table.len() + id.len() + 32);
-    put_bytes(&mut message, PLAN_LABEL);
-    put_bytes(&mut message, table.as_bytes());
-    put_bytes(&mut message, id.as_bytes());
-    put_bytes(&mut message, state.as_bytes());
-    message.extend_from_slice(&expires.to_be_bytes());
-    message
 }

@@ -71,8 +71,11 @@ pub(super) struct Work<'a, T, S> {
     pub(super) primary: Option<String>,
     /// The data keys a rewrap has wrapped again, by their old key id and wrapped bytes.
     pub(super) rewrapped: Mutex<LruCache<(String, Vec<u8>), WrappedDataKey>>,
-    /// The migration plan a plan job admits records into (none in a dry run).
-    pub(super) plan: Option<String>,
+    /// The migration plan a plan job admits records into (none in a dry run), and whether the
+    /// job opened it.
+    pub(super) plan: Option<(String, bool)>,
+    /// Whether a plan job admits records the plan admitted with other contents.
+    pub(super) reopen: bool,
 }
 
 /// Errors that belong to one record (it is malformed, forged or not openable): reported with
@@ -161,24 +164,44 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     }
 
     /// Admits `stored`, a record stored in plaintext that opens as the model, as it is, into
-    /// the migration plan (logged: a record planted in plaintext before the plan is admitted
-    /// too); it stays in plaintext.
+    /// the migration plan; it stays in plaintext. Logged: at `WARN` when the plan was opened
+    /// before this run (a record in plaintext that appeared since is admitted too: one an old
+    /// instance wrote during the deploy, or one planted).
     async fn admit_plaintext(&self, stored: StoredRecord) -> Result<Attempt> {
         let snapshot = stored.snapshot();
         if let Err(error) = self.open(stored).await {
             return record_failure(error);
         }
-        if let (Some(plan), Some(plans)) = (&self.plan, self.records.plans()) {
-            plans
-                .admit(self.records.table.name(), &T::SCHEMA, plan, &snapshot)
-                .await?;
-            tracing::info!(
+        let (Some((plan, opened_now)), Some(plans)) = (&self.plan, self.records.plans()) else {
+            return Ok(Attempt::Done(Outcome::Unchanged(None)));
+        };
+        let table = self.records.table.name();
+        let admitted = match plans
+            .admit(table, &T::SCHEMA, plan, &snapshot, self.reopen)
+            .await
+        {
+            Ok(admitted) => admitted,
+            Err(error) => return record_failure(error),
+        };
+        let key = fingerprint(&T::SCHEMA, &snapshot);
+        let table = T::SCHEMA.table();
+        match (admitted, opened_now) {
+            (false, _) => {}
+            (true, true) => tracing::info!(
                 target: "crypt_model::migration",
-                table = T::SCHEMA.table(),
-                key = %fingerprint(&T::SCHEMA, &snapshot),
+                table,
+                %key,
                 plan,
                 "admitted a record stored in plaintext into the migration plan"
-            );
+            ),
+            (true, false) => tracing::warn!(
+                target: "crypt_model::migration",
+                table,
+                %key,
+                plan,
+                "admitted a record stored in plaintext into a migration plan opened earlier: \
+                 written by an old instance during the deploy, or by someone else"
+            ),
         }
         Ok(Attempt::Done(Outcome::Unchanged(None)))
     }
@@ -296,6 +319,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             return Ok(Attempt::Changed);
         }
         if plaintext {
+            // Its plaintext copy, put back, is not admitted again.
+            if let Some(plans) = self.records.plans() {
+                plans
+                    .revoke(self.records.table.name(), &T::SCHEMA, stored)
+                    .await?;
+            }
             // A record found in plaintext is worth a line: from now on it authenticates.
             tracing::warn!(
                 target: "crypt_model::migration",

@@ -126,10 +126,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             rewrapped: Mutex::new(LruCache::new(REWRAPS_KEPT)),
             plan: match (self.kind, records.plans()) {
                 (JobKind::PlanMigration, Some(plans)) if !self.dry_run => {
-                    Some(plans.begin(records.table.name()).await?)
+                    Some(plans.begin(records.table.name(), self.reopen).await?)
                 }
                 _ => None,
             },
+            reopen: self.reopen,
         };
         let pacer = Pacer::new(self.rate);
         let name = self.name();
