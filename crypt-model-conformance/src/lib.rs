@@ -199,6 +199,7 @@ macro_rules! __with_cases {
             a_declared_index_answers_each_caller_with_its_own_records,
             a_scan_sees_every_item_once_in_any_number_of_segments,
             a_table_scan_is_for_a_granted_service_only,
+            a_record_that_does_not_open_is_reported_beside_its_page_and_the_cursor_is_kept,
             migration_mode_reads_plaintext_and_every_write_encrypts,
             a_job_is_for_a_granted_service_only,
             plaintext_is_read_only_as_the_plan_admitted_it,

@@ -125,3 +125,68 @@ pub async fn a_table_scan_is_for_a_granted_service_only(backend: &impl Harness) 
         );
     }
 }
+
+pub async fn a_record_that_does_not_open_is_reported_beside_its_page_and_the_cursor_is_kept(
+    backend: &impl Harness,
+) {
+    let profiles = table::<Profile, _>(backend).await;
+    let alice = Caller::user("page-alice").unwrap();
+    for kind in ["a", "b", "c", "d"] {
+        profiles
+            .put(&alice, &mut profile("page-alice", kind))
+            .await
+            .unwrap();
+    }
+    // One record edited in storage: "b" claims another kind.
+    let key = crypt_model::Key::new(s("page-alice")).with_sort(s("b"));
+    let store = profiles.store();
+    let mut edited = store
+        .get(profiles.table_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    edited.insert("__cm_sealed", AttributeValue::B(vec![0; 40]));
+    store
+        .put(
+            profiles.table_ref(),
+            edited,
+            &crypt_model::store::Condition::Always,
+        )
+        .await
+        .unwrap();
+
+    // Pages of two: the first holds "a" and reports "b" beside it, with its cursor; the next
+    // goes on with "c" and "d".
+    let query = crypt_model::Query::partition("page-alice").limit(2);
+    let first = profiles.query(&alice, &query).await.unwrap();
+    let kinds: Vec<&str> = first.items.iter().map(|p| p.kind.as_str()).collect();
+    assert_eq!(kinds, ["a"]);
+    assert_eq!(first.unreadable.len(), 1, "{:?}", first.unreadable);
+    assert_eq!(first.unreadable[0].key, key);
+    assert!(first.unreadable[0].tampered);
+    assert!(!first.unreadable[0].reason.contains(crate::SSN));
+    let next = query.clone().after(first.cursor.clone());
+    let second = profiles.query(&alice, &next).await.unwrap();
+    let kinds: Vec<&str> = second.items.iter().map(|p| p.kind.as_str()).collect();
+    assert_eq!(kinds, ["c", "d"]);
+    assert!(second.unreadable.is_empty());
+    // query_all cannot report it beside a page: the call fails, naming why.
+    let error = profiles.query_all(&alice, query).await.unwrap_err();
+    assert!(format!("{error}").contains("did not open"), "{error}");
+
+    // A granted scan reports it the same way and goes on.
+    let granted = Table::<Profile, _>::named(backend.store(), keys(), profiles.table_ref().name())
+        .unwrap()
+        .with_grant(Grant::read("auditor").unwrap());
+    let auditor = Caller::service("auditor").unwrap();
+    let page = granted.scan(&auditor, &Scan::all()).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    assert_eq!(page.unreadable.len(), 1);
+    // Another owner learns nothing of it: an empty page, nothing reported.
+    let bob = Caller::user("page-bob").unwrap();
+    let theirs = profiles
+        .query(&bob, &crypt_model::Query::partition("page-alice"))
+        .await
+        .unwrap();
+    assert!(theirs.items.is_empty() && theirs.unreadable.is_empty() && theirs.cursor.is_none());
+}

@@ -21,7 +21,7 @@ use super::erasure::{key_tables, with_key_table};
 use super::lifecycle::complete;
 use super::{Harness, s, table_with};
 
-/// The previous version: no index, no nickname.
+/// The previous version: no index, no nickname; a TTL another writer sets.
 #[derive(EncryptedItem, Debug)]
 #[crypt_model(table = "conf_transition")]
 pub struct AccountV1 {
@@ -31,6 +31,10 @@ pub struct AccountV1 {
     #[sensitive]
     pub email: Sensitive<String>,
     pub plan: String,
+    #[crypt_model(unauthenticated)]
+    pub ttl: Option<u64>,
+    #[crypt_model(version)]
+    pub version: u64,
 }
 
 /// The newer version: a blind index on the email, and an optional nickname.
@@ -44,6 +48,10 @@ pub struct AccountV2 {
     pub email: Sensitive<String>,
     pub plan: String,
     pub nickname: Option<String>,
+    #[crypt_model(unauthenticated)]
+    pub ttl: Option<u64>,
+    #[crypt_model(version)]
+    pub version: u64,
 }
 
 fn keys() -> Arc<Keys> {
@@ -69,15 +77,20 @@ fn is_another_model(error: &Error, naming: &str) -> bool {
 pub async fn a_previous_version_reads_what_a_newer_one_indexed_and_names_the_version_it_lacks(
     backend: &impl Harness,
 ) {
-    let v2 = table_with::<AccountV2, _>(backend, keys()).await;
+    let v2 = table_with::<AccountV2, _>(backend, keys())
+        .await
+        .with_grant(Grant::read("job").unwrap())
+        .with_grant(Grant::write("job").unwrap());
     let store = v2.store().clone();
     let v1 = Table::<AccountV1, _>::named(store.clone(), keys(), v2.table_ref().name()).unwrap();
-    for (id, nickname) in [("a0", None), ("a1", Some("ace".to_owned()))] {
+    for (id, nickname) in [("a0", None), ("a1", Some("ace".to_owned())), ("a2", None)] {
         let mut account = AccountV2 {
             user_id: id.into(),
             email: Sensitive::new(format!("{id}@example.com")),
             plan: "basic".into(),
             nickname,
+            ttl: Some(1_900_000_000),
+            version: 0,
         };
         v2.put(&Caller::user(id).unwrap(), &mut account)
             .await
@@ -90,9 +103,27 @@ pub async fn a_previous_version_reads_what_a_newer_one_indexed_and_names_the_ver
                 .await
         }
     };
-    // Indexed by the newer version: the previous one opens it (and ignores the index).
+    // Indexed by the newer version: the previous one opens it (and ignores the index), beside
+    // an unauthenticated TTL that neither version authenticates.
     let a0 = read("a0").await.unwrap().unwrap();
     assert_eq!(a0.email.expose_secret(), "a0@example.com");
+    // Its update removes the index it does not declare rather than leave it unauthenticated:
+    // the newer version reads the record, and finds it again after a backfill.
+    let mut a2 = read("a2").await.unwrap().unwrap();
+    a2.plan = "silver".into();
+    v1.update(&Caller::user("a2").unwrap(), &mut a2, &[AccountV1::PLAN])
+        .await
+        .unwrap();
+    let stored = raw(&store, v2.table_ref(), "a2").await;
+    assert!(!stored.contains("__cm_ix_email"), "{stored:?}");
+    let a2_caller = Caller::user("a2").unwrap();
+    let again = v2.get(&a2_caller, &AccountV2::key("a2").unwrap()).await;
+    assert_eq!(again.unwrap().unwrap().plan, "silver");
+    let by_email = AccountV2::by_email("a2@example.com").unwrap();
+    assert!(v2.find(&a2_caller, &by_email).await.unwrap().is_empty());
+    let job = Caller::service("job").unwrap();
+    complete(Job::backfill(&v2, &job)).await;
+    assert_eq!(v2.find(&a2_caller, &by_email).await.unwrap().len(), 1);
     // A field it does not know, authenticated: named, not taken for tampering.
     let error = read("a1").await.unwrap_err();
     assert!(is_another_model(&error, "nickname"), "{error:?}");
@@ -108,6 +139,30 @@ pub async fn a_previous_version_reads_what_a_newer_one_indexed_and_names_the_ver
         .unwrap()
         .unwrap();
     assert_eq!(again.plan, "gold");
+
+    // A header whose key id was edited to claim its owner's key: named, but as unverified.
+    let original = raw(&store, v2.table_ref(), "a1").await;
+    let mut forged = original.clone();
+    let Some(AttributeValue::B(header)) = forged.get("__cm_header").cloned() else {
+        panic!("a header")
+    };
+    let id = crypt_model::format::OWNER_KEY_ID.as_bytes();
+    let old_len = usize::from(u16::from_be_bytes([header[1], header[2]]));
+    let mut edited = vec![header[0]];
+    edited.extend_from_slice(&u16::try_from(id.len()).unwrap().to_be_bytes());
+    edited.extend_from_slice(id);
+    edited.extend_from_slice(&header[3 + old_len..]);
+    forged.insert("__cm_header", AttributeValue::B(edited));
+    store
+        .put(v2.table_ref(), forged, &Condition::Always)
+        .await
+        .unwrap();
+    let error = read("a1").await.unwrap_err();
+    assert!(is_another_model(&error, "unverified"), "{error:?}");
+    store
+        .put(v2.table_ref(), original, &Condition::Always)
+        .await
+        .unwrap();
 
     // Tampering still reads as tampering, with or without an attribute it does not know.
     for id in ["a0", "a1"] {

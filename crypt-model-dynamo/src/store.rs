@@ -332,5 +332,5 @@ fn page(
         .map(item_from_sdk)
         .transpose()?
         .map(Cursor::new);
-    Ok(Page { items, cursor })
+    Ok(Page::new(items, cursor))
 }

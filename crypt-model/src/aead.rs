@@ -74,22 +74,23 @@ pub(crate) fn opened_plaintext(opened: &[u8]) -> &[u8] {
 /// Opens what [`seal`] wrote, decrypting in place in `sealed`, which it takes: no copy of the
 /// message is made. The buffer comes back wiped on drop, with the plaintext at
 /// `NONCE_LEN..len - TAG_LEN`; on any failure, the buffer comes back as it was given (the tag
-/// is checked before anything is decrypted), so that it can be tried again with other
-/// associated data.
+/// is checked before anything is decrypted: `a_failed_open_gives_the_message_back_unchanged`
+/// fails if a release of the AEAD crate decrypts first), so that it can be tried again with
+/// other associated data — and wiped on drop all the same.
 pub(crate) fn open_in_place(
     key: &[u8; KEY_LEN],
     aad: &[u8],
     sealed: Vec<u8>,
-) -> Result<Zeroizing<Vec<u8>>, Vec<u8>> {
+) -> Result<Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>> {
     let len = sealed.len();
     let (Some(nonce), Some(tag)) = (
         sealed.first_chunk::<NONCE_LEN>().copied(),
         sealed.last_chunk::<TAG_LEN>().copied(),
     ) else {
-        return Err(sealed);
+        return Err(Zeroizing::new(sealed));
     };
     if len < NONCE_LEN + TAG_LEN {
-        return Err(sealed);
+        return Err(Zeroizing::new(sealed));
     }
     let mut sealed = Zeroizing::new(sealed);
     let aead = XChaCha20Poly1305::new(key.into());
@@ -101,6 +102,25 @@ pub(crate) fn open_in_place(
     ) {
         Ok(()) => Ok(sealed),
         // Poly1305 is checked before the ciphertext is decrypted: still the ciphertext.
-        Err(_) => Err(std::mem::take(&mut *sealed)),
+        Err(_) => Err(sealed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{open_in_place, seal};
+
+    #[test]
+    fn a_failed_open_gives_the_message_back_unchanged() {
+        let key = [7; 32];
+        let sealed = seal(&key, [9; 24], b"the associated data", b"a secret plaintext");
+        // Under other associated data, and under another key: the buffer comes back as given,
+        // never (even partly) decrypted, and it still opens with the right data afterwards.
+        let again = open_in_place(&key, b"other data", sealed.clone()).unwrap_err();
+        assert_eq!(*again, sealed);
+        let again = open_in_place(&[8; 32], b"the associated data", again.to_vec()).unwrap_err();
+        assert_eq!(*again, sealed);
+        let opened = open_in_place(&key, b"the associated data", again.to_vec()).unwrap();
+        assert_eq!(super::opened_plaintext(&opened), b"a secret plaintext");
     }
 }

@@ -8,6 +8,10 @@
 
 use std::fmt;
 
+mod storage;
+
+pub use storage::StorageError;
+
 /// A boxed error from a key provider or a storage backend.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -165,10 +169,11 @@ pub enum DataError {
         reason: String,
     },
 
-    /// A genuine record that another version of the model wrote: one that authenticated
-    /// attributes this model does not know (a field added since), or one with a key per owner
-    /// read by a model without. Not tampering: deploy the version that wrote it to every reader
-    /// before any writer (docs/format.md, "Changing a model").
+    /// A record that another version of the model wrote: one that authenticated attributes this
+    /// model does not know (a field added since: its tag proves it genuine), or one whose header
+    /// names its owner's key, read by a model without `key_per_owner` (what the header says,
+    /// unverified). Deploy the version that wrote it to every reader (docs/format.md, "Changing a
+    /// model").
     #[error(
         "table `{table}`: the record was written by another version of the model ({reason}): \
          deploy that version to every reader before any writer (readers first; docs/format.md, \
@@ -178,6 +183,16 @@ pub enum DataError {
         /// The logical table.
         table: String,
         /// What that version did that this one does not (attribute names, never values).
+        reason: String,
+    },
+
+    /// A record a listing found did not open (what [`Page::unreadable`](crate::Page::unreadable)
+    /// reports), for a call that returns no page: `Table::query_all`.
+    #[error("table `{table}`: a record did not open: {reason}")]
+    Unreadable {
+        /// The logical table.
+        table: String,
+        /// Why (the record's own error).
         reason: String,
     },
 
@@ -326,103 +341,6 @@ pub enum KeyError {
     Randomness,
 }
 
-/// Why the store refused or failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StorageError {
-    /// A conditional write found the stored item not as required (it exists when it must not,
-    /// or holds another owner or version). Nothing was written.
-    #[error(
-        "the conditional write to table `{table}` was refused: the stored item does not satisfy its condition; nothing was written"
-    )]
-    ConditionFailed {
-        /// The physical table.
-        table: String,
-    },
-
-    /// The record changed since it was read (optimistic locking). Nothing was written; read it
-    /// again and retry.
-    #[error(
-        "the record in table `{table}` changed since it was read; nothing was written: read it again and retry"
-    )]
-    Conflict {
-        /// The physical table.
-        table: String,
-    },
-
-    /// A transaction was cancelled as a whole; nothing of it was written.
-    #[error("the transaction was cancelled and nothing was written: {}", describe_reasons(.reasons))]
-    TransactionCancelled {
-        /// Per item of the transaction, in order: why it was refused (`ConditionalCheckFailed`,
-        /// `TransactionConflict`, …), or `None` for items that were not the cause.
-        reasons: Vec<Option<String>>,
-    },
-
-    /// A batch left items unprocessed after every retry. What was processed is stored; these
-    /// keys were not, and can be retried.
-    #[error("{} item(s) of table `{table}` were still unprocessed after {attempts} attempts; they were not written and can be retried", .keys.len())]
-    Unprocessed {
-        /// The physical table.
-        table: String,
-        /// The keys not processed (keys are plain identifiers, never sensitive values).
-        keys: Vec<crate::attribute::Key>,
-        /// How many attempts were made.
-        attempts: u32,
-    },
-
-    /// A request broke a limit of the store (batch or transaction size, item size, a key
-    /// attribute missing). Nothing was done.
-    #[error("invalid request to table `{table}`: {reason}")]
-    InvalidRequest {
-        /// The physical table.
-        table: String,
-        /// Which rule, without any value.
-        reason: String,
-    },
-
-    /// The table does not exist in the store (or the credentials cannot see it).
-    #[error(
-        "table `{table}` does not exist: create it first (crypt_model_dynamo::provision), or check the name and region"
-    )]
-    TableNotFound {
-        /// The physical table.
-        table: String,
-    },
-
-    /// The store throttled the request (provisioned throughput or a request limit exceeded).
-    /// Nothing was written by the throttled request; retry later.
-    #[error("the store throttled a request to table `{table}`; retry with backoff")]
-    Throttled {
-        /// The physical table.
-        table: String,
-    },
-
-    /// The storage backend failed (unreachable, internal error).
-    #[error("the store failed for table `{table}`: {message}")]
-    Backend {
-        /// The physical table.
-        table: String,
-        /// What the backend said, free of item values.
-        message: String,
-        /// The backend's own error.
-        #[source]
-        source: Option<BoxError>,
-    },
-}
-
-fn describe_reasons(reasons: &[Option<String>]) -> String {
-    let causes: Vec<String> = reasons
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.as_ref().map(|r| format!("item {i}: {r}")))
-        .collect();
-    if causes.is_empty() {
-        "no reason given".to_owned()
-    } else {
-        causes.join(", ")
-    }
-}
-
 /// The kinds of key-provider failure, so that callers can react without parsing messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -462,6 +380,24 @@ fn key_id_suffix(key_id: &Option<String>) -> String {
 }
 
 impl Error {
+    /// Whether the error belongs to one record — it is malformed, forged, written by another
+    /// version of the model, refused in plaintext, or names a key the provider does not hold —
+    /// rather than to the store, the key provider or the configuration: a listing reports it
+    /// beside its page, and a job beside its counts, and both go on.
+    pub(crate) fn is_about_one_record(&self) -> bool {
+        matches!(
+            self,
+            Error::Integrity(_)
+                | Error::Data(_)
+                | Error::Access(_)
+                | Error::Key(
+                    KeyError::UnknownKeyId { .. }
+                        | KeyError::UnwrapFailed { .. }
+                        | KeyError::OwnerKeyErased { .. }
+                )
+        )
+    }
+
     pub(crate) fn malformed(attribute: &str, reason: impl fmt::Display) -> Self {
         DataError::Malformed {
             attribute: attribute.to_owned(),

@@ -302,7 +302,7 @@ pub(crate) fn rewrap(
     wrapped: &WrappedDataKey,
     nonce: [u8; NONCE_LEN],
 ) -> Result<Sealing> {
-    let (header, message) = v3::rewrap(
+    let rewrapped = v3::rewrap(
         schema,
         key,
         envelope.header.v3(),
@@ -311,7 +311,25 @@ pub(crate) fn rewrap(
         nonce,
         |name| attributes.get(name),
         envelope.message.clone(),
-    )?;
+    );
+    let (header, message) = match rewrapped {
+        Err(Error::Integrity(failed)) if failed.attribute == SEALED_ATTRIBUTE => {
+            // Written by another version of the model? A rewrap keeps the message as it was
+            // authenticated, which this version cannot: a re-encryption seals it anew.
+            let transition = Envelope {
+                header: envelope.header.clone(),
+                message: envelope.message.clone(),
+            };
+            open(schema, transition, attributes, key)?;
+            return Err(Error::Data(DataError::WrittenByAnotherModel {
+                table: schema.table().to_owned(),
+                reason: "sealed by another version of the model: seal it again with a \
+                         re-encryption (`Job::reencrypt`), which a rewrap does not do"
+                    .to_owned(),
+            }));
+        }
+        other => other?,
+    };
     Ok(Sealing {
         header,
         message,

@@ -77,11 +77,21 @@ impl KeySource for KeyCache {
 
     async fn opening_key(&self, admission: &Admission<'_>) -> Result<DataKey> {
         if admission.key_id() == crate::format::OWNER_KEY_ID {
-            // Not a key of the keyring: asking it would be an error about a missing key.
+            // Not a key of the keyring: asking it would be an error about a missing key. What
+            // the header says cannot be checked without the owner's key: a header edited in
+            // storage reads the same, so it is logged as an integrity event is.
+            tracing::warn!(
+                target: "crypt_model::integrity",
+                table = admission.table(),
+                "a record's header names its owner's key, which this model does not keep: \
+                 written by a version with `key_per_owner`, or edited in storage"
+            );
             return Err(Error::Data(DataError::WrittenByAnotherModel {
                 table: admission.table().to_owned(),
-                reason: "it is sealed under its owner's key (`key_per_owner`), and this model \
-                         keeps no key per owner"
+                reason: "its header names its owner's key (`key_per_owner`), which this model \
+                         does not keep; unverified, since only that key could check it: if no \
+                         version of the model keeps a key per owner, the header was edited in \
+                         storage"
                     .to_owned(),
             }));
         }

@@ -30,7 +30,7 @@ pub use crate::error::BoxError;
 pub use async_trait::async_trait;
 pub use memory::MemoryStore;
 pub use request::{
-    BatchGet, Condition, Cursor, Page, Query, Scan, SortCondition, TransactItem, Update,
+    BatchGet, Condition, Cursor, Page, Query, Scan, SortCondition, TransactItem, Unreadable, Update,
 };
 pub use table_ref::{IndexRef, TableRef};
 

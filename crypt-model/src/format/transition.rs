@@ -3,12 +3,12 @@
 //! attributes this one does not (docs/format.md, "Changing a model").
 //!
 //! Tried only after the record failed to open, with the attributes the record holds that this
-//! model does not authenticate, in two sets: those it may open with — fields it now declares
-//! `unauthenticated` (authenticated by the version that wrote the record), and blind-index
-//! attributes of indexes it does not declare (a newer model's, which a rewrite by this one drops)
-//! — and then every attribute it does not know at all as well, which proves the record genuine
-//! but written by another version of the model: [`DataError::WrittenByAnotherModel`], not an
-//! integrity failure. A message that opens under neither is the integrity failure it was.
+//! model does not authenticate: first those it may open with — blind-index attributes of indexes
+//! it does not declare (a newer model's, which a rewrite by this one removes), fields it now
+//! declares `unauthenticated` (authenticated by the version that wrote the record) — and then
+//! every attribute it does not know at all as well, which proves the record genuine but written
+//! by another version of the model: [`DataError::WrittenByAnotherModel`], not an integrity
+//! failure. A message that opens under none is the integrity failure it was.
 
 use crate::attribute::Item;
 use crate::blind_index::INDEX_ATTRIBUTE_PREFIX;
@@ -20,62 +20,84 @@ const MAX_TRIED: usize = 32;
 
 /// The attributes of a record that its model does not authenticate, as the transitions try them.
 pub(super) struct Candidates<'a> {
-    /// Those the model may open the record with.
-    pub(super) openable: Vec<&'a str>,
+    /// Blind-index attributes of indexes the model does not declare.
+    indexes: Vec<&'a str>,
+    /// Fields the model declares `unauthenticated`.
+    unauthenticated: Vec<&'a str>,
     /// Those the model does not know at all.
-    pub(super) unknown: Vec<&'a str>,
+    unknown: Vec<&'a str>,
+    /// The sets tried, in order, and whether the model may open with each.
+    sets: Vec<(Vec<&'a str>, bool)>,
 }
 
 impl<'a> Candidates<'a> {
     /// The attributes of `attributes` (a record's, its header and message taken out) that
-    /// `schema` does not authenticate.
+    /// `schema` does not authenticate, and the sets to try: by class, so that an attribute of
+    /// one class the writer did not authenticate (a TTL, another writer's) does not hide a
+    /// transition of another — the index attributes, the unauthenticated fields, both (each the
+    /// model may open with), then the unknown ones alone and with each of those (which only name
+    /// the other version). At most seven tries, none above [`MAX_TRIED`] attributes.
     pub(super) fn of(schema: &Schema, attributes: &'a Item) -> Self {
         let authenticated = schema.authenticated();
         let mut candidates = Candidates {
-            openable: Vec::new(),
+            indexes: Vec::new(),
+            unauthenticated: Vec::new(),
             unknown: Vec::new(),
+            sets: Vec::new(),
         };
         for (name, _) in attributes.iter() {
             if authenticated.contains(&name) || schema.is_sensitive(name) {
                 continue;
             }
-            if schema.unauthenticated().contains(&name) || name.starts_with(INDEX_ATTRIBUTE_PREFIX)
-            {
-                candidates.openable.push(name);
+            if name.starts_with(INDEX_ATTRIBUTE_PREFIX) {
+                candidates.indexes.push(name);
+            } else if schema.unauthenticated().contains(&name) {
+                candidates.unauthenticated.push(name);
             } else {
                 candidates.unknown.push(name);
             }
         }
-        if candidates.openable.len() + candidates.unknown.len() > MAX_TRIED {
-            candidates.openable.clear();
-            candidates.unknown.clear();
+        let (indexes, unauthenticated) = (&candidates.indexes, &candidates.unauthenticated);
+        let openable = [
+            indexes.clone(),
+            unauthenticated.clone(),
+            [&indexes[..], &unauthenticated[..]].concat(),
+        ];
+        let mut tries: Vec<(Vec<&str>, bool)> =
+            openable.iter().map(|set| (set.clone(), true)).collect();
+        if !candidates.unknown.is_empty() {
+            tries.push((candidates.unknown.clone(), false));
+            for set in &openable {
+                tries.push(([&set[..], &candidates.unknown[..]].concat(), false));
+            }
+        }
+        for (set, openable) in tries {
+            let new = !set.is_empty()
+                && set.len() <= MAX_TRIED
+                && !candidates.sets.iter().any(|(tried, _)| *tried == set);
+            if new {
+                candidates.sets.push((set, openable));
+            }
         }
         candidates
     }
 
-    /// The sets to try, in order: the openable attributes, then all of them.
+    /// The sets to try, in order.
     pub(super) fn sets(&self) -> Vec<Vec<&'a str>> {
-        let mut sets = Vec::with_capacity(2);
-        if !self.openable.is_empty() {
-            sets.push(self.openable.clone());
-        }
-        if !self.unknown.is_empty() {
-            let mut all = self.openable.clone();
-            all.extend_from_slice(&self.unknown);
-            sets.push(all);
-        }
-        sets
+        self.sets.iter().map(|(set, _)| set.clone()).collect()
     }
 
     /// What opening with set `i` of [`sets`](Self::sets) (counted from 1) means: `Ok` when the
     /// model may open the record (logged), the error that names the other version otherwise.
     pub(super) fn opened_with(&self, schema: &Schema, i: usize) -> Result<(), Error> {
-        let openable = !self.openable.is_empty();
-        if i == 1 && openable {
+        let Some((set, openable)) = self.sets.get(i.wrapping_sub(1)) else {
+            return Err(Error::integrity(crate::format::SEALED_ATTRIBUTE));
+        };
+        if *openable {
             tracing::info!(
                 target: "crypt_model::integrity",
                 table = schema.table(),
-                attributes = ?self.openable,
+                attributes = ?set,
                 "opened a record that another version of the model wrote, authenticating \
                  attributes this one leaves unauthenticated or does not index"
             );

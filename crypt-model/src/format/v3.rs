@@ -308,7 +308,8 @@ pub(super) fn open_trying<'a, 'n>(
     };
     for (i, extra) in others().iter().enumerate() {
         let aad = associated_data_with(schema, header_bytes, extra, &get)?;
-        message = match open_in_place(&keys.key, &aad, message) {
+        // The ciphertext, as given: taken out of its wiping buffer to be tried again.
+        message = match open_in_place(&keys.key, &aad, std::mem::take(&mut *message)) {
             Ok(opened) => return Ok((opened, i + 1)),
             Err(message) => message,
         };

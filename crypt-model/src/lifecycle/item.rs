@@ -78,25 +78,6 @@ pub(super) struct Work<'a, T, S> {
     pub(super) reopen: bool,
 }
 
-/// Errors that belong to one record (it is malformed, forged or not openable): reported with
-/// its key while the job goes on. Any other error (the store or the key provider failing) stops
-/// the job, which resumes from its checkpoint.
-pub(super) fn is_record_error(error: &Error) -> bool {
-    // By category: what is wrong with the record itself, or with the key it names. A key
-    // provider that fails, a store that fails, a configuration that cannot work stop the job.
-    matches!(
-        error,
-        Error::Integrity(_)
-            | Error::Data(_)
-            | Error::Access(_)
-            | Error::Key(
-                KeyError::UnknownKeyId { .. }
-                    | KeyError::UnwrapFailed { .. }
-                    | KeyError::OwnerKeyErased { .. }
-            )
-    )
-}
-
 impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     /// What the job's kind does with `stored`, a well-formed record (or one stored in
     /// plaintext), decided before anything is opened.
@@ -346,7 +327,7 @@ fn key_id(stored: &StoredRecord) -> Option<String> {
 fn record_failure(error: Error) -> Result<Attempt> {
     if matches!(error, Error::Key(KeyError::OwnerKeyErased { .. })) {
         Ok(Attempt::Done(Outcome::Erased))
-    } else if is_record_error(&error) {
+    } else if error.is_about_one_record() {
         Ok(Attempt::Done(Outcome::Failed(error.to_string())))
     } else {
         Err(error)

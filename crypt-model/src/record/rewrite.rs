@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::attribute::Item;
-use crate::format::SEALING_ATTRIBUTES;
+use crate::format::{RESERVED_PREFIX, SEALING_ATTRIBUTES};
 use crate::schema::Schema;
 use crate::store::{Condition, TableRef, Update, rewrite};
 
@@ -25,9 +25,9 @@ fn known_attributes(schema: &Schema) -> BTreeSet<&'static str> {
 
 /// The update that turns `stored`, a record of `schema` in `table` as it was read (stored before
 /// encryption if `plaintext`), into `new`, and its condition: that the record is as it was read,
-/// and `extra`. Only what differs is written;
-/// attributes the model does not know are left as they are, and those it knows that `new` lacks
-/// are removed.
+/// and `extra`. Only what differs is written; attributes the model does not know are left as they
+/// are, but for the library's own (the reserved prefix), and those it knows that `new` lacks are
+/// removed.
 ///
 /// An encrypted record is unchanged if its header and message are: every write through the
 /// library seals the message again under a new nonce, and its authentication covers every other
@@ -47,11 +47,14 @@ pub(crate) fn rewrite_of(
     } else {
         SEALING_ATTRIBUTES.to_vec()
     };
+    // Every attribute under the reserved prefix is the library's: one this model does not know
+    // (the blind index of a newer version) is removed too, rather than left beside a message
+    // that no longer authenticates it.
     rewrite(
         table,
         stored,
         new,
-        |name| known.contains(name),
+        |name| known.contains(name) || name.starts_with(RESERVED_PREFIX),
         witnesses,
         extra,
     )

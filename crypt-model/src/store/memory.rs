@@ -309,7 +309,7 @@ impl Store for MemoryStore {
             (true, Some(last)) => Some(table.cursor_at(last, query.index.as_deref())?),
             _ => None,
         };
-        Ok(Page { items, cursor })
+        Ok(Page::new(items, cursor))
     }
 
     async fn scan(&self, table: &TableRef, scan: &Scan) -> Result<Page> {
@@ -341,7 +341,7 @@ impl Store for MemoryStore {
             (true, Some(last)) => Some(table.cursor_at(last, None)?),
             _ => None,
         };
-        Ok(Page { items, cursor })
+        Ok(Page::new(items, cursor))
     }
 
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<Vec<Item>> {

@@ -298,11 +298,55 @@ impl fmt::Debug for Scan {
 /// One page of a query. As with DynamoDB, a `cursor` means the page was cut by the limit: there
 /// may be more (the next page may also be empty).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Page<T = Item> {
     /// The items, in sort-key order.
     pub items: Vec<T>,
     /// Where the next page starts, if the limit was reached.
     pub cursor: Option<Cursor>,
+    /// The records of a table's listing ([`Table::query`](crate::Table::query),
+    /// [`Table::scan`](crate::Table::scan)) that the caller may open but that did not open —
+    /// edited in storage, malformed, written by another version of the model, under a key the
+    /// provider does not hold —, each with its key and the reason, beside the records that did:
+    /// the page and its cursor are kept. Empty for a store's page.
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl<T> Page<T> {
+    /// A page of `items`, cut by the limit when `cursor` is given (what a [`Store`](crate::Store)
+    /// returns).
+    pub fn new(items: Vec<T>, cursor: Option<Cursor>) -> Self {
+        Page {
+            items,
+            cursor,
+            unreadable: Vec::new(),
+        }
+    }
+}
+
+/// A record of a listing that the caller may open but that did not open, and why (the error's
+/// message, which names attributes and never values). The same record read with
+/// [`Table::get`](crate::Table::get) gives the error itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unreadable {
+    /// The record's key (`Debug` shows a keyed fingerprint).
+    pub key: Key,
+    /// Why.
+    pub reason: String,
+    /// Whether it failed its integrity check (edited or copied in storage): worth an alert.
+    pub tampered: bool,
+}
+
+impl Unreadable {
+    /// The record under `key` did not open, with `error`.
+    pub(crate) fn new(key: Key, error: &Error) -> Self {
+        Unreadable {
+            key,
+            reason: error.to_string(),
+            tampered: matches!(error, Error::Integrity(_)),
+        }
+    }
 }
 
 /// What a batch get found, and the keys it did not process.

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::EncryptedItem;
 use crate::plaintext::Plaintext;
 use crate::store::{Query, Store, canonical_key};
+use crate::table::records::Listed;
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The records whose indexed field equals the lookup's value (after normalisation) and
@@ -72,9 +73,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                     if !seen.insert(canonical_key(&key)) {
                         continue;
                     }
-                    // An erased owner's record is passed over, as a scan passes it.
-                    let Some(record) = records.open_listed(permit).await? else {
-                        continue;
+                    // An erased owner's record is passed over, as a scan passes it; one that
+                    // does not open on its own account may be the match: the search's error.
+                    let record = match records.open_listed(permit).await? {
+                        Listed::Record(record) => record,
+                        Listed::Erased => continue,
+                        Listed::Unreadable(_, error) => return Err(error),
                     };
                     let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {
                         bool::from(bytes.as_slice().ct_eq(lookup.input.as_slice()))

@@ -12,7 +12,8 @@ use crate::access::{Caller, Logged, Permit, Scope};
 use crate::attribute::Key;
 use crate::error::Result;
 use crate::model::EncryptedItem;
-use crate::store::{Page, Query, Scan, Store};
+use crate::store::{Page, Query, Scan, Store, Unreadable};
+use crate::table::records::Listed;
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// The record under `key`, opened for `caller`; `None` when there is none **or when it is
@@ -54,19 +55,22 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// `limit` items (see the threat model on timing). A record whose owner was erased
     /// (`#[crypt_model(key_per_owner)]`) is passed over, as a deleted one (logged).
     ///
+    /// A record the caller may open that does not open on its own account — edited in storage,
+    /// malformed, written by another version of the model, under a key the provider does not
+    /// hold — is reported in [`Page::unreadable`] with its key and the reason, and the page and
+    /// its cursor are kept.
+    ///
     /// # Errors
     ///
-    /// As [`get`](Self::get), for each record the caller may open (another owner's record is left
-    /// out, never an error);
+    /// [`Error::Key`](crate::Error::Key) ([`KeyError::Provider`](crate::error::KeyError::Provider))
+    /// when the key provider fails, [`Error::Storage`](crate::Error::Storage) when the store fails
+    /// (another owner's record is left out, never an error);
     /// [`StorageError::InvalidRequest`](crate::error::StorageError::InvalidRequest) for a query the
     /// table cannot answer.
     pub async fn query(&self, caller: &Caller, query: &Query) -> Result<Page<T>> {
         let records = &self.records;
         if !records.gate.plan_query(caller, &T::SCHEMA, query) {
-            return Ok(Page {
-                items: Vec::new(),
-                cursor: None,
-            });
+            return Ok(Page::new(Vec::new(), None));
         }
         let limit = query.limit.map_or(usize::MAX, |l| l as usize);
         let mut admitted: Vec<Permit<T>> = Vec::new();
@@ -103,14 +107,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             ),
             _ => None,
         };
-        let mut opened = Vec::with_capacity(admitted.len());
+        let mut page = Page::new(Vec::with_capacity(admitted.len()), cursor);
         for permit in admitted {
-            opened.extend(records.open_listed(permit).await?);
+            page.add(records.open_listed(permit).await?);
         }
-        Ok(Page {
-            items: opened,
-            cursor,
-        })
+        Ok(page)
     }
 
     /// One page of a scan of the whole table, or of one segment of it (a parallel scan: see
@@ -131,7 +132,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .gate
             .plan_crossing(caller, &T::SCHEMA, &[Scope::Read])?;
         let page = records.store.scan(&records.table, scan).await?;
-        let mut opened = Vec::with_capacity(page.items.len());
+        let mut opened = Page::new(Vec::with_capacity(page.items.len()), None);
         for item in page.items {
             // A record no owner holds (its owner attribute is malformed) is admitted by the
             // grant, and fails to open as malformed.
@@ -140,29 +141,48 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 continue;
             };
             // The record of an erased owner is gone, in effect: a scan goes on past it.
-            opened.extend(records.open_listed(permit).await?);
+            opened.add(records.open_listed(permit).await?);
         }
-        Ok(Page {
-            items: opened,
-            cursor: page.cursor,
-        })
+        opened.cursor = page.cursor;
+        Ok(opened)
     }
 
     /// Every record of a partition that `caller` may open, following cursors to the end.
     ///
     /// # Errors
     ///
-    /// As [`query`](Self::query).
+    /// As [`query`](Self::query), and a record that did not open (one the page reports in
+    /// [`Page::unreadable`]) is the whole call's error: [`Error::Data`](crate::Error::Data)
+    /// ([`DataError::Unreadable`](crate::error::DataError::Unreadable)) with its reason. Page
+    /// with [`query`](Self::query) to go on past such a record.
     pub async fn query_all(&self, caller: &Caller, query: Query) -> Result<Vec<T>> {
         let mut query = query;
         let mut records = Vec::new();
         loop {
             let page = self.query(caller, &query).await?;
+            if let Some(unreadable) = page.unreadable.into_iter().next() {
+                return Err(crate::error::DataError::Unreadable {
+                    table: T::SCHEMA.table().to_owned(),
+                    reason: unreadable.reason,
+                }
+                .into());
+            }
             records.extend(page.items);
             match page.cursor {
                 Some(cursor) => query = query.after(Some(cursor)),
                 None => return Ok(records),
             }
+        }
+    }
+}
+
+impl<T> Page<T> {
+    /// Adds what a listing found of one record.
+    fn add(&mut self, listed: Listed<T>) {
+        match listed {
+            Listed::Record(record) => self.items.push(record),
+            Listed::Erased => {}
+            Listed::Unreadable(key, error) => self.unreadable.push(Unreadable::new(key, &error)),
         }
     }
 }

@@ -22,6 +22,16 @@ use crate::record::{self, PlaintextReads};
 use crate::schema::Schema;
 use crate::store::{Checked, Condition, Store, TableRef};
 
+/// What a listing found of one record it may open.
+pub(crate) enum Listed<T> {
+    /// Opened.
+    Record(T),
+    /// Its owner was erased: passed over.
+    Erased,
+    /// It did not open, on its own account: its key, and the error.
+    Unreadable(Key, Error),
+}
+
 /// The records of model `T` in one physical table of a store `S`.
 pub(crate) struct Records<T, S> {
     /// Every request checked before the store sees it.
@@ -123,20 +133,23 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
         open_permitted(permit, &*self.source, self.reads()).await
     }
 
-    /// Opens the record `permit` admits for a listing (a query, a scan, a search): `None` for a
-    /// record whose owner was erased, which a listing passes over as it would a deleted record
-    /// (logged); every other failure is the listing's.
-    pub(crate) async fn open_listed(&self, permit: Permit<T>) -> Result<Option<T>> {
+    /// Opens the record `permit` admits for a listing (a query, a scan, a search): passed over
+    /// when its owner was erased, as a deleted record would be (logged); reported beside the
+    /// listing when it fails on its own (edited, malformed, another version's, a key the provider
+    /// does not hold); every other failure (the store, the key provider) is the listing's.
+    pub(crate) async fn open_listed(&self, permit: Permit<T>) -> Result<Listed<T>> {
+        let key = self.table.key_of(permit.record().attributes())?;
         match self.open(permit).await {
-            Ok(record) => Ok(Some(record)),
+            Ok(record) => Ok(Listed::Record(record)),
             Err(Error::Key(KeyError::OwnerKeyErased { .. })) => {
                 tracing::info!(
                     target: "crypt_model::access",
                     table = T::SCHEMA.table(),
                     "a listing passed a record whose owner was erased"
                 );
-                Ok(None)
+                Ok(Listed::Erased)
             }
+            Err(error) if error.is_about_one_record() => Ok(Listed::Unreadable(key, error)),
             Err(error) => Err(error),
         }
     }

@@ -1,0 +1,100 @@
+//! [`StorageError`]: why the store refused or failed.
+
+use super::BoxError;
+
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// A conditional write found the stored item not as required (it exists when it must not,
+    /// or holds another owner or version). Nothing was written.
+    #[error(
+        "the conditional write to table `{table}` was refused: the stored item does not satisfy its condition; nothing was written"
+    )]
+    ConditionFailed {
+        /// The physical table.
+        table: String,
+    },
+
+    /// The record changed since it was read (optimistic locking). Nothing was written; read it
+    /// again and retry.
+    #[error(
+        "the record in table `{table}` changed since it was read; nothing was written: read it again and retry"
+    )]
+    Conflict {
+        /// The physical table.
+        table: String,
+    },
+
+    /// A transaction was cancelled as a whole; nothing of it was written.
+    #[error("the transaction was cancelled and nothing was written: {}", describe_reasons(.reasons))]
+    TransactionCancelled {
+        /// Per item of the transaction, in order: why it was refused (`ConditionalCheckFailed`,
+        /// `TransactionConflict`, …), or `None` for items that were not the cause.
+        reasons: Vec<Option<String>>,
+    },
+
+    /// A batch left items unprocessed after every retry. What was processed is stored; these
+    /// keys were not, and can be retried.
+    #[error("{} item(s) of table `{table}` were still unprocessed after {attempts} attempts; they were not written and can be retried", .keys.len())]
+    Unprocessed {
+        /// The physical table.
+        table: String,
+        /// The keys not processed (keys are plain identifiers, never sensitive values).
+        keys: Vec<crate::attribute::Key>,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+
+    /// A request broke a limit of the store (batch or transaction size, item size, a key
+    /// attribute missing). Nothing was done.
+    #[error("invalid request to table `{table}`: {reason}")]
+    InvalidRequest {
+        /// The physical table.
+        table: String,
+        /// Which rule, without any value.
+        reason: String,
+    },
+
+    /// The table does not exist in the store (or the credentials cannot see it).
+    #[error(
+        "table `{table}` does not exist: create it first (crypt_model_dynamo::provision), or check the name and region"
+    )]
+    TableNotFound {
+        /// The physical table.
+        table: String,
+    },
+
+    /// The store throttled the request (provisioned throughput or a request limit exceeded).
+    /// Nothing was written by the throttled request; retry later.
+    #[error("the store throttled a request to table `{table}`; retry with backoff")]
+    Throttled {
+        /// The physical table.
+        table: String,
+    },
+
+    /// The storage backend failed (unreachable, internal error).
+    #[error("the store failed for table `{table}`: {message}")]
+    Backend {
+        /// The physical table.
+        table: String,
+        /// What the backend said, free of item values.
+        message: String,
+        /// The backend's own error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+fn describe_reasons(reasons: &[Option<String>]) -> String {
+    let causes: Vec<String> = reasons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().map(|r| format!("item {i}: {r}")))
+        .collect();
+    if causes.is_empty() {
+        "no reason given".to_owned()
+    } else {
+        causes.join(", ")
+    }
+}
