@@ -323,6 +323,7 @@ pub async fn a_version_without_a_key_per_owner_names_the_version_that_sealed_a_r
         .unwrap()
         .unwrap();
     assert_eq!(moved.body.expose_secret(), "before the move");
+    let before = raw(&store, owned.table_ref(), "ann").await;
     owned.put(&ann, &mut moved).await.unwrap();
     // The previous version is told which version wrote it, not about a missing KMS key.
     let error = shared
@@ -330,9 +331,42 @@ pub async fn a_version_without_a_key_per_owner_names_the_version_that_sealed_a_r
         .await
         .unwrap_err();
     assert!(is_another_model(&error, "key_per_owner"), "{error:?}");
-    complete(Job::inventory(
-        &owned.with_grant(Grant::read("auditor").unwrap()),
-        &Caller::service("auditor").unwrap(),
-    ))
-    .await;
+    let owned = owned.with_grant(Grant::read("auditor").unwrap());
+    let inventory = complete(Job::inventory(&owned, &Caller::service("auditor").unwrap())).await;
+    assert_eq!(
+        inventory.key_ids.keys().collect::<Vec<_>>(),
+        [crypt_model::format::OWNER_KEY_ID]
+    );
+
+    // The copy under the shared key, put back: still read, with what it held then, until the
+    // key table refuses shared keys (the inventory shows none are left); then it is tampering.
+    store
+        .put(owned.table_ref(), before, &Condition::Always)
+        .await
+        .unwrap();
+    assert!(
+        owned
+            .get(&ann, &OwnedNote::key("ann").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let refusing = erasure_keys_refusing_shared(&store, &tables);
+    let strict =
+        Table::<OwnedNote, _>::named(store.clone(), refusing, owned.table_ref().name()).unwrap();
+    let error = strict
+        .get(&ann, &OwnedNote::key("ann").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Integrity(_)), "{error:?}");
+}
+
+/// The keys of [`with_key_table`], the key table refusing records under shared keys.
+fn erasure_keys_refusing_shared<S: Store + Clone + 'static>(
+    store: &S,
+    tables: &super::erasure::KeyTables,
+) -> Arc<Keys> {
+    let owner_keys = super::erasure::owner_keys_with(store, tables, super::erasure::erasure_key())
+        .refusing_shared_keys();
+    Arc::new(Keys::new(LocalKeyring::new("k1", &[3; 32]).unwrap()).with_owner_keys(owner_keys))
 }

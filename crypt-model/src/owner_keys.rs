@@ -8,19 +8,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use subtle::ConstantTimeEq;
 
-use async_trait::async_trait;
-
-use crate::access::{Admission, ErasePermit};
+use crate::access::ErasePermit;
 use crate::attribute::{AttributeValue, Item, Key, KeyType};
 use crate::cache::{CacheLimits, KeyCache};
 use crate::error::{Error, Result};
 use crate::format::OWNER_KEY_ID;
-use crate::key_source::KeySource;
 use crate::keyring::{DataKey, GeneratedDataKey, WrappedDataKey};
 use crate::store::{Checked, Condition, Store, TableRef};
 
 mod cache;
 mod row;
+mod source;
 mod sweeps;
 mod tombstones;
 
@@ -64,6 +62,8 @@ pub struct OwnerKeys {
     cache: Arc<OwnerCache>,
     /// How many erasures this process made: a key fetched before one is not cached after it.
     erasures: AtomicU64,
+    /// Whether a record under a shared data key is refused (the move to owner keys is done).
+    shared_refused: bool,
 }
 
 impl OwnerKeys {
@@ -93,12 +93,24 @@ impl OwnerKeys {
             keys: None,
             cache: OwnerCache::new(limits),
             erasures: AtomicU64::new(0),
+            shared_refused: false,
         })
     }
 
     /// The same, with the cache within `limits` (its age and its number of unwrapped keys).
     pub fn with_cache_limits(mut self, limits: CacheLimits) -> Self {
         self.cache = OwnerCache::new(limits);
+        self
+    }
+
+    /// Refuses every record under a shared data key, as an integrity failure: for once an
+    /// inventory of each model with a key per owner names no key id but
+    /// [`OWNER_KEY_ID`](crate::format::OWNER_KEY_ID) (the re-encryption moved every record onto its
+    /// owner's key). Until then, a record written before the model kept a key per owner opens
+    /// under the shared key its header names — and so would an old copy of it put back, with
+    /// what it held then: this closes that rollback.
+    pub fn refusing_shared_keys(mut self) -> Self {
+        self.shared_refused = true;
         self
     }
 
@@ -421,49 +433,6 @@ fn owner_key(key: DataKey, handle: [u8; HANDLE_LEN]) -> Arc<GeneratedDataKey> {
             ciphertext: handle.to_vec(),
         },
     })
-}
-
-/// Per-owner keys: each owner's records are sealed under a key of their own, kept only in the
-/// key table; a record written before the model kept a key per owner still opens under the
-/// shared key its header names.
-#[async_trait]
-impl KeySource for OwnerKeys {
-    fn cached_sealing_key(
-        &self,
-        table: &'static str,
-        owner: &str,
-        _bytes: u64,
-    ) -> Option<Arc<GeneratedDataKey>> {
-        let (key, handle) = self.cached(&row_key(table, owner))?;
-        Some(owner_key(key, handle))
-    }
-
-    fn cached_opening_key(&self, admission: &Admission<'_>) -> Option<DataKey> {
-        if admission.key_id() != OWNER_KEY_ID {
-            return self.keys.as_ref()?.cached_opening_key(admission);
-        }
-        // A cached key of another handle (an erased key of the owner's) is not this record's.
-        let (key, handle) = self.cached(&row_key(admission.table(), admission.owner()))?;
-        bool::from(handle.as_slice().ct_eq(admission.wrapped())).then_some(key)
-    }
-
-    async fn sealing_key(
-        &self,
-        table: &'static str,
-        owner: &str,
-        _bytes: u64,
-    ) -> Result<Arc<GeneratedDataKey>> {
-        let (key, handle) = self.key_for_write(table, owner).await?;
-        Ok(owner_key(key, handle))
-    }
-
-    async fn opening_key(&self, admission: &Admission<'_>) -> Result<DataKey> {
-        if admission.key_id() == OWNER_KEY_ID {
-            let (table, owner) = (admission.table(), admission.owner());
-            return self.key_for_read(table, owner, admission.wrapped()).await;
-        }
-        self.keys()?.opening_key(admission).await
-    }
 }
 
 impl fmt::Debug for OwnerKeys {
