@@ -133,7 +133,7 @@ pub(crate) fn check_new<'a>(
     item: &'a Item,
     plaintexts: &Plaintexts,
 ) -> Result<NewRecord<'a>> {
-    schema.validate()?;
+    schema.validated()?;
     if let Some(owner) = item.get(schema.owner()).and_then(|v| schema.owner_text(v)) {
         crate::identity::check_identity(
             owner,

@@ -28,6 +28,8 @@ pub async fn encrypt(
     item: &mut Item,
     plaintexts: &Plaintexts,
 ) -> Result<()> {
+    // A schema from the caller: checked in full, whatever it claims.
+    schema.validate()?;
     let source = keys.source_ref(schema)?;
     record::seal(schema, item, plaintexts, source, keys.index_secrets()).await?;
     Ok(())
@@ -43,6 +45,8 @@ pub async fn decrypt(
     item: &Item,
     caller: &Caller,
 ) -> Result<Plaintexts> {
+    // A schema from the caller: checked in full, whatever it claims.
+    schema.validate()?;
     let record = StoredRecord::parse(schema, item.clone());
     let permit = Gate::<()>::new().permit(caller, schema, record, Scope::Read, Logged::All)?;
     let source = keys.source_ref(schema)?;

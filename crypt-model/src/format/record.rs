@@ -131,7 +131,7 @@ fn layout(
     plaintext: bool,
     owner_error: Option<Error>,
 ) -> Result<Layout> {
-    schema.validate()?;
+    schema.validated()?;
     check_keys(schema, item)?;
     if let Some(error) = owner_error {
         return Err(error);

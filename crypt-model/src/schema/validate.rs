@@ -8,11 +8,39 @@ use crate::error::{ConfigError, Error, Result};
 
 impl Schema {
     /// Checks the table name and the attribute names: valid names, none reserved, no sensitive
-    /// attribute that is also a key or the owner, no attribute named twice.
+    /// attribute that is also a key or the owner, no attribute named twice; and, for a schema
+    /// the derive built, that the authenticated attributes it computed are the schema's. Every
+    /// rule, every time: a table checks its model's schema once, when it is made.
     pub fn validate(&self) -> Result<()> {
+        self.check_rules()?;
+        if let Some(names) = self.authenticated {
+            let computed = Schema {
+                authenticated: None,
+                ..*self
+            };
+            if computed.authenticated() != names {
+                return Err(Error::Config(ConfigError::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: "the authenticated attributes it was given are not those its \
+                             attributes make (a schema written by hand, not by the derive?)"
+                        .to_owned(),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`validate`](Self::validate), skipped for a schema the derive checked at compile time:
+    /// what every record read and written asks, after the table (or the raw API) checked the
+    /// schema once in full.
+    pub(crate) fn validated(&self) -> Result<()> {
         if self.checked {
             return Ok(());
         }
+        self.validate()
+    }
+
+    fn check_rules(&self) -> Result<()> {
         validate_table_name(self.table)?;
         let keys = [Some(self.partition_key), self.sort_key, Some(self.owner)];
         for name in keys
@@ -129,4 +157,30 @@ pub(crate) fn validate_attribute_name(name: &str) -> Result<()> {
         }));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Schema;
+
+    const FINE: Schema = Schema::new("hand_written", "user_id", "user_id").with_sensitive(&["ssn"]);
+
+    #[test]
+    fn a_schema_that_claims_the_derive_checked_it_is_checked_all_the_same() {
+        assert!(FINE.validate().is_ok());
+        // A reserved name, a sensitive owner: refused even when the schema says it was checked.
+        let reserved = Schema::new("hand_written", "user_id", "user_id")
+            .with_sensitive(&["__cm_sealed"])
+            .__checked();
+        assert!(reserved.validate().is_err());
+        let owner = Schema::new("hand_written", "user_id", "user_id")
+            .with_sensitive(&["user_id"])
+            .__checked();
+        assert!(owner.validate().is_err());
+        // Authenticated attributes other than its own (the owner left out, say): refused.
+        let partial = FINE.__authenticated(&["zzz"]).__checked();
+        assert!(partial.validate().is_err());
+        let own: &'static [&'static str] = &["user_id"];
+        assert!(FINE.__authenticated(own).__checked().validate().is_ok());
+    }
 }
