@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use crate::error::Result;
 
+mod budget;
 mod lookup;
 pub(crate) mod sweep;
 
@@ -155,6 +156,8 @@ pub(crate) struct State {
     generate_calls: AtomicU64,
     unwrap_calls: AtomicU64,
     rewrap_calls: AtomicU64,
+    /// What bounds the unwraps that records with junk wrapped keys cause.
+    failures: budget::FailureBudget,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -193,6 +196,7 @@ impl KeyCache {
                 generate_calls: AtomicU64::new(0),
                 unwrap_calls: AtomicU64::new(0),
                 rewrap_calls: AtomicU64::new(0),
+                failures: budget::FailureBudget::new(),
             }),
         }
     }
@@ -318,6 +322,9 @@ impl KeyCache {
             return Ok(key);
         }
         let state = &self.state;
+        // A stored record's wrapped key is not authenticated until it is unwrapped: failures
+        // are budgeted, so that planted junk cannot have every reader call the provider at will.
+        state.failures.admit().await;
         state.unwrap_calls.fetch_add(1, Ordering::Relaxed);
         let wrapped = WrappedDataKey {
             key_id: key_id.to_owned(),
@@ -327,7 +334,9 @@ impl KeyCache {
             .inner
             .unwrap_data_key(&wrapped, context)
             .instrument(context.provider_span("unwrap", Some(key_id)))
-            .await?;
+            .await
+            .inspect_err(|_| state.failures.failed())?;
+        state.failures.succeeded();
         tracing::debug!(key_id = %wrapped.key_id.escape_debug(), "unwrapped a data key");
         state.remember(context, &wrapped, &key, state.clock.now());
         Ok(key)

@@ -458,3 +458,53 @@ async fn a_wrapped_index_secret_moves_to_a_new_key_and_stays_the_same_secret() {
         .unwrap();
     assert_eq!(found.len(), 1, "the rewrapped secret is another secret");
 }
+
+/// Records whose headers carry junk wrapped keys (planted by someone who can write the table)
+/// cost a bounded number of key-provider calls: 100 failed unwraps pass at once, then 10 a
+/// second; an unwrap that succeeds waits at most a refill's interval. On tokio's paused clock,
+/// so that the waits are counted, not slept.
+#[tokio::test(start_paused = true)]
+async fn planted_wrapped_keys_cost_a_bounded_number_of_provider_calls() {
+    let keys = Keys::new(local("k1", 1));
+    let genuine = encrypted_profile(&keys, "alice", "profile").await;
+    let Some(crypt_model::AttributeValue::B(header)) = genuine.get("__cm_header") else {
+        panic!("a header")
+    };
+    // The wrapped key's first byte changed: it does not unwrap (and is never cached).
+    let key_id_len = usize::from(u16::from_be_bytes([header[1], header[2]]));
+    let mut junk = header.clone();
+    junk[1 + 2 + key_id_len + 2] ^= 0xff;
+    let mut planted = genuine.clone();
+    planted.insert("__cm_header", crypt_model::AttributeValue::B(junk));
+    let alice = owner(&PROFILES, &genuine);
+
+    let start = tokio::time::Instant::now();
+    for _ in 0..100 {
+        let error = crypt_model::hazmat::decrypt(&keys, &PROFILES, &planted, &alice)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Key(_) | Error::Integrity(_)),
+            "{error:?}"
+        );
+    }
+    assert_eq!(start.elapsed(), Duration::ZERO, "the burst passes at once");
+    for _ in 0..50 {
+        crypt_model::hazmat::decrypt(&keys, &PROFILES, &planted, &alice)
+            .await
+            .unwrap_err();
+    }
+    // 50 more, at 10 a second: 5 s of (paused) time, and one call each.
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(4_900) && elapsed <= Duration::from_millis(5_200),
+        "{elapsed:?}"
+    );
+    assert_eq!(keys.keyring_calls().unwrap, 150);
+    // The genuine record still opens, after at most a refill's interval.
+    let before = tokio::time::Instant::now();
+    crypt_model::hazmat::decrypt(&keys, &PROFILES, &genuine, &alice)
+        .await
+        .unwrap();
+    assert!(before.elapsed() <= Duration::from_millis(100));
+}
