@@ -52,6 +52,7 @@ fn operator_command(args: &[&str]) -> Command {
         "CRYPT_MODEL_INDEX_SECRET_FILE",
         "CRYPT_MODEL_PREVIOUS_INDEX_SECRET_FILE",
         "CRYPT_MODEL_OWNER_KEYS_TABLE",
+        "CRYPT_MODEL_INDEX_SECRET_NAMESPACE",
         "CRYPT_MODEL_CHECKPOINTS",
     ] {
         command.env_remove(name);

@@ -34,6 +34,10 @@ pub(crate) struct KeyArgs {
     /// an index-secret rotation).
     #[arg(long, env = "CRYPT_MODEL_PREVIOUS_INDEX_SECRET_FILE")]
     pub(crate) previous_index_secret_file: Option<PathBuf>,
+    /// The namespace the wrapped index secrets were made under
+    /// (`IndexSecret::generate_wrapped_in`); none for `generate_wrapped`'s.
+    #[arg(long, env = "CRYPT_MODEL_INDEX_SECRET_NAMESPACE")]
+    pub(crate) index_secret_namespace: Option<String>,
     /// The key table of models with a key per owner (`#[crypt_model(key_per_owner)]`).
     #[arg(long, env = "CRYPT_MODEL_OWNER_KEYS_TABLE")]
     pub(crate) owner_keys_table: Option<String>,
@@ -140,12 +144,13 @@ impl Aws {
         let keyring = KmsKeyring::connect(kms, primary, &read)
             .await
             .map_err(|e| format!("cannot use the KMS keys: {}", error_text(&e)))?;
+        let namespace = args.index_secret_namespace.as_deref();
         let secret = match &args.index_secret_file {
-            Some(path) => Some(index_secret(path, &keyring).await?),
+            Some(path) => Some(index_secret(path, &keyring, namespace).await?),
             None => None,
         };
         let previous = match &args.previous_index_secret_file {
-            Some(path) => Some(index_secret(path, &keyring).await?),
+            Some(path) => Some(index_secret(path, &keyring, namespace).await?),
             None => None,
         };
         let mut keys = Keys::new(keyring);
@@ -243,7 +248,11 @@ fn no_key_table(schema: &Schema) -> String {
 
 /// An index secret from a file: its wrapped text form (`WrappedDataKey::to_text`), unwrapped
 /// by `keyring`, or 64 hex digits (surrounding white space ignored).
-async fn index_secret(path: &Path, keyring: &KmsKeyring) -> Result<IndexSecret, String> {
+async fn index_secret(
+    path: &Path,
+    keyring: &KmsKeyring,
+    namespace: Option<&str>,
+) -> Result<IndexSecret, String> {
     let unreadable =
         |e: std::io::Error| format!("cannot read the index secret file {}: {e}", path.display());
     // A wrapped key's text is a few hundred characters: a larger file is not one.
@@ -263,9 +272,11 @@ async fn index_secret(path: &Path, keyring: &KmsKeyring) -> Result<IndexSecret, 
     };
     if text.trim_start().starts_with("crypt-model-wrapped-key.") {
         let wrapped = WrappedDataKey::from_text(&text).map_err(in_file)?;
-        return IndexSecret::unwrap(keyring, &wrapped)
-            .await
-            .map_err(in_file);
+        let unwrapped = match namespace {
+            Some(namespace) => IndexSecret::unwrap_in(keyring, &wrapped, namespace).await,
+            None => IndexSecret::unwrap(keyring, &wrapped).await,
+        };
+        return unwrapped.map_err(in_file);
     }
     let bytes = hex::decode(text.trim()).map_err(|_| {
         format!(

@@ -32,12 +32,25 @@ pub const KEY_LEN: usize = crate::key_bytes::KEY_LEN;
 /// The non-secret context a data key is wrapped under; unwrapping succeeds only under the same
 /// context.
 ///
-/// crypt-model puts in it the logical table and the format version, and nothing that varies per
-/// item, because one data key serves many items of a table (see the cache). Per-item binding
-/// (keys, owner, field) is done by the item's key derivation and associated data instead. AWS
-/// KMS logs the context with every call, so it never holds a value of a record.
+/// crypt-model puts in it what the wrapped key is for, with the version of that context, and
+/// the logical table, and nothing that varies per item, because one data key serves many items
+/// of a table (see the cache). Per-item binding (keys, owner, field) is done by the item's key
+/// derivation and associated data instead. AWS KMS logs the context with every call, so it never
+/// holds a value of a record.
+///
+/// | what is wrapped | entries |
+/// |---|---|
+/// | an item's data key | `crypt-model:format` = `3` (the item format), `crypt-model:table` = *T* |
+/// | an owner's key (`key_per_owner`) | `crypt-model:owner-keys` = `1`, `crypt-model:table` = *T*`/owner-keys` |
+/// | a blind-index secret | `crypt-model:index-secret` = `1`, `crypt-model:table` = its namespace |
+///
+/// The owner keys and the index secret are long-lived: their contexts carry a version of their
+/// own, frozen, so that a later item format does not stop them unwrapping, and a key policy
+/// tells them apart by the entry's name (`kms:EncryptionContextKeys`).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct EncryptionContext {
+    /// The first entry: what the key is for, and the version of its context.
+    purpose: (&'static str, &'static str),
     // The table is the only entry that varies; a model's logical table is `'static`, so the
     // context of a read or write allocates nothing.
     table: Cow<'static, str>,
@@ -50,11 +63,16 @@ const _: () = assert!(
     encoding::VERSION == 3,
     "FORMAT_VALUE must follow the format version"
 );
+/// An owner's key: its context's version, frozen.
+const OWNER_KEYS: (&str, &str) = ("crypt-model:owner-keys", "1");
+/// An index secret: its context's version, frozen.
+const INDEX_SECRET: (&str, &str) = ("crypt-model:index-secret", "1");
 
 impl EncryptionContext {
     /// The context for data keys of the logical table `table`.
     pub fn for_table(table: &str) -> Self {
         EncryptionContext {
+            purpose: (FORMAT_KEY, FORMAT_VALUE),
             table: Cow::Owned(table.to_owned()),
         }
     }
@@ -62,7 +80,24 @@ impl EncryptionContext {
     /// The same, for a table name known at compile time (no allocation).
     pub(crate) fn for_static_table(table: &'static str) -> Self {
         EncryptionContext {
+            purpose: (FORMAT_KEY, FORMAT_VALUE),
             table: Cow::Borrowed(table),
+        }
+    }
+
+    /// The context of the owners' keys of the logical table `table` (`key_per_owner`).
+    pub(crate) fn for_owner_keys(table: &str) -> Self {
+        EncryptionContext {
+            purpose: OWNER_KEYS,
+            table: Cow::Owned(format!("{table}/owner-keys")),
+        }
+    }
+
+    /// The context of a blind-index secret of `namespace`.
+    pub(crate) fn for_index_secret(namespace: &str) -> Self {
+        EncryptionContext {
+            purpose: INDEX_SECRET,
+            table: Cow::Owned(namespace.to_owned()),
         }
     }
 
@@ -91,7 +126,8 @@ impl EncryptionContext {
 
     /// The entries, in key order (for AWS KMS's `EncryptionContext`).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        [(FORMAT_KEY, FORMAT_VALUE), (TABLE_KEY, &*self.table)].into_iter()
+        // Every purpose's name sorts before `crypt-model:table`.
+        [self.purpose, (TABLE_KEY, &*self.table)].into_iter()
     }
 
     /// An unambiguous byte encoding (a count, then each key and value length-prefixed, in key

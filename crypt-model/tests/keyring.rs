@@ -508,3 +508,126 @@ async fn planted_wrapped_keys_cost_a_bounded_number_of_provider_calls() {
         .unwrap();
     assert!(before.elapsed() <= Duration::from_millis(100));
 }
+
+/// A keyring that records the contexts it is asked under.
+#[derive(Debug)]
+struct Recording(LocalKeyring, std::sync::Mutex<Vec<Vec<(String, String)>>>);
+
+#[async_trait::async_trait]
+impl Keyring for Recording {
+    async fn generate_data_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> crypt_model::Result<crypt_model::keyring::GeneratedDataKey> {
+        self.record(context);
+        self.0.generate_data_key(context).await
+    }
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &crypt_model::keyring::WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> crypt_model::Result<crypt_model::keyring::DataKey> {
+        self.record(context);
+        self.0.unwrap_data_key(wrapped, context).await
+    }
+}
+
+impl Recording {
+    fn record(&self, context: &EncryptionContext) {
+        let entries = context
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        self.1.lock().unwrap().push(entries);
+    }
+}
+
+/// Owner keys and index secrets are long-lived: their contexts have a version of their own,
+/// not the item format's, and names a key policy tells apart; an index secret of one namespace
+/// does not unwrap under another.
+#[tokio::test]
+async fn long_lived_keys_have_contexts_of_their_own() {
+    use crypt_model::IndexSecret;
+    let keyring = Recording(local("k1", 1), Default::default());
+    let (secret, wrapped) = IndexSecret::generate_wrapped_in(&keyring, "billing")
+        .await
+        .unwrap();
+    let again = IndexSecret::unwrap_in(&keyring, &wrapped, "billing").await;
+    assert_eq!(format!("{:?}", again.unwrap()), format!("{secret:?}"));
+    assert!(
+        IndexSecret::unwrap_in(&keyring, &wrapped, "payroll")
+            .await
+            .is_err()
+    );
+    assert!(IndexSecret::unwrap(&keyring, &wrapped).await.is_err());
+    let contexts = keyring.1.lock().unwrap().clone();
+    let billing = vec![
+        ("crypt-model:index-secret".to_owned(), "1".to_owned()),
+        ("crypt-model:table".to_owned(), "billing".to_owned()),
+    ];
+    assert_eq!(contexts[0], billing);
+
+    // An owner's key, through the key table.
+    use crypt_model::keyring::LocalErasureKey;
+    use crypt_model::{MemoryStore, OwnerKeys, Tombstones};
+    let store = MemoryStore::new();
+    let tombstones = Tombstones::new(
+        store.clone(),
+        "tombstones",
+        LocalErasureKey::generate().unwrap(),
+    )
+    .unwrap();
+    let owner_keys = OwnerKeys::new(store.clone(), "owner-keys", tombstones).unwrap();
+    let keyring = Arc::new(Recording(local("k1", 1), Default::default()));
+    let keys = Keys::new(Shared(keyring.clone())).with_owner_keys(owner_keys);
+    let notes = crypt_model::Table::<Note, _>::new(store, Arc::new(keys)).unwrap();
+    let ann = crypt_model::Caller::user("ann").unwrap();
+    let mut note = Note {
+        user_id: "ann".into(),
+        body: crypt_model::Sensitive::new("hello".into()),
+    };
+    notes.put(&ann, &mut note).await.unwrap();
+    let contexts = keyring.1.lock().unwrap().clone();
+    assert_eq!(
+        contexts[0],
+        vec![
+            ("crypt-model:owner-keys".to_owned(), "1".to_owned()),
+            (
+                "crypt-model:table".to_owned(),
+                "notes/owner-keys".to_owned()
+            ),
+        ]
+    );
+}
+
+/// A note whose owners each have a key.
+#[derive(crypt_model::EncryptedItem)]
+#[crypt_model(table = "notes", key_per_owner)]
+struct Note {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive]
+    body: crypt_model::Sensitive<String>,
+}
+
+/// A shared keyring (the tests keep a handle on it).
+#[derive(Debug)]
+struct Shared(Arc<Recording>);
+
+#[async_trait::async_trait]
+impl Keyring for Shared {
+    async fn generate_data_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> crypt_model::Result<crypt_model::keyring::GeneratedDataKey> {
+        self.0.generate_data_key(context).await
+    }
+    async fn unwrap_data_key(
+        &self,
+        wrapped: &crypt_model::keyring::WrappedDataKey,
+        context: &EncryptionContext,
+    ) -> crypt_model::Result<crypt_model::keyring::DataKey> {
+        self.0.unwrap_data_key(wrapped, context).await
+    }
+}

@@ -43,7 +43,7 @@ pub(super) fn row_key(table: &str, owner: &str) -> String {
 /// The encryption context of a table's owner keys: not the table's own, so that an owner key
 /// can never serve as one of the table's data keys.
 pub(super) fn context(table: &str) -> EncryptionContext {
-    EncryptionContext::for_table(&format!("{table}/owner-keys"))
+    EncryptionContext::for_owner_keys(table)
 }
 
 /// A new key's handle: its generation (big-endian), then random bytes.
