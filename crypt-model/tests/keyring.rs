@@ -511,7 +511,10 @@ async fn planted_wrapped_keys_cost_a_bounded_number_of_provider_calls() {
 
 /// A keyring that records the contexts it is asked under.
 #[derive(Debug)]
-struct Recording(LocalKeyring, std::sync::Mutex<Vec<Vec<(String, String)>>>);
+struct Recording(LocalKeyring, Arc<std::sync::Mutex<Vec<Contexts>>>);
+
+/// A context's entries.
+type Contexts = Vec<(String, String)>;
 
 #[async_trait::async_trait]
 impl Keyring for Recording {
@@ -578,8 +581,9 @@ async fn long_lived_keys_have_contexts_of_their_own() {
     )
     .unwrap();
     let owner_keys = OwnerKeys::new(store.clone(), "owner-keys", tombstones).unwrap();
-    let keyring = Arc::new(Recording(local("k1", 1), Default::default()));
-    let keys = Keys::new(Shared(keyring.clone())).with_owner_keys(owner_keys);
+    let keyring = Recording(local("k1", 1), Default::default());
+    let recorded = keyring.1.clone();
+    let keys = Keys::new(keyring).with_owner_keys(owner_keys);
     let notes = crypt_model::Table::<Note, _>::new(store, Arc::new(keys)).unwrap();
     let ann = crypt_model::Caller::user("ann").unwrap();
     let mut note = Note {
@@ -587,7 +591,7 @@ async fn long_lived_keys_have_contexts_of_their_own() {
         body: crypt_model::Sensitive::new("hello".into()),
     };
     notes.put(&ann, &mut note).await.unwrap();
-    let contexts = keyring.1.lock().unwrap().clone();
+    let contexts = recorded.lock().unwrap().clone();
     assert_eq!(
         contexts[0],
         vec![
@@ -609,25 +613,4 @@ struct Note {
     user_id: String,
     #[sensitive]
     body: crypt_model::Sensitive<String>,
-}
-
-/// A shared keyring (the tests keep a handle on it).
-#[derive(Debug)]
-struct Shared(Arc<Recording>);
-
-#[async_trait::async_trait]
-impl Keyring for Shared {
-    async fn generate_data_key(
-        &self,
-        context: &EncryptionContext,
-    ) -> crypt_model::Result<crypt_model::keyring::GeneratedDataKey> {
-        self.0.generate_data_key(context).await
-    }
-    async fn unwrap_data_key(
-        &self,
-        wrapped: &crypt_model::keyring::WrappedDataKey,
-        context: &EncryptionContext,
-    ) -> crypt_model::Result<crypt_model::keyring::DataKey> {
-        self.0.unwrap_data_key(wrapped, context).await
-    }
 }
