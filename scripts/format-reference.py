@@ -27,6 +27,8 @@ from Crypto.Cipher import ChaCha20_Poly1305
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "format.md")
 VERSION = 3
+# The outputs written as text rather than hex.
+TEXT_OUTPUTS = ("canonical", "tombstone", "entry", "model")
 
 
 def u8(x):
@@ -192,20 +194,27 @@ def index_vector(v):
     return {"index key": key, "index value": bytes(value)}
 
 
-def context_bytes(table):
-    context = {"crypt-model:format": str(VERSION), "crypt-model:table": table}
+def context_bytes(table, purpose=None):
+    """The context's bytes: an item's (the format version) unless `purpose` is another first
+    entry, written `name = value`."""
+    first = ("crypt-model:format", str(VERSION))
+    if purpose:
+        name, _, value = purpose.partition(" = ")
+        first = (name, value)
+    context = dict([first, ("crypt-model:table", table)])
     return u32(len(context)) + b"".join(
         lp(k.encode()) + lp(context[k].encode()) for k in sorted(context)
     )
 
 
-def wrap_aad(key_id, table):
-    return lp(b"crypt-model local wrap v1") + lp(key_id.encode()) + context_bytes(table)
+def wrap_aad(key_id, table, purpose=None):
+    return lp(b"crypt-model local wrap v1") + lp(key_id.encode()) + context_bytes(table, purpose)
 
 
 def wrap_vector(v):
-    encoded = context_bytes(one(v, "table"))
-    aad = wrap_aad(one(v, "key id"), one(v, "table"))
+    purpose = (get(v, "context") or [None])[0]
+    encoded = context_bytes(one(v, "table"), purpose)
+    aad = wrap_aad(one(v, "key id"), one(v, "table"), purpose)
     wrapped = xchacha_seal(
         bytes.fromhex(one(v, "key-encryption key")),
         bytes.fromhex(one(v, "nonce")),
@@ -213,6 +222,68 @@ def wrap_vector(v):
         bytes.fromhex(one(v, "data key")),
     )
     return {"context bytes": encoded, "wrapped data key": wrapped}
+
+
+def mac(key_hex, message):
+    return hmac.new(bytes.fromhex(key_hex), message, hashlib.sha256).digest()
+
+
+def tombstone_vector(v):
+    table, owner = one(v, "table"), one(v, "owner")
+    digest = hashlib.sha256(
+        lp(b"crypt-model owner tombstone") + lp(table.encode()) + lp(owner.encode())
+    ).hexdigest()
+    tombstone = f"{table}:{digest}"
+    message = (
+        lp(b"crypt-model tombstone tag")
+        + lp(tombstone.encode())
+        + u32(int(one(v, "erased through")))
+    )
+    return {"tombstone": tombstone.encode(), "tag": mac(one(v, "erasure key"), message)}
+
+
+def admission_vector(v):
+    physical, table = one(v, "physical table"), one(v, "table")
+    typed = dict(e.partition(" = ")[::2] for e in get(v, "attribute"))
+    covered = sorted(one(v, "covered").split(), key=lambda n: n.encode())
+
+    def encode(names):
+        present = [n for n in sorted(names, key=lambda n: n.encode()) if n in typed]
+        return u32(len(present)) + b"".join(lp(n.encode()) + value_bytes(typed[n]) for n in present)
+
+    keys = encode(one(v, "key").split())
+    entry = f"{physical}:" + hashlib.sha256(
+        lp(b"crypt-model migration admission") + lp(physical.encode()) + keys
+    ).hexdigest()
+    model = hashlib.sha256(
+        lp(b"crypt-model migration model")
+        + lp(table.encode())
+        + b"".join(lp(n.encode()) for n in covered)
+    ).digest()[:8].hex()
+    content = hashlib.sha256(encode(covered)).digest()
+    plan = one(v, "plan")
+    admission = (
+        lp(b"crypt-model migration admission tag")
+        + lp(entry.encode())
+        + lp(plan.encode())
+        + lp(model.encode())
+        + content
+    )
+    plan_message = (
+        lp(b"crypt-model migration plan tag")
+        + lp(physical.encode())
+        + lp(plan.encode())
+        + lp(one(v, "state").encode())
+        + int(one(v, "expires")).to_bytes(8, "big")
+    )
+    key = one(v, "migration key")
+    return {
+        "entry": entry.encode(),
+        "model": model.encode(),
+        "content digest": content,
+        "admission tag": mac(key, admission),
+        "plan tag": mac(key, plan_message),
+    }
 
 
 def number_vector(v):
@@ -241,6 +312,8 @@ def compute(v):
         "wrap": wrap_vector,
         "number": number_vector,
         "cbor": cbor_vector,
+        "tombstone": tombstone_vector,
+        "admission": admission_vector,
     }[kind](v)
 
 
@@ -252,7 +325,7 @@ def main(args):
         name = one(v, "vector")
         for output, value in compute(v).items():
             written = get(v, output)
-            shown = value.hex() if output != "canonical" else value.decode()
+            shown = value.decode() if output in TEXT_OUTPUTS else value.hex()
             if "--print" in args:
                 print(f"{name}: {output}: {shown}")
                 continue

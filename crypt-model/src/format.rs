@@ -349,4 +349,6 @@ pub(crate) fn message_integrity() -> Error {
 }
 
 #[cfg(test)]
+pub(crate) mod spec_vectors;
+#[cfg(test)]
 mod tests;

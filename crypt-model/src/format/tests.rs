@@ -45,69 +45,7 @@ fn decode_fields(bytes: &[u8]) -> Option<Vec<(&str, &[u8])>> {
     Some(fields)
 }
 
-const SPEC: &str = include_str!("../../docs/format.md");
-
-/// One vector: its `name: value` lines in order (a name may repeat; an indented line continues
-/// the previous value).
-type Vector = Vec<(String, String)>;
-
-/// The vectors of the spec: each ```text block that starts with `vector:`.
-fn vectors(kind: &str) -> Vec<Vector> {
-    let mut vectors = Vec::new();
-    let mut lines = SPEC.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() != "```text" {
-            continue;
-        }
-        let mut fields: Vector = Vec::new();
-        for line in lines.by_ref().take_while(|l| l.trim() != "```") {
-            if line.starts_with(' ') && !fields.is_empty() {
-                let last = fields.len() - 1;
-                let value = &mut fields[last].1;
-                if !value.ends_with(',') && value.chars().all(|c| c.is_ascii_hexdigit()) {
-                    value.push_str(line.trim());
-                } else {
-                    value.push(' ');
-                    value.push_str(line.trim());
-                }
-            } else if let Some((name, value)) = line.split_once(':') {
-                fields.push((name.trim().to_owned(), value.trim().to_owned()));
-            }
-        }
-        if fields
-            .first()
-            .is_some_and(|(n, v)| n == "vector" && v.starts_with(kind))
-        {
-            vectors.push(fields);
-        }
-    }
-    assert!(!vectors.is_empty(), "docs/format.md has no `{kind}` vector");
-    vectors
-}
-
-fn all<'a>(v: &'a Vector, name: &str) -> Vec<&'a str> {
-    v.iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, value)| value.as_str())
-        .collect()
-}
-
-fn text<'a>(v: &'a Vector, name: &str) -> &'a str {
-    match all(v, name).as_slice() {
-        [value] => value,
-        _ => panic!("the vector needs exactly one `{name}`"),
-    }
-}
-
-fn hex(v: &Vector, name: &str) -> Vec<u8> {
-    hex::decode(text(v, name)).unwrap_or_else(|_| panic!("`{name}` is not hex"))
-}
-
-fn array<const N: usize>(v: &Vector, name: &str) -> [u8; N] {
-    hex(v, name)
-        .try_into()
-        .unwrap_or_else(|_| panic!("`{name}` is not {N} bytes"))
-}
+use super::spec_vectors::{Vector, all, array, hex, text, vectors};
 
 fn leak(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
@@ -316,7 +254,17 @@ fn index_vectors() {
 #[test]
 fn local_wrap_vector() {
     for v in vectors("wrap") {
-        let context = EncryptionContext::for_table(text(&v, "table"));
+        let table = text(&v, "table");
+        let context = match all(&v, "context").as_slice() {
+            [] => EncryptionContext::for_table(table),
+            ["crypt-model:owner-keys = 1"] => EncryptionContext::for_owner_keys(
+                table
+                    .strip_suffix("/owner-keys")
+                    .expect("an owner keys' table"),
+            ),
+            ["crypt-model:index-secret = 1"] => EncryptionContext::for_index_secret(table),
+            other => panic!("no context {other:?}"),
+        };
         assert_eq!(hex::encode(context.to_bytes()), text(&v, "context bytes"));
         let wrapped = local::wrap_with_nonce(
             &array(&v, "key-encryption key"),

@@ -102,3 +102,49 @@ pub(super) fn plan_message(table: &str, id: &str, state: &str, expires: u64) -> 
     message.extend_from_slice(&expires.to_be_bytes());
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{admission_id, admission_message, content_digest, model_id, plan_message};
+    use crate::attribute::{AttributeValue, Item};
+    use crate::format::spec_vectors::{all, hex, text, vectors};
+    use crate::keyring::{ErasureKey, LocalErasureKey};
+    use crate::schema::Schema;
+
+    /// The model of the vector, as its prose says.
+    const CUSTOMERS: Schema = Schema::new("customers", "user_id", "user_id")
+        .with_sensitive(&["ssn"])
+        .with_plain(&["plan"]);
+
+    #[tokio::test]
+    async fn admission_vector() {
+        for v in vectors("admission") {
+            assert_eq!(CUSTOMERS.table(), text(&v, "table"));
+            assert_eq!(text(&v, "covered"), "plan ssn user_id");
+            let item: Item = all(&v, "attribute")
+                .iter()
+                .map(|entry| {
+                    let (name, typed) = entry.split_once(" = ").unwrap();
+                    let value = typed.strip_prefix("S ").expect("strings only");
+                    (name, AttributeValue::S(value.to_owned()))
+                })
+                .collect();
+            let physical = text(&v, "physical table");
+            let entry = admission_id(physical, &CUSTOMERS, &item).unwrap();
+            assert_eq!(entry, text(&v, "entry"));
+            let model = model_id(&CUSTOMERS);
+            assert_eq!(model, text(&v, "model"));
+            let digest = content_digest(&CUSTOMERS, &item).unwrap();
+            assert_eq!(::hex::encode(digest), text(&v, "content digest"));
+            let key = LocalErasureKey::new("kat", &hex(&v, "migration key")).unwrap();
+            let plan = text(&v, "plan");
+            let admission = admission_message(&entry, plan, &model, &digest);
+            let tag = key.sign(&admission).await.unwrap();
+            assert_eq!(::hex::encode(tag), text(&v, "admission tag"));
+            let expires: u64 = text(&v, "expires").parse().unwrap();
+            let message = plan_message(physical, plan, text(&v, "state"), expires);
+            let tag = key.sign(&message).await.unwrap();
+            assert_eq!(::hex::encode(tag), text(&v, "plan tag"));
+        }
+    }
+}

@@ -238,3 +238,22 @@ fn tagged(id: &str, through: u32) -> Vec<u8> {
     message.extend_from_slice(&through.to_be_bytes());
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{tagged, tombstone_id};
+    use crate::format::spec_vectors::{hex, text, vectors};
+    use crate::keyring::{ErasureKey, LocalErasureKey};
+
+    #[tokio::test]
+    async fn tombstone_vector() {
+        for v in vectors("tombstone") {
+            let id = tombstone_id(text(&v, "table"), text(&v, "owner"));
+            assert_eq!(id, text(&v, "tombstone"));
+            let through: u32 = text(&v, "erased through").parse().unwrap();
+            let key = LocalErasureKey::new("kat", &hex(&v, "erasure key")).unwrap();
+            let tag = key.sign(&tagged(&id, through)).await.unwrap();
+            assert_eq!(::hex::encode(tag), text(&v, "tag"));
+        }
+    }
+}
