@@ -435,3 +435,37 @@ fn a_record_is_plaintext_exactly_when_no_name_starts_with_the_reserved_prefix() 
         assert!(!is_plaintext_record(&item(names)), "{names:?}");
     }
 }
+
+/// docs/format.md, "Blind indexes": the normalisations, byte-exactly.
+#[test]
+fn normalisations_are_as_the_spec_says() {
+    use crate::blind_index::Normalize;
+    let spaces: String = [
+        '\u{9}', '\u{a}', '\u{b}', '\u{c}', '\u{d}', ' ', '\u{85}', '\u{a0}', '\u{1680}',
+        '\u{2000}', '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        Normalize::Trim.apply(&format!("{spaces}a b{spaces}")),
+        "a b"
+    );
+    // Not White_Space: kept (Python's `str.strip` would remove the first four).
+    for kept in [
+        '\u{1c}', '\u{1d}', '\u{1e}', '\u{1f}', '\u{200b}', '\u{feff}',
+    ] {
+        let text = format!("{kept}a{kept}");
+        assert_eq!(Normalize::Trim.apply(&text), text, "U+{:04X}", kept as u32);
+    }
+    assert_eq!(Normalize::Lowercase.apply("\u{130}"), "i\u{307}");
+    // A capital sigma at the end of a word is a final sigma (U+03C2), elsewhere U+03C3.
+    let word = "\u{39f}\u{394}\u{39f}\u{3a3}";
+    let lowered = "\u{3bf}\u{3b4}\u{3bf}\u{3c2}";
+    assert_eq!(Normalize::Lowercase.apply(word), lowered);
+    assert_eq!(
+        Normalize::Lowercase.apply("\u{3a3}\u{39f}"),
+        "\u{3c3}\u{3bf}"
+    );
+    assert_ne!(Normalize::Lowercase.apply("e\u{301}"), "\u{e9}");
+    assert_eq!(Normalize::TrimLowercase.apply(" ÉTÉ\u{3000}"), "été");
+}
