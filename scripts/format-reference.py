@@ -28,7 +28,7 @@ from Crypto.Cipher import ChaCha20_Poly1305
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "format.md")
 VERSION = 3
 # The outputs written as text rather than hex.
-TEXT_OUTPUTS = ("canonical", "tombstone", "entry", "model")
+TEXT_OUTPUTS = ("canonical", "tombstone", "entry", "model", "text")
 
 
 def u8(x):
@@ -286,6 +286,12 @@ def admission_vector(v):
     }
 
 
+def text_vector(v):
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=")
+    ciphertext = bytes.fromhex(one(v, "ciphertext"))
+    return {"text": b"crypt-model-wrapped-key.v1." + b64(one(v, "key id").encode()) + b"." + b64(ciphertext)}
+
+
 def number_vector(v):
     return {"canonical": canonical_number(one(v, "number")).encode()}
 
@@ -313,6 +319,7 @@ def compute(v):
         "number": number_vector,
         "cbor": cbor_vector,
         "tombstone": tombstone_vector,
+        "text": text_vector,
         "admission": admission_vector,
     }[kind](v)
 

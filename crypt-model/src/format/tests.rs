@@ -469,3 +469,17 @@ fn normalisations_are_as_the_spec_says() {
     assert_ne!(Normalize::Lowercase.apply("e\u{301}"), "\u{e9}");
     assert_eq!(Normalize::TrimLowercase.apply(" ÉTÉ\u{3000}"), "été");
 }
+
+/// docs/format.md, "The wrapped-key text form".
+#[test]
+fn wrapped_key_text_vector() {
+    for v in vectors("text") {
+        let wrapped = crate::keyring::WrappedDataKey {
+            key_id: text(&v, "key id").to_owned(),
+            ciphertext: hex(&v, "ciphertext"),
+        };
+        assert_eq!(wrapped.to_text(), text(&v, "text"));
+        let read = crate::keyring::WrappedDataKey::from_text(&format!(" {}\n", text(&v, "text")));
+        assert_eq!(read.unwrap(), wrapped);
+    }
+}
