@@ -234,11 +234,11 @@ def tombstone_vector(v):
         lp(b"crypt-model owner tombstone") + lp(table.encode()) + lp(owner.encode())
     ).hexdigest()
     tombstone = f"{table}:{digest}"
-    message = (
-        lp(b"crypt-model tombstone tag")
-        + lp(tombstone.encode())
-        + u32(int(one(v, "erased through")))
-    )
+    since = get(v, "replacing since")
+    label = b"crypt-model tombstone tag, replacing" if since else b"crypt-model tombstone tag"
+    message = lp(label) + lp(tombstone.encode()) + u32(int(one(v, "erased through")))
+    if since:
+        message += int(one(v, "replacing since")).to_bytes(8, "big")
     return {"tombstone": tombstone.encode(), "tag": mac(one(v, "erasure key"), message)}
 
 

@@ -277,19 +277,30 @@ pub async fn owner_keys_are_rewrapped_so_the_old_key_can_retire(backend: &impl H
         Arc::new(Keys::new(keyring).with_owner_keys(owner_keys_with(&store, &keys, erasure_key())))
     };
     let old = || LocalKeyring::new("k1", &[3; 32]).unwrap();
-    let notes = table_with::<Note, _>(backend, with(old())).await;
+    let notes = table_with::<Note, _>(backend, with(old()))
+        .await
+        .with_grant(Grant::delete("privacy").unwrap());
     let name = notes.table_ref().name().to_owned();
+    let put = |owner: &'static str, n: u32| {
+        let notes = &notes;
+        async move {
+            let mut note = Note {
+                user_id: owner.into(),
+                n,
+                body: Sensitive::new(body(owner, n)),
+            };
+            let caller = Caller::user(owner).unwrap();
+            notes.put(&caller, &mut note).await.unwrap();
+        }
+    };
     for owner in ["ann", "ben"] {
-        let mut note = Note {
-            user_id: owner.into(),
-            n: 1,
-            body: Sensitive::new(body(owner, 1)),
-        };
-        notes
-            .put(&Caller::user(owner).unwrap(), &mut note)
-            .await
-            .unwrap();
+        put(owner, 1).await;
     }
+    // Ann's key is being replaced: her row keeps the old key beside the new one (note 1 is under
+    // the old, note 2 under the new), and the rewrap takes both.
+    let privacy = Caller::service("privacy").unwrap();
+    assert!(notes.replace_owner_key(&privacy, "ann").await.unwrap());
+    put("ann", 2).await;
 
     let rotated = with(
         LocalKeyring::new("k2", &[4; 32])
@@ -303,16 +314,16 @@ pub async fn owner_keys_are_rewrapped_so_the_old_key_can_retire(backend: &impl H
     // The old key retired: every owner's records open with the new key alone.
     let retired = with(LocalKeyring::new("k2", &[4; 32]).unwrap());
     let notes = Table::<Note, _>::named(store.clone(), retired, &name).unwrap();
-    for owner in ["ann", "ben"] {
+    for (owner, n) in [("ann", 1), ("ann", 2), ("ben", 1)] {
         let note = notes
             .get(
                 &Caller::user(owner).unwrap(),
-                &Note::key(owner.to_owned(), 1u32).unwrap(),
+                &Note::key(owner.to_owned(), n).unwrap(),
             )
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(note.body.expose_secret(), &body(owner, 1));
+        assert_eq!(note.body.expose_secret(), &body(owner, n));
     }
 }
 

@@ -112,6 +112,7 @@ mod jobs;
 mod lifecycle;
 mod migration;
 mod owners;
+mod replacement;
 mod scan;
 mod store;
 mod table;
@@ -135,6 +136,7 @@ pub mod cases {
     pub use crate::lifecycle::*;
     pub use crate::migration::*;
     pub use crate::owners::*;
+    pub use crate::replacement::*;
     pub use crate::scan::*;
     pub use crate::store::*;
     pub use crate::table::*;
@@ -221,6 +223,7 @@ macro_rules! __with_cases {
             an_erasure_holds_when_a_writer_hid_or_changed_the_key_row_before_and_puts_it_back_after,
             erasures_made_under_a_rotated_out_erasure_key_still_hold,
             a_handle_of_no_live_generation_reads_as_tampering_never_as_an_erasure,
+            a_replaced_owner_key_moves_their_records_and_old_copies_no_longer_open,
             a_dry_run_writes_nothing_not_even_an_owners_key,
             processes_sharing_the_segments_migrate_the_whole_table,
             owner_keys_are_rewrapped_so_the_old_key_can_retire);

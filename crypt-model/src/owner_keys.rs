@@ -17,14 +17,15 @@ use crate::keyring::{DataKey, GeneratedDataKey, WrappedDataKey};
 use crate::store::{Checked, Condition, Store, TableRef};
 
 mod cache;
+mod replace;
 mod row;
 mod source;
 mod sweeps;
 mod tombstones;
 
 use cache::OwnerCache;
-use row::{Standing, context, new_handle, parse_row, row_key, standing};
-use tombstones::Found;
+use row::{Standing, context, new_handle, parse_previous, parse_row, row_key, standing};
+use tombstones::State;
 pub use tombstones::Tombstones;
 
 /// The length of a key handle.
@@ -60,6 +61,9 @@ pub struct OwnerKeys {
     /// to; `None` until then.
     keys: Option<KeyCache>,
     cache: Arc<OwnerCache>,
+    /// The old keys of owners whose key is being replaced, unwrapped for their records not yet
+    /// re-encrypted (never used to seal).
+    previous: Arc<OwnerCache>,
     /// How many erasures this process made: a key fetched before one is not cached after it.
     erasures: AtomicU64,
     /// Whether a record under a shared data key is refused (the move to owner keys is done).
@@ -92,6 +96,7 @@ impl OwnerKeys {
             tombstones,
             keys: None,
             cache: OwnerCache::new(limits),
+            previous: OwnerCache::new(limits),
             erasures: AtomicU64::new(0),
             shared_refused: false,
         })
@@ -100,6 +105,7 @@ impl OwnerKeys {
     /// The same, with the cache within `limits` (its age and its number of unwrapped keys).
     pub fn with_cache_limits(mut self, limits: CacheLimits) -> Self {
         self.cache = OwnerCache::new(limits);
+        self.previous = OwnerCache::new(limits);
         self
     }
 
@@ -171,7 +177,7 @@ impl OwnerKeys {
         // First the tombstone, one generation above the last erased one: the owner's one live
         // key was made there (a key is made one above the tombstone it finds). An erasure
         // stopped after it is done again in full by the next.
-        let through = self.tombstones.advance(table, owner).await?;
+        let state = self.tombstones.advance(table, owner).await?;
         let row = row_key(table, owner);
         let key = Key::new(AttributeValue::S(row.clone()));
         let mut attempts = 0;
@@ -183,7 +189,7 @@ impl OwnerKeys {
             // the tombstone (the owner came back meanwhile): that one is not erased. Any other
             // row goes, a planted generation above the live one included.
             let condition = match stored.get("handle") {
-                Some(AttributeValue::B(handle)) if standing(handle, through) == Standing::Live => {
+                Some(AttributeValue::B(handle)) if standing(handle, state) == Standing::Live => {
                     break false;
                 }
                 Some(AttributeValue::B(handle)) => {
@@ -202,34 +208,37 @@ impl OwnerKeys {
         };
         // After the tombstone: a read or write that fetched the key before cannot cache it
         // again (it sees the count change), and the cached copy goes.
-        self.erasures.fetch_add(1, Ordering::SeqCst);
-        self.cache.remove(&row);
+        self.forget(&row);
         tracing::info!(
             target: "crypt_model::access",
             table,
-            erased_through = through,
+            erased_through = state.through,
             row_found = erased,
             "an owner's keys were erased"
         );
         Ok(erased)
     }
 
-    /// The generation up to which the keys of `owner` in `table` were erased (0: none); an
-    /// integrity failure when their tombstone was not made by the erasure key.
-    async fn erased_through(&self, table: &str, owner: &str) -> Result<u32> {
-        match self.tombstones.find(table, owner).await? {
-            Found::Nothing => Ok(0),
-            Found::Through(through) => Ok(through),
-            Found::Forged => Err(crate::format::header_integrity()),
-        }
+    /// Forgets the keys of `row` here, after its owner's tombstone moved: a read or write that
+    /// fetched a key before cannot cache it (it sees the count change).
+    fn forget(&self, row: &str) {
+        self.erasures.fetch_add(1, Ordering::SeqCst);
+        self.cache.remove(row);
+        self.previous.remove(row);
+    }
+
+    /// What the tombstone of `owner` in `table` says of their keys (no tombstone: none erased);
+    /// an integrity failure when it was not made by the erasure key.
+    async fn state(&self, table: &str, owner: &str) -> Result<State> {
+        self.tombstones.find(table, owner).await?.state()
     }
 
     /// Why a record's key handle has no key: the owner's key of that handle was erased (the
     /// owner's tombstone covers its generation), or the record was edited — its handle or its
     /// owner — or is read with another key table than the one it was written with.
     async fn no_key(&self, table: &'static str, owner: &str, handle: &[u8]) -> Error {
-        match self.erased_through(table, owner).await {
-            Ok(through) if standing(handle, through) == Standing::Erased => erased(table),
+        match self.state(table, owner).await {
+            Ok(state) if standing(handle, state) == Standing::Erased => erased(table),
             Ok(_) => {
                 tracing::warn!(
                     target: "crypt_model::access",
@@ -258,13 +267,13 @@ impl OwnerKeys {
         let key = Key::new(AttributeValue::S(row.clone()));
         for _ in 0..3 {
             let erasures = self.erasures.load(Ordering::SeqCst);
-            let through = self.erased_through(table, owner).await?;
+            let state = self.state(table, owner).await?;
             let stored = self.store.get(&self.table, &key).await?;
             let unchanged = match &stored {
                 None => Condition::NotExists,
                 Some(stored) => {
                     let (_, handle) = parse_row(stored)?;
-                    match self.judge(table, &handle, through)? {
+                    match self.judge(table, &handle, state)? {
                         Standing::Live => {
                             let (key, _) =
                                 self.unwrap_row(keys, table, &row, stored, erasures).await?;
@@ -276,8 +285,9 @@ impl OwnerKeys {
                     }
                 }
             };
-            // One generation above the owner's tombstone: the owner's one live key.
-            let generation = through.checked_add(1).ok_or_else(|| erased(table))?;
+            // The owner's newest live generation: one above the tombstone (two while a
+            // replacement is under way).
+            let generation = state.newest().ok_or_else(|| erased(table))?;
             let handle = new_handle(generation)?;
             let context = context(table);
             let generated = keys.generate_uncached(&context).await?;
@@ -297,7 +307,7 @@ impl OwnerKeys {
                 Ok(()) => {
                     // An erasure that raced this write may cover the new key: then nothing may be
                     // sealed under it.
-                    if self.erased_through(table, owner).await? >= generation {
+                    if self.state(table, owner).await?.through >= generation {
                         return Err(erased(table));
                     }
                     self.remember(row, &generated.key, handle, erasures);
@@ -330,6 +340,11 @@ impl OwnerKeys {
                 return Ok(key.clone());
             }
         }
+        if let Some((key, previous)) = self.previous.get(&row) {
+            if bool::from(previous.as_slice().ct_eq(handle)) {
+                return Ok(key);
+            }
+        }
         let erasures = self.erasures.load(Ordering::SeqCst);
         let key = Key::new(AttributeValue::S(row.clone()));
         let Some(stored) = self.store.get(&self.table, &key).await? else {
@@ -340,14 +355,22 @@ impl OwnerKeys {
         // provider nothing, however often it is read.
         let (_, current) = parse_row(&stored)?;
         if !bool::from(current.as_slice().ct_eq(handle)) {
+            // The owner's old key, while its replacement is under way.
+            if let Some((wrapped, previous)) = parse_previous(&stored)? {
+                if bool::from(previous.as_slice().ct_eq(handle)) {
+                    return self
+                        .previous_key(keys, (table, owner), &wrapped, previous, erasures)
+                        .await;
+                }
+            }
             return Err(self.no_key(table, owner, handle).await);
         }
         if cached.is_some() {
             // The cache held an older key of the owner's, erased elsewhere since.
             self.cache.remove(&row);
         }
-        let through = self.erased_through(table, owner).await?;
-        if self.judge(table, &current, through)? != Standing::Live {
+        let state = self.state(table, owner).await?;
+        if self.judge(table, &current, state)? != Standing::Live {
             return Err(erased(table));
         }
         let (key, _) = self
@@ -369,7 +392,7 @@ impl OwnerKeys {
 
     /// How many owners' keys this process keeps unwrapped now.
     pub(crate) fn cached_count(&self) -> usize {
-        self.cache.len()
+        self.cache.len() + self.previous.len()
     }
 
     /// Unwraps a stored row's key (its standing judged by the caller).
@@ -387,12 +410,12 @@ impl OwnerKeys {
         Ok((key, handle))
     }
 
-    /// The standing of a key row's `handle` against the owner's tombstone (`through`): a live
+    /// The standing of a key row's `handle` against the owner's tombstone (`state`): a live
     /// key is used; an erased one put back (a restore of the key table, a raw put) is refused as
     /// erased, in every process, and replaced by the next write; any other is an integrity
     /// failure. Asked on every fetch of a key from the key table. Both refusals are logged.
-    fn judge(&self, table: &'static str, handle: &[u8], through: u32) -> Result<Standing> {
-        match standing(handle, through) {
+    fn judge(&self, table: &str, handle: &[u8], state: State) -> Result<Standing> {
+        match standing(handle, state) {
             Standing::Live => Ok(Standing::Live),
             Standing::Erased => {
                 tracing::warn!(

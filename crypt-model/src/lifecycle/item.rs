@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::format::{self, Header, StoredRecord};
 use crate::keyring::WrappedDataKey;
 use crate::model::EncryptedItem;
+use crate::owner_keys::HANDLE_LEN;
 use crate::plaintexts::Plaintexts;
 use crate::store::Store;
 use crate::table::Records;
@@ -76,6 +77,9 @@ pub(super) struct Work<'a, T, S> {
     pub(super) plan: Option<(String, bool)>,
     /// Whether a plan job admits records the plan admitted with other contents.
     pub(super) reopen: bool,
+    /// The handles of owners' newest keys a re-encryption has read, by owner (`None`: the key
+    /// table holds no live key of theirs).
+    pub(super) handles: Mutex<LruCache<String, Option<[u8; HANDLE_LEN]>>>,
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
@@ -117,6 +121,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         }
         let key_id = key_id(&stored);
         match self.step(&stored) {
+            Step::Done(_) if self.under_an_old_owner_key(&stored).await? => {
+                self.reseal(stored, false).await
+            }
             Step::Done(outcome) => Ok(Attempt::Done(outcome)),
             Step::Inventory => match self.open(stored).await {
                 Ok(_) => Ok(Attempt::Done(Outcome::Unchanged(key_id))),
@@ -127,6 +134,31 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             Step::Backfill => self.reseal(stored, true).await,
             Step::Rewrap => self.rewrap(stored).await,
         }
+    }
+
+    /// Whether `stored`, a record a re-encryption would leave as it is, is under a key of its
+    /// owner's that is not their newest (their key is being replaced): it is moved onto the
+    /// newest. One read of the key table per owner and run.
+    async fn under_an_old_owner_key(&self, stored: &StoredRecord) -> Result<bool> {
+        let (Some(header), Some(owner)) = (stored.header(), stored.owner()) else {
+            return Ok(false);
+        };
+        let owner_keys = self.records.keys().owner_keys();
+        let (JobKind::Reencrypt, true, Some(owner_keys)) =
+            (self.kind, header.is_owner_key(), owner_keys)
+        else {
+            return Ok(false);
+        };
+        let known = lock(&self.handles).get(owner).copied();
+        let newest = match known {
+            Some(newest) => newest,
+            None => {
+                let newest = owner_keys.current_handle(T::SCHEMA.table(), owner).await?;
+                lock(&self.handles).put(owner.to_owned(), newest);
+                newest
+            }
+        };
+        Ok(newest.is_some_and(|newest| newest.as_slice() != header.wrapped()))
     }
 
     /// The gate's permit to read `stored` for the job (a grant use, logged).

@@ -131,6 +131,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 _ => None,
             },
             reopen: self.reopen,
+            handles: Mutex::new(LruCache::new(REWRAPS_KEPT)),
         };
         let pacer = Pacer::new(self.rate);
         let name = self.name();

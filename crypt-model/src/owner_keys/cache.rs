@@ -42,6 +42,11 @@ impl OwnerCache {
         cache
     }
 
+    /// The limits it keeps keys within.
+    pub(super) fn limits(&self) -> &CacheLimits {
+        &self.limits
+    }
+
     /// The key of `row` and its handle, while within the age limit.
     pub(super) fn get(&self, row: &str) -> Option<(DataKey, [u8; HANDLE_LEN])> {
         let mut entries = lock(&self.entries);

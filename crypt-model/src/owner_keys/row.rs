@@ -2,6 +2,7 @@
 //! carries the key's generation), how its key is made, and what a handle's generation means.
 
 use super::HANDLE_LEN;
+use super::tombstones::State;
 use crate::attribute::{AttributeValue, Item};
 use crate::error::{Error, Result};
 use crate::keyring::{EncryptionContext, WrappedDataKey};
@@ -35,6 +36,25 @@ pub(super) fn parse_row(stored: &Item) -> Result<(WrappedDataKey, [u8; HANDLE_LE
     Ok((WrappedDataKey { key_id, ciphertext }, handle))
 }
 
+/// The key a row keeps while its replacement is under way, and its handle: `None` when it
+/// keeps none.
+pub(super) fn parse_previous(stored: &Item) -> Result<Option<(WrappedDataKey, [u8; HANDLE_LEN])>> {
+    if !PREVIOUS.iter().any(|name| stored.contains(name)) {
+        return Ok(None);
+    }
+    let renamed = Item::from_iter(
+        PREVIOUS
+            .iter()
+            .zip(["key_id", "wrapped", "handle"])
+            .filter_map(|(from, to)| Some((to, stored.get(from)?.clone()))),
+    );
+    parse_row(&renamed).map(Some)
+}
+
+/// The attributes of the key a row keeps while its replacement is under way, as
+/// `key_id`, `wrapped` and `handle` are the current key's.
+pub(super) const PREVIOUS: [&str; 3] = ["previous_key_id", "previous_wrapped", "previous_handle"];
+
 /// The row of `owner` in the logical table `table` (a table name holds no `/`).
 pub(super) fn row_key(table: &str, owner: &str) -> String {
     format!("{table}/{owner}")
@@ -53,18 +73,10 @@ pub(super) fn new_handle(generation: u32) -> Result<[u8; HANDLE_LEN]> {
     Ok(handle)
 }
 
-/// The generation a handle carries: its first four bytes, big-endian, from 1 up; `None` for a
-/// handle that is not one (another length, generation 0).
-fn generation(handle: &[u8]) -> Option<u32> {
-    let handle: &[u8; HANDLE_LEN] = handle.try_into().ok()?;
-    let generation = u32::from_be_bytes([handle[0], handle[1], handle[2], handle[3]]);
-    (generation > 0).then_some(generation)
-}
-
-/// What a key handle is, given that the owner's keys up to `through` were erased.
+/// What a key handle is, given the owner's tombstone.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Standing {
-    /// The owner's one live generation, `through + 1`.
+    /// A live generation: `through + 1`, and while a replacement is under way `through + 2`.
     Live,
     /// An erased generation (a verified tombstone covers it).
     Erased,
@@ -72,11 +84,22 @@ pub(super) enum Standing {
     Tampered,
 }
 
-/// The standing of `handle` when the owner's keys up to `through` were erased.
-pub(super) fn standing(handle: &[u8], through: u32) -> Standing {
+/// The standing of `handle` when the owner's tombstone holds `state`.
+pub(super) fn standing(handle: &[u8], state: State) -> Standing {
+    let live = |generation: u32| {
+        Some(generation) == state.through.checked_add(1) || Some(generation) == state.newest()
+    };
     match generation(handle) {
-        Some(generation) if generation <= through => Standing::Erased,
-        Some(generation) if Some(generation) == through.checked_add(1) => Standing::Live,
+        Some(generation) if generation <= state.through => Standing::Erased,
+        Some(generation) if live(generation) => Standing::Live,
         _ => Standing::Tampered,
     }
+}
+
+/// The generation a handle carries: its first four bytes, big-endian, from 1 up; `None` for a
+/// handle that is not one (another length, generation 0).
+pub(super) fn generation(handle: &[u8]) -> Option<u32> {
+    let handle: &[u8; HANDLE_LEN] = handle.try_into().ok()?;
+    let generation = u32::from_be_bytes([handle[0], handle[1], handle[2], handle[3]]);
+    (generation > 0).then_some(generation)
 }

@@ -1,12 +1,14 @@
 //! The key table as a whole: the sweep that re-applies erasures after a restore, and the
 //! rewrap of every row onto the keyring's primary key.
 
-use super::row::{Standing, standing};
-use super::row::{context, parse_row};
+use super::row::{PREVIOUS, Standing, standing};
+use super::row::{context, parse_previous, parse_row};
 use super::tombstones::Found;
 use super::{OwnerKeys, ROW_KEY};
 use crate::attribute::{AttributeValue, Key};
+use crate::cache::KeyCache;
 use crate::error::{Error, KeyError, Result, StorageError};
+use crate::keyring::WrappedDataKey;
 use crate::store::{Condition, Scan, Store, rewrite};
 
 impl OwnerKeys {
@@ -14,9 +16,8 @@ impl OwnerKeys {
     /// tombstone was not made by the erasure keys (logged): such a row is left as it is.
     async fn state_of(&self, table: &str, owner: &str, handle: &[u8]) -> Result<Option<Standing>> {
         Ok(match self.tombstones.find(table, owner).await? {
-            Found::Nothing => Some(standing(handle, 0)),
-            Found::Through(through) => Some(standing(handle, through)),
             Found::Forged => None,
+            found => Some(standing(handle, found.state()?)),
         })
     }
 
@@ -43,12 +44,30 @@ impl OwnerKeys {
                 let Some((table, owner)) = id.split_once('/') else {
                     continue;
                 };
-                if self.state_of(table, owner, handle).await? != Some(Standing::Erased) {
-                    continue;
-                }
                 let key = Key::new(AttributeValue::S(id.clone()));
                 let condition = Condition::equals("handle", AttributeValue::B(handle.clone()));
-                match self.store.delete(&self.table, &key, &condition).await {
+                let outcome = match self.state_of(table, owner, handle).await? {
+                    Some(Standing::Erased) => {
+                        self.store.delete(&self.table, &key, &condition).await
+                    }
+                    // A live key that keeps an old one its replacement erased since (a restore
+                    // from during the replacement): the old one goes.
+                    Some(Standing::Live) => match parse_previous(&row) {
+                        Ok(Some((_, previous)))
+                            if self.state_of(table, owner, &previous).await?
+                                == Some(Standing::Erased) =>
+                        {
+                            let mut current = row.clone();
+                            for name in PREVIOUS {
+                                current.remove(name);
+                            }
+                            self.store.put(&self.table, current, &condition).await
+                        }
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                match outcome {
                     Ok(()) => {
                         deleted += 1;
                         self.cache.remove(id);
@@ -88,46 +107,49 @@ impl OwnerKeys {
                 // One row that is not a live key of ours (malformed, edited, or an erased owner's
                 // put back) is passed over, logged: never unwrapped, never carried to a new key,
                 // and the rotation goes on.
-                let Ok((wrapped, handle)) = parse_row(&row) else {
+                let (Ok((wrapped, handle)), Ok(previous)) = (parse_row(&row), parse_previous(&row))
+                else {
                     tracing::warn!(target: "crypt_model::access", table, "a malformed key row was passed over by the rewrap");
                     continue;
                 };
                 if self.state_of(table, owner, &handle).await? != Some(Standing::Live) {
                     continue;
                 }
-                if primary.as_deref() == Some(wrapped.key_id.as_str()) {
-                    continue;
-                }
-                let context = context(table);
-                let key = match keys.unwrap_uncached(&wrapped, &context).await {
-                    Ok(key) => key,
-                    // A wrapped key edited in storage: passed over, logged; a provider that
-                    // fails stops the rotation (it is resumed by running it again).
-                    Err(Error::Key(KeyError::UnwrapFailed { .. })) => {
-                        tracing::warn!(
-                            target: "crypt_model::access",
-                            table,
-                            "a key row whose key does not unwrap was passed over by the rewrap"
-                        );
+                // The old key a replacement keeps, while it is live, is rewrapped with the new.
+                let previous = match previous {
+                    Some((wrapped, handle))
+                        if self.state_of(table, owner, &handle).await? == Some(Standing::Live) =>
+                    {
+                        Some(wrapped)
+                    }
+                    _ => None,
+                };
+                let mut updated = row.clone();
+                let slots = [
+                    (Some(wrapped), ["key_id", "wrapped"]),
+                    (previous, [PREVIOUS[0], PREVIOUS[1]]),
+                ];
+                for (wrapped, [id_name, wrapped_name]) in slots {
+                    let Some(wrapped) = wrapped else { continue };
+                    if primary.as_deref() == Some(wrapped.key_id.as_str()) {
                         continue;
                     }
-                    Err(error) => return Err(error),
-                };
-                let new = keys.rewrap(&key, &wrapped, &context).await?;
-                if new.key_id == wrapped.key_id && primary.is_none() {
+                    if let Some(new) = rewrap_one(keys, table, &wrapped, primary.is_none()).await? {
+                        updated.insert(id_name, AttributeValue::S(new.key_id));
+                        updated.insert(wrapped_name, AttributeValue::B(new.ciphertext));
+                    }
+                }
+                if updated == row {
                     continue;
                 }
-                let mut updated = row.clone();
-                updated.insert("key_id", AttributeValue::S(new.key_id));
-                updated.insert("wrapped", AttributeValue::B(new.ciphertext));
-                // Only the wrapped key changes, and only if the row still holds the one read.
-                let wrapping = |name: &str| name == "key_id" || name == "wrapped";
+                // Only the wrapped keys change, and only if the row still holds the ones read.
+                let names = ["key_id", "wrapped", PREVIOUS[0], PREVIOUS[1]];
                 let (update, unchanged) = rewrite(
                     &self.table,
                     &row,
                     &updated,
-                    wrapping,
-                    ["key_id", "wrapped"],
+                    |name: &str| names.contains(&name),
+                    names,
                     Vec::new(),
                 );
                 let key = self.table.key_of(&row)?;
@@ -148,4 +170,31 @@ impl OwnerKeys {
             }
         }
     }
+}
+
+/// `wrapped`, an owner key of `table`, wrapped again under the keyring's primary key; `None`
+/// when it does not unwrap (edited in storage: passed over, logged), or when the keyring wraps
+/// it under the same key again and has no primary (`no_primary`). A provider that fails stops
+/// the rotation (it is resumed by running it again).
+async fn rewrap_one(
+    keys: &KeyCache,
+    table: &str,
+    wrapped: &WrappedDataKey,
+    no_primary: bool,
+) -> Result<Option<WrappedDataKey>> {
+    let context = context(table);
+    let key = match keys.unwrap_uncached(wrapped, &context).await {
+        Ok(key) => key,
+        Err(Error::Key(KeyError::UnwrapFailed { .. })) => {
+            tracing::warn!(
+                target: "crypt_model::access",
+                table,
+                "a key row whose key does not unwrap was passed over by the rewrap"
+            );
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let new = keys.rewrap(&key, wrapped, &context).await?;
+    Ok((!(new.key_id == wrapped.key_id && no_primary)).then_some(new))
 }

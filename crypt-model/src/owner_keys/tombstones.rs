@@ -18,6 +18,9 @@ const ROW_KEY: &str = "tombstone";
 const DIGEST_LABEL: &[u8] = b"crypt-model owner tombstone";
 /// The domain of the message a tombstone's tag authenticates.
 const TAG_LABEL: &[u8] = b"crypt-model tombstone tag";
+/// The domain of the message a tombstone's tag authenticates while the owner's key is being
+/// replaced.
+const REPLACING_LABEL: &[u8] = b"crypt-model tombstone tag, replacing";
 
 /// The tombstones of erased owners, in a table of their own, each authenticated by an
 /// [`ErasureKey`].
@@ -58,10 +61,40 @@ pub struct Tombstones {
 pub(super) enum Found {
     /// No tombstone: no key of the owner was erased.
     Nothing,
-    /// A tombstone the erasure key made: the owner's keys up to this generation were erased.
-    Through(u32),
+    /// A tombstone the erasure key made.
+    Verified(State),
     /// A tombstone the erasure key did not make (or one edited since).
     Forged,
+}
+
+impl Found {
+    /// The owner's state; an integrity failure for a tombstone the erasure keys did not make.
+    pub(super) fn state(self) -> Result<State> {
+        match self {
+            Found::Nothing => Ok(State::default()),
+            Found::Verified(state) => Ok(state),
+            Found::Forged => Err(crate::format::header_integrity()),
+        }
+    }
+}
+
+/// An owner's keys as their tombstone has them: erased up to a generation, and whether the
+/// live key is being replaced by a new one (since when, in seconds since the Unix epoch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct State {
+    /// The keys of this generation and below were erased (0: none).
+    pub(super) through: u32,
+    /// While a replacement is under way, when it began: the owner then has two live keys, the
+    /// old one (`through + 1`) and its replacement (`through + 2`).
+    pub(super) replacing_since: Option<u64>,
+}
+
+impl State {
+    /// The generation of the owner's newest live key: the one new records are sealed under.
+    pub(super) fn newest(self) -> Option<u32> {
+        let step = if self.replacing_since.is_some() { 2 } else { 1 };
+        self.through.checked_add(step)
+    }
 }
 
 impl Tombstones {
@@ -102,47 +135,74 @@ impl Tombstones {
         &self.table
     }
 
-    /// Erases one more generation of `owner`'s keys in the logical table `table`: the tombstone
-    /// moves from the generation it holds (0 without one) to the next, which it returns. A
-    /// compare-and-swap on the tombstone read, so that concurrent erasures never move it back.
+    /// Erases one more generation of `owner`'s keys in the logical table `table` — two while
+    /// a replacement is under way, the old key and its replacement: the tombstone moves to the
+    /// owner's newest live generation, and the state it now holds is returned.
     ///
     /// Errors: an integrity failure when the stored tombstone was not made by the erasure keys
     /// (nothing is written then); the erasure key's and the store's errors.
-    pub(super) async fn advance(&self, table: &str, owner: &str) -> Result<u32> {
+    pub(super) async fn advance(&self, table: &str, owner: &str) -> Result<State> {
+        let state = self
+            .transition(table, owner, |state| {
+                Some(State {
+                    through: state.newest()?,
+                    replacing_since: None,
+                })
+            })
+            .await?;
+        Ok(state)
+    }
+
+    /// Moves `owner`'s tombstone in the logical table `table` from the state it holds (none
+    /// without one) to the state `next` makes of it, unless `next` gives `None` (the state is
+    /// then left as it is, and returned). A compare-and-swap on the tombstone read, so that
+    /// concurrent moves never undo each other.
+    ///
+    /// Errors: an integrity failure when the stored tombstone was not made by the erasure keys
+    /// (nothing is written then); the erasure key's and the store's errors.
+    pub(super) async fn transition(
+        &self,
+        table: &str,
+        owner: &str,
+        next: impl Fn(State) -> Option<State>,
+    ) -> Result<State> {
         let id = tombstone_id(table, owner);
         let key = Key::new(AttributeValue::S(id.clone()));
         for _ in 0..8 {
             let stored = self.store.get(&self.table, &key).await?;
-            let (through, unchanged) = match &stored {
-                None => (0, Condition::NotExists),
+            let (state, unchanged) = match &stored {
+                None => (State::default(), Condition::NotExists),
                 Some(stored) => match self.verified(table, &id, stored).await? {
-                    Found::Through(through) => {
+                    Found::Verified(state) => {
+                        // The tag covers every attribute the state is read from.
                         let tag = stored.get("tag").cloned().unwrap_or(AttributeValue::Null);
-                        let unchanged = Condition::And(vec![
-                            Condition::equals("erased_through", stored_through(stored)),
-                            Condition::equals("tag", tag),
-                        ]);
-                        (through, unchanged)
+                        (state, Condition::equals("tag", tag))
                     }
                     _ => return Err(crate::format::header_integrity()),
                 },
             };
-            let next = through.checked_add(1).ok_or_else(|| {
-                Error::malformed(ROW_KEY, "the owner's tombstone has no generation left")
-            })?;
+            let Some(next) = next(state) else {
+                return Ok(state);
+            };
             let tag = self.key.sign(&tagged(&id, next)).await?;
-            let item = Item::from_iter([
+            let mut item = Item::from_iter([
                 (ROW_KEY, AttributeValue::S(id.clone())),
-                ("erased_through", AttributeValue::N(next.to_string())),
+                (
+                    "erased_through",
+                    AttributeValue::N(next.through.to_string()),
+                ),
                 (
                     "erasure_key",
                     AttributeValue::S(self.key.key_id().to_owned()),
                 ),
                 ("tag", AttributeValue::B(tag)),
             ]);
+            if let Some(since) = next.replacing_since {
+                item.insert("replacing_since", AttributeValue::N(since.to_string()));
+            }
             match self.store.put(&self.table, item, &unchanged).await {
                 Ok(()) => return Ok(next),
-                // Another erasure moved it meanwhile: from where it is now.
+                // Another erasure or replacement moved it meanwhile: from where it is now.
                 Err(Error::Storage(StorageError::ConditionFailed { .. })) => continue,
                 Err(error) => return Err(error),
             }
@@ -152,7 +212,8 @@ impl Tombstones {
         }))
     }
 
-    /// Up to which generation `owner`'s keys in the logical table `table` were erased.
+    /// Up to which generation `owner`'s keys in the logical table `table` were erased, and
+    /// whether their key is being replaced.
     pub(super) async fn find(&self, table: &str, owner: &str) -> Result<Found> {
         let id = tombstone_id(table, owner);
         let key = Key::new(AttributeValue::S(id.clone()));
@@ -168,20 +229,33 @@ impl Tombstones {
             Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
             _ => None,
         };
+        // Absent, or a number: anything else is no state of ours.
+        let replacing_since = match stored.get("replacing_since") {
+            None => Some(None),
+            Some(AttributeValue::N(n)) => n.parse::<u64>().ok().map(Some),
+            Some(_) => None,
+        };
+        let state = match (through, replacing_since) {
+            (Some(through), Some(replacing_since)) => Some(State {
+                through,
+                replacing_since,
+            }),
+            _ => None,
+        };
         // Verified by the key the tombstone names, if it is one of ours: an unknown id, like a
         // wrong tag, is a tombstone none of our keys made.
         let named = match stored.get("erasure_key") {
             Some(AttributeValue::S(name)) => self.key_named(name),
             _ => None,
         };
-        let verified = match (through, stored.get("tag"), named) {
-            (Some(through), Some(AttributeValue::B(tag)), Some(key)) if !tag.is_empty() => {
-                key.verify(&tagged(id, through), tag).await?
+        let verified = match (state, stored.get("tag"), named) {
+            (Some(state), Some(AttributeValue::B(tag)), Some(key)) if !tag.is_empty() => {
+                key.verify(&tagged(id, state), tag).await?
             }
             _ => false,
         };
-        match through {
-            Some(through) if verified => Ok(Found::Through(through)),
+        match state {
+            Some(state) if verified => Ok(Found::Verified(state)),
             _ => {
                 tracing::warn!(
                     target: "crypt_model::access",
@@ -205,14 +279,6 @@ impl fmt::Debug for Tombstones {
     }
 }
 
-/// The stored `erased_through`, as stored (for a condition on it).
-fn stored_through(stored: &Item) -> AttributeValue {
-    stored
-        .get("erased_through")
-        .cloned()
-        .unwrap_or(AttributeValue::Null)
-}
-
 /// The tombstone of `owner` in the logical table `table`:
 /// `<table>:<hex SHA-256(lp(label) || lp(table) || lp(owner))>`: a digest, so that the owner's id
 /// is not in it.
@@ -230,29 +296,46 @@ fn tombstone_id(table: &str, owner: &str) -> String {
 }
 
 /// The message a tombstone's tag authenticates: `lp(label) || lp(tombstone id) ||
-/// u32(erased generation)`.
-fn tagged(id: &str, through: u32) -> Vec<u8> {
-    let mut message = Vec::with_capacity(TAG_LABEL.len() + id.len() + 12);
-    put_bytes(&mut message, TAG_LABEL);
+/// u32(erased generation)`, and while the owner's key is being replaced
+/// `lp(replacing label) || lp(tombstone id) || u32(erased generation) || u64(since)`.
+fn tagged(id: &str, state: State) -> Vec<u8> {
+    let label = match state.replacing_since {
+        None => TAG_LABEL,
+        Some(_) => REPLACING_LABEL,
+    };
+    let mut message = Vec::with_capacity(label.len() + id.len() + 24);
+    put_bytes(&mut message, label);
     put_bytes(&mut message, id.as_bytes());
-    message.extend_from_slice(&through.to_be_bytes());
+    message.extend_from_slice(&state.through.to_be_bytes());
+    if let Some(since) = state.replacing_since {
+        message.extend_from_slice(&since.to_be_bytes());
+    }
     message
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{tagged, tombstone_id};
-    use crate::format::spec_vectors::{hex, text, vectors};
+    use super::{State, tagged, tombstone_id};
+    use crate::format::spec_vectors::{all, hex, text, vectors};
     use crate::keyring::{ErasureKey, LocalErasureKey};
 
     #[tokio::test]
     async fn tombstone_vector() {
-        for v in vectors("tombstone") {
+        let vectors = vectors("tombstone");
+        assert_eq!(vectors.len(), 2);
+        for v in vectors {
             let id = tombstone_id(text(&v, "table"), text(&v, "owner"));
             assert_eq!(id, text(&v, "tombstone"));
             let through: u32 = text(&v, "erased through").parse().unwrap();
             let key = LocalErasureKey::new("kat", &hex(&v, "erasure key")).unwrap();
-            let tag = key.sign(&tagged(&id, through)).await.unwrap();
+            let replacing_since = all(&v, "replacing since")
+                .first()
+                .map(|since| since.parse().unwrap());
+            let state = State {
+                through,
+                replacing_since,
+            };
+            let tag = key.sign(&tagged(&id, state)).await.unwrap();
             assert_eq!(::hex::encode(tag), text(&v, "tag"));
         }
     }
