@@ -28,7 +28,7 @@ from Crypto.Cipher import ChaCha20_Poly1305
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "format.md")
 VERSION = 3
 # The outputs written as text rather than hex.
-TEXT_OUTPUTS = ("canonical", "tombstone", "entry", "model", "text")
+TEXT_OUTPUTS = ("canonical", "tombstone", "entry", "model", "text", "owner_key")
 
 
 def u8(x):
@@ -224,6 +224,24 @@ def wrap_vector(v):
     return {"context bytes": encoded, "wrapped data key": wrapped}
 
 
+def row_vector(v):
+    table = one(v, "table")
+    purpose = "crypt-model:owner-keys = 1"
+    owner_keys = f"{table}/owner-keys"
+    wrapped = xchacha_seal(
+        bytes.fromhex(one(v, "key-encryption key")),
+        bytes.fromhex(one(v, "nonce")),
+        wrap_aad(one(v, "key id"), owner_keys, purpose),
+        bytes.fromhex(one(v, "data key")),
+    )
+    handle = u32(int(one(v, "generation"))) + bytes.fromhex(one(v, "random"))
+    return {
+        "owner_key": f"{table}/{one(v, 'owner')}".encode(),
+        "handle": handle,
+        "wrapped": wrapped,
+    }
+
+
 def mac(key_hex, message):
     return hmac.new(bytes.fromhex(key_hex), message, hashlib.sha256).digest()
 
@@ -321,6 +339,7 @@ def compute(v):
         "tombstone": tombstone_vector,
         "text": text_vector,
         "admission": admission_vector,
+        "row": row_vector,
     }[kind](v)
 
 

@@ -103,3 +103,43 @@ pub(super) fn generation(handle: &[u8]) -> Option<u32> {
     let generation = u32::from_be_bytes([handle[0], handle[1], handle[2], handle[3]]);
     (generation > 0).then_some(generation)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{context, generation, parse_row, row_key};
+    use crate::attribute::{AttributeValue, Item};
+    use crate::format::spec_vectors::{array, hex, text, vectors};
+    use crate::keyring::local;
+
+    #[test]
+    fn key_row_vector() {
+        let vectors = vectors("row");
+        assert_eq!(vectors.len(), 1);
+        for v in vectors {
+            let (table, owner) = (text(&v, "table"), text(&v, "owner"));
+            assert_eq!(row_key(table, owner), text(&v, "owner_key"));
+            let wrapped = local::wrap_with_nonce(
+                &array(&v, "key-encryption key"),
+                text(&v, "key id"),
+                &context(table),
+                &array(&v, "data key"),
+                array(&v, "nonce"),
+            );
+            assert_eq!(::hex::encode(&wrapped), text(&v, "wrapped"));
+            let row = Item::from_iter([
+                ("owner_key", AttributeValue::S(row_key(table, owner))),
+                ("key_id", AttributeValue::S(text(&v, "key id").to_owned())),
+                ("wrapped", AttributeValue::B(wrapped.clone())),
+                ("handle", AttributeValue::B(hex(&v, "handle"))),
+            ]);
+            let (parsed, handle) = parse_row(&row).unwrap();
+            assert_eq!(
+                (parsed.key_id.as_str(), parsed.ciphertext),
+                (text(&v, "key id"), wrapped)
+            );
+            assert_eq!(handle.to_vec(), hex(&v, "handle"));
+            assert_eq!(generation(&handle), text(&v, "generation").parse().ok());
+            assert_eq!(&handle[4..], hex(&v, "random"));
+        }
+    }
+}
