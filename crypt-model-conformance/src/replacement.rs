@@ -82,6 +82,18 @@ pub async fn a_replaced_owner_key_moves_their_records_and_old_copies_no_longer_o
     // A backup's copy of alice's note 0, under her first key.
     let backup = stored(&store, &table, "alice", 0).await;
     let privacy = Caller::service("privacy").unwrap();
+    // The key table and its rows (`<logical table>/<owner>`).
+    let key_table = keys_of(&store, &tables)
+        .owner_keys()
+        .unwrap()
+        .table_ref()
+        .clone();
+    let row_of = |owner: &str| {
+        crypt_model::Key::new(AttributeValue::S(format!(
+            "{}/{owner}",
+            Note::SCHEMA.table()
+        )))
+    };
 
     // The replacement begins: her records still open, here and in any other process, and what
     // she writes now is sealed under the new key.
@@ -97,6 +109,35 @@ pub async fn a_replaced_owner_key_moves_their_records_and_old_copies_no_longer_o
         header(&backup),
         "the new note is under the old key"
     );
+    // A writer of the key table who swaps the new key and the old gets tampering, not a key to
+    // seal under (nor a re-encryption onto the old key); a restore repairs it.
+    let row = store
+        .get(&key_table, &row_of("alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut swapped = row.clone();
+    for (current, previous) in [
+        ("key_id", "previous_key_id"),
+        ("wrapped", "previous_wrapped"),
+        ("handle", "previous_handle"),
+    ] {
+        swapped.insert(current, row.get(previous).unwrap().clone());
+        swapped.insert(previous, row.get(current).unwrap().clone());
+    }
+    store
+        .put(&key_table, swapped, &Condition::Always)
+        .await
+        .unwrap();
+    for n in [1, 2] {
+        let error = read(&store, &tables, &name, "alice", n).await.unwrap_err();
+        assert!(matches!(error, Error::Integrity(_)), "note {n}: {error:?}");
+    }
+    store
+        .put(&key_table, row, &Condition::Always)
+        .await
+        .unwrap();
+
     // Run again, it resumes without making a third key; a service without the grant may not.
     assert!(notes.replace_owner_key(&privacy, "alice").await.unwrap());
     let ops = Caller::service("ops").unwrap();
@@ -117,18 +158,7 @@ pub async fn a_replaced_owner_key_moves_their_records_and_old_copies_no_longer_o
     assert_eq!((report.counts.changed, report.counts.failed), (2, 0));
     let again = Job::reencrypt(&notes, &ops).run().await.unwrap();
     assert_eq!(again.counts.changed, 0);
-    // The key table's rows (`<logical table>/<owner>`) as a backup taken now holds them.
-    let key_table = keys_of(&store, &tables)
-        .owner_keys()
-        .unwrap()
-        .table_ref()
-        .clone();
-    let row_of = |owner: &str| {
-        crypt_model::Key::new(AttributeValue::S(format!(
-            "{}/{owner}",
-            Note::SCHEMA.table()
-        )))
-    };
+    // The key table's rows as a backup taken now holds them.
     let alices_row = store.get(&key_table, &row_of("alice")).await.unwrap();
     assert!(alices_row.as_ref().unwrap().contains("previous_handle"));
     assert!(

@@ -24,7 +24,10 @@ mod sweeps;
 mod tombstones;
 
 use cache::OwnerCache;
-use row::{Standing, context, new_handle, parse_previous, parse_row, row_key, standing};
+use row::{
+    Standing, context, new_handle, parse_previous, parse_row, previous_standing, row_key,
+    row_standing, standing,
+};
 use tombstones::State;
 pub use tombstones::Tombstones;
 
@@ -273,7 +276,7 @@ impl OwnerKeys {
                 None => Condition::NotExists,
                 Some(stored) => {
                     let (_, handle) = parse_row(stored)?;
-                    match self.judge(table, &handle, state)? {
+                    match self.judge(table, row_standing(stored, &handle, state)?)? {
                         Standing::Live => {
                             let (key, _) =
                                 self.unwrap_row(keys, table, &row, stored, erasures).await?;
@@ -370,7 +373,7 @@ impl OwnerKeys {
             self.cache.remove(&row);
         }
         let state = self.state(table, owner).await?;
-        if self.judge(table, &current, state)? != Standing::Live {
+        if self.judge(table, row_standing(&stored, &current, state)?)? != Standing::Live {
             return Err(erased(table));
         }
         let (key, _) = self
@@ -410,12 +413,13 @@ impl OwnerKeys {
         Ok((key, handle))
     }
 
-    /// The standing of a key row's `handle` against the owner's tombstone (`state`): a live
+    /// What to do with a key row's key of the standing `standing` (against the owner's
+    /// tombstone): a live
     /// key is used; an erased one put back (a restore of the key table, a raw put) is refused as
     /// erased, in every process, and replaced by the next write; any other is an integrity
     /// failure. Asked on every fetch of a key from the key table. Both refusals are logged.
-    fn judge(&self, table: &str, handle: &[u8], state: State) -> Result<Standing> {
-        match standing(handle, state) {
+    fn judge(&self, table: &str, standing: Standing) -> Result<Standing> {
+        match standing {
             Standing::Live => Ok(Standing::Live),
             Standing::Erased => {
                 tracing::warn!(

@@ -7,14 +7,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::row::{PREVIOUS, generation};
 use super::{
     HANDLE_LEN, OwnerKeys, ROW_KEY, Standing, State, context, erased, new_handle, parse_previous,
-    parse_row, row_key, standing,
+    parse_row, previous_standing, row_key, row_standing,
 };
 use crate::access::ErasePermit;
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::cache::KeyCache;
 use crate::error::{ConfigError, Error, Result, StorageError};
 use crate::keyring::{DataKey, WrappedDataKey};
-use crate::store::{Condition, Store};
+use crate::store::{Condition, Store, rewrite};
 
 /// Seconds since the Unix epoch.
 fn now() -> u64 {
@@ -75,17 +75,29 @@ impl OwnerKeys {
             let (old, handle) = parse_row(&stored)?;
             if generation(&handle) == Some(newest) {
                 // Replaced already: a replacement run again.
+                self.restamp(table, owner).await?;
                 self.forget(&row);
                 return Ok(true);
             }
-            if self.judge(table, &handle, state)? != Standing::Live {
+            if self.judge(table, row_standing(&stored, &handle, state)?)? != Standing::Live {
                 return Err(erased(table));
             }
             let generated = keys.generate_uncached(&context(table)).await?;
             let item = replaced_row(&row, &generated.wrapped, new_handle(newest)?, old, handle);
-            let unchanged = Condition::equals("handle", AttributeValue::B(handle.to_vec()));
+            // The row as read, its wrapped key included (a rewrap meanwhile is not undone).
+            let unchanged = Condition::And(
+                ["handle", "key_id", "wrapped"]
+                    .map(|name| match stored.get(name) {
+                        Some(value) => Condition::equals(name, value.clone()),
+                        None => Condition::absent(name),
+                    })
+                    .to_vec(),
+            );
             match self.store.put(&self.table, item, &unchanged).await {
                 Ok(()) => {
+                    // The wait before the finish counts from now: until this write, every
+                    // process sealed under the old key.
+                    self.restamp(table, owner).await?;
                     self.forget(&row);
                     tracing::info!(
                         target: "crypt_model::access",
@@ -165,12 +177,7 @@ impl OwnerKeys {
         // The row stops keeping the old key, if it is unchanged (readers refuse it anyway, and
         // the erasure sweep removes it).
         if parse_previous(&stored)?.is_some() {
-            let mut current = stored.clone();
-            for name in PREVIOUS {
-                current.remove(name);
-            }
-            let unchanged = Condition::equals("handle", AttributeValue::B(handle.to_vec()));
-            match self.store.put(&self.table, current, &unchanged).await {
+            match self.drop_previous(&stored).await {
                 Ok(()) | Err(Error::Storage(StorageError::ConditionFailed { .. })) => {}
                 Err(error) => return Err(error),
             }
@@ -183,6 +190,43 @@ impl OwnerKeys {
             "an owner's key replacement finished: the old key is erased"
         );
         Ok(true)
+    }
+
+    /// Removes the old key the row `stored` keeps, on the condition that the row still holds
+    /// what was read (an update: a rewrap of the current key meanwhile is not undone).
+    pub(super) async fn drop_previous(&self, stored: &Item) -> Result<()> {
+        let mut current = stored.clone();
+        for name in PREVIOUS {
+            current.remove(name);
+        }
+        let (update, unchanged) = rewrite(
+            &self.table,
+            stored,
+            &current,
+            |name| PREVIOUS.contains(&name),
+            ["handle", "key_id", "wrapped"],
+            Vec::new(),
+        );
+        let key = self.table.key_of(stored)?;
+        self.store
+            .update(&self.table, &key, &update, &unchanged)
+            .await
+    }
+
+    /// Moves the start of the owner's replacement to now (the wait before the finish counts
+    /// from the row's new key).
+    async fn restamp(&self, table: &str, owner: &str) -> Result<()> {
+        let since = now();
+        self.tombstones
+            .transition(table, owner, |state| {
+                state.replacing_since?;
+                Some(State {
+                    through: state.through,
+                    replacing_since: Some(since),
+                })
+            })
+            .await?;
+        Ok(())
     }
 
     /// The handle of the newest live key of `owner` in `table`, as the key table holds it now
@@ -200,7 +244,9 @@ impl OwnerKeys {
             return Ok(None);
         };
         let state = self.state(table, owner).await?;
-        Ok((standing(&handle, state) == Standing::Live).then_some(handle))
+        let newest = generation(&handle) == state.newest();
+        let live = row_standing(&stored, &handle, state)? == Standing::Live;
+        Ok((live && newest).then_some(handle))
     }
 
     /// The old key of an owner whose key is being replaced, for a record not yet re-encrypted;
@@ -214,7 +260,7 @@ impl OwnerKeys {
         erasures: u64,
     ) -> Result<DataKey> {
         let state = self.state(table, owner).await?;
-        if self.judge(table, &handle, state)? != Standing::Live {
+        if self.judge(table, previous_standing(&handle, state))? != Standing::Live {
             return Err(erased(table));
         }
         let key = keys.unwrap_uncached(wrapped, &context(table)).await?;

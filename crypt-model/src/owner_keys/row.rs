@@ -96,6 +96,48 @@ pub(super) fn standing(handle: &[u8], state: State) -> Standing {
     }
 }
 
+/// The standing of the current key of the row `stored`, whose handle is `handle`: as
+/// [`standing`], narrowed to the one key that may seal. While a replacement is under way, a row
+/// that keeps an old key (not erased) must hold the new one, of the newest generation, and a row
+/// that keeps none still holds the old one (the replacement's first step is not done); otherwise
+/// the row's current key is the one live generation. Anything else — a writer swapped the two
+/// keys, say — is tampering, not a key to seal under.
+pub(super) fn row_standing(stored: &Item, handle: &[u8], state: State) -> Result<Standing> {
+    let keeps_old = match parse_previous(stored)? {
+        Some((_, previous)) => standing(&previous, state) != Standing::Erased,
+        None => false,
+    };
+    Ok(match standing(handle, state) {
+        Standing::Live => {
+            let expected = match (state.replacing_since, keeps_old) {
+                (Some(_), true) => state.newest(),
+                _ => state.through.checked_add(1),
+            };
+            if generation(handle) == expected {
+                Standing::Live
+            } else {
+                Standing::Tampered
+            }
+        }
+        other => other,
+    })
+}
+
+/// The standing of the old key a row keeps beside its new one: live only while a replacement
+/// is under way, and only of the generation below the new one.
+pub(super) fn previous_standing(handle: &[u8], state: State) -> Standing {
+    match standing(handle, state) {
+        Standing::Live
+            if state.replacing_since.is_some()
+                && generation(handle) == state.through.checked_add(1) =>
+        {
+            Standing::Live
+        }
+        Standing::Live => Standing::Tampered,
+        other => other,
+    }
+}
+
 /// The generation a handle carries: its first four bytes, big-endian, from 1 up; `None` for a
 /// handle that is not one (another length, generation 0).
 pub(super) fn generation(handle: &[u8]) -> Option<u32> {

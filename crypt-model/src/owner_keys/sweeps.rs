@@ -22,8 +22,9 @@ impl OwnerKeys {
     }
 
     /// Deletes again every key row whose key was erased — put back by a restore of the key
-    /// table, or by a raw write —, each only if it still holds the erased key; the number of rows
-    /// deleted. Run it after every restore of the key table, with the erasure path's permissions
+    /// table, or by a raw write —, each only if it still holds the erased key, and removes from
+    /// a live row an old key that a finished replacement erased; the number of rows so
+    /// repaired. Run it after every restore of the key table, with the erasure path's permissions
     /// (`DeleteItem` on the key table). Readers refuse such rows meanwhile.
     ///
     /// # Errors
@@ -57,11 +58,7 @@ impl OwnerKeys {
                             if self.state_of(table, owner, &previous).await?
                                 == Some(Standing::Erased) =>
                         {
-                            let mut current = row.clone();
-                            for name in PREVIOUS {
-                                current.remove(name);
-                            }
-                            self.store.put(&self.table, current, &condition).await
+                            self.drop_previous(&row).await
                         }
                         _ => continue,
                     },
@@ -74,7 +71,7 @@ impl OwnerKeys {
                         tracing::info!(
                             target: "crypt_model::access",
                             table,
-                            "the key of an erased owner, put back, was deleted again"
+                            "an erased key, put back, was removed again"
                         );
                     }
                     // Deleted or replaced meanwhile.
