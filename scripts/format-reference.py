@@ -181,6 +181,7 @@ def index_vector(v):
         + lp(one(v, "table").encode())
         + lp(one(v, "field").encode())
         + u8(int(one(v, "index version")))
+        + lp(b"owner" if get(v, "owner") else b"table")
     )
     key = hkdf_expand(hkdf_extract(b"\0" * 32, secret), info, 32)
     message = bytes.fromhex(one(v, "normalized"))

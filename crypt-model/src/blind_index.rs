@@ -28,6 +28,16 @@ pub enum IndexScope {
     Owner,
 }
 
+impl IndexScope {
+    /// The scope's name in the index key's derivation.
+    fn label(self) -> &'static [u8] {
+        match self {
+            IndexScope::Table => b"table",
+            IndexScope::Owner => b"owner",
+        }
+    }
+}
+
 /// How a value is normalised before it is indexed and compared.
 #[derive(Clone, Copy, Debug)]
 pub enum Normalize {
@@ -223,6 +233,9 @@ impl IndexSecret {
         put_bytes(&mut info, table.as_bytes());
         put_bytes(&mut info, spec.field.as_bytes());
         info.push(spec.version);
+        // The scope too: a field moved from one scope to the other under the same version gets
+        // a key of its own, not values related to the old ones.
+        put_bytes(&mut info, spec.scope.label());
         let mut key = Zeroizing::new([0u8; 32]);
         Hkdf::<Sha256>::new(None, self.0.get())
             .expand(&info, key.as_mut_slice())
