@@ -270,8 +270,10 @@ impl OwnerKeys {
         let key = Key::new(AttributeValue::S(row.clone()));
         for _ in 0..3 {
             let erasures = self.erasures.load(Ordering::SeqCst);
-            let state = self.state(table, owner).await?;
+            // The row first, then the tombstone (as a read does): a replacement that begins
+            // in between finds the row still holding the old key, which stays live.
             let stored = self.store.get(&self.table, &key).await?;
+            let state = self.state(table, owner).await?;
             let unchanged = match &stored {
                 None => Condition::NotExists,
                 Some(stored) => {
