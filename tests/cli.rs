@@ -120,10 +120,11 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// That c1's record reads as erased.
-async fn assert_erased(table: &Table<Customer, DynamoStore>, c1: &crypt_model::Key) {
+/// That `owner`'s record reads as erased.
+async fn assert_erased(table: &Table<Customer, DynamoStore>, owner: &str) {
+    let key = Customer::key(owner.to_owned()).unwrap();
     let error = table
-        .get(&Caller::user("c1").unwrap(), c1)
+        .get(&Caller::user(owner).unwrap(), &key)
         .await
         .err()
         .unwrap();
@@ -131,6 +132,21 @@ async fn assert_erased(table: &Table<Customer, DynamoStore>, c1: &crypt_model::K
         matches!(error, Error::Key(KeyError::OwnerKeyErased { .. })),
         "{error:?}"
     );
+}
+
+/// Puts `item` into `table`, raw (a restore, or a writer of the table).
+async fn put_raw(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: std::collections::HashMap<String, AttributeValue>,
+) {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Every row of the key table `table`, raw (a backup of it).
@@ -412,20 +428,13 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     ));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("nothing erased"), "{out}");
-    let c1 = Customer::key("c1".to_owned()).unwrap();
-    assert_erased(&after, &c1).await;
+    assert_erased(&after, "c1").await;
     // The key table restored from a backup taken before the erasure: c1 stays erased, for a
     // new process too, and the sweep deletes the row again, once.
     for row in backup {
-        client
-            .put_item()
-            .table_name(&keys)
-            .set_item(Some(row))
-            .send()
-            .await
-            .unwrap();
+        put_raw(&client, &keys, row).await;
     }
-    assert_erased(&customers(&name, &tables, &k2, &[]), &c1).await;
+    assert_erased(&customers(&name, &tables, &k2, &[]), "c1").await;
     let sweep = [["reapply-erasures"].as_slice(), &tables.flags()].concat();
     for deleted in ["1 key rows", "0 key rows"] {
         let (code, out, err) = outcome(&operator(&sweep));
@@ -462,6 +471,72 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     );
     assert_eq!(rotated["counts"]["failed"], 0);
     assert_eq!(rotated["complete"], true);
+
+    // 6. Replacing c0's key: begin, re-encrypt (a new run, after the cache age), finish. c0's
+    // record opens; a copy of it from before, put back, no longer does.
+    let c0_item = || {
+        client
+            .get_item()
+            .table_name(&name)
+            .key("customer_id", AttributeValue::S("c0".to_owned()))
+    };
+    let before = c0_item().send().await.unwrap().item.unwrap();
+    let replace = |extra: &[&str]| {
+        let args = [
+            [
+                "replace-owner-key",
+                "--owner",
+                "c0",
+                "--owner-key-cache-age",
+                "1",
+            ]
+            .as_slice(),
+            extra,
+        ]
+        .concat();
+        outcome(&operator(
+            &with(&args, &k2)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let (code, out, err) = replace(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("began replacing"), "{out}");
+    let (code, _, err) = replace(&["--finish"]);
+    assert_eq!(code, 2, "finished before the cache age: {err}");
+    assert!(err.contains("wait"), "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let moved = run(
+        with(
+            &[
+                "rotate",
+                "--mode",
+                "reencrypt",
+                "--name",
+                "replace-c0",
+                "--checkpoints",
+                dir,
+                "--json",
+            ],
+            &k2,
+        ),
+        0,
+    );
+    assert_eq!(moved["counts"]["changed"], 1, "{moved:#}");
+    let (code, out, err) = replace(&["--finish"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("finished replacing"), "{out}");
+    let reader = customers(&name, &tables, &k2, &[]);
+    let read = reader
+        .get(&Caller::user("c0").unwrap(), &c0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.card.expose_secret(), CARDS[0]);
+    put_raw(&client, &name, before).await;
+    assert_erased(&customers(&name, &tables, &k2, &[]), "c0").await;
     std::fs::remove_dir_all(checkpoints).unwrap();
 }
 

@@ -8,13 +8,14 @@ use crypt_model::lifecycle::{JobKind, KINDS};
 
 use crate::audit;
 use crate::connect::{Aws, KeyArgs, PlanArgs, error_text};
+use crate::erasure;
 use crate::jobs::{self, JobArgs};
 use crate::models::{Model, Registered};
 
 /// The `crypt-model` command line, with the models it was built with.
 ///
 /// The published binary knows no model: it runs `audit`, which needs none. The commands that
-/// open or seal records — `migrate`, `rotate`, `backfill-index`, `erase-owner`, and `audit
+/// open or seal records — `migrate`, `rotate`, `backfill-index`, `erase-owner`, `replace-owner-key`, and `audit
 /// --model` — need the model's Rust type, which holds each field's encoding, so a team builds
 /// its own `crypt-model` binary with its models registered (a few lines, beside the
 /// application, so the binary and the application never disagree on a model):
@@ -247,50 +248,28 @@ impl Cli {
                 yes,
                 key_args,
             } => {
+                erasure::erase_owner(
+                    self.find(&target)?,
+                    aws,
+                    &target.table,
+                    &owner,
+                    yes,
+                    &key_args,
+                )
+                .await
+            }
+            Command::ReplaceOwnerKey {
+                target,
+                owner,
+                finish,
+                key_args,
+            } => {
                 let model = self.find(&target)?;
-                if !yes {
-                    return Err(
-                        "erasing an owner cannot be undone: every copy of their records, backups \
-                         included, becomes unreadable. Add --yes to erase"
-                            .to_owned(),
-                    );
-                }
-                let owner = owner_id(&owner)?;
-                let keys = aws.erasure_keys(&key_args, &model.schema()).await?;
-                let erased = model
-                    .erase_owner(aws.store(), keys, &target.table, &owner)
+                erasure::replace_owner_key(model, aws, &target.table, &owner, finish, &key_args)
                     .await
-                    .map_err(|e| error_text(&e))?;
-                let key_table = key_args.owner_keys_table.as_deref().unwrap_or_default();
-                if erased {
-                    println!(
-                        "erased the owner's key from the key table {key_table}: their records \
-                         and every copy of them can no longer be opened (delete the records \
-                         too, to free the space)"
-                    );
-                    Ok(ExitCode::SUCCESS)
-                } else {
-                    // A mistyped id, or another key table: say so, with a status a pipeline sees.
-                    println!(
-                        "the key table {key_table} holds no key of this owner: nothing erased \
-                         (erased before, never wrote a record, or another id or key table)"
-                    );
-                    Ok(ExitCode::from(1))
-                }
             }
             Command::ReapplyErasures { key_args } => {
-                let Some(table) = key_args.owner_keys_table.as_deref() else {
-                    return Err("name the key table with --owner-keys-table (or \
-                                CRYPT_MODEL_OWNER_KEYS_TABLE)"
-                        .to_owned());
-                };
-                let keys = aws.owner_keys(&key_args, table).await?;
-                let deleted = keys.reapply_erasures().await.map_err(|e| error_text(&e))?;
-                println!(
-                    "{deleted} key rows of erased owners, put back since their erasure, deleted \
-                     again from the key table {table}"
-                );
-                Ok(ExitCode::SUCCESS)
+                erasure::reapply_erasures(aws, &key_args).await
             }
         }
     }
@@ -325,23 +304,6 @@ impl Cli {
     }
 }
 
-/// The owner's id: the argument, or with `-` a line of standard input (so that the id is not
-/// in the process list or the shell's history).
-fn owner_id(argument: &str) -> Result<String, String> {
-    if argument != "-" {
-        return Ok(argument.to_owned());
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the owner's id from standard input: {e}"))?;
-    let id = line.trim_end_matches(['\r', '\n']);
-    if id.is_empty() {
-        return Err("--owner -: standard input held no owner id".to_owned());
-    }
-    Ok(id.to_owned())
-}
-
 #[derive(Parser)]
 #[command(
     name = "crypt-model",
@@ -352,7 +314,7 @@ fn owner_id(argument: &str) -> Result<String, String> {
                   `audit` needs no model. The other commands, and `audit --model`, run in a \
                   binary built with your models (crypt_model_cli::Cli::new().model::<M>()).\n\n\
                   Exit status: 0 done; 1 an audit found something, a job could not process \
-                  some records, or erase-owner found no key; 2 an error; 130 (143) a job \
+                  some records, or erase-owner or replace-owner-key found nothing to do; 2 an error; 130 (143) a job \
                   stopped by Ctrl-C (SIGTERM): run it again with --resume."
 )]
 struct Arguments {
@@ -450,6 +412,22 @@ enum Command {
         /// Confirm: the erasure cannot be undone.
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        key_args: KeyArgs,
+    },
+    /// Replace an owner's key by a new one (an exposed key, or old copies of their records to
+    /// retire): begin, then after the owner-key cache age re-encrypt (`rotate --mode
+    /// reencrypt`, a new run), then `--finish`, which erases the old key.
+    ReplaceOwnerKey {
+        #[command(flatten)]
+        target: Target,
+        /// The owner's id, or `-` to read it from standard input.
+        #[arg(long)]
+        owner: String,
+        /// Finish the replacement: erase the old key (every record still under it, and every
+        /// copy of one, can no longer be opened).
+        #[arg(long)]
+        finish: bool,
         #[command(flatten)]
         key_args: KeyArgs,
     },

@@ -56,6 +56,12 @@ pub(crate) struct KeyArgs {
         value_delimiter = ','
     )]
     pub(crate) previous_erasure_keys: Vec<String>,
+    /// How long, in seconds, a process keeps an owner's key (default 300). For
+    /// `replace-owner-key --finish`: the longest of every process of the application, since
+    /// until it has passed since the replacement began another process may still seal under the
+    /// old key.
+    #[arg(long, env = "CRYPT_MODEL_OWNER_KEY_CACHE_AGE")]
+    pub(crate) owner_key_cache_age: Option<u64>,
 }
 
 /// The migration plans of `migrate` (docs/migration.md).
@@ -233,7 +239,13 @@ impl Aws {
         for previous in &args.previous_erasure_keys {
             tombstones = tombstones.with_previous_key(connect(previous).await?);
         }
-        OwnerKeys::new(self.store(), table, tombstones).map_err(|e| error_text(&e))
+        let keys = OwnerKeys::new(self.store(), table, tombstones).map_err(|e| error_text(&e))?;
+        Ok(match args.owner_key_cache_age {
+            Some(age) => keys.with_cache_limits(
+                crypt_model::CacheLimits::default().max_age(std::time::Duration::from_secs(age)),
+            ),
+            None => keys,
+        })
     }
 }
 

@@ -23,6 +23,7 @@ mod audit;
 mod cli;
 mod connect;
 pub mod detect;
+mod erasure;
 mod jobs;
 mod models;
 mod progress;

@@ -52,6 +52,16 @@ pub(crate) trait Model: Send + Sync {
         table: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Begins replacing `owner`'s key, or with `finish` finishes it.
+    fn replace_owner_key<'a>(
+        &'a self,
+        store: DynamoStore,
+        keys: Arc<Keys>,
+        table: &'a str,
+        owner: &'a str,
+        finish: bool,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
 }
 
 /// Model `M`, registered.
@@ -122,6 +132,23 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
         Box::pin(async move {
             let (table, caller) = open::<M>(store, keys, table)?;
             table.erase_owner(&caller, owner).await
+        })
+    }
+
+    fn replace_owner_key<'a>(
+        &'a self,
+        store: DynamoStore,
+        keys: Arc<Keys>,
+        table: &'a str,
+        owner: &'a str,
+        finish: bool,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let (table, caller) = open::<M>(store, keys, table)?;
+            match finish {
+                false => table.replace_owner_key(&caller, owner).await,
+                true => table.finish_owner_key_replacement(&caller, owner).await,
+            }
         })
     }
 }

@@ -404,3 +404,29 @@ pub(crate) fn index_bytes<V: Plaintext>(
     })?;
     normalized_bytes(encoded.as_slice(), normalize, name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BlindIndex, IndexScope, IndexSecret};
+    use crate::encoding::put_u32;
+
+    /// The index key names its scope: a field moved from table scope to owner scope under the same
+    /// index version gets unrelated values — not the table-scoped value of `lp(owner) || p`.
+    #[test]
+    fn an_index_keys_derivation_names_its_scope() {
+        let secret = IndexSecret::from_bytes(&[0x60; 32]).unwrap();
+        let spec = |scope| {
+            BlindIndex::new("ssn", "__cm_ix", "cm_ix")
+                .with_bits(64)
+                .with_scope(scope)
+        };
+        let plaintext = b"078-05-1120";
+        let mut prefixed = Vec::new();
+        put_u32(&mut prefixed, 5);
+        prefixed.extend_from_slice(b"alice");
+        prefixed.extend_from_slice(plaintext);
+        let owner = secret.index_value("patients", &spec(IndexScope::Owner), "alice", plaintext);
+        let table = secret.index_value("patients", &spec(IndexScope::Table), "", &prefixed);
+        assert_ne!(owner, table);
+    }
+}
