@@ -152,6 +152,12 @@ pub async fn a_replaced_owner_key_moves_their_records_and_old_copies_no_longer_o
         "{error:?}"
     );
 
+    // A re-encryption run before the cache age has passed moves nothing of hers and reports her
+    // two old notes as failures (another process may still seal under the old key after it).
+    let early = Job::reencrypt(&notes, &ops).run().await.unwrap();
+    assert_eq!((early.counts.changed, early.counts.failed), (0, 2));
+    assert!(early.failed.iter().all(|f| f.reason.contains("cache age")));
+
     // After the cache age, the re-encryption moves her two old notes, and nothing of bob's.
     tokio::time::sleep(AGE + Duration::from_millis(1100)).await;
     let report = Job::reencrypt(&notes, &ops).run().await.unwrap();

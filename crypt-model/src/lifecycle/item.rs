@@ -79,7 +79,8 @@ pub(super) struct Work<'a, T, S> {
     pub(super) reopen: bool,
     /// The handles of owners' newest keys a re-encryption has read, by owner (`None`: the key
     /// table holds no live key of theirs).
-    pub(super) handles: Mutex<LruCache<String, Option<[u8; HANDLE_LEN]>>>,
+    /// (With whether the replacement began at least the cache age ago.)
+    pub(super) handles: Mutex<LruCache<String, Option<([u8; HANDLE_LEN], bool)>>>,
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
@@ -121,10 +122,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         }
         let key_id = key_id(&stored);
         match self.step(&stored) {
-            Step::Done(_) if self.under_an_old_owner_key(&stored).await? => {
-                self.reseal(stored, false).await
-            }
-            Step::Done(outcome) => Ok(Attempt::Done(outcome)),
+            Step::Done(outcome) => match self.under_an_old_owner_key(&stored).await? {
+                None => Ok(Attempt::Done(outcome)),
+                Some(true) => self.reseal(stored, false).await,
+                // Moved now, it could be followed by a record another process seals under the
+                // old key it still caches, which the finish would erase: reported instead.
+                Some(false) => Ok(Attempt::Done(Outcome::Failed(
+                    "under its owner's old key, whose replacement began less than the owner-key \
+                     cache age ago: run the re-encryption again (a new run) once it has passed"
+                        .to_owned(),
+                ))),
+            },
             Step::Inventory => match self.open(stored).await {
                 Ok(_) => Ok(Attempt::Done(Outcome::Unchanged(key_id))),
                 Err(error) => record_failure(error),
@@ -137,17 +145,18 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     }
 
     /// Whether `stored`, a record a re-encryption would leave as it is, is under a key of its
-    /// owner's that is not their newest (their key is being replaced): it is moved onto the
-    /// newest. One read of the key table per owner and run.
-    async fn under_an_old_owner_key(&self, stored: &StoredRecord) -> Result<bool> {
+    /// owner's that is not their newest (their key is being replaced): `Some(true)` when it is to
+    /// be moved onto the newest, `Some(false)` when the replacement began less than the cache
+    /// age ago (too soon), `None` when it stays. One read of the key table per owner and run.
+    async fn under_an_old_owner_key(&self, stored: &StoredRecord) -> Result<Option<bool>> {
         let (Some(header), Some(owner)) = (stored.header(), stored.owner()) else {
-            return Ok(false);
+            return Ok(None);
         };
         let owner_keys = self.records.keys().owner_keys();
         let (JobKind::Reencrypt, true, Some(owner_keys)) =
             (self.kind, header.is_owner_key(), owner_keys)
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let known = lock(&self.handles).get(owner).copied();
         let newest = match known {
@@ -158,7 +167,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 newest
             }
         };
-        Ok(newest.is_some_and(|newest| newest.as_slice() != header.wrapped()))
+        Ok(newest
+            .filter(|(newest, _)| newest.as_slice() != header.wrapped())
+            .map(|(_, settled)| settled))
     }
 
     /// The gate's permit to read `stored` for the job (a grant use, logged).

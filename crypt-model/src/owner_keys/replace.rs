@@ -137,6 +137,7 @@ impl OwnerKeys {
         };
         let age = self.cache.limits().age();
         let elapsed = now().saturating_sub(since);
+        let waited = self.waited_since(since);
         let unsupported = |reason: String| {
             Error::Config(ConfigError::Unsupported {
                 table: table.to_owned(),
@@ -144,7 +145,7 @@ impl OwnerKeys {
                 reason,
             })
         };
-        if u128::from(elapsed) * 1000 < age.as_millis() {
+        if !waited {
             return Err(unsupported(format!(
                 "the replacement began {elapsed} s ago, and until the cache age ({} s) has \
                  passed another process may still seal records under the old key: wait, \
@@ -213,6 +214,12 @@ impl OwnerKeys {
             .await
     }
 
+    /// Whether this process's cache age has passed since `since` (seconds since the epoch): a
+    /// key cached before then, anywhere the age is the same, has expired.
+    fn waited_since(&self, since: u64) -> bool {
+        u128::from(now().saturating_sub(since)) * 1000 >= self.cache.limits().age().as_millis()
+    }
+
     /// Moves the start of the owner's replacement to now (the wait before the finish counts
     /// from the row's new key).
     async fn restamp(&self, table: &str, owner: &str) -> Result<()> {
@@ -230,12 +237,13 @@ impl OwnerKeys {
     }
 
     /// The handle of the newest live key of `owner` in `table`, as the key table holds it now
-    /// (not cached); `None` when it holds no live key of theirs.
+    /// (not cached), and whether their key's replacement, if one is under way, began at least
+    /// this process's cache age ago; `None` when it holds no live key of theirs.
     pub(crate) async fn current_handle(
         &self,
         table: &str,
         owner: &str,
-    ) -> Result<Option<[u8; HANDLE_LEN]>> {
+    ) -> Result<Option<([u8; HANDLE_LEN], bool)>> {
         let key = Key::new(AttributeValue::S(row_key(table, owner)));
         let Some(stored) = self.store.get(&self.table, &key).await? else {
             return Ok(None);
@@ -246,7 +254,10 @@ impl OwnerKeys {
         let state = self.state(table, owner).await?;
         let newest = generation(&handle) == state.newest();
         let live = row_standing(&stored, &handle, state)? == Standing::Live;
-        Ok((live && newest).then_some(handle))
+        let settled = state
+            .replacing_since
+            .is_none_or(|since| self.waited_since(since));
+        Ok((live && newest).then_some((handle, settled)))
     }
 
     /// The old key of an owner whose key is being replaced, for a record not yet re-encrypted;
