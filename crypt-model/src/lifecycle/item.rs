@@ -61,6 +61,10 @@ enum Step {
     Admit,
 }
 
+/// The handle of an owner's newest key, and whether its replacement (if one is under way)
+/// began at least the cache age ago.
+pub(super) type Newest = ([u8; HANDLE_LEN], bool);
+
 /// The parts of a job one record's work needs.
 pub(super) struct Work<'a, T, S> {
     pub(super) kind: JobKind,
@@ -79,8 +83,7 @@ pub(super) struct Work<'a, T, S> {
     pub(super) reopen: bool,
     /// The handles of owners' newest keys a re-encryption has read, by owner (`None`: the key
     /// table holds no live key of theirs).
-    /// (With whether the replacement began at least the cache age ago.)
-    pub(super) handles: Mutex<LruCache<String, Option<([u8; HANDLE_LEN], bool)>>>,
+    pub(super) handles: Mutex<LruCache<String, Option<Newest>>>,
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
