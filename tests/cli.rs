@@ -505,9 +505,13 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("began replacing"), "{out}");
     let (code, _, err) = replace(&["--finish"]);
+    assert_eq!(code, 2, "finished without --yes: {err}");
+    assert!(err.contains("--yes"), "{err}");
+    let (code, _, err) = replace(&["--finish", "--yes"]);
     assert_eq!(code, 2, "finished before the cache age: {err}");
     assert!(err.contains("wait"), "{err}");
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    // The age, the margin of 2 s, and a second for the tombstone's whole seconds.
+    std::thread::sleep(std::time::Duration::from_millis(3100));
     let moved = run(
         with(
             &[
@@ -516,6 +520,8 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
                 "reencrypt",
                 "--name",
                 "replace-c0",
+                "--owner-key-cache-age",
+                "1",
                 "--checkpoints",
                 dir,
                 "--json",
@@ -525,9 +531,13 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
         0,
     );
     assert_eq!(moved["counts"]["changed"], 1, "{moved:#}");
-    let (code, out, err) = replace(&["--finish"]);
+    let (code, out, err) = replace(&["--finish", "--yes"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("finished replacing"), "{out}");
+    assert!(
+        !out.contains("c0") && !err.contains("c0"),
+        "the owner's id is echoed"
+    );
     let reader = customers(&name, &tables, &k2, &[]);
     let read = reader
         .get(&Caller::user("c0").unwrap(), &c0)

@@ -262,9 +262,21 @@ impl Cli {
                 target,
                 owner,
                 finish,
+                yes,
                 key_args,
             } => {
                 let model = self.find(&target)?;
+                let finish = match (finish, yes) {
+                    (false, _) => false,
+                    (true, true) => true,
+                    (true, false) => {
+                        return Err("finishing erases the owner's old key: every record still \
+                                    under it, and every copy of one, becomes unreadable. Check \
+                                    that a re-encryption run started after the wait reported \
+                                    `failed: 0`, then add --yes"
+                            .to_owned());
+                    }
+                };
                 erasure::replace_owner_key(model, aws, &target.table, &owner, finish, &key_args)
                     .await
             }
@@ -428,6 +440,9 @@ enum Command {
         /// copy of one, can no longer be opened).
         #[arg(long)]
         finish: bool,
+        /// Confirm the finish: it cannot be undone.
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
         key_args: KeyArgs,
     },

@@ -57,8 +57,9 @@ pub(crate) struct KeyArgs {
     )]
     pub(crate) previous_erasure_keys: Vec<String>,
     /// How long, in seconds, a process keeps an owner's key (default 300). For
-    /// `replace-owner-key --finish`: the longest of every process of the application, since
-    /// until it has passed since the replacement began another process may still seal under the
+    /// `replace-owner-key --finish` and the re-encryption before it: the longest of every process
+    /// of the application (the same value for both: set CRYPT_MODEL_OWNER_KEY_CACHE_AGE), since
+    /// until it has passed since the new key was stored another process may still seal under the
     /// old key.
     #[arg(long, env = "CRYPT_MODEL_OWNER_KEY_CACHE_AGE")]
     pub(crate) owner_key_cache_age: Option<u64>,

@@ -70,8 +70,8 @@ pub(crate) async fn replace_owner_key(
         (false, true) => println!(
             "began replacing the owner's key in the key table {key_table}: new records are \
              sealed under the new key. Once the owner-key cache age of every process has \
-             passed, re-encrypt the table (rotate --mode reencrypt, a new --name), then run \
-             this again with --finish"
+             passed, re-encrypt the table (rotate --mode reencrypt, a new --name, the same \
+             --owner-key-cache-age), then run this again with --finish --yes"
         ),
         (true, true) => println!(
             "finished replacing the owner's key in the key table {key_table}: the old key is \
@@ -80,7 +80,10 @@ pub(crate) async fn replace_owner_key(
         (false, false) => {
             println!("the key table {key_table} holds no key of this owner: nothing to replace")
         }
-        (true, false) => println!("no replacement of this owner's key is under way"),
+        (true, false) => println!(
+            "no replacement of this owner's key is under way (finished before, or never begun): \
+             nothing erased"
+        ),
     }
     Ok(if done {
         ExitCode::SUCCESS

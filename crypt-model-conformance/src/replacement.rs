@@ -159,7 +159,8 @@ pub async fn a_replaced_owner_key_moves_their_records_and_old_copies_no_longer_o
     assert!(early.failed.iter().all(|f| f.reason.contains("cache age")));
 
     // After the cache age, the re-encryption moves her two old notes, and nothing of bob's.
-    tokio::time::sleep(AGE + Duration::from_millis(1100)).await;
+    // The age, the margin of 2 s, and a second for the tombstone's whole seconds.
+    tokio::time::sleep(AGE + Duration::from_millis(2100)).await;
     let report = Job::reencrypt(&notes, &ops).run().await.unwrap();
     assert_eq!((report.counts.changed, report.counts.failed), (2, 0));
     let again = Job::reencrypt(&notes, &ops).run().await.unwrap();
@@ -244,6 +245,22 @@ pub async fn a_replaced_owner_key_moves_their_records_and_old_copies_no_longer_o
             .await
             .unwrap();
     }
+
+    // A row gone during a replacement (deleted by a writer, or by an erasure that raced the
+    // replacement's first step): the owner's next write makes a key of the new generation, and
+    // every process accepts it.
+    put_note(&notes, "carol", 0).await;
+    assert!(notes.replace_owner_key(&privacy, "carol").await.unwrap());
+    store
+        .delete(&key_table, &row_of("carol"), &Condition::Always)
+        .await
+        .unwrap();
+    let fresh = Table::<Note, _>::named(store.clone(), keys_of(&store, &tables), &name).unwrap();
+    put_note(&fresh, "carol", 1).await;
+    assert_eq!(
+        read(&store, &tables, &name, "carol", 1).await.unwrap(),
+        "carol's note 1"
+    );
 
     // An erasure during a replacement erases both keys, and a key row put back from during it
     // stays erased.

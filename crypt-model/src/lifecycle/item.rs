@@ -61,9 +61,8 @@ enum Step {
     Admit,
 }
 
-/// The handle of an owner's newest key, and whether its replacement (if one is under way)
-/// began at least the cache age ago.
-pub(super) type Newest = ([u8; HANDLE_LEN], bool);
+/// The handle of an owner's newest key, and when its replacement began (if one is under way).
+pub(super) type Newest = ([u8; HANDLE_LEN], Option<u64>);
 
 /// The parts of a job one record's work needs.
 pub(super) struct Work<'a, T, S> {
@@ -84,6 +83,8 @@ pub(super) struct Work<'a, T, S> {
     /// The handles of owners' newest keys a re-encryption has read, by owner (`None`: the key
     /// table holds no live key of theirs).
     pub(super) handles: Mutex<LruCache<String, Option<Newest>>>,
+    /// When the run started, in seconds since the Unix epoch.
+    pub(super) started: u64,
 }
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
@@ -131,8 +132,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 // Moved now, it could be followed by a record another process seals under the
                 // old key it still caches, which the finish would erase: reported instead.
                 Some(false) => Ok(Attempt::Done(Outcome::Failed(
-                    "under its owner's old key, whose replacement began less than the owner-key \
-                     cache age ago: run the re-encryption again (a new run) once it has passed"
+                    "under its owner's old key, and this run started before the key's \
+                     replacement had waited out the owner-key cache age: run the re-encryption \
+                     again (a new run) once it has"
                         .to_owned(),
                 ))),
             },
@@ -149,8 +151,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
 
     /// Whether `stored`, a record a re-encryption would leave as it is, is under a key of its
     /// owner's that is not their newest (their key is being replaced): `Some(true)` when it is to
-    /// be moved onto the newest, `Some(false)` when the replacement began less than the cache
-    /// age ago (too soon), `None` when it stays. One read of the key table per owner and run.
+    /// be moved onto the newest, `Some(false)` when the run started before the replacement's
+    /// wait had passed (too soon), `None` when it stays. One read of the key table per owner and run.
     async fn under_an_old_owner_key(&self, stored: &StoredRecord) -> Result<Option<bool>> {
         let (Some(header), Some(owner)) = (stored.header(), stored.owner()) else {
             return Ok(None);
@@ -170,9 +172,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 newest
             }
         };
+        // The wait counts to the run's start: a record another process sealed under the old key
+        // behind a run that started too soon would be missed.
         Ok(newest
             .filter(|(newest, _)| newest.as_slice() != header.wrapped())
-            .map(|(_, settled)| settled))
+            .map(|(_, since)| since.is_none_or(|since| owner_keys.waited(since, self.started))))
     }
 
     /// The gate's permit to read `stored` for the job (a grant use, logged).

@@ -132,6 +132,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             },
             reopen: self.reopen,
             handles: Mutex::new(LruCache::new(REWRAPS_KEPT)),
+            started: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs()),
         };
         let pacer = Pacer::new(self.rate);
         let name = self.name();

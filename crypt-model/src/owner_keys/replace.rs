@@ -16,6 +16,13 @@ use crate::error::{ConfigError, Error, Result, StorageError};
 use crate::keyring::{DataKey, WrappedDataKey};
 use crate::store::{Condition, Store, rewrite};
 
+/// The start of a replacement whose new key is not stored yet: no wait has begun.
+const PENDING: u64 = u64::MAX;
+
+/// What the wait before the finish adds to the cache age: the tombstone's time is in whole
+/// seconds, a cached key's age counts from after its unwrap, and clocks differ between hosts.
+const MARGIN_SECONDS: u64 = 2;
+
 /// Seconds since the Unix epoch.
 fn now() -> u64 {
     SystemTime::now()
@@ -56,13 +63,13 @@ impl OwnerKeys {
         if self.store.get(&self.table, &key).await?.is_none() {
             return Ok(false);
         }
-        let since = now();
+        // "Pending" until the row holds the new key: no wait counts before then.
         let state = self
             .tombstones
             .transition(table, owner, |state| {
                 state.replacing_since.is_none().then_some(State {
                     through: state.through,
-                    replacing_since: Some(since),
+                    replacing_since: Some(PENDING),
                 })
             })
             .await?;
@@ -137,7 +144,7 @@ impl OwnerKeys {
         };
         let age = self.cache.limits().age();
         let elapsed = now().saturating_sub(since);
-        let waited = self.waited_since(since);
+        let waited = self.waited(since, now());
         let unsupported = |reason: String| {
             Error::Config(ConfigError::Unsupported {
                 table: table.to_owned(),
@@ -147,9 +154,9 @@ impl OwnerKeys {
         };
         if !waited {
             return Err(unsupported(format!(
-                "the replacement began {elapsed} s ago, and until the cache age ({} s) has \
-                 passed another process may still seal records under the old key: wait, \
-                 re-encrypt the table (lifecycle::Job::reencrypt), then finish",
+                "the owner's new key was stored {elapsed} s ago, and until the cache age ({} s, \
+                 plus {MARGIN_SECONDS} s) has passed another process may still seal records \
+                 under the old key: wait, re-encrypt the table with a new run, then finish",
                 age.as_secs()
             )));
         }
@@ -168,13 +175,20 @@ impl OwnerKeys {
         let state = self
             .tombstones
             .transition(table, owner, |state| {
-                state.replacing_since?;
+                // Only the replacement whose wait this finish measured.
+                (state.replacing_since == Some(since)).then_some(())?;
                 Some(State {
                     through: state.through.checked_add(1)?,
                     replacing_since: None,
                 })
             })
             .await?;
+        if state.replacing_since.is_some() {
+            return Err(unsupported(
+                "the replacement's first step ran again meanwhile: wait again, then finish"
+                    .to_owned(),
+            ));
+        }
         // The row stops keeping the old key, if it is unchanged (readers refuse it anyway, and
         // the erasure sweep removes it).
         if parse_previous(&stored)?.is_some() {
@@ -214,10 +228,12 @@ impl OwnerKeys {
             .await
     }
 
-    /// Whether this process's cache age has passed since `since` (seconds since the epoch): a
-    /// key cached before then, anywhere the age is the same, has expired.
-    fn waited_since(&self, since: u64) -> bool {
-        u128::from(now().saturating_sub(since)) * 1000 >= self.cache.limits().age().as_millis()
+    /// Whether this process's cache age (and a margin) had passed at `at` since `since`
+    /// (seconds since the epoch): a key cached before `since`, anywhere the age is the same, had
+    /// expired by then. Never for a replacement still pending.
+    pub(crate) fn waited(&self, since: u64, at: u64) -> bool {
+        let elapsed = u128::from(at.saturating_sub(since).saturating_sub(MARGIN_SECONDS));
+        since != PENDING && elapsed * 1000 >= self.cache.limits().age().as_millis()
     }
 
     /// Moves the start of the owner's replacement to now (the wait before the finish counts
@@ -237,13 +253,13 @@ impl OwnerKeys {
     }
 
     /// The handle of the newest live key of `owner` in `table`, as the key table holds it now
-    /// (not cached), and whether their key's replacement, if one is under way, began at least
-    /// this process's cache age ago; `None` when it holds no live key of theirs.
+    /// (not cached), and when their key's replacement began, if one is under way (see
+    /// [`waited`](Self::waited)); `None` when it holds no live key of theirs.
     pub(crate) async fn current_handle(
         &self,
         table: &str,
         owner: &str,
-    ) -> Result<Option<([u8; HANDLE_LEN], bool)>> {
+    ) -> Result<Option<([u8; HANDLE_LEN], Option<u64>)>> {
         let key = Key::new(AttributeValue::S(row_key(table, owner)));
         let Some(stored) = self.store.get(&self.table, &key).await? else {
             return Ok(None);
@@ -253,11 +269,9 @@ impl OwnerKeys {
         };
         let state = self.state(table, owner).await?;
         let newest = generation(&handle) == state.newest();
-        let live = row_standing(&stored, &handle, state)? == Standing::Live;
-        let settled = state
-            .replacing_since
-            .is_none_or(|since| self.waited_since(since));
-        Ok((live && newest).then_some((handle, settled)))
+        // A malformed old key is the reader's integrity failure, not the job's end.
+        let live = matches!(row_standing(&stored, &handle, state), Ok(Standing::Live));
+        Ok((live && newest).then_some((handle, state.replacing_since)))
     }
 
     /// The old key of an owner whose key is being replaced, for a record not yet re-encrypted;

@@ -99,8 +99,9 @@ pub(super) fn standing(handle: &[u8], state: State) -> Standing {
 /// The standing of the current key of the row `stored`, whose handle is `handle`: as
 /// [`standing`], narrowed to the one key that may seal. While a replacement is under way, a row
 /// that keeps an old key (not erased) must hold the new one, of the newest generation, and a row
-/// that keeps none still holds the old one (the replacement's first step is not done); otherwise
-/// the row's current key is the one live generation. Anything else — a writer swapped the two
+/// that keeps none holds either (the old one: the replacement's first step is not done; the new
+/// one: the row was made during the replacement); otherwise the row's current key is the one
+/// live generation. Anything else — a writer swapped the two
 /// keys, say — is tampering, not a key to seal under.
 pub(super) fn row_standing(stored: &Item, handle: &[u8], state: State) -> Result<Standing> {
     let keeps_old = match parse_previous(stored)? {
@@ -109,11 +110,17 @@ pub(super) fn row_standing(stored: &Item, handle: &[u8], state: State) -> Result
     };
     Ok(match standing(handle, state) {
         Standing::Live => {
-            let expected = match (state.replacing_since, keeps_old) {
-                (Some(_), true) => state.newest(),
-                _ => state.through.checked_add(1),
+            let generation = generation(handle);
+            let live = match (state.replacing_since, keeps_old) {
+                (Some(_), true) => generation == state.newest(),
+                // The first step not done (the old key), or a key made after the row went
+                // during the replacement (the new generation, with no old key to keep).
+                (Some(_), false) => {
+                    generation == state.through.checked_add(1) || generation == state.newest()
+                }
+                (None, _) => generation == state.through.checked_add(1),
             };
-            if generation(handle) == expected {
+            if live {
                 Standing::Live
             } else {
                 Standing::Tampered
