@@ -161,13 +161,14 @@ fn item_vectors_through_the_engine() {
         let parsed = Header::parse(&header).unwrap();
         assert_eq!(parsed.key_id(), text(&v, "key id"));
         assert_eq!(parsed.wrapped(), hex(&v, "wrapped data key"));
-        let opened = v3::open(
+        let (opened, _) = v3::open_trying(
             &schema,
             &data_key,
             parsed.v3(),
             &header,
             |name| item.get(name),
             sealed,
+            Vec::new,
         )
         .unwrap();
         let decoded = decode_fields(opened_plaintext(&opened)).unwrap();

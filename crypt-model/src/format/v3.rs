@@ -298,9 +298,7 @@ pub(super) fn open_trying<'a, 'n>(
     others: impl FnOnce() -> Vec<Vec<&'n str>>,
 ) -> Result<(Zeroizing<Vec<u8>>, usize)> {
     let keys = ItemKeys::derive(data_key, &header.salt(header_bytes), schema.table());
-    if !bool::from(keys.commitment.ct_eq(&header.commitment(header_bytes))) {
-        return Err(Error::integrity(HEADER_ATTRIBUTE));
-    }
+    check_commitment(&keys, header, header_bytes)?;
     let aad = associated_data(schema, header_bytes, &get)?;
     let mut message = match open_in_place(&keys.key, &aad, message) {
         Ok(opened) => return Ok((opened, 0)),
@@ -317,22 +315,9 @@ pub(super) fn open_trying<'a, 'n>(
     Err(Error::integrity(SEALED_ATTRIBUTE))
 }
 
-/// Checks the key commitment of an item, then opens its message in place. Nothing is decrypted
-/// unless the commitment matches, and nothing is returned unless the whole item is authentic.
-#[cfg(test)]
-pub(super) fn open<'a>(
-    schema: &Schema,
-    data_key: &DataKey,
-    header: &Fields,
-    header_bytes: &[u8],
-    get: impl Fn(&str) -> Option<&'a AttributeValue>,
-    message: Vec<u8>,
-) -> Result<Zeroizing<Vec<u8>>> {
-    let keys = ItemKeys::derive(data_key, &header.salt(header_bytes), schema.table());
-    open_with(schema, &keys, header, header_bytes, get, message)
-}
-
-/// [`open`] with the item's keys derived.
+/// Checks the key commitment of an item under its derived keys, then opens its message in
+/// place. Nothing is decrypted unless the commitment matches, and nothing is returned unless the
+/// whole item is authentic.
 fn open_with<'a>(
     schema: &Schema,
     keys: &ItemKeys,
@@ -341,17 +326,25 @@ fn open_with<'a>(
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
     message: Vec<u8>,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    if !bool::from(keys.commitment.ct_eq(&header.commitment(header_bytes))) {
-        return Err(Error::integrity(HEADER_ATTRIBUTE));
-    }
+    check_commitment(keys, header, header_bytes)?;
     let aad = associated_data(schema, header_bytes, get)?;
     open_in_place(&keys.key, &aad, message).map_err(|_| Error::integrity(SEALED_ATTRIBUTE))
+}
+
+/// That the header's key commitment is the one of `keys`, compared in constant time: otherwise the
+/// data key is not the item's, and nothing is decrypted.
+fn check_commitment(keys: &ItemKeys, header: &Fields, header_bytes: &[u8]) -> Result<()> {
+    if bool::from(keys.commitment.ct_eq(&header.commitment(header_bytes))) {
+        Ok(())
+    } else {
+        Err(Error::integrity(HEADER_ATTRIBUTE))
+    }
 }
 
 /// Seals an item's message again under a header that carries `wrapped` — its data key, wrapped
 /// under another key-encryption key — with the same salt (so the same keys and commitment) and a
 /// new nonce. The header is associated data of the message, so the message is opened (its
-/// commitment and authentication checked as [`open`] does) and sealed again; its plaintext never
+/// commitment and authentication checked as [`open_trying`] does) and sealed again; its plaintext never
 /// leaves the buffer it is opened in. Returns the new header and message.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn rewrap<'a>(

@@ -152,7 +152,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     /// Whether `stored`, a record a re-encryption would leave as it is, is under a key of its
     /// owner's that is not their newest (their key is being replaced): `Some(true)` when it is to
     /// be moved onto the newest, `Some(false)` when the run started before the replacement's
-    /// wait had passed (too soon), `None` when it stays. One read of the key table per owner and run.
+    /// wait had passed (too soon), `None` when it stays. One read of the key row and one of
+    /// the tombstone per owner and run.
     async fn under_an_old_owner_key(&self, stored: &StoredRecord) -> Result<Option<bool>> {
         let (Some(header), Some(owner)) = (stored.header(), stored.owner()) else {
             return Ok(None);
