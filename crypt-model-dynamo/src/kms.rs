@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_kms::Client;
+use aws_sdk_kms::config::http::HttpResponse;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
@@ -164,12 +165,11 @@ fn context_map(context: &EncryptionContext) -> HashMap<String, String> {
 }
 
 /// Maps a KMS error for `key_id`.
-pub(crate) fn map<E, R>(key_id: &str, error: SdkError<E, R>) -> Error
+pub(crate) fn map<E>(key_id: &str, error: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let provider = |kind, message: &str, error: SdkError<E, R>| {
+    let provider = |kind, message: &str, error: SdkError<E, HttpResponse>| {
         Error::Key(KeyError::Provider {
             kind,
             key_id: Some(key_id.to_owned()),
@@ -220,6 +220,23 @@ where
                 error,
             )
         }
+        // An answer without an error code the SDK could read (a proxy's, or an emulator's
+        // that speaks another protocol): its HTTP status is all there is to go on.
+        "" => match error
+            .raw_response()
+            .map(|response| response.status().as_u16())
+        {
+            Some(403) => provider(
+                KeyProviderError::AccessDenied,
+                "the credentials may not use this key (HTTP 403)",
+                error,
+            ),
+            Some(status) => {
+                let message = format!("AWS KMS answered HTTP {status} without an error code");
+                provider(KeyProviderError::Other, &message, error)
+            }
+            None => provider(KeyProviderError::Other, "AWS KMS failed", error),
+        },
         code => {
             let message = format!("AWS KMS answered {code}");
             provider(KeyProviderError::Other, &message, error)
@@ -342,7 +359,6 @@ impl Keyring for KmsKeyring {
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_kms::config::http::HttpResponse;
     use aws_sdk_kms::error::ErrorMetadata;
     use aws_sdk_kms::operation::decrypt::DecryptError;
     use aws_smithy_runtime_api::http::StatusCode;
@@ -352,12 +368,35 @@ mod tests {
 
     /// An error as KMS returns it, with `code` (moto cannot produce most of these).
     fn service_error(code: &str) -> SdkError<DecryptError, HttpResponse> {
-        let meta = ErrorMetadata::builder()
-            .code(code)
-            .message("said by the service")
-            .build();
-        let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
-        SdkError::service_error(DecryptError::generic(meta), response)
+        answer(Some(code), 400)
+    }
+
+    /// An answer with HTTP `status`, and an error code the SDK could read, or none.
+    fn answer(code: Option<&str>, status: u16) -> SdkError<DecryptError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder().message("said by the service");
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let response = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        SdkError::service_error(DecryptError::generic(meta.build()), response)
+    }
+
+    /// An answer whose body the SDK could not read (moto's IAM denial is XML, for one) is
+    /// classified by its status alone.
+    #[test]
+    fn an_answer_without_an_error_code_is_classified_by_its_status() {
+        for (status, expected) in [
+            (403, KeyProviderError::AccessDenied),
+            (500, KeyProviderError::Other),
+        ] {
+            match map("k1", answer(None, status)) {
+                Error::Key(KeyError::Provider { kind, message, .. }) => {
+                    assert_eq!(kind, expected, "{status}");
+                    assert!(message.contains(&status.to_string()), "{message}");
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+        }
     }
 
     #[test]
