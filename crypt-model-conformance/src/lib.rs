@@ -104,6 +104,7 @@ use crypt_model::{
 
 mod access;
 mod batches;
+mod delegation;
 mod erasure;
 mod evolution;
 mod fixtures;
@@ -129,6 +130,7 @@ pub use fixtures::{CARD, Profile, SSN, profile};
 pub mod cases {
     pub use crate::access::*;
     pub use crate::batches::*;
+    pub use crate::delegation::*;
     pub use crate::erasure::*;
     pub use crate::evolution::*;
     pub use crate::indexes::*;
@@ -194,6 +196,10 @@ macro_rules! __with_cases {
             an_index_partition_reveals_nothing_to_a_non_owner,
             another_owners_malformed_item_reads_as_missing,
             grants_have_scopes_and_a_service_is_never_an_owner, identities_are_checked,
+            a_delegate_reads_exactly_the_records_that_name_them_on_every_path,
+            a_delegate_updates_only_as_its_delegation_allows_and_never_changes_it,
+            a_service_on_a_persons_behalf_is_that_person_and_never_the_service,
+            a_delegation_edited_in_storage_fails_integrity_and_opens_for_no_one,
             versioned_writes_read_a_foreign_record_as_a_missing_one,
             every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
             a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,

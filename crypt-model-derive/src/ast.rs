@@ -45,6 +45,8 @@ pub(crate) struct Field<'a> {
     pub(crate) unauthenticated: Option<Path>,
     /// `#[sensitive(index = "exact", …)]`.
     pub(crate) index: Option<attr::IndexOptions>,
+    /// `#[delegate]` (and whether it is `write`).
+    pub(crate) delegate: Option<(Path, bool)>,
 }
 
 impl<'a> Container<'a> {
@@ -103,6 +105,7 @@ impl<'a> Container<'a> {
                     version: markers.version,
                     unauthenticated: markers.unauthenticated,
                     index: markers.index,
+                    delegate: markers.delegate,
                 })
             })
             .collect();

@@ -1,5 +1,5 @@
-//! Parsing `#[crypt_model(…)]`, `#[partition_key]`, `#[sort_key]`, `#[owner]` and
-//! `#[sensitive]`, strictly: unknown options and repeated markers are errors.
+//! Parsing `#[crypt_model(…)]`, `#[partition_key]`, `#[sort_key]`, `#[owner]`, `#[sensitive]`
+//! and `#[delegate]`, strictly: unknown options and repeated markers are errors.
 
 use syn::spanned::Spanned;
 use syn::{Attribute, DeriveInput, LitStr, Path};
@@ -70,9 +70,17 @@ pub(crate) struct FieldMarkers {
     pub(crate) version: Option<Path>,
     pub(crate) unauthenticated: Option<Path>,
     pub(crate) index: Option<IndexOptions>,
+    /// `#[delegate]` or `#[delegate(read)]` (`false`), `#[delegate(write)]` (`true`).
+    pub(crate) delegate: Option<(Path, bool)>,
 }
 
-const MARKERS: [&str; 4] = ["partition_key", "sort_key", "owner", "sensitive"];
+const MARKERS: [&str; 5] = [
+    "partition_key",
+    "sort_key",
+    "owner",
+    "sensitive",
+    "delegate",
+];
 
 /// Parses the struct's `#[crypt_model(table = "…", crate = "…")]`, and refuses field markers
 /// placed on the struct.
@@ -216,6 +224,13 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
         } else if path.is_ident("crypt_model") {
             field_options(cx, attr, &mut markers);
             continue;
+        } else if path.is_ident("delegate") {
+            if markers.delegate.is_some() {
+                cx.error_spanned_by(attr, "duplicate `#[delegate]` attribute");
+            } else if let Some(write) = delegate_scope(cx, attr) {
+                markers.delegate = Some((path.clone(), write));
+            }
+            continue;
         } else {
             continue;
         };
@@ -237,6 +252,40 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
         }
     }
     markers
+}
+
+/// `#[delegate]`, `#[delegate(read)]` (`false`) or `#[delegate(write)]` (`true`); `None` when
+/// it cannot be read (the error is recorded).
+fn delegate_scope(cx: &mut Ctxt, attr: &Attribute) -> Option<bool> {
+    if matches!(attr.meta, syn::Meta::Path(_)) {
+        return Some(false);
+    }
+    let mut write = None;
+    let result = attr.parse_nested_meta(|meta| {
+        let scope = if meta.path.is_ident("read") {
+            false
+        } else if meta.path.is_ident("write") {
+            true
+        } else {
+            return Err(meta.error(format!(
+                "unknown delegation scope `{}`: `#[delegate]` or `#[delegate(read)]` lets the \
+                 principals the field names read the record, `#[delegate(write)]` read and \
+                 update it",
+                path_name(&meta.path)
+            )));
+        };
+        if write.replace(scope).is_some() {
+            return Err(meta.error("give one scope: `#[delegate(read)]` or `#[delegate(write)]`"));
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) => Some(write.unwrap_or(false)),
+        Err(error) => {
+            cx.syn_error(error);
+            None
+        }
+    }
 }
 
 /// `#[sensitive]`, or `#[sensitive(index = "exact", normalize = "…", bits = N, scope = "…")]`.

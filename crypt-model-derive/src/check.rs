@@ -18,6 +18,7 @@ pub(crate) fn check(cx: &mut Ctxt, cont: &Container<'_>) {
     partition_and_sort_key_differ(cx, cont);
     version_is_a_plain_field_of_its_own(cx, cont);
     only_plain_fields_are_unauthenticated(cx, cont);
+    delegations_are_plain_and_authenticated(cx, cont);
     indexed_names_can_name_an_index(cx, cont);
     attribute_names_are_valid(cx, cont);
     attribute_names_are_unique(cx, cont);
@@ -327,6 +328,37 @@ fn only_plain_fields_are_unauthenticated(cx: &mut Ctxt, cont: &Container<'_>) {
                  bind the record, and a sensitive field is authenticated by its encryption",
             );
         }
+    }
+}
+
+/// A delegation attribute is read by the gate before anything is decrypted, and must be covered
+/// by the item's integrity check: a plain, authenticated field, and not one that binds the record
+/// (the owner already has every right; a key cannot change, so a delegation in it could not be
+/// revoked).
+fn delegations_are_plain_and_authenticated(cx: &mut Ctxt, cont: &Container<'_>) {
+    for field in &cont.fields {
+        let Some((marker, _)) = &field.delegate else {
+            continue;
+        };
+        let reason = if field.sensitive.is_some() {
+            "a `#[delegate]` field cannot be `#[sensitive]`: the gate reads who the record \
+             delegates to before any key is unwrapped, so the field is stored in plain (and \
+             authenticated)"
+        } else if field.unauthenticated.is_some() {
+            "a `#[delegate]` field cannot be `unauthenticated`: anyone who can write to the table \
+             could then name themselves a delegate; the item's integrity check must cover it"
+        } else if field.owner.is_some() {
+            "the `#[owner]` already acts on the record: `#[delegate]` names other principals, on \
+             a field of its own (`doctor_id`, `care_team`)"
+        } else if field.partition_key.is_some() || field.sort_key.is_some() {
+            "a key cannot be a `#[delegate]` field: a record's key never changes, so the \
+             delegation could not be revoked; name delegates in a plain field of their own"
+        } else if field.version.is_some() {
+            "the version cannot be a `#[delegate]` field: it counts writes"
+        } else {
+            continue;
+        };
+        cx.error_spanned_by(marker, reason);
     }
 }
 

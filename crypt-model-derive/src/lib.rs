@@ -22,7 +22,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// `crypt-model`.
 #[proc_macro_derive(
     EncryptedItem,
-    attributes(partition_key, sort_key, owner, sensitive, crypt_model)
+    attributes(partition_key, sort_key, owner, sensitive, delegate, crypt_model)
 )]
 pub fn derive_encrypted_item(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

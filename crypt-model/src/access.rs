@@ -38,10 +38,16 @@ pub(crate) use log::fingerprint;
 /// Build a `Caller` from an identity your application has authenticated (a verified token's
 /// subject), never from an unauthenticated request field. An id that is empty, only white space,
 /// or holds a control character is refused ([`AccessError::InvalidIdentity`](crate::error::AccessError::InvalidIdentity)).
+///
+/// A service acting for one person (a support agent's tool, a clinic's front end) is
+/// [`Caller::on_behalf_of`]: it is checked as that person — their records, and those that
+/// delegate to them — and every use is logged with both identities.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Caller {
     kind: Kind,
     id: String,
+    /// The service acting for the user, for a caller made by [`Caller::on_behalf_of`].
+    via: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -58,6 +64,7 @@ impl Caller {
         Ok(Caller {
             kind: Kind::User,
             id,
+            via: None,
         })
     }
 
@@ -68,12 +75,46 @@ impl Caller {
         Ok(Caller {
             kind: Kind::Service,
             id,
+            via: None,
         })
     }
 
-    /// The user's id or the service's name.
+    /// The service `service` acting on behalf of the authenticated user `user`: checked exactly
+    /// as `user` is (their own records, and the records whose delegation attributes name them;
+    /// none of the service's [`Grant`]s apply), and every record it is let at is logged
+    /// (target `crypt_model::access`, `INFO`) with both identities, as are its refusals.
+    ///
+    /// ```
+    /// use crypt_model::Caller;
+    ///
+    /// # fn main() -> Result<(), crypt_model::Error> {
+    /// // The clinic's front end, for the doctor its session authenticated.
+    /// let caller = Caller::on_behalf_of("clinic-web", "dr-okafor")?;
+    /// assert_eq!(caller.id(), "dr-okafor");
+    /// assert_eq!(caller.via(), Some("clinic-web"));
+    /// # Ok(()) }
+    /// ```
+    pub fn on_behalf_of(service: impl Into<String>, user: impl Into<String>) -> Result<Self> {
+        let (service, id) = (service.into(), user.into());
+        check_identity(&service, "a service caller")?;
+        check_identity(&id, "a user caller")?;
+        Ok(Caller {
+            kind: Kind::User,
+            id,
+            via: Some(service),
+        })
+    }
+
+    /// The user's id or the service's name (for [`on_behalf_of`](Self::on_behalf_of), the
+    /// user's: they are who the gate checks).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The service acting on the user's behalf, for a caller made by
+    /// [`on_behalf_of`](Self::on_behalf_of).
+    pub fn via(&self) -> Option<&str> {
+        self.via.as_deref()
     }
 
     pub(crate) fn is_service(&self) -> bool {
@@ -88,9 +129,12 @@ impl Caller {
 
 impl fmt::Debug for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            Kind::User => write!(f, "Caller::user({:?})", self.id),
-            Kind::Service => write!(f, "Caller::service({:?})", self.id),
+        match (self.kind, &self.via) {
+            (Kind::User, None) => write!(f, "Caller::user({:?})", self.id),
+            (Kind::User, Some(service)) => {
+                write!(f, "Caller::on_behalf_of({service:?}, {:?})", self.id)
+            }
+            (Kind::Service, _) => write!(f, "Caller::service({:?})", self.id),
         }
     }
 }

@@ -71,7 +71,7 @@ pub use error::{Error, KeyProviderError, Result};
 pub use keyring::LocalKeyring;
 pub use keys::Keys;
 pub use migration_plans::{MigrationPlans, MigrationStatus};
-pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Sealed, Versioned};
+pub use model::{BatchWritable, EncryptedItem, Field, OwnerId, Principals, Sealed, Versioned};
 pub use owner_keys::{OwnerKeys, Tombstones};
 pub use plaintext::SerdePlaintext;
 pub use schema::Schema;

@@ -16,7 +16,8 @@ mod migration;
 mod sealed;
 
 pub use fields::{
-    BatchWritable, Field, IndexedField, OwnerId, SensitiveField, TextField, VersionField, Versioned,
+    BatchWritable, Field, IndexedField, OwnerId, Principals, SensitiveField, TextField,
+    VersionField, Versioned,
 };
 pub use migration::LegacyPlaintext;
 pub(crate) use migration::take_plaintext;

@@ -8,12 +8,12 @@ pub use crate::attribute::{Attribute, AttributeValue, Item, Key, KeyType};
 pub use crate::blind_index::{BlindIndex, IndexScope, Normalize};
 pub use crate::error::{Error, Result};
 pub use crate::model::{
-    BatchWritable, EncryptedItem, Field, IndexedField, LegacyPlaintext, OwnerId, SensitiveField,
-    TextField, VersionField, Versioned,
+    BatchWritable, EncryptedItem, Field, IndexedField, LegacyPlaintext, OwnerId, Principals,
+    SensitiveField, TextField, VersionField, Versioned,
 };
 pub use crate::plaintexts::Plaintexts;
 use crate::schema::str_eq;
-pub use crate::schema::{Schema, SecondaryIndex};
+pub use crate::schema::{Delegation, Schema, SecondaryIndex};
 pub use crate::sensitive::{Sensitive, SerializeSensitive};
 pub use crate::store::Query;
 pub use crate::table::IndexLookup;
@@ -240,6 +240,9 @@ pub const fn version_field<T: VersionField>() -> VersionGlue<T> {
 
 /// Checks, at the field's type, that a normalised index is on a string field.
 pub const fn text_field<T: TextField>() {}
+
+/// Checks, in a `const`, that a `#[delegate]` field's type names principals.
+pub const fn delegation_field<T: Principals + ?Sized>() {}
 
 /// Checks, in a `const`, that an indexed field's type has one encoding per value.
 pub const fn indexed_field<T: IndexedField>() {}

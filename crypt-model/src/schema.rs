@@ -4,9 +4,12 @@
 use crate::attribute::{AttributeValue, KeyType};
 use crate::blind_index::BlindIndex;
 
+mod delegate;
 mod secondary;
 mod validate;
 
+pub(crate) use delegate::names;
+pub use delegate::{DelegateScope, Delegation};
 pub use secondary::SecondaryIndex;
 pub(crate) use validate::validate_attribute_name;
 pub use validate::validate_table_name;
@@ -41,6 +44,8 @@ pub struct Schema {
     owner_type: KeyType,
     indexes: &'static [BlindIndex],
     secondary_indexes: &'static [SecondaryIndex],
+    /// The attributes that name delegates (`#[delegate]`).
+    delegations: &'static [Delegation],
     /// Checked when it was built (by the derive, at compile time).
     checked: bool,
     /// The authenticated attributes, sorted, when the derive computed them at compile time.
@@ -73,6 +78,7 @@ impl Schema {
             owner_type: KeyType::S,
             indexes: &[],
             secondary_indexes: &[],
+            delegations: &[],
             checked: false,
             authenticated: None,
             plaintext_migration: false,
@@ -181,6 +187,24 @@ impl Schema {
     /// The secondary indexes on plain attributes.
     pub const fn secondary_indexes(&self) -> &'static [SecondaryIndex] {
         self.secondary_indexes
+    }
+
+    /// Sets the delegations: plain, authenticated attributes whose values name principals who
+    /// may act on a record besides its owner (`#[delegate]`, `#[delegate(write)]`).
+    pub const fn with_delegations(mut self, delegations: &'static [Delegation]) -> Self {
+        self.delegations = delegations;
+        self
+    }
+
+    /// The delegations.
+    pub const fn delegations(&self) -> &'static [Delegation] {
+        self.delegations
+    }
+
+    /// Whether some delegation lets the principals it names read (`write == false`) or write
+    /// records of this model.
+    pub(crate) fn delegates(&self, write: bool) -> bool {
+        self.delegations.iter().any(|d| d.allows(write))
     }
 
     /// The blind index of `field`, if it has one.

@@ -304,3 +304,78 @@ async fn a_migration_logs_each_plaintext_read_refusal_and_encryption_at_warn_wit
     assert!(warned("opened a migration plan"), "{logs}");
     assert_clean(&logs);
 }
+
+/// A patient whose doctor may read the record.
+#[derive(crypt_model::EncryptedItem)]
+#[crypt_model(table = "log_patients")]
+struct Patient {
+    #[partition_key]
+    #[owner]
+    patient_id: String,
+    #[delegate]
+    doctor_id: String,
+    #[sensitive]
+    diagnosis: crypt_model::Sensitive<String>,
+}
+
+/// A service acting on a person's behalf is logged with both identities, whether it opens the
+/// person's own record, one that delegates to them, or is refused; a delegate's use names the
+/// delegation; no line holds a value.
+#[tokio::test]
+async fn an_access_on_a_persons_behalf_is_logged_with_both_identities() {
+    use crypt_model::{Caller, MemoryStore, Sensitive, Table};
+    let (captured, _guard) = capture();
+    let keys = std::sync::Arc::new(Keys::new(local("k1", 1)));
+    let table = Table::<Patient, _>::new(MemoryStore::new(), keys).unwrap();
+    let mut ann = Patient {
+        patient_id: "ann".into(),
+        doctor_id: "dr-a".into(),
+        diagnosis: Sensitive::new(SSN.into()),
+    };
+    table
+        .put(&Caller::user("ann").unwrap(), &mut ann)
+        .await
+        .unwrap();
+    let key = Patient::key("ann".to_owned()).unwrap();
+    let line_of = |text: &str, needle: &str| -> String {
+        text.lines()
+            .find(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no line `{needle}` in:\n{text}"))
+            .to_owned()
+    };
+
+    let web = |person: &str| Caller::on_behalf_of("clinic-web", person).unwrap();
+    assert!(table.get(&web("dr-a"), &key).await.unwrap().is_some());
+    let line = line_of(&captured.text(), "delegation used to read a record");
+    assert!(
+        line.contains("caller=\"dr-a\"")
+            && line.contains("via=\"clinic-web\"")
+            && line.contains("delegation=\"doctor_id\""),
+        "{line}"
+    );
+    assert!(table.get(&web("ann"), &key).await.unwrap().is_some());
+    let line = line_of(&captured.text(), "a service acted on its user's own record");
+    assert!(
+        line.contains("caller=\"ann\"") && line.contains("via=\"clinic-web\""),
+        "{line}"
+    );
+    assert!(table.get(&web("dr-b"), &key).await.unwrap().is_none());
+    let line = line_of(&captured.text(), "access denied");
+    assert!(
+        line.contains("caller=\"dr-b\"") && line.contains("via=\"clinic-web\""),
+        "{line}"
+    );
+    // The doctor in person: the delegation is logged, with no service.
+    let before = captured.text().len();
+    assert!(
+        table
+            .get(&Caller::user("dr-a").unwrap(), &key)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let text = captured.text();
+    let line = line_of(&text[before..], "delegation used to read a record");
+    assert!(!line.contains("via="), "{line}");
+    assert_clean(&text);
+}

@@ -75,6 +75,16 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         .key_per_owner
         .as_ref()
         .map(|_| quote!(.with_key_per_owner()));
+    let delegations = model.cont.fields.iter().filter_map(|f| {
+        let name = &f.name;
+        f.delegate.as_ref().map(|(_, write)| {
+            if *write {
+                quote!(#private::Delegation::write(#name))
+            } else {
+                quote!(#private::Delegation::read(#name))
+            }
+        })
+    });
     quote! {
         #private::Schema::new(#table, #pk, #owner)
             #sort_key
@@ -89,6 +99,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .__authenticated(&[#(#covered),*])
             #migration
             #key_per_owner
+            .with_delegations(&[#(#delegations),*])
             .__checked()
     }
 }
@@ -171,13 +182,24 @@ pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
             let ty = f.ty;
             quote_spanned!(ty.span()=> const _: #private::KeyType = #private::key_type::<#ty>();)
         });
-    keys.chain(indexed(model).map(|(f, index)| {
-        let ty = f.ty;
-        if matches!(index.normalize, Normalize::None) {
-            quote_spanned!(ty.span()=> const _: () = #private::indexed_field::<#ty>();)
-        } else {
-            quote_spanned!(ty.span()=> const _: () = #private::text_field::<#ty>();)
-        }
-    }))
-    .collect()
+    // A delegation field names principals: ids, alone or in a collection.
+    let delegations = model
+        .cont
+        .fields
+        .iter()
+        .filter(|f| f.delegate.is_some())
+        .map(|f| {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> const _: () = #private::delegation_field::<#ty>();)
+        });
+    keys.chain(delegations)
+        .chain(indexed(model).map(|(f, index)| {
+            let ty = f.ty;
+            if matches!(index.normalize, Normalize::None) {
+                quote_spanned!(ty.span()=> const _: () = #private::indexed_field::<#ty>();)
+            } else {
+                quote_spanned!(ty.span()=> const _: () = #private::text_field::<#ty>();)
+            }
+        }))
+        .collect()
 }

@@ -10,14 +10,14 @@ use super::{Caller, Grant, Scope, log};
 use crate::attribute::Item;
 use crate::error::{Error, Result};
 use crate::format::StoredRecord;
-use crate::schema::Schema;
+use crate::schema::{Schema, names};
 
 /// What the gate logs of a permit it issues or refuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Logged {
-    /// The grant use and the refusal.
+    /// The use (by anyone but the owner) and the refusal.
     All,
-    /// The grant use only (a query leaves other owners' records out without a line each).
+    /// The use only (a query leaves other owners' records out without a line each).
     GrantUses,
     /// Nothing (a plan logged the decision already).
     Nothing,
@@ -25,11 +25,21 @@ pub(crate) enum Logged {
 
 /// Why the gate let a caller act on a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Basis {
+pub(crate) enum Basis {
     /// The caller owns it.
     Owner,
     /// A service's grant allows it.
     Grant,
+    /// The record's delegation attribute (named) names the caller.
+    Delegate(&'static str),
+}
+
+impl Basis {
+    /// Whether a use on this basis is logged: a grant's, a delegate's, and anything done by a
+    /// service on a user's behalf (an owner's own use is not).
+    fn logged(self, caller: &Caller) -> bool {
+        self != Basis::Owner || caller.via().is_some()
+    }
 }
 
 /// The access policy of model `T`: the owner rule, and the [`Grant`]s configured. A
@@ -68,47 +78,80 @@ impl<T> Gate<T> {
     }
 
     /// The decision for `caller` acting in `scope` on a record owned by `owner` (`None`: a
-    /// record without a valid owner, which no user owns), without logging.
-    fn basis(&self, caller: &Caller, owner: Option<&str>, scope: Scope) -> Option<Basis> {
+    /// record without a valid owner, which no user owns) whose attributes are `attributes`
+    /// (its delegations read from them), without logging.
+    pub(crate) fn basis(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        owner: Option<&str>,
+        attributes: &Item,
+        scope: Scope,
+    ) -> Option<Basis> {
         if owner.is_some() && caller.user_id() == owner {
-            Some(Basis::Owner)
-        } else if self.acts_for_others(caller, scope) {
-            Some(Basis::Grant)
-        } else {
-            None
+            return Some(Basis::Owner);
         }
+        if self.acts_for_others(caller, scope) {
+            return Some(Basis::Grant);
+        }
+        let id = caller.user_id()?;
+        let write = match scope {
+            Scope::Read => false,
+            Scope::Write => true,
+            // A delegate never deletes a record, nor erases its owner.
+            Scope::Delete => return None,
+        };
+        schema
+            .delegations()
+            .iter()
+            .find(|d| {
+                d.allows(write)
+                    && attributes
+                        .get(d.attribute())
+                        .is_some_and(|value| names(value, id))
+            })
+            .map(|d| Basis::Delegate(d.attribute()))
     }
 
-    /// Whether `caller` may act in `scope` on a record owned by `owner`: the owner, or a service
-    /// granted the scope. A grant use is logged at INFO, a refusal at WARN (both target
-    /// `crypt_model::access`, with a fingerprint of the record's key from `key`, the item or its
-    /// key attributes); a refusal is [`AccessError::Denied`](crate::error::AccessError::Denied).
+    /// Whether `caller` may act in `scope` on the record `item` (stored, or to be written)
+    /// owned by `owner`: the owner, a service granted the scope, or a delegate the item names.
+    /// A use by anyone but the owner is logged at INFO, a refusal at WARN (both target
+    /// `crypt_model::access`, with a fingerprint of the record's key); a refusal is
+    /// [`AccessError::Denied`](crate::error::AccessError::Denied).
     pub(crate) fn authorize(
         &self,
         caller: &Caller,
         schema: &Schema,
         owner: Option<&str>,
-        key: &Item,
+        item: &Item,
         scope: Scope,
-    ) -> Result<()> {
-        match self.basis(caller, owner, scope) {
+    ) -> Result<Basis> {
+        match self.basis(caller, schema, owner, item, scope) {
             Some(basis) => {
-                if basis == Basis::Grant {
-                    log::grant_used(caller, schema, key, scope);
+                if basis.logged(caller) {
+                    log::used(caller, schema, item, scope, basis);
                 }
-                Ok(())
+                Ok(basis)
             }
             None => {
-                log::denied(caller, schema, key, scope);
+                log::denied(caller, schema, item, scope);
                 Err(denied(caller, schema))
             }
         }
     }
 
     /// Whether [`issue`](Self::issue) would admit `caller` to `record` in `scope`, decided from
-    /// its stored owner alone and not logged: a query peeks at the record after a full page.
-    pub(crate) fn would_admit(&self, caller: &Caller, record: &StoredRecord, scope: Scope) -> bool {
-        self.basis(caller, record.owner(), scope).is_some()
+    /// its stored owner and delegations alone and not logged: a query peeks at the record after
+    /// a full page.
+    pub(crate) fn would_admit(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        record: &StoredRecord,
+        scope: Scope,
+    ) -> bool {
+        self.basis(caller, schema, record.owner(), record.attributes(), scope)
+            .is_some()
     }
 
     /// A permit for `caller` to act in `scope` on the stored `record` of `schema` (`T`'s): its
@@ -123,10 +166,10 @@ impl<T> Gate<T> {
         scope: Scope,
         logged: Logged,
     ) -> Option<Permit<T>> {
-        match self.basis(caller, record.owner(), scope) {
+        match self.basis(caller, schema, record.owner(), record.attributes(), scope) {
             Some(basis) => {
-                if basis == Basis::Grant && logged != Logged::Nothing {
-                    log::grant_used(caller, schema, record.attributes(), scope);
+                if basis.logged(caller) && logged != Logged::Nothing {
+                    log::used(caller, schema, record.attributes(), scope, basis);
                 }
                 Some(Permit {
                     record,

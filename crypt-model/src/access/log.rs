@@ -1,6 +1,8 @@
-//! The access log: grant uses and refusals, with the caller, the scope, the table and a keyed
-//! fingerprint of the record's key (`crate::fingerprint`), never the key.
+//! The access log: uses of a record by anyone but its owner (a grant, a delegation, a service on
+//! a user's behalf) and refusals, with the caller (and the service acting for it), the scope,
+//! the table and a keyed fingerprint of the record's key (`crate::fingerprint`), never the key.
 
+use super::gate::Basis;
 use super::{Caller, Scope};
 use crate::attribute::{Item, Key};
 use crate::fingerprint::KeyFingerprint;
@@ -20,17 +22,42 @@ pub(crate) fn fingerprint(schema: &Schema, item: &Item) -> KeyFingerprint {
     }
 }
 
-/// Logs one use of a grant.
-pub(super) fn grant_used(caller: &Caller, schema: &Schema, key: &Item, scope: Scope) {
-    tracing::info!(
-        target: "crypt_model::access",
-        caller = caller.id(),
-        scope = scope.name(),
-        table = schema.table(),
-        key = %fingerprint(schema, key),
-        "policy grant used to {} a record",
-        scope.name()
-    );
+/// Logs one use of a record by anyone but its owner acting for themselves: a service's grant,
+/// a delegate, or a service on a user's behalf (with both identities).
+pub(super) fn used(caller: &Caller, schema: &Schema, key: &Item, scope: Scope, basis: Basis) {
+    let key = fingerprint(schema, key);
+    match basis {
+        Basis::Grant => tracing::info!(
+            target: "crypt_model::access",
+            caller = caller.id(),
+            scope = scope.name(),
+            table = schema.table(),
+            key = %key,
+            "policy grant used to {} a record",
+            scope.name()
+        ),
+        Basis::Delegate(attribute) => tracing::info!(
+            target: "crypt_model::access",
+            caller = caller.id(),
+            via = caller.via(),
+            delegation = attribute,
+            scope = scope.name(),
+            table = schema.table(),
+            key = %key,
+            "delegation used to {} a record",
+            scope.name()
+        ),
+        Basis::Owner => tracing::info!(
+            target: "crypt_model::access",
+            caller = caller.id(),
+            via = caller.via(),
+            scope = scope.name(),
+            table = schema.table(),
+            key = %key,
+            "a service acted on its user's own record ({})",
+            scope.name()
+        ),
+    }
 }
 
 /// Logs a refusal.
@@ -39,6 +66,7 @@ pub(super) fn denied(caller: &Caller, schema: &Schema, key: &Item, scope: Scope)
         target: "crypt_model::access",
         caller = caller.id(),
         service = caller.is_service(),
+        via = caller.via(),
         scope = scope.name(),
         table = schema.table(),
         key = %fingerprint(schema, key),

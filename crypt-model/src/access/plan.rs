@@ -2,7 +2,7 @@
 //! conditions a write carries, so that no write takes over or removes a record another owner
 //! holds. Refusals are logged here, once.
 
-use super::gate::{denied, log_denied};
+use super::gate::{Basis, denied, log_denied};
 use super::{Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::error::AccessError;
@@ -15,6 +15,9 @@ use crate::store::{Condition, Query};
 #[derive(Debug)]
 pub(crate) struct WritePlan {
     pub(crate) condition: Condition,
+    /// The write is a delegate's: it holds only under its condition (never unconditionally, as
+    /// in a batch).
+    pub(crate) by_delegate: bool,
 }
 
 /// The owner a key names, when the schema's owner is part of its key: `Some(Some(id))`, or
@@ -44,6 +47,30 @@ fn owned_by(schema: &Schema, owner: &str) -> Result<Condition> {
         })
 }
 
+/// The condition of a delegate's write of `item`, owned by `owner`, read at `version`: the
+/// record is there, still the owner's, still at that version, and its delegation attributes are
+/// those `item` holds — a delegate changes none of them (it would name itself, or drop another
+/// delegate), and creates no record.
+fn delegates_write(
+    schema: &Schema,
+    owner: &str,
+    version: Option<u64>,
+    item: &Item,
+) -> Result<Condition> {
+    let mut all = vec![owned_by(schema, owner)?];
+    if let (Some(attribute), Some(version)) = (schema.version(), version) {
+        all.push(Condition::equals(attribute, version));
+    }
+    for delegation in schema.delegations() {
+        let name = delegation.attribute();
+        all.push(match item.get(name) {
+            Some(value) => Condition::equals(name, value.clone()),
+            None => Condition::absent(name),
+        });
+    }
+    Ok(Condition::And(all))
+}
+
 impl<T> Gate<T> {
     /// Whether the record under `key` (whose attributes are `key_item`) is worth reading for
     /// `caller` in `scope`: not when the caller is refused whatever the store holds — a service
@@ -61,8 +88,15 @@ impl<T> Gate<T> {
         if self.acts_for_others(caller, scope) {
             return true;
         }
+        // A delegate of the record may be named in it whatever its key says.
+        let delegated = match scope {
+            Scope::Read => schema.delegates(false),
+            Scope::Write => schema.delegates(true),
+            Scope::Delete => false,
+        };
         let refused = match caller.user_id() {
             None => true,
+            Some(_) if delegated => false,
             Some(id) => matches!(key_owner(schema, key), Some(owner) if owner != Some(id)),
         };
         if refused {
@@ -83,6 +117,7 @@ impl<T> Gate<T> {
         let owner_partition = schema.owner() == schema.partition_key();
         let refused = query.index.is_none()
             && owner_partition
+            && !schema.delegates(false)
             && schema.owner_text(&query.partition) != Some(id);
         if refused {
             let key = Item::from_iter([(schema.partition_key(), query.partition.clone())]);
@@ -123,9 +158,15 @@ impl<T> Gate<T> {
         schema: &Schema,
         owner: &str,
         version: Option<u64>,
-        key_item: &Item,
+        item: &Item,
     ) -> Result<WritePlan> {
-        self.authorize(caller, schema, Some(owner), key_item, Scope::Write)?;
+        let basis = self.authorize(caller, schema, Some(owner), item, Scope::Write)?;
+        if matches!(basis, Basis::Delegate(_)) {
+            return Ok(WritePlan {
+                condition: delegates_write(schema, owner, version, item)?,
+                by_delegate: true,
+            });
+        }
         let owned = Condition::Or(vec![Condition::NotExists, owned_by(schema, owner)?]);
         let condition = match (schema.version(), version) {
             (Some(_), Some(0)) => Condition::NotExists,
@@ -134,7 +175,10 @@ impl<T> Gate<T> {
             }
             _ => owned,
         };
-        Ok(WritePlan { condition })
+        Ok(WritePlan {
+            condition,
+            by_delegate: false,
+        })
     }
 
     /// The plan of an update by `caller` of a stored record owned by `owner`, read at `version`:
@@ -146,15 +190,22 @@ impl<T> Gate<T> {
         schema: &Schema,
         owner: &str,
         version: (&'static str, u64),
-        key_item: &Item,
+        item: &Item,
     ) -> Result<WritePlan> {
-        self.authorize(caller, schema, Some(owner), key_item, Scope::Write)?;
+        let basis = self.authorize(caller, schema, Some(owner), item, Scope::Write)?;
+        if matches!(basis, Basis::Delegate(_)) {
+            return Ok(WritePlan {
+                condition: delegates_write(schema, owner, Some(version.1), item)?,
+                by_delegate: true,
+            });
+        }
         let (attribute, version) = version;
         Ok(WritePlan {
             condition: Condition::And(vec![
                 owned_by(schema, owner)?,
                 Condition::equals(attribute, AttributeValue::from(version)),
             ]),
+            by_delegate: false,
         })
     }
 

@@ -243,6 +243,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         self.records
             .gate
             .authorize(self.caller, &T::SCHEMA, owner, snapshot, Scope::Write)
+            .map(drop)
     }
 
     /// Seals `stored` again, under a current data key, and writes it if it is unchanged; for a

@@ -57,6 +57,23 @@ pub trait OwnerId: Attribute {
     fn owner_id(&self) -> Cow<'_, str>;
 }
 
+/// The types a `#[delegate]` field may have: ids that could be an owner's ([`OwnerId`]: a
+/// `String`, `u64`, `u32`, `uuid::Uuid`, or a newtype of yours), one optional, or a `Vec`,
+/// `BTreeSet` or `HashSet` of them (a care team).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot name a delegate",
+    label = "a delegation names principals by their ids",
+    note = "use an id type that could be an owner (`String`, `u64`, `u32`, `uuid::Uuid` or an \
+            `OwnerId` newtype), an `Option` of one, or a `Vec`, `BTreeSet` or `HashSet` of them"
+)]
+pub trait Principals {}
+
+impl<T: OwnerId> Principals for T {}
+impl<T: OwnerId> Principals for Option<T> {}
+impl<T: OwnerId> Principals for Vec<T> {}
+impl<T: OwnerId> Principals for std::collections::BTreeSet<T> {}
+impl<T: OwnerId, H> Principals for std::collections::HashSet<T, H> {}
+
 /// The types a blind index may be on: `Sensitive<T>` and `Option<Sensitive<T>>` of an
 /// [`Indexable`](crate::plaintext::Indexable) `T`.
 pub trait IndexedField: SensitiveField {}

@@ -107,6 +107,26 @@ impl Schema {
             }
         }
         secondary::validate(self)?;
+        for (i, delegation) in self.delegations.iter().enumerate() {
+            let name = delegation.attribute();
+            if !self.plain.contains(&name) {
+                return Err(Error::Config(ConfigError::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!(
+                        "the delegation attribute `{name}` must be a plain, authenticated \
+                         attribute other than a key, the owner and the version (the gate reads \
+                         it before anything is decrypted, and the item's integrity check must \
+                         cover it)"
+                    ),
+                }));
+            }
+            if self.delegations[..i].iter().any(|d| d.attribute() == name) {
+                return Err(Error::Config(ConfigError::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!("the delegation attribute `{name}` is listed twice"),
+                }));
+            }
+        }
         for (i, field) in self.sensitive.iter().enumerate() {
             if keys.contains(&Some(field)) {
                 return Err(Error::Config(ConfigError::InvalidSchema {

@@ -83,8 +83,17 @@ fn equal_as_dynamodb_compares(a: &AttributeValue, b: &AttributeValue) -> bool {
                 _ => a == b,
             }
         }
+        // A set has no order: DynamoDB compares its members.
+        (AttributeValue::Ss(a), AttributeValue::Ss(b))
+        | (AttributeValue::Ns(a), AttributeValue::Ns(b)) => same_members(a, b),
+        (AttributeValue::Bs(a), AttributeValue::Bs(b)) => same_members(a, b),
         _ => a == b,
     }
+}
+
+/// Whether two sets (without duplicates, as DynamoDB's are) hold the same members.
+fn same_members<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len() && a.iter().all(|member| b.contains(member))
 }
 
 /// A condition on the sort key of a query. `Debug` shows the comparison, not the values (keys

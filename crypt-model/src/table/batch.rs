@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use super::Table;
-use crate::access::{Caller, Logged, Scope};
+use crate::access::{Caller, Logged, Scope, denied};
 use crate::attribute::Key;
 use crate::error::{Error, Result};
 use crate::model::{BatchWritable, EncryptedItem};
@@ -107,9 +107,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let mut parts = Vec::with_capacity(records.len());
         for record in records {
             let (item, plaintexts) = pipeline.parts_to_write(record)?;
-            pipeline
-                .gate
-                .plan_put(caller, &schema, &record.owner(), record.version(), &item)?;
+            let plan = pipeline.gate.plan_put(
+                caller,
+                &schema,
+                &record.owner(),
+                record.version(),
+                &item,
+            )?;
+            if plan.by_delegate {
+                // A delegate's write holds only under its condition, which a batch cannot carry.
+                return Err(denied(caller, &schema));
+            }
             parts.push((item, plaintexts));
         }
         let mut items = Vec::with_capacity(parts.len());

@@ -82,7 +82,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 let record = records.parse(item);
                 if admitted.len() == limit {
                     // One more the caller may open: the page gets a cursor. Peeked, not admitted.
-                    if records.gate.would_admit(caller, &record, Scope::Read) {
+                    if records
+                        .gate
+                        .would_admit(caller, &T::SCHEMA, &record, Scope::Read)
+                    {
                         more = true;
                         break 'pages;
                     }

@@ -211,6 +211,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             (version_attribute, version),
             &plain,
         )?;
+        let delegation_changed = fields.iter().any(|field| {
+            schema
+                .delegations()
+                .iter()
+                .any(|d| d.attribute() == field.name())
+        });
+        if plan.by_delegate && delegation_changed {
+            // A delegate changes no delegation: it would name itself, or drop another delegate.
+            log_denied(caller, &schema, &plain, Scope::Write);
+            return Err(denied(caller, &schema));
+        }
         let key = records.table.key_of(&plain)?;
         let Some(stored) = records.fetch(&key).await? else {
             return Err(self.conflict());
@@ -224,10 +235,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             return Err(self.conflict());
         }
         let (snapshot, plaintext) = (stored.snapshot(), stored.is_plaintext());
-        // Opened in memory, to be sealed again: the plan above decided (and logged) the write.
-        let permit = records
-            .gate
-            .permit(caller, &schema, stored, Scope::Write, Logged::Nothing)?;
+        // Opened in memory, to be sealed again: the plan above decided (and logged) the write,
+        // on the record as the caller holds it; the stored one must name the caller as well (a
+        // delegate of the record the caller has, not of the stored one, reads it as missing).
+        let Some(permit) =
+            records
+                .gate
+                .issue(caller, &schema, stored, Scope::Write, Logged::Nothing)
+        else {
+            log_denied(caller, &schema, &snapshot, Scope::Write);
+            return Err(self.conflict());
+        };
         let (opened, mut plaintexts) = records.open_fields(permit).await?;
 
         // The new item: the stored plain attributes, the changed ones from the record.
