@@ -50,7 +50,7 @@ impl Expressions {
             Condition::And(all) => {
                 let parts: Vec<String> =
                     all.iter().filter_map(|c| self.condition(c, key)).collect();
-                (!parts.is_empty()).then(|| format!("({})", parts.join(" AND ")))
+                (!parts.is_empty()).then(|| grouped(parts, " AND "))
             }
             Condition::Or(any) => {
                 let mut parts = Vec::with_capacity(any.len());
@@ -58,7 +58,7 @@ impl Expressions {
                     // A branch that always holds makes the whole `or` hold.
                     parts.push(self.condition(c, key)?);
                 }
-                Some(format!("({})", parts.join(" OR ")))
+                Some(grouped(parts, " OR "))
             }
         }
     }
@@ -127,5 +127,38 @@ impl Expressions {
     /// The value placeholders, or `None` when there are none.
     pub(crate) fn values(&mut self) -> Option<HashMap<String, Sdk>> {
         (!self.values.is_empty()).then(|| std::mem::take(&mut self.values))
+    }
+}
+
+/// `parts` joined by `operator`, in parentheses when there are several: DynamoDB refuses
+/// parentheses around a single operand ("redundant parentheses").
+fn grouped(parts: Vec<String>, operator: &str) -> String {
+    match <[String; 1]>::try_from(parts) {
+        Ok([one]) => one,
+        Err(parts) => format!("({})", parts.join(operator)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_of_one_condition_has_no_parentheses() {
+        let mut names = Expressions::default();
+        let one = Condition::And(vec![
+            Condition::Exists,
+            Condition::Or(vec![Condition::absent("clinic_id")]),
+        ]);
+        assert_eq!(
+            names.condition(&one, "id").unwrap(),
+            "(attribute_exists(#n0) AND attribute_not_exists(#n1))"
+        );
+        let mut names = Expressions::default();
+        let single = Condition::And(vec![Condition::Exists]);
+        assert_eq!(
+            names.condition(&single, "id").unwrap(),
+            "attribute_exists(#n0)"
+        );
     }
 }

@@ -48,6 +48,8 @@ pub struct Caller {
     id: String,
     /// The service acting for the user, for a caller made by [`Caller::on_behalf_of`].
     via: Option<String>,
+    /// The value a service acts within, for a caller made by [`Caller::service_within`].
+    within: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -65,6 +67,7 @@ impl Caller {
             kind: Kind::User,
             id,
             via: None,
+            within: None,
         })
     }
 
@@ -76,6 +79,7 @@ impl Caller {
             kind: Kind::Service,
             id,
             via: None,
+            within: None,
         })
     }
 
@@ -102,7 +106,41 @@ impl Caller {
             kind: Kind::User,
             id,
             via: Some(service),
+            within: None,
         })
+    }
+
+    /// The service `service` acting within `value` (a clinic, a branch, a tenant: what your
+    /// application authenticated for this request): a [`Grant`] narrowed
+    /// [`within`](Grant::within) an attribute lets it act on the records whose attribute holds
+    /// `value`, and on no other; a model-wide grant of the same service applies as it does to
+    /// [`Caller::service`].
+    ///
+    /// ```
+    /// use crypt_model::Caller;
+    ///
+    /// # fn main() -> Result<(), crypt_model::Error> {
+    /// // The front desk of the clinic its clerk signed in at.
+    /// let caller = Caller::service_within("front-desk", "clinic-7")?;
+    /// assert_eq!(caller.within(), Some("clinic-7"));
+    /// # Ok(()) }
+    /// ```
+    pub fn service_within(service: impl Into<String>, value: impl Into<String>) -> Result<Self> {
+        let (id, value) = (service.into(), value.into());
+        check_identity(&id, "a service caller")?;
+        check_identity(&value, "the value a service acts within")?;
+        Ok(Caller {
+            kind: Kind::Service,
+            id,
+            via: None,
+            within: Some(value),
+        })
+    }
+
+    /// The value a service acts within, for a caller made by
+    /// [`service_within`](Self::service_within).
+    pub fn within(&self) -> Option<&str> {
+        self.within.as_deref()
     }
 
     /// The user's id or the service's name (for [`on_behalf_of`](Self::on_behalf_of), the
@@ -134,7 +172,10 @@ impl fmt::Debug for Caller {
             (Kind::User, Some(service)) => {
                 write!(f, "Caller::on_behalf_of({service:?}, {:?})", self.id)
             }
-            (Kind::Service, _) => write!(f, "Caller::service({:?})", self.id),
+            (Kind::Service, _) => match &self.within {
+                None => write!(f, "Caller::service({:?})", self.id),
+                Some(value) => write!(f, "Caller::service_within({:?}, {value:?})", self.id),
+            },
         }
     }
 }
@@ -195,6 +236,8 @@ impl Scope {
 pub struct Grant<T> {
     service: String,
     scope: Scope,
+    /// The attribute the grant is narrowed by ([`Grant::within`]); `None`: model-wide.
+    within: Option<&'static str>,
     model: PhantomData<fn() -> T>,
 }
 
@@ -206,6 +249,7 @@ impl<T> Grant<T> {
         Ok(Grant {
             service,
             scope,
+            within: None,
             model: PhantomData,
         })
     }
@@ -234,6 +278,44 @@ impl<T> Grant<T> {
     pub fn scope(&self) -> Scope {
         self.scope
     }
+
+    /// The attribute the grant is narrowed by, if it is ([`within`](Self::within)).
+    pub fn narrowed_by(&self) -> Option<&'static str> {
+        self.within
+    }
+}
+
+impl<T: crate::model::EncryptedItem> Grant<T> {
+    /// Narrows the grant to the records whose plain, authenticated attribute `attribute` holds
+    /// the value the calling service acts within ([`Caller::service_within`]): the front desk
+    /// of one clinic reads the patients whose `clinic_id` is that clinic, and no other. The gate
+    /// reads the attribute from the stored item before any key is unwrapped; other records read
+    /// as missing ones. A write stays within: it creates records within the value, and replaces,
+    /// updates or deletes only records within it. A narrowed grant never scans or runs a job
+    /// (they cross every record), and never writes in a batch (which cannot carry the condition).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidSchema`](crate::error::ConfigError::InvalidSchema) when `attribute`
+    /// is not a plain, authenticated attribute of `T` (a key, the owner, a sensitive or an
+    /// unauthenticated field cannot narrow a grant).
+    pub fn within(mut self, attribute: &'static str) -> Result<Self> {
+        let schema = T::SCHEMA;
+        if !schema.plain().contains(&attribute) {
+            return Err(crate::Error::Config(
+                crate::error::ConfigError::InvalidSchema {
+                    table: schema.table().to_owned(),
+                    reason: format!(
+                        "a grant is narrowed by a plain, authenticated attribute of the model; \
+                         `{attribute}` is not one (a key, the owner, the version, a sensitive or \
+                         an unauthenticated field, or no field at all)"
+                    ),
+                },
+            ));
+        }
+        self.within = Some(attribute);
+        Ok(self)
+    }
 }
 
 impl<T> Clone for Grant<T> {
@@ -241,6 +323,7 @@ impl<T> Clone for Grant<T> {
         Grant {
             service: self.service.clone(),
             scope: self.scope,
+            within: self.within,
             model: PhantomData,
         }
     }
@@ -251,6 +334,7 @@ impl<T> fmt::Debug for Grant<T> {
         f.debug_struct("Grant")
             .field("service", &self.service)
             .field("scope", &self.scope)
+            .field("within", &self.within)
             .field("model", &std::any::type_name::<T>())
             .finish()
     }

@@ -374,7 +374,7 @@ impl Schema {
 }
 
 /// `0`, or an optional `-` and digits without a leading zero: the one text of an integer.
-fn is_plain_integer(text: &str) -> bool {
+pub(crate) fn is_plain_integer(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     let bytes = digits.as_bytes();
     match bytes {

@@ -32,6 +32,9 @@ pub(crate) enum Basis {
     Grant,
     /// The record's delegation attribute (named) names the caller.
     Delegate(&'static str),
+    /// A service's grant narrowed by the attribute (named) allows it: the record's attribute
+    /// holds the value the service acts within.
+    Within(&'static str),
 }
 
 impl Basis {
@@ -74,7 +77,30 @@ impl<T> Gate<T> {
             && self
                 .grants
                 .iter()
-                .any(|g| g.scope == scope && g.service == caller.id)
+                .any(|g| g.scope == scope && g.within.is_none() && g.service == caller.id)
+    }
+
+    /// The attributes of the grants narrowed [`within`](Grant::within) that let `caller` (a
+    /// service acting within a value) act in `scope`, with that value.
+    pub(crate) fn narrowed<'a>(
+        &'a self,
+        caller: &'a Caller,
+        scope: Scope,
+    ) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        let within = caller.within().filter(|_| caller.is_service());
+        self.grants.iter().filter_map(move |g| {
+            let value = within?;
+            (g.scope == scope && g.service == caller.id)
+                .then_some(g.within)
+                .flatten()
+                .map(|attribute| (attribute, value))
+        })
+    }
+
+    /// Whether `caller` may act in `scope` on some records that only reading them tells: a
+    /// grant narrowed within a value it acts within.
+    pub(crate) fn acts_within(&self, caller: &Caller, scope: Scope) -> bool {
+        self.narrowed(caller, scope).next().is_some()
     }
 
     /// The decision for `caller` acting in `scope` on a record owned by `owner` (`None`: a
@@ -93,6 +119,13 @@ impl<T> Gate<T> {
         }
         if self.acts_for_others(caller, scope) {
             return Some(Basis::Grant);
+        }
+        if let Some((attribute, _)) = self.narrowed(caller, scope).find(|(attribute, value)| {
+            attributes
+                .get(attribute)
+                .is_some_and(|stored| names(stored, value))
+        }) {
+            return Some(Basis::Within(attribute));
         }
         let id = caller.user_id()?;
         let write = match scope {

@@ -36,6 +36,17 @@ pub(super) fn used(caller: &Caller, schema: &Schema, key: &Item, scope: Scope, b
             "policy grant used to {} a record",
             scope.name()
         ),
+        Basis::Within(attribute) => tracing::info!(
+            target: "crypt_model::access",
+            caller = caller.id(),
+            within = caller.within(),
+            narrowed_by = attribute,
+            scope = scope.name(),
+            table = schema.table(),
+            key = %key,
+            "narrowed policy grant used to {} a record",
+            scope.name()
+        ),
         Basis::Delegate(attribute) => tracing::info!(
             target: "crypt_model::access",
             caller = caller.id(),
@@ -67,6 +78,7 @@ pub(super) fn denied(caller: &Caller, schema: &Schema, key: &Item, scope: Scope)
         caller = caller.id(),
         service = caller.is_service(),
         via = caller.via(),
+        within = caller.within(),
         scope = scope.name(),
         table = schema.table(),
         key = %fingerprint(schema, key),

@@ -7,7 +7,7 @@ use super::{Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::error::AccessError;
 use crate::error::{Error, Result};
-use crate::schema::Schema;
+use crate::schema::{Schema, is_plain_integer};
 use crate::store::{Condition, Query};
 
 /// The conditions of a write the gate allowed: the stored owner is the record's (or there is no
@@ -15,9 +15,11 @@ use crate::store::{Condition, Query};
 #[derive(Debug)]
 pub(crate) struct WritePlan {
     pub(crate) condition: Condition,
-    /// The write is a delegate's: it holds only under its condition (never unconditionally, as
-    /// in a batch).
+    /// The write is a delegate's: the caller may not change the delegation attributes.
     pub(crate) by_delegate: bool,
+    /// The write holds only under its condition (a delegate's, a narrowed grant's): never
+    /// unconditionally, as in a batch.
+    pub(crate) conditional_only: bool,
 }
 
 /// The owner a key names, when the schema's owner is part of its key: `Some(Some(id))`, or
@@ -51,6 +53,31 @@ fn owned_by(schema: &Schema, owner: &str) -> Result<Condition> {
 /// record is there, still the owner's, still at that version, and its delegation attributes are
 /// those `item` holds — a delegate changes none of them (it would name itself, or drop another
 /// delegate), and creates no record.
+/// The condition that the stored item's `attribute` is what `item` holds (absent if it holds
+/// none).
+fn same(item: &Item, attribute: &str) -> Condition {
+    match item.get(attribute) {
+        Some(value) => Condition::equals(attribute, value.clone()),
+        None => Condition::absent(attribute),
+    }
+}
+
+/// The condition that the stored item's `attribute` holds `value`: the string, or the number
+/// whose plain decimal text it is.
+fn holds(attribute: &str, value: &str) -> Condition {
+    let mut any = vec![Condition::equals(
+        attribute,
+        AttributeValue::S(value.to_owned()),
+    )];
+    if is_plain_integer(value) {
+        any.push(Condition::equals(
+            attribute,
+            AttributeValue::N(value.to_owned()),
+        ));
+    }
+    Condition::Or(any)
+}
+
 fn delegates_write(
     schema: &Schema,
     owner: &str,
@@ -62,11 +89,7 @@ fn delegates_write(
         all.push(Condition::equals(attribute, version));
     }
     for delegation in schema.delegations() {
-        let name = delegation.attribute();
-        all.push(match item.get(name) {
-            Some(value) => Condition::equals(name, value.clone()),
-            None => Condition::absent(name),
-        });
+        all.push(same(item, delegation.attribute()));
     }
     Ok(Condition::And(all))
 }
@@ -85,7 +108,7 @@ impl<T> Gate<T> {
         key_item: &Item,
         scope: Scope,
     ) -> bool {
-        if self.acts_for_others(caller, scope) {
+        if self.acts_for_others(caller, scope) || self.acts_within(caller, scope) {
             return true;
         }
         // A delegate of the record may be named in it whatever its key says.
@@ -108,7 +131,7 @@ impl<T> Gate<T> {
     /// Whether a query is worth reading for `caller`: not for a service without a read grant,
     /// which sees nothing, nor for a user querying a partition named after another owner (logged).
     pub(crate) fn plan_query(&self, caller: &Caller, schema: &Schema, query: &Query) -> bool {
-        if self.acts_for_others(caller, Scope::Read) {
+        if self.acts_for_others(caller, Scope::Read) || self.acts_within(caller, Scope::Read) {
             return true;
         }
         let Some(id) = caller.user_id() else {
@@ -165,9 +188,15 @@ impl<T> Gate<T> {
             return Ok(WritePlan {
                 condition: delegates_write(schema, owner, version, item)?,
                 by_delegate: true,
+                conditional_only: true,
             });
         }
-        let owned = Condition::Or(vec![Condition::NotExists, owned_by(schema, owner)?]);
+        // Within a narrowed grant, a record may be replaced only if it is within as well.
+        let mut stored_owner = owned_by(schema, owner)?;
+        if let Basis::Within(attribute) = basis {
+            stored_owner = Condition::And(vec![stored_owner, same(item, attribute)]);
+        }
+        let owned = Condition::Or(vec![Condition::NotExists, stored_owner]);
         let condition = match (schema.version(), version) {
             (Some(_), Some(0)) => Condition::NotExists,
             (Some(attribute), Some(version)) => {
@@ -178,6 +207,7 @@ impl<T> Gate<T> {
         Ok(WritePlan {
             condition,
             by_delegate: false,
+            conditional_only: matches!(basis, Basis::Within(_)),
         })
     }
 
@@ -197,15 +227,21 @@ impl<T> Gate<T> {
             return Ok(WritePlan {
                 condition: delegates_write(schema, owner, Some(version.1), item)?,
                 by_delegate: true,
+                conditional_only: true,
             });
         }
         let (attribute, version) = version;
+        let mut all = vec![
+            owned_by(schema, owner)?,
+            Condition::equals(attribute, AttributeValue::from(version)),
+        ];
+        if let Basis::Within(attribute) = basis {
+            all.push(same(item, attribute));
+        }
         Ok(WritePlan {
-            condition: Condition::And(vec![
-                owned_by(schema, owner)?,
-                Condition::equals(attribute, AttributeValue::from(version)),
-            ]),
+            condition: Condition::And(all),
             by_delegate: false,
+            conditional_only: matches!(basis, Basis::Within(_)),
         })
     }
 
@@ -226,6 +262,18 @@ impl<T> Gate<T> {
             self.authorize(caller, schema, None, key_item, Scope::Delete)?;
             return Ok(Some(Condition::Exists));
         }
+        // Within a narrowed grant: a record within the value the service acts within (a set
+        // holding it is not matched: such a record is deleted by a model-wide grant).
+        let within: Vec<Condition> = self
+            .narrowed(caller, Scope::Delete)
+            .map(|(attribute, value)| holds(attribute, value))
+            .collect();
+        if !within.is_empty() {
+            return Ok(Some(Condition::And(vec![
+                Condition::Exists,
+                Condition::Or(within),
+            ])));
+        }
         // `plan_read` refuses services without the grant, so the caller is a user; one whose id
         // no owner of this model can have owns nothing.
         Ok(caller
@@ -237,6 +285,8 @@ impl<T> Gate<T> {
     /// Whether a blind-index search by `caller` is worth making: a user searches for its own
     /// records, a service needs a read grant (without one it finds nothing).
     pub(crate) fn plan_find(&self, caller: &Caller) -> bool {
-        caller.user_id().is_some() || self.acts_for_others(caller, Scope::Read)
+        caller.user_id().is_some()
+            || self.acts_for_others(caller, Scope::Read)
+            || self.acts_within(caller, Scope::Read)
     }
 }

@@ -114,8 +114,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 record.version(),
                 &item,
             )?;
-            if plan.by_delegate {
-                // A delegate's write holds only under its condition, which a batch cannot carry.
+            if plan.conditional_only {
+                // A delegate's write, or a narrowed grant's, holds only under its condition,
+                // which a batch cannot carry.
                 return Err(denied(caller, &schema));
             }
             parts.push((item, plaintexts));
