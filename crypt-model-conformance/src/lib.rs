@@ -112,6 +112,7 @@ mod indexes;
 mod jobs;
 mod lifecycle;
 mod migration;
+mod narrowed;
 mod owners;
 mod replacement;
 mod scan;
@@ -137,6 +138,7 @@ pub mod cases {
     pub use crate::jobs::*;
     pub use crate::lifecycle::*;
     pub use crate::migration::*;
+    pub use crate::narrowed::*;
     pub use crate::owners::*;
     pub use crate::replacement::*;
     pub use crate::scan::*;

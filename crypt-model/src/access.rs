@@ -283,38 +283,11 @@ impl<T> Grant<T> {
     pub fn narrowed_by(&self) -> Option<&'static str> {
         self.within
     }
-}
 
-impl<T: crate::model::EncryptedItem> Grant<T> {
-    /// Narrows the grant to the records whose plain, authenticated attribute `attribute` holds
-    /// the value the calling service acts within ([`Caller::service_within`]): the front desk
-    /// of one clinic reads the patients whose `clinic_id` is that clinic, and no other. The gate
-    /// reads the attribute from the stored item before any key is unwrapped; other records read
-    /// as missing ones. A write stays within: it creates records within the value, and replaces,
-    /// updates or deletes only records within it. A narrowed grant never scans or runs a job
-    /// (they cross every record), and never writes in a batch (which cannot carry the condition).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidSchema`](crate::error::ConfigError::InvalidSchema) when `attribute`
-    /// is not a plain, authenticated attribute of `T` (a key, the owner, a sensitive or an
-    /// unauthenticated field cannot narrow a grant).
-    pub fn within(mut self, attribute: &'static str) -> Result<Self> {
-        let schema = T::SCHEMA;
-        if !schema.plain().contains(&attribute) {
-            return Err(crate::Error::Config(
-                crate::error::ConfigError::InvalidSchema {
-                    table: schema.table().to_owned(),
-                    reason: format!(
-                        "a grant is narrowed by a plain, authenticated attribute of the model; \
-                         `{attribute}` is not one (a key, the owner, the version, a sensitive or \
-                         an unauthenticated field, or no field at all)"
-                    ),
-                },
-            ));
-        }
+    /// Narrows the grant by `attribute`, checked by [`within`](Self::within).
+    pub(crate) fn narrow(mut self, attribute: &'static str) -> Self {
         self.within = Some(attribute);
-        Ok(self)
+        self
     }
 }
 
