@@ -14,7 +14,9 @@
 //! 6. [Streams and Lambda](https://docs.rs/crypt-model-dynamo/latest/crypt_model_dynamo/guide/streams/index.html)
 //!    (in crypt-model-dynamo).
 //! 7. [HTTP services](http_services): a `Caller` from authentication, errors to status codes,
-//!    someone else's record answered like a missing one.
+//!    someone else's record answered like a missing one; [access beyond the
+//!    owner](access_beyond_the_owner): delegates (a patient's doctor, a case worker), services on
+//!    a person's behalf, grants narrowed within a clinic or a tenant.
 //! 8. [Testing your own code](testing): `MemoryStore`, `LocalKeyring`, a keyring that fails;
 //!    [against a local server](https://docs.rs/crypt-model-dynamo/latest/crypt_model_dynamo/guide/testing_with_moto/index.html)
 //!    (in crypt-model-dynamo).
@@ -40,6 +42,8 @@ pub mod erasure {}
 pub mod searchable {}
 #[doc = include_str!("../docs/guide/http-services.md")]
 pub mod http_services {}
+#[doc = include_str!("../docs/guide/access-beyond-the-owner.md")]
+pub mod access_beyond_the_owner {}
 #[doc = include_str!("../docs/guide/testing.md")]
 pub mod testing {}
 #[doc = include_str!("../docs/guide/compliance.md")]
