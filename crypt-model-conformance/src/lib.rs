@@ -202,6 +202,7 @@ macro_rules! __with_cases {
             a_delegate_updates_only_as_its_delegation_allows_and_never_changes_it,
             a_service_on_a_persons_behalf_is_that_person_and_never_the_service,
             a_delegation_edited_in_storage_fails_integrity_and_opens_for_no_one,
+            a_reassignable_delegation_is_handed_on_only_by_the_delegate_it_names,
             a_grant_narrowed_within_a_value_acts_on_the_records_within_it_only,
             a_batch_write_is_never_a_delegates_nor_a_narrowed_grants,
             versioned_writes_read_a_foreign_record_as_a_missing_one,

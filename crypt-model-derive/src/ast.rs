@@ -45,8 +45,8 @@ pub(crate) struct Field<'a> {
     pub(crate) unauthenticated: Option<Path>,
     /// `#[sensitive(index = "exact", …)]`.
     pub(crate) index: Option<attr::IndexOptions>,
-    /// `#[delegate]` (and whether it is `write`).
-    pub(crate) delegate: Option<(Path, bool)>,
+    /// `#[delegate(…)]`.
+    pub(crate) delegate: Option<(Path, attr::DelegateOptions)>,
 }
 
 impl<'a> Container<'a> {

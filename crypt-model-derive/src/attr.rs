@@ -70,8 +70,17 @@ pub(crate) struct FieldMarkers {
     pub(crate) version: Option<Path>,
     pub(crate) unauthenticated: Option<Path>,
     pub(crate) index: Option<IndexOptions>,
-    /// `#[delegate]` or `#[delegate(read)]` (`false`), `#[delegate(write)]` (`true`).
-    pub(crate) delegate: Option<(Path, bool)>,
+    /// `#[delegate]`, `#[delegate(read)]`, `#[delegate(write)]`, `#[delegate(write, reassign)]`.
+    pub(crate) delegate: Option<(Path, DelegateOptions)>,
+}
+
+/// What a `#[delegate(…)]` lets the principals its field names do.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct DelegateOptions {
+    /// Read and update (`write`), or read only.
+    pub(crate) write: bool,
+    /// A delegate may change the field in an update (`reassign`).
+    pub(crate) reassign: bool,
 }
 
 const MARKERS: [&str; 5] = [
@@ -227,8 +236,8 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
         } else if path.is_ident("delegate") {
             if markers.delegate.is_some() {
                 cx.error_spanned_by(attr, "duplicate `#[delegate]` attribute");
-            } else if let Some(write) = delegate_scope(cx, attr) {
-                markers.delegate = Some((path.clone(), write));
+            } else if let Some(options) = delegate_options(cx, attr) {
+                markers.delegate = Some((path.clone(), options));
             }
             continue;
         } else {
@@ -254,38 +263,54 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
     markers
 }
 
-/// `#[delegate]`, `#[delegate(read)]` (`false`) or `#[delegate(write)]` (`true`); `None` when
-/// it cannot be read (the error is recorded).
-fn delegate_scope(cx: &mut Ctxt, attr: &Attribute) -> Option<bool> {
+/// `#[delegate]`, `#[delegate(read)]`, `#[delegate(write)]` or `#[delegate(write, reassign)]`;
+/// `None` when it cannot be read (the error is recorded).
+fn delegate_options(cx: &mut Ctxt, attr: &Attribute) -> Option<DelegateOptions> {
     if matches!(attr.meta, syn::Meta::Path(_)) {
-        return Some(false);
+        return Some(DelegateOptions::default());
     }
-    let mut write = None;
+    let mut scope: Option<bool> = None;
+    let mut reassign: Option<proc_macro2::Span> = None;
     let result = attr.parse_nested_meta(|meta| {
-        let scope = if meta.path.is_ident("read") {
+        if meta.path.is_ident("reassign") {
+            if reassign.replace(meta.path.span()).is_some() {
+                return Err(meta.error("duplicate `reassign`"));
+            }
+            return Ok(());
+        }
+        let write = if meta.path.is_ident("read") {
             false
         } else if meta.path.is_ident("write") {
             true
         } else {
             return Err(meta.error(format!(
-                "unknown delegation scope `{}`: `#[delegate]` or `#[delegate(read)]` lets the \
+                "unknown delegation option `{}`: `#[delegate]` or `#[delegate(read)]` lets the \
                  principals the field names read the record, `#[delegate(write)]` read and \
-                 update it",
+                 update it, and `#[delegate(write, reassign)]` also change the field",
                 path_name(&meta.path)
             )));
         };
-        if write.replace(scope).is_some() {
+        if scope.replace(write).is_some() {
             return Err(meta.error("give one scope: `#[delegate(read)]` or `#[delegate(write)]`"));
         }
         Ok(())
     });
-    match result {
-        Ok(()) => Some(write.unwrap_or(false)),
-        Err(error) => {
-            cx.syn_error(error);
-            None
-        }
+    if let Err(error) = result {
+        cx.syn_error(error);
+        return None;
     }
+    let write = scope.unwrap_or(false);
+    if let (Some(span), false) = (reassign, write) {
+        cx.syn_error(syn::Error::new(
+            span,
+            "reassigning a delegation is a write: `#[delegate(write, reassign)]`",
+        ));
+        return None;
+    }
+    Some(DelegateOptions {
+        write,
+        reassign: reassign.is_some(),
+    })
 }
 
 /// `#[sensitive]`, or `#[sensitive(index = "exact", normalize = "…", bits = N, scope = "…")]`.

@@ -10,6 +10,8 @@ struct Patient {
     doctor_id: String,
     #[delegate(read, write)]
     care_team: Vec<String>,
+    #[delegate(read, reassign)]
+    guardian: Option<String>,
 }
 
 fn main() {}

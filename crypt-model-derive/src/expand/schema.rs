@@ -77,13 +77,13 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         .map(|_| quote!(.with_key_per_owner()));
     let delegations = model.cont.fields.iter().filter_map(|f| {
         let name = &f.name;
-        f.delegate.as_ref().map(|(_, write)| {
-            if *write {
-                quote!(#private::Delegation::write(#name))
-            } else {
-                quote!(#private::Delegation::read(#name))
-            }
-        })
+        f.delegate
+            .as_ref()
+            .map(|(_, options)| match (options.write, options.reassign) {
+                (true, true) => quote!(#private::Delegation::write(#name).reassignable()),
+                (true, false) => quote!(#private::Delegation::write(#name)),
+                _ => quote!(#private::Delegation::read(#name)),
+            })
     });
     quote! {
         #private::Schema::new(#table, #pk, #owner)

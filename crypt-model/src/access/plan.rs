@@ -78,18 +78,27 @@ fn holds(attribute: &str, value: &str) -> Condition {
     Condition::Or(any)
 }
 
+/// The condition of a delegate's write of `item`, owned by `owner`, read at `version`: the
+/// record is there, still the owner's, still at that version, and its delegation attributes are
+/// those `item` holds — a delegate changes none of them (it would name itself, or drop another
+/// delegate), and creates no record. In an `update`, a reassignable delegation may change: the
+/// update is authorized on the stored record, which must name the delegate, and rewrites it only
+/// unchanged since it was read.
 fn delegates_write(
     schema: &Schema,
     owner: &str,
     version: Option<u64>,
     item: &Item,
+    update: bool,
 ) -> Result<Condition> {
     let mut all = vec![owned_by(schema, owner)?];
     if let (Some(attribute), Some(version)) = (schema.version(), version) {
         all.push(Condition::equals(attribute, version));
     }
     for delegation in schema.delegations() {
-        all.push(same(item, delegation.attribute()));
+        if !(update && delegation.is_reassignable()) {
+            all.push(same(item, delegation.attribute()));
+        }
     }
     Ok(Condition::And(all))
 }
@@ -186,7 +195,7 @@ impl<T> Gate<T> {
         let basis = self.authorize(caller, schema, Some(owner), item, Scope::Write)?;
         if matches!(basis, Basis::Delegate(_)) {
             return Ok(WritePlan {
-                condition: delegates_write(schema, owner, version, item)?,
+                condition: delegates_write(schema, owner, version, item, false)?,
                 by_delegate: true,
                 conditional_only: true,
             });
@@ -213,7 +222,8 @@ impl<T> Gate<T> {
 
     /// The plan of an update by `caller` of a stored record owned by `owner`, read at `version`:
     /// as [`plan_put`](Self::plan_put), and the record must be there, still the owner's, still
-    /// at that version.
+    /// at that version. The decision reads `authorize_on`: the record as the caller holds it,
+    /// or, when a delegate reassigns a delegation, the stored record (which must name them).
     pub(crate) fn plan_update(
         &self,
         caller: &Caller,
@@ -221,11 +231,12 @@ impl<T> Gate<T> {
         owner: &str,
         version: (&'static str, u64),
         item: &Item,
+        authorize_on: &Item,
     ) -> Result<WritePlan> {
-        let basis = self.authorize(caller, schema, Some(owner), item, Scope::Write)?;
+        let basis = self.authorize(caller, schema, Some(owner), authorize_on, Scope::Write)?;
         if matches!(basis, Basis::Delegate(_)) {
             return Ok(WritePlan {
-                condition: delegates_write(schema, owner, Some(version.1), item)?,
+                condition: delegates_write(schema, owner, Some(version.1), item, true)?,
                 by_delegate: true,
                 conditional_only: true,
             });

@@ -24,6 +24,8 @@ pub enum DelegateScope {
 pub struct Delegation {
     attribute: &'static str,
     scope: DelegateScope,
+    /// A delegate of this attribute may change it in an update (`#[delegate(write, reassign)]`).
+    reassign: bool,
 }
 
 impl Delegation {
@@ -32,6 +34,7 @@ impl Delegation {
         Delegation {
             attribute,
             scope: DelegateScope::Read,
+            reassign: false,
         }
     }
 
@@ -40,7 +43,23 @@ impl Delegation {
         Delegation {
             attribute,
             scope: DelegateScope::Write,
+            reassign: false,
         }
+    }
+
+    /// A write delegation whose delegates may change the attribute itself in an
+    /// [`update`](crate::Table::update) (`#[delegate(write, reassign)]`: a case worker hands the
+    /// case to a colleague). The update opens the record only for a delegate the stored record
+    /// names, and writes only if the record is unchanged since; a delegate's `put` still changes
+    /// no delegation.
+    pub const fn reassignable(mut self) -> Self {
+        self.reassign = true;
+        self
+    }
+
+    /// Whether its delegates may change the attribute in an update.
+    pub const fn is_reassignable(&self) -> bool {
+        self.reassign
     }
 
     /// The attribute.

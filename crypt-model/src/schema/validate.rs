@@ -1,7 +1,7 @@
 //! The rules a schema keeps: table and attribute names, reserved names, roles that cannot share
 //! an attribute.
 
-use super::{Schema, secondary};
+use super::{DelegateScope, Schema, secondary};
 use crate::attribute::KeyType;
 use crate::encoding::RESERVED_PREFIX;
 use crate::error::{ConfigError, Error, Result};
@@ -117,6 +117,15 @@ impl Schema {
                          attribute other than a key, the owner and the version (the gate reads \
                          it before anything is decrypted, and the item's integrity check must \
                          cover it)"
+                    ),
+                }));
+            }
+            if delegation.is_reassignable() && delegation.scope() != DelegateScope::Write {
+                return Err(Error::Config(ConfigError::InvalidSchema {
+                    table: self.table.to_owned(),
+                    reason: format!(
+                        "the delegation attribute `{name}` is reassignable but gives read \
+                         access only: reassigning is a write"
                     ),
                 }));
             }

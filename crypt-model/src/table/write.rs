@@ -204,27 +204,45 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .checked_add(1)
             .ok_or_else(|| version_overflow(&schema))?;
         let (plain, changed) = record.__to_parts()?;
+        let key = records.table.key_of(&plain)?;
+        // A delegate who reassigns a delegation may no longer be named by the new record: the
+        // decision is made on the stored one, read first.
+        let reassigns = fields.iter().any(|field| {
+            schema
+                .delegations()
+                .iter()
+                .any(|d| d.attribute() == field.name() && d.is_reassignable())
+        });
+        let fetched = if reassigns {
+            Some(records.fetch(&key).await?.ok_or_else(|| self.conflict())?)
+        } else {
+            None
+        };
         let plan = records.gate.plan_update(
             caller,
             &schema,
             &record.owner(),
             (version_attribute, version),
             &plain,
+            fetched
+                .as_ref()
+                .map_or(&plain, |stored| stored.attributes()),
         )?;
         let delegation_changed = fields.iter().any(|field| {
             schema
                 .delegations()
                 .iter()
-                .any(|d| d.attribute() == field.name())
+                .any(|d| d.attribute() == field.name() && !d.is_reassignable())
         });
         if plan.by_delegate && delegation_changed {
-            // A delegate changes no delegation: it would name itself, or drop another delegate.
+            // A delegate changes no delegation (it would name itself, or drop another delegate)
+            // but a reassignable one.
             log_denied(caller, &schema, &plain, Scope::Write);
             return Err(denied(caller, &schema));
         }
-        let key = records.table.key_of(&plain)?;
-        let Some(stored) = records.fetch(&key).await? else {
-            return Err(self.conflict());
+        let stored = match fetched {
+            Some(stored) => stored,
+            None => records.fetch(&key).await?.ok_or_else(|| self.conflict())?,
         };
         if stored.owner() != Some(&*record.owner()) {
             // Someone else's record answers as a missing one does; the attempt is logged.
