@@ -228,6 +228,8 @@ async fn an_owner_scoped_index_does_not_link_owners() {
         mine.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
         ["p00001"]
     );
+    // Even a service granted read cannot search an owner-scoped index.
+    let table = table.with_grant(crypt_model::Grant::read("support").unwrap());
     let error = table
         .find(
             &Caller::service("support").unwrap(),

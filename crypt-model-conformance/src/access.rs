@@ -301,17 +301,22 @@ pub async fn grants_have_scopes_and_a_service_is_never_an_owner(backend: &impl H
         "{error:?}"
     );
 
-    // A service named like an owner is not that owner.
+    // A service named like an owner is not that owner: with no grant, it is told so.
     let impostor = service("alice");
-    assert!(profiles.get(&impostor, &key).await.unwrap().is_none());
-    assert!(
+    let no_grant = |error: Error| {
+        assert!(
+            matches!(&error, Error::Access(AccessError::NoGrant { service, .. }) if service == "alice"),
+            "{error:?}"
+        );
+    };
+    no_grant(profiles.get(&impostor, &key).await.unwrap_err());
+    no_grant(
         profiles
             .query_all(&impostor, Query::partition("alice"))
             .await
-            .unwrap()
-            .is_empty()
+            .unwrap_err(),
     );
-    assert!(!profiles.delete(&impostor, &key).await.unwrap());
+    no_grant(profiles.delete(&impostor, &key).await.unwrap_err());
     assert!(profiles.get(&alice, &key).await.unwrap().is_some());
 
     // Delete: deletes, and reads nothing.

@@ -369,6 +369,54 @@ pub async fn a_service_on_a_persons_behalf_is_that_person_and_never_the_service(
     );
 }
 
+pub async fn a_delegate_writes_only_through_update_so_a_forged_delegation_is_never_sealed(
+    backend: &impl Harness,
+) {
+    let patients = clinic(backend).await;
+    let store = backend.store();
+    // A writer of the table names mallory on ann's care team, keeping everything else.
+    let mut item = store
+        .get(patients.table_ref(), &key("ann"))
+        .await
+        .unwrap()
+        .unwrap();
+    item.insert(
+        "care_team",
+        AttributeValue::Ss(vec!["mallory".to_owned(), "nurse-1".to_owned()]),
+    );
+    super::put(&store, patients.table_ref(), item.clone()).await;
+    // A put as the delegate so named would seal the forgery as ann's: refused.
+    let mut forged = patient("ann", "dr-a", &["mallory", "nurse-1"]);
+    forged.version = 1;
+    let error = patients
+        .put(&user("mallory"), &mut forged)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Access(AccessError::Denied { .. })),
+        "{error:?}"
+    );
+    // An update opens the stored record first: the forgery fails its integrity check.
+    let mut forged = patient("ann", "dr-a", &["mallory", "nurse-1"]);
+    forged.version = 1;
+    let error = patients
+        .update(&user("mallory"), &mut forged, &[Patient::DIAGNOSIS])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Integrity(_)), "{error:?}");
+    // Nothing was sealed: the stored item is the forgery, still failing for everyone.
+    let stored = store
+        .get(patients.table_ref(), &key("ann"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, item);
+    assert!(matches!(
+        patients.get(&user("ann"), &key("ann")).await,
+        Err(Error::Integrity(_))
+    ));
+}
+
 pub async fn a_delegation_edited_in_storage_fails_integrity_and_opens_for_no_one(
     backend: &impl Harness,
 ) {
@@ -407,93 +455,4 @@ pub async fn a_delegation_edited_in_storage_fails_integrity_and_opens_for_no_one
         ),
         "{result:?}"
     );
-}
-
-/// A client's case file: the case worker may hand it to a colleague (`reassign`); supervisors
-/// read it.
-#[derive(EncryptedItem, Debug)]
-#[crypt_model(table = "conf_case_files")]
-pub struct CaseFile {
-    #[partition_key]
-    #[owner]
-    pub client_id: String,
-    #[crypt_model(version)]
-    pub version: u64,
-    #[delegate(write, reassign)]
-    pub case_worker: Option<String>,
-    #[delegate]
-    pub supervisors: BTreeSet<String>,
-    #[sensitive]
-    pub notes: Sensitive<String>,
-}
-
-pub async fn a_reassignable_delegation_is_handed_on_only_by_the_delegate_it_names(
-    backend: &impl Harness,
-) {
-    let files = table::<CaseFile, _>(backend).await;
-    let key = CaseFile::key("c-1".to_owned()).unwrap();
-    let mut file = CaseFile {
-        client_id: "c-1".to_owned(),
-        version: 0,
-        case_worker: Some("cw-diaz".to_owned()),
-        supervisors: BTreeSet::from(["sup-obi".to_owned()]),
-        notes: Sensitive::new(DIAGNOSIS.to_owned()),
-    };
-    files.put(&user("c-1"), &mut file).await.unwrap();
-
-    // Someone the file does not name cannot hand it to themselves.
-    let mut taken = files.get(&user("c-1"), &key).await.unwrap().unwrap();
-    taken.case_worker = Some("cw-mallory".to_owned());
-    assert!(
-        files
-            .update(&user("cw-mallory"), &mut taken, &[CaseFile::CASE_WORKER])
-            .await
-            .is_err()
-    );
-    // Nor by a whole put, as the worker it names.
-    let mut put = files.get(&user("cw-diaz"), &key).await.unwrap().unwrap();
-    put.case_worker = Some("cw-park".to_owned());
-    assert!(files.put(&user("cw-diaz"), &mut put).await.is_err());
-    // The worker may not change the supervisors (not reassignable).
-    let mut file = files.get(&user("cw-diaz"), &key).await.unwrap().unwrap();
-    file.supervisors.clear();
-    let error = files
-        .update(&user("cw-diaz"), &mut file, &[CaseFile::SUPERVISORS])
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, Error::Access(AccessError::Denied { .. })),
-        "{error:?}"
-    );
-    // A supervisor (read) may not reassign.
-    let mut file = files.get(&user("sup-obi"), &key).await.unwrap().unwrap();
-    file.case_worker = Some("sup-obi".to_owned());
-    assert!(
-        files
-            .update(&user("sup-obi"), &mut file, &[CaseFile::CASE_WORKER])
-            .await
-            .is_err()
-    );
-    assert_eq!(
-        files
-            .get(&user("c-1"), &key)
-            .await
-            .unwrap()
-            .unwrap()
-            .case_worker
-            .as_deref(),
-        Some("cw-diaz")
-    );
-
-    // The worker hands it on: the colleague is in, the worker out.
-    let mut file = files.get(&user("cw-diaz"), &key).await.unwrap().unwrap();
-    file.case_worker = Some("cw-park".to_owned());
-    files
-        .update(&user("cw-diaz"), &mut file, &[CaseFile::CASE_WORKER])
-        .await
-        .unwrap();
-    assert!(files.get(&user("cw-diaz"), &key).await.unwrap().is_none());
-    let file = files.get(&user("cw-park"), &key).await.unwrap().unwrap();
-    assert_eq!(file.notes.expose_secret(), DIAGNOSIS);
-    assert_eq!(file.supervisors, BTreeSet::from(["sup-obi".to_owned()]));
 }

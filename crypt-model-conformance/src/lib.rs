@@ -114,6 +114,7 @@ mod lifecycle;
 mod migration;
 mod narrowed;
 mod owners;
+mod reassign;
 mod replacement;
 mod scan;
 mod store;
@@ -140,6 +141,7 @@ pub mod cases {
     pub use crate::migration::*;
     pub use crate::narrowed::*;
     pub use crate::owners::*;
+    pub use crate::reassign::*;
     pub use crate::replacement::*;
     pub use crate::scan::*;
     pub use crate::store::*;
@@ -202,9 +204,12 @@ macro_rules! __with_cases {
             a_delegate_updates_only_as_its_delegation_allows_and_never_changes_it,
             a_service_on_a_persons_behalf_is_that_person_and_never_the_service,
             a_delegation_edited_in_storage_fails_integrity_and_opens_for_no_one,
+            a_delegate_writes_only_through_update_so_a_forged_delegation_is_never_sealed,
+            a_service_that_may_only_write_cannot_name_a_reader,
             a_reassignable_delegation_is_handed_on_only_by_the_delegate_it_names,
             a_grant_narrowed_within_a_value_acts_on_the_records_within_it_only,
             a_batch_write_is_never_a_delegates_nor_a_narrowed_grants,
+            a_service_with_no_grant_on_the_model_is_told_so_on_every_operation,
             versioned_writes_read_a_foreign_record_as_a_missing_one,
             every_field_type_round_trips_as_its_documented_type, timestamp_sort_keys_sort_by_time,
             a_uuid_owner_is_stored_as_a_string_and_owns_its_partition,

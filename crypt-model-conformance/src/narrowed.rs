@@ -1,6 +1,7 @@
 //! Grants narrowed within a value (`Grant::within`, `Caller::service_within`): a service acts on
 //! the records whose attribute holds the value it acts within, and on no other, decided on the
-//! stored item before any key; and no batch write is a delegate's or a narrowed grant's.
+//! stored item before any key; no batch write is a delegate's or a narrowed grant's; and a
+//! service with no grant at all on the model is told so.
 // A case is named as the sentence it checks; its models and helpers serve the cases.
 #![allow(missing_docs)]
 
@@ -88,6 +89,29 @@ pub async fn a_grant_narrowed_within_a_value_acts_on_the_records_within_it_only(
         "{error:?}"
     );
 
+    // A delegate (the nurse, who may update ann's record) cannot hand it to another clinic's
+    // desk: the attribute a grant is narrowed by is not the delegate's to change.
+    let nurse = user("nurse-1");
+    let mut ann = patients.get(&nurse, &key("ann")).await.unwrap().unwrap();
+    ann.clinic_id = "clinic-2".to_owned();
+    let error = patients
+        .update(&nurse, &mut ann, &[Patient::CLINIC_ID])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Access(AccessError::Denied { .. })),
+        "{error:?}"
+    );
+    assert_eq!(
+        patients
+            .get(&user("ann"), &key("ann"))
+            .await
+            .unwrap()
+            .unwrap()
+            .clinic_id,
+        "clinic-1"
+    );
+
     // Deletes: within only.
     assert!(!patients.delete(&desk, &key("ben")).await.unwrap());
     assert!(patients.delete(&desk, &key("cat")).await.unwrap());
@@ -154,4 +178,131 @@ pub async fn a_batch_write_is_never_a_delegates_nor_a_narrowed_grants(backend: &
         .batch_put(&user("ann"), &[visit("dr-b")])
         .await
         .unwrap();
+}
+
+pub async fn a_service_with_no_grant_on_the_model_is_told_so_on_every_operation(
+    backend: &impl Harness,
+) {
+    let patients = clinic(backend)
+        .await
+        .with_grant(Grant::read("support").unwrap());
+    // A misspelt service: configuration gone wrong, said plainly, not answered as missing.
+    let typo = Caller::service("suport").unwrap();
+    let no_grant = |result: Result<(), Error>, operation: &str| {
+        let error = result.unwrap_err();
+        match &error {
+            Error::Access(AccessError::NoGrant { service, table, .. }) => {
+                assert_eq!(
+                    (service.as_str(), table.as_str()),
+                    ("suport", "conf_patients")
+                );
+            }
+            other => panic!("{operation}: {other:?}"),
+        }
+        let message = error.to_string();
+        assert!(
+            message.contains("suport") && message.contains("Grant"),
+            "{message}"
+        );
+        assert!(!message.contains("ann"), "{message}");
+    };
+    no_grant(patients.get(&typo, &key("ann")).await.map(drop), "get");
+    no_grant(
+        patients
+            .query_all(&typo, Query::partition("ann"))
+            .await
+            .map(drop),
+        "query_all",
+    );
+    no_grant(
+        patients
+            .query_all(&typo, Query::index("by_doctor", "dr-a"))
+            .await
+            .map(drop),
+        "index query",
+    );
+    no_grant(
+        patients
+            .find(&typo, &Patient::by_email("ann@example.com").unwrap())
+            .await
+            .map(drop),
+        "find",
+    );
+    no_grant(
+        patients.batch_get(&typo, &[key("ann")]).await.map(drop),
+        "batch_get",
+    );
+    no_grant(patients.scan(&typo, &Scan::all()).await.map(drop), "scan");
+    no_grant(
+        patients
+            .put(&typo, &mut patient("zed", "dr-a", &[]))
+            .await
+            .map(drop),
+        "put",
+    );
+    no_grant(
+        patients.delete(&typo, &key("ann")).await.map(drop),
+        "delete",
+    );
+    // A granted service outside its scope is answered as before: nothing to delete.
+    let support = Caller::service("support").unwrap();
+    assert!(!patients.delete(&support, &key("ann")).await.unwrap());
+    assert!(patients.get(&support, &key("ann")).await.unwrap().is_some());
+}
+
+pub async fn a_service_that_may_only_write_cannot_name_a_reader(backend: &impl Harness) {
+    let patients = clinic(backend)
+        .await
+        .with_grant(Grant::write("importer").unwrap())
+        .with_grant(Grant::read("records-office").unwrap())
+        .with_grant(Grant::write("records-office").unwrap());
+    // The importer writes, and may not read: adding a user of its own to the care team would let
+    // that user read what the importer cannot.
+    let mut ann = patients
+        .get(&user("ann"), &key("ann"))
+        .await
+        .unwrap()
+        .unwrap();
+    ann.care_team.insert("importer-bot".to_owned());
+    let importer = Caller::service("importer").unwrap();
+    let error = patients
+        .update(&importer, &mut ann, &[Patient::CARE_TEAM])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Access(AccessError::Denied { .. })),
+        "{error:?}"
+    );
+    assert!(
+        patients
+            .get(&user("importer-bot"), &key("ann"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Its other updates stand; a service that also reads may change the care team.
+    let mut ann = patients
+        .get(&user("ann"), &key("ann"))
+        .await
+        .unwrap()
+        .unwrap();
+    ann.diagnosis = Sensitive::new("imported".to_owned());
+    patients
+        .update(&importer, &mut ann, &[Patient::DIAGNOSIS])
+        .await
+        .unwrap();
+    let office = Caller::service("records-office").unwrap();
+    let mut ann = patients.get(&office, &key("ann")).await.unwrap().unwrap();
+    ann.care_team.insert("nurse-3".to_owned());
+    patients
+        .update(&office, &mut ann, &[Patient::CARE_TEAM])
+        .await
+        .unwrap();
+    assert!(
+        patients
+            .get(&user("nurse-3"), &key("ann"))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

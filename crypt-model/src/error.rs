@@ -83,6 +83,26 @@ pub enum AccessError {
         table: String,
     },
 
+    /// A service caller holds no grant of any scope on this model: a misspelt service name, or
+    /// a grant never configured. A service is configuration, not an attacker, so this is said
+    /// plainly (and logged at `WARN`), on every operation, instead of answering as for missing
+    /// records. Nothing was read.
+    #[error(
+        "service `{}` holds no grant on model `{model}` (table `{table}`): give the table a \
+         `Grant` for it (`Table::with_grant(Grant::read(\"{}\")?)`, or `write`, `delete`), or \
+         check the service's name",
+        .service.escape_debug(),
+        .service.escape_debug()
+    )]
+    NoGrant {
+        /// The service's name.
+        service: String,
+        /// The model's Rust type.
+        model: String,
+        /// The logical table.
+        table: String,
+    },
+
     /// A service searched an owner-scoped blind index, which only a record's owner can search
     /// (its values are keyed by the owner's id).
     #[error(

@@ -659,8 +659,12 @@ async fn the_raw_decrypt_opens_only_for_the_owner_and_decides_before_any_unwrap(
                 .await
                 .unwrap_err(),
         );
+        // A service with no grant is told so; a user that the record is not theirs.
         assert!(
-            matches!(error, Error::Access(AccessError::Denied { .. })),
+            matches!(
+                error,
+                Error::Access(AccessError::Denied { .. } | AccessError::NoGrant { .. })
+            ),
             "{caller:?}: {error:?}"
         );
     }

@@ -80,6 +80,21 @@ impl<T> Gate<T> {
                 .any(|g| g.scope == scope && g.within.is_none() && g.service == caller.id)
     }
 
+    /// Refuses a service caller that holds no grant of any scope on the model: configuration
+    /// gone wrong (a misspelt name, a forgotten grant), said plainly and logged, before anything
+    /// is read. Anyone else passes (a user, a service on a user's behalf, a granted service).
+    pub(crate) fn check_service(&self, caller: &Caller, schema: &Schema) -> Result<()> {
+        if !caller.is_service() || self.grants.iter().any(|g| g.service == caller.id) {
+            return Ok(());
+        }
+        log::no_grant(caller, schema, std::any::type_name::<T>());
+        Err(Error::Access(AccessError::NoGrant {
+            service: caller.id.clone(),
+            model: std::any::type_name::<T>().to_owned(),
+            table: schema.table().to_owned(),
+        }))
+    }
+
     /// The attributes of the grants narrowed [`within`](Grant::within) that let `caller` (a
     /// service acting within a value) act in `scope`, with that value.
     pub(crate) fn narrowed<'a>(
@@ -159,6 +174,7 @@ impl<T> Gate<T> {
         item: &Item,
         scope: Scope,
     ) -> Result<Basis> {
+        self.check_service(caller, schema)?;
         match self.basis(caller, schema, owner, item, scope) {
             Some(basis) => {
                 if basis.logged(caller) {
@@ -228,6 +244,7 @@ impl<T> Gate<T> {
         scope: Scope,
         logged: Logged,
     ) -> Result<Permit<T>> {
+        self.check_service(caller, schema)?;
         self.issue(caller, schema, record, scope, logged)
             .ok_or_else(|| denied(caller, schema))
     }

@@ -85,3 +85,15 @@ pub(super) fn denied(caller: &Caller, schema: &Schema, key: &Item, scope: Scope)
         "access denied"
     );
 }
+
+/// Logs a service that holds no grant on the model: configuration gone wrong.
+pub(super) fn no_grant(caller: &Caller, schema: &Schema, model: &str) {
+    tracing::warn!(
+        target: "crypt_model::access",
+        caller = caller.id(),
+        service = true,
+        model,
+        table = schema.table(),
+        "a service with no grant on this model was refused: configure a grant, or check its name"
+    );
+}

@@ -7,7 +7,7 @@ use super::{Caller, Gate, Scope};
 use crate::attribute::{AttributeValue, Item, Key};
 use crate::error::AccessError;
 use crate::error::{Error, Result};
-use crate::schema::{Schema, is_plain_integer};
+use crate::schema::{Schema, is_plain_integer, names};
 use crate::store::{Condition, Query};
 
 /// The conditions of a write the gate allowed: the stored owner is the record's (or there is no
@@ -78,31 +78,6 @@ fn holds(attribute: &str, value: &str) -> Condition {
     Condition::Or(any)
 }
 
-/// The condition of a delegate's write of `item`, owned by `owner`, read at `version`: the
-/// record is there, still the owner's, still at that version, and its delegation attributes are
-/// those `item` holds — a delegate changes none of them (it would name itself, or drop another
-/// delegate), and creates no record. In an `update`, a reassignable delegation may change: the
-/// update is authorized on the stored record, which must name the delegate, and rewrites it only
-/// unchanged since it was read.
-fn delegates_write(
-    schema: &Schema,
-    owner: &str,
-    version: Option<u64>,
-    item: &Item,
-    update: bool,
-) -> Result<Condition> {
-    let mut all = vec![owned_by(schema, owner)?];
-    if let (Some(attribute), Some(version)) = (schema.version(), version) {
-        all.push(Condition::equals(attribute, version));
-    }
-    for delegation in schema.delegations() {
-        if !(update && delegation.is_reassignable()) {
-            all.push(same(item, delegation.attribute()));
-        }
-    }
-    Ok(Condition::And(all))
-}
-
 impl<T> Gate<T> {
     /// Whether the record under `key` (whose attributes are `key_item`) is worth reading for
     /// `caller` in `scope`: not when the caller is refused whatever the store holds — a service
@@ -116,9 +91,10 @@ impl<T> Gate<T> {
         key: &Key,
         key_item: &Item,
         scope: Scope,
-    ) -> bool {
+    ) -> Result<bool> {
+        self.check_service(caller, schema)?;
         if self.acts_for_others(caller, scope) || self.acts_within(caller, scope) {
-            return true;
+            return Ok(true);
         }
         // A delegate of the record may be named in it whatever its key says.
         let delegated = match scope {
@@ -134,17 +110,23 @@ impl<T> Gate<T> {
         if refused {
             log_denied(caller, schema, key_item, scope);
         }
-        !refused
+        Ok(!refused)
     }
 
     /// Whether a query is worth reading for `caller`: not for a service without a read grant,
     /// which sees nothing, nor for a user querying a partition named after another owner (logged).
-    pub(crate) fn plan_query(&self, caller: &Caller, schema: &Schema, query: &Query) -> bool {
+    pub(crate) fn plan_query(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        query: &Query,
+    ) -> Result<bool> {
+        self.check_service(caller, schema)?;
         if self.acts_for_others(caller, Scope::Read) || self.acts_within(caller, Scope::Read) {
-            return true;
+            return Ok(true);
         }
         let Some(id) = caller.user_id() else {
-            return false;
+            return Ok(false);
         };
         let owner_partition = schema.owner() == schema.partition_key();
         let refused = query.index.is_none()
@@ -155,7 +137,7 @@ impl<T> Gate<T> {
             let key = Item::from_iter([(schema.partition_key(), query.partition.clone())]);
             log_denied(caller, schema, &key, Scope::Read);
         }
-        !refused
+        Ok(!refused)
     }
 
     /// Whether `caller` may read every owner's records in `scopes` — a scan, a job: only a
@@ -167,6 +149,7 @@ impl<T> Gate<T> {
         schema: &Schema,
         scopes: &[Scope],
     ) -> Result<()> {
+        self.check_service(caller, schema)?;
         match scopes
             .iter()
             .find(|&&scope| !self.acts_for_others(caller, scope))
@@ -192,14 +175,16 @@ impl<T> Gate<T> {
         version: Option<u64>,
         item: &Item,
     ) -> Result<WritePlan> {
-        let basis = self.authorize(caller, schema, Some(owner), item, Scope::Write)?;
-        if matches!(basis, Basis::Delegate(_)) {
-            return Ok(WritePlan {
-                condition: delegates_write(schema, owner, version, item, false)?,
-                by_delegate: true,
-                conditional_only: true,
-            });
+        // A delegate writes through `update`, which opens the stored record first: a put would
+        // seal, authenticated, whatever a raw writer left there (a delegation it forged).
+        self.check_service(caller, schema)?;
+        if let Some(Basis::Delegate(_)) =
+            self.basis(caller, schema, Some(owner), item, Scope::Write)
+        {
+            log_denied(caller, schema, item, Scope::Write);
+            return Err(denied(caller, schema));
         }
+        let basis = self.authorize(caller, schema, Some(owner), item, Scope::Write)?;
         // Within a narrowed grant, a record may be replaced only if it is within as well.
         let mut stored_owner = owned_by(schema, owner)?;
         if let Basis::Within(attribute) = basis {
@@ -220,6 +205,45 @@ impl<T> Gate<T> {
         })
     }
 
+    /// Whether the write `plan` may change the fields `fields` of a record (`stored`, when it
+    /// was read first): a delegate changes no delegation attribute but a reassignable one that
+    /// names it in the stored record, and no attribute a grant is narrowed by (it would hand the
+    /// record to another clinic's desk); a service changes a delegation only if it may read the
+    /// record too (naming a reader is reading). Refusals are logged.
+    pub(crate) fn check_fields(
+        &self,
+        caller: &Caller,
+        schema: &Schema,
+        plan: &WritePlan,
+        fields: &[&str],
+        stored: Option<&Item>,
+    ) -> Result<()> {
+        let refused = fields.iter().any(|&field| {
+            let delegation = schema.delegations().iter().find(|d| d.attribute() == field);
+            if plan.by_delegate {
+                let narrows = self.grants().iter().any(|g| g.within == Some(field));
+                let names_caller = |d: &crate::schema::Delegation| {
+                    d.is_reassignable()
+                        && stored
+                            .and_then(|item| item.get(field))
+                            .zip(caller.user_id())
+                            .is_some_and(|(value, id)| names(value, id))
+                };
+                narrows || delegation.is_some_and(|d| !names_caller(d))
+            } else {
+                delegation.is_some()
+                    && caller.is_service()
+                    && !(self.acts_for_others(caller, Scope::Read)
+                        || self.acts_within(caller, Scope::Read))
+            }
+        });
+        if refused {
+            log_denied(caller, schema, stored.unwrap_or(&Item::new()), Scope::Write);
+            return Err(denied(caller, schema));
+        }
+        Ok(())
+    }
+
     /// The plan of an update by `caller` of a stored record owned by `owner`, read at `version`:
     /// as [`plan_put`](Self::plan_put), and the record must be there, still the owner's, still
     /// at that version. The decision reads `authorize_on`: the record as the caller holds it,
@@ -234,13 +258,6 @@ impl<T> Gate<T> {
         authorize_on: &Item,
     ) -> Result<WritePlan> {
         let basis = self.authorize(caller, schema, Some(owner), authorize_on, Scope::Write)?;
-        if matches!(basis, Basis::Delegate(_)) {
-            return Ok(WritePlan {
-                condition: delegates_write(schema, owner, Some(version.1), item, true)?,
-                by_delegate: true,
-                conditional_only: true,
-            });
-        }
         let (attribute, version) = version;
         let mut all = vec![
             owned_by(schema, owner)?,
@@ -249,10 +266,13 @@ impl<T> Gate<T> {
         if let Basis::Within(attribute) = basis {
             all.push(same(item, attribute));
         }
+        // A delegate's update is the owner's condition too: the update opens the stored record
+        // only if it names the delegate, rewrites it only unchanged since, and changes only the
+        // fields `check_fields` let it.
         Ok(WritePlan {
             condition: Condition::And(all),
-            by_delegate: false,
-            conditional_only: matches!(basis, Basis::Within(_)),
+            by_delegate: matches!(basis, Basis::Delegate(_)),
+            conditional_only: !matches!(basis, Basis::Owner | Basis::Grant),
         })
     }
 
@@ -266,7 +286,7 @@ impl<T> Gate<T> {
         key: &Key,
         key_item: &Item,
     ) -> Result<Option<Condition>> {
-        if !self.plan_read(caller, schema, key, key_item, Scope::Delete) {
+        if !self.plan_read(caller, schema, key, key_item, Scope::Delete)? {
             return Ok(None);
         }
         if self.acts_for_others(caller, Scope::Delete) {
@@ -275,11 +295,20 @@ impl<T> Gate<T> {
         }
         // Within a narrowed grant: a record within the value the service acts within (a set
         // holding it is not matched: such a record is deleted by a model-wide grant).
-        let within: Vec<Condition> = self
-            .narrowed(caller, Scope::Delete)
+        let narrowed: Vec<(&'static str, &str)> = self.narrowed(caller, Scope::Delete).collect();
+        let within: Vec<Condition> = narrowed
+            .iter()
             .map(|(attribute, value)| holds(attribute, value))
             .collect();
-        if !within.is_empty() {
+        if let Some(&(attribute, _)) = narrowed.first() {
+            // Logged as the use it is, before the store decides (as a model-wide delete is).
+            super::log::used(
+                caller,
+                schema,
+                key_item,
+                Scope::Delete,
+                Basis::Within(attribute),
+            );
             return Ok(Some(Condition::And(vec![
                 Condition::Exists,
                 Condition::Or(within),
@@ -295,9 +324,10 @@ impl<T> Gate<T> {
 
     /// Whether a blind-index search by `caller` is worth making: a user searches for its own
     /// records, a service needs a read grant (without one it finds nothing).
-    pub(crate) fn plan_find(&self, caller: &Caller) -> bool {
-        caller.user_id().is_some()
+    pub(crate) fn plan_find(&self, caller: &Caller, schema: &Schema) -> Result<bool> {
+        self.check_service(caller, schema)?;
+        Ok(caller.user_id().is_some()
             || self.acts_for_others(caller, Scope::Read)
-            || self.acts_within(caller, Scope::Read)
+            || self.acts_within(caller, Scope::Read))
     }
 }

@@ -2,6 +2,7 @@
 //! a record besides its owner (`#[delegate]`, `#[delegate(write)]` on a field), and the rule that
 //! decides whether a stored value names a caller.
 
+use super::is_plain_integer;
 use crate::attribute::AttributeValue;
 
 /// What a delegation lets the principals it names do to the record.
@@ -82,12 +83,19 @@ impl Delegation {
 /// to it, a number whose text is it (the integer's one plain decimal form, as for a number
 /// owner), or a set or list holding either.
 pub(crate) fn names(value: &AttributeValue, id: &str) -> bool {
+    // A number names its one plain decimal form only: `1001.0` authenticates as `1001` does
+    // (numbers are canonical in the item's authentication), so it must name no one else.
+    let number = |text: &str| is_plain_integer(text) && text == id;
     match value {
-        AttributeValue::S(text) | AttributeValue::N(text) => text == id,
-        AttributeValue::Ss(texts) | AttributeValue::Ns(texts) => texts.iter().any(|t| t == id),
-        AttributeValue::L(values) => values
-            .iter()
-            .any(|v| matches!(v, AttributeValue::S(t) | AttributeValue::N(t) if t == id)),
+        AttributeValue::S(text) => text == id,
+        AttributeValue::N(text) => number(text),
+        AttributeValue::Ss(texts) => texts.iter().any(|t| t == id),
+        AttributeValue::Ns(texts) => texts.iter().any(|t| number(t)),
+        AttributeValue::L(values) => values.iter().any(|v| match v {
+            AttributeValue::S(text) => text == id,
+            AttributeValue::N(text) => number(text),
+            _ => false,
+        }),
         _ => false,
     }
 }
@@ -103,8 +111,11 @@ mod tests {
         assert!(!names(&s("dr-1"), "dr-10"));
         assert!(!names(&s("DR-1"), "dr-1"));
         assert!(names(&AttributeValue::N("1001".to_owned()), "1001"));
-        // DynamoDB compares numbers by value; the gate compares the text, as for the owner.
+        // DynamoDB compares numbers by value; the gate compares the text, as for the owner, and
+        // a number not in its plain form names no one (not even its own text).
         assert!(!names(&AttributeValue::N("1001.0".to_owned()), "1001"));
+        assert!(!names(&AttributeValue::N("1001.0".to_owned()), "1001.0"));
+        assert!(!names(&AttributeValue::Ns(vec!["01".to_owned()]), "01"));
         let team = AttributeValue::Ss(vec!["dr-1".to_owned(), "nurse-2".to_owned()]);
         assert!(names(&team, "nurse-2"));
         assert!(!names(&team, "dr-2"));

@@ -91,9 +91,10 @@ fn equal_as_dynamodb_compares(a: &AttributeValue, b: &AttributeValue) -> bool {
     }
 }
 
-/// Whether two sets (without duplicates, as DynamoDB's are) hold the same members.
+/// Whether two sets hold the same members (each way: a set written around the library may
+/// repeat one).
 fn same_members<T: PartialEq>(a: &[T], b: &[T]) -> bool {
-    a.len() == b.len() && a.iter().all(|member| b.contains(member))
+    a.iter().all(|member| b.contains(member)) && b.iter().all(|member| a.contains(member))
 }
 
 /// A condition on the sort key of a query. `Debug` shows the comparison, not the values (keys

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use super::Table;
-use crate::access::{Caller, Logged, Scope, denied};
+use crate::access::{Caller, Logged, Scope, denied, log_denied};
 use crate::attribute::Key;
 use crate::error::{Error, Result};
 use crate::model::{BatchWritable, EncryptedItem};
@@ -115,8 +115,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 &item,
             )?;
             if plan.conditional_only {
-                // A delegate's write, or a narrowed grant's, holds only under its condition,
-                // which a batch cannot carry.
+                // A narrowed grant's write holds only under its condition, which a batch cannot
+                // carry (a delegate's put is refused by the plan already).
+                log_denied(caller, &schema, &item, Scope::Write);
                 return Err(denied(caller, &schema));
             }
             parts.push((item, plaintexts));
@@ -153,7 +154,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             let key_item = pipeline.table.key_item(key)?;
             if pipeline
                 .gate
-                .plan_read(caller, &T::SCHEMA, key, &key_item, Scope::Read)
+                .plan_read(caller, &T::SCHEMA, key, &key_item, Scope::Read)?
             {
                 wanted.push(key.clone());
             }

@@ -35,6 +35,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// secret; otherwise as [`query`](Self::query).
     pub async fn find(&self, caller: &Caller, lookup: &IndexLookup<T>) -> Result<Vec<T>> {
         let spec = lookup.spec;
+        let records = &self.records;
+        // A service with no grant at all is told so before anything else.
+        if !records.gate.plan_find(caller, &T::SCHEMA)? {
+            return Ok(Vec::new());
+        }
         let owner = match (spec.scope(), caller.user_id()) {
             (IndexScope::Owner, None) => {
                 return Err(Error::Access(AccessError::OwnerScopedIndex {
@@ -44,10 +49,6 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             (IndexScope::Owner, Some(id)) => id,
             (IndexScope::Table, _) => "",
         };
-        let records = &self.records;
-        if !records.gate.plan_find(caller) {
-            return Ok(Vec::new());
-        }
         let table = T::SCHEMA.table();
         let value = records.search().value(table, spec, owner, &lookup.input)?;
         // While an index secret is rolled out, records not yet rewritten hold the value under

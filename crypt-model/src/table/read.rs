@@ -32,7 +32,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let key_item = records.table.key_item(key)?;
         if !records
             .gate
-            .plan_read(caller, &T::SCHEMA, key, &key_item, Scope::Read)
+            .plan_read(caller, &T::SCHEMA, key, &key_item, Scope::Read)?
         {
             return Ok(None);
         }
@@ -69,7 +69,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
     /// table cannot answer.
     pub async fn query(&self, caller: &Caller, query: &Query) -> Result<Page<T>> {
         let records = &self.records;
-        if !records.gate.plan_query(caller, &T::SCHEMA, query) {
+        if !records.gate.plan_query(caller, &T::SCHEMA, query)? {
             return Ok(Page::new(Vec::new(), None));
         }
         let limit = query.limit.map_or(usize::MAX, |l| l as usize);

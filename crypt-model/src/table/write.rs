@@ -1,7 +1,7 @@
 //! Writes: `put`, `delete`, `update` and `transact`, each on the conditions of the gate's plan,
 //! so that no write takes over or removes a record another owner holds.
 
-use crate::error::{ConfigError, StorageError};
+use crate::error::{AccessError, ConfigError, StorageError};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -218,28 +218,32 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         } else {
             None
         };
-        let plan = records.gate.plan_update(
-            caller,
-            &schema,
-            &record.owner(),
-            (version_attribute, version),
-            &plain,
-            fetched
-                .as_ref()
-                .map_or(&plain, |stored| stored.attributes()),
-        )?;
-        let delegation_changed = fields.iter().any(|field| {
-            schema
-                .delegations()
-                .iter()
-                .any(|d| d.attribute() == field.name() && !d.is_reassignable())
-        });
-        if plan.by_delegate && delegation_changed {
-            // A delegate changes no delegation (it would name itself, or drop another delegate)
-            // but a reassignable one.
-            log_denied(caller, &schema, &plain, Scope::Write);
-            return Err(denied(caller, &schema));
-        }
+        let stored_attributes = fetched.as_ref().map(|stored| stored.attributes());
+        let names: Vec<&str> = fields.iter().map(Field::name).collect();
+        let planned = records
+            .gate
+            .plan_update(
+                caller,
+                &schema,
+                &record.owner(),
+                (version_attribute, version),
+                &plain,
+                stored_attributes.unwrap_or(&plain),
+            )
+            .and_then(|plan| {
+                records
+                    .gate
+                    .check_fields(caller, &schema, &plan, &names, stored_attributes)
+                    .map(|()| plan)
+            });
+        let plan = match planned {
+            // After a read, a refusal answers as a missing record does (the read told the
+            // caller nothing then): logged by the gate.
+            Err(Error::Access(AccessError::Denied { .. })) if fetched.is_some() => {
+                return Err(self.conflict());
+            }
+            planned => planned?,
+        };
         let stored = match fetched {
             Some(stored) => stored,
             None => records.fetch(&key).await?.ok_or_else(|| self.conflict())?,
