@@ -98,6 +98,122 @@ async fn provisioning_is_idempotent() {
 }
 
 #[tokio::test]
+async fn provisioning_refuses_a_table_of_another_model_and_says_what_differs() {
+    use crypt_model::error::ConfigError;
+    use crypt_model::store::{IndexRef, KeyType};
+
+    let client = moto::dynamo();
+    let name = moto::unique("someone-elses");
+    let index = |partition: &str, partition_key_type| IndexRef {
+        name: "by_team".into(),
+        partition_key: partition.into(),
+        partition_key_type,
+        sort_key: None,
+    };
+    let theirs = TableRef::new(&name, "pk", Some("sk"))
+        .unwrap()
+        .with_index(index("team", KeyType::S));
+    provision(&client, &theirs, ProvisionOptions::default())
+        .await
+        .unwrap();
+    let indexes_of = |client: aws_sdk_dynamodb::Client| async move {
+        let described = client
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let mut names: Vec<String> = described
+            .table
+            .unwrap()
+            .global_secondary_indexes
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|index| index.index_name)
+            .collect();
+        names.sort();
+        names
+    };
+
+    // Another key schema, a key of another type, a same-named index on other keys, and an
+    // index the table lacks: refused, each difference named, and nothing added.
+    for (ours, says) in [
+        (
+            TableRef::new(theirs.name(), "user_id", None).unwrap(),
+            "keyed by partition `pk` (S), sort `sk` (S), the model by partition `user_id` (S)",
+        ),
+        (
+            TableRef::new(theirs.name(), "pk", Some("sk"))
+                .unwrap()
+                .with_key_types(KeyType::N, KeyType::S),
+            "defines `pk` as S, the model as N",
+        ),
+        (
+            TableRef::new(theirs.name(), "pk", Some("sk"))
+                .unwrap()
+                .with_index(index("region", KeyType::S))
+                .with_index(IndexRef {
+                    name: "by_city".into(),
+                    partition_key: "city".into(),
+                    partition_key_type: KeyType::S,
+                    sort_key: None,
+                }),
+            "index `by_team` is keyed by partition `team` (S), the model's by partition `region` (S)",
+        ),
+    ] {
+        let error = provision(&client, &ours, ProvisionOptions::default())
+            .await
+            .unwrap_err();
+        match &error {
+            Error::Config(ConfigError::TableMismatch { table, differences }) => {
+                assert_eq!(table, theirs.name());
+                assert!(
+                    differences.iter().any(|d| d.contains(says)),
+                    "{differences:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(error.to_string().contains("nothing was changed"), "{error}");
+    }
+    assert_eq!(indexes_of(client.clone()).await, ["by_team"]);
+    // The table's own model provisions it as before.
+    provision(&client, &theirs, ProvisionOptions::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_query_of_an_index_the_table_lacks_names_the_index() {
+    use crypt_model::Query;
+    use crypt_model::error::StorageError;
+
+    use crypt_model::store::{IndexRef, KeyType};
+
+    // The model declares the index; the table was created before it did.
+    let client = moto::dynamo();
+    let bare = TableRef::new(&moto::unique("no-index"), "pk", None).unwrap();
+    provision(&client, &bare, ProvisionOptions::default())
+        .await
+        .unwrap();
+    let table = bare.with_index(IndexRef {
+        name: "by_team".into(),
+        partition_key: "team".into(),
+        partition_key_type: KeyType::S,
+        sort_key: None,
+    });
+    let error = DynamoStore::new(client)
+        .query(&table, &Query::index("by_team", "red"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Storage(StorageError::IndexNotFound { index, .. }) if index == "by_team"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("provision"), "{error}");
+}
+
+#[tokio::test]
 async fn provisioning_adds_the_indexes_an_existing_table_lacks() {
     use crypt_model::Query;
     use crypt_model::store::{IndexRef, KeyType};

@@ -53,6 +53,32 @@ where
     }
 }
 
+/// Maps an SDK error of a query of table `table`, on its index `index` if it names one: a
+/// missing index is named as such, not as a missing table (DynamoDB says `ValidationException`,
+/// "The table does not have the specified index"; moto `ResourceNotFoundException`, "Invalid
+/// index").
+pub(crate) fn map_query<E, R>(table: &str, index: Option<&str>, error: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let about_index = index.is_some()
+        && matches!(
+            error.code(),
+            Some("ValidationException" | "ResourceNotFoundException")
+        )
+        && error
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("index"));
+    match index {
+        Some(index) if about_index => Error::Storage(StorageError::IndexNotFound {
+            table: table.to_owned(),
+            index: index.to_owned(),
+        }),
+        _ => map(table, error),
+    }
+}
+
 /// An SDK builder's error (a required field missing): a bug here, reported as a store error.
 pub(crate) fn build(table: &str, error: aws_sdk_dynamodb::error::BuildError) -> Error {
     Error::Storage(StorageError::Backend {
@@ -74,12 +100,52 @@ mod tests {
 
     /// An error as DynamoDB returns it, with `code` (moto cannot produce throttling).
     fn service_error(code: &str) -> SdkError<PutItemError, HttpResponse> {
-        let meta = ErrorMetadata::builder()
-            .code(code)
-            .message("said by the service")
-            .build();
+        saying(code, "said by the service")
+    }
+
+    /// An error with `code` and `message`.
+    fn saying(code: &str, message: &str) -> SdkError<PutItemError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
         let response = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
         SdkError::service_error(PutItemError::generic(meta), response)
+    }
+
+    #[test]
+    fn a_query_of_a_missing_index_names_the_index_not_a_missing_table() {
+        for (code, message) in [
+            (
+                "ValidationException",
+                "The table does not have the specified index: by_team",
+            ),
+            (
+                "ResourceNotFoundException",
+                "Invalid index: by_team for table: t. Available indexes are: ",
+            ),
+        ] {
+            match map_query("t", Some("by_team"), saying(code, message)) {
+                Error::Storage(StorageError::IndexNotFound { table, index }) => {
+                    assert_eq!((table.as_str(), index.as_str()), ("t", "by_team"));
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        // Of the table itself, or with no index named: as before.
+        assert!(matches!(
+            map_query(
+                "t",
+                None,
+                saying("ResourceNotFoundException", "Requested resource not found")
+            ),
+            Error::Storage(StorageError::TableNotFound { .. })
+        ));
+        assert!(matches!(
+            map_query(
+                "t",
+                Some("by_team"),
+                saying("ResourceNotFoundException", "Requested resource not found")
+            ),
+            Error::Storage(StorageError::TableNotFound { .. })
+        ));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Creating the tables models need.
 
-use crypt_model::error::StorageError;
+use crypt_model::error::{ConfigError, StorageError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
@@ -61,10 +61,9 @@ pub async fn provision(client: &Client, table: &TableRef, options: ProvisionOpti
         table.partition_key(),
         table.partition_key_type(),
     )?];
-    let mut key_schema = vec![element(table, table.partition_key(), SdkKeyRole::Hash)?];
+    let key_schema = key_schema_of(table)?;
     if let Some(sort_key) = table.sort_key() {
         definitions.push(definition(table, sort_key, table.sort_key_type())?);
-        key_schema.push(element(table, sort_key, SdkKeyRole::Range)?);
     }
     let mut indexes = Vec::new();
     for index in table.indexes() {
@@ -120,11 +119,120 @@ pub async fn provision(client: &Client, table: &TableRef, options: ProvisionOpti
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
         {
             wait_until_active(client, table).await?;
+            let existing = describe(client, table)
+                .await?
+                .unwrap_or_else(|| TableDescription::builder().build());
+            let differences =
+                differences(&existing, &key_schema_of(table)?, &definitions, &indexes);
+            if !differences.is_empty() {
+                return Err(Error::Config(ConfigError::TableMismatch {
+                    table: table.name().to_owned(),
+                    differences,
+                }));
+            }
             return add_missing_indexes(client, table, &definitions, indexes).await;
         }
         Err(e) => return Err(error::map(table.name(), e)),
     }
     wait_until_active(client, table).await
+}
+
+/// The table's key schema: its partition key, and its sort key if it has one.
+fn key_schema_of(table: &TableRef) -> Result<Vec<KeySchemaElement>> {
+    let mut key_schema = vec![element(table, table.partition_key(), SdkKeyRole::Hash)?];
+    if let Some(sort_key) = table.sort_key() {
+        key_schema.push(element(table, sort_key, SdkKeyRole::Range)?);
+    }
+    Ok(key_schema)
+}
+
+/// What an existing table lacks to be this model's: its key schema, the types of the attributes
+/// the model keys on, and the keys of a same-named index (an index the table lacks is added, not
+/// a difference). Empty when it fits.
+fn differences(
+    existing: &TableDescription,
+    key_schema: &[KeySchemaElement],
+    definitions: &[AttributeDefinition],
+    indexes: &[GlobalSecondaryIndex],
+) -> Vec<String> {
+    let typed = |name: &str| {
+        let found = existing
+            .attribute_definitions()
+            .iter()
+            .find(|d| d.attribute_name() == name)
+            .map(|d| d.attribute_type().as_str().to_owned());
+        format!("`{name}` ({})", found.as_deref().unwrap_or("?"))
+    };
+    let wanted_type = |name: &str| {
+        let found = definitions
+            .iter()
+            .find(|d| d.attribute_name() == name)
+            .map(|d| d.attribute_type().as_str().to_owned());
+        format!("`{name}` ({})", found.as_deref().unwrap_or("?"))
+    };
+    let keys = |schema: &[KeySchemaElement]| -> Vec<(String, String)> {
+        schema
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_owned(),
+                    k.key_type().as_str().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let describe_keys = |schema: &[KeySchemaElement], typed: &dyn Fn(&str) -> String| {
+        let parts: Vec<String> = schema
+            .iter()
+            .map(|k| {
+                let role = if k.key_type() == &SdkKeyRole::Hash {
+                    "partition"
+                } else {
+                    "sort"
+                };
+                format!("{role} {}", typed(k.attribute_name()))
+            })
+            .collect();
+        parts.join(", ")
+    };
+    let mut differences = Vec::new();
+    if keys(existing.key_schema()) != keys(key_schema) {
+        differences.push(format!(
+            "the table is keyed by {}, the model by {}",
+            describe_keys(existing.key_schema(), &typed),
+            describe_keys(key_schema, &wanted_type)
+        ));
+    }
+    for wanted in definitions {
+        let name = wanted.attribute_name();
+        let found = existing
+            .attribute_definitions()
+            .iter()
+            .find(|d| d.attribute_name() == name);
+        if let Some(found) = found.filter(|d| d.attribute_type() != wanted.attribute_type()) {
+            differences.push(format!(
+                "the table defines `{name}` as {}, the model as {}",
+                found.attribute_type().as_str(),
+                wanted.attribute_type().as_str()
+            ));
+        }
+    }
+    for index in indexes {
+        let same_name = existing
+            .global_secondary_indexes()
+            .iter()
+            .find(|i| i.index_name() == Some(index.index_name()));
+        if let Some(found) = same_name.filter(|i| keys(i.key_schema()) != keys(index.key_schema()))
+        {
+            differences.push(format!(
+                "the table's index `{}` is keyed by {}, the model's by {}",
+                index.index_name(),
+                describe_keys(found.key_schema(), &typed),
+                describe_keys(index.key_schema(), &wanted_type)
+            ));
+        }
+    }
+    differences
 }
 
 /// Adds to an existing table the indexes of `wanted` it lacks, one at a time, each with the

@@ -147,7 +147,7 @@ impl Store for DynamoStore {
             .consistent_read(query.index.is_none())
             .send()
             .await
-            .map_err(|e| error::map(table.name(), e))?;
+            .map_err(|e| error::map_query(table.name(), query.index.as_deref(), e))?;
         page(output.items, output.last_evaluated_key)
     }
 

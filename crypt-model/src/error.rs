@@ -230,6 +230,22 @@ pub enum DataError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
+    /// An existing table does not have the keys (or a same-named index does not have the keys)
+    /// the model needs: provisioning refused to touch it. Point the model at its own table, or
+    /// migrate the data to a table of this shape.
+    #[error(
+        "table `{table}` exists but is not this model's: {}; nothing was changed (use another \
+         table name, or move the data to a table with the model's keys)",
+        .differences.join("; ")
+    )]
+    TableMismatch {
+        /// The physical table.
+        table: String,
+        /// What differs, one entry each (`partition key: the table has \`id\` (S), the model
+        /// \`user_id\` (S)`).
+        differences: Vec<String>,
+    },
+
     /// A schema breaks a rule (the derive checks them all at compile time; a hand-written
     /// [`Schema`](crate::Schema) is checked when first used).
     #[error("invalid schema for table `{table}`: {reason}")]

@@ -16,10 +16,12 @@ pub enum StorageError {
         table: String,
     },
 
-    /// The record changed since it was read (optimistic locking). Nothing was written; read it
-    /// again and retry.
+    /// The record is not as it was read (optimistic locking): changed or deleted since, or —
+    /// answered alike, so that no one learns which — never there, or not the caller's. Nothing
+    /// was written; read it again: if it is still there, retry the write.
     #[error(
-        "the record in table `{table}` changed since it was read; nothing was written: read it again and retry"
+        "the record in table `{table}` is not as it was read (changed or deleted since, or not \
+         there for this caller); nothing was written: read it again, and retry if it is still there"
     )]
     Conflict {
         /// The physical table.
@@ -63,6 +65,20 @@ pub enum StorageError {
     TableNotFound {
         /// The physical table.
         table: String,
+    },
+
+    /// The table exists but lacks the secondary index a query named (a blind index's, or one
+    /// the model declares): the table was created before the model gained it.
+    #[error(
+        "table `{table}` has no index `{index}`: add it with crypt_model_dynamo::provision (which \
+         adds the indexes a table lacks), then backfill a blind index (`crypt-model \
+         backfill-index`)"
+    )]
+    IndexNotFound {
+        /// The physical table.
+        table: String,
+        /// The index.
+        index: String,
     },
 
     /// The store throttled the request (provisioned throughput or a request limit exceeded).
