@@ -354,6 +354,14 @@ impl<T: Plaintext> Plaintext for Vec<T> {
 /// card.encode(&mut bytes).unwrap();
 /// assert_eq!(CardDetails::decode(bytes.as_slice()).unwrap(), card);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a sensitive value: it does not opt in with `SerdePlaintext`",
+    label = "inside `Sensitive<…>`",
+    note = "a struct or enum of yours: add `#[derive(serde::Serialize, serde::Deserialize, \
+            zeroize::Zeroize, crypt_model::SerdePlaintext)]` to `{Self}`",
+    note = "a type of the `uuid`, `chrono`, `time` or `rust_decimal` crates: turn on crypt-model's \
+            feature of that name (`features = [\"uuid\"]`); another crate's type cannot opt in"
+)]
 pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + WipedOnDrop {}
 
 /// A type that wipes itself: every [`Zeroize`] type. Its own name so that a `SerdePlaintext` type

@@ -14,7 +14,7 @@ pub use crate::model::{
 pub use crate::plaintexts::Plaintexts;
 use crate::schema::str_eq;
 pub use crate::schema::{Delegation, Schema, SecondaryIndex};
-pub use crate::sensitive::{Sensitive, SerializeSensitive};
+pub use crate::sensitive::{CloneSensitive, DisplaySensitive, Sensitive, SerializeSensitive};
 pub use crate::store::Query;
 pub use crate::table::IndexLookup;
 
@@ -105,6 +105,18 @@ pub const fn key_type<T: Attribute>() -> KeyType {
              field's type cannot be a key (a newtype declares its inner type's \
              `Attribute::KEY_TYPE`)"
         ),
+    }
+}
+
+/// [`key_type`], refused with `refused` (the derive's message, which names the field).
+#[allow(
+    clippy::panic,
+    reason = "a panic in a const is a compile error, with this message"
+)]
+pub const fn key_type_of<T: Attribute>(refused: &'static str) -> KeyType {
+    match T::KEY_TYPE {
+        Some(key_type) => key_type,
+        None => panic!("{}", refused),
     }
 }
 

@@ -90,8 +90,45 @@ impl<'de, T: Plaintext + serde::Deserialize<'de>> serde::Deserialize<'de> for Se
 )]
 pub trait SerializeSensitive: sealed::Never {}
 
+/// Never implemented: it turns "`Sensitive<T>` is not `Display`" (and the compiler's advice to
+/// print it with `{:?}`, which shows `[REDACTED]`) into a message that says what to do.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a sensitive value is not printed with `{{}}`",
+    label = "`Sensitive<{Self}>` has no `Display`, so that a secret never reaches a page or a log by accident",
+    note = "where the plaintext must be shown, write `value.expose_secret()` (a review can find \
+            every such place with `grep expose_secret`); `{{:?}}` prints only `[REDACTED]`"
+)]
+pub trait DisplaySensitive: sealed::Never {}
+
+#[doc(hidden)]
+impl<T: Plaintext + DisplaySensitive> fmt::Display for Sensitive<T> {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        unreachable!("`DisplaySensitive` has no implementation")
+    }
+}
+
+/// Never implemented: it turns "`Sensitive<T>` is not `Clone`" (and so "the model is not
+/// `Clone`" under `#[derive(Clone)]`) into a message that says why and what to do.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a sensitive value is not cloned implicitly",
+    label = "`Sensitive<{Self}>` has no `Clone`: each copy of a secret is one more to wipe and to leak",
+    note = "a model with `#[sensitive]` fields cannot `#[derive(Clone)]`: read the record again, \
+            or copy the secret explicitly, `Sensitive::new(value.expose_secret().clone())`"
+)]
+pub trait CloneSensitive: sealed::Never {}
+
+#[doc(hidden)]
+impl<T: Plaintext + CloneSensitive> Clone for Sensitive<T> {
+    fn clone(&self) -> Self {
+        unreachable!("`CloneSensitive` has no implementation")
+    }
+}
+
 /// Sealed: nothing outside this module can implement `Never`, so nothing implements
-/// `SerializeSensitive` and no `Sensitive<T>` is ever `Serialize`.
+/// `SerializeSensitive`, `DisplaySensitive` or `CloneSensitive`, and no `Sensitive<T>` is ever
+/// `Serialize`, `Display` or `Clone`.
 mod sealed {
     pub trait Never {}
 }

@@ -104,6 +104,24 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
     }
 }
 
+/// What the build says when the key field `f`'s type cannot be a key: the field, its role and
+/// its type named (a constant evaluation's panic points at no field by itself).
+fn key_refusal(f: &Field<'_>) -> String {
+    let role = if f.partition_key.is_some() {
+        "partition key"
+    } else {
+        "sort key"
+    };
+    let ty = f.ty;
+    let ty = quote!(#ty).to_string().replace(' ', "");
+    format!(
+        "the {role} `{}` cannot be of type `{ty}`: a key is a string, an integer, a UUID, a time \
+         or binary, compared exactly (a float or a bool is not); a newtype declares its inner \
+         type's `Attribute::KEY_TYPE`",
+        f.ident.to_string().trim_start_matches("r#")
+    )
+}
+
 /// The key types, from the key fields' glue, so that they need no bound of their own.
 fn key_types(model: &Model<'_, '_>) -> (TokenStream, TokenStream) {
     let private = &model.private;
@@ -111,7 +129,8 @@ fn key_types(model: &Model<'_, '_>) -> (TokenStream, TokenStream) {
     let of = |is_key: fn(&Field<'_>) -> bool| {
         model.glue_of(is_key).map(|glue| {
             let ty = glue.field.ty;
-            quote_spanned!(ty.span()=> #private::key_type::<#ty>())
+            let refused = key_refusal(glue.field);
+            quote_spanned!(ty.span()=> #private::key_type_of::<#ty>(#refused))
         })
     };
     let pk = of(|f| f.partition_key.is_some()).unwrap_or_else(|| quote!(#private::KeyType::S));
@@ -180,7 +199,8 @@ pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
         .filter(|f| f.partition_key.is_some() || f.sort_key.is_some())
         .map(|f| {
             let ty = f.ty;
-            quote_spanned!(ty.span()=> const _: #private::KeyType = #private::key_type::<#ty>();)
+            let refused = key_refusal(f);
+            quote_spanned!(ty.span()=> const _: #private::KeyType = #private::key_type_of::<#ty>(#refused);)
         });
     // A delegation field names principals: ids, alone or in a collection.
     let delegations = model

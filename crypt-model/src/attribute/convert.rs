@@ -44,8 +44,11 @@ impl std::error::Error for ConversionError {}
 /// [`SerdeAttribute`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored as a plain attribute",
-    note = "a secret belongs in a `#[sensitive]` field of type `Sensitive<T>`; a serde type can opt \
-            in as a plain attribute by implementing `crypt_model::SerdeAttribute`"
+    note = "a type of the `uuid`, `chrono`, `time` or `rust_decimal` crates needs crypt-model's \
+            feature of that name (`crypt-model = {{ version = \"…\", features = [\"uuid\"] }}`): \
+            implementing a trait of crypt-model's for another crate's type is not allowed",
+    note = "a secret belongs in a `#[sensitive]` field of type `Sensitive<T>`; a serde type of \
+            your own can opt in as a plain attribute with `#[derive(SerdeAttribute)]`"
 )]
 pub trait Attribute: Sized {
     /// Converts the value into an attribute.
