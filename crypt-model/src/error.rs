@@ -8,8 +8,10 @@
 
 use std::fmt;
 
+mod http;
 mod storage;
 
+pub use http::HttpAnswer;
 pub use storage::StorageError;
 
 /// A boxed error from a key provider or a storage backend.

@@ -49,6 +49,9 @@ mod model;
 mod record;
 mod table;
 mod types;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod web;
 
 // Jobs.
 pub mod lifecycle;

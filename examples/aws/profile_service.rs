@@ -1,8 +1,10 @@
 //! An HTTP service of user profiles on axum, the way the guide's chapter on HTTP services
 //! (`crypt_model::guide::http_services`) builds one: the `Caller` from a verified bearer token,
-//! never from the request; someone else's profile answered exactly like a missing one; the owner
-//! and the table never taken from input; errors mapped to status codes with no value in them;
-//! no body and no raw URI logged.
+//! never from the request (an authentication layer puts it in the request's extensions, and
+//! crypt-model's `Caller` extractor takes it there: feature `axum`); someone else's profile
+//! answered exactly like a missing one; the owner and the table never taken from input; errors
+//! answered as `Error::http_answer` says, the one mapping the guide documents, with no value in
+//! them; no body and no raw URI logged.
 //!
 //! ```text
 //! GET    /users/{id}/profile            200 the profile (the SSN's last four digits only), or 404
@@ -19,20 +21,19 @@
 //! -d '{"display_name":"Alice","email":"alice@example.com","ssn":"078-05-1120"}'
 //! http://ADDRESS/users/alice/profile`.
 
-use crypt_model::error::{AccessError, DataError, KeyError, StorageError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use crypt_model::{
-    Caller, EncryptedItem, Error, IndexSecret, KeyProviderError, Keys, LocalKeyring, MemoryStore,
-    Sensitive, Store, Table, TableRef,
+    Caller, EncryptedItem, IndexSecret, Keys, LocalKeyring, MemoryStore, Sensitive, Store, Table,
+    TableRef,
 };
 use crypt_model_dynamo::{
     DynamoStore, KmsKeyring, ProvisionOptions, aws_sdk_dynamodb, aws_sdk_kms, provision,
@@ -105,39 +106,6 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"error": "not_found"}))).into_response()
 }
 
-/// A status and a body naming the kind of failure, never the error's text (which is logged).
-fn error_response(error: &Error) -> Response {
-    let (status, code) = match error {
-        Error::Access(AccessError::Denied { .. }) | Error::Key(KeyError::OwnerKeyErased { .. }) => {
-            return not_found();
-        }
-        Error::Storage(StorageError::Conflict { .. })
-        | Error::Storage(StorageError::ConditionFailed { .. }) => {
-            (StatusCode::CONFLICT, "conflict")
-        }
-        Error::Data(DataError::InvalidValue { .. })
-        | Error::Storage(StorageError::InvalidRequest { .. })
-        | Error::Access(AccessError::InvalidIdentity { .. }) => {
-            (StatusCode::BAD_REQUEST, "bad_request")
-        }
-        Error::Storage(StorageError::Throttled { .. })
-        | Error::Key(KeyError::Provider {
-            kind: KeyProviderError::Throttled,
-            ..
-        }) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
-        Error::Key(KeyError::Provider {
-            kind: KeyProviderError::Unavailable,
-            ..
-        })
-        | Error::Storage(StorageError::Backend { .. }) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-        }
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-    };
-    tracing::warn!(%error, status = status.as_u16(), "request failed");
-    (status, Json(json!({"error": code}))).into_response()
-}
-
 fn bad_request() -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -146,39 +114,42 @@ fn bad_request() -> Response {
         .into_response()
 }
 
-/// The caller of a request, from its bearer token; 401 without a valid one.
-struct Authenticated(Caller);
-
-impl<S: Send + Sync> FromRequestParts<Arc<App<S>>> for Authenticated {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App<S>>) -> Result<Self, Response> {
-        let user = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .and_then(|token| app.tokens.get(token));
-        match user.map(|user| Caller::user(user.as_str())) {
-            Some(Ok(caller)) => Ok(Authenticated(caller)),
-            _ => {
-                let mut response = (
-                    StatusCode::UNAUTHORIZED,
-                    Json(json!({"error": "unauthorized"})),
-                )
-                    .into_response();
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                Err(response)
-            }
+/// The authentication layer: the caller of a request, from its bearer token, put in the
+/// request's extensions, where crypt-model's `Caller` extractor (feature `axum`) takes it; 401
+/// without a valid token.
+async fn authenticate<S: Store + 'static>(
+    State(app): State<Arc<App<S>>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let user = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|token| app.tokens.get(token));
+    match user.map(|user| Caller::user(user.as_str())) {
+        Some(Ok(caller)) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        _ => {
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "unauthorized"})),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
         }
     }
 }
 
 async fn get_profile<S: Store + 'static>(
     State(app): State<Arc<App<S>>>,
-    Authenticated(caller): Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
     let Ok(key) = Profile::key(id) else {
@@ -188,13 +159,13 @@ async fn get_profile<S: Store + 'static>(
         Ok(Some(profile)) => Json(ProfileView::from(profile)).into_response(),
         // Missing, or someone else's: the library does not say which, and neither do we.
         Ok(None) => not_found(),
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
 async fn put_profile<S: Store + 'static>(
     State(app): State<Arc<App<S>>>,
-    Authenticated(caller): Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
     input: Result<Json<ProfileInput>, JsonRejection>,
 ) -> Response {
@@ -212,13 +183,13 @@ async fn put_profile<S: Store + 'static>(
     };
     match app.profiles.put(&caller, &mut profile).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
 async fn delete_profile<S: Store + 'static>(
     State(app): State<Arc<App<S>>>,
-    Authenticated(caller): Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
     let Ok(key) = Profile::key(id) else {
@@ -227,7 +198,7 @@ async fn delete_profile<S: Store + 'static>(
     match app.profiles.delete(&caller, &key).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => not_found(),
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -238,7 +209,7 @@ struct Search {
 
 async fn search<S: Store + 'static>(
     State(app): State<Arc<App<S>>>,
-    Authenticated(caller): Authenticated,
+    caller: Caller,
     search: Result<Query<Search>, QueryRejection>,
 ) -> Response {
     let Ok(Query(search)) = search else {
@@ -246,7 +217,7 @@ async fn search<S: Store + 'static>(
     };
     let lookup = match Profile::by_email(search.email) {
         Ok(lookup) => lookup,
-        Err(error) => return error_response(&error),
+        Err(error) => return error.into_response(),
     };
     // Only the caller's own profiles come back: an index hit on another owner's record is
     // dropped before it is decrypted.
@@ -254,13 +225,14 @@ async fn search<S: Store + 'static>(
         Ok(found) => {
             Json(found.into_iter().map(ProfileView::from).collect::<Vec<_>>()).into_response()
         }
-        Err(error) => error_response(&error),
+        Err(error) => error.into_response(),
     }
 }
 
 /// The routes, and a log line per request with the route's template, never the URI (it holds
 /// the key) nor a body.
 fn router<S: Store + 'static>(app: App<S>) -> Router {
+    let app = Arc::new(app);
     Router::new()
         .route(
             "/users/{id}/profile",
@@ -269,6 +241,10 @@ fn router<S: Store + 'static>(app: App<S>) -> Router {
                 .delete(delete_profile::<S>),
         )
         .route("/profiles/search", get(search::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            authenticate::<S>,
+        ))
         .layer(axum::middleware::from_fn(
             |request: axum::extract::Request, next: axum::middleware::Next| async move {
                 let method = request.method().clone();
@@ -282,7 +258,7 @@ fn router<S: Store + 'static>(app: App<S>) -> Router {
                 response
             },
         ))
-        .with_state(Arc::new(app))
+        .with_state(app)
 }
 
 /// `PROFILE_SERVICE_TOKENS=token=user,…`.
