@@ -45,6 +45,84 @@ struct Profile {
     ssn: Sensitive<String>,
 }
 
+/// A patient's chart: the owner is the key, and a doctor and a care team of five are named in
+/// it, so the gate must read the record to decide (no refusal from the key alone).
+#[derive(EncryptedItem)]
+#[crypt_model(table = "bench_charts")]
+struct Chart {
+    #[partition_key]
+    #[owner]
+    patient_id: String,
+    #[delegate]
+    doctor_id: String,
+    #[delegate(write)]
+    care_team: std::collections::BTreeSet<String>,
+    #[sensitive]
+    diagnosis: Sensitive<String>,
+}
+
+/// Delegation: a doctor reading another doctor's patient against a missing record, and against
+/// their own patient (decrypted), on the memory store.
+fn delegation(c: &mut Criterion) {
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let charts = Table::<Chart, _>::new(MemoryStore::new(), keys).unwrap();
+    for i in 0..1_000u32 {
+        let patient = format!("p{:04}", 2 * i);
+        let mut chart = Chart {
+            patient_id: patient.clone(),
+            doctor_id: if i % 2 == 0 { "dr-a" } else { "dr-b" }.into(),
+            care_team: (0..5).map(|n| format!("nurse-{n}")).collect(),
+            diagnosis: Sensitive::new("hypertension".into()),
+        };
+        now(charts.put(&Caller::user(patient).unwrap(), &mut chart)).unwrap();
+    }
+    let (dr_a, dr_b) = (Caller::user("dr-a").unwrap(), Caller::user("dr-b").unwrap());
+    let mut group = c.benchmark_group("delegation gate");
+    group
+        .sample_size(1_000)
+        .measurement_time(Duration::from_secs(4));
+    // p0000 is dr-a's patient; p0001 does not exist.
+    let (theirs, missing) = (Key::new("p0000"), Key::new("p0001"));
+    group.bench_function("get/another doctor's patient", |b| {
+        b.iter(|| {
+            assert!(
+                now(charts.get(&dr_b, black_box(&theirs)))
+                    .unwrap()
+                    .is_none()
+            )
+        })
+    });
+    group.bench_function("get/missing", |b| {
+        b.iter(|| {
+            assert!(
+                now(charts.get(&dr_b, black_box(&missing)))
+                    .unwrap()
+                    .is_none()
+            )
+        })
+    });
+    group.bench_function("get/the doctor's own patient", |b| {
+        b.iter(|| {
+            assert!(
+                now(charts.get(&dr_a, black_box(&theirs)))
+                    .unwrap()
+                    .is_some()
+            )
+        })
+    });
+    let nurse = Caller::user("nurse-4").unwrap();
+    group.bench_function("get/the last of a care team of five", |b| {
+        b.iter(|| {
+            assert!(
+                now(charts.get(&nurse, black_box(&theirs)))
+                    .unwrap()
+                    .is_some()
+            )
+        })
+    });
+    group.finish();
+}
+
 fn gate(c: &mut Criterion) {
     let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
     let store = MemoryStore::new();
@@ -123,5 +201,5 @@ fn gate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gate);
+criterion_group!(benches, gate, delegation);
 criterion_main!(benches);
