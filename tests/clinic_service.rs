@@ -187,6 +187,24 @@ async fn attacks(service: Service, forge: Option<Box<dyn Fn() + '_>>) {
     );
     refused.push(call(&service, M::GET, "/patients/ann", "t-desk2", None).await);
 
+    // A patient whose record names the desk's service as their doctor: the desk still gets no
+    // diagnosis, from the record or from a doctor's list.
+    let cal = record("front-desk", "clinic-1", "cal's diagnosis 41c7");
+    assert!(ok(&call(
+        &service,
+        M::PUT,
+        "/patients/ann",
+        "t-ann",
+        Some(cal)
+    )
+    .await));
+    let front = call(&service, M::GET, "/patients/ann", "t-desk1", None).await;
+    assert!(
+        front.0 == StatusCode::OK && !front.1.contains("41c7"),
+        "{front:?}"
+    );
+    refused.push(call(&service, M::GET, "/doctors/me/patients", "t-desk1", None).await);
+
     for answer in &refused {
         assert_eq!(answer, &missing, "a refusal differs from a missing record");
     }

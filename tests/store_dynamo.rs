@@ -184,6 +184,70 @@ async fn provisioning_refuses_a_table_of_another_model_and_says_what_differs() {
 }
 
 #[tokio::test]
+async fn provisioning_refuses_an_index_that_does_not_project_whole_records() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType as Role,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    use crypt_model::error::ConfigError;
+    use crypt_model::store::{IndexRef, KeyType};
+
+    let client = moto::dynamo();
+    let name = moto::unique("keys-only");
+    let key = |name: &str, role| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(role)
+            .build()
+            .unwrap()
+    };
+    let defined = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(&name)
+        .key_schema(key("pk", Role::Hash))
+        .attribute_definitions(defined("pk"))
+        .attribute_definitions(defined("team"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("by_team")
+                .key_schema(key("team", Role::Hash))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let ours = TableRef::new(&name, "pk", None)
+        .unwrap()
+        .with_index(IndexRef {
+            name: "by_team".into(),
+            partition_key: "team".into(),
+            partition_key_type: KeyType::S,
+            sort_key: None,
+        });
+    match provision(&client, &ours, ProvisionOptions::default()).await {
+        Err(Error::Config(ConfigError::TableMismatch { differences, .. })) => assert!(
+            differences.iter().any(|d| d.contains("projects KEYS_ONLY")),
+            "{differences:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_query_of_an_index_the_table_lacks_names_the_index() {
     use crypt_model::Query;
     use crypt_model::error::StorageError;

@@ -62,14 +62,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    let message = error.message().unwrap_or("");
     let about_index = index.is_some()
-        && matches!(
-            error.code(),
-            Some("ValidationException" | "ResourceNotFoundException")
-        )
-        && error
-            .message()
-            .is_some_and(|m| m.to_ascii_lowercase().contains("index"));
+        && match error.code() {
+            Some("ValidationException") => message.contains("does not have the specified index"),
+            Some("ResourceNotFoundException") => message.starts_with("Invalid index"),
+            _ => false,
+        };
     match index {
         Some(index) if about_index => Error::Storage(StorageError::IndexNotFound {
             table: table.to_owned(),

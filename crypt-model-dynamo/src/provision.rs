@@ -231,6 +231,17 @@ fn differences(
                 describe_keys(index.key_schema(), &wanted_type)
             ));
         }
+        // The model reads whole records from its indexes: they project every attribute.
+        let projection = same_name
+            .and_then(|i| i.projection())
+            .and_then(|p| p.projection_type());
+        if let Some(projection) = projection.filter(|p| **p != ProjectionType::All) {
+            differences.push(format!(
+                "the table's index `{}` projects {}, the model needs ALL",
+                index.index_name(),
+                projection.as_str()
+            ));
+        }
     }
     differences
 }

@@ -155,7 +155,10 @@ impl Caller {
         self.via.as_deref()
     }
 
-    pub(crate) fn is_service(&self) -> bool {
+    /// Whether the caller is a service acting as itself ([`Caller::service`],
+    /// [`Caller::service_within`]), not a person ([`Caller::user`], [`Caller::on_behalf_of`]):
+    /// for a handler that shows services a narrower view than people.
+    pub fn is_service(&self) -> bool {
         self.kind == Kind::Service
     }
 

@@ -65,7 +65,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
             (
                 StatusCode::UNAUTHORIZED,
-                [(header::CONTENT_TYPE, "application/json")],
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::WWW_AUTHENTICATE, "Bearer"),
+                ],
                 r#"{"error":"unauthorized"}"#,
             )
                 .into_response()

@@ -9,8 +9,8 @@
 //! PUT  /patients/{id}                 204   the patient: body {"name", "doctor_id", "clinic_id", "diagnosis"}
 //! GET  /patients/{id}                 200   the patient or their doctor: the whole record;
 //!                                           their clinic's desk: name and clinic only; else 404
-//! PUT  /patients/{id}/diagnosis       204   the patient's doctor: body {"diagnosis"}; else 404
-//! GET  /doctors/me/patients           200   the calling doctor's patients
+//! PUT  /patients/{id}/diagnosis       204   the patient or their doctor: body {"diagnosis"}; else 404
+//! GET  /doctors/me/patients           200   the calling doctor's patients (404 to a service)
 //! ```
 //!
 //! Run: `CLINIC_SERVICE_TOKENS=t-ann=user:ann,t-okafor=user:dr-okafor,t-desk=desk:riverside
@@ -183,8 +183,8 @@ async fn get_patient<S: Store + 'static>(
         return not_found();
     };
     match app.patients.get(&caller, &key).await {
-        // The desk is a service acting within its clinic: it sees what a desk needs.
-        Ok(Some(patient)) if caller.within().is_some() => Json(Front {
+        // A service (the desk, within its clinic) sees what a desk needs.
+        Ok(Some(patient)) if caller.is_service() => Json(Front {
             patient_id: patient.patient_id,
             name: patient.name,
             clinic_id: patient.clinic_id,
@@ -238,6 +238,11 @@ async fn my_patients<S: Store + 'static>(
     State(app): State<Arc<App<S>>>,
     caller: Caller,
 ) -> Response {
+    // A doctor's list: a service (the desk) has no patients of its own, whatever a record's
+    // `doctor_id` says.
+    if caller.is_service() {
+        return not_found();
+    }
     let query = match Patient::by_doctor(caller.id().to_owned()) {
         Ok(query) => query,
         Err(error) => return error.into_response(),

@@ -203,6 +203,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let next = version
             .checked_add(1)
             .ok_or_else(|| version_overflow(&schema))?;
+        // A service with no grant is told so before anything is read.
+        records.gate.check_service(caller, &schema)?;
         let (plain, changed) = record.__to_parts()?;
         let key = records.table.key_of(&plain)?;
         // A delegate who reassigns a delegation may no longer be named by the new record: the
