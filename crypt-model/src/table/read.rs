@@ -10,7 +10,7 @@
 use super::Table;
 use crate::access::{Caller, Logged, Permit, Scope};
 use crate::attribute::Key;
-use crate::error::Result;
+use crate::error::{DataError, Error, Result};
 use crate::model::EncryptedItem;
 use crate::store::{Page, Query, Scan, Store, Unreadable};
 use crate::table::records::Listed;
@@ -39,9 +39,24 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let Some(record) = records.fetch(key).await? else {
             return Ok(None);
         };
-        match records.admit(caller, record, Scope::Read, Logged::All) {
-            Some(permit) => records.open(permit).await.map(Some),
-            None => Ok(None),
+        let plaintext = record.is_plaintext();
+        let Some(permit) = records.admit(caller, record, Scope::Read, Logged::All) else {
+            return Ok(None);
+        };
+        match records.open(permit).await {
+            // Read in plaintext, then refused by the plan: the migration may have sealed the
+            // record (and revoked its admission) between the read and the plan's check. Read it
+            // once more: sealed now, it opens; still in plaintext, the refusal stands.
+            Err(Error::Data(DataError::PlaintextRefused { .. })) if plaintext => {
+                let Some(record) = records.fetch(key).await? else {
+                    return Ok(None);
+                };
+                match records.admit(caller, record, Scope::Read, Logged::Nothing) {
+                    Some(permit) => records.open(permit).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+            opened => opened.map(Some),
         }
     }
 
