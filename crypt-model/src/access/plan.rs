@@ -49,10 +49,6 @@ fn owned_by(schema: &Schema, owner: &str) -> Result<Condition> {
         })
 }
 
-/// The condition of a delegate's write of `item`, owned by `owner`, read at `version`: the
-/// record is there, still the owner's, still at that version, and its delegation attributes are
-/// those `item` holds — a delegate changes none of them (it would name itself, or drop another
-/// delegate), and creates no record.
 /// The condition that the stored item's `attribute` is what `item` holds (absent if it holds
 /// none).
 fn same(item: &Item, attribute: &str) -> Condition {
@@ -176,8 +172,8 @@ impl<T> Gate<T> {
         item: &Item,
     ) -> Result<WritePlan> {
         // A delegate writes through `update`, which opens the stored record first: a put would
-        // seal, authenticated, whatever a raw writer left there (a delegation it forged).
-        self.check_service(caller, schema)?;
+        // seal, authenticated, whatever a raw writer left there (a delegation it forged). (A
+        // service with no grant has no basis here; `authorize` below refuses it.)
         if let Some(Basis::Delegate(_)) =
             self.basis(caller, schema, Some(owner), item, Scope::Write)
         {
