@@ -122,6 +122,7 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
         inner: store.clone(),
         change: std::sync::Mutex::new(None),
         gets: tombstone_gets.clone(),
+        stale: Default::default(),
     };
     let key = crypt_model::keyring::LocalErasureKey::new("erasure", &[6; 32]).unwrap();
     let counted = crypt_model::Tombstones::new(counted, "tombstones", key).unwrap();
@@ -210,11 +211,25 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
 
 /// A memory store on which another writer changes a record just before the first conditional
 /// update reaches it: the race between a job's read and its write, made certain. It counts the
-/// gets it serves.
+/// gets it serves. Its reads can also answer once with a record as it was before another writer
+/// changed it (`stale`): the race between the library's read and its check, made certain.
 struct Interfering {
     inner: MemoryStore,
     change: std::sync::Mutex<Option<crypt_model::Item>>,
     gets: Arc<std::sync::atomic::AtomicU64>,
+    stale: std::sync::Mutex<Vec<crypt_model::Item>>,
+}
+
+impl Interfering {
+    /// `item`, or the stale copy of the same record (handed out once) in its place.
+    fn served(&self, item: crypt_model::Item) -> crypt_model::Item {
+        let mut stale = self.stale.lock().unwrap();
+        let same = |other: &crypt_model::Item| other.get("user_id") == item.get("user_id");
+        match stale.iter().position(same) {
+            Some(at) => stale.remove(at),
+            None => item,
+        }
+    }
 }
 
 #[crypt_model::store::async_trait]
@@ -233,7 +248,8 @@ impl Store for Interfering {
         key: &Key,
     ) -> crypt_model::Result<Option<crypt_model::Item>> {
         self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.get(table, key).await
+        let item = self.inner.get(table, key).await?;
+        Ok(item.map(|item| self.served(item)))
     }
     async fn delete(
         &self,
@@ -262,7 +278,9 @@ impl Store for Interfering {
         table: &TableRef,
         query: &crypt_model::Query,
     ) -> crypt_model::Result<crypt_model::Page> {
-        self.inner.query(table, query).await
+        let mut page = self.inner.query(table, query).await?;
+        page.items = page.items.into_iter().map(|i| self.served(i)).collect();
+        Ok(page)
     }
     async fn scan(
         &self,
@@ -283,7 +301,9 @@ impl Store for Interfering {
         table: &TableRef,
         keys: Vec<Key>,
     ) -> crypt_model::Result<crypt_model::store::BatchGet> {
-        self.inner.batch_get(table, keys).await
+        let mut got = self.inner.batch_get(table, keys).await?;
+        got.items = got.items.into_iter().map(|i| self.served(i)).collect();
+        Ok(got)
     }
     async fn transact_write(
         &self,
@@ -312,6 +332,7 @@ async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_
         inner: MemoryStore::new(),
         change: std::sync::Mutex::new(Some(changed)),
         gets: Arc::default(),
+        stale: Default::default(),
     };
     let inner = store.inner.clone();
     let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
@@ -368,6 +389,104 @@ async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_
     assert_eq!(
         record.card.as_ref().map(|c| c.expose_secret().as_str()),
         Some("4111-1111-1111-1111")
+    );
+}
+
+#[tokio::test]
+async fn a_record_the_migration_seals_between_a_read_and_its_check_is_read_again() {
+    use crypt_model::lifecycle::Job;
+    use crypt_model::{AttributeValue, Grant, Item, Query};
+    use crypt_model_conformance::cases::Customer;
+
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let legacy = Item::from_iter([
+        ("user_id", s("u1")),
+        ("ssn", s("078-05-1120")),
+        ("plan", s("basic")),
+    ]);
+    let store = Interfering {
+        inner: MemoryStore::new(),
+        change: std::sync::Mutex::new(None),
+        gets: Arc::default(),
+        stale: Default::default(),
+    };
+    let stale = |customers: &Table<Customer, Interfering>| {
+        *customers.store().stale.lock().unwrap() = vec![legacy.clone()];
+    };
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let plans = crypt_model::MigrationPlans::new(
+        MemoryStore::new(),
+        "plans",
+        crypt_model::keyring::LocalErasureKey::generate().unwrap(),
+    )
+    .unwrap();
+    let customers = Table::<Customer, _>::new(store, keys)
+        .unwrap()
+        .with_grant(Grant::read("job").unwrap())
+        .with_grant(Grant::write("job").unwrap())
+        .with_plaintext_migration(plans);
+    let always = crypt_model::store::Condition::Always;
+    let table = customers.table_ref();
+    customers
+        .store()
+        .put(table, legacy.clone(), &always)
+        .await
+        .unwrap();
+    let job = Caller::service("job").unwrap();
+    Job::plan_migration(&customers, &job).run().await.unwrap();
+    let report = Job::migrate(&customers, &job).run().await.unwrap();
+    assert_eq!(report.counts.changed, 1);
+
+    // Each read below is answered with the record as it was before the job sealed it: in
+    // plaintext, its admission revoked since. The library reads it again, sealed, and opens it.
+    let u1 = Caller::user("u1").unwrap();
+    let key = Customer::key("u1".to_owned()).unwrap();
+    let ssn = |c: &Customer| c.ssn.expose_secret().clone();
+    stale(&customers);
+    let got = customers.get(&u1, &key).await.unwrap().unwrap();
+    assert_eq!(ssn(&got), "078-05-1120", "get");
+    stale(&customers);
+    let page = customers.query(&u1, &Query::partition("u1")).await.unwrap();
+    assert!(page.unreadable.is_empty(), "query: {:?}", page.unreadable);
+    assert_eq!(
+        page.items.iter().map(ssn).collect::<Vec<_>>(),
+        ["078-05-1120"]
+    );
+    stale(&customers);
+    let batch = customers
+        .batch_get(&u1, std::slice::from_ref(&key))
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.iter().map(ssn).collect::<Vec<_>>(),
+        ["078-05-1120"],
+        "batch_get"
+    );
+    assert!(
+        customers.store().stale.lock().unwrap().is_empty(),
+        "a read was not stale"
+    );
+
+    // A record still in plaintext when read again is refused, as before.
+    let plain = Item::from_iter([
+        ("user_id", s("u2")),
+        ("ssn", s("219-09-9999")),
+        ("plan", s("basic")),
+    ]);
+    customers.store().put(table, plain, &always).await.unwrap();
+    let refused = customers
+        .get(
+            &Caller::user("u2").unwrap(),
+            &Customer::key("u2".to_owned()).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            crypt_model::Error::Data(crypt_model::error::DataError::PlaintextRefused { .. })
+        ),
+        "{refused:?}"
     );
 }
 

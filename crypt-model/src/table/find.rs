@@ -76,9 +76,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                     }
                     // An erased owner's record is passed over, as a scan passes it; one that
                     // does not open on its own account may be the match: the search's error.
-                    let record = match records.open_listed(permit).await? {
+                    let record = match records.open_listed(caller, permit).await? {
                         Listed::Record(record) => record,
-                        Listed::Erased => continue,
+                        Listed::Erased | Listed::Gone => continue,
                         Listed::Unreadable(_, error) => return Err(error),
                     };
                     let matches = (lookup.extract)(&record)?.is_some_and(|bytes| {

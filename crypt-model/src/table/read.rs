@@ -10,7 +10,7 @@
 use super::Table;
 use crate::access::{Caller, Logged, Permit, Scope};
 use crate::attribute::Key;
-use crate::error::{DataError, Error, Result};
+use crate::error::Result;
 use crate::model::EncryptedItem;
 use crate::store::{Page, Query, Scan, Store, Unreadable};
 use crate::table::records::Listed;
@@ -39,25 +39,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let Some(record) = records.fetch(key).await? else {
             return Ok(None);
         };
-        let plaintext = record.is_plaintext();
         let Some(permit) = records.admit(caller, record, Scope::Read, Logged::All) else {
             return Ok(None);
         };
-        match records.open(permit).await {
-            // Read in plaintext, then refused by the plan: the migration may have sealed the
-            // record (and revoked its admission) between the read and the plan's check. Read it
-            // once more: sealed now, it opens; still in plaintext, the refusal stands.
-            Err(Error::Data(DataError::PlaintextRefused { .. })) if plaintext => {
-                let Some(record) = records.fetch(key).await? else {
-                    return Ok(None);
-                };
-                match records.admit(caller, record, Scope::Read, Logged::Nothing) {
-                    Some(permit) => records.open(permit).await.map(Some),
-                    None => Ok(None),
-                }
-            }
-            opened => opened.map(Some),
-        }
+        records.open_for(caller, permit, Scope::Read).await
     }
 
     /// One page of the records of a partition (of the table or of a secondary index), in
@@ -127,7 +112,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         };
         let mut page = Page::new(Vec::with_capacity(admitted.len()), cursor);
         for permit in admitted {
-            page.add(records.open_listed(permit).await?);
+            page.add(records.open_listed(caller, permit).await?);
         }
         Ok(page)
     }
@@ -159,7 +144,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 continue;
             };
             // The record of an erased owner is gone, in effect: a scan goes on past it.
-            opened.add(records.open_listed(permit).await?);
+            opened.add(records.open_listed(caller, permit).await?);
         }
         opened.cursor = page.cursor;
         Ok(opened)
@@ -199,7 +184,7 @@ impl<T> Page<T> {
     fn add(&mut self, listed: Listed<T>) {
         match listed {
             Listed::Record(record) => self.items.push(record),
-            Listed::Erased => {}
+            Listed::Erased | Listed::Gone => {}
             Listed::Unreadable(key, error) => self.unreadable.push(Unreadable::new(key, &error)),
         }
     }

@@ -28,6 +28,9 @@ pub(crate) enum Listed<T> {
     Record(T),
     /// Its owner was erased: passed over.
     Erased,
+    /// Read again (see [`Records::open_for`]), it was gone or no longer the caller's: passed
+    /// over, as if the listing had read it a moment later.
+    Gone,
     /// It did not open, on its own account: its key, and the error.
     Unreadable(Key, Error),
 }
@@ -133,14 +136,51 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
         open_permitted(permit, &*self.source, self.reads()).await
     }
 
-    /// Opens the record `permit` admits for a listing (a query, a scan, a search): passed over
-    /// when its owner was erased, as a deleted record would be (logged); reported beside the
-    /// listing when it fails on its own (edited, malformed, another version's, a key the provider
-    /// does not hold); every other failure (the store, the key provider) is the listing's.
-    pub(crate) async fn open_listed(&self, permit: Permit<T>) -> Result<Listed<T>> {
+    /// Opens the record `permit` admits for `caller` (in `scope`); `None` when it had to be read
+    /// again and was then gone or no longer the caller's.
+    ///
+    /// A record read in plaintext and then refused by the migration plans may have been sealed,
+    /// and its admission revoked, by the migration job between the read and the plans' check: it
+    /// is read once more. Sealed by then, it opens; still in plaintext, the refusal stands.
+    pub(crate) async fn open_for(
+        &self,
+        caller: &Caller,
+        permit: Permit<T>,
+        scope: Scope,
+    ) -> Result<Option<T>> {
+        // Only a record read in plaintext may have to be read again: its key, kept.
+        let again = match permit.record().is_plaintext() {
+            true => Some(self.table.key_of(permit.record().attributes())?),
+            false => None,
+        };
+        match (self.open(permit).await, again) {
+            (Err(Error::Data(DataError::PlaintextRefused { .. })), Some(key)) => {
+                let Some(record) = self.fetch(&key).await? else {
+                    return Ok(None);
+                };
+                match self.admit(caller, record, scope, Logged::Nothing) {
+                    Some(permit) => self.open(permit).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+            (opened, _) => opened.map(Some),
+        }
+    }
+
+    /// Opens the record `permit` admits for `caller`'s listing (a query, a scan, a search), as
+    /// [`open_for`](Self::open_for) does: passed over when its owner was erased, as a deleted
+    /// record would be (logged); reported beside the listing when it fails on its own (edited,
+    /// malformed, another version's, a key the provider does not hold); every other failure (the
+    /// store, the key provider) is the listing's.
+    pub(crate) async fn open_listed(
+        &self,
+        caller: &Caller,
+        permit: Permit<T>,
+    ) -> Result<Listed<T>> {
         let key = self.table.key_of(permit.record().attributes())?;
-        match self.open(permit).await {
-            Ok(record) => Ok(Listed::Record(record)),
+        match self.open_for(caller, permit, Scope::Read).await {
+            Ok(Some(record)) => Ok(Listed::Record(record)),
+            Ok(None) => Ok(Listed::Gone),
             Err(Error::Key(KeyError::OwnerKeyErased { .. })) => {
                 tracing::info!(
                     target: "crypt_model::access",
