@@ -360,7 +360,9 @@ impl<T: Plaintext> Plaintext for Vec<T> {
     note = "a struct or enum of yours: add `#[derive(serde::Serialize, serde::Deserialize, \
             zeroize::Zeroize, crypt_model::SerdePlaintext)]` to `{Self}`",
     note = "a type of the `uuid`, `chrono`, `time` or `rust_decimal` crates: turn on crypt-model's \
-            feature of that name (`features = [\"uuid\"]`); another crate's type cannot opt in"
+            feature named after its crate, in Cargo.toml: `crypt-model = {{ version = \"…\", \
+            features = [\"uuid\"] }}` (or `\"chrono\"`, `\"time\"`, `\"rust_decimal\"`); \
+            another crate's type cannot opt in"
 )]
 pub trait SerdePlaintext: serde::Serialize + serde::de::DeserializeOwned + WipedOnDrop {}
 

@@ -45,7 +45,8 @@ impl std::error::Error for ConversionError {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be stored as a plain attribute",
     note = "a type of the `uuid`, `chrono`, `time` or `rust_decimal` crates needs crypt-model's \
-            feature of that name (`crypt-model = {{ version = \"…\", features = [\"uuid\"] }}`): \
+            feature named after its crate, in Cargo.toml: `crypt-model = {{ version = \"…\", \
+            features = [\"uuid\"] }}` (or `\"chrono\"`, `\"time\"`, `\"rust_decimal\"`); \
             implementing a trait of crypt-model's for another crate's type is not allowed",
     note = "a secret belongs in a `#[sensitive]` field of type `Sensitive<T>`; a serde type of \
             your own can opt in as a plain attribute with `#[derive(SerdeAttribute)]`"
