@@ -108,6 +108,30 @@ pub mod docs {
     pub mod reliability {}
 }
 
+/// Link definitions of the guide's chapters that live in crypt-model-dynamo, relative to the doc
+/// root reached by `$up` from the page: they resolve wherever both crates are documented side by
+/// side (`cargo doc` of the workspace, or of an application using both); `scripts/test` checks
+/// that they do.
+macro_rules! dynamo_chapters {
+    ($up:literal) => {
+        concat!(
+            "[aws-setup-chapter]: ",
+            $up,
+            "crypt_model_dynamo/guide/aws_setup/index.html\n",
+            "[streams-chapter]: ",
+            $up,
+            "crypt_model_dynamo/guide/streams/index.html\n",
+            "[moto-chapter]: ",
+            $up,
+            "crypt_model_dynamo/guide/testing_with_moto/index.html\n",
+            "[`KmsKeyring`]: ",
+            $up,
+            "crypt_model_dynamo/struct.KmsKeyring.html\n",
+        )
+    };
+}
+pub(crate) use dynamo_chapters;
+
 pub mod guide;
 
 /// Re-exported for the `Zeroize` trait. Its derive names the `zeroize` crate itself, so a crate that
