@@ -177,13 +177,13 @@ impl<S: Store + ?Sized> Store for Checked<S> {
     }
 
     async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
-        table.key_item(key)?;
+        table.check_key(key)?;
         let span = span("get", table.name(), Some(1));
         self.store.get(table, key).instrument(span).await
     }
 
     async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
-        table.key_item(key)?;
+        table.check_key(key)?;
         let span = span("delete", table.name(), Some(1));
         self.store
             .delete(table, key, condition)

@@ -23,9 +23,11 @@ pub(crate) fn fingerprint(schema: &Schema, item: &Item) -> KeyFingerprint {
 }
 
 /// Logs one use of a record by anyone but its owner acting for themselves: a service's grant,
-/// a delegate, or a service on a user's behalf (with both identities).
+/// a delegate, or a service on a user's behalf (with both identities). The key's fingerprint (a
+/// keyed hash) is computed only when the event is enabled: `tracing` evaluates fields after
+/// asking the subscriber.
 pub(super) fn used(caller: &Caller, schema: &Schema, key: &Item, scope: Scope, basis: Basis) {
-    let key = fingerprint(schema, key);
+    let key = Fingerprinted(schema, key);
     match basis {
         Basis::Grant => tracing::info!(
             target: "crypt_model::access",
@@ -68,6 +70,15 @@ pub(super) fn used(caller: &Caller, schema: &Schema, key: &Item, scope: Scope, b
             "a service acted on its user's own record ({})",
             scope.name()
         ),
+    }
+}
+
+/// The fingerprint of a record's key, computed when displayed.
+struct Fingerprinted<'a>(&'a Schema, &'a Item);
+
+impl std::fmt::Display for Fingerprinted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fingerprint(self.0, self.1).fmt(f)
     }
 }
 

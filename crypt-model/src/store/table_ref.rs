@@ -156,21 +156,25 @@ impl TableRef {
 
     /// The key as an item of its attributes.
     pub fn key_item(&self, key: &Key) -> Result<Item> {
+        self.check_key(key)?;
         let mut item = Item::new();
-        self.check_key_value(self.partition_key, &key.partition, self.key_types.0)?;
         item.insert(self.partition_key, key.partition.clone());
-        match (self.sort_key, &key.sort) {
-            (Some(name), Some(sort)) => {
-                self.check_key_value(name, sort, self.key_types.1)?;
-                item.insert(name, sort.clone());
-            }
-            (None, None) => {}
-            (Some(name), None) => {
-                return Err(self.invalid(format!("the key lacks sort key `{name}`")));
-            }
-            (None, Some(_)) => return Err(self.invalid("the table has no sort key".to_owned())),
+        if let (Some(name), Some(sort)) = (self.sort_key, &key.sort) {
+            item.insert(name, sort.clone());
         }
         Ok(item)
+    }
+
+    /// Checks that `key` names a record of this table: its attributes and their types, as
+    /// [`key_item`](Self::key_item) does, without building the item.
+    pub(crate) fn check_key(&self, key: &Key) -> Result<()> {
+        self.check_key_value(self.partition_key, &key.partition, self.key_types.0)?;
+        match (self.sort_key, &key.sort) {
+            (Some(name), Some(sort)) => self.check_key_value(name, sort, self.key_types.1),
+            (None, None) => Ok(()),
+            (Some(name), None) => Err(self.invalid(format!("the key lacks sort key `{name}`"))),
+            (None, Some(_)) => Err(self.invalid("the table has no sort key".to_owned())),
+        }
     }
 
     /// A key value must have the type the table declares for it, as DynamoDB requires.
