@@ -313,10 +313,27 @@ impl Store for Interfering {
     }
 }
 
+/// The customers of the migration cases on `store`, in migration mode, with the job's grants.
+fn migrating(store: Interfering) -> Table<crypt_model_conformance::cases::Customer, Interfering> {
+    use crypt_model::Grant;
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let plans = crypt_model::MigrationPlans::new(
+        MemoryStore::new(),
+        "plans",
+        crypt_model::keyring::LocalErasureKey::generate().unwrap(),
+    )
+    .unwrap();
+    Table::new(store, keys)
+        .unwrap()
+        .with_grant(Grant::read("job").unwrap())
+        .with_grant(Grant::write("job").unwrap())
+        .with_plaintext_migration(plans)
+}
+
 #[tokio::test]
 async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_nor_lost() {
     use crypt_model::lifecycle::Job;
-    use crypt_model::{AttributeValue, Grant, Item};
+    use crypt_model::{AttributeValue, Item};
     use crypt_model_conformance::cases::Customer;
 
     let s = |v: &str| AttributeValue::S(v.to_owned());
@@ -335,18 +352,7 @@ async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_
         stale: Default::default(),
     };
     let inner = store.inner.clone();
-    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
-    let plans = crypt_model::MigrationPlans::new(
-        MemoryStore::new(),
-        "plans",
-        crypt_model::keyring::LocalErasureKey::generate().unwrap(),
-    )
-    .unwrap();
-    let customers = Table::<Customer, _>::new(store, keys)
-        .unwrap()
-        .with_grant(Grant::read("job").unwrap())
-        .with_grant(Grant::write("job").unwrap())
-        .with_plaintext_migration(plans);
+    let customers = migrating(store);
     customers
         .store()
         .put(
@@ -395,7 +401,7 @@ async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_
 #[tokio::test]
 async fn a_record_the_migration_seals_between_a_read_and_its_check_is_read_again() {
     use crypt_model::lifecycle::Job;
-    use crypt_model::{AttributeValue, Grant, Item, Query};
+    use crypt_model::{AttributeValue, Item, Query};
     use crypt_model_conformance::cases::Customer;
 
     let s = |v: &str| AttributeValue::S(v.to_owned());
@@ -413,18 +419,7 @@ async fn a_record_the_migration_seals_between_a_read_and_its_check_is_read_again
     let stale = |customers: &Table<Customer, Interfering>| {
         *customers.store().stale.lock().unwrap() = vec![legacy.clone()];
     };
-    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
-    let plans = crypt_model::MigrationPlans::new(
-        MemoryStore::new(),
-        "plans",
-        crypt_model::keyring::LocalErasureKey::generate().unwrap(),
-    )
-    .unwrap();
-    let customers = Table::<Customer, _>::new(store, keys)
-        .unwrap()
-        .with_grant(Grant::read("job").unwrap())
-        .with_grant(Grant::write("job").unwrap())
-        .with_plaintext_migration(plans);
+    let customers = migrating(store);
     let always = crypt_model::store::Condition::Always;
     let table = customers.table_ref();
     customers
