@@ -89,12 +89,14 @@ fn expand(cont: &Container<'_>) -> TokenStream {
     let selectors = selectors::selectors(&model);
     let lookups = lookup::lookups(&model);
     let item = item::encrypted_item_impl(&model);
+    // The checks of the fields' types stand outside the block: a failed constant evaluation
+    // inside it is reported at the derive, outside it at the field's type.
     quote! {
+        #(#text_checks)*
         const _: () = {
             #agrees
             #plain_struct
             #(#glue)*
-            #(#text_checks)*
             #keys
             #selectors
             #lookups

@@ -33,9 +33,7 @@ use crypt_model::{
     Caller, EncryptedItem, Grant, Keys, LocalKeyring, MemoryStore, Sensitive, Store, Table,
     TableRef,
 };
-use crypt_model_dynamo::{
-    DynamoStore, KmsKeyring, ProvisionOptions, aws_sdk_dynamodb, aws_sdk_kms, provision,
-};
+use crypt_model_dynamo::{DynamoStore, ProvisionOptions, aws_sdk_dynamodb, provision};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -320,7 +318,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let routes = match dynamo_endpoint() {
+    let routes = match crypt_model_aws_examples::dynamo_endpoint() {
         None => {
             let keys = Keys::new(LocalKeyring::generate()?);
             router(App {
@@ -330,14 +328,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(endpoint) => {
             let config = crypt_model_aws_examples::local_config(&endpoint).await;
-            let kms = aws_sdk_kms::Client::new(&config);
-            let key = kms
-                .create_key()
-                .send()
-                .await?
-                .key_metadata
-                .map(|m| m.key_id);
-            let keyring = KmsKeyring::connect(kms, &key.ok_or("KMS returned no key")?, &[]).await?;
+            let keyring = crypt_model_aws_examples::new_kms_keyring(&config).await?;
             // The physical table: configuration, never input.
             let table = TableRef::for_schema(&table_name(), &Patient::SCHEMA)?;
             let dynamo = aws_sdk_dynamodb::Client::new(&config);
@@ -357,15 +348,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// `CLINIC_SERVICE_TABLE`, or `clinic-service`.
 fn table_name() -> String {
     std::env::var("CLINIC_SERVICE_TABLE").unwrap_or_else(|_| "clinic-service".to_owned())
-}
-
-/// `--dynamo ENDPOINT`: DynamoDB and KMS at a local endpoint.
-fn dynamo_endpoint() -> Option<String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--dynamo" {
-            return args.next();
-        }
-    }
-    None
 }

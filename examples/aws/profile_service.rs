@@ -35,9 +35,7 @@ use crypt_model::{
     Caller, EncryptedItem, IndexSecret, Keys, LocalKeyring, MemoryStore, Sensitive, Store, Table,
     TableRef,
 };
-use crypt_model_dynamo::{
-    DynamoStore, KmsKeyring, ProvisionOptions, aws_sdk_dynamodb, aws_sdk_kms, provision,
-};
+use crypt_model_dynamo::{DynamoStore, ProvisionOptions, aws_sdk_dynamodb, provision};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -286,7 +284,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // wrapped by KMS (`IndexSecret::generate_wrapped`), the same across its instances.
     let index_secret = IndexSecret::generate()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port())).await?;
-    let routes = match dynamo_endpoint() {
+    let routes = match crypt_model_aws_examples::dynamo_endpoint() {
         None => {
             let keys = Keys::new(LocalKeyring::generate()?).with_index_secret(index_secret);
             let profiles = Table::new(MemoryStore::new(), Arc::new(keys))?;
@@ -294,15 +292,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some(endpoint) => {
             let config = crypt_model_aws_examples::local_config(&endpoint).await;
-            let kms = aws_sdk_kms::Client::new(&config);
-            let key = kms
-                .create_key()
-                .send()
-                .await?
-                .key_metadata
-                .map(|m| m.key_id);
-            let key = key.ok_or("KMS returned no key")?;
-            let keyring = KmsKeyring::connect(kms, &key, &[]).await?;
+            let keyring = crypt_model_aws_examples::new_kms_keyring(&config).await?;
             let keys = Keys::new(keyring).with_index_secret(index_secret);
             // The physical table: configuration, never input.
             let table = TableRef::for_schema("profile-service", &Profile::SCHEMA)?;
@@ -323,15 +313,4 @@ fn port() -> u16 {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(0)
-}
-
-/// `--dynamo ENDPOINT`: DynamoDB and KMS at a local endpoint.
-fn dynamo_endpoint() -> Option<String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--dynamo" {
-            return args.next();
-        }
-    }
-    None
 }

@@ -4,7 +4,8 @@
 //! serde_dynamo lays it out, no encryption, no access check). A bounded load generator (a fixed
 //! number of client tasks, each sending one request at a time over a kept-alive connection) runs
 //! for a fixed time per case; it prints requests per second and the 50th and 99th percentile
-//! latencies, and the ratios (docs/performance.md reports them).
+//! latencies, the CPU time per request (servers and generator together), and the ratios
+//! (docs/performance.md reports them).
 //!
 //! Run: `cargo bench -p crypt-model-tests --bench clinic_load` (`CLINIC_LOAD_SECONDS`, default
 //! 10 per case; `CLINIC_LOAD_CLIENTS`, default 4; `CLINIC_LOAD_ONLY=GET` or `PUT` for one request,
@@ -241,6 +242,23 @@ async fn load(url: &str, put: bool, clients: usize, time: Duration) -> (Vec<Dura
     (latencies, started.elapsed().as_secs_f64())
 }
 
+/// The CPU time this process has used, servers and load generator together (Linux's
+/// `/proc/self/stat`, in ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// What one service did over the rounds of a case.
 #[derive(Default)]
 struct Served {
@@ -248,13 +266,24 @@ struct Served {
     seconds: f64,
     /// Requests per second in each round.
     rates: Vec<f64>,
+    /// CPU seconds used, and requests served.
+    cpu: f64,
 }
 
 impl Served {
-    fn add(&mut self, (latencies, seconds): (Vec<Duration>, f64)) {
+    /// Runs one round of `load` and keeps what it measured.
+    async fn round(&mut self, load: impl Future<Output = (Vec<Duration>, f64)>) {
+        let cpu = cpu_seconds();
+        let (latencies, seconds) = load.await;
+        self.cpu += cpu_seconds() - cpu;
         self.rates.push(latencies.len() as f64 / seconds);
         self.seconds += seconds;
         self.latencies.extend(latencies);
+    }
+
+    /// CPU time per request, client included, in µs.
+    fn cpu_per_request(&self) -> f64 {
+        self.cpu / self.latencies.len().max(1) as f64 * 1e6
     }
 
     /// Requests per second over every round, p50 and p99.
@@ -334,24 +363,31 @@ async fn main() {
             }
             for (name, url, served) in turns {
                 if run(name) {
-                    served.add(load(url, put, clients, round).await);
+                    served.round(load(url, put, clients, round)).await;
                 }
             }
         }
         let ratios: Vec<f64> = (plain_served.rates.iter().zip(&sealed_served.rates))
             .map(|(plain, sealed)| sealed / plain)
             .collect();
+        let (plain_cpu, cpu) = (
+            plain_served.cpu_per_request(),
+            sealed_served.cpu_per_request(),
+        );
         let (plain_rate, plain_p50, plain_p99) = plain_served.figures();
         let (rate, p50, p99) = sealed_served.figures();
         println!(
-            "{what} plain:       {plain_rate:>8.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs",
+            "{what} plain:       {plain_rate:>8.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs  \
+             CPU {plain_cpu:>5.1} µs/request",
             plain_p50.as_secs_f64() * 1e6,
             plain_p99.as_secs_f64() * 1e6
         );
         println!(
-            "{what} crypt-model: {rate:>8.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs",
+            "{what} crypt-model: {rate:>8.0} req/s  p50 {:>7.1} µs  p99 {:>7.1} µs  \
+             CPU {cpu:>5.1} µs/request ({:+.1} %)",
             p50.as_secs_f64() * 1e6,
-            p99.as_secs_f64() * 1e6
+            p99.as_secs_f64() * 1e6,
+            (cpu / plain_cpu - 1.0) * 100.0
         );
         if !ratios.is_empty() {
             let spread = ratios

@@ -1,6 +1,7 @@
 //! A field of a type of the `uuid` or `chrono` crates in a model, without crypt-model's feature of
 //! that name: each error the compiler gives names the feature (the `.stderr` files, reviewed
 //! line by line).
+#![allow(clippy::expect_used, clippy::panic)]
 
 #[test]
 fn ui() {

@@ -106,7 +106,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
 
 /// What the build says when the key field `f`'s type cannot be a key: the field, its role and
 /// its type named (a constant evaluation's panic points at no field by itself).
-fn key_refusal(f: &Field<'_>) -> String {
+fn key_refusal(f: &Field<'_>) -> syn::LitStr {
     let role = if f.partition_key.is_some() {
         "partition key"
     } else {
@@ -114,12 +114,14 @@ fn key_refusal(f: &Field<'_>) -> String {
     };
     let ty = f.ty;
     let ty = quote!(#ty).to_string().replace(' ', "");
-    format!(
+    let text = format!(
         "the {role} `{}` cannot be of type `{ty}`: a key is a string, an integer, a UUID, a time \
          or binary, compared exactly (a float or a bool is not); a newtype declares its inner \
          type's `Attribute::KEY_TYPE`",
         f.ident.to_string().trim_start_matches("r#")
-    )
+    );
+    // Spanned at the field's type, as the call that carries it, so that the error points there.
+    syn::LitStr::new(&text, f.ty.span())
 }
 
 /// The key types, from the key fields' glue, so that they need no bound of their own.
@@ -189,7 +191,9 @@ pub(super) fn normalize(model: &Model<'_, '_>, normalize: &Normalize) -> TokenSt
 /// A normalised index needs a string field, and an index of any kind a type with one encoding
 /// per value: checked once, at the field's type.
 pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
-    let private = &model.private;
+    // Each check's whole call spanned at the field's type (the crate's path too), so that a
+    // failed constant evaluation points at the field rather than at the derive.
+    let private = |ty: &syn::Type| respanned(model.private.clone(), ty.span());
     // The key fields' types can be keys (a float or a bool cannot): a free `const`, evaluated
     // whether or not anything reads the schema.
     let keys = model
@@ -198,7 +202,7 @@ pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
         .iter()
         .filter(|f| f.partition_key.is_some() || f.sort_key.is_some())
         .map(|f| {
-            let ty = f.ty;
+            let (ty, private) = (f.ty, private(f.ty));
             let refused = key_refusal(f);
             quote_spanned!(ty.span()=> const _: #private::KeyType = #private::key_type_of::<#ty>(#refused);)
         });
@@ -209,17 +213,35 @@ pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
         .iter()
         .filter(|f| f.delegate.is_some())
         .map(|f| {
-            let ty = f.ty;
+            let (ty, private) = (f.ty, private(f.ty));
             quote_spanned!(ty.span()=> const _: () = #private::delegation_field::<#ty>();)
         });
     keys.chain(delegations)
         .chain(indexed(model).map(|(f, index)| {
-            let ty = f.ty;
+            let (ty, private) = (f.ty, private(f.ty));
             if matches!(index.normalize, Normalize::None) {
                 quote_spanned!(ty.span()=> const _: () = #private::indexed_field::<#ty>();)
             } else {
                 quote_spanned!(ty.span()=> const _: () = #private::text_field::<#ty>();)
             }
         }))
+        .collect()
+}
+
+/// `tokens` with every span (inside groups too) set to `span`.
+fn respanned(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respanned(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
         .collect()
 }
