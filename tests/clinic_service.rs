@@ -7,66 +7,22 @@
 
 mod moto;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-
-use crypt_model_tests::example;
+use crypt_model_tests::service::Service;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 const ANN: &str = "ann's diagnosis 41c7";
 const BEN: &str = "ben's diagnosis 9e02";
 
-struct Service {
-    child: Child,
-    url: String,
-}
-
-impl Service {
-    fn start(args: &[&str], table: &str) -> Service {
-        let mut child = Command::new(example("clinic_service"))
-            .args(args)
-            .env(
-                "CLINIC_SERVICE_TOKENS",
-                "t-ann=user:ann,t-ben=user:ben,t-dra=user:dr-a,t-drb=user:dr-b,\
-                 t-desk1=desk:clinic-1,t-desk2=desk:clinic-2",
-            )
-            .env("CLINIC_SERVICE_TABLE", table)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the example starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the service did not start: {line:?}"))
-            .to_owned();
-        Service { child, url }
-    }
-
-    fn log(mut self) -> String {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let mut log = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        log
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+/// The clinic service with `args`, on `table`, accepting a token for each of the tests' callers.
+fn clinic(args: &[&str], table: &str) -> Service {
+    let tokens = "t-ann=user:ann,t-ben=user:ben,t-dra=user:dr-a,t-drb=user:dr-b,\
+                  t-desk1=desk:clinic-1,t-desk2=desk:clinic-2";
+    let env = [
+        ("CLINIC_SERVICE_TOKENS", tokens),
+        ("CLINIC_SERVICE_TABLE", table),
+    ];
+    Service::start("clinic_service", args, &env)
 }
 
 /// Status and body.
@@ -237,13 +193,13 @@ async fn attacks(service: Service, forge: Option<Box<dyn Fn() + '_>>) {
 
 #[tokio::test]
 async fn in_memory_each_caller_reaches_exactly_the_records_that_are_theirs_to_reach() {
-    attacks(Service::start(&[], "patients"), None).await;
+    attacks(clinic(&[], "patients"), None).await;
 }
 
 #[tokio::test]
 async fn on_dynamodb_a_forged_delegation_opens_nothing() {
     let table = moto::unique("clinic");
-    let service = Service::start(&["--dynamo", &moto::endpoint()], &table);
+    let service = clinic(&["--dynamo", &moto::endpoint()], &table);
     let forge = {
         let table = table.clone();
         move || {

@@ -1,6 +1,7 @@
 //! What the workspace's tests share: the secrets they write and the checks that search strings
-//! for them, a log capture, keyrings that fail, a seeded generator, the soak workload, and the
-//! model most of them store. All but the last are crypt-model's own test fixtures, included
+//! for them, a log capture, keyrings that fail, a seeded generator, the soak workload, an example
+//! service run as a process, and the model most of them store. The first five are crypt-model's
+//! own test fixtures, included
 //! from `crypt-model/tests/common/`, so that each is written once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,6 +14,7 @@ pub mod draw;
 pub mod keyrings;
 #[path = "../crypt-model/tests/common/secrets.rs"]
 pub mod secrets;
+pub mod service;
 #[path = "../crypt-model/tests/common/soak.rs"]
 pub mod soak;
 

@@ -7,10 +7,7 @@
 
 mod moto;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-
-use crypt_model_tests::example;
+use crypt_model_tests::service::Service;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -19,55 +16,14 @@ const EMAIL: &str = "alice.private@example.com";
 const BOB_SSN: &str = "219-09-9999";
 
 /// The service, running; killed on drop.
-struct Service {
-    child: Child,
-    url: String,
-}
-
-impl Service {
-    fn start(args: &[&str]) -> Service {
-        let mut child = Command::new(example("profile_service"))
-            .args(args)
-            .env(
-                "PROFILE_SERVICE_TOKENS",
-                "token-alice=alice,token-bob=bob,token-mallory=mallory",
-            )
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the example starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the service did not start: {line:?}"))
-            .to_owned();
-        Service { child, url }
-    }
-
-    /// Stops the service and returns what it logged.
-    fn log(mut self) -> String {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let mut log = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        log
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+/// The profile service with `args`, accepting the tests' three callers' tokens.
+fn profiles(args: &[&str]) -> Service {
+    let tokens = "token-alice=alice,token-bob=bob,token-mallory=mallory";
+    Service::start(
+        "profile_service",
+        args,
+        &[("PROFILE_SERVICE_TOKENS", tokens)],
+    )
 }
 
 /// An answer: status, headers that do not vary by time, body.
@@ -299,10 +255,10 @@ async fn attacks(service: Service) {
 
 #[tokio::test]
 async fn in_memory_the_service_answers_foreign_like_missing_and_leaks_nothing() {
-    attacks(Service::start(&[])).await;
+    attacks(profiles(&[])).await;
 }
 
 #[tokio::test]
 async fn on_dynamodb_and_kms_the_service_answers_foreign_like_missing_and_leaks_nothing() {
-    attacks(Service::start(&["--dynamo", &moto::endpoint()])).await;
+    attacks(profiles(&["--dynamo", &moto::endpoint()])).await;
 }
