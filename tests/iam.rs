@@ -23,8 +23,7 @@ mod moto;
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_types::sdk_config::SharedCredentialsProvider;
+use aws_sdk_dynamodb::config::Credentials;
 use crypt_model::error::{KeyError, KeyProviderError};
 use crypt_model::{Caller, EncryptedItem, Error, Keys, OwnerKeys, Sensitive, Table, Tombstones};
 use crypt_model_dynamo::{DynamoStore, KmsErasureKey, KmsKeyring, ProvisionOptions, provision};
@@ -102,7 +101,7 @@ async fn user(iam: &aws_sdk_iam::Client, name: &str, actions: &[String]) -> aws_
         .unwrap()
         .access_key
         .unwrap();
-    config(
+    moto::sdk_config_as(
         &iam_endpoint(),
         Credentials::new(
             key.access_key_id,
@@ -112,15 +111,6 @@ async fn user(iam: &aws_sdk_iam::Client, name: &str, actions: &[String]) -> aws_
             "crypt-model-iam-test",
         ),
     )
-}
-
-fn config(endpoint: &str, credentials: Credentials) -> aws_types::SdkConfig {
-    aws_types::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build()
 }
 
 /// Switches the server's authentication on (`true`) or off, for every client of it.
@@ -210,7 +200,7 @@ async fn the_application_role_of_the_setup_chapter_reads_and_writes_but_cannot_s
     }
 
     // The administrator's work, before authentication is on.
-    let admin = config(
+    let admin = moto::sdk_config_as(
         &iam_endpoint(),
         Credentials::new("testing", "testing", None, None, "admin"),
     );

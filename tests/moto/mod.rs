@@ -32,9 +32,19 @@ pub fn dynamo() -> aws_sdk_dynamodb::Client {
 /// The shared SDK configuration for a local server at `endpoint`, with static test
 /// credentials; every client below is built from it.
 pub fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    use aws_types::sdk_config::SharedCredentialsProvider;
+    use aws_sdk_dynamodb::config::Credentials;
     let credentials = Credentials::new("testing", "testing", None, None, "crypt-model-tests");
+    sdk_config_as(endpoint, credentials)
+}
+
+/// The SDK configuration for a local server at `endpoint`, signing with `credentials` (an IAM
+/// user's, when the server checks them).
+pub fn sdk_config_as(
+    endpoint: &str,
+    credentials: aws_sdk_dynamodb::config::Credentials,
+) -> aws_types::SdkConfig {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+    use aws_types::sdk_config::SharedCredentialsProvider;
     aws_types::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
