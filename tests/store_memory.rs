@@ -120,9 +120,8 @@ async fn owner_keys_cost_one_generate_per_owner_and_one_unwrap_per_owner_per_cac
     let tombstone_gets = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counted = Interfering {
         inner: store.clone(),
-        change: std::sync::Mutex::new(None),
         gets: tombstone_gets.clone(),
-        stale: Default::default(),
+        ..Interfering::new()
     };
     let key = crypt_model::keyring::LocalErasureKey::new("erasure", &[6; 32]).unwrap();
     let counted = crypt_model::Tombstones::new(counted, "tombstones", key).unwrap();
@@ -218,9 +217,23 @@ struct Interfering {
     change: std::sync::Mutex<Option<crypt_model::Item>>,
     gets: Arc<std::sync::atomic::AtomicU64>,
     stale: std::sync::Mutex<Vec<crypt_model::Item>>,
+    /// An item the next query also answers with, as read before another writer moved it out of
+    /// the query's range or deleted it.
+    appear: std::sync::Mutex<Option<crypt_model::Item>>,
 }
 
 impl Interfering {
+    /// Over a new memory store, changing nothing until told.
+    fn new() -> Interfering {
+        Interfering {
+            inner: MemoryStore::new(),
+            change: std::sync::Mutex::new(None),
+            gets: Arc::default(),
+            stale: Default::default(),
+            appear: Default::default(),
+        }
+    }
+
     /// `item`, or the stale copy of the same record (handed out once) in its place.
     fn served(&self, item: crypt_model::Item) -> crypt_model::Item {
         let mut stale = self.stale.lock().unwrap();
@@ -280,6 +293,7 @@ impl Store for Interfering {
     ) -> crypt_model::Result<crypt_model::Page> {
         let mut page = self.inner.query(table, query).await?;
         page.items = page.items.into_iter().map(|i| self.served(i)).collect();
+        page.items.extend(self.appear.lock().unwrap().take());
         Ok(page)
     }
     async fn scan(
@@ -287,7 +301,9 @@ impl Store for Interfering {
         table: &TableRef,
         scan: &crypt_model::Scan,
     ) -> crypt_model::Result<crypt_model::Page> {
-        self.inner.scan(table, scan).await
+        let mut page = self.inner.scan(table, scan).await?;
+        page.items = page.items.into_iter().map(|i| self.served(i)).collect();
+        Ok(page)
     }
     async fn batch_put(
         &self,
@@ -346,10 +362,8 @@ async fn a_field_another_writer_adds_under_the_migration_is_neither_sealed_over_
     let mut changed = legacy.clone();
     changed.insert("card", s("4111-1111-1111-1111"));
     let store = Interfering {
-        inner: MemoryStore::new(),
         change: std::sync::Mutex::new(Some(changed)),
-        gets: Arc::default(),
-        stale: Default::default(),
+        ..Interfering::new()
     };
     let inner = store.inner.clone();
     let customers = migrating(store);
@@ -410,12 +424,7 @@ async fn a_record_the_migration_seals_between_a_read_and_its_check_is_read_again
         ("ssn", s("078-05-1120")),
         ("plan", s("basic")),
     ]);
-    let store = Interfering {
-        inner: MemoryStore::new(),
-        change: std::sync::Mutex::new(None),
-        gets: Arc::default(),
-        stale: Default::default(),
-    };
+    let store = Interfering::new();
     let stale = |customers: &Table<Customer, Interfering>| {
         *customers.store().stale.lock().unwrap() = vec![legacy.clone()];
     };
@@ -457,18 +466,55 @@ async fn a_record_the_migration_seals_between_a_read_and_its_check_is_read_again
         ["078-05-1120"],
         "batch_get"
     );
+    let job = Caller::service("job").unwrap();
+    stale(&customers);
+    let scanned = customers
+        .scan(&job, &crypt_model::Scan::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        scanned.items.iter().map(ssn).collect::<Vec<_>>(),
+        ["078-05-1120"],
+        "scan"
+    );
     assert!(
         customers.store().stale.lock().unwrap().is_empty(),
         "a read was not stale"
     );
 
-    // A record still in plaintext when read again is refused, as before.
+    // Deleted by the time it is read again: passed over, as a record deleted a moment earlier.
+    customers
+        .store()
+        .inner
+        .delete(table, &key, &always)
+        .await
+        .unwrap();
+    *customers.store().appear.lock().unwrap() = Some(legacy.clone());
+    let page = customers.query(&u1, &Query::partition("u1")).await.unwrap();
+    assert!(
+        page.items.is_empty() && page.unreadable.is_empty(),
+        "{:?}",
+        page.unreadable
+    );
+
+    // A record still in plaintext when read again is refused, as before; a listing reports it.
     let plain = Item::from_iter([
         ("user_id", s("u2")),
         ("ssn", s("219-09-9999")),
         ("plan", s("basic")),
     ]);
     customers.store().put(table, plain, &always).await.unwrap();
+    let u2 = Caller::user("u2").unwrap();
+    let page = customers.query(&u2, &Query::partition("u2")).await.unwrap();
+    assert!(
+        page.items.is_empty(),
+        "a refused plaintext record was listed"
+    );
+    assert!(
+        page.unreadable[0].reason.contains("plaintext"),
+        "{:?}",
+        page.unreadable
+    );
     let refused = customers
         .get(
             &Caller::user("u2").unwrap(),
@@ -483,6 +529,81 @@ async fn a_record_the_migration_seals_between_a_read_and_its_check_is_read_again
         ),
         "{refused:?}"
     );
+}
+
+/// Customers in migration, listed by plan.
+#[derive(crypt_model::EncryptedItem, Debug)]
+#[crypt_model(
+    table = "by_plan_migration",
+    migrate_from_plaintext,
+    index(name = "by_plan", partition = "plan")
+)]
+struct PlanCustomer {
+    #[partition_key]
+    #[owner]
+    user_id: String,
+    #[sensitive]
+    ssn: Sensitive<String>,
+    plan: String,
+}
+
+#[tokio::test]
+async fn a_record_read_again_must_still_be_in_the_range_its_query_selected() {
+    use crypt_model::lifecycle::Job;
+    use crypt_model::{AttributeValue, Grant, Item, Query};
+
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let legacy = Item::from_iter([
+        ("user_id", s("u1")),
+        ("ssn", s("078-05-1120")),
+        ("plan", s("basic")),
+    ]);
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let plans = crypt_model::MigrationPlans::new(
+        MemoryStore::new(),
+        "plans",
+        crypt_model::keyring::LocalErasureKey::generate().unwrap(),
+    )
+    .unwrap();
+    let customers = Table::<PlanCustomer, _>::new(Interfering::new(), keys)
+        .unwrap()
+        .with_grant(Grant::read("job").unwrap())
+        .with_grant(Grant::write("job").unwrap())
+        .with_plaintext_migration(plans);
+    let always = crypt_model::store::Condition::Always;
+    let table = customers.table_ref();
+    customers
+        .store()
+        .put(table, legacy.clone(), &always)
+        .await
+        .unwrap();
+    let job = Caller::service("job").unwrap();
+    Job::plan_migration(&customers, &job).run().await.unwrap();
+    Job::migrate(&customers, &job).run().await.unwrap();
+
+    // Sealed by the job, then moved to another plan by its owner.
+    let u1 = Caller::user("u1").unwrap();
+    let key = PlanCustomer::key("u1".to_owned()).unwrap();
+    let mut customer = customers.get(&u1, &key).await.unwrap().unwrap();
+    customer.plan = "gold".into();
+    customers.put(&u1, &mut customer).await.unwrap();
+
+    // A query of the basic plan that read the record before all this: read again, it is on
+    // another plan now, and the page leaves it out.
+    *customers.store().appear.lock().unwrap() = Some(legacy);
+    let basic = Query::index("by_plan", "basic");
+    let page = customers.query(&u1, &basic).await.unwrap();
+    assert!(page.unreadable.is_empty(), "{:?}", page.unreadable);
+    assert!(
+        page.items.is_empty(),
+        "a gold customer listed on the basic plan: {:?}",
+        page.items.iter().map(|c| &c.plan).collect::<Vec<_>>()
+    );
+    let gold = customers
+        .query(&u1, &Query::index("by_plan", "gold"))
+        .await
+        .unwrap();
+    assert_eq!(gold.items.len(), 1);
 }
 
 /// A keyring whose unwraps wait, once armed, until released: a key-provider call held open.

@@ -174,7 +174,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             // Another owner's item, even a malformed one, is left out as a missing one is.
             let record = pipeline.parse(item);
             if let Some(permit) = pipeline.admit(caller, record, Scope::Read, Logged::GrantUses) {
-                if let Some(record) = pipeline.open_for(caller, permit, Scope::Read).await? {
+                let reading = (Scope::Read, Logged::GrantUses);
+                if let Some(record) = pipeline.open_for(caller, permit, reading, &[]).await? {
                     found.push((position, record));
                 }
             }

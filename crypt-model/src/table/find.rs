@@ -59,6 +59,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             .filter(|previous| *previous != value);
         let mut found = Vec::new();
         let mut seen = HashSet::new();
+        // A record read again must still hold the index value it was found by.
+        let (partition_key, sort_key) = records.table.key_space(Some(spec.secondary_index()))?;
+        let selected: Vec<&str> = std::iter::once(partition_key).chain(sort_key).collect();
         for value in std::iter::once(value).chain(previous) {
             let mut query = Query::index(spec.secondary_index(), AttributeValue::B(value));
             loop {
@@ -76,7 +79,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                     }
                     // An erased owner's record is passed over, as a scan passes it; one that
                     // does not open on its own account may be the match: the search's error.
-                    let record = match records.open_listed(caller, permit).await? {
+                    let record = match records.open_listed(caller, permit, &selected).await? {
                         Listed::Record(record) => record,
                         Listed::Erased | Listed::Gone => continue,
                         Listed::Unreadable(_, error) => return Err(error),

@@ -42,7 +42,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         let Some(permit) = records.admit(caller, record, Scope::Read, Logged::All) else {
             return Ok(None);
         };
-        records.open_for(caller, permit, Scope::Read).await
+        records
+            .open_for(caller, permit, (Scope::Read, Logged::All), &[])
+            .await
     }
 
     /// One page of the records of a partition (of the table or of a secondary index), in
@@ -111,8 +113,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             _ => None,
         };
         let mut page = Page::new(Vec::with_capacity(admitted.len()), cursor);
+        // A record read again must still hold the key values the query selected it by.
+        let (partition_key, sort_key) = records.table.key_space(query.index.as_deref())?;
+        let selected: Vec<&str> = std::iter::once(partition_key).chain(sort_key).collect();
         for permit in admitted {
-            page.add(records.open_listed(caller, permit).await?);
+            page.add(records.open_listed(caller, permit, &selected).await?);
         }
         Ok(page)
     }
@@ -144,7 +149,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
                 continue;
             };
             // The record of an erased owner is gone, in effect: a scan goes on past it.
-            opened.add(records.open_listed(caller, permit).await?);
+            opened.add(records.open_listed(caller, permit, &[]).await?);
         }
         opened.cursor = page.cursor;
         Ok(opened)

@@ -137,28 +137,49 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     }
 
     /// Opens the record `permit` admits for `caller` (in `scope`); `None` when it had to be read
-    /// again and was then gone or no longer the caller's.
+    /// again and was then gone, no longer the caller's, or no longer what the read asked for.
     ///
     /// A record read in plaintext and then refused by the migration plans may have been sealed,
     /// and its admission revoked, by the migration job between the read and the plans' check: it
-    /// is read once more. Sealed by then, it opens; still in plaintext, the refusal stands.
+    /// is read once more and admitted again, logged as `logged` says (the reason the gate admits
+    /// it may have changed: a raw writer's plaintext copy that named the caller as owner, say).
+    /// Sealed by then, it opens; still in plaintext, the refusal stands. A listing names in
+    /// `same` the attributes its request selected on (an index's keys): a record that no longer
+    /// holds the values read under them is no longer part of the listing.
     pub(crate) async fn open_for(
         &self,
         caller: &Caller,
         permit: Permit<T>,
-        scope: Scope,
+        (scope, logged): (Scope, Logged),
+        same: &[&str],
     ) -> Result<Option<T>> {
-        // Only a record read in plaintext may have to be read again: its key, kept.
+        // Only a record read in plaintext may have to be read again: its key, and the values it
+        // was selected by, kept.
         let again = match permit.record().is_plaintext() {
-            true => Some(self.table.key_of(permit.record().attributes())?),
+            true => {
+                let attributes = permit.record().attributes();
+                let selected: Vec<Option<AttributeValue>> = same
+                    .iter()
+                    .map(|name| attributes.get(name).cloned())
+                    .collect();
+                Some((self.table.key_of(attributes)?, selected))
+            }
             false => None,
         };
         match (self.open(permit).await, again) {
-            (Err(Error::Data(DataError::PlaintextRefused { .. })), Some(key)) => {
+            (Err(Error::Data(DataError::PlaintextRefused { .. })), Some((key, selected))) => {
                 let Some(record) = self.fetch(&key).await? else {
                     return Ok(None);
                 };
-                match self.admit(caller, record, scope, Logged::Nothing) {
+                let attributes = record.attributes();
+                if same
+                    .iter()
+                    .zip(&selected)
+                    .any(|(name, value)| attributes.get(name) != value.as_ref())
+                {
+                    return Ok(None);
+                }
+                match self.admit(caller, record, scope, logged) {
                     Some(permit) => self.open(permit).await.map(Some),
                     None => Ok(None),
                 }
@@ -167,18 +188,21 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
         }
     }
 
-    /// Opens the record `permit` admits for `caller`'s listing (a query, a scan, a search), as
-    /// [`open_for`](Self::open_for) does: passed over when its owner was erased, as a deleted
-    /// record would be (logged); reported beside the listing when it fails on its own (edited,
-    /// malformed, another version's, a key the provider does not hold); every other failure (the
-    /// store, the key provider) is the listing's.
+    /// Opens the record `permit` admits for `caller`'s listing (a query, a scan, a search) of
+    /// the records whose attributes `same` hold the values read, as [`open_for`](Self::open_for)
+    /// does (a record admitted again is logged as a listing's are): passed over when its owner
+    /// was erased, as a deleted record would be (logged); reported beside the listing when it
+    /// fails on its own (edited, malformed, another version's, a key the provider does not
+    /// hold); every other failure (the store, the key provider) is the listing's.
     pub(crate) async fn open_listed(
         &self,
         caller: &Caller,
         permit: Permit<T>,
+        same: &[&str],
     ) -> Result<Listed<T>> {
         let key = self.table.key_of(permit.record().attributes())?;
-        match self.open_for(caller, permit, Scope::Read).await {
+        let reading = (Scope::Read, Logged::GrantUses);
+        match self.open_for(caller, permit, reading, same).await {
             Ok(Some(record)) => Ok(Listed::Record(record)),
             Ok(None) => Ok(Listed::Gone),
             Err(Error::Key(KeyError::OwnerKeyErased { .. })) => {
