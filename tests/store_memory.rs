@@ -545,6 +545,8 @@ struct PlanCustomer {
     #[sensitive]
     ssn: Sensitive<String>,
     plan: String,
+    #[crypt_model(version)]
+    version: u64,
 }
 
 #[tokio::test]
@@ -557,6 +559,7 @@ async fn a_record_read_again_must_still_be_in_the_range_its_query_selected() {
         ("user_id", s("u1")),
         ("ssn", s("078-05-1120")),
         ("plan", s("basic")),
+        ("version", AttributeValue::N("1".into())),
     ]);
     let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
     let plans = crypt_model::MigrationPlans::new(
@@ -579,11 +582,38 @@ async fn a_record_read_again_must_still_be_in_the_range_its_query_selected() {
         .unwrap();
     let job = Caller::service("job").unwrap();
     Job::plan_migration(&customers, &job).run().await.unwrap();
-    Job::migrate(&customers, &job).run().await.unwrap();
+    let report = Job::migrate(&customers, &job).run().await.unwrap();
+    assert_eq!(report.counts.changed, 1, "{:?}", report.failed);
 
-    // Sealed by the job, then moved to another plan by its owner.
+    // An update that reads the record as it was in plaintext (with the version it has now),
+    // after the job sealed it and revoked its admission: the record changed under the caller,
+    // who is told to read it again — not that a plaintext record was refused.
     let u1 = Caller::user("u1").unwrap();
     let key = PlanCustomer::key("u1".to_owned()).unwrap();
+    let mut customer = customers.get(&u1, &key).await.unwrap().unwrap();
+    let sealed = customers.store().inner.items(table.name()).remove(0);
+    let mut stale: Item = sealed
+        .iter()
+        .filter(|(name, _)| !name.starts_with("__cm_"))
+        .map(|(name, value)| (name.to_owned(), value.clone()))
+        .collect();
+    stale.insert("ssn", s("078-05-1120"));
+    *customers.store().stale.lock().unwrap() = vec![stale];
+    customer.plan = "gold".into();
+    let changed = customers
+        .update(&u1, &mut customer, &[PlanCustomer::PLAN])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            changed,
+            crypt_model::Error::Storage(crypt_model::error::StorageError::Conflict { .. })
+        ),
+        "{changed:?}"
+    );
+    assert!(customers.store().stale.lock().unwrap().is_empty());
+
+    // Read again, it is moved to another plan by its owner.
     let mut customer = customers.get(&u1, &key).await.unwrap().unwrap();
     customer.plan = "gold".into();
     customers.put(&u1, &mut customer).await.unwrap();

@@ -1,7 +1,7 @@
 //! Writes: `put`, `delete`, `update` and `transact`, each on the conditions of the gate's plan,
 //! so that no write takes over or removes a record another owner holds.
 
-use crate::error::{AccessError, ConfigError, StorageError};
+use crate::error::{AccessError, ConfigError, DataError, StorageError};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -270,7 +270,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
             log_denied(caller, &schema, &snapshot, Scope::Write);
             return Err(self.conflict());
         };
-        let (opened, mut plaintexts) = records.open_fields(permit).await?;
+        let (opened, mut plaintexts) = match records.open_fields(permit).await {
+            // Read in plaintext, refused by the plans: sealed by the migration since the read
+            // (and its admission revoked), the record changed under the caller, who reads it
+            // again; still in plaintext, the refusal stands.
+            Err(refused @ Error::Data(DataError::PlaintextRefused { .. })) if plaintext => {
+                let now = records.fetch(&key).await?;
+                return Err(match now {
+                    Some(record) if record.is_plaintext() => refused,
+                    _ => self.conflict(),
+                });
+            }
+            opened => opened?,
+        };
 
         // The new item: the stored plain attributes, the changed ones from the record.
         let mut item = Item::new();
