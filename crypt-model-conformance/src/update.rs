@@ -64,6 +64,33 @@ pub async fn update_writes_the_named_fields_only(backend: &impl Harness) {
     assert_eq!(reread.pin.expose_secret(), "9876");
     assert_eq!((reread.version, reread.label.as_str()), (2, "main"));
 
+    // An update of a record deleted since it was read: a conflict, whose message says what to do
+    // (read it again) and that a record no longer there is answered so too.
+    let mut gone = Vault {
+        user_id: "erin-gone".into(),
+        version: 0,
+        pin: Sensitive::new("0000".into()),
+        recovery: None,
+        label: "gone".into(),
+    };
+    let erin_gone = Caller::user("erin-gone").unwrap();
+    vaults.put(&erin_gone, &mut gone).await.unwrap();
+    vaults
+        .delete(&erin_gone, &Key::new("erin-gone"))
+        .await
+        .unwrap();
+    let error = vaults
+        .update(&erin_gone, &mut gone, &[Vault::PIN])
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, Error::Storage(StorageError::Conflict { .. }))
+            && message.contains("not there")
+            && message.contains("read it again"),
+        "{message}"
+    );
+
     // An optional field added, and a plain field: both are authenticated with the rest.
     let mut with_recovery = reread;
     with_recovery.recovery = Some(Sensitive::new("words words".into()));
