@@ -353,6 +353,14 @@ async fn an_access_on_a_persons_behalf_is_logged_with_both_identities() {
             && line.contains("delegation=\"doctor_id\""),
         "{line}"
     );
+    // The record's key as its keyed fingerprint, the one its `Key`'s Debug shows (computed only
+    // for a subscriber that takes the event).
+    let debug = format!("{key:?}");
+    let fingerprint = debug.trim_start_matches("Key(").trim_end_matches(')');
+    assert!(
+        fingerprint.starts_with("kf:") && line.contains(&format!("key={fingerprint}")),
+        "{line} / {debug}"
+    );
     assert!(table.get(&web("ann"), &key).await.unwrap().is_some());
     let line = line_of(&captured.text(), "a service acted on its user's own record");
     assert!(
