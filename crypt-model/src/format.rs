@@ -19,14 +19,18 @@ use crate::schema::Schema;
 
 mod canonical;
 pub(crate) mod header;
+mod message;
 mod record;
 mod transition;
 mod v3;
+#[cfg(feature = "aes-gcm")]
+mod v4;
 
 pub(crate) use crate::aead::NONCE_LEN;
 pub(crate) use crate::attribute::canonical_number;
 pub use crate::encoding::{RESERVED_PREFIX, VERSION};
 pub(crate) use canonical::put_attributes;
+use header::Parsed;
 pub use header::{Header, Suite};
 pub(crate) use record::{Envelope, Layout, StoredRecord};
 
@@ -218,21 +222,23 @@ pub(crate) fn seal(
     nonce: [u8; NONCE_LEN],
 ) -> Result<Sealing> {
     let fields: Vec<(&str, &[u8])> = plaintexts.iter().collect();
-    let (header, message) = v3::seal(
-        schema,
-        &key.key,
-        &key.wrapped,
-        salt,
-        nonce,
-        |name| {
-            index_values
-                .iter()
-                .find(|(attribute, _)| *attribute == name)
-                .map(|(_, value)| value)
-                .or_else(|| item.get(name))
-        },
-        &fields,
-    )?;
+    let get = |name: &str| {
+        index_values
+            .iter()
+            .find(|(attribute, _)| *attribute == name)
+            .map(|(_, value)| value)
+            .or_else(|| item.get(name))
+    };
+    let (header, message) = match schema.suite() {
+        Suite::XChaCha20Poly1305 => {
+            v3::seal(schema, &key.key, &key.wrapped, salt, nonce, get, &fields)?
+        }
+        // The module draws the nonce (`nonce` is version 3's).
+        #[cfg(feature = "aes-gcm")]
+        Suite::Aes256Gcm => v4::seal(schema, &key.key, &key.wrapped, salt, None, get, &fields)?,
+        #[cfg(not(feature = "aes-gcm"))]
+        Suite::Aes256Gcm => return Err(suite_not_built(schema, Suite::Aes256Gcm)),
+    };
     Ok(Sealing {
         header,
         message,
@@ -240,14 +246,20 @@ pub(crate) fn seal(
     })
 }
 
-/// An opened message: the plaintext of a record's sensitive fields, wiped on drop.
-pub(crate) struct Opened(Zeroizing<Vec<u8>>);
+/// An opened message: the plaintext of a record's sensitive fields, wiped on drop, and the
+/// format version whose layout the buffer has.
+pub(crate) struct Opened(Zeroizing<Vec<u8>>, u8);
 
 impl Opened {
     /// Calls `field` with `(name, value)` for each field of the message; `None` if the plaintext
     /// is not a well-formed message (which one that passed its tag never is).
     pub(crate) fn for_each_field<'a>(&'a self, field: impl FnMut(&'a str, &'a [u8])) -> Option<()> {
-        v3::for_each_field(crate::aead::opened_plaintext(&self.0), field)
+        let plaintext = match self.1 {
+            #[cfg(feature = "aes-gcm")]
+            v4::VERSION => v4::opened_plaintext(&self.0),
+            _ => crate::aead::opened_plaintext(&self.0),
+        };
+        message::for_each_field(plaintext, field)
     }
 }
 
@@ -269,25 +281,27 @@ pub(crate) fn open(
 ) -> Result<Opened> {
     let Envelope { header, message } = envelope;
     let mut candidates = None;
-    let (opened, set) = v3::open_trying(
-        schema,
-        key,
-        header.v3(),
-        header.bytes(),
-        |name| attributes.get(name),
-        message,
-        || {
-            let found = transition::Candidates::of(schema, attributes);
-            let sets = found.sets();
-            candidates = Some(found);
-            sets
-        },
-    )?;
+    let others = || {
+        let found = transition::Candidates::of(schema, attributes);
+        let sets = found.sets();
+        candidates = Some(found);
+        sets
+    };
+    let get = |name: &str| attributes.get(name);
+    let (opened, set) = match header.parsed() {
+        Parsed::V3(fields) => {
+            v3::open_trying(schema, key, &fields, header.bytes(), get, message, others)?
+        }
+        #[cfg(feature = "aes-gcm")]
+        Parsed::V4(fields) => {
+            v4::open_trying(schema, key, &fields, header.bytes(), get, message, others)?
+        }
+    };
     if let (true, Some(candidates)) = (set > 0, &candidates) {
         // Dropped, and so wiped, on an error.
         candidates.opened_with(schema, set)?;
     }
-    Ok(Opened(opened))
+    Ok(Opened(opened, header.version()))
 }
 
 /// The sealing of a stored record under `wrapped`, the same data key `key` wrapped under another
@@ -302,16 +316,32 @@ pub(crate) fn rewrap(
     wrapped: &WrappedDataKey,
     nonce: [u8; NONCE_LEN],
 ) -> Result<Sealing> {
-    let rewrapped = v3::rewrap(
-        schema,
-        key,
-        envelope.header.v3(),
-        envelope.header.bytes(),
-        wrapped,
-        nonce,
-        |name| attributes.get(name),
-        envelope.message.clone(),
-    );
+    let (header, get) = (&envelope.header, |name: &str| attributes.get(name));
+    let message = envelope.message.clone();
+    let rewrapped = match header.parsed() {
+        Parsed::V3(fields) => v3::rewrap(
+            schema,
+            key,
+            &fields,
+            header.bytes(),
+            wrapped,
+            nonce,
+            get,
+            message,
+        ),
+        // The module draws the nonce.
+        #[cfg(feature = "aes-gcm")]
+        Parsed::V4(fields) => v4::rewrap(
+            schema,
+            key,
+            &fields,
+            header.bytes(),
+            wrapped,
+            None,
+            get,
+            message,
+        ),
+    };
     let (header, message) = match rewrapped {
         Err(Error::Integrity(failed)) if failed.attribute == SEALED_ATTRIBUTE => {
             // Written by another version of the model? A rewrap keeps the message as it was
@@ -337,6 +367,15 @@ pub(crate) fn rewrap(
     })
 }
 
+/// The error of a model whose suite this build leaves out (a feature not turned on).
+#[cfg(not(feature = "aes-gcm"))]
+fn suite_not_built(schema: &Schema, suite: Suite) -> Error {
+    Error::Config(crate::error::ConfigError::InvalidSchema {
+        table: schema.table().to_owned(),
+        reason: format!("the suite {suite} needs crypt-model's feature `aes-gcm`"),
+    })
+}
+
 /// The integrity error of a record whose header does not hold (its commitment, or a key it names
 /// that cannot be found).
 pub(crate) fn header_integrity() -> Error {
@@ -352,3 +391,5 @@ pub(crate) fn message_integrity() -> Error {
 pub(crate) mod spec_vectors;
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, feature = "aes-gcm"))]
+mod v4_tests;

@@ -6,11 +6,13 @@ use crate::blind_index::BlindIndex;
 
 mod delegate;
 mod secondary;
+mod suite;
 mod validate;
 
 pub(crate) use delegate::names;
 pub use delegate::{DelegateScope, Delegation};
 pub use secondary::SecondaryIndex;
+pub use suite::Suite;
 pub(crate) use validate::validate_attribute_name;
 pub use validate::validate_table_name;
 
@@ -54,6 +56,8 @@ pub struct Schema {
     plaintext_migration: bool,
     /// Each owner's records are sealed under a key of their own (`key_per_owner`).
     key_per_owner: bool,
+    /// The algorithms its records are sealed with (`suite = "…"`).
+    suite: Suite,
 }
 
 impl Schema {
@@ -83,6 +87,7 @@ impl Schema {
             authenticated: None,
             plaintext_migration: false,
             key_per_owner: false,
+            suite: Suite::XChaCha20Poly1305,
         }
     }
 
@@ -123,6 +128,24 @@ impl Schema {
     pub const fn with_plaintext_migration(mut self) -> Self {
         self.plaintext_migration = true;
         self
+    }
+
+    /// The algorithms the model's records are sealed with (`#[crypt_model(suite = "…")]`):
+    /// [`Suite::Aes256Gcm`] needs the feature `aes-gcm`; a record is read by the suite its
+    /// header names.
+    ///
+    /// [`Suite::Aes256Gcm`]: Suite::Aes256Gcm
+    pub const fn with_suite(mut self, suite: Suite) -> Self {
+        self.suite = suite;
+        self
+    }
+
+    /// The algorithms this model's records are sealed with: [`Suite::XChaCha20Poly1305`]
+    /// unless the model chose another.
+    ///
+    /// [`Suite::XChaCha20Poly1305`]: Suite::XChaCha20Poly1305
+    pub const fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// A key per owner (`#[crypt_model(key_per_owner)]`): each owner's records are sealed under

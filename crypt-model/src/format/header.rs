@@ -1,36 +1,16 @@
 //! [`Header`]: a record's header attribute, parsed once and dispatched on its version byte, and
-//! [`Suite`], the algorithms it names.
+//! the [`Suite`] it names.
 
 use crate::error::DataError;
 use std::fmt;
 
+#[cfg(feature = "aes-gcm")]
+use super::v4;
 use super::{HEADER_ATTRIBUTE, OWNER_KEY_ID, v3};
 use crate::attribute::{AttributeValue, Item};
 use crate::error::{Error, Result};
 
-/// The algorithms a record is sealed with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Suite {
-    /// XChaCha20-Poly1305 under a key derived per item with HKDF-SHA256, blind indexes by
-    /// HMAC-SHA-256: every record of format version 3.
-    XChaCha20Poly1305,
-}
-
-impl Suite {
-    /// The suite's name in reports: `xchacha20poly1305-hkdf-sha256`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Suite::XChaCha20Poly1305 => "xchacha20poly1305-hkdf-sha256",
-        }
-    }
-}
-
-impl fmt::Display for Suite {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::schema::Suite;
 
 /// The header of a stored record (its `__cm_header` attribute), parsed: the format version, the
 /// [`Suite`], the id of the key-encryption key that wrapped its data key. Nothing in it is secret;
@@ -64,8 +44,10 @@ pub struct Header {
 
 /// What a header of each version holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Parsed {
+pub(super) enum Parsed {
     V3(v3::Fields),
+    #[cfg(feature = "aes-gcm")]
+    V4(v4::Fields),
 }
 
 impl Header {
@@ -95,6 +77,8 @@ impl Header {
             .ok_or_else(|| Error::malformed(HEADER_ATTRIBUTE, "the header is empty"))?;
         let parsed = match version {
             v3::VERSION => Parsed::V3(v3::parse_header(&bytes)?),
+            #[cfg(feature = "aes-gcm")]
+            v4::VERSION => Parsed::V4(v4::parse_header(&bytes)?),
             version => {
                 return Err(Error::Data(DataError::UnsupportedVersion {
                     version,
@@ -109,6 +93,8 @@ impl Header {
     pub fn version(&self) -> u8 {
         match self.parsed {
             Parsed::V3(_) => v3::VERSION,
+            #[cfg(feature = "aes-gcm")]
+            Parsed::V4(_) => v4::VERSION,
         }
     }
 
@@ -116,6 +102,8 @@ impl Header {
     pub fn suite(&self) -> Suite {
         match self.parsed {
             Parsed::V3(_) => Suite::XChaCha20Poly1305,
+            #[cfg(feature = "aes-gcm")]
+            Parsed::V4(_) => Suite::Aes256Gcm,
         }
     }
 
@@ -124,6 +112,8 @@ impl Header {
     pub fn key_id(&self) -> &str {
         let range = match self.parsed {
             Parsed::V3(fields) => fields.key_id(),
+            #[cfg(feature = "aes-gcm")]
+            Parsed::V4(fields) => fields.key_id(),
         };
         // Checked to be printable ASCII when parsed.
         std::str::from_utf8(&self.bytes[range]).unwrap_or_default()
@@ -139,6 +129,8 @@ impl Header {
     pub(crate) fn wrapped(&self) -> &[u8] {
         match self.parsed {
             Parsed::V3(fields) => &self.bytes[fields.wrapped()],
+            #[cfg(feature = "aes-gcm")]
+            Parsed::V4(fields) => &self.bytes[fields.wrapped()],
         }
     }
 
@@ -147,10 +139,27 @@ impl Header {
         &self.bytes
     }
 
-    /// The fields of a version 3 header.
-    pub(super) fn v3(&self) -> &v3::Fields {
-        match &self.parsed {
+    /// What the header holds, by version.
+    pub(super) fn parsed(&self) -> Parsed {
+        self.parsed
+    }
+
+    /// The fields of a version 3 header (the tests' shortcut).
+    #[cfg(test)]
+    pub(super) fn v3(&self) -> v3::Fields {
+        match self.parsed {
             Parsed::V3(fields) => fields,
+            #[cfg(feature = "aes-gcm")]
+            Parsed::V4(_) => panic!("not a version 3 header"),
+        }
+    }
+
+    /// The fields of a version 4 header, if it is one (the tests' shortcut).
+    #[cfg(all(test, feature = "aes-gcm"))]
+    pub(super) fn parsed_v4(&self) -> Option<v4::Fields> {
+        match self.parsed {
+            Parsed::V4(fields) => Some(fields),
+            Parsed::V3(_) => None,
         }
     }
 }
@@ -163,6 +172,73 @@ impl fmt::Debug for Header {
             .field("key_id", &self.key_id())
             .finish_non_exhaustive()
     }
+}
+
+/// Parses what every header holds from byte `at` on — `u16(len(key id)) || key id ||
+/// u16(len(wrapped)) || wrapped || salt (32) || commitment (32)` — and gives where the key id and
+/// the wrapped key end. A header cut short, with trailing bytes, a key id that is not printable
+/// ASCII or an empty wrapped key is malformed.
+pub(super) fn parse_keys(bytes: &[u8], at: usize) -> Result<(u32, u32)> {
+    use super::{COMMITMENT_LEN, SALT_LEN, check_key_id};
+    use std::ops::Range;
+    let malformed = |reason: &str| Error::malformed(HEADER_ATTRIBUTE, reason);
+    let truncated = || malformed("the header is truncated");
+    let mut at = at;
+    let prefixed = |at: &mut usize| -> Result<Range<usize>> {
+        let len = bytes
+            .get(*at..*at + 2)
+            .ok_or_else(truncated)?
+            .try_into()
+            .map(u16::from_be_bytes)
+            .map_err(|_| truncated())?;
+        let range = *at + 2..*at + 2 + usize::from(len);
+        if range.end > bytes.len() {
+            return Err(truncated());
+        }
+        *at = range.end;
+        Ok(range)
+    };
+    let key_id = prefixed(&mut at)?;
+    let wrapped = prefixed(&mut at)?;
+    let rest = &bytes[at..];
+    if rest.len() < SALT_LEN + COMMITMENT_LEN {
+        return Err(truncated());
+    }
+    if rest.len() > SALT_LEN + COMMITMENT_LEN {
+        return Err(malformed("the header has trailing bytes"));
+    }
+    let id = std::str::from_utf8(&bytes[key_id.clone()])
+        .map_err(|_| malformed("the key id is not printable ASCII"))?;
+    check_key_id(id).map_err(malformed)?;
+    if wrapped.is_empty() {
+        return Err(malformed("the wrapped data key is empty"));
+    }
+    // A header is at most 2 + 2 + 65,535 + 2 + 65,535 + 64 bytes.
+    let end = |range: Range<usize>| u32::try_from(range.end).map_err(|_| truncated());
+    Ok((end(key_id)?, end(wrapped)?))
+}
+
+/// Appends `u16(len(key id)) || key id || u16(len(wrapped)) || wrapped`, checking both: a key
+/// id of 1 to 2,048 printable ASCII bytes, a wrapped key of 1 to 65,535 bytes.
+pub(super) fn put_keys(out: &mut Vec<u8>, key_id: &str, wrapped: &[u8]) -> Result<()> {
+    let invalid = |reason: &str| {
+        Error::Data(DataError::InvalidValue {
+            attribute: HEADER_ATTRIBUTE.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    super::check_key_id(key_id).map_err(invalid)?;
+    let key_id = key_id.as_bytes();
+    let wrapped_len = u16::try_from(wrapped.len())
+        .ok()
+        .filter(|&len| len > 0)
+        .ok_or_else(|| invalid("a wrapped data key is 1 to 65,535 bytes"))?;
+    // `check_key_id` bounds the length to 2,048.
+    out.extend_from_slice(&(key_id.len() as u16).to_be_bytes());
+    out.extend_from_slice(key_id);
+    out.extend_from_slice(&wrapped_len.to_be_bytes());
+    out.extend_from_slice(wrapped);
+    Ok(())
 }
 
 /// The error of a header attribute that is not binary.

@@ -3,7 +3,6 @@
 //! is used for another version, so that a later one is added beside this file without touching
 //! it.
 
-use crate::error::DataError;
 use std::ops::Range;
 
 use hkdf::Hkdf;
@@ -11,20 +10,16 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{
-    COMMITMENT_LEN, HEADER_ATTRIBUTE, SALT_LEN, SEALED_ATTRIBUTE, canonical, check_key_id,
-};
+use super::{COMMITMENT_LEN, HEADER_ATTRIBUTE, SALT_LEN, SEALED_ATTRIBUTE, message};
 use crate::aead::{KEY_LEN, NONCE_LEN, open_in_place, opened_plaintext, seal_with};
 use crate::attribute::AttributeValue;
 use crate::data_key::{DataKey, WrappedDataKey};
-use crate::encoding::{put_bytes, put_u32};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 
 /// The version byte.
 pub(super) const VERSION: u8 = 3;
 
-const ITEM_LABEL: &[u8] = b"crypt-model item";
 const KEY_LABEL: &[u8] = b"crypt-model key";
 const COMMIT_LABEL: &[u8] = b"crypt-model commit";
 
@@ -67,43 +62,10 @@ impl Fields {
 /// Parses `u8(3) || u16(len(key id)) || key id || u16(len(wrapped)) || wrapped || salt (32) ||
 /// commitment (32)`; the version byte was read by the caller.
 pub(super) fn parse_header(bytes: &[u8]) -> Result<Fields> {
-    let malformed = |reason: &str| Error::malformed(HEADER_ATTRIBUTE, reason);
-    let truncated = || malformed("the header is truncated");
-    let mut at = 1;
-    let prefixed = |at: &mut usize| -> Result<Range<usize>> {
-        let len = bytes
-            .get(*at..*at + 2)
-            .ok_or_else(truncated)?
-            .try_into()
-            .map(u16::from_be_bytes)
-            .map_err(|_| truncated())?;
-        let range = *at + 2..*at + 2 + usize::from(len);
-        if range.end > bytes.len() {
-            return Err(truncated());
-        }
-        *at = range.end;
-        Ok(range)
-    };
-    let key_id = prefixed(&mut at)?;
-    let wrapped = prefixed(&mut at)?;
-    let rest = &bytes[at..];
-    if rest.len() < SALT_LEN + COMMITMENT_LEN {
-        return Err(truncated());
-    }
-    if rest.len() > SALT_LEN + COMMITMENT_LEN {
-        return Err(malformed("the header has trailing bytes"));
-    }
-    let id = std::str::from_utf8(&bytes[key_id.clone()])
-        .map_err(|_| malformed("the key id is not printable ASCII"))?;
-    check_key_id(id).map_err(malformed)?;
-    if wrapped.is_empty() {
-        return Err(malformed("the wrapped data key is empty"));
-    }
-    // A header is at most 1 + 2 + 65,535 + 2 + 65,535 + 64 bytes.
-    let end = |range: Range<usize>| u32::try_from(range.end).map_err(|_| truncated());
+    let (key_id_end, wrapped_end) = super::header::parse_keys(bytes, 1)?;
     Ok(Fields {
-        key_id_end: end(key_id)?,
-        wrapped_end: end(wrapped)?,
+        key_id_end,
+        wrapped_end,
     })
 }
 
@@ -114,25 +76,9 @@ pub(super) fn encode_header(
     salt: &[u8; SALT_LEN],
     commitment: &[u8; COMMITMENT_LEN],
 ) -> Result<Vec<u8>> {
-    let invalid = |reason: &str| {
-        Error::Data(DataError::InvalidValue {
-            attribute: HEADER_ATTRIBUTE.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
-    check_key_id(key_id).map_err(invalid)?;
-    let key_id = key_id.as_bytes();
-    let wrapped_len = u16::try_from(wrapped.len())
-        .ok()
-        .filter(|&len| len > 0)
-        .ok_or_else(|| invalid("a wrapped data key is 1 to 65,535 bytes"))?;
     let mut out = Vec::with_capacity(5 + key_id.len() + wrapped.len() + SALT_LEN + COMMITMENT_LEN);
     out.push(VERSION);
-    // `check_key_id` bounds the length to 2,048.
-    out.extend_from_slice(&(key_id.len() as u16).to_be_bytes());
-    out.extend_from_slice(key_id);
-    out.extend_from_slice(&wrapped_len.to_be_bytes());
-    out.extend_from_slice(wrapped);
+    super::header::put_keys(&mut out, key_id, wrapped)?;
     out.extend_from_slice(salt);
     out.extend_from_slice(commitment);
     Ok(out)
@@ -164,94 +110,13 @@ impl ItemKeys {
     }
 }
 
-/// The associated data of an item's message, in one buffer: `lp("crypt-model item") || u8(3) ||
-/// lp(T) || lp(header)`, then the canonical encoding of the attributes that `schema`
-/// authenticates — the keys, the owner, the plain attributes it lists, the version and the
-/// blind-index attributes — with their values as `get` finds them.
+/// The associated data of an item's message (`message::associated_data`, version 3).
 pub(super) fn associated_data<'a>(
     schema: &Schema,
     header: &[u8],
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
 ) -> Result<Vec<u8>> {
-    associated_data_with(schema, header, &[], get)
-}
-
-/// [`associated_data`] over the attributes `schema` authenticates and `extra` besides: how
-/// another version of the model, which authenticated those too, wrote it.
-fn associated_data_with<'a>(
-    schema: &Schema,
-    header: &[u8],
-    extra: &[&str],
-    get: impl Fn(&str) -> Option<&'a AttributeValue>,
-) -> Result<Vec<u8>> {
-    let table = schema.table();
-    let mut aad = Vec::with_capacity(256 + table.len() + header.len());
-    put_bytes(&mut aad, ITEM_LABEL);
-    aad.push(VERSION);
-    put_bytes(&mut aad, table.as_bytes());
-    put_bytes(&mut aad, header);
-    if extra.is_empty() {
-        schema.with_authenticated(|names| canonical::put_attributes(&mut aad, names, get))?;
-    } else {
-        let mut names: Vec<&str> = schema.authenticated();
-        names.extend_from_slice(extra);
-        names.sort_unstable_by_key(|name| name.as_bytes());
-        names.dedup();
-        canonical::put_attributes(&mut aad, &names, get)?;
-    }
-    Ok(aad)
-}
-
-/// The length of the message's plaintext.
-fn fields_len(fields: &[(&str, &[u8])]) -> usize {
-    4 + fields
-        .iter()
-        .map(|(n, v)| 8 + n.len() + v.len())
-        .sum::<usize>()
-}
-
-/// Appends the message's plaintext: `u32(n)`, then `lp(name) || lp(value)` for each field
-/// present, in order of name bytes.
-pub(super) fn put_fields(out: &mut Vec<u8>, fields: &[(&str, &[u8])]) {
-    put_u32(out, fields.len());
-    if fields.is_sorted_by_key(|(name, _)| name.as_bytes()) {
-        for (name, value) in fields {
-            put_bytes(out, name.as_bytes());
-            put_bytes(out, value);
-        }
-    } else {
-        let mut order: Vec<&(&str, &[u8])> = fields.iter().collect();
-        order.sort_unstable_by_key(|(name, _)| name.as_bytes());
-        for (name, value) in order {
-            put_bytes(out, name.as_bytes());
-            put_bytes(out, value);
-        }
-    }
-}
-
-/// Calls `field` with `(name, value)` for each field of an opened message, in the message's
-/// order; `None` if the bytes are not such an encoding (which a message that passed its tag never
-/// is).
-pub(super) fn for_each_field<'a>(
-    mut bytes: &'a [u8],
-    mut field: impl FnMut(&'a str, &'a [u8]),
-) -> Option<()> {
-    let take = |bytes: &mut &'a [u8]| -> Option<usize> {
-        let (len, rest) = bytes.split_first_chunk::<4>()?;
-        *bytes = rest;
-        usize::try_from(u32::from_be_bytes(*len)).ok()
-    };
-    let count = take(&mut bytes)?;
-    for _ in 0..count {
-        let len = take(&mut bytes)?;
-        let name = bytes.get(..len)?;
-        bytes = &bytes[len..];
-        let len = take(&mut bytes)?;
-        let value = bytes.get(..len)?;
-        bytes = &bytes[len..];
-        field(std::str::from_utf8(name).ok()?, value);
-    }
-    bytes.is_empty().then_some(())
+    message::associated_data(VERSION, schema, header, &[], get)
 }
 
 /// Seals an item with the given randomness: its header and its message. `get` finds the item's
@@ -276,8 +141,8 @@ pub(super) fn seal<'a>(
     let aad = associated_data(schema, &header, get)?;
     // The fields are written straight into the output and encrypted there: no other copy of the
     // plaintext is made.
-    let sealed = seal_with(&keys.key, nonce, &aad, fields_len(fields), |out| {
-        put_fields(out, fields)
+    let sealed = seal_with(&keys.key, nonce, &aad, message::fields_len(fields), |out| {
+        message::put_fields(out, fields)
     });
     Ok((header, sealed))
 }
@@ -305,7 +170,7 @@ pub(super) fn open_trying<'a, 'n>(
         Err(message) => message,
     };
     for (i, extra) in others().iter().enumerate() {
-        let aad = associated_data_with(schema, header_bytes, extra, &get)?;
+        let aad = message::associated_data(VERSION, schema, header_bytes, extra, &get)?;
         // The ciphertext, as given: taken out of its wiping buffer to be tried again.
         message = match open_in_place(&keys.key, &aad, std::mem::take(&mut *message)) {
             Ok(opened) => return Ok((opened, i + 1)),
