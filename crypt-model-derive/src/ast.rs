@@ -23,6 +23,8 @@ pub(crate) struct Container<'a> {
     pub(crate) migrate_from_plaintext: Option<syn::Path>,
     /// `#[crypt_model(key_per_owner)]`.
     pub(crate) key_per_owner: Option<syn::Path>,
+    /// `#[crypt_model(suite = "…")]`, one of `attr::SUITES`' names.
+    pub(crate) suite: Option<syn::LitStr>,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -118,6 +120,7 @@ impl<'a> Container<'a> {
             secondary_indexes: options.secondary_indexes,
             migrate_from_plaintext: options.migrate_from_plaintext,
             key_per_owner: options.key_per_owner,
+            suite: options.suite,
             fields,
         })
     }

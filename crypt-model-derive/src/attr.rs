@@ -7,6 +7,11 @@ use syn::{Attribute, DeriveInput, LitStr, Path};
 use crate::ctxt::Ctxt;
 use crate::runtime::{MAX_INDEX_BITS, MIN_INDEX_BITS};
 
+mod delegate;
+
+pub(crate) use delegate::DelegateOptions;
+use delegate::delegate_options;
+
 /// The container's options.
 pub(crate) struct ContainerOptions {
     pub(crate) table: Option<LitStr>,
@@ -20,7 +25,16 @@ pub(crate) struct ContainerOptions {
     pub(crate) migrate_from_plaintext: Option<Path>,
     /// `key_per_owner`: each owner's records sealed under a key of their own.
     pub(crate) key_per_owner: Option<Path>,
+    /// `suite = "…"`: the algorithms the records are sealed with, checked to be one of
+    /// [`SUITES`]'s names.
+    pub(crate) suite: Option<LitStr>,
 }
+
+/// The suites a model may name, and the variant of `crypt_model::format::Suite` each is.
+pub(crate) const SUITES: [(&str, &str); 2] = [
+    ("xchacha20poly1305", "XChaCha20Poly1305"),
+    ("aes256gcm", "Aes256Gcm"),
+];
 
 /// A secondary index on plain fields, declared on the struct.
 pub(crate) struct SecondaryIndexOptions {
@@ -74,15 +88,6 @@ pub(crate) struct FieldMarkers {
     pub(crate) delegate: Option<(Path, DelegateOptions)>,
 }
 
-/// What a `#[delegate(…)]` lets the principals its field names do.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct DelegateOptions {
-    /// Read and update (`write`), or read only.
-    pub(crate) write: bool,
-    /// A delegate may change the field in an update (`reassign`).
-    pub(crate) reassign: bool,
-}
-
 const MARKERS: [&str; 5] = [
     "partition_key",
     "sort_key",
@@ -100,6 +105,7 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
     let mut secondary_indexes = Vec::new();
     let mut migrate_from_plaintext = None;
     let mut key_per_owner = None;
+    let mut suite: Option<LitStr> = None;
     for attr in &input.attrs {
         if let Some(marker) = MARKERS.iter().find(|m| attr.path().is_ident(m)) {
             cx.error_spanned_by(
@@ -129,33 +135,29 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
             } else if meta.path.is_ident("index") {
                 secondary_indexes.push(secondary_index(&meta)?);
             } else if meta.path.is_ident("migrate_from_plaintext") {
-                if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-                    return Err(meta.error(
-                        "`migrate_from_plaintext` takes no value: \
-                         `#[crypt_model(migrate_from_plaintext)]`",
-                    ));
-                }
-                if migrate_from_plaintext.is_some() {
-                    return Err(meta.error("duplicate `migrate_from_plaintext` option"));
-                }
-                migrate_from_plaintext = Some(meta.path.clone());
+                flag(&meta, &mut migrate_from_plaintext, "migrate_from_plaintext")?;
             } else if meta.path.is_ident("key_per_owner") {
-                if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-                    return Err(meta.error(
-                        "`key_per_owner` takes no value: `#[crypt_model(key_per_owner)]`",
+                flag(&meta, &mut key_per_owner, "key_per_owner")?;
+            } else if meta.path.is_ident("suite") {
+                let value: LitStr = meta.value()?.parse()?;
+                if suite.is_some() {
+                    return Err(meta.error("duplicate `suite` option"));
+                }
+                if !SUITES.iter().any(|(name, _)| *name == value.value()) {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        "unknown suite; expected `\"xchacha20poly1305\"` (the default) or \
+                         `\"aes256gcm\"` (NIST-approved; crypt-model's feature `aes-gcm`)",
                     ));
                 }
-                if key_per_owner.is_some() {
-                    return Err(meta.error("duplicate `key_per_owner` option"));
-                }
-                key_per_owner = Some(meta.path.clone());
+                suite = Some(value);
             } else if meta.path.is_ident("rename") {
                 return Err(
                     meta.error("`rename` belongs on a field: `#[crypt_model(rename = \"…\")]`")
                 );
             } else {
                 return Err(meta.error(format!(
-                    "unknown `crypt_model` attribute `{}`; expected `table`, `index`, `migrate_from_plaintext`, `key_per_owner` or `crate`",
+                    "unknown `crypt_model` attribute `{}`; expected `table`, `index`, `migrate_from_plaintext`, `key_per_owner`, `suite` or `crate`",
                     path_name(&meta.path)
                 )));
             }
@@ -173,7 +175,24 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
         secondary_indexes,
         migrate_from_plaintext,
         key_per_owner,
+        suite,
     }
+}
+
+/// Parses an option that takes no value (`#[crypt_model(name)]`) into `slot`, once.
+fn flag(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    slot: &mut Option<Path>,
+    name: &str,
+) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!("`{name}` takes no value: `#[crypt_model({name})]`")));
+    }
+    if slot.is_some() {
+        return Err(meta.error(format!("duplicate `{name}` option")));
+    }
+    *slot = Some(meta.path.clone());
+    Ok(())
 }
 
 /// Parses `index(name = "…", partition = "field", sort = "field")`.
@@ -261,56 +280,6 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
         }
     }
     markers
-}
-
-/// `#[delegate]`, `#[delegate(read)]`, `#[delegate(write)]` or `#[delegate(write, reassign)]`;
-/// `None` when it cannot be read (the error is recorded).
-fn delegate_options(cx: &mut Ctxt, attr: &Attribute) -> Option<DelegateOptions> {
-    if matches!(attr.meta, syn::Meta::Path(_)) {
-        return Some(DelegateOptions::default());
-    }
-    let mut scope: Option<bool> = None;
-    let mut reassign: Option<proc_macro2::Span> = None;
-    let result = attr.parse_nested_meta(|meta| {
-        if meta.path.is_ident("reassign") {
-            if reassign.replace(meta.path.span()).is_some() {
-                return Err(meta.error("duplicate `reassign`"));
-            }
-            return Ok(());
-        }
-        let write = if meta.path.is_ident("read") {
-            false
-        } else if meta.path.is_ident("write") {
-            true
-        } else {
-            return Err(meta.error(format!(
-                "unknown delegation option `{}`: `#[delegate]` or `#[delegate(read)]` lets the \
-                 principals the field names read the record, `#[delegate(write)]` read and \
-                 update it, and `#[delegate(write, reassign)]` also change the field",
-                path_name(&meta.path)
-            )));
-        };
-        if scope.replace(write).is_some() {
-            return Err(meta.error("give one scope: `#[delegate(read)]` or `#[delegate(write)]`"));
-        }
-        Ok(())
-    });
-    if let Err(error) = result {
-        cx.syn_error(error);
-        return None;
-    }
-    let write = scope.unwrap_or(false);
-    if let (Some(span), false) = (reassign, write) {
-        cx.syn_error(syn::Error::new(
-            span,
-            "reassigning a delegation is a write: `#[delegate(write, reassign)]`",
-        ));
-        return None;
-    }
-    Some(DelegateOptions {
-        write,
-        reassign: reassign.is_some(),
-    })
 }
 
 /// `#[sensitive]`, or `#[sensitive(index = "exact", normalize = "…", bits = N, scope = "…")]`.

@@ -13,7 +13,7 @@ pub use crate::model::{
 };
 pub use crate::plaintexts::Plaintexts;
 use crate::schema::str_eq;
-pub use crate::schema::{Delegation, Schema, SecondaryIndex};
+pub use crate::schema::{Delegation, Schema, SecondaryIndex, Suite};
 pub use crate::sensitive::{CloneSensitive, DisplaySensitive, Sensitive, SerializeSensitive};
 pub use crate::store::Query;
 pub use crate::table::IndexLookup;
@@ -106,6 +106,23 @@ pub const fn key_type<T: Attribute>() -> KeyType {
              `Attribute::KEY_TYPE`)"
         ),
     }
+}
+
+/// Fails the build when a model names a suite this build of crypt-model leaves out.
+#[allow(
+    clippy::panic,
+    reason = "a panic in a const is a compile error, with this message"
+)]
+pub const fn suite_built(suite: Suite) {
+    #[cfg(not(feature = "aes-gcm"))]
+    if matches!(suite, Suite::Aes256Gcm) {
+        panic!(
+            "the suite `aes256gcm` needs crypt-model's feature `aes-gcm`: \
+             crypt-model = {{ version = \"…\", features = [\"aes-gcm\"] }}"
+        );
+    }
+    #[cfg(feature = "aes-gcm")]
+    let _ = suite;
 }
 
 /// [`key_type`], refused with `refused` (the derive's message, which names the field).

@@ -75,6 +75,15 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
         .key_per_owner
         .as_ref()
         .map(|_| quote!(.with_key_per_owner()));
+    // A suite the attribute names (checked against `SUITES` when parsed); none, the default.
+    let suite = model.cont.suite.as_ref().and_then(|name| {
+        let variant = crate::attr::SUITES
+            .iter()
+            .find(|(known, _)| *known == name.value())?
+            .1;
+        let variant = syn::Ident::new(variant, name.span());
+        Some(quote!(.with_suite(#private::Suite::#variant)))
+    });
     let delegations = model.cont.fields.iter().filter_map(|f| {
         let name = &f.name;
         f.delegate
@@ -99,6 +108,7 @@ pub(super) fn schema(model: &Model<'_, '_>) -> TokenStream {
             .__authenticated(&[#(#covered),*])
             #migration
             #key_per_owner
+            #suite
             .with_delegations(&[#(#delegations),*])
             .__checked()
     }
@@ -216,7 +226,19 @@ pub(super) fn text_checks(model: &Model<'_, '_>) -> Vec<TokenStream> {
             let (ty, private) = (f.ty, private(f.ty));
             quote_spanned!(ty.span()=> const _: () = #private::delegation_field::<#ty>();)
         });
+    // A suite this build of crypt-model leaves out fails the build, at the suite's name.
+    let suite = model.cont.suite.iter().filter_map(|name| {
+        let variant = crate::attr::SUITES
+            .iter()
+            .find(|(known, _)| *known == name.value())?
+            .1;
+        let span = name.span();
+        let private = respanned(model.private.clone(), span);
+        let variant = syn::Ident::new(variant, span);
+        Some(quote_spanned!(span=> const _: () = #private::suite_built(#private::Suite::#variant);))
+    });
     keys.chain(delegations)
+        .chain(suite)
         .chain(indexed(model).map(|(f, index)| {
             let (ty, private) = (f.ty, private(f.ty));
             if matches!(index.normalize, Normalize::None) {

@@ -1,0 +1,14 @@
+use crypt_model::{EncryptedItem, Sensitive};
+
+// The suites are `xchacha20poly1305` (the default) and `aes256gcm`.
+#[derive(EncryptedItem)]
+#[crypt_model(table = "patients", suite = "aes128gcm")]
+struct Patient {
+    #[partition_key]
+    #[owner]
+    patient_id: String,
+    #[sensitive]
+    diagnosis: Sensitive<String>,
+}
+
+fn main() {}
