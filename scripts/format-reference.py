@@ -11,8 +11,8 @@ differs from the one written there.
 on standard input is a request, `{"op": "open" | "seal", ...}` (see `serve`), answered by one
 line on standard output.
 
-Standard library only, and pycryptodome for XChaCha20-Poly1305 (scripts/test installs it into
-the git-ignored .venv). It shares no code with the Rust implementation.
+Standard library only, and pycryptodome for XChaCha20-Poly1305 and AES-256-GCM (scripts/test
+installs it into the git-ignored .venv). It shares no code with the Rust implementation.
 """
 
 import base64
@@ -23,7 +23,7 @@ import os
 import re
 import sys
 
-from Crypto.Cipher import ChaCha20_Poly1305
+from Crypto.Cipher import AES, ChaCha20_Poly1305
 
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "format.md")
 VERSION = 3
@@ -58,6 +58,13 @@ def hkdf_expand(prk, info, length):
         out += block
         counter += 1
     return out[:length]
+
+
+def gcm_seal(key, nonce, aad, plaintext):
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    cipher.update(aad)
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+    return nonce + ciphertext + tag
 
 
 def xchacha_seal(key, nonce, aad, plaintext):
@@ -134,7 +141,9 @@ def one(fields, name):
     return values[0]
 
 
-def item_vector(v):
+def item_parts(v):
+    """What an item vector's inputs give before any key: the table, the canonical encoding of the
+    authenticated attributes, and the message's plaintext."""
     table = one(v, "table").encode()
     attributes = {}
     for entry in get(v, "authenticated"):
@@ -144,27 +153,67 @@ def item_vector(v):
     encoded = u32(len(present))
     for name in sorted(present, key=lambda n: n.encode()):
         encoded += lp(name.encode()) + value_bytes(present[name])
+    fields = []
+    for entry in get(v, "field"):
+        name, _, value = entry.partition(" = ")
+        fields.append((name.encode(), bytes.fromhex(value)))
+    plaintext = u32(len(fields)) + b"".join(lp(n) + lp(p) for n, p in sorted(fields))
+    return table, encoded, plaintext
+
+
+def key_fields(v):
+    """`u16(len(key id)) || key id || u16(len(wrapped)) || wrapped`."""
+    key_id = one(v, "key id").encode()
+    wrapped = bytes.fromhex(one(v, "wrapped data key"))
+    return u16(len(key_id)) + key_id + u16(len(wrapped)) + wrapped
+
+
+def item_vector(v):
+    table, encoded, plaintext = item_parts(v)
     data_key = bytes.fromhex(one(v, "data key"))
     salt = bytes.fromhex(one(v, "salt"))
     prk = hkdf_extract(salt, data_key)
     info = lambda label: lp(label) + u8(VERSION) + lp(table)
     key = hkdf_expand(prk, info(b"crypt-model key"), 32)
     commitment = hkdf_expand(prk, info(b"crypt-model commit"), 32)
-    key_id = one(v, "key id").encode()
-    wrapped = bytes.fromhex(one(v, "wrapped data key"))
-    header = u8(VERSION) + u16(len(key_id)) + key_id + u16(len(wrapped)) + wrapped + salt + commitment
+    header = u8(VERSION) + key_fields(v) + salt + commitment
     aad = lp(b"crypt-model item") + u8(VERSION) + lp(table) + lp(header) + encoded
-    fields = []
-    for entry in get(v, "field"):
-        name, _, value = entry.partition(" = ")
-        fields.append((name.encode(), bytes.fromhex(value)))
-    plaintext = u32(len(fields)) + b"".join(lp(n) + lp(p) for n, p in sorted(fields))
     nonce = bytes.fromhex(one(v, "nonce"))
     sealed = xchacha_seal(key, nonce, aad, plaintext)
     return {
         "attributes": encoded,
         "prk": prk,
         "key": key,
+        "commitment": commitment,
+        "header": header,
+        "aad": aad,
+        "plaintext": plaintext,
+        "sealed": sealed,
+    }
+
+
+def suite2_vector(v):
+    """Format version 4, suite 2: AES-256-GCM, the header committed by an HMAC-SHA256 under a
+    derived commit key."""
+    version, suite = 4, 2
+    table, encoded, plaintext = item_parts(v)
+    data_key = bytes.fromhex(one(v, "data key"))
+    salt = bytes.fromhex(one(v, "salt"))
+    prk = hkdf_extract(salt, data_key)
+    info = lambda label: lp(label) + u8(version) + u8(suite) + lp(table)
+    key = hkdf_expand(prk, info(b"crypt-model key"), 32)
+    commit_key = hkdf_expand(prk, info(b"crypt-model commit"), 32)
+    committed = u8(version) + u8(suite) + key_fields(v) + salt
+    commitment = hmac.new(commit_key, committed, hashlib.sha256).digest()
+    header = committed + commitment
+    aad = lp(b"crypt-model item") + u8(version) + lp(table) + lp(header) + encoded
+    nonce = bytes.fromhex(one(v, "nonce"))
+    sealed = gcm_seal(key, nonce, aad, plaintext)
+    return {
+        "attributes": encoded,
+        "prk": prk,
+        "key": key,
+        "commit key": commit_key,
         "commitment": commitment,
         "header": header,
         "aad": aad,
@@ -333,6 +382,7 @@ def compute(v):
     kind = one(v, "vector").split("-")[0]
     return {
         "item": item_vector,
+        "suite2": suite2_vector,
         "index": index_vector,
         "wrap": wrap_vector,
         "number": number_vector,

@@ -22,7 +22,7 @@ fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// The canonical encoding of the authenticated attributes alone (the vectors show it).
-fn authenticated_attributes<'a>(
+pub(super) fn authenticated_attributes<'a>(
     schema: &Schema,
     get: impl Fn(&str) -> Option<&'a AttributeValue>,
 ) -> Result<Vec<u8>> {
@@ -52,7 +52,7 @@ fn leak(s: &str) -> &'static str {
 }
 
 /// The schema a vector's `model` line describes.
-fn schema(v: &Vector) -> Schema {
+pub(super) fn schema(v: &Vector) -> Schema {
     let model = text(v, "model");
     let part = |label: &str| -> Option<&'static str> {
         model
@@ -93,7 +93,7 @@ fn schema(v: &Vector) -> Schema {
 }
 
 /// The item a vector's `authenticated` lines describe (absent attributes left out).
-fn item(v: &Vector) -> Item {
+pub(super) fn item(v: &Vector) -> Item {
     let mut item = Item::new();
     for line in all(v, "authenticated") {
         let (name, typed) = line.split_once(" = ").expect("name = TYPE value");
@@ -112,7 +112,7 @@ fn item(v: &Vector) -> Item {
     item
 }
 
-fn fields(v: &Vector) -> Vec<(&'static str, Vec<u8>)> {
+pub(super) fn fields(v: &Vector) -> Vec<(&'static str, Vec<u8>)> {
     all(v, "field")
         .iter()
         .map(|line| {
@@ -122,7 +122,7 @@ fn fields(v: &Vector) -> Vec<(&'static str, Vec<u8>)> {
         .collect()
 }
 
-fn wrapped(v: &Vector) -> WrappedDataKey {
+pub(super) fn wrapped(v: &Vector) -> WrappedDataKey {
     WrappedDataKey {
         key_id: text(v, "key id").to_owned(),
         ciphertext: hex(v, "wrapped data key"),

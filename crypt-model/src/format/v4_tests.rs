@@ -284,3 +284,48 @@ fn a_rewrap_keeps_a_suite_2_item_and_its_salt() {
         expected
     );
 }
+
+#[test]
+fn suite_2_vectors_through_the_engine() {
+    use super::spec_vectors::{array, text, vectors};
+    use super::tests::{authenticated_attributes, fields, item as item_of, schema as schema_of};
+    for v in vectors("suite2") {
+        let schema = schema_of(&v);
+        let item = item_of(&v);
+        let named: Vec<(&str, Vec<u8>)> = fields(&v);
+        let named: Vec<(&str, &[u8])> = named.iter().map(|(n, p)| (*n, p.as_slice())).collect();
+        let attributes = authenticated_attributes(&schema, |name| item.get(name)).unwrap();
+        assert_eq!(hex::encode(&attributes), text(&v, "attributes"));
+        let data_key = DataKey::from_slice("test", &array::<32>(&v, "data key")).unwrap();
+        let (header, sealed) = v4::seal(
+            &schema,
+            &data_key,
+            &super::tests::wrapped(&v),
+            array(&v, "salt"),
+            Some(array(&v, "nonce")),
+            |name| item.get(name),
+            &named,
+        )
+        .unwrap();
+        assert_eq!(hex::encode(&header), text(&v, "header"));
+        let aad = message::associated_data(4, &schema, &header, &[], |name| item.get(name));
+        assert_eq!(hex::encode(aad.unwrap()), text(&v, "aad"));
+        assert_eq!(hex::encode(&sealed), text(&v, "sealed"));
+
+        let parsed = Header::parse(&header).unwrap();
+        let (opened, _) = v4::open_trying(
+            &schema,
+            &data_key,
+            &parsed.parsed_v4().unwrap(),
+            &header,
+            |name| item.get(name),
+            sealed,
+            Vec::new,
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(v4::opened_plaintext(&opened)),
+            text(&v, "plaintext")
+        );
+    }
+}
