@@ -1,6 +1,7 @@
 //! Format version 4: a header that names its algorithm suite, and suite 2 — AES-256-GCM under a
 //! key derived per item with HKDF-SHA256, the header committed by an HMAC-SHA256 under a derived
-//! commit key — every primitive from aws-lc-rs (AWS-LC's FIPS module in a `fips` build).
+//! commit key — its key derivation, commitment, cipher and nonce from aws-lc-rs (the salt, blind
+//! indexes and a local keyring's data keys are not yet: docs/format.md).
 //! `docs/format.md` specifies every byte; the parts every version shares (the fields' encoding,
 //! the associated data's layout, the header's key fields) are in `message.rs` and `header.rs`.
 
@@ -193,7 +194,8 @@ fn seal_with(
     len: usize,
     write: impl FnOnce(&mut Vec<u8>),
 ) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(NONCE_LEN + len + TAG_LEN);
+    // Wiped on drop until it holds the ciphertext: an error below leaves no plaintext behind.
+    let mut out = Zeroizing::new(Vec::with_capacity(NONCE_LEN + len + TAG_LEN));
     out.extend_from_slice(&[0; NONCE_LEN]);
     write(&mut out);
     let refused = |_| unavailable("AES-256-GCM");
@@ -219,7 +221,8 @@ fn seal_with(
     };
     out[..NONCE_LEN].copy_from_slice(&nonce);
     out.extend_from_slice(tag.as_ref());
-    Ok(out)
+    // The ciphertext: nothing left to wipe.
+    Ok(std::mem::take(&mut *out))
 }
 
 /// Opens `sealed` under `key` and `aad`, decrypting a copy of it in a buffer wiped on drop: the

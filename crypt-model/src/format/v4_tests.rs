@@ -217,9 +217,7 @@ fn a_header_edited_to_name_another_suite_or_version_never_opens() {
     // fails the commitment.
     let mut as_v3 = header.clone();
     as_v3[0] = 3;
-    if Header::parse(&as_v3).is_ok() {
-        assert!(open_as_stored(&as_v3, message.clone(), &data_key(1)).is_err());
-    }
+    assert!(open_as_stored(&as_v3, message.clone(), &data_key(1)).is_err());
     let mut without_suite = header.clone();
     without_suite.remove(1);
     without_suite[0] = 3;

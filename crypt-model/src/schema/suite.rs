@@ -11,8 +11,8 @@ pub enum Suite {
     /// HMAC-SHA-256: every record of format version 3.
     XChaCha20Poly1305,
     /// AES-256-GCM under a key derived per item with HKDF-SHA256, the header committed by an
-    /// HMAC-SHA256, blind indexes by HMAC-SHA-256 — every primitive NIST-approved, from AWS-LC
-    /// (feature `aes-gcm`): records of format version 4 with suite byte 2.
+    /// HMAC-SHA256, blind indexes by HMAC-SHA-256 — every algorithm NIST-approved, the item's
+    /// from AWS-LC (feature `aes-gcm`): records of format version 4 with suite byte 2.
     Aes256Gcm,
 }
 
