@@ -236,19 +236,11 @@ impl IndexSecret {
         // The scope too: a field moved from one scope to the other under the same version gets
         // a key of its own, not values related to the old ones.
         put_bytes(&mut info, spec.scope.label());
-        let mut key = Zeroizing::new([0u8; 32]);
-        Hkdf::<Sha256>::new(None, self.0.get())
-            .expand(&info, key.as_mut_slice())
-            .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
-            .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+        let mut prefix = Vec::with_capacity(4 + owner.len());
         if spec.scope == IndexScope::Owner {
-            let mut prefix = Vec::with_capacity(4 + owner.len());
             put_bytes(&mut prefix, owner.as_bytes());
-            mac.update(&prefix);
         }
-        mac.update(normalized);
-        let tag = mac.finalize().into_bytes();
+        let tag = index_tag(self.0.get(), &info, &[&prefix, normalized]);
         let bytes = usize::from(spec.bits.div_ceil(8));
         let mut value = tag[..bytes].to_vec();
         let spare = bytes * 8 - usize::from(spec.bits);
@@ -257,6 +249,31 @@ impl IndexSecret {
         }
         value
     }
+}
+
+/// HMAC-SHA256 over `parts` under the key HKDF-SHA256 expands from `secret` and `info` (with
+/// no salt: a hash length of zeros): a blind index's tag, from RustCrypto, or from AWS-LC's FIPS
+/// module in a `fips` build (the same bytes: a test compares them).
+fn index_tag(secret: &[u8], info: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    #[cfg(feature = "fips")]
+    return crate::fips::index_tag(secret, info, parts);
+    #[cfg(not(feature = "fips"))]
+    rust_crypto_index_tag(secret, info, parts)
+}
+
+/// [`index_tag`] through RustCrypto.
+#[cfg_attr(feature = "fips", allow(dead_code))]
+fn rust_crypto_index_tag(secret: &[u8], info: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut key = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(None, secret)
+        .expand(info, key.as_mut_slice())
+        .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA256 output length"));
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_slice())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 impl fmt::Debug for IndexSecret {
@@ -409,6 +426,23 @@ pub(crate) fn index_bytes<V: Plaintext>(
 mod tests {
     use super::{BlindIndex, IndexScope, IndexSecret};
     use crate::encoding::put_u32;
+
+    /// A `fips` build computes blind indexes through AWS-LC: the same bytes as RustCrypto's, or
+    /// every index of a table written by the other build would stop finding its records.
+    #[cfg(feature = "aes-gcm")]
+    #[test]
+    fn aws_lc_computes_the_same_index_tags_as_rust_crypto() {
+        use proptest::prelude::*;
+        proptest!(|(secret in proptest::array::uniform32(any::<u8>()),
+                    info in proptest::collection::vec(any::<u8>(), 0..80),
+                    a in proptest::collection::vec(any::<u8>(), 0..40),
+                    b in proptest::collection::vec(any::<u8>(), 0..200))| {
+            prop_assert_eq!(
+                super::rust_crypto_index_tag(&secret, &info, &[&a, &b]),
+                crate::fips::index_tag(&secret, &info, &[&a, &b])
+            );
+        });
+    }
 
     /// The index key names its scope: a field moved from table scope to owner scope under the same
     /// index version gets unrelated values — not the table-scoped value of `lp(owner) || p`.

@@ -170,14 +170,32 @@ pub enum DataError {
 
     /// The item's header carries a format version this build of crypt-model cannot read.
     #[error(
-        "the item uses ciphertext format version {version}, which this version of crypt-model \
-         does not support (it reads version {supported}); upgrade crypt-model to read it"
+        "the item uses ciphertext format version {version}, which this build of crypt-model \
+         does not read (it reads versions up to {supported}); upgrade crypt-model to read it \
+         (version 4 needs its feature `aes-gcm`)"
     )]
     UnsupportedVersion {
         /// The version found in the header.
         version: u8,
-        /// The version this build reads and writes.
+        /// The newest version this build reads.
         supported: u8,
+    },
+
+    /// A record sealed with a suite that the [`Keys`](crate::Keys) do not open
+    /// ([`Keys::with_suites`](crate::Keys::with_suites)): refused before its data key was asked
+    /// for, so nothing of it was decrypted.
+    #[error(
+        "table `{table}`: the record is sealed with the suite {suite}, which these keys do not \
+         open (they open {allowed}): add it with `Keys::with_suites` while a re-encryption moves \
+         the table to the model's suite (docs/format.md, \"Suites\")"
+    )]
+    SuiteNotAllowed {
+        /// The logical table.
+        table: String,
+        /// The suite the record's header names.
+        suite: crate::format::Suite,
+        /// The suites the keys open, as a list.
+        allowed: String,
     },
 
     /// A record stored in plaintext that the table's migration plan does not admit: no plan, a

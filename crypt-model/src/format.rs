@@ -229,7 +229,7 @@ pub(crate) fn seal(
             .map(|(_, value)| value)
             .or_else(|| item.get(name))
     };
-    let (header, message) = match schema.suite() {
+    let (header, message) = match schema.sealing_suite() {
         Suite::XChaCha20Poly1305 => {
             v3::seal(schema, &key.key, &key.wrapped, salt, nonce, get, &fields)?
         }

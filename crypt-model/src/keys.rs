@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::key_source::KeySource;
 use crate::keyring::{CachedKeys, EncryptionContext, Keyring, KeyringCalls};
 use crate::owner_keys::OwnerKeys;
-use crate::schema::Schema;
+use crate::schema::{Schema, Suite, Suites};
 
 /// The keys of an application: a keyring (AWS KMS in production, a [`LocalKeyring`] in
 /// development) behind a data-key cache, and, when its models need them, a key table of owner
@@ -57,6 +57,8 @@ pub struct Keys {
     cache: Arc<KeyCache>,
     owner_keys: Option<Arc<OwnerKeys>>,
     index_secrets: IndexSecrets,
+    /// The suites whose records these keys open, besides each model's own.
+    suites: Suites,
 }
 
 impl Keys {
@@ -71,6 +73,7 @@ impl Keys {
             cache: Arc::new(KeyCache::new(Arc::new(keyring), limits)),
             owner_keys: None,
             index_secrets: IndexSecrets::default(),
+            suites: Suites::by_default(),
         }
     }
 
@@ -101,6 +104,41 @@ impl Keys {
     /// reports every record done (`docs/searchable.md`, "Rotating the index secret").
     pub fn with_previous_index_secret(mut self, secret: IndexSecret) -> Self {
         self.index_secrets = self.index_secrets.with_previous(secret);
+        self
+    }
+
+    /// Sets the suites whose records these keys open (docs/format.md, "Suites"): a record
+    /// sealed with another is refused with
+    /// [`DataError::SuiteNotAllowed`](crate::error::DataError::SuiteNotAllowed) before its data
+    /// key is asked for. A table always opens the suite its model seals with, whatever this
+    /// says.
+    ///
+    /// By default every suite the build has — in a `fips` build, the NIST-approved ones only
+    /// (docs/fips.md). Name suite 1 here in a `fips` build only while a re-encryption moves a
+    /// table to suite 2 (it must read the records it moves); a warning says so when the keys are
+    /// made. After the move, leaving suite 1 out makes sure that no record of it is ever
+    /// opened again.
+    ///
+    /// ```
+    /// use crypt_model::{Keys, LocalKeyring};
+    /// use crypt_model::format::Suite;
+    ///
+    /// # fn main() -> Result<(), crypt_model::Error> {
+    /// // Open suite 2's records only (and those of each model's own suite).
+    /// let keys = Keys::new(LocalKeyring::generate()?).with_suites([Suite::Aes256Gcm]);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_suites(mut self, suites: impl IntoIterator<Item = Suite>) -> Self {
+        self.suites = suites.into_iter().collect();
+        #[cfg(feature = "fips")]
+        for suite in self.suites.iter().filter(|suite| !suite.nist_approved()) {
+            tracing::warn!(
+                target: "crypt_model::fips",
+                suite = suite.name(),
+                "a fips build opens records of a suite that is not NIST-approved, as \
+                 `Keys::with_suites` asks: leave it out once no record of it is left"
+            );
+        }
         self
     }
 
@@ -164,6 +202,11 @@ impl Keys {
         }
     }
 
+    /// The suites a model's records are opened under: these keys' and the model's own.
+    pub(crate) fn suites_for(&self, schema: &Schema) -> Suites {
+        self.suites.with(schema.sealing_suite())
+    }
+
     /// The index secrets.
     pub(crate) fn index_secrets(&self) -> &IndexSecrets {
         &self.index_secrets
@@ -193,6 +236,7 @@ impl fmt::Debug for Keys {
             .field("keyring", &self.cache)
             .field("owner_keys", &self.owner_keys)
             .field("index_secrets", &self.index_secrets)
+            .field("suites", &self.suites)
             .finish()
     }
 }

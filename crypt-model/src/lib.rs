@@ -16,6 +16,7 @@ mod data_key;
 mod encoding;
 pub mod error;
 mod fingerprint;
+mod fips;
 mod identity;
 mod json;
 mod key_bytes;

@@ -1,10 +1,14 @@
-//! Randomness from the operating system, for keys, salts and nonces.
+//! Randomness from the operating system (or AWS-LC's FIPS module), for keys, salts and nonces.
 
 use crate::error::KeyError;
 use crate::error::{Error, Result};
 
-/// Fills `buf` from the operating system's random number generator.
+/// Fills `buf` from the operating system's random number generator (in a `fips` build, from
+/// AWS-LC's FIPS module, seeded by it).
 pub(crate) fn fill(buf: &mut [u8]) -> Result<()> {
+    #[cfg(feature = "fips")]
+    return crate::fips::fill(buf);
+    #[cfg(not(feature = "fips"))]
     getrandom::fill(buf).map_err(|_| Error::Key(KeyError::Randomness))
 }
 

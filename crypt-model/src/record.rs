@@ -7,6 +7,6 @@ mod open;
 mod rewrite;
 mod seal;
 
-pub(crate) use open::{PlaintextReads, data_key, open_fields};
+pub(crate) use open::{PlaintextReads, check_suite, data_key, open_fields};
 pub(crate) use rewrite::rewrite_of;
 pub(crate) use seal::seal;

@@ -13,6 +13,7 @@ pub(crate) use delegate::names;
 pub use delegate::{DelegateScope, Delegation};
 pub use secondary::SecondaryIndex;
 pub use suite::Suite;
+pub(crate) use suite::Suites;
 pub(crate) use validate::validate_attribute_name;
 pub use validate::validate_table_name;
 
@@ -58,6 +59,8 @@ pub struct Schema {
     key_per_owner: bool,
     /// The algorithms its records are sealed with (`suite = "…"`).
     suite: Suite,
+    /// Whether the model names its suite (a `fips` build seals suite 2 for one that does not).
+    suite_named: bool,
 }
 
 impl Schema {
@@ -88,6 +91,7 @@ impl Schema {
             plaintext_migration: false,
             key_per_owner: false,
             suite: Suite::XChaCha20Poly1305,
+            suite_named: false,
         }
     }
 
@@ -137,15 +141,34 @@ impl Schema {
     /// [`Suite::Aes256Gcm`]: Suite::Aes256Gcm
     pub const fn with_suite(mut self, suite: Suite) -> Self {
         self.suite = suite;
+        self.suite_named = true;
         self
     }
 
-    /// The algorithms this model's records are sealed with: [`Suite::XChaCha20Poly1305`]
-    /// unless the model chose another.
+    /// The algorithms this model's records are sealed with: the suite the model names, else
+    /// [`Suite::XChaCha20Poly1305`] — or, in a `fips` build, [`Suite::Aes256Gcm`]
+    /// (docs/fips.md).
     ///
     /// [`Suite::XChaCha20Poly1305`]: Suite::XChaCha20Poly1305
+    /// [`Suite::Aes256Gcm`]: Suite::Aes256Gcm
     pub const fn suite(&self) -> Suite {
+        if !self.suite_named && cfg!(feature = "fips") {
+            return Suite::Aes256Gcm;
+        }
         self.suite
+    }
+
+    /// The suite new records are sealed with: [`suite`](Self::suite), unless the workspace's
+    /// tests set another for the models that name none (feature `hazmat`, the environment
+    /// variable `CRYPT_MODEL_TEST_SUITE`: `scripts/test` runs the conformance suite under each).
+    pub(crate) fn sealing_suite(&self) -> Suite {
+        #[cfg(feature = "hazmat")]
+        if !self.suite_named {
+            if let Some(suite) = crate::hazmat::test_suite() {
+                return suite;
+            }
+        }
+        self.suite()
     }
 
     /// A key per owner (`#[crypt_model(key_per_owner)]`): each owner's records are sealed under

@@ -470,10 +470,12 @@ async fn planted_wrapped_keys_cost_a_bounded_number_of_provider_calls() {
     let Some(crypt_model::AttributeValue::B(header)) = genuine.get("__cm_header") else {
         panic!("a header")
     };
-    // The wrapped key's first byte changed: it does not unwrap (and is never cached).
-    let key_id_len = usize::from(u16::from_be_bytes([header[1], header[2]]));
+    // The wrapped key's first byte changed: it does not unwrap (and is never cached). The key
+    // id's length follows the version (and, in version 4, the suite).
+    let at = if header[0] == 4 { 2 } else { 1 };
+    let key_id_len = usize::from(u16::from_be_bytes([header[at], header[at + 1]]));
     let mut junk = header.clone();
-    junk[1 + 2 + key_id_len + 2] ^= 0xff;
+    junk[at + 2 + key_id_len + 2] ^= 0xff;
     let mut planted = genuine.clone();
     planted.insert("__cm_header", crypt_model::AttributeValue::B(junk));
     let alice = owner(&PROFILES, &genuine);

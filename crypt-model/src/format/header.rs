@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 
 pub use crate::schema::Suite;
 
+/// The newest format version this build reads: 4 with the feature `aes-gcm`, else 3.
+pub(crate) const NEWEST_VERSION: u8 = if cfg!(feature = "aes-gcm") { 4 } else { 3 };
+
 /// The header of a stored record (its `__cm_header` attribute), parsed: the format version, the
 /// [`Suite`], the id of the key-encryption key that wrapped its data key. Nothing in it is secret;
 /// it is what tools (an audit, an inventory) read of a record without any key.
@@ -82,7 +85,7 @@ impl Header {
             version => {
                 return Err(Error::Data(DataError::UnsupportedVersion {
                     version,
-                    supported: crate::encoding::VERSION,
+                    supported: NEWEST_VERSION,
                 }));
             }
         };

@@ -49,6 +49,17 @@ pub struct LocalKeyring {
 impl LocalKeyring {
     /// A keyring whose primary key is `key` (32 bytes), named `key_id`.
     pub fn new(key_id: &str, key: &[u8]) -> Result<Self> {
+        #[cfg(feature = "fips")]
+        {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    target: "crypt_model::fips",
+                    "a LocalKeyring wraps data keys with XChaCha20-Poly1305, outside AWS-LC's FIPS \
+                     module: use it in development only, and AWS KMS in production (docs/fips.md)"
+                );
+            });
+        }
         let mut keys = BTreeMap::new();
         keys.insert(key_id.to_owned(), checked_key(key_id, key)?);
         Ok(LocalKeyring {

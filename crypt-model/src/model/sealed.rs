@@ -144,7 +144,8 @@ impl<T: EncryptedItem> Permit<T> {
     /// store fails.
     pub async fn open(self, keys: &Keys) -> Result<T> {
         let source = keys.source_ref(&T::SCHEMA)?;
-        open_permitted(self, source, PlaintextReads::Refused).await
+        let suites = keys.suites_for(&T::SCHEMA);
+        open_permitted(self, (source, suites), PlaintextReads::Refused).await
     }
 }
 
@@ -154,7 +155,7 @@ impl<T: EncryptedItem> Permit<T> {
 /// lets an update seal the record again, in memory).
 pub(crate) async fn open_permitted<T: EncryptedItem>(
     permit: Permit<T>,
-    source: &dyn crate::key_source::KeySource,
+    source: (&dyn crate::key_source::KeySource, crate::schema::Suites),
     reads: PlaintextReads<'_>,
 ) -> Result<T> {
     if permit.scope() != Scope::Read {

@@ -13,7 +13,7 @@ use crate::format::{self, Layout};
 use crate::key_source::KeySource;
 use crate::migration_plans::MigrationPlans;
 use crate::plaintexts::Plaintexts;
-use crate::schema::Schema;
+use crate::schema::{Schema, Suites};
 
 /// Whether a record stored in plaintext (migration mode) may be read, and what its read leaves
 /// behind beside its warning.
@@ -36,16 +36,17 @@ pub(crate) enum PlaintextReads<'a> {
 pub(crate) type TakePlain = fn(&mut Item, &mut Plaintexts) -> Result<()>;
 
 /// The attributes and the plaintexts of the record `permit` admits, of `schema`: decrypted
-/// under the key `source` gives for its header, or taken from its plain attributes by
-/// `take_plain` for a record stored in plaintext. The header and message are gone from the
-/// attributes, the sensitive fields too.
+/// under the key `source` gives for its header if its suite is one of `suites`, or taken from its
+/// plain attributes by `take_plain` for a record stored in plaintext. The header and message are
+/// gone from the attributes, the sensitive fields too.
 pub(crate) async fn open_fields<T>(
     schema: &Schema,
     permit: Permit<T>,
-    source: &dyn KeySource,
+    (source, suites): (&dyn KeySource, Suites),
     take_plain: TakePlain,
     reads: PlaintextReads<'_>,
 ) -> Result<(Item, Plaintexts)> {
+    check_suite(schema, &permit, suites)?;
     let key = data_key(&permit, source).await?;
     let (mut attributes, layout) = permit.into_record().into_parts();
     match layout? {
@@ -83,6 +84,23 @@ pub(crate) async fn open_fields<T>(
             Ok((attributes, plaintexts))
         }
     }
+}
+
+/// Refuses the record `permit` admits if it is sealed with a suite not in `suites`, before its
+/// data key is asked for.
+pub(crate) fn check_suite<T>(schema: &Schema, permit: &Permit<T>, suites: Suites) -> Result<()> {
+    let Ok(Layout::Encrypted(envelope)) = permit.record().layout() else {
+        return Ok(());
+    };
+    let suite = envelope.header.suite();
+    if suites.contains(suite) {
+        return Ok(());
+    }
+    Err(Error::Data(DataError::SuiteNotAllowed {
+        table: schema.table().to_owned(),
+        suite,
+        allowed: suites.to_string(),
+    }))
 }
 
 /// The data key of the record `permit` admits, when it is a well-formed encrypted one: from

@@ -1,5 +1,7 @@
 //! [`Suite`]: the algorithms a model's records are sealed with, which its schema names and each
-//! record's header records.
+//! record's header records; and the set of suites a process opens ([`Keys::with_suites`]).
+//!
+//! [`Keys::with_suites`]: crate::Keys::with_suites
 
 use std::fmt;
 
@@ -8,15 +10,20 @@ use std::fmt;
 #[non_exhaustive]
 pub enum Suite {
     /// XChaCha20-Poly1305 under a key derived per item with HKDF-SHA256, blind indexes by
-    /// HMAC-SHA-256: every record of format version 3.
+    /// HMAC-SHA-256: every record of format version 3. XChaCha20-Poly1305 is not a
+    /// NIST-approved algorithm.
     XChaCha20Poly1305,
     /// AES-256-GCM under a key derived per item with HKDF-SHA256, the header committed by an
     /// HMAC-SHA256, blind indexes by HMAC-SHA-256 — every algorithm NIST-approved, the item's
-    /// from AWS-LC (feature `aes-gcm`): records of format version 4 with suite byte 2.
+    /// from AWS-LC (feature `aes-gcm`; feature `fips` for its FIPS module): records of format
+    /// version 4 with suite byte 2.
     Aes256Gcm,
 }
 
 impl Suite {
+    /// Every suite, built in or not, in the order of their format versions.
+    pub const ALL: [Suite; 2] = [Suite::XChaCha20Poly1305, Suite::Aes256Gcm];
+
     /// The suite's name in reports: `xchacha20poly1305-hkdf-sha256`.
     pub fn name(self) -> &'static str {
         match self {
@@ -24,10 +31,98 @@ impl Suite {
             Suite::Aes256Gcm => "aes256gcm-hkdf-sha256",
         }
     }
+
+    /// Whether every algorithm of the suite is approved by NIST (FIPS 140-3): AES-256-GCM,
+    /// HKDF-SHA256 and HMAC-SHA256 are; XChaCha20-Poly1305 is not. An approved algorithm is not
+    /// yet a validated module: that is the feature `fips` (docs/fips.md).
+    pub fn nist_approved(self) -> bool {
+        matches!(self, Suite::Aes256Gcm)
+    }
+
+    /// Whether this build of crypt-model seals and opens the suite (suite 2 needs the feature
+    /// `aes-gcm`).
+    pub fn built(self) -> bool {
+        match self {
+            Suite::XChaCha20Poly1305 => true,
+            Suite::Aes256Gcm => cfg!(feature = "aes-gcm"),
+        }
+    }
+
+    /// The suite's bit in a [`Suites`].
+    fn bit(self) -> u8 {
+        match self {
+            Suite::XChaCha20Poly1305 => 1,
+            Suite::Aes256Gcm => 2,
+        }
+    }
 }
 
 impl fmt::Display for Suite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A set of suites: those a process opens records of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Suites(u8);
+
+impl Suites {
+    /// No suite.
+    pub(crate) const NONE: Suites = Suites(0);
+
+    /// What a build opens unless told otherwise: every suite it has, or, in a `fips` build, the
+    /// NIST-approved ones.
+    pub(crate) fn by_default() -> Suites {
+        Suite::ALL
+            .into_iter()
+            .filter(|suite| suite.built() && (!cfg!(feature = "fips") || suite.nist_approved()))
+            .collect()
+    }
+
+    /// This set and `suite`.
+    pub(crate) fn with(self, suite: Suite) -> Suites {
+        Suites(self.0 | suite.bit())
+    }
+
+    /// Whether `suite` is in the set.
+    pub(crate) fn contains(self, suite: Suite) -> bool {
+        self.0 & suite.bit() != 0
+    }
+
+    /// The suites of the set.
+    pub(crate) fn iter(self) -> impl Iterator<Item = Suite> {
+        Suite::ALL
+            .into_iter()
+            .filter(move |suite| self.contains(*suite))
+    }
+}
+
+impl FromIterator<Suite> for Suites {
+    fn from_iter<I: IntoIterator<Item = Suite>>(suites: I) -> Self {
+        suites.into_iter().fold(Suites::NONE, Suites::with)
+    }
+}
+
+impl fmt::Debug for Suites {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Display for Suites {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for suite in self.iter() {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            suite.fmt(f)?;
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
     }
 }

@@ -19,7 +19,7 @@ use crate::model::{EncryptedItem, open_permitted};
 use crate::plaintexts::Plaintexts;
 use crate::random;
 use crate::record::{self, PlaintextReads};
-use crate::schema::Schema;
+use crate::schema::{Schema, Suites};
 use crate::store::{Checked, Condition, Store, TableRef};
 
 /// What a listing found of one record it may open.
@@ -43,6 +43,8 @@ pub(crate) struct Records<T, S> {
     pub(crate) gate: Gate<T>,
     keys: Arc<Keys>,
     source: Arc<dyn KeySource>,
+    /// The suites whose records it opens.
+    suites: Suites,
     search: IndexSecrets,
     plaintext_reads: AtomicU64,
     /// What admits a record stored in plaintext (migration mode); none refuses them all.
@@ -52,14 +54,17 @@ pub(crate) struct Records<T, S> {
 impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     /// The records of `T` in `table` of `store`, with the keys `keys` holds for the model.
     pub(crate) fn new(store: S, keys: Arc<Keys>, table: TableRef) -> Result<Self> {
+        crate::fips::check_model(&T::SCHEMA);
         let source = keys.source_for(&T::SCHEMA)?;
         let search = keys.index_secrets().clone();
+        let suites = keys.suites_for(&T::SCHEMA);
         Ok(Records {
             store: Checked::new(store),
             table,
             gate: Gate::new(),
             keys,
             source,
+            suites,
             search,
             plaintext_reads: AtomicU64::new(0),
             plans: None,
@@ -128,12 +133,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     /// The attributes and plaintexts of the record `permit` admits, to be written again (a
     /// record stored in plaintext counted and logged as a read).
     pub(crate) async fn open_fields(&self, permit: Permit<T>) -> Result<(Item, Plaintexts)> {
-        record::open_fields(&T::SCHEMA, permit, &*self.source, T::__legacy, self.reads()).await
+        record::open_fields(
+            &T::SCHEMA,
+            permit,
+            (&*self.source, self.suites),
+            T::__legacy,
+            self.reads(),
+        )
+        .await
     }
 
     /// Opens the record `permit` admits (a record stored in plaintext counted and logged).
     pub(crate) async fn open(&self, permit: Permit<T>) -> Result<T> {
-        open_permitted(permit, &*self.source, self.reads()).await
+        open_permitted(permit, (&*self.source, self.suites), self.reads()).await
     }
 
     /// Opens the record `permit` admits for `caller` (in `scope`); `None` when it had to be read
@@ -232,7 +244,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
             (Some(plans), false) => PlaintextReads::Job(plans, self.table.name()),
             (None, false) => PlaintextReads::Refused,
         };
-        open_permitted(permit, &*self.source, reads)
+        open_permitted(permit, (&*self.source, self.suites), reads)
             .await?
             .__to_parts()
     }
@@ -245,6 +257,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
         permit: Permit<T>,
         wrapped: &WrappedDataKey,
     ) -> Result<Sealing> {
+        record::check_suite(&T::SCHEMA, &permit, self.suites)?;
         let key = record::data_key(&permit, &*self.source)
             .await?
             .ok_or_else(format::header_integrity)?;
