@@ -35,3 +35,19 @@ pub struct Account {
     #[sensitive(index = "exact", normalize = "trim_lowercase")]
     pub email: Sensitive<String>,
 }
+
+/// [`Account`] moved to suite 2 (AES-256-GCM): the same logical table and fields. The operator
+/// binary registers it instead of [`Account`] when the environment variable
+/// `CRYPT_MODEL_TEST_ACCOUNTS_AES` is set, as a team's next release would (`tests/cli.rs`, the
+/// move's test).
+#[derive(EncryptedItem)]
+#[crypt_model(table = "accounts", migrate_from_plaintext, suite = "aes256gcm")]
+pub struct AccountAes {
+    /// The owner, and the partition key.
+    #[partition_key]
+    #[owner]
+    pub account_id: String,
+    /// Searchable by a blind index.
+    #[sensitive(index = "exact", normalize = "trim_lowercase")]
+    pub email: Sensitive<String>,
+}

@@ -161,6 +161,7 @@ fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &
         Some(AttributeValue::B(bytes)) => match Header::parse(bytes.as_ref()) {
             Ok(header) if sealed => {
                 *report.format_versions.entry(header.version()).or_default() += 1;
+                *report.suites.entry(header.suite().name()).or_default() += 1;
                 *report
                     .key_ids
                     .entry(header.key_id().to_owned())

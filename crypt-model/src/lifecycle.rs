@@ -96,8 +96,9 @@ pub enum JobKind {
     /// `#[crypt_model(migrate_from_plaintext)]`); leaves encrypted ones alone.
     Migrate,
     /// Seals each record whose data key is wrapped under a key-encryption key other than the
-    /// keyring's current primary again, under a current data key and a new salt; leaves alone
-    /// those already under the primary. Afterwards no record needs the old keys — for a model
+    /// keyring's current primary, or that is sealed with another suite than the model's
+    /// ([`Schema::suite`](crate::Schema::suite)), again, under a current data key, a new salt and
+    /// the model's suite; leaves alone those already under the primary and in the suite. Afterwards no record needs the old keys — for a model
     /// with a key per owner, once the key table's rows are rewrapped too
     /// ([`Keys::rewrap_owner_keys`](crate::Keys::rewrap_owner_keys)); its records are
     /// re-encrypted onto their owners' keys.

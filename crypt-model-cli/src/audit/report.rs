@@ -55,6 +55,8 @@ pub(crate) struct Report {
     pub(crate) without_header: u64,
     /// Records by format version (from their header).
     pub(crate) format_versions: BTreeMap<u8, u64>,
+    /// Records by the algorithm suite their header names (`aes256gcm-hkdf-sha256`, …).
+    pub(crate) suites: BTreeMap<&'static str, u64>,
     /// Records by the key id their header names.
     pub(crate) key_ids: BTreeMap<String, u64>,
     /// Headers that could not be read.
@@ -122,6 +124,7 @@ impl Report {
             "records": self.records,
             "without_header": self.without_header,
             "format_versions": versions,
+            "suites": self.suites,
             "key_ids": self.key_ids,
             "malformed_headers": self.malformed_headers,
             "owner_key_ids": self.owner_key_ids,
@@ -143,6 +146,14 @@ impl Report {
         }
         for (version, n) in &self.format_versions {
             out.push_str(&format!("  format version {version}: {n} records\n"));
+        }
+        for (suite, n) in &self.suites {
+            let approved = if suite_approved(suite) {
+                "NIST-approved"
+            } else {
+                "not NIST-approved"
+            };
+            out.push_str(&format!("  suite {suite} ({approved}): {n} records\n"));
         }
         for (key_id, n) in &self.key_ids {
             out.push_str(&format!("  key {key_id}: {n} records\n"));
@@ -191,4 +202,11 @@ impl Report {
         }
         out
     }
+}
+
+/// Whether the suite named `name` is NIST-approved.
+fn suite_approved(name: &str) -> bool {
+    crypt_model::format::Suite::ALL
+        .into_iter()
+        .any(|suite| suite.name() == name && suite.nist_approved())
 }

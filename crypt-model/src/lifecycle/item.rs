@@ -99,7 +99,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 Step::Done(Outcome::Skipped)
             }
             (JobKind::Backfill, false) => Step::Backfill,
-            (JobKind::Reencrypt | JobKind::Rewrap, false) if key_id == self.primary => unchanged(),
+            // A re-encryption also moves a record to the model's suite (a rewrap keeps its own).
+            (JobKind::Reencrypt, false) if key_id == self.primary && self.in_suite(stored) => {
+                unchanged()
+            }
+            (JobKind::Rewrap, false) if key_id == self.primary => unchanged(),
             // A record under its owner's key names no key-encryption key: its key is in a row of
             // the key table, which `Keys::rewrap_owner_keys` rewraps.
             (JobKind::Rewrap, false) if stored.header().is_some_and(Header::is_owner_key) => {
@@ -112,6 +116,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             (JobKind::PlanMigration, false) => unchanged(),
             (JobKind::Migrate | JobKind::Reencrypt, _) => Step::Reseal,
         }
+    }
+
+    /// Whether `stored` is sealed with the suite the model seals with now.
+    fn in_suite(&self, stored: &StoredRecord) -> bool {
+        stored
+            .header()
+            .is_none_or(|header| header.suite() == T::SCHEMA.sealing_suite())
     }
 
     /// One attempt at `stored`.
