@@ -461,18 +461,33 @@ def xchacha_open(key, stored, aad):
     return cipher.decrypt_and_verify(body, tag)
 
 
-def item_keys(data_key, salt, table):
+def gcm_open(key, stored, aad):
+    if len(stored) < 28:
+        raise ValueError("too short")
+    nonce, body, tag = stored[:12], stored[12:-16], stored[-16:]
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    cipher.update(aad)
+    return cipher.decrypt_and_verify(body, tag)
+
+
+# Suite 2's number: format version 4 with this suite byte.
+SUITE_2 = 2
+
+
+def item_keys(data_key, salt, table, version=VERSION):
+    """The item's message key and commit key (version 3), or its commit key's input (4)."""
     prk = hkdf_extract(salt, data_key)
-    info = lambda label: lp(label) + u8(VERSION) + lp(table.encode())
+    suite = u8(SUITE_2) if version == 4 else b""
+    info = lambda label: lp(label) + u8(version) + suite + lp(table.encode())
     return hkdf_expand(prk, info(b"crypt-model key"), 32), hkdf_expand(
         prk, info(b"crypt-model commit"), 32
     )
 
 
-def item_aad(table, header, item, authenticated):
+def item_aad(table, header, item, authenticated, version=VERSION):
     return (
         lp(b"crypt-model item")
-        + u8(VERSION)
+        + u8(version)
         + lp(table.encode())
         + lp(header)
         + attributes(item, authenticated)
@@ -491,7 +506,12 @@ def open_item(request):
     header = base64.b64decode(item["__cm_header"]["B"], validate=True)
     stored = base64.b64decode(item["__cm_sealed"]["B"], validate=True)
     version, rest = take(header, 1)
-    if version[0] != VERSION:
+    version = version[0]
+    if version == 4:
+        suite, rest = take(rest, 1)
+        if suite[0] != SUITE_2:
+            raise ValueError("suite")
+    elif version != VERSION:
         raise ValueError("version")
     n, rest = take(rest, 2)
     key_id, rest = take(rest, int.from_bytes(n, "big"))
@@ -503,11 +523,17 @@ def open_item(request):
         raise ValueError("header")
     kek = bytes.fromhex(request["kek"])
     data_key = xchacha_open(kek, wrapped, wrap_aad(request["key_id"], table))
-    key, expected = item_keys(data_key, salt, table)
+    key, commit = item_keys(data_key, salt, table, version)
+    if version == 4:
+        # The commitment is an HMAC of the header's bytes before it, under the commit key.
+        expected = hmac.new(commit, header[:-32], hashlib.sha256).digest()
+    else:
+        expected = commit
     if not hmac.compare_digest(commitment, expected):
         raise ValueError("commitment")
-    aad = item_aad(table, header, item, request["authenticated"])
-    plaintext = xchacha_open(key, stored, aad)
+    aad = item_aad(table, header, item, request["authenticated"], version)
+    opened = gcm_open if version == 4 else xchacha_open
+    plaintext = opened(key, stored, aad)
     count, rest = take(plaintext, 4)
     fields = {}
     for _ in range(int.from_bytes(count, "big")):
@@ -530,14 +556,21 @@ def seal_item(request):
     wrap_nonce = bytes.fromhex(request["wrap_nonce"])
     wrapped = xchacha_seal(kek, wrap_nonce, wrap_aad(request["key_id"], table), data_key)
     salt = bytes.fromhex(request["salt"])
-    key, commitment = item_keys(data_key, salt, table)
-    header = u8(VERSION) + u16(len(key_id)) + key_id + u16(len(wrapped)) + wrapped + salt + commitment
-    aad = item_aad(table, header, item, request["authenticated"])
+    version = 4 if request.get("suite") == SUITE_2 else VERSION
+    key, commit = item_keys(data_key, salt, table, version)
+    keys = u16(len(key_id)) + key_id + u16(len(wrapped)) + wrapped
+    if version == 4:
+        committed = u8(version) + u8(SUITE_2) + keys + salt
+        header = committed + hmac.new(commit, committed, hashlib.sha256).digest()
+    else:
+        header = u8(version) + keys + salt + commit
+    aad = item_aad(table, header, item, request["authenticated"], version)
     fields = sorted(
         ((n.encode(), bytes.fromhex(v)) for n, v in request["fields"].items())
     )
     plaintext = u32(len(fields)) + b"".join(lp(n) + lp(v) for n, v in fields)
-    stored = xchacha_seal(key, bytes.fromhex(request["nonce"]), aad, plaintext)
+    seal = gcm_seal if version == 4 else xchacha_seal
+    stored = seal(key, bytes.fromhex(request["nonce"]), aad, plaintext)
     item["__cm_header"] = {"B": base64.b64encode(header).decode()}
     item["__cm_sealed"] = {"B": base64.b64encode(stored).decode()}
     return item
@@ -547,7 +580,8 @@ def serve():
     """One request per line: `{"op": "open", "table", "key_id", "kek", "authenticated": [names],
     "item": DynamoDB JSON}` answers `{"fields": {name: hex}}` or `{"error": why}`;
     `{"op": "seal", ..., "item": the plain attributes, "fields": {name: hex}, "data_key",
-    "salt", "nonce", "wrap_nonce"}` answers `{"item": the sealed item}`."""
+    "salt", "nonce", "wrap_nonce", "suite"}` answers `{"item": the sealed item}`, of format
+    version 4 when "suite" is 2 (its nonce 12 bytes), else of version 3."""
     for line in sys.stdin:
         request = json.loads(line)
         try:

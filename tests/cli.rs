@@ -680,6 +680,12 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["counts"]["failed"], 0, "{report}");
     assert_eq!(report["complete"], true, "{report}");
+    // The job's report counts the suites it left, over every segment and run.
+    assert_eq!(
+        report["suites"],
+        json!({"aes256gcm-hkdf-sha256": 200}),
+        "{report}"
+    );
 
     // Every record opens to its own value with keys that open suite 2 only, and its blind
     // index still finds it.

@@ -6,9 +6,11 @@ use crypt_model::error::{KeyError, StorageError};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crypt_model::format::{Header, Suite};
 use crypt_model::{
     Caller, Error, Key, Keys, LocalKeyring, MemoryStore, Sensitive, Store, Table, TableRef,
 };
+use crypt_model_conformance::{Profile, profile};
 
 /// A fresh memory store per test; its batches process 7 items per call.
 struct Memory(MemoryStore);
@@ -31,6 +33,28 @@ impl crypt_model_conformance::Harness for Memory {
 }
 
 crypt_model_conformance::suite!(Memory::new());
+
+/// `scripts/test` runs this file a second time with `CRYPT_MODEL_TEST_SUITE=aes256gcm`, so that
+/// the conformance suite runs under suite 2: this fails if the models were then not sealed with
+/// it (the suite would pass under suite 1 for the wrong reason).
+#[tokio::test]
+async fn the_models_seal_with_the_suite_the_run_asks_for() {
+    let expected = match std::env::var("CRYPT_MODEL_TEST_SUITE").as_deref() {
+        Ok("aes256gcm") => (4, Suite::Aes256Gcm),
+        _ => (3, Suite::XChaCha20Poly1305),
+    };
+    let store = MemoryStore::new();
+    let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
+    let table = Table::<Profile, _>::new(store.clone(), keys).unwrap();
+    let alice = Caller::user("alice").unwrap();
+    table
+        .put(&alice, &mut profile("alice", "home"))
+        .await
+        .unwrap();
+    let stored = store.items(table.table_ref().name()).remove(0);
+    let header = Header::of_item(&stored).unwrap();
+    assert_eq!((header.version(), header.suite()), expected);
+}
 
 /// The tombstone table of the key table `owner_keys` in these tests.
 fn tombstones(store: &MemoryStore) -> crypt_model::Tombstones {

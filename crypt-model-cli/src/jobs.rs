@@ -334,6 +334,7 @@ fn to_json(report: &JobReport, schema: &Schema, dry_run: bool, rows: Option<u64>
         },
         "failed": failed,
         "key_ids": report.key_ids,
+        "suites": report.suites,
         "owner_keys_rewrapped": rows,
     })
 }
@@ -365,6 +366,9 @@ fn to_text(report: &JobReport, schema: &Schema, dry_run: bool, rows: Option<u64>
     ));
     for (key_id, n) in &report.key_ids {
         out.push_str(&format!("  key {key_id}: {n} records\n"));
+    }
+    for (suite, n) in &report.suites {
+        out.push_str(&format!("  suite {suite}: {n} records\n"));
     }
     if let Some(rows) = rows {
         out.push_str(&format!("  key table: {rows} owner keys rewrapped\n"));

@@ -443,5 +443,12 @@ pub async fn a_migration_races_the_application_and_loses_nothing(backend: &impl 
         BTreeMap::from([("k3".to_owned(), count as u64)]),
         "no record needs a retired key"
     );
+    // Every record in one suite (the model's: the suite this run seals with).
+    assert_eq!(
+        inventory.suites.values().collect::<Vec<_>>(),
+        [&(count as u64)],
+        "{:?}",
+        inventory.suites
+    );
     assert_all_encrypted(&table, count, &|i| i % 10 == 0).await;
 }

@@ -147,11 +147,13 @@ pub async fn a_previous_version_reads_what_a_newer_one_indexed_and_names_the_ver
         panic!("a header")
     };
     let id = crypt_model::format::OWNER_KEY_ID.as_bytes();
-    let old_len = usize::from(u16::from_be_bytes([header[1], header[2]]));
-    let mut edited = vec![header[0]];
+    // The key id's length follows the version (and, in version 4, the suite byte).
+    let at = if header[0] == 4 { 2 } else { 1 };
+    let old_len = usize::from(u16::from_be_bytes([header[at], header[at + 1]]));
+    let mut edited = header[..at].to_vec();
     edited.extend_from_slice(&u16::try_from(id.len()).unwrap().to_be_bytes());
     edited.extend_from_slice(id);
-    edited.extend_from_slice(&header[3 + old_len..]);
+    edited.extend_from_slice(&header[at + 2 + old_len..]);
     forged.insert("__cm_header", AttributeValue::B(edited));
     store
         .put(v2.table_ref(), forged, &Condition::Always)

@@ -57,3 +57,22 @@ pub(crate) fn index_tag(secret: &[u8], info: &[u8], parts: &[&[u8]]) -> [u8; 32]
     tag.copy_from_slice(context.sign().as_ref());
     tag
 }
+
+#[cfg(test)]
+mod tests {
+    /// `scripts/test` builds crypt-model with the feature `fips` and says so with
+    /// `CRYPT_MODEL_EXPECT_FIPS=1`: this fails if that build is not one, or if AWS-LC does not
+    /// run in FIPS mode there (its power-on self tests passed).
+    #[test]
+    #[allow(clippy::panic)]
+    fn a_fips_build_runs_aws_lc_in_fips_mode() {
+        let expected = std::env::var("CRYPT_MODEL_EXPECT_FIPS").is_ok_and(|v| v == "1");
+        if expected && !super::FIPS {
+            panic!("CRYPT_MODEL_EXPECT_FIPS=1, but crypt-model was built without its feature fips");
+        }
+        #[cfg(feature = "fips")]
+        if let Err(error) = aws_lc_rs::try_fips_mode() {
+            panic!("a fips build whose AWS-LC is not in FIPS mode: {error}");
+        }
+    }
+}

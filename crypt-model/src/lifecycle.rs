@@ -190,6 +190,10 @@ pub struct JobReport {
     /// How many records are under each key-encryption key (by key id) after the job passed
     /// them.
     pub key_ids: BTreeMap<String, u64>,
+    /// How many records are sealed with each algorithm suite (by
+    /// [`Suite::name`](crate::format::Suite::name)) after the job passed them: a table moved
+    /// to another suite by a re-encryption counts every record in it.
+    pub suites: BTreeMap<String, u64>,
     /// The number of segments the job splits the table into (a run may be given a share).
     pub total_segments: u32,
     /// The segments this run was given.

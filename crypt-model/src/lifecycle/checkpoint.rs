@@ -38,6 +38,9 @@ pub struct Checkpoint {
     /// How many of its records are under each key-encryption key, by key id, as the job left
     /// them.
     pub key_ids: BTreeMap<String, u64>,
+    /// How many of its records are sealed with each algorithm suite, by the suite's name
+    /// ([`Suite::name`](crate::format::Suite::name)), as the job left them.
+    pub suites: BTreeMap<String, u64>,
 }
 
 impl Checkpoint {
@@ -52,12 +55,13 @@ impl Checkpoint {
             counts: Counts::default(),
             failed: Vec::new(),
             key_ids: BTreeMap::new(),
+            suites: BTreeMap::new(),
         }
     }
 
     /// The checkpoint as JSON: `{"job", "segment", "total_segments", "cursor", "done",
     /// "counts": {"seen", "changed", "unchanged", "skipped", "erased", "failed", "plaintext"}, "failed":
-    /// [{"key", "reason"}], "key_ids": {"<key id>": count}}`, with the cursor and keys in DynamoDB JSON (a key as `{"partition": …,
+    /// [{"key", "reason"}], "key_ids": {"<key id>": count}, "suites": {"<suite>": count}}`, with the cursor and keys in DynamoDB JSON (a key as `{"partition": …,
     /// "sort": …}`).
     pub fn to_json(&self) -> String {
         let counts = &self.counts;
@@ -83,6 +87,7 @@ impl Checkpoint {
             },
             "failed": failed,
             "key_ids": self.key_ids,
+            "suites": self.suites,
         })
         .to_string()
     }
@@ -137,6 +142,15 @@ impl Checkpoint {
                     .collect::<Result<_>>()?,
                 _ => return Err(malformed()),
             },
+            // Absent from the checkpoints of a release before suites.
+            suites: match &value["suites"] {
+                Value::Null => BTreeMap::new(),
+                Value::Object(suites) => suites
+                    .iter()
+                    .map(|(suite, count)| Ok((suite.clone(), number(count)?)))
+                    .collect::<Result<_>>()?,
+                _ => return Err(malformed()),
+            },
         })
     }
 }
@@ -179,6 +193,7 @@ impl fmt::Debug for Checkpoint {
             .field("counts", &self.counts)
             .field("failed", &self.failed)
             .field("key_ids", &self.key_ids)
+            .field("suites", &self.suites)
             .finish()
     }
 }
@@ -339,6 +354,7 @@ mod tests {
             reason: "attribute `card` is malformed".into(),
         });
         checkpoint.key_ids.insert("k1".into(), 8);
+        checkpoint.suites.insert("aes256gcm-hkdf-sha256".into(), 8);
         checkpoint
     }
 
@@ -359,6 +375,11 @@ mod tests {
         }
         // Debug shows no key.
         assert!(!format!("{checkpoint:?}").contains("alice"));
+        // A checkpoint of a release before suites reads with none counted.
+        let mut before: serde_json::Value = serde_json::from_str(&checkpoint.to_json()).unwrap();
+        before.as_object_mut().unwrap().remove("suites");
+        let read = Checkpoint::from_json(&before.to_string()).unwrap();
+        assert_eq!((read.suites.len(), read.key_ids), (0, checkpoint.key_ids));
     }
 
     #[tokio::test]

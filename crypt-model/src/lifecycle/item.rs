@@ -16,6 +16,7 @@ use crate::keyring::WrappedDataKey;
 use crate::model::EncryptedItem;
 use crate::owner_keys::HANDLE_LEN;
 use crate::plaintexts::Plaintexts;
+use crate::schema::Suite;
 use crate::store::Store;
 use crate::table::Records;
 
@@ -25,10 +26,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// What became of one record.
 pub(super) enum Outcome {
-    /// Rewritten (or, in a dry run, would be); now under this key id.
-    Changed(String),
-    /// Left as it is: under this key id, or stored in plaintext (`None`).
-    Unchanged(Option<String>),
+    /// Rewritten (or, in a dry run, would be); now under this key id and suite.
+    Changed(Under),
+    /// Left as it is: under this key id and suite, or stored in plaintext (`None`).
+    Unchanged(Option<Under>),
     /// Not for this job (stored in plaintext, for a re-encryption, a rewrap or a backfill), or
     /// deleted while it ran.
     Skipped,
@@ -37,6 +38,9 @@ pub(super) enum Outcome {
     /// Could not be processed, for this reason.
     Failed(String),
 }
+
+/// What a sealed record is under: its key id and its suite.
+pub(super) type Under = (String, Suite);
 
 /// What one attempt gave: an outcome, or a write refused because the record changed since it
 /// was read (read it again and try again).
@@ -100,10 +104,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             }
             (JobKind::Backfill, false) => Step::Backfill,
             // A re-encryption also moves a record to the model's suite (a rewrap keeps its own).
-            (JobKind::Reencrypt, false) if key_id == self.primary && self.in_suite(stored) => {
-                unchanged()
-            }
-            (JobKind::Rewrap, false) if key_id == self.primary => unchanged(),
+            (JobKind::Reencrypt, false) if key_id == self.current() => unchanged(),
+            (JobKind::Rewrap, false) if self.under_primary(key_id.as_ref()) => unchanged(),
             // A record under its owner's key names no key-encryption key: its key is in a row of
             // the key table, which `Keys::rewrap_owner_keys` rewraps.
             (JobKind::Rewrap, false) if stored.header().is_some_and(Header::is_owner_key) => {
@@ -118,11 +120,16 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         }
     }
 
-    /// Whether `stored` is sealed with the suite the model seals with now.
-    fn in_suite(&self, stored: &StoredRecord) -> bool {
-        stored
-            .header()
-            .is_none_or(|header| header.suite() == T::SCHEMA.sealing_suite())
+    /// What a record sealed now is under: the primary key (or the owner's) and the model's
+    /// suite.
+    fn current(&self) -> Option<Under> {
+        let primary = self.primary.clone()?;
+        Some((primary, T::SCHEMA.sealing_suite()))
+    }
+
+    /// Whether `under` names the key a record sealed now is under.
+    fn under_primary(&self, under: Option<&Under>) -> bool {
+        under.map(|(key_id, _)| key_id) == self.primary.as_ref()
     }
 
     /// One attempt at `stored`.
@@ -281,13 +288,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             // A dry run seals nothing (sealing under an owner's key would create the key) and
             // counts the record as changed, under the key it would be under.
             let key_id = self.primary.clone().unwrap_or_default();
-            return Ok(Attempt::Done(Outcome::Changed(key_id)));
+            return Ok(Attempt::Done(Outcome::Changed((
+                key_id,
+                T::SCHEMA.sealing_suite(),
+            ))));
         }
         let key_id = match self.records.seal(&mut item, &plaintexts).await {
             Ok(key_id) => key_id,
             Err(error) => return record_failure(error),
         };
-        self.write(&snapshot, plaintext, &item, key_id).await
+        let under = (key_id, T::SCHEMA.sealing_suite());
+        self.write(&snapshot, plaintext, &item, under).await
     }
 
     /// Whether every blind-index attribute `stored` holds (or lacks) is the current index
@@ -318,6 +329,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             return record_failure(format::header_integrity());
         };
         let old = (header.key_id().to_owned(), header.wrapped().to_vec());
+        // A rewrap keeps the record's suite.
+        let suite = header.suite();
         let known = lock(&self.rewrapped).get(&old).cloned();
         let rewrapped = match known {
             Some(rewrapped) => rewrapped,
@@ -340,20 +353,21 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         };
         let mut item = snapshot.clone();
         sealing.apply_to(&mut item);
+        let under = (rewrapped.key_id, suite);
         if self.dry_run {
-            return Ok(Attempt::Done(Outcome::Changed(rewrapped.key_id)));
+            return Ok(Attempt::Done(Outcome::Changed(under)));
         }
-        self.write(&snapshot, false, &item, rewrapped.key_id).await
+        self.write(&snapshot, false, &item, under).await
     }
 
-    /// Writes `item`, sealed under `key_id`, over `stored` if the record is unchanged since it
+    /// Writes `item`, sealed under `under`, over `stored` if the record is unchanged since it
     /// was read.
     async fn write(
         &self,
         stored: &Item,
         plaintext: bool,
         item: &Item,
-        key_id: String,
+        under: Under,
     ) -> Result<Attempt> {
         if !self
             .records
@@ -377,13 +391,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
                 "encrypted a record stored in plaintext"
             );
         }
-        Ok(Attempt::Done(Outcome::Changed(key_id)))
+        Ok(Attempt::Done(Outcome::Changed(under)))
     }
 }
 
-/// The key id of a record's header, if it has a valid one.
-fn key_id(stored: &StoredRecord) -> Option<String> {
-    stored.header().map(|header| header.key_id().to_owned())
+/// The key id and suite of a record's header, if it has a valid one.
+fn key_id(stored: &StoredRecord) -> Option<Under> {
+    stored
+        .header()
+        .map(|header| (header.key_id().to_owned(), header.suite()))
 }
 
 /// A record's own error as its outcome; any other stops the job.

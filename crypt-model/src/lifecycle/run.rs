@@ -309,6 +309,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             counts: Counts::default(),
             failed: Vec::new(),
             key_ids: Default::default(),
+            suites: Default::default(),
             total_segments: self.total_segments,
             segments,
             segments_done: 0,
@@ -320,6 +321,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             report.failed.extend(checkpoint.failed);
             for (key_id, count) in checkpoint.key_ids {
                 *report.key_ids.entry(key_id).or_default() += count;
+            }
+            for (suite, count) in checkpoint.suites {
+                *report.suites.entry(suite).or_default() += count;
             }
             report.segments_done += u32::from(checkpoint.done);
             report.stopped |= stopped;
@@ -388,7 +392,11 @@ fn record(
             None
         }
     };
-    if let Some(key_id) = key_id {
+    if let Some((key_id, suite)) = key_id {
         *checkpoint.key_ids.entry(key_id).or_default() += 1;
+        *checkpoint
+            .suites
+            .entry(suite.name().to_owned())
+            .or_default() += 1;
     }
 }
