@@ -1,7 +1,8 @@
 //! Randomness from the operating system (or AWS-LC's FIPS module), for keys, salts and nonces.
 
-use crate::error::KeyError;
-use crate::error::{Error, Result};
+use crate::error::Result;
+#[cfg(not(feature = "fips"))]
+use crate::error::{Error, KeyError};
 
 /// Fills `buf` from the operating system's random number generator (in a `fips` build, from
 /// AWS-LC's FIPS module, seeded by it).
