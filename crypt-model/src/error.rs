@@ -193,7 +193,7 @@ pub enum DataError {
         /// The logical table.
         table: String,
         /// The suite the record's header names.
-        suite: crate::format::Suite,
+        suite: crate::suite::Suite,
         /// The suites the keys open, as a list.
         allowed: String,
     },

@@ -1,32 +1,14 @@
-//! What a `fips` build asks of the rest (docs/fips.md): every model seals with a NIST-approved
-//! suite unless it names another itself (`Schema::suite`), and the primitives outside a suite's message —
-//! randomness, blind indexes — come from AWS-LC's FIPS module. The functions over AWS-LC are
-//! built with the feature `aes-gcm` too, so that the default test build checks them against the
-//! RustCrypto code they replace in a `fips` build.
+//! What a `fips` build takes from AWS-LC's FIPS module besides a suite's message (docs/fips.md):
+//! randomness and blind indexes. Which suite a model seals with there is `Schema::suite`'s, and
+//! the warning about a model that names a non-approved one is its table's. The functions over
+//! AWS-LC are built with the feature `aes-gcm` too, so that the default test build checks them
+//! against the RustCrypto code they replace in a `fips` build.
 
 #[cfg(feature = "aes-gcm")]
 use crate::error::{Error, Result};
-use crate::schema::Schema;
 
 /// Whether this build takes its primitives from AWS-LC's FIPS module.
 pub(crate) const FIPS: bool = cfg!(feature = "fips");
-
-/// In a `fips` build, warns about a model that seals with a suite that is not NIST-approved
-/// (one that names it: a model that names none seals with suite 2 there), when its table is
-/// made: at start-up. Any other build says nothing.
-pub(crate) fn check_model(schema: &Schema) {
-    let suite = schema.sealing_suite();
-    if !FIPS || suite.nist_approved() {
-        return;
-    }
-    tracing::warn!(
-        target: "crypt_model::fips",
-        table = schema.table(),
-        suite = suite.name(),
-        "a fips build seals this model's records with a suite that is not NIST-approved, as the \
-         model names it: name `suite = \"aes256gcm\"` and re-encrypt the table (docs/fips.md)"
-    );
-}
 
 /// Fills `buf` from AWS-LC's random bit generator (its FIPS module's DRBG in a `fips` build).
 #[cfg(feature = "aes-gcm")]

@@ -17,7 +17,7 @@ use crate::format::StoredRecord;
 use crate::keys::Keys;
 pub use crate::plaintexts::Plaintexts;
 use crate::record::{self, PlaintextReads};
-use crate::schema::{Schema, Suite};
+use crate::schema::Schema;
 
 /// Seals `plaintexts` into `item`, which holds a record's plain attributes (its keys and owner
 /// among them), as a model of `schema` would be: adds the sealed message, the blind-index
@@ -68,33 +68,4 @@ fn no_plaintext_records(_: &mut Item, _: &mut Plaintexts) -> Result<()> {
         operation: "read a record stored in plaintext",
         reason: "only a model in migration mode reads one".to_owned(),
     }))
-}
-
-/// The suite that the workspace's tests seal the models that name none with: the environment
-/// variable `CRYPT_MODEL_TEST_SUITE` (`xchacha20poly1305` or `aes256gcm`), read once; unset, each
-/// model's own. `scripts/test` runs the conformance suite a second time under `aes256gcm`.
-///
-/// # Panics
-///
-/// When the variable names no suite of this build: a test run under a suite it did not get
-/// would pass for the wrong reason.
-#[allow(clippy::panic)]
-pub(crate) fn test_suite() -> Option<Suite> {
-    static SUITE: std::sync::OnceLock<Option<Suite>> = std::sync::OnceLock::new();
-    *SUITE.get_or_init(|| {
-        let name = std::env::var("CRYPT_MODEL_TEST_SUITE").ok()?;
-        let suite = match name.as_str() {
-            "" => return None,
-            "xchacha20poly1305" => Suite::XChaCha20Poly1305,
-            "aes256gcm" => Suite::Aes256Gcm,
-            other => panic!(
-                "CRYPT_MODEL_TEST_SUITE={other:?} names no suite: use `xchacha20poly1305` or \
-                 `aes256gcm`"
-            ),
-        };
-        if !suite.built() {
-            panic!("CRYPT_MODEL_TEST_SUITE={name}: this build lacks the suite (feature `aes-gcm`)");
-        }
-        Some(suite)
-    })
 }

@@ -25,6 +25,7 @@ mod plaintexts;
 mod random;
 pub mod schema;
 mod sensitive;
+mod suite;
 mod wipe;
 
 // The format: the pure engine.

@@ -6,14 +6,13 @@ use crate::blind_index::BlindIndex;
 
 mod delegate;
 mod secondary;
-mod suite;
 mod validate;
 
+pub use crate::suite::Suite;
+pub(crate) use crate::suite::Suites;
 pub(crate) use delegate::names;
 pub use delegate::{DelegateScope, Delegation};
 pub use secondary::SecondaryIndex;
-pub use suite::Suite;
-pub(crate) use suite::Suites;
 pub(crate) use validate::validate_attribute_name;
 pub use validate::validate_table_name;
 
@@ -164,7 +163,7 @@ impl Schema {
     pub(crate) fn sealing_suite(&self) -> Suite {
         #[cfg(feature = "hazmat")]
         if !self.suite_named {
-            if let Some(suite) = crate::hazmat::test_suite() {
+            if let Some(suite) = crate::suite::test_suite() {
                 return suite;
             }
         }

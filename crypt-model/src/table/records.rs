@@ -54,7 +54,7 @@ pub(crate) struct Records<T, S> {
 impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
     /// The records of `T` in `table` of `store`, with the keys `keys` holds for the model.
     pub(crate) fn new(store: S, keys: Arc<Keys>, table: TableRef) -> Result<Self> {
-        crate::fips::check_model(&T::SCHEMA);
+        warn_if_not_approved(&T::SCHEMA);
         let source = keys.source_for(&T::SCHEMA)?;
         let search = keys.index_secrets().clone();
         let suites = keys.suites_for(&T::SCHEMA);
@@ -328,4 +328,21 @@ pub(crate) fn version_overflow(schema: &Schema) -> Error {
         attribute: schema.version().unwrap_or_default().to_owned(),
         reason: "the version cannot count another write (it is at u64::MAX)".to_owned(),
     })
+}
+
+/// In a `fips` build, warns about a model that seals with a suite that is not NIST-approved
+/// (one that names it: a model that names none seals with suite 2 there), when its table is
+/// made: at start-up. Any other build says nothing.
+fn warn_if_not_approved(schema: &Schema) {
+    let suite = schema.sealing_suite();
+    if !crate::fips::FIPS || suite.nist_approved() {
+        return;
+    }
+    tracing::warn!(
+        target: "crypt_model::fips",
+        table = schema.table(),
+        suite = suite.name(),
+        "a fips build seals this model's records with a suite that is not NIST-approved, as the \
+         model names it: name `suite = \"aes256gcm\"` and re-encrypt the table (docs/fips.md)"
+    );
 }

@@ -1,5 +1,6 @@
 //! [`Suite`]: the algorithms a model's records are sealed with, which its schema names and each
-//! record's header records; and the set of suites a process opens ([`Keys::with_suites`]).
+//! record's header records; the set of suites a process opens ([`Keys::with_suites`]); and the
+//! suite the workspace's tests may impose (feature `hazmat`).
 //!
 //! [`Keys::with_suites`]: crate::Keys::with_suites
 
@@ -125,4 +126,34 @@ impl fmt::Display for Suites {
         }
         Ok(())
     }
+}
+
+/// The suite that the workspace's tests seal the models that name none with: the environment
+/// variable `CRYPT_MODEL_TEST_SUITE` (`xchacha20poly1305` or `aes256gcm`), read once; unset, each
+/// model's own. `scripts/test` runs the conformance suite a second time under `aes256gcm`.
+///
+/// # Panics
+///
+/// When the variable names no suite of this build: a test run under a suite it did not get
+/// would pass for the wrong reason.
+#[cfg(feature = "hazmat")]
+#[allow(clippy::panic)]
+pub(crate) fn test_suite() -> Option<Suite> {
+    static SUITE: std::sync::OnceLock<Option<Suite>> = std::sync::OnceLock::new();
+    *SUITE.get_or_init(|| {
+        let name = std::env::var("CRYPT_MODEL_TEST_SUITE").ok()?;
+        let suite = match name.as_str() {
+            "" => return None,
+            "xchacha20poly1305" => Suite::XChaCha20Poly1305,
+            "aes256gcm" => Suite::Aes256Gcm,
+            other => panic!(
+                "CRYPT_MODEL_TEST_SUITE={other:?} names no suite: use `xchacha20poly1305` or \
+                 `aes256gcm`"
+            ),
+        };
+        if !suite.built() {
+            panic!("CRYPT_MODEL_TEST_SUITE={name}: this build lacks the suite (feature `aes-gcm`)");
+        }
+        Some(suite)
+    })
 }
