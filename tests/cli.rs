@@ -55,6 +55,8 @@ fn operator_command(args: &[&str]) -> Command {
         "CRYPT_MODEL_OWNER_KEYS_TABLE",
         "CRYPT_MODEL_INDEX_SECRET_NAMESPACE",
         "CRYPT_MODEL_CHECKPOINTS",
+        "CRYPT_MODEL_OPEN_SUITES",
+        "CRYPT_MODEL_TEST_ACCOUNTS_AES",
     ] {
         command.env_remove(name);
     }
@@ -631,6 +633,17 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
         audit_accounts(&name, &k1, &secret)["suites"],
         json!({"xchacha20poly1305-hkdf-sha256": 200})
     );
+    // A copy of one record from before the move, which someone who can write the table will put
+    // back afterwards.
+    let old_copy = client
+        .get_item()
+        .table_name(&name)
+        .key("account_id", AttributeValue::S("a005".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
 
     let checkpoints = dir.join("checkpoints");
     let at = checkpoints.to_str().unwrap();
@@ -654,6 +667,9 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
             "--checkpoints",
             at,
             "--json",
+            // The records not moved yet are suite 1's.
+            "--open-suites",
+            "all",
         ];
         if resume {
             args.push("--resume");
@@ -694,7 +710,8 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
             .with_index_secret(index)
             .with_suites([Suite::Aes256Gcm]),
     );
-    let after = Table::<AccountAes, _>::named(DynamoStore::new(client), strict, &name).unwrap();
+    let after =
+        Table::<AccountAes, _>::named(DynamoStore::new(client.clone()), strict, &name).unwrap();
     for i in 0..200 {
         let owner = format!("a{i:03}");
         let caller = Caller::user(&owner).unwrap();
@@ -711,11 +728,74 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
-    let report = audit_accounts(&name, &k1, &secret);
+    // The audit of the release that moved (its model's suite is suite 2).
+    let audit = |expected_code: i32| {
+        let args = [
+            "audit",
+            "--table",
+            &name,
+            "--model",
+            "accounts",
+            "--kms-key",
+            &k1,
+            "--index-secret-file",
+            &secret,
+            "--json",
+        ];
+        let out = operator_command(&args)
+            .env("CRYPT_MODEL_TEST_ACCOUNTS_AES", "1")
+            .output()
+            .unwrap();
+        let (code, out, err) = outcome(&out);
+        assert_eq!(code, expected_code, "{out}{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    let report = audit(0);
     assert_eq!(report["suites"], json!({"aes256gcm-hkdf-sha256": 200}));
     assert_eq!(
         report["integrity"],
         json!({"opened": 200, "erased": 0, "failures": []})
+    );
+
+    // The old copy put back is not laundered: a later re-encryption, which opens the model's
+    // suite only (no --open-suites), reports it and leaves it in suite 1, and the audit shows it.
+    client
+        .put_item()
+        .table_name(&name)
+        .set_item(Some(old_copy))
+        .send()
+        .await
+        .unwrap();
+    let later = dir.join("later");
+    let args = [
+        "rotate",
+        "--table",
+        &name,
+        "--model",
+        "accounts",
+        "--kms-key",
+        &k1,
+        "--index-secret-file",
+        &secret,
+        "--mode",
+        "reencrypt",
+        "--checkpoints",
+        later.to_str().unwrap(),
+        "--json",
+    ];
+    let out = operator_command(&args)
+        .env("CRYPT_MODEL_TEST_ACCOUNTS_AES", "1")
+        .output()
+        .unwrap();
+    let (_, out, err) = outcome(&out);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(report["counts"]["failed"], 1, "{report}");
+    assert_eq!(report["counts"]["changed"], 0, "{report}");
+    assert!(report.to_string().contains("Keys::with_suites"), "{report}");
+    let report = audit(1);
+    assert_eq!(
+        report["suites"],
+        json!({"aes256gcm-hkdf-sha256": 199, "xchacha20poly1305-hkdf-sha256": 1})
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

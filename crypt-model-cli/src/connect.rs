@@ -7,7 +7,9 @@ use std::sync::Arc;
 use clap::Args;
 use crypt_model::keyring::WrappedDataKey;
 use crypt_model::zeroize::Zeroizing;
-use crypt_model::{IndexSecret, Keys, LocalKeyring, MigrationPlans, OwnerKeys, Schema, Tombstones};
+use crypt_model::{
+    IndexSecret, Keys, LocalKeyring, MigrationPlans, OwnerKeys, Schema, Suite, Tombstones,
+};
 use crypt_model_dynamo::{DynamoStore, KmsErasureKey, KmsKeyring};
 
 /// The keys a command that opens or seals records needs. Each flag has an environment variable,
@@ -63,6 +65,23 @@ pub(crate) struct KeyArgs {
     /// old key.
     #[arg(long, env = "CRYPT_MODEL_OWNER_KEY_CACHE_AGE")]
     pub(crate) owner_key_cache_age: Option<u64>,
+    /// The algorithm suites opened besides the model's own (`aes256gcm`, `xchacha20poly1305`,
+    /// or `all`; separate them with commas): while a re-encryption moves a table to the model's
+    /// suite, `all`. By default the model's suite only, so that a record of another suite — an
+    /// old copy put back in the table — is reported, not opened and sealed again.
+    #[arg(long = "open-suites", env = "CRYPT_MODEL_OPEN_SUITES", value_parser = suites)]
+    pub(crate) open_suites: Option<Suites>,
+}
+
+/// The suites of `--open-suites`.
+#[derive(Clone, Debug)]
+pub(crate) struct Suites(Vec<Suite>);
+
+/// Parses `--open-suites`.
+fn suites(list: &str) -> Result<Suites, String> {
+    Suite::parse_list(list).map(Suites).ok_or_else(|| {
+        format!("`{list}`: name suites as `aes256gcm`, `xchacha20poly1305` or `all`, separated by commas")
+    })
 }
 
 /// The migration plans of `migrate` (docs/migration.md).
@@ -161,6 +180,9 @@ impl Aws {
             None => None,
         };
         let mut keys = Keys::new(keyring);
+        if let Some(Suites(suites)) = &args.open_suites {
+            keys = keys.with_suites(suites.iter().copied());
+        }
         if let Some(secret) = secret {
             keys = keys.with_index_secret(secret);
         } else if let Some(spec) = schema.blind_indexes().first() {

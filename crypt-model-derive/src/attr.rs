@@ -144,10 +144,19 @@ pub(crate) fn container(cx: &mut Ctxt, input: &DeriveInput) -> ContainerOptions 
                     return Err(meta.error("duplicate `suite` option"));
                 }
                 if !SUITES.iter().any(|(name, _)| *name == value.value()) {
+                    // A report's name of a suite (`aes256gcm-hkdf-sha256`) names it too.
+                    let hint = SUITES
+                        .iter()
+                        .find(|(name, _)| value.value().starts_with(&format!("{name}-")))
+                        .map(|(name, _)| format!(": write `suite = \"{name}\"`"))
+                        .unwrap_or_default();
                     return Err(syn::Error::new(
                         value.span(),
-                        "unknown suite; expected `\"xchacha20poly1305\"` (the default) or \
-                         `\"aes256gcm\"` (NIST-approved; crypt-model's feature `aes-gcm`)",
+                        format!(
+                            "unknown suite; expected `\"aes256gcm\"` (NIST-approved; crypt-model's \
+                             feature `aes-gcm`) or `\"xchacha20poly1305\"` (the default except in \
+                             a `fips` build){hint}"
+                        ),
                     ));
                 }
                 suite = Some(value);

@@ -171,8 +171,8 @@ pub enum DataError {
     /// The item's header carries a format version this build of crypt-model cannot read.
     #[error(
         "the item uses ciphertext format version {version}, which this build of crypt-model \
-         does not read (it reads versions up to {supported}); upgrade crypt-model to read it \
-         (version 4 needs its feature `aes-gcm`)"
+         does not read (it reads versions up to {supported}): {}",
+        crate::suite::unsupported_version_step(*.version)
     )]
     UnsupportedVersion {
         /// The version found in the header.
@@ -186,8 +186,9 @@ pub enum DataError {
     /// for, so nothing of it was decrypted.
     #[error(
         "table `{table}`: the record is sealed with the suite {suite}, which these keys do not \
-         open (they open {allowed}): add it with `Keys::with_suites` while a re-encryption moves \
-         the table to the model's suite (docs/format.md, \"Suites\")"
+         open (they open {allowed}): while a re-encryption moves the table to the model's suite, \
+         give the keys both, `Keys::with_suites(Suite::ALL)` (docs/fips.md, \"Moving a table \
+         to suite 2\")"
     )]
     SuiteNotAllowed {
         /// The logical table.

@@ -107,25 +107,24 @@ impl Keys {
         self
     }
 
-    /// Sets the suites whose records these keys open (docs/format.md, "Suites"): a record
-    /// sealed with another is refused with
+    /// Sets the suites whose records these keys open besides each model's own (docs/format.md,
+    /// "Suites"): a table opens the records of the suite its model seals with, and of these; a
+    /// record sealed with another is refused with
     /// [`DataError::SuiteNotAllowed`](crate::error::DataError::SuiteNotAllowed) before its data
-    /// key is asked for. A table always opens the suite its model seals with, whatever this
-    /// says.
+    /// key is asked for. By default, none: a table opens its model's suite only.
     ///
-    /// By default every suite the build has — in a `fips` build, the NIST-approved ones only
-    /// (docs/fips.md). Name suite 1 here in a `fips` build only while a re-encryption moves a
-    /// table to suite 2 (it must read the records it moves); a warning says so when the keys are
-    /// made. After the move, leaving suite 1 out makes sure that no record of it is ever
-    /// opened again.
+    /// Give both suites while a re-encryption moves a table from one suite to the other (the
+    /// application and the job must read the records not moved yet: docs/fips.md, "Moving a
+    /// table to suite 2"), then remove the call, so that no record of the old suite — an old
+    /// copy put back by someone who can write the table — is opened again. In a `fips` build, a
+    /// warning says so when these keys name a suite that is not NIST-approved.
     ///
     /// ```
-    /// use crypt_model::{Keys, LocalKeyring};
-    /// use crypt_model::format::Suite;
+    /// use crypt_model::{Keys, LocalKeyring, Suite};
     ///
     /// # fn main() -> Result<(), crypt_model::Error> {
-    /// // Open suite 2's records only (and those of each model's own suite).
-    /// let keys = Keys::new(LocalKeyring::generate()?).with_suites([Suite::Aes256Gcm]);
+    /// // While the move runs: open both suites.
+    /// let keys = Keys::new(LocalKeyring::generate()?).with_suites(Suite::ALL);
     /// # Ok(()) }
     /// ```
     pub fn with_suites(mut self, suites: impl IntoIterator<Item = Suite>) -> Self {

@@ -82,6 +82,7 @@ pub use plaintext::SerdePlaintext;
 pub use schema::Schema;
 pub use sensitive::Sensitive;
 pub use store::{MemoryStore, Page, Query, Scan, SortCondition, Store, TableRef};
+pub use suite::Suite;
 pub use table::{IndexLookup, Table, Write};
 
 #[doc = include_str!("../docs/derive.md")]

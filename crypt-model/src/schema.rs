@@ -157,6 +157,12 @@ impl Schema {
         self.suite
     }
 
+    /// Whether the model names its suite (`#[crypt_model(suite = "…")]`), rather than taking
+    /// the build's default.
+    pub(crate) const fn names_suite(&self) -> bool {
+        self.suite_named
+    }
+
     /// The suite new records are sealed with: [`suite`](Self::suite), unless the workspace's
     /// tests set another for the models that name none (feature `hazmat`, the environment
     /// variable `CRYPT_MODEL_TEST_SUITE`: `scripts/test` runs the conformance suite under each).

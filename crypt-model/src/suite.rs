@@ -33,9 +33,43 @@ impl Suite {
         }
     }
 
+    /// The suite whose [`name`](Self::name) is `name`.
+    pub(crate) fn named(name: &str) -> Option<Suite> {
+        Suite::ALL.into_iter().find(|suite| suite.name() == name)
+    }
+
+    /// Parses a list of suites as an operator writes it, separated by commas: their attribute
+    /// names (`aes256gcm`, `xchacha20poly1305`), their report names
+    /// (`aes256gcm-hkdf-sha256`), or `all`; `None` if a name is none of these.
+    ///
+    /// ```
+    /// use crypt_model::Suite;
+    ///
+    /// assert_eq!(Suite::parse_list("aes256gcm"), Some(vec![Suite::Aes256Gcm]));
+    /// assert_eq!(Suite::parse_list("all"), Some(Suite::ALL.to_vec()));
+    /// assert_eq!(Suite::parse_list("aes128gcm"), None);
+    /// ```
+    pub fn parse_list(list: &str) -> Option<Vec<Suite>> {
+        let mut suites = Vec::new();
+        for name in list
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            match name {
+                "all" => suites.extend(Suite::ALL),
+                "xchacha20poly1305" => suites.push(Suite::XChaCha20Poly1305),
+                "aes256gcm" => suites.push(Suite::Aes256Gcm),
+                other => suites.push(Suite::named(other)?),
+            }
+        }
+        Some(suites)
+    }
+
     /// Whether every algorithm of the suite is approved by NIST (FIPS 140-3): AES-256-GCM,
     /// HKDF-SHA256 and HMAC-SHA256 are; XChaCha20-Poly1305 is not. An approved algorithm is not
-    /// yet a validated module: that is the feature `fips` (docs/fips.md).
+    /// yet a validated module: the feature `fips` takes them from AWS-LC's FIPS module, whose
+    /// validation status docs/fips.md gives (not validated today).
     pub fn nist_approved(self) -> bool {
         matches!(self, Suite::Aes256Gcm)
     }
@@ -64,6 +98,16 @@ impl fmt::Display for Suite {
     }
 }
 
+/// What to do about a record of format version `version`, which this build does not read.
+pub(crate) fn unsupported_version_step(version: u8) -> &'static str {
+    if version == 4 && !Suite::Aes256Gcm.built() {
+        "it is suite 2 (AES-256-GCM): turn on crypt-model's feature `aes-gcm`, which reads it \
+         (`crypt-model = { version = \"0.1\", features = [\"aes-gcm\"] }`)"
+    } else {
+        "upgrade crypt-model to a release that reads it, or check that the item is crypt-model's"
+    }
+}
+
 /// A set of suites: those a process opens records of.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Suites(u8);
@@ -72,13 +116,9 @@ impl Suites {
     /// No suite.
     pub(crate) const NONE: Suites = Suites(0);
 
-    /// What a build opens unless told otherwise: every suite it has, or, in a `fips` build, the
-    /// NIST-approved ones.
+    /// What keys open unless told otherwise, besides each model's own suite: nothing else.
     pub(crate) fn by_default() -> Suites {
-        Suite::ALL
-            .into_iter()
-            .filter(|suite| suite.built() && (!cfg!(feature = "fips") || suite.nist_approved()))
-            .collect()
+        Suites::NONE
     }
 
     /// This set and `suite`.
@@ -100,8 +140,12 @@ impl Suites {
 }
 
 impl FromIterator<Suite> for Suites {
+    /// The suites given that this build has (a suite it lacks opens nothing anyway).
     fn from_iter<I: IntoIterator<Item = Suite>>(suites: I) -> Self {
-        suites.into_iter().fold(Suites::NONE, Suites::with)
+        suites
+            .into_iter()
+            .filter(|suite| suite.built())
+            .fold(Suites::NONE, Suites::with)
     }
 }
 
@@ -136,9 +180,14 @@ impl fmt::Display for Suites {
 ///
 /// When the variable names no suite of this build: a test run under a suite it did not get
 /// would pass for the wrong reason.
+/// Honoured in debug builds only (as tests are), and never for a suite that is not
+/// NIST-approved in a `fips` build: no release build changes its suite by its environment.
 #[cfg(feature = "hazmat")]
 #[allow(clippy::panic)]
 pub(crate) fn test_suite() -> Option<Suite> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
     static SUITE: std::sync::OnceLock<Option<Suite>> = std::sync::OnceLock::new();
     *SUITE.get_or_init(|| {
         let name = std::env::var("CRYPT_MODEL_TEST_SUITE").ok()?;
@@ -153,6 +202,9 @@ pub(crate) fn test_suite() -> Option<Suite> {
         };
         if !suite.built() {
             panic!("CRYPT_MODEL_TEST_SUITE={name}: this build lacks the suite (feature `aes-gcm`)");
+        }
+        if cfg!(feature = "fips") && !suite.nist_approved() {
+            return None;
         }
         Some(suite)
     })

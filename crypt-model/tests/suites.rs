@@ -90,11 +90,12 @@ async fn a_model_that_names_aes_256_gcm_is_sealed_with_it_and_opens_for_its_owne
     assert_eq!((header.version(), header.suite()), default);
 }
 
-/// Keys that open suite 2 only refuse a whole record of suite 1 put back in a suite-2 record's
-/// place — a record of the table from before its move, genuine, so that nothing else catches
-/// it — before any key is asked for; keys that open both read it (the move in progress).
+/// Keys that open no other suite (the default) refuse a whole record of suite 1 put back in a
+/// suite-2 record's place — a record of the table from before its move, genuine, so that nothing
+/// else catches it — before any key is asked for; keys that open both read it (the move in
+/// progress).
 #[tokio::test]
-async fn keys_that_open_suite_2_only_refuse_a_suite_1_record_before_asking_for_its_key() {
+async fn keys_that_open_no_other_suite_refuse_a_suite_1_record_before_asking_for_its_key() {
     let key = [0x42; 32];
     let keyring = || LocalKeyring::new("local", &key).unwrap();
     let store = MemoryStore::new();
@@ -124,7 +125,7 @@ async fn keys_that_open_suite_2_only_refuse_a_suite_1_record_before_asking_for_i
     let read = after.get(&ann, &key).await.unwrap().unwrap();
     assert_eq!(read.diagnosis.expose_secret(), "old diagnosis");
 
-    let strict = Arc::new(Keys::new(keyring()).with_suites([Suite::Aes256Gcm]));
+    let strict = Arc::new(Keys::new(keyring()));
     let strict_table = Table::<Patient, _>::new(store.clone(), strict.clone()).unwrap();
     let mut patient = read;
     patient.diagnosis = Sensitive::new("new diagnosis".into());
@@ -239,4 +240,67 @@ async fn a_fips_build_opens_suite_2_only_by_default() {
         strict.get(&ann, &key_of).await,
         Err(Error::Data(DataError::SuiteNotAllowed { .. }))
     ));
+}
+
+/// A build whose model names no suite seals with suite 1 by default (suite 2 in a `fips` build):
+/// its re-encryption of a table that suite 2 wrote refuses to move those records back to suite
+/// 1, and says how to avoid it; they stay as they were.
+#[cfg(not(feature = "fips"))]
+#[tokio::test]
+async fn a_reencryption_never_moves_a_record_from_suite_2_to_a_default_suite_1() {
+    use crypt_model::Grant;
+    use crypt_model::lifecycle::Job;
+
+    /// The model of `Patient`'s table, naming no suite.
+    #[derive(EncryptedItem, Debug)]
+    #[crypt_model(table = "fips_patients")]
+    struct Unnamed {
+        #[partition_key]
+        #[owner]
+        patient_id: String,
+        clinic: String,
+        #[sensitive]
+        diagnosis: Sensitive<String>,
+    }
+
+    let keys = Arc::new(
+        Keys::new(LocalKeyring::new("local", &[0x42; 32]).unwrap()).with_suites(Suite::ALL),
+    );
+    let store = MemoryStore::new();
+    let ann = Caller::user("ann").unwrap();
+    Table::<Patient, _>::new(store.clone(), keys.clone())
+        .unwrap()
+        .put(
+            &ann,
+            &mut Patient {
+                patient_id: "ann".into(),
+                clinic: "riverside".into(),
+                diagnosis: Sensitive::new("hypertension".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let before = store.items("fips_patients");
+    let table = Table::<Unnamed, _>::new(store.clone(), keys)
+        .unwrap()
+        .with_grant(Grant::read("ops").unwrap())
+        .with_grant(Grant::write("ops").unwrap());
+    let report = Job::reencrypt(&table, &Caller::service("ops").unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.counts.failed, report.counts.changed),
+        (1, 0),
+        "{report:?}"
+    );
+    assert!(
+        report.failed[0].reason.contains(r#"suite = "aes256gcm""#),
+        "{report:?}"
+    );
+    assert_eq!(
+        store.items("fips_patients"),
+        before,
+        "the record is as it was"
+    );
 }

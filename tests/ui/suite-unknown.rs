@@ -1,6 +1,6 @@
 use crypt_model::{EncryptedItem, Sensitive};
 
-// The suites are `xchacha20poly1305` (the default) and `aes256gcm`.
+// The suites are `aes256gcm` and `xchacha20poly1305` (the default but in a `fips` build).
 #[derive(EncryptedItem)]
 #[crypt_model(table = "patients", suite = "aes128gcm")]
 struct Patient {

@@ -1,7 +1,7 @@
 //! Format version 4: a header that names its algorithm suite, and suite 2 — AES-256-GCM under a
 //! key derived per item with HKDF-SHA256, the header committed by an HMAC-SHA256 under a derived
-//! commit key — its key derivation, commitment, cipher and nonce from aws-lc-rs (the salt, blind
-//! indexes and a local keyring's data keys are not yet: docs/format.md).
+//! commit key — its key derivation, commitment, cipher and nonce from aws-lc-rs (the salt too in
+//! a `fips` build: docs/fips.md says what else a `fips` build takes from AWS-LC).
 //! `docs/format.md` specifies every byte; the parts every version shares (the fields' encoding,
 //! the associated data's layout, the header's key fields) are in `message.rs` and `header.rs`.
 

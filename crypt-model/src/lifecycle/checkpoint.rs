@@ -145,9 +145,13 @@ impl Checkpoint {
             // Absent from the checkpoints of a release before suites.
             suites: match &value["suites"] {
                 Value::Null => BTreeMap::new(),
+                // A suite's name only: a report prints them.
                 Value::Object(suites) => suites
                     .iter()
-                    .map(|(suite, count)| Ok((suite.clone(), number(count)?)))
+                    .map(|(suite, count)| match crate::suite::Suite::named(suite) {
+                        Some(suite) => Ok((suite.name().to_owned(), number(count)?)),
+                        None => Err(malformed()),
+                    })
                     .collect::<Result<_>>()?,
                 _ => return Err(malformed()),
             },
@@ -379,7 +383,16 @@ mod tests {
         let mut before: serde_json::Value = serde_json::from_str(&checkpoint.to_json()).unwrap();
         before.as_object_mut().unwrap().remove("suites");
         let read = Checkpoint::from_json(&before.to_string()).unwrap();
-        assert_eq!((read.suites.len(), read.key_ids), (0, checkpoint.key_ids));
+        assert_eq!(
+            (read.suites.len(), read.key_ids),
+            (0, checkpoint.key_ids.clone())
+        );
+        // A suite's name only: a report prints them, and a forged one could print anything.
+        before["suites"] = serde_json::json!({"aes256gcm-hkdf-sha256\n  key k9: 9 records": 1});
+        assert!(matches!(
+            Checkpoint::from_json(&before.to_string()),
+            Err(Error::Data(DataError::Malformed { .. }))
+        ));
     }
 
     #[tokio::test]

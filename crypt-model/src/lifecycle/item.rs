@@ -16,7 +16,7 @@ use crate::keyring::WrappedDataKey;
 use crate::model::EncryptedItem;
 use crate::owner_keys::HANDLE_LEN;
 use crate::plaintexts::Plaintexts;
-use crate::schema::Suite;
+use crate::schema::{Schema, Suite};
 use crate::store::Store;
 use crate::table::Records;
 
@@ -97,6 +97,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     fn step(&self, stored: &StoredRecord) -> Step {
         let key_id = key_id(stored);
         let unchanged = || Step::Done(Outcome::Unchanged(key_id.clone()));
+        if let (JobKind::Reencrypt | JobKind::Backfill, Some((_, suite))) = (self.kind, &key_id) {
+            if let Some(reason) = downgrade(&T::SCHEMA, *suite) {
+                return Step::Done(Outcome::Failed(reason));
+            }
+        }
         match (self.kind, stored.is_plaintext()) {
             (JobKind::Migrate, false) => unchanged(),
             (JobKind::Reencrypt | JobKind::Rewrap | JobKind::Backfill, true) => {
@@ -328,6 +333,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         let Some(header) = permit.record().header() else {
             return record_failure(format::header_integrity());
         };
+        // A suite the table does not open is refused before its data key is unwrapped.
+        if let Err(error) = self.records.check_suite(&permit) {
+            return record_failure(error);
+        }
         let old = (header.key_id().to_owned(), header.wrapped().to_vec());
         // A rewrap keeps the record's suite.
         let suite = header.suite();
@@ -393,6 +402,21 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         }
         Ok(Attempt::Done(Outcome::Changed(under)))
     }
+}
+
+/// Why a job that reseals a record of `suite`, of a model of `schema`, must not: it would move it from a NIST-approved
+/// suite to one that is not, only because this build's default for a model that names no suite
+/// is that one (a build without the feature `fips` running over a table a `fips` build wrote).
+fn downgrade(schema: &Schema, suite: Suite) -> Option<String> {
+    let target = schema.sealing_suite();
+    if !suite.nist_approved() || target.nist_approved() || schema.names_suite() {
+        return None;
+    }
+    Some(format!(
+        "sealed with {suite}, which this build would replace with {target}, its default for a \
+         model that names no suite: name `suite = \"aes256gcm\"` in the model (or run a fips \
+         build)"
+    ))
 }
 
 /// The key id and suite of a record's header, if it has a valid one.

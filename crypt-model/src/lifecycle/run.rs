@@ -323,7 +323,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 *report.key_ids.entry(key_id).or_default() += count;
             }
             for (suite, count) in checkpoint.suites {
-                *report.suites.entry(suite).or_default() += count;
+                let total = report.suites.entry(suite).or_default();
+                *total = total.saturating_add(count);
             }
             report.segments_done += u32::from(checkpoint.done);
             report.stopped |= stopped;

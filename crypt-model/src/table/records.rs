@@ -249,6 +249,12 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Records<T, S> {
             .__to_parts()
     }
 
+    /// Refuses the record `permit` admits if the table does not open its suite: before anything
+    /// asks for its key.
+    pub(crate) fn check_suite(&self, permit: &Permit<T>) -> Result<()> {
+        record::check_suite(&T::SCHEMA, permit, self.suites)
+    }
+
     /// The sealing of the record `permit` admits under `wrapped`, its data key wrapped under
     /// another key-encryption key (a rotation's rewrap): its message opened, checked, and sealed
     /// again under the new header, its plaintext never copied.
