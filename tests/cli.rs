@@ -272,7 +272,10 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
     // 2. The plan admits each record stored in plaintext; a dry run writes nothing; the
     // migration encrypts every record, and closes the plan.
     let plans = migration_plans().await;
-    let planned = run(with(&["migrate", "--plan", "--json"], &k1), 0);
+    let planned = run(
+        with(&["migrate", "--plan", "--json", "--checkpoints", dir], &k1),
+        0,
+    );
     assert_eq!(planned["job"], format!("plan-migration:{name}"));
     assert_eq!(planned["counts"]["plaintext"], 3);
     assert!(matches!(

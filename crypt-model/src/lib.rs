@@ -109,6 +109,8 @@ pub mod docs {
     pub mod performance {}
     #[doc = include_str!("../docs/reliability.md")]
     pub mod reliability {}
+    #[doc = include_str!("../docs/fips.md")]
+    pub mod fips {}
 }
 
 /// Link definitions of the guide's chapters that live in crypt-model-dynamo, relative to the doc
