@@ -294,7 +294,8 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
             "migrate:{name}: complete, 4 of 4 segments done (dry run: nothing written)\n\
              \x20 3 records: 3 changed, 0 unchanged, 0 skipped, 0 erased, 0 failed; 3 still in \
              plaintext\n\
-             \x20 key crypt-model:owner-key: 3 records\n"
+             \x20 key crypt-model:owner-key: 3 records\n\
+             \x20 suite xchacha20poly1305-hkdf-sha256: 3 records\n"
         )
     );
     // Nothing written: no record, no owner key.
@@ -321,6 +322,7 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
                        "failed": 0, "plaintext": 0},
             "failed": [],
             "key_ids": {"crypt-model:owner-key": 3},
+            "suites": {"xchacha20poly1305-hkdf-sha256": 3},
             "owner_keys_rewrapped": null,
         })
     );
@@ -648,9 +650,9 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
         .item
         .unwrap();
 
-    let checkpoints = dir.join("checkpoints");
-    let at = checkpoints.to_str().unwrap();
-    let reencrypt = |resume: bool| {
+    // The release that moved, re-encrypting with its checkpoints in `at`; opening both suites
+    // when `all` (the records not moved yet are suite 1's).
+    let reencrypt_into = |at: &Path, resume: bool, all: bool| {
         let mut args = vec![
             "rotate",
             "--table",
@@ -668,12 +670,12 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
             "--rate",
             "150",
             "--checkpoints",
-            at,
+            at.to_str().unwrap(),
             "--json",
-            // The records not moved yet are suite 1's.
-            "--open-suites",
-            "all",
         ];
+        if all {
+            args.extend(["--open-suites", "all"]);
+        }
         if resume {
             args.push("--resume");
         }
@@ -681,6 +683,8 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
         command.env("CRYPT_MODEL_TEST_ACCOUNTS_AES", "1");
         command
     };
+    let checkpoints = dir.join("checkpoints");
+    let reencrypt = |resume: bool| reencrypt_into(&checkpoints, resume, true);
     let started = |dir: &Path| std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
     let mut draw = Draw(0x5111);
     for _ in 0..6 {
@@ -769,25 +773,7 @@ async fn a_move_to_suite_2_killed_at_random_points_and_resumed_loses_nothing() {
         .send()
         .await
         .unwrap();
-    let later = dir.join("later");
-    let args = [
-        "rotate",
-        "--table",
-        &name,
-        "--model",
-        "accounts",
-        "--kms-key",
-        &k1,
-        "--index-secret-file",
-        &secret,
-        "--mode",
-        "reencrypt",
-        "--checkpoints",
-        later.to_str().unwrap(),
-        "--json",
-    ];
-    let out = operator_command(&args)
-        .env("CRYPT_MODEL_TEST_ACCOUNTS_AES", "1")
+    let out = reencrypt_into(&dir.join("later"), false, false)
         .output()
         .unwrap();
     let (_, out, err) = outcome(&out);

@@ -102,18 +102,7 @@ async fn keys_that_open_no_other_suite_refuse_a_suite_1_record_before_asking_for
     let ann = Caller::user("ann").unwrap();
     // Both suites (a `fips` build opens suite 2 only by default).
     let both = Arc::new(Keys::new(keyring()).with_suites(Suite::ALL));
-    let before = Table::<PatientBefore, _>::new(store.clone(), both.clone()).unwrap();
-    before
-        .put(
-            &ann,
-            &mut PatientBefore {
-                patient_id: "ann".into(),
-                clinic: "riverside".into(),
-                diagnosis: Sensitive::new("old diagnosis".into()),
-            },
-        )
-        .await
-        .unwrap();
+    put_before(&store, both.clone()).await;
     let old = store.items("fips_patients").remove(0);
     assert_eq!(
         Header::of_item(&old).unwrap().suite(),
@@ -219,18 +208,7 @@ async fn a_fips_build_opens_suite_2_only_by_default() {
         Keys::new(LocalKeyring::new("local", &key).unwrap())
             .with_suites([Suite::XChaCha20Poly1305, Suite::Aes256Gcm]),
     );
-    Table::<PatientBefore, _>::new(store.clone(), both.clone())
-        .unwrap()
-        .put(
-            &ann,
-            &mut PatientBefore {
-                patient_id: "ann".into(),
-                clinic: "riverside".into(),
-                diagnosis: Sensitive::new("old diagnosis".into()),
-            },
-        )
-        .await
-        .unwrap();
+    put_before(&store, both.clone()).await;
     let key_of = Patient::key("ann".to_owned()).unwrap();
     let moving = Table::<Patient, _>::new(store.clone(), both).unwrap();
     assert!(moving.get(&ann, &key_of).await.unwrap().is_some());
@@ -303,4 +281,20 @@ async fn a_reencryption_never_moves_a_record_from_suite_2_to_a_default_suite_1()
         before,
         "the record is as it was"
     );
+}
+
+/// Ann's record as `PatientBefore` writes it: suite 1, under `keys`.
+async fn put_before(store: &MemoryStore, keys: Arc<Keys>) {
+    Table::<PatientBefore, _>::new(store.clone(), keys)
+        .unwrap()
+        .put(
+            &Caller::user("ann").unwrap(),
+            &mut PatientBefore {
+                patient_id: "ann".into(),
+                clinic: "riverside".into(),
+                diagnosis: Sensitive::new("old diagnosis".into()),
+            },
+        )
+        .await
+        .unwrap();
 }
