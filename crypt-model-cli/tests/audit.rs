@@ -152,6 +152,7 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
         "records": 2,
         "without_header": 1,
         "format_versions": {"3": 1},
+        "suites": {"xchacha20poly1305-hkdf-sha256": 1},
         "key_ids": {"k1": 1},
         "malformed_headers": 0,
         "owner_key_ids": null,
@@ -175,6 +176,7 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
     let snapshot = format!(
         "table {name}: 2 records, 1 without a crypt-model header, 0 malformed headers\n\
          \x20 format version 3: 1 records\n\
+         \x20 suite xchacha20poly1305-hkdf-sha256 (not NIST-approved): 1 records\n\
          \x20 key k1: 1 records\n\
          3 values look like plaintext secrets:\n\
          \x20 record {record} attribute card: card_number (PCI-DSS-4.0-3.5.1, OWASP-API3-2023)\n\
