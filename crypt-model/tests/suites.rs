@@ -298,3 +298,39 @@ async fn put_before(store: &MemoryStore, keys: Arc<Keys>) {
         .await
         .unwrap();
 }
+
+/// A rewrap of a record of a suite the table does not open reports it before its data key is
+/// unwrapped: the key provider sees no call.
+#[tokio::test]
+async fn a_rewrap_refuses_a_suite_the_table_does_not_open_before_unwrapping() {
+    use crypt_model::Grant;
+    use crypt_model::lifecycle::Job;
+
+    let store = MemoryStore::new();
+    let writer = LocalKeyring::new("k1", &[1; 32]).unwrap();
+    put_before(&store, Arc::new(Keys::new(writer).with_suites(Suite::ALL))).await;
+    let rotated = LocalKeyring::new("k2", &[2; 32])
+        .unwrap()
+        .with_read_key("k1", &[1; 32])
+        .unwrap();
+    // Suite 2's model, with keys that open no other suite.
+    let keys = Arc::new(Keys::new(rotated));
+    let table = Table::<Patient, _>::new(store, keys.clone())
+        .unwrap()
+        .with_grant(Grant::read("ops").unwrap())
+        .with_grant(Grant::write("ops").unwrap());
+    let report = Job::rewrap(&table, &Caller::service("ops").unwrap())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.counts.failed, report.counts.changed),
+        (1, 0),
+        "{report:?}"
+    );
+    assert!(
+        report.failed[0].reason.contains("Keys::with_suites"),
+        "{report:?}"
+    );
+    assert_eq!(keys.keyring_calls().total(), 0, "no key was unwrapped");
+}
