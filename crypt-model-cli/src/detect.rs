@@ -112,10 +112,12 @@ pub fn scan(text: &str) -> Vec<Finding> {
         let part = |i: usize| c.get(i).map_or("", |m| m.as_str());
         let (area, group, serial) = (part(1), part(2), part(3));
         let issued = area != "000" && area != "666" && !area.starts_with('9');
-        if issued && group != "00" && serial != "0000" {
-            if let Some(m) = c.get(0) {
-                push(Kind::UsSsn, m.range());
-            }
+        if issued
+            && group != "00"
+            && serial != "0000"
+            && let Some(m) = c.get(0)
+        {
+            push(Kind::UsSsn, m.range());
         }
     }
     for m in EMAIL.find_iter(text) {
@@ -196,7 +198,7 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A JWT: its first part decodes (base64url) to a JSON object naming an `alg`.

@@ -271,13 +271,13 @@ pub(crate) fn field(cx: &mut Ctxt, field: &syn::Field) -> FieldMarkers {
         } else {
             continue;
         };
-        if !path.is_ident("sensitive") {
-            if let Err(error) = attr.meta.require_path_only() {
-                cx.syn_error(syn::Error::new(
-                    error.span(),
-                    format!("`#[{}]` takes no arguments", path_name(path)),
-                ));
-            }
+        if !path.is_ident("sensitive")
+            && let Err(error) = attr.meta.require_path_only()
+        {
+            cx.syn_error(syn::Error::new(
+                error.span(),
+                format!("`#[{}]` takes no arguments", path_name(path)),
+            ));
         }
         if slot.is_some() {
             cx.error_spanned_by(

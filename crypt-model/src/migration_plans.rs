@@ -249,10 +249,10 @@ impl MigrationPlans {
 
     /// The plan of `table`, from memory when read within the last minute.
     async fn current(&self, table: &str) -> Result<Option<Plan>> {
-        if let Some((read, plan)) = self.lock().get(table) {
-            if read.elapsed() < PLAN_CACHED_FOR {
-                return Ok(Some(plan.clone()));
-            }
+        if let Some((read, plan)) = self.lock().get(table)
+            && read.elapsed() < PLAN_CACHED_FOR
+        {
+            return Ok(Some(plan.clone()));
         }
         self.fetch(table).await
     }

@@ -340,15 +340,15 @@ impl OwnerKeys {
         let keys = self.keys()?;
         let row = row_key(table, owner);
         let cached = self.cached(&row);
-        if let Some((key, current)) = &cached {
-            if bool::from(current.as_slice().ct_eq(handle)) {
-                return Ok(key.clone());
-            }
+        if let Some((key, current)) = &cached
+            && bool::from(current.as_slice().ct_eq(handle))
+        {
+            return Ok(key.clone());
         }
-        if let Some((key, previous)) = self.previous.get(&row) {
-            if bool::from(previous.as_slice().ct_eq(handle)) {
-                return Ok(key);
-            }
+        if let Some((key, previous)) = self.previous.get(&row)
+            && bool::from(previous.as_slice().ct_eq(handle))
+        {
+            return Ok(key);
         }
         let erasures = self.erasures.load(Ordering::SeqCst);
         let key = Key::new(AttributeValue::S(row.clone()));
@@ -361,12 +361,12 @@ impl OwnerKeys {
         let (_, current) = parse_row(&stored)?;
         if !bool::from(current.as_slice().ct_eq(handle)) {
             // The owner's old key, while its replacement is under way.
-            if let Some((wrapped, previous)) = parse_previous(&stored)? {
-                if bool::from(previous.as_slice().ct_eq(handle)) {
-                    return self
-                        .previous_key(keys, (table, owner), &wrapped, previous, erasures)
-                        .await;
-                }
+            if let Some((wrapped, previous)) = parse_previous(&stored)?
+                && bool::from(previous.as_slice().ct_eq(handle))
+            {
+                return self
+                    .previous_key(keys, (table, owner), &wrapped, previous, erasures)
+                    .await;
             }
             return Err(self.no_key(table, owner, handle).await);
         }

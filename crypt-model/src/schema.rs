@@ -168,10 +168,10 @@ impl Schema {
     /// variable `CRYPT_MODEL_TEST_SUITE`: `scripts/test` runs the conformance suite under each).
     pub(crate) fn sealing_suite(&self) -> Suite {
         #[cfg(feature = "hazmat")]
-        if !self.suite_named {
-            if let Some(suite) = crate::suite::test_suite() {
-                return suite;
-            }
+        if !self.suite_named
+            && let Some(suite) = crate::suite::test_suite()
+        {
+            return suite;
         }
         self.suite()
     }

@@ -52,16 +52,13 @@ pub(super) fn schema_entries(model: &Model<'_, '_>) -> TokenStream {
 /// The type a query takes for a field of type `ty`: `T` for `Option<T>` (an index holds only
 /// items that have the attribute), else `ty`.
 fn queried_type(ty: &syn::Type) -> &syn::Type {
-    if let syn::Type::Path(path) = ty {
-        if let Some(last) = path.path.segments.last() {
-            if last.ident == "Option" {
-                if let syn::PathArguments::AngleBracketed(arguments) = &last.arguments {
-                    if let Some(syn::GenericArgument::Type(inner)) = arguments.args.first() {
-                        return inner;
-                    }
-                }
-            }
-        }
+    if let syn::Type::Path(path) = ty
+        && let Some(last) = path.path.segments.last()
+        && last.ident == "Option"
+        && let syn::PathArguments::AngleBracketed(arguments) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = arguments.args.first()
+    {
+        return inner;
     }
     ty
 }

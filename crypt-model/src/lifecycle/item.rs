@@ -97,10 +97,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
     fn step(&self, stored: &StoredRecord) -> Step {
         let key_id = key_id(stored);
         let unchanged = || Step::Done(Outcome::Unchanged(key_id.clone()));
-        if let (JobKind::Reencrypt | JobKind::Backfill, Some((_, suite))) = (self.kind, &key_id) {
-            if let Some(reason) = downgrade(&T::SCHEMA, *suite) {
-                return Step::Done(Outcome::Failed(reason));
-            }
+        if let (JobKind::Reencrypt | JobKind::Backfill, Some((_, suite))) = (self.kind, &key_id)
+            && let Some(reason) = downgrade(&T::SCHEMA, *suite)
+        {
+            return Step::Done(Outcome::Failed(reason));
         }
         match (self.kind, stored.is_plaintext()) {
             (JobKind::Migrate, false) => unchanged(),

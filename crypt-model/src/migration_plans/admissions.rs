@@ -146,15 +146,15 @@ impl MigrationPlans {
                 .scan(&self.inner.table, &Scan::all().after(cursor))
                 .await?;
             for item in &page.items {
-                if let Some(AttributeValue::S(entry)) = item.get(ROW_KEY) {
-                    if entry.starts_with(&prefix) {
-                        let key = Key::new(AttributeValue::S(entry.clone()));
-                        let store = &self.inner.store;
-                        store
-                            .delete(&self.inner.table, &key, &Condition::Always)
-                            .await?;
-                        purged += 1;
-                    }
+                if let Some(AttributeValue::S(entry)) = item.get(ROW_KEY)
+                    && entry.starts_with(&prefix)
+                {
+                    let key = Key::new(AttributeValue::S(entry.clone()));
+                    let store = &self.inner.store;
+                    store
+                        .delete(&self.inner.table, &key, &Condition::Always)
+                        .await?;
+                    purged += 1;
                 }
             }
             cursor = page.cursor;

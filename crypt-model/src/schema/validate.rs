@@ -68,15 +68,15 @@ impl Schema {
                 ),
             }));
         }
-        if let Some(version) = self.version {
-            if keys.contains(&Some(version)) || self.is_sensitive(version) {
-                return Err(Error::Config(ConfigError::InvalidSchema {
-                    table: self.table.to_owned(),
-                    reason: format!(
-                        "the version attribute `{version}` must be a plain field of its own"
-                    ),
-                }));
-            }
+        if let Some(version) = self.version
+            && (keys.contains(&Some(version)) || self.is_sensitive(version))
+        {
+            return Err(Error::Config(ConfigError::InvalidSchema {
+                table: self.table.to_owned(),
+                reason: format!(
+                    "the version attribute `{version}` must be a plain field of its own"
+                ),
+            }));
         }
         let plain = || self.plain.iter().chain(self.unauthenticated);
         for (i, name) in plain().enumerate() {

@@ -380,10 +380,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Table<T, S> {
         }
         records.store.transact_write(items).await?;
         for write in writes {
-            if let Write::Put(record) = write {
-                if let Some(version) = record.version() {
-                    record.set_version(version.saturating_add(1));
-                }
+            if let Write::Put(record) = write
+                && let Some(version) = record.version()
+            {
+                record.set_version(version.saturating_add(1));
             }
         }
         Ok(())
