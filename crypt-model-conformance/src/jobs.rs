@@ -53,6 +53,9 @@ pub async fn a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state
             // At most 5,000 records a second: a run takes over 100 ms even in memory.
             .rate_limit(5_000)
             .checkpoints(checkpoints.clone())
+            // A run killed leaves its segments' leases; the next run, under the same worker
+            // name, takes them back at once (as a restarted process given its name does).
+            .worker_name("runner")
             .stop_on(&stop)
             .run();
         // Later runs get longer, so that a slow store's pages finish too.

@@ -123,6 +123,7 @@ mod tombstones;
 mod transitions;
 mod types;
 mod update;
+mod workers;
 
 pub use fixtures::{CARD, Profile, SSN, profile};
 
@@ -150,6 +151,7 @@ pub mod cases {
     pub use crate::transitions::*;
     pub use crate::types::*;
     pub use crate::update::*;
+    pub use crate::workers::*;
 }
 
 /// What a backend gives the suite.
@@ -227,6 +229,9 @@ macro_rules! __with_cases {
             a_migration_races_the_application_and_loses_nothing,
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
             a_job_reports_the_records_it_cannot_process_and_goes_on,
+            workers_sharing_a_job_table_do_every_record_once_and_take_over_a_killed_workers_segments,
+            a_worker_whose_lease_was_taken_over_saves_nothing_over_its_successor,
+            a_second_run_of_a_job_is_refused_while_the_first_holds_its_segments,
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
             a_previous_version_reads_what_a_newer_one_indexed_and_names_the_version_it_lacks,
             a_field_marked_unauthenticated_opens_the_records_that_authenticated_it_until_they_are_sealed_again,

@@ -83,10 +83,15 @@ use crate::table::Table;
 mod checkpoint;
 mod item;
 mod kinds;
+mod lease;
 mod run;
+mod worker;
 
-pub use checkpoint::{Checkpoint, Checkpoints, FileCheckpoints, MemoryCheckpoints};
+pub use checkpoint::{
+    Checkpoint, Checkpoints, FileCheckpoints, MemoryCheckpoints, TableCheckpoints,
+};
 pub use kinds::{KINDS, KindInfo};
+pub use lease::{Claim, Lease};
 
 /// What a job does to each record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -252,7 +257,13 @@ pub struct Job<'t, T, S> {
     reopen: bool,
     name: Option<String>,
     progress: Option<ProgressReport>,
+    worker: Option<String>,
+    lease: std::time::Duration,
+    concurrent: Option<u32>,
 }
+
+/// How long a segment stays a run's without a save, unless set otherwise.
+const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What [`Job::on_progress`] calls.
 type ProgressReport = Box<dyn Fn(&Progress) + Send + Sync>;
@@ -286,6 +297,9 @@ impl<'t, T, S> Job<'t, T, S> {
             reopen: false,
             name: None,
             progress: None,
+            worker: None,
+            lease: DEFAULT_LEASE,
+            concurrent: None,
         }
     }
 
@@ -350,7 +364,13 @@ impl<'t, T, S> Job<'t, T, S> {
 
     /// Where the checkpoints are kept: a job run again with the same ones (and the same name and
     /// number of segments) resumes; by default they are in memory, and a job run again starts
-    /// over. Give a writing job durable ones ([`FileCheckpoints`]).
+    /// over. Give a writing job durable ones ([`FileCheckpoints`] on one machine,
+    /// [`TableCheckpoints`] for workers on many).
+    ///
+    /// A run claims each of its segments in them before it reads anything: a segment that
+    /// another run holds (its lease not lapsed) stops it with
+    /// [`StorageError::LeaseHeld`](crate::error::StorageError::LeaseHeld), so two runs of one
+    /// job never run one segment at once. A dry run claims nothing.
     pub fn checkpoints(mut self, checkpoints: impl Checkpoints + 'static) -> Self {
         self.checkpoints = Arc::new(checkpoints);
         self
@@ -390,6 +410,39 @@ impl<'t, T, S> Job<'t, T, S> {
     /// or its checkpoints of an earlier one, complete, would end it at once.
     pub fn named(mut self, name: &str) -> Self {
         self.name = Some(name.to_owned());
+        self
+    }
+
+    /// Joins the job as one of any number of workers that share its checkpoints (a
+    /// [`TableCheckpoints`], for workers on many machines): instead of claiming every segment
+    /// of its range at the start, the run takes segments no live lease holds, `concurrent` at
+    /// a time, each until it is done, then the next, and returns once every segment of the
+    /// range is done (waiting, while another worker holds one, in case its lease lapses) or
+    /// the run is stopped. Its report is the whole job's, as the checkpoints say.
+    ///
+    /// A worker killed at any point loses nothing: its segments' leases lapse and another
+    /// worker takes them over from their last checkpoints. Give every worker the same name,
+    /// number of segments and checkpoints.
+    pub fn worker(mut self, concurrent: u32) -> Self {
+        self.concurrent = Some(concurrent.max(1));
+        self
+    }
+
+    /// How long a segment stays this run's after its last save (60 seconds by default, at
+    /// least one): the run saves after every page and whenever half of it has passed, and a
+    /// run killed leaves its segments to the next run or worker after it.
+    pub fn lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease.max(std::time::Duration::from_secs(1));
+        self
+    }
+
+    /// The name the run's leases give (printable, 1 to 128 bytes; by default the host's name,
+    /// the process id and a random part). A run under the name of a run that was killed takes
+    /// that run's segments back at once, without waiting for their leases to lapse (a restarted
+    /// container given its task's name, say): give workers that run at the same time names of
+    /// their own.
+    pub fn worker_name(mut self, worker: &str) -> Self {
+        self.worker = Some(worker.to_owned());
         self
     }
 

@@ -89,6 +89,40 @@ pub enum StorageError {
         table: String,
     },
 
+    /// A segment of a job is held by another worker's lease that has not lapsed: another run of
+    /// the job is going on (or stopped less than a lease ago without saying so). Nothing was
+    /// read or written for it.
+    #[error(
+        "segment {segment} of job `{job}` is held by worker `{worker}` for {seconds} more second(s): \
+         another run of the job is going on; let it finish, join it as a worker, or wait for its \
+         lease to lapse if it was killed"
+    )]
+    LeaseHeld {
+        /// The job.
+        job: String,
+        /// The segment.
+        segment: u32,
+        /// The worker that holds it.
+        worker: String,
+        /// How long its lease still holds unless renewed.
+        seconds: u64,
+    },
+
+    /// This worker's lease on a segment lapsed, and another worker took the segment over: its
+    /// progress was not saved over the other's (the records it rewrote are rewritten correctly:
+    /// each rewrite is conditional). The segment is the other worker's now.
+    #[error(
+        "segment {segment} of job `{job}` was taken over by another worker after this worker's \
+         lease lapsed; nothing was saved over its progress (give the job a longer lease if its \
+         pages take longer than the lease)"
+    )]
+    LeaseLost {
+        /// The job.
+        job: String,
+        /// The segment.
+        segment: u32,
+    },
+
     /// The storage backend failed (unreachable, internal error).
     #[error("the store failed for table `{table}`: {message}")]
     Backend {

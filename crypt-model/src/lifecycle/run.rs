@@ -11,6 +11,7 @@ use lru::LruCache;
 use tokio::time::Instant;
 
 use super::item::{Attempt, Outcome, Work};
+use super::lease::{millis, now_ms, valid_worker, worker_name};
 use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, Progress, scopes};
 use crate::attribute::Item;
 use crate::error::{Error, Result};
@@ -22,17 +23,21 @@ use crate::store::{Cursor, Scan, Store};
 /// the data key).
 const REWRAPS_KEPT: NonZeroUsize = NonZeroUsize::new(10_000).expect("not zero");
 
+/// How many of a segment's failed records its checkpoint names (each is counted): a checkpoint
+/// stays well within an item of DynamoDB (400 KB) with keys of any size.
+pub(crate) const FAILURES_NAMED: usize = 100;
+
 /// How often one record is tried when the application keeps changing it under the job.
 const ATTEMPTS: u32 = 5;
 
 /// Spaces records out to at most a rate, over every segment of a run.
-struct Pacer {
+pub(super) struct Pacer {
     interval: Option<Duration>,
     next: Mutex<Option<Instant>>,
 }
 
 impl Pacer {
-    fn new(per_second: Option<u32>) -> Self {
+    pub(super) fn new(per_second: Option<u32>) -> Self {
         Pacer {
             interval: per_second.map(|rate| Duration::from_secs(1) / rate),
             next: Mutex::new(None),
@@ -138,43 +143,48 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         };
         let pacer = Pacer::new(self.rate);
         let name = self.name();
-        // Every checkpoint is read, and checked, before any segment starts.
-        let mut starts = Vec::with_capacity(segments.len());
-        for segment in segments.clone() {
-            starts.push(match self.checkpoints.load(&name, segment).await? {
-                Some(saved) if saved.total_segments != self.total_segments => {
-                    return Err(table.invalid(format!(
-                        "the checkpoints of job `{name}` were written with {} segments: resume \
-                         it with the same number, or start over with other checkpoints",
-                        saved.total_segments
-                    )));
-                }
-                Some(saved) if saved.job != name || saved.segment != segment => {
-                    return Err(table.invalid(format!(
-                        "the checkpoint read for segment {segment} of job `{name}` is another \
-                         one's: keep each job's checkpoints apart"
-                    )));
-                }
-                Some(saved) => saved,
-                None => Checkpoint::start(&name, segment, self.total_segments),
-            });
-        }
-        // A segment that fails stops the others at their next record (each saves where it is).
-        let failed = AtomicBool::new(false);
-        let job = &self;
-        let runs = starts.into_iter().map(|checkpoint| {
-            let failed = &failed;
-            let (work, pacer) = (&work, &pacer);
-            async move {
-                let outcome = job.run_segment(work, pacer, checkpoint, failed).await;
-                if outcome.is_err() {
-                    failed.store(true, Ordering::SeqCst);
-                }
-                outcome
+        let worker = match &self.worker {
+            Some(worker) if !valid_worker(worker) => {
+                return Err(
+                    table.invalid("the worker's name must be printable, 1 to 128 bytes".to_owned())
+                );
             }
-        });
-        let finished = futures_util::future::join_all(runs).await;
-        let report = self.report(name, segments, finished)?;
+            Some(worker) => worker.clone(),
+            None => worker_name(),
+        };
+        let (finished, stopped) = match self.concurrent {
+            Some(concurrent) if !self.dry_run => {
+                let stopped = self
+                    .take_segments(&work, &pacer, &name, &worker, concurrent)
+                    .await?;
+                (self.job_state(&name, segments.clone()).await?, stopped)
+            }
+            _ => {
+                // Every segment is claimed (read, in a dry run), and checked, before any starts.
+                let starts = match self.dry_run {
+                    true => self.load_all(&name, segments.clone()).await?,
+                    false => self.claim_all(&name, &worker, segments.clone()).await?,
+                };
+                // A segment that fails stops the others at their next record (each saves where
+                // it is).
+                let failed = AtomicBool::new(false);
+                let job = &self;
+                let runs = starts.into_iter().map(|checkpoint| {
+                    let failed = &failed;
+                    let (work, pacer) = (&work, &pacer);
+                    async move {
+                        let outcome = job.run_segment(work, pacer, checkpoint, failed).await;
+                        if outcome.is_err() {
+                            failed.store(true, Ordering::SeqCst);
+                        }
+                        outcome
+                    }
+                });
+                (futures_util::future::join_all(runs).await, false)
+            }
+        };
+        let mut report = self.report(name, segments, finished)?;
+        report.stopped |= stopped;
         let whole = (self.segments.as_ref()).is_none_or(|run| *run == (0..self.total_segments));
         if self.kind == JobKind::Migrate && !self.dry_run && whole {
             close_when_done(&report, records.plans(), records.table.name()).await?;
@@ -184,7 +194,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
 
     /// One segment, from its checkpoint to its end or to a stop. Gives its last checkpoint and
     /// whether it was stopped.
-    async fn run_segment(
+    pub(super) async fn run_segment(
         &self,
         work: &Work<'_, T, S>,
         pacer: &Pacer,
@@ -200,7 +210,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         };
         let mut page = match checkpoint.done {
             true => None,
-            false => Some(scan(checkpoint.cursor.clone()).await?),
+            false => match scan(checkpoint.cursor.clone()).await {
+                Ok(page) => Some(page),
+                Err(error) => {
+                    self.release(&mut checkpoint).await?;
+                    return Err(error);
+                }
+            },
         };
         while let Some(current) = page.take() {
             // The next page is read while this one is worked through.
@@ -219,7 +235,10 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             }
             checkpoint.cursor = current.cursor;
             checkpoint.done = checkpoint.cursor.is_none();
-            self.save(&checkpoint).await?;
+            match checkpoint.done {
+                true => self.release(&mut checkpoint).await?,
+                false => self.save(&mut checkpoint).await?,
+            }
             if let Some(report) = &self.progress {
                 report(&Progress {
                     segment,
@@ -227,7 +246,13 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                     counts: checkpoint.counts,
                 });
             }
-            page = fetched.transpose()?;
+            page = match fetched.transpose() {
+                Ok(page) => page,
+                Err(error) => {
+                    self.release(&mut checkpoint).await?;
+                    return Err(error);
+                }
+            };
         }
         Ok((checkpoint, false))
     }
@@ -244,8 +269,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     ) -> Result<bool> {
         for item in items {
             if self.stop.is_stopped() || failed.load(Ordering::SeqCst) {
-                self.save(checkpoint).await?;
+                self.release(checkpoint).await?;
                 return Ok(true);
+            }
+            if self.renewal_due(checkpoint) {
+                self.save(checkpoint).await?;
             }
             pacer.wait().await;
             let cursor = work.records.table.cursor_at(&item, None)?;
@@ -254,7 +282,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     // The checkpoint stays before this record: a run resumed redoes it.
-                    self.save(checkpoint).await?;
+                    self.release(checkpoint).await?;
                     return Err(error);
                 }
             };
@@ -290,11 +318,35 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         Ok((failure, plaintext))
     }
 
-    async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
+    /// Saves the segment's checkpoint, renewing its lease.
+    async fn save(&self, checkpoint: &mut Checkpoint) -> Result<()> {
         if self.dry_run {
             return Ok(());
         }
+        let now = now_ms();
+        checkpoint.saved = now;
+        if let Some(lease) = &mut checkpoint.lease {
+            lease.expires = now.saturating_add(millis(self.lease));
+        }
         self.checkpoints.save(checkpoint).await
+    }
+
+    /// Saves the segment's checkpoint without its lease, for the next run or worker, if this run
+    /// holds it.
+    async fn release(&self, checkpoint: &mut Checkpoint) -> Result<()> {
+        if self.dry_run || checkpoint.lease.is_none() {
+            return Ok(());
+        }
+        checkpoint.saved = now_ms();
+        self.checkpoints.release(checkpoint).await?;
+        checkpoint.lease = None;
+        Ok(())
+    }
+
+    /// Whether half of the segment's lease has passed since its last save.
+    fn renewal_due(&self, checkpoint: &Checkpoint) -> bool {
+        let half = millis(self.lease) / 2;
+        (checkpoint.lease.as_ref()).is_some_and(|lease| now_ms() + half >= lease.expires)
     }
 
     /// The report over the segments' last checkpoints; the first error of a segment, if any.
@@ -352,8 +404,13 @@ async fn close_when_done(
     table: &str,
 ) -> Result<()> {
     let done = report.is_complete() && report.counts.plaintext == 0 && report.counts.failed == 0;
-    if let (true, Some(plans)) = (done, plans) {
-        plans.close(table).await?;
+    if let (true, Some(plans)) = (done, plans)
+        && let Err(error) = plans.close(table).await
+    {
+        // Workers that finish a job together close the plan together: one of them wins.
+        if plans.status(table).await? != crate::MigrationStatus::Closed {
+            return Err(error);
+        }
     }
     Ok(())
 }
@@ -389,7 +446,9 @@ fn record(
         }
         Outcome::Failed(reason) => {
             counts.failed += 1;
-            checkpoint.failed.push(Failure { key, reason });
+            if checkpoint.failed.len() < FAILURES_NAMED {
+                checkpoint.failed.push(Failure { key, reason });
+            }
             None
         }
     };
