@@ -1067,3 +1067,202 @@ async fn a_migration_killed_at_random_points_and_resumed_loses_nothing() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Three worker processes share one migration through a job table (one SIGKILLed midway, its
+/// segments taken over after its lease lapses); `job status` follows the job from the table
+/// alone; a run beside a running one is refused without a hint that would start a third.
+#[tokio::test]
+async fn workers_share_a_migration_through_a_job_table_and_job_status_follows_it() {
+    let k1 = moto::kms_key(&moto::kms()).await;
+    let name = moto::unique("accounts-workers");
+    let jobs = moto::unique("jobs");
+    let dir = temp_dir("workers");
+    let (secret, index) = secret_file(&dir, "secret", 6);
+    let table = plaintext_accounts(&name, 120, &k1, index).await;
+    // The job table, and a model's table with its blind index, made by the command line.
+    let other = moto::unique("accounts-provisioned");
+    let args = [
+        "provision",
+        "--job-table",
+        &jobs,
+        "--table",
+        &other,
+        "--model",
+        "accounts",
+    ];
+    let (code, out, err) = outcome(&operator(&args));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(&format!("the job table `{jobs}`: ready")),
+        "{out}"
+    );
+    let described = moto::dynamo()
+        .describe_table()
+        .table_name(&other)
+        .send()
+        .await
+        .unwrap();
+    let indexes = described.table().unwrap().global_secondary_indexes();
+    assert_eq!(indexes.len(), 1, "the blind index of `email`");
+    // Provisioning again changes nothing and succeeds.
+    assert_eq!(outcome(&operator(&args)).0, 0);
+
+    let worker = |worker_name: &str| {
+        let fixed = [
+            "--job-table",
+            &jobs,
+            "--worker",
+            "--worker-name",
+            worker_name,
+            "--segments",
+            "6",
+            "--concurrent",
+            "2",
+            "--lease",
+            "2",
+            "--rate",
+            "30",
+            "--json",
+        ];
+        let args = migrate_args(&name, &k1, &secret, &fixed);
+        operator_command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut killed = worker("killed");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let status_args = [
+        "job",
+        "status",
+        "--name",
+        &format!("migrate:{name}"),
+        "--job-table",
+        &jobs,
+    ];
+    // While it runs: not complete (exit 1), segments held by the worker.
+    let (code, running, err) = outcome(&operator(&status_args));
+    assert_eq!(code, 1, "{running}{err}");
+    assert!(
+        running.contains("running") && running.contains("killed/"),
+        "{running}"
+    );
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let (second, third) = (worker("second"), worker("third"));
+    for child in [second, third] {
+        let (code, out, err) = outcome(&child.wait_with_output().unwrap());
+        assert_eq!(code, 0, "{out}{err}");
+        let report: Value = serde_json::from_str(&out).unwrap();
+        // Each reports the whole job.
+        assert_eq!(report["complete"], true, "{report}");
+        assert_eq!(report["counts"]["seen"], 120, "{report}");
+        assert_eq!(report["counts"]["plaintext"], 0, "{report}");
+    }
+    let status = json_of(&[&status_args[..], &["--json"]].concat(), 0);
+    assert_eq!(status["complete"], true, "{status}");
+    assert_eq!(
+        status["segments"],
+        json!({"total": 6, "done": 6, "running": 0, "waiting": 0})
+    );
+    assert_eq!(status["counts"]["seen"], 120);
+    assert_eq!(status["seconds_left"], 0);
+    // A one-host run of the finished job is refused: it would end at once.
+    let again = migrate_args(
+        &name,
+        &k1,
+        &secret,
+        &["--job-table", &jobs, "--segments", "6"],
+    );
+    let (code, _, err) = outcome(&operator(
+        &again.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("already complete"), "{err}");
+    // A job that is not there is named as such.
+    let (code, _, err) = outcome(&operator(&[
+        "job",
+        "status",
+        "--name",
+        "migrate:nothing",
+        "--job-table",
+        &jobs,
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no checkpoint of a job `migrate:nothing`"),
+        "{err}"
+    );
+    for i in 0..120 {
+        let owner = format!("a{i:03}");
+        let record = table
+            .get(
+                &Caller::user(&owner).unwrap(),
+                &Account::key(owner.clone()).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{owner} is lost"));
+        assert_eq!(record.email.expose_secret(), &email_of(i));
+    }
+    let report = audit_accounts(&name, &k1, &secret);
+    assert_eq!(report["integrity"]["opened"], 120);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Two runs of one job on one machine: the second is refused while the first holds its
+/// segments (file checkpoints lock them), and its message does not suggest --resume.
+#[tokio::test]
+async fn a_second_run_of_a_job_beside_a_running_one_is_refused() {
+    let k1 = moto::kms_key(&moto::kms()).await;
+    let name = moto::unique("accounts-twice");
+    let dir = temp_dir("twice");
+    let (secret, index) = secret_file(&dir, "secret", 7);
+    plaintext_accounts(&name, 40, &k1, index).await;
+    let at = dir.join("checkpoints");
+    let at = at.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let fixed = [
+            &["--checkpoints", at, "--segments", "2", "--rate", "20"][..],
+            extra,
+        ]
+        .concat();
+        migrate_args(&name, &k1, &secret, &fixed)
+    };
+    let first = operator_command(&run(&[]).iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    for extra in [&[][..], &["--resume"][..]] {
+        let (code, out, err) = outcome(&operator(
+            &run(extra).iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        assert_eq!(code, 2, "{extra:?}: {out}{err}");
+        assert!(
+            err.contains("is running") || err.contains("another run of the job is going on"),
+            "{extra:?}: {err}"
+        );
+        assert!(!err.contains("with --resume"), "{extra:?}: {err}");
+    }
+    let (code, out, err) = outcome(&first.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("40 records: 40 changed"), "{out}");
+    // --resume of a directory that is not there is an error, not a new, empty one.
+    let missing = dir.join("mistyped");
+    let args = migrate_args(
+        &name,
+        &k1,
+        &secret,
+        &["--resume", "--checkpoints", missing.to_str().unwrap()],
+    );
+    let (code, _, err) = outcome(&operator(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot use the checkpoint directory"), "{err}");
+    assert!(!missing.exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -4,13 +4,15 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crypt_model::EncryptedItem;
-use crypt_model::lifecycle::{JobKind, KINDS};
+use crypt_model::lifecycle::JobKind;
 
 use crate::audit;
 use crate::connect::{Aws, KeyArgs, PlanArgs, error_text};
 use crate::erasure;
-use crate::jobs::{self, JobArgs};
+use crate::jobs::{self, JobArgs, rotation_kind};
 use crate::models::{Model, Registered};
+use crate::provision::{self, ProvisionArgs};
+use crate::status::{self, JobCommand};
 
 /// The `crypt-model` command line, with the models it was built with.
 ///
@@ -283,6 +285,17 @@ impl Cli {
             Command::ReapplyErasures { key_args } => {
                 erasure::reapply_erasures(aws, &key_args).await
             }
+            Command::Provision(args) => {
+                let model = match args.model() {
+                    Some((table, model)) => Some(self.find(&Target {
+                        table: table.to_owned(),
+                        model: model.map(str::to_owned),
+                    })?),
+                    None => None,
+                };
+                provision::run(aws, model, &args).await
+            }
+            Command::Job { command } => status::run(aws, &command).await,
         }
     }
 
@@ -452,37 +465,13 @@ enum Command {
         #[command(flatten)]
         key_args: KeyArgs,
     },
-}
-
-/// The kind of a rotation, by its name in the library's table of job kinds
-/// (`crypt_model::lifecycle::KINDS`): `rewrap` or `reencrypt`.
-fn rotation_kind(mode: &str) -> Result<JobKind, String> {
-    let rotations = || {
-        KINDS
-            .iter()
-            .filter(|info| info.rotation)
-            .map(|info| info.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    JobKind::from_name(mode)
-        .filter(|kind| kind.info().rotation)
-        .ok_or_else(|| format!("a rotation is one of: {}", rotations()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{JobKind, rotation_kind};
-
-    #[test]
-    fn a_rotation_is_named_as_the_library_names_its_kinds() {
-        assert_eq!(rotation_kind("rewrap"), Ok(JobKind::Rewrap));
-        assert_eq!(rotation_kind("reencrypt"), Ok(JobKind::Reencrypt));
-        for other in ["migrate", "backfill", "rotate", ""] {
-            assert_eq!(
-                rotation_kind(other),
-                Err("a rotation is one of: reencrypt, rewrap".to_owned())
-            );
-        }
-    }
+    /// Create the tables crypt-model needs (a model's table and its indexes, the job table,
+    /// the migration plans, the key table and its tombstones), or add the indexes an existing
+    /// model's table lacks.
+    Provision(ProvisionArgs),
+    /// A job's state, from its checkpoints alone (`job status --name …`).
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
 }

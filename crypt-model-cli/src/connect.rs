@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use crypt_model::keyring::WrappedDataKey;
+use crypt_model::lifecycle::TableCheckpoints;
 use crypt_model::zeroize::Zeroizing;
 use crypt_model::{
     IndexSecret, Keys, LocalKeyring, MigrationPlans, OwnerKeys, Schema, Suite, Tombstones,
@@ -152,6 +153,26 @@ impl Aws {
             .map_err(|e| format!("cannot describe table `{table}`: {}", error_text(&e)))?;
         let count = described.table().and_then(|t| t.item_count());
         Ok(count.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0))
+    }
+
+    /// The job table `name` (checkpoints and leases shared by workers), checked to exist: a
+    /// mistyped name is an error now, not after the first page.
+    pub(crate) async fn job_table(&self, name: &str) -> Result<TableCheckpoints, String> {
+        let invalid = |e: crypt_model::Error| format!("--job-table {name}: {}", error_text(&e));
+        let checkpoints = TableCheckpoints::new(self.store(), name).map_err(invalid)?;
+        self.dynamo
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot use the job table `{name}`: {} (create it with `crypt-model \
+                     provision --job-table {name}`)",
+                    error_text(&e)
+                )
+            })?;
+        Ok(checkpoints)
     }
 
     /// The store over the DynamoDB client.

@@ -8,14 +8,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use clap::Args;
+use crypt_model::MigrationPlans;
+use crypt_model::error::StorageError;
 use crypt_model::lifecycle::{
-    Checkpoint, Checkpoints, FileCheckpoints, JobKind, JobReport, StopSignal,
+    Checkpoint, Checkpoints, FileCheckpoints, JobKind, KINDS, StopSignal,
 };
-use crypt_model::{Key, MigrationPlans, Schema};
-use serde_json::{Value, json};
 
-use crate::audit::{Integrity, attribute_text, digest};
+use crate::audit::Integrity;
+use crate::checkpoints::{holders, now_ms, watch_job};
 use crate::connect::{Aws, KeyArgs, error_text};
+use crate::job_report::{key_digest, printable, to_json, to_text};
 use crate::models::{JobSpec, Model};
 use crate::progress::Reporter;
 
@@ -47,14 +49,35 @@ pub(crate) struct JobArgs {
     /// Read and count, write nothing (no record, no checkpoint): what the job would do.
     #[arg(long, conflicts_with = "resume")]
     pub(crate) dry_run: bool,
-    /// The directory of the job's checkpoints (created if missing). They hold record keys:
-    /// keep them where the table's keys may be kept.
+    /// The directory of the job's checkpoints (created if missing; with --resume it must
+    /// exist). They hold record keys: keep them where the table's keys may be kept.
     #[arg(
         long,
         env = "CRYPT_MODEL_CHECKPOINTS",
         default_value = "crypt-model-checkpoints"
     )]
     pub(crate) checkpoints: PathBuf,
+    /// Keep the job's checkpoints and leases in this DynamoDB table (`crypt-model provision
+    /// --job-table`) instead of --checkpoints: how workers on many machines share one job.
+    #[arg(long, env = "CRYPT_MODEL_JOB_TABLE", value_name = "TABLE")]
+    pub(crate) job_table: Option<String>,
+    /// Join the job as one of any number of workers (processes, containers, an AWS Batch or
+    /// ECS array): take segments no other worker holds, --concurrent at a time, until every
+    /// segment is done. Give every worker the same --name, --segments and --job-table.
+    #[arg(long, requires = "job_table", conflicts_with_all = ["resume", "dry_run"])]
+    pub(crate) worker: bool,
+    /// Segments a --worker runs at once.
+    #[arg(long, default_value_t = 4, requires = "worker")]
+    pub(crate) concurrent: u32,
+    /// How long a hold on a segment lasts without a save, in seconds: a run killed leaves its
+    /// segments to the next run or worker after this.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) lease: u64,
+    /// This process's name in the checkpoints' leases (default: the host's name, the process
+    /// id and a random part). A run given the name of a run that was killed takes its segments
+    /// back at once.
+    #[arg(long)]
+    pub(crate) worker_name: Option<String>,
     /// The job's name, which names its checkpoints (default: `<kind>:<table>`). Give each
     /// rotation its own (`rewrap-2027-01:customers`).
     #[arg(long)]
@@ -92,7 +115,7 @@ pub(crate) async fn run(
     let (checkpoints, earlier) = if args.dry_run {
         (None, Vec::new())
     } else {
-        let (checkpoints, earlier) = checkpoints_for(&name, args, &run).await?;
+        let (checkpoints, earlier) = checkpoints_for(aws, &name, args, &run).await?;
         (Some(checkpoints), earlier)
     };
     let stop = StopSignal::new();
@@ -105,6 +128,16 @@ pub(crate) async fn run(
         let reporter = reporter.clone();
         Box::new(move |p: &_| reporter.update(p))
     };
+    // A worker shows the whole job's progress, as the job table has it.
+    let watch = match (&checkpoints, args.worker) {
+        (Some(checkpoints), true) => Some(tokio::spawn(watch_job(
+            checkpoints.clone(),
+            name.clone(),
+            run.clone(),
+            reporter.clone(),
+        ))),
+        _ => None,
+    };
     let spec = JobSpec {
         kind,
         name,
@@ -113,17 +146,25 @@ pub(crate) async fn run(
         rate: args.rate,
         dry_run: args.dry_run,
         checkpoints,
+        worker: args.worker.then_some(args.concurrent.max(1)),
+        worker_name: args.worker_name.clone(),
+        lease: std::time::Duration::from_secs(args.lease),
         stop: stop.clone(),
         progress,
         plans,
     };
     let report = model.run(aws.store(), keys.clone(), table, spec).await;
+    if let Some(watch) = watch {
+        watch.abort();
+    }
     reporter.finish();
     let report = report.map_err(|e| {
-        let resume = if args.dry_run {
-            ""
-        } else {
-            " (each segment kept its last checkpoint: run it again with --resume)"
+        let resume = match (&e, args.dry_run, args.worker) {
+            // Nothing was read: there is nothing to resume, and the hint must not start a
+            // second copy beside the running one.
+            (crypt_model::Error::Storage(StorageError::LeaseHeld { .. }), ..) | (_, true, _) => "",
+            (_, _, true) => " (each segment kept its last checkpoint: start the worker again)",
+            _ => " (each segment kept its last checkpoint: run it again with --resume)",
         };
         format!("the job stopped: {}{resume}", error_text(&e))
     })?;
@@ -176,6 +217,9 @@ pub(crate) async fn integrity(
         rate: 0,
         dry_run: true,
         checkpoints: None,
+        worker: None,
+        worker_name: None,
+        lease: std::time::Duration::from_secs(60),
         stop: Default::default(),
         progress: Box::new(|_| {}),
         plans: None,
@@ -212,28 +256,47 @@ fn parse_range(text: &str, total: u32) -> Result<Range<u32>, String> {
     }
 }
 
-/// The job's file checkpoints, and those of this run's segments that earlier runs saved.
-/// Without `--resume`, an earlier run's are refused, so that a job is not ended at once by a
-/// finished run of the same name; with it, there must be some.
+/// The job's checkpoints (files, or the job table), and those of this run's segments that
+/// earlier runs saved. Without `--resume`, an earlier run's are refused, so that a job is not
+/// ended at once by a finished run of the same name; with it, there must be some. A worker
+/// joins the job wherever it stands.
 async fn checkpoints_for(
+    aws: &Aws,
     name: &str,
     args: &JobArgs,
     run: &Range<u32>,
-) -> Result<(FileCheckpoints, Vec<Checkpoint>), String> {
-    let dir = args.checkpoints.display();
-    let checkpoints = FileCheckpoints::new(&args.checkpoints).map_err(|e| {
-        format!(
-            "cannot use the checkpoint directory {dir}: {}",
-            error_text(&e)
-        )
-    })?;
+) -> Result<(Arc<dyn Checkpoints>, Vec<Checkpoint>), String> {
+    let (checkpoints, place): (Arc<dyn Checkpoints>, String) = match &args.job_table {
+        Some(job_table) => (
+            Arc::new(aws.job_table(job_table).await?),
+            format!("the job table {job_table}"),
+        ),
+        None => {
+            let dir = args.checkpoints.display();
+            let files = match args.resume {
+                // A mistyped directory is an error, not a new, empty one.
+                true => FileCheckpoints::existing(&args.checkpoints),
+                false => FileCheckpoints::new(&args.checkpoints),
+            };
+            let files = files.map_err(|e| {
+                format!(
+                    "cannot use the checkpoint directory {dir}: {}",
+                    error_text(&e)
+                )
+            })?;
+            (Arc::new(files), dir.to_string())
+        }
+    };
+    let dir = &place;
     let mut found = Vec::new();
-    for segment in run.clone() {
-        let loaded = checkpoints
-            .load(name, segment)
-            .await
-            .map_err(|e| format!("cannot read the checkpoints in {dir}: {}", error_text(&e)))?;
-        found.extend(loaded);
+    for checkpoint in checkpoints
+        .list(name)
+        .await
+        .map_err(|e| format!("cannot read the checkpoints in {dir}: {}", error_text(&e)))?
+    {
+        if run.contains(&checkpoint.segment) {
+            found.push(checkpoint);
+        }
     }
     if let Some(other) = found.iter().find(|c| c.total_segments != args.segments) {
         return Err(format!(
@@ -243,16 +306,21 @@ async fn checkpoints_for(
         ));
     }
     let complete = found.len() == run.len() && found.iter().all(|c| c.done);
-    match (args.resume, found.is_empty()) {
+    match (args.resume || args.worker, found.is_empty()) {
         (false, false) if complete => Err(format!(
             "the job `{name}` is already complete (its checkpoints are in {dir}): give a new \
              job another --name (a rotation: one name per rotation)"
+        )),
+        (false, false) if found.iter().any(|c| c.is_held(now_ms())) => Err(format!(
+            "the job `{name}` is running (its checkpoints in {dir} are held by {}): let it \
+             finish, or stop it first",
+            holders(&found)
         )),
         (false, false) => Err(format!(
             "the job `{name}` has checkpoints in {dir} from an earlier run that did not finish: \
              add --resume to continue it, or give this run another --name"
         )),
-        (true, true) => Err(format!(
+        (true, true) if !args.worker => Err(format!(
             "nothing to resume: no checkpoints of the job `{name}` in {dir} (check --name and \
              --checkpoints, or leave out --resume to start it)"
         )),
@@ -301,92 +369,35 @@ async fn interrupted() -> Option<u8> {
     }
 }
 
-/// A record's digest, as the audit names it.
-pub(crate) fn key_digest(schema: &Schema, key: &Key) -> String {
-    let mut parts = vec![(schema.partition_key(), attribute_text(&key.partition))];
-    if let (Some(name), Some(sort)) = (schema.sort_key(), &key.sort) {
-        parts.push((name, attribute_text(sort)));
-    }
-    digest(&parts)
-}
-
-fn to_json(report: &JobReport, schema: &Schema, dry_run: bool, rows: Option<u64>) -> Value {
-    let c = &report.counts;
-    let failed: Vec<Value> = report
-        .failed
-        .iter()
-        .map(|f| json!({"record": key_digest(schema, &f.key), "reason": f.reason}))
-        .collect();
-    json!({
-        "job": report.job,
-        "complete": report.is_complete(),
-        "stopped": report.stopped,
-        "dry_run": dry_run,
-        "segments": {
-            "total": report.total_segments,
-            "run": report.segments.end - report.segments.start,
-            "done": report.segments_done,
-        },
-        "counts": {
-            "seen": c.seen, "changed": c.changed, "unchanged": c.unchanged,
-            "skipped": c.skipped, "erased": c.erased, "failed": c.failed,
-            "plaintext": c.plaintext,
-        },
-        "failed": failed,
-        "key_ids": report.key_ids,
-        "suites": report.suites,
-        "owner_keys_rewrapped": rows,
-    })
-}
-
-fn to_text(report: &JobReport, schema: &Schema, dry_run: bool, rows: Option<u64>) -> String {
-    let c = &report.counts;
-    let state = if report.is_complete() {
-        "complete".to_owned()
-    } else if report.stopped {
-        "stopped (run it again with --resume to continue)".to_owned()
-    } else {
-        "incomplete".to_owned()
+/// The kind of a rotation, by its name in the library's table of job kinds
+/// (`crypt_model::lifecycle::KINDS`): `rewrap` or `reencrypt`.
+pub(crate) fn rotation_kind(mode: &str) -> Result<JobKind, String> {
+    let rotations = || {
+        KINDS
+            .iter()
+            .filter(|info| info.rotation)
+            .map(|info| info.name)
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let mut out = format!(
-        "{}: {state}, {} of {} segments done{}\n",
-        report.job,
-        report.segments_done,
-        report.segments.end - report.segments.start,
-        if dry_run {
-            " (dry run: nothing written)"
-        } else {
-            ""
-        }
-    );
-    out.push_str(&format!(
-        "  {} records: {} changed, {} unchanged, {} skipped, {} erased, {} failed; {} still in \
-         plaintext\n",
-        c.seen, c.changed, c.unchanged, c.skipped, c.erased, c.failed, c.plaintext
-    ));
-    for (key_id, n) in &report.key_ids {
-        out.push_str(&format!("  key {key_id}: {n} records\n"));
-    }
-    for (suite, n) in &report.suites {
-        out.push_str(&format!("  suite {suite}: {n} records\n"));
-    }
-    if let Some(rows) = rows {
-        out.push_str(&format!("  key table: {rows} owner keys rewrapped\n"));
-    }
-    for f in &report.failed {
-        out.push_str(&format!(
-            "  failed: record {}: {}\n",
-            key_digest(schema, &f.key),
-            printable(&f.reason)
-        ));
-    }
-    out
+    JobKind::from_name(mode)
+        .filter(|kind| kind.info().rotation)
+        .ok_or_else(|| format!("a rotation is one of: {}", rotations()))
 }
 
-/// `text` without control characters (a failure's reason names attributes, which anyone who can
-/// write the table chooses): nothing it holds can move a terminal's cursor.
-pub(crate) fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::{JobKind, rotation_kind};
+
+    #[test]
+    fn a_rotation_is_named_as_the_library_names_its_kinds() {
+        assert_eq!(rotation_kind("rewrap"), Ok(JobKind::Rewrap));
+        assert_eq!(rotation_kind("reencrypt"), Ok(JobKind::Reencrypt));
+        for other in ["migrate", "backfill", "rotate", ""] {
+            assert_eq!(
+                rotation_kind(other),
+                Err("a rotation is one of: reencrypt, rewrap".to_owned())
+            );
+        }
+    }
 }

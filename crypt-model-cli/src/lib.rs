@@ -20,12 +20,16 @@
 //! configuration loader, terminal output).
 
 mod audit;
+mod checkpoints;
 mod cli;
 mod connect;
 pub mod detect;
 mod erasure;
+mod job_report;
 mod jobs;
 mod models;
 mod progress;
+mod provision;
+mod status;
 
 pub use cli::Cli;

@@ -14,7 +14,8 @@
 //!    (in crypt-model-dynamo, whose code it uses): the application's IAM policy, the KMS key
 //!    policy with encryption-context conditions, a CloudFormation template, the key cache.
 //! 4. [Migrating a plaintext table](migration), [rotating keys](rotation),
-//!    [erasing an owner](erasure): the runbooks, with the `crypt-model` command line.
+//!    [erasing an owner](erasure): the runbooks, with the `crypt-model` command line; [jobs on
+//!    many workers](workers): a job table in DynamoDB, leases, `job status`.
 //! 5. [Searchable fields](searchable): blind indexes, and what they reveal.
 //! 6. [Streams and Lambda][streams-chapter]
 //!    (in crypt-model-dynamo).
@@ -46,6 +47,8 @@ pub mod modeling {}
 pub mod migration {}
 #[doc = include_str!("../docs/rotation.md")]
 pub mod rotation {}
+#[doc = include_str!("../docs/workers.md")]
+pub mod workers {}
 #[doc = include_str!("../docs/erasure.md")]
 pub mod erasure {}
 #[doc = include_str!("../docs/searchable.md")]

@@ -70,21 +70,21 @@
 //!
 //! `docs/migration.md` and `docs/rotation.md` are the runbooks.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::access::{Caller, Scope};
-use crate::attribute::Key;
 use crate::table::Table;
 
 mod checkpoint;
 mod item;
 mod kinds;
 mod lease;
+mod report;
 mod run;
+mod status;
 mod worker;
 
 pub use checkpoint::{
@@ -92,6 +92,8 @@ pub use checkpoint::{
 };
 pub use kinds::{KINDS, KindInfo};
 pub use lease::{Claim, Lease};
+pub use report::{Counts, Failure, JobReport};
+pub use status::JobStatus;
 
 /// What a job does to each record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -130,92 +132,6 @@ pub enum JobKind {
     /// open one), so that the application reads it and the migration job encrypts it; leaves
     /// encrypted ones alone. Run it once every writer of the table encrypts (docs/migration.md).
     PlanMigration,
-}
-
-/// What a job counted. A record is counted once per pass of its segment: `seen` is the sum of
-/// `changed`, `unchanged`, `skipped`, `erased` and `failed`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Counts {
-    /// Records read.
-    pub seen: u64,
-    /// Records the job rewrote (or, in a dry run, would have).
-    pub changed: u64,
-    /// Records already as the job leaves them (encrypted, for a migration; under the primary
-    /// key, for a re-encryption or a rewrap; with current index attributes, for a backfill;
-    /// every record an inventory opens).
-    pub unchanged: u64,
-    /// Records the job does not apply to (one stored in plaintext, for a re-encryption, a rewrap
-    /// or a backfill; one deleted while the job ran).
-    pub skipped: u64,
-    /// Records whose owner's key was erased ([`Table::erase_owner`]): they fail closed for
-    /// ever, so no job processes them — delete them to free the space. (A record whose header or
-    /// owner was edited to name a key the key table neither holds nor erased is `failed`.)
-    pub erased: u64,
-    /// Records the job could not process: [`JobReport::failed`] names them.
-    pub failed: u64,
-    /// Records still stored in plaintext when the job passed them (zero after a complete
-    /// migration without failures). An inventory counts them as `unchanged` too, without
-    /// opening them; a migration counts an encrypted record as `unchanged` without opening it.
-    pub plaintext: u64,
-}
-
-impl Counts {
-    fn add(&mut self, other: &Counts) {
-        self.seen += other.seen;
-        self.changed += other.changed;
-        self.unchanged += other.unchanged;
-        self.skipped += other.skipped;
-        self.erased += other.erased;
-        self.failed += other.failed;
-        self.plaintext += other.plaintext;
-    }
-}
-
-/// A record a job could not process, and why (the error's message, which names attributes,
-/// never values).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// The record's key (`Debug` shows a keyed fingerprint).
-    pub key: Key,
-    /// Why.
-    pub reason: String,
-}
-
-/// What a job did, over the segments this run was given (with what earlier runs of the same
-/// job, resumed from their checkpoints, had done).
-#[derive(Clone, Debug, PartialEq)]
-pub struct JobReport {
-    /// The job's name (`migrate:profiles`).
-    pub job: String,
-    /// The counts.
-    pub counts: Counts,
-    /// The records that could not be processed.
-    pub failed: Vec<Failure>,
-    /// How many records are under each key-encryption key (by key id) after the job passed
-    /// them.
-    pub key_ids: BTreeMap<String, u64>,
-    /// How many records are sealed with each algorithm suite (by
-    /// [`Suite::name`](crate::format::Suite::name)) after the job passed them: a table moved
-    /// to another suite by a re-encryption counts every record in it.
-    pub suites: BTreeMap<String, u64>,
-    /// The number of segments the job splits the table into (a run may be given a share).
-    pub total_segments: u32,
-    /// The segments this run was given.
-    pub segments: Range<u32>,
-    /// How many of them are scanned to their end.
-    pub segments_done: u32,
-    /// Whether the run was stopped (by its [`StopSignal`]) before the end.
-    pub stopped: bool,
-}
-
-impl JobReport {
-    /// Whether every segment given to this run is done: the job has passed every record of
-    /// them. When the segments are split between processes, the job is done when every
-    /// process's run is complete.
-    pub fn is_complete(&self) -> bool {
-        !self.stopped && self.segments_done == self.segments.end - self.segments.start
-    }
 }
 
 /// Stops a running job at its next record: each segment saves its checkpoint and the run
@@ -260,6 +176,9 @@ pub struct Job<'t, T, S> {
     worker: Option<String>,
     lease: std::time::Duration,
     concurrent: Option<u32>,
+    budget: Option<std::time::Duration>,
+    /// When the budget runs out, from the start of the run.
+    deadline: Option<tokio::time::Instant>,
 }
 
 /// How long a segment stays a run's without a save, unless set otherwise.
@@ -300,6 +219,8 @@ impl<'t, T, S> Job<'t, T, S> {
             worker: None,
             lease: DEFAULT_LEASE,
             concurrent: None,
+            budget: None,
+            deadline: None,
         }
     }
 
@@ -443,6 +364,15 @@ impl<'t, T, S> Job<'t, T, S> {
     /// their own.
     pub fn worker_name(mut self, worker: &str) -> Self {
         self.worker = Some(worker.to_owned());
+        self
+    }
+
+    /// Stops the run once `budget` has passed since it started, as its [`StopSignal`] would:
+    /// each segment saves its checkpoint and releases its lease, and the report says
+    /// [`stopped`](JobReport::stopped). For a run that must end within a time limit (an AWS
+    /// Lambda invocation: a minute less than the function's timeout); run it again to go on.
+    pub fn time_budget(mut self, budget: std::time::Duration) -> Self {
+        self.budget = Some(budget);
         self
     }
 

@@ -305,3 +305,33 @@ pub trait Checkpoints: Send + Sync {
         self.save(&released).await
     }
 }
+
+/// Checkpoints shared behind an `Arc` (checkpoints chosen at run time, `Arc<dyn Checkpoints>`).
+#[async_trait]
+impl<C: Checkpoints + ?Sized> Checkpoints for std::sync::Arc<C> {
+    async fn load(&self, job: &str, segment: u32) -> Result<Option<Checkpoint>> {
+        (**self).load(job, segment).await
+    }
+
+    async fn list(&self, job: &str) -> Result<Vec<Checkpoint>> {
+        (**self).list(job).await
+    }
+
+    async fn claim(
+        &self,
+        job: &str,
+        segment: u32,
+        total_segments: u32,
+        lease: &Lease,
+    ) -> Result<Claim> {
+        (**self).claim(job, segment, total_segments, lease).await
+    }
+
+    async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {
+        (**self).save(checkpoint).await
+    }
+
+    async fn release(&self, checkpoint: &Checkpoint) -> Result<()> {
+        (**self).release(checkpoint).await
+    }
+}

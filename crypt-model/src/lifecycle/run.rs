@@ -73,7 +73,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     /// of segments ([`StorageError::InvalidRequest`](crate::error::StorageError::InvalidRequest)). While it runs: a failure of the store or the key
     /// provider stops it (each segment keeps its last checkpoint; run it again to resume); a
     /// record that cannot be processed is reported in [`JobReport::failed`] and the job goes on.
-    pub async fn run(self) -> Result<JobReport> {
+    pub async fn run(mut self) -> Result<JobReport> {
+        self.deadline = self.budget.map(|budget| Instant::now() + budget);
         let schema = T::SCHEMA;
         let records = self.table.records();
         // A job crosses every owner's records: only a service granted its scopes runs one.
@@ -268,7 +269,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         failed: &AtomicBool,
     ) -> Result<bool> {
         for item in items {
-            if self.stop.is_stopped() || failed.load(Ordering::SeqCst) {
+            if self.should_stop() || failed.load(Ordering::SeqCst) {
                 self.release(checkpoint).await?;
                 return Ok(true);
             }
@@ -341,6 +342,14 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         self.checkpoints.release(checkpoint).await?;
         checkpoint.lease = None;
         Ok(())
+    }
+
+    /// Whether the run was asked to stop, or its time budget is spent.
+    pub(super) fn should_stop(&self) -> bool {
+        self.stop.is_stopped()
+            || self
+                .deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
     }
 
     /// Whether half of the segment's lease has passed since its last save.

@@ -143,7 +143,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         let offset = crate::random::array::<4>().map_or(0, u32::from_le_bytes) % length;
         let wait = (self.lease / 4).clamp(Duration::from_millis(100), LONGEST_WAIT);
         loop {
-            if self.stop.is_stopped() || failed.load(Ordering::SeqCst) {
+            if self.should_stop() || failed.load(Ordering::SeqCst) {
                 return Ok(true);
             }
             let states: HashMap<u32, Checkpoint> = (self.checkpoints.list(name).await?)

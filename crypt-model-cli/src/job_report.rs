@@ -1,0 +1,107 @@
+//! A job's report, in text and in JSON (the shapes the README documents).
+
+use crypt_model::lifecycle::JobReport;
+use crypt_model::{Key, Schema};
+use serde_json::{Value, json};
+
+use crate::audit::{attribute_text, digest};
+
+/// A record's digest, as the audit names it.
+pub(crate) fn key_digest(schema: &Schema, key: &Key) -> String {
+    let mut parts = vec![(schema.partition_key(), attribute_text(&key.partition))];
+    if let (Some(name), Some(sort)) = (schema.sort_key(), &key.sort) {
+        parts.push((name, attribute_text(sort)));
+    }
+    digest(&parts)
+}
+
+pub(crate) fn to_json(
+    report: &JobReport,
+    schema: &Schema,
+    dry_run: bool,
+    rows: Option<u64>,
+) -> Value {
+    let c = &report.counts;
+    let failed: Vec<Value> = report
+        .failed
+        .iter()
+        .map(|f| json!({"record": key_digest(schema, &f.key), "reason": f.reason}))
+        .collect();
+    json!({
+        "job": report.job,
+        "complete": report.is_complete(),
+        "stopped": report.stopped,
+        "dry_run": dry_run,
+        "segments": {
+            "total": report.total_segments,
+            "run": report.segments.end - report.segments.start,
+            "done": report.segments_done,
+        },
+        "counts": {
+            "seen": c.seen, "changed": c.changed, "unchanged": c.unchanged,
+            "skipped": c.skipped, "erased": c.erased, "failed": c.failed,
+            "plaintext": c.plaintext,
+        },
+        "failed": failed,
+        "key_ids": report.key_ids,
+        "suites": report.suites,
+        "owner_keys_rewrapped": rows,
+    })
+}
+
+pub(crate) fn to_text(
+    report: &JobReport,
+    schema: &Schema,
+    dry_run: bool,
+    rows: Option<u64>,
+) -> String {
+    let c = &report.counts;
+    let state = if report.is_complete() {
+        "complete".to_owned()
+    } else if report.stopped {
+        "stopped (run it again with --resume to continue)".to_owned()
+    } else {
+        "incomplete".to_owned()
+    };
+    let mut out = format!(
+        "{}: {state}, {} of {} segments done{}\n",
+        report.job,
+        report.segments_done,
+        report.segments.end - report.segments.start,
+        if dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    );
+    out.push_str(&format!(
+        "  {} records: {} changed, {} unchanged, {} skipped, {} erased, {} failed; {} still in \
+         plaintext\n",
+        c.seen, c.changed, c.unchanged, c.skipped, c.erased, c.failed, c.plaintext
+    ));
+    for (key_id, n) in &report.key_ids {
+        out.push_str(&format!("  key {key_id}: {n} records\n"));
+    }
+    for (suite, n) in &report.suites {
+        out.push_str(&format!("  suite {suite}: {n} records\n"));
+    }
+    if let Some(rows) = rows {
+        out.push_str(&format!("  key table: {rows} owner keys rewrapped\n"));
+    }
+    for f in &report.failed {
+        out.push_str(&format!(
+            "  failed: record {}: {}\n",
+            key_digest(schema, &f.key),
+            printable(&f.reason)
+        ));
+    }
+    out
+}
+
+/// `text` without control characters (a failure's reason names attributes, which anyone who can
+/// write the table chooses): nothing it holds can move a terminal's cursor.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
