@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use crypt_model::format::Suite;
-use crypt_model::lifecycle::Job;
+use crypt_model::lifecycle::{Job, TableCheckpoints};
 use crypt_model::{
     Caller, Error, Grant, IndexSecret, Keys, MigrationPlans, MigrationStatus, OwnerKeys, Sensitive,
     Table, Tombstones,
@@ -1264,5 +1264,220 @@ async fn a_second_run_of_a_job_beside_a_running_one_is_refused() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot use the checkpoint directory"), "{err}");
     assert!(!missing.exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The Lambda worker, called in-process as the state machine drives it: a Map over the
+/// segments, each invoked again until it answers done (one invocation cut off as a Lambda
+/// timeout would, its segment taken over once its lease lapses), then one invocation without a
+/// segment that finishes the job (the migration plan closed).
+#[tokio::test]
+async fn lambda_invocations_in_the_state_machines_order_migrate_the_table() {
+    let k1 = moto::kms_key(&moto::kms()).await;
+    let name = moto::unique("accounts-lambda");
+    let jobs = moto::unique("jobs-lambda");
+    let dir = temp_dir("lambda");
+    let (secret, index) = secret_file(&dir, "secret", 8);
+    let table = plaintext_accounts(&name, 90, &k1, index).await;
+    let (plans_table, plans_key) = PLANS.get().unwrap().clone();
+    let jobs_table = TableCheckpoints::new(DynamoStore::new(moto::dynamo()), &jobs).unwrap();
+    provision(
+        &moto::dynamo(),
+        jobs_table.table_ref(),
+        ProvisionOptions::default(),
+    )
+    .await
+    .unwrap();
+    let worker = crypt_model_cli::Cli::new()
+        .model::<Account>()
+        .lambda(moto::sdk_config(&moto::endpoint()));
+    // The state machine's input, and the payloads its two Task states build from it.
+    let input = json!({"job": {
+        "command": "migrate", "table": name, "segments": 3, "job_table": jobs,
+        "budget_seconds": 1, "rate": 20, "lease_seconds": 2,
+        "flags": ["--kms-key", k1, "--index-secret-file", secret,
+                  "--migration-plans-table", plans_table, "--migration-key", plans_key],
+    }});
+    let machine = state_machine();
+    let map = &machine["States"]["Work every segment"];
+    let work = &map["ItemProcessor"]["States"]["Work the segment"]["Parameters"]["Payload"];
+    let finish = &machine["States"]["Finish the job"]["Parameters"]["Payload"];
+    let event = |segment: Option<u32>| match segment {
+        Some(segment) => {
+            let item = json!({"job": input["job"], "segment": segment});
+            payload_of(work, &item)
+        }
+        None => payload_of(finish, &input),
+    };
+    // Cut off mid-segment, as Lambda ends an invocation at its timeout: the lease stays.
+    let cut = tokio::time::timeout(
+        std::time::Duration::from_millis(700),
+        worker.handle(event(Some(0))),
+    )
+    .await;
+    assert!(
+        cut.is_err(),
+        "the first invocation ended before it was cut off"
+    );
+    // The Map: every segment invoked until done, concurrently.
+    let segment = |segment: u32| {
+        let (worker, event) = (&worker, &event);
+        async move {
+            for invocation in 1..=30 {
+                let answer = worker.handle(event(Some(segment))).await.unwrap();
+                assert_eq!(answer["counts"]["failed"], 0, "{answer}");
+                if answer["done"] == true {
+                    return invocation;
+                }
+            }
+            panic!("segment {segment} is not done after 30 invocations");
+        }
+    };
+    let invocations = futures_util::future::join_all((0..3).map(segment)).await;
+    assert!(
+        invocations.iter().any(|n| *n > 1),
+        "no segment took more than one invocation: {invocations:?}"
+    );
+    // The last step: the whole job, done; it closes the migration plan.
+    let finished = worker.handle(event(None)).await.unwrap();
+    assert_eq!(finished["done"], true, "{finished}");
+    assert_eq!(finished["counts"]["seen"], 90, "{finished}");
+    assert_eq!(finished["counts"]["plaintext"], 0, "{finished}");
+    assert_eq!(
+        plans_of(&plans_table, &plans_key)
+            .status(&name)
+            .await
+            .unwrap(),
+        crypt_model::MigrationStatus::Closed
+    );
+    for i in 0..90 {
+        let owner = format!("a{i:03}");
+        let record = table
+            .get(
+                &Caller::user(&owner).unwrap(),
+                &Account::key(owner.clone()).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{owner} is lost"));
+        assert_eq!(record.email.expose_secret(), &email_of(i));
+    }
+    // What is not a job's event is refused, saying why.
+    let wrong = worker
+        .handle(json!({"job": {"command": "erase-owner", "table": name, "segments": 1, "job_table": jobs}}))
+        .await
+        .unwrap_err();
+    assert!(
+        wrong.contains("migrate, rotate or backfill-index"),
+        "{wrong}"
+    );
+    let wrong = worker.handle(json!({"table": name})).await.unwrap_err();
+    assert!(
+        wrong.contains("the payload is not a crypt-model job's"),
+        "{wrong}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The job's state machine (docs/workers/state-machine.asl.json).
+fn state_machine() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/workers/state-machine.asl.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// What a Task state's `Payload` template makes of `input`, as Step Functions does for the
+/// paths it uses: a field `name.$` takes the value at the path `$.a.b`.
+fn payload_of(template: &Value, input: &Value) -> Value {
+    let mut payload = serde_json::Map::new();
+    for (name, value) in template.as_object().unwrap() {
+        let (name, value) = match name.strip_suffix(".$") {
+            Some(name) => {
+                let path = value.as_str().unwrap().strip_prefix("$.").unwrap();
+                let found = path.split('.').fold(input, |at, step| &at[step]);
+                (name, found.clone())
+            }
+            None => (name.as_str(), value.clone()),
+        };
+        payload.insert(name.to_owned(), value);
+    }
+    Value::Object(payload)
+}
+
+/// The state machine and the CloudFormation template pass cfn-lint (the template's schema,
+/// and the Amazon States Language's for the definition, inlined as `aws cloudformation package`
+/// would upload it), and every state the definition names exists.
+#[test]
+fn the_state_machine_and_the_template_pass_their_schemas() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let lint = format!("{root}/.venv/bin/cfn-lint");
+    assert!(
+        Path::new(&lint).exists(),
+        "{lint} is missing: scripts/test installs cfn-lint into .venv (or run `.venv/bin/pip \
+         install cfn-lint`)"
+    );
+    let machine = state_machine();
+    // Every `Next`, `Default` and `StartAt` names a state of its own level.
+    fn check(states: &Value, start: &str) {
+        let states = states.as_object().unwrap();
+        assert!(states.contains_key(start), "StartAt {start} names no state");
+        let mut targets = Vec::new();
+        for (name, state) in states {
+            targets.extend(state.get("Next").and_then(Value::as_str));
+            targets.extend(state.get("Default").and_then(Value::as_str));
+            for choice in state
+                .get("Choices")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                targets.extend(choice["Next"].as_str());
+            }
+            if let Some(processor) = state.get("ItemProcessor") {
+                check(&processor["States"], processor["StartAt"].as_str().unwrap());
+            }
+            let ends = matches!(state["Type"].as_str(), Some("Succeed" | "Fail" | "Choice"))
+                || state.get("End") == Some(&Value::Bool(true));
+            assert!(
+                ends || state.get("Next").is_some(),
+                "state {name} leads nowhere"
+            );
+        }
+        for target in targets {
+            assert!(states.contains_key(target), "`{target}` names no state");
+        }
+    }
+    check(&machine["States"], machine["StartAt"].as_str().unwrap());
+    let template = std::fs::read_to_string(format!("{root}/docs/workers/template.yaml")).unwrap();
+    let inlined = template.replace(
+        "DefinitionS3Location: state-machine.asl.json",
+        &format!("Definition: {machine}"),
+    );
+    assert_ne!(
+        inlined, template,
+        "the template no longer names state-machine.asl.json"
+    );
+    let dir = temp_dir("template");
+    let file = dir.join("template.yaml");
+    std::fs::write(&file, inlined).unwrap();
+    let out = Command::new(&lint).arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A broken definition fails the check (the check can fail).
+    let broken = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("\"Type\":\"Pass\"", "\"Type\":\"Pass\",\"Typo\":1");
+    std::fs::write(&file, broken).unwrap();
+    let out = Command::new(&lint).arg(&file).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "cfn-lint passed a definition with an unknown field"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -5,6 +5,8 @@ use std::process::Command;
 
 use crypt_model_tests::example;
 
+mod moto;
+
 /// Runs an example and returns its output.
 fn run_example(name: &str) -> String {
     run_example_with(name, &[])
@@ -177,4 +179,65 @@ fn the_stream_consumer_acts_on_each_change_and_reports_the_edited_record() {
     for secret in ["alice@example", "bob@example", "carol@example"] {
         assert!(!out.contains(secret), "a secret in the output:\n{out}");
     }
+}
+
+/// The job's Lambda worker, run outside Lambda: one payload on standard input, the answer on
+/// standard output. Here a rewrap of an empty table: one segment, done at once.
+#[test]
+fn the_job_worker_lambda_answers_a_payload_from_standard_input() {
+    use std::io::Write;
+
+    let endpoint = std::env::var("CRYPT_MODEL_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!("CRYPT_MODEL_TEST_ENDPOINT is not set: run scripts/test, which starts a local DynamoDB/KMS server (moto)")
+    });
+    let (table, jobs) = (
+        moto::unique("lambda-customers"),
+        moto::unique("lambda-jobs"),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let key = runtime.block_on(async {
+        let dynamo = moto::dynamo();
+        let store = crypt_model_dynamo::DynamoStore::new(dynamo.clone());
+        let options = crypt_model_dynamo::ProvisionOptions::default();
+        let customers = crypt_model::TableRef::new(&table, "customer_id", None).unwrap();
+        crypt_model_dynamo::provision(&dynamo, &customers, options)
+            .await
+            .unwrap();
+        let checkpoints = crypt_model::lifecycle::TableCheckpoints::new(store, &jobs).unwrap();
+        crypt_model_dynamo::provision(&dynamo, checkpoints.table_ref(), options)
+            .await
+            .unwrap();
+        moto::kms_key(&moto::kms()).await
+    });
+    let payload = serde_json::json!({"job": {
+        "command": "rotate", "mode": "rewrap", "table": table, "segments": 1,
+        "job_table": jobs, "budget_seconds": 30, "flags": ["--kms-key", key],
+    }, "segment": 0});
+    let mut child = Command::new(example("job_worker_lambda"))
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{out}\n{err}");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["done"], true, "{answer}");
+    assert_eq!(answer["job"], format!("rewrap:{table}"));
+    assert_eq!(answer["counts"]["seen"], 0);
 }

@@ -9,7 +9,7 @@ use crypt_model::lifecycle::JobKind;
 use crate::audit;
 use crate::connect::{Aws, KeyArgs, PlanArgs, error_text};
 use crate::erasure;
-use crate::jobs::{self, JobArgs, rotation_kind};
+use crate::jobs::{self, JobArgs, JobCall, rotation_kind};
 use crate::models::{Model, Registered};
 use crate::provision::{self, ProvisionArgs};
 use crate::status::{self, JobCommand};
@@ -181,68 +181,27 @@ impl Cli {
             }
             Command::Migrate {
                 target,
-                plan,
-                close,
-                job,
+                close: true,
                 plan_args,
-                key_args,
+                ..
             } => {
-                let model = self.find(&target)?;
                 let plans = aws.plans(&plan_args).await?;
-                if close {
-                    let table = &target.table;
-                    let closed = plans.close(table).await.map_err(|e| error_text(&e))?;
-                    println!(
-                        "migration plan of {table}: {}",
-                        if closed {
-                            "closed"
-                        } else {
-                            "not open (nothing to close)"
-                        }
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-                let kind = if plan {
-                    JobKind::PlanMigration
-                } else {
-                    JobKind::Migrate
-                };
-                jobs::run(
-                    aws,
-                    model,
-                    &target.table,
-                    kind,
-                    &job,
-                    &key_args,
-                    Some((plans, plan_args.reopen)),
-                )
-                .await
+                let table = &target.table;
+                let closed = plans.close(table).await.map_err(|e| error_text(&e))?;
+                println!(
+                    "migration plan of {table}: {}",
+                    if closed {
+                        "closed"
+                    } else {
+                        "not open (nothing to close)"
+                    }
+                );
+                Ok(ExitCode::SUCCESS)
             }
-            Command::Rotate {
-                target,
-                mode,
-                job,
-                key_args,
-            } => {
-                let model = self.find(&target)?;
-                jobs::run(aws, model, &target.table, mode, &job, &key_args, None).await
-            }
-            Command::BackfillIndex {
-                target,
-                job,
-                key_args,
-            } => {
-                let model = self.find(&target)?;
-                jobs::run(
-                    aws,
-                    model,
-                    &target.table,
-                    JobKind::Backfill,
-                    &job,
-                    &key_args,
-                    None,
-                )
-                .await
+            command @ (Command::Migrate { .. }
+            | Command::Rotate { .. }
+            | Command::BackfillIndex { .. }) => {
+                jobs::run(aws, self.job_call(aws, command).await?).await
             }
             Command::EraseOwner {
                 target,
@@ -297,6 +256,58 @@ impl Cli {
             }
             Command::Job { command } => status::run(aws, &command).await,
         }
+    }
+
+    /// The job a job command (`migrate`, `rotate`, `backfill-index`) names.
+    async fn job_call(&self, aws: &Aws, command: Command) -> Result<JobCall<'_>, String> {
+        let (target, kind, args, key_args, plans) = match command {
+            Command::Migrate {
+                target,
+                plan,
+                job,
+                plan_args,
+                key_args,
+                ..
+            } => {
+                let kind = match plan {
+                    true => JobKind::PlanMigration,
+                    false => JobKind::Migrate,
+                };
+                let plans = Some((aws.plans(&plan_args).await?, plan_args.reopen));
+                (target, kind, job, key_args, plans)
+            }
+            Command::Rotate {
+                target,
+                mode,
+                job,
+                key_args,
+            } => (target, mode, job, key_args, None),
+            Command::BackfillIndex {
+                target,
+                job,
+                key_args,
+            } => (target, JobKind::Backfill, job, key_args, None),
+            _ => return Err("not a job: migrate, rotate or backfill-index".to_owned()),
+        };
+        Ok(JobCall {
+            model: self.find(&target)?,
+            table: target.table,
+            kind,
+            args,
+            key_args,
+            plans,
+        })
+    }
+
+    /// The job that the command line `args` names (the program's name first), for the Lambda
+    /// worker, which runs it itself.
+    pub(crate) async fn parse_job(
+        &self,
+        aws: &Aws,
+        args: Vec<String>,
+    ) -> Result<JobCall<'_>, String> {
+        let parsed = Arguments::try_parse_from(args).map_err(|e| e.to_string())?;
+        self.job_call(aws, parsed.command).await
     }
 
     /// The model `--model` names, or the only one registered.

@@ -136,7 +136,11 @@ pub(crate) struct Aws {
 impl Aws {
     /// The standard chain, as the AWS CLI reads it.
     pub(crate) async fn load() -> Aws {
-        let config = aws_config::load_from_env().await;
+        Self::from_config(aws_config::load_from_env().await)
+    }
+
+    /// On `config`.
+    pub(crate) fn from_config(config: aws_config::SdkConfig) -> Aws {
         let dynamo = aws_sdk_dynamodb::Client::new(&config);
         Aws { config, dynamo }
     }

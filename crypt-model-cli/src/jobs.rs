@@ -20,6 +20,9 @@ use crate::connect::{Aws, KeyArgs, error_text};
 use crate::job_report::{key_digest, printable, to_json, to_text};
 use crate::models::{JobSpec, Model};
 use crate::progress::Reporter;
+use crypt_model::Schema;
+use crypt_model::lifecycle::JobReport;
+use serde_json::Value;
 
 /// The exit status of a job stopped by Ctrl-C (as a shell reports a process interrupted).
 const STOPPED: u8 = 130;
@@ -78,6 +81,11 @@ pub(crate) struct JobArgs {
     /// back at once.
     #[arg(long)]
     pub(crate) worker_name: Option<String>,
+    /// Stop after this many seconds, as Ctrl-C would (each segment saves its checkpoint and
+    /// releases its lease): for a run that must end in time (a container's or a Lambda
+    /// function's limit). Run it again to go on.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) time_budget: Option<u64>,
     /// The job's name, which names its checkpoints (default: `<kind>:<table>`). Give each
     /// rotation its own (`rewrap-2027-01:customers`).
     #[arg(long)]
@@ -87,16 +95,73 @@ pub(crate) struct JobArgs {
     pub(crate) json: bool,
 }
 
-/// Runs job `kind` over `model`'s records in `table`.
-pub(crate) async fn run(
-    aws: &Aws,
-    model: &dyn Model,
-    table: &str,
-    kind: JobKind,
-    args: &JobArgs,
-    key_args: &KeyArgs,
-    plans: Option<(MigrationPlans, bool)>,
-) -> Result<ExitCode, String> {
+/// A job the command line was asked to run.
+pub(crate) struct JobCall<'a> {
+    pub(crate) model: &'a dyn Model,
+    pub(crate) table: String,
+    pub(crate) kind: JobKind,
+    pub(crate) args: JobArgs,
+    pub(crate) key_args: KeyArgs,
+    /// The migration plans (a migration, its plan), and whether a plan may be reopened.
+    pub(crate) plans: Option<(MigrationPlans, bool)>,
+}
+
+/// What a job run did.
+pub(crate) struct Executed {
+    pub(crate) report: JobReport,
+    pub(crate) schema: Schema,
+    /// The key table's rows a rotation rewrapped, once the whole job was complete.
+    pub(crate) rows: Option<u64>,
+    /// Why the rows could not be rewrapped.
+    pub(crate) rows_error: Option<String>,
+    /// The exit status the signal that stopped it calls for.
+    pub(crate) signal: u8,
+}
+
+impl Executed {
+    /// The report as JSON (the README's shape), and whether the run is complete as `done`.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut json = to_json(&self.report, &self.schema, false, self.rows);
+        json["done"] = Value::Bool(self.report.is_complete());
+        json
+    }
+}
+
+/// Runs the job `call` names, prints its report, and gives the exit status.
+pub(crate) async fn run(aws: &Aws, call: JobCall<'_>) -> Result<ExitCode, String> {
+    let (json, dry_run) = (call.args.json, call.args.dry_run);
+    let done = execute(aws, call).await?;
+    let (report, schema, rows) = (&done.report, &done.schema, done.rows);
+    if json {
+        println!("{}", to_json(report, schema, dry_run, rows));
+    } else {
+        print!("{}", to_text(report, schema, dry_run, rows));
+    }
+    if let Some(error) = &done.rows_error {
+        return Err(format!(
+            "the records are done, but the key table's rows could not be rewrapped: {error} \
+             (run the same command again with --resume: the records are not done twice)"
+        ));
+    }
+    Ok(if report.stopped {
+        ExitCode::from(done.signal)
+    } else if report.counts.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Runs the job `call` names: its report, not printed.
+pub(crate) async fn execute(aws: &Aws, call: JobCall<'_>) -> Result<Executed, String> {
+    let JobCall {
+        model,
+        ref table,
+        kind,
+        ref args,
+        ref key_args,
+        plans,
+    } = call;
     if !(1..=MAX_SEGMENTS).contains(&args.segments) {
         return Err(format!("--segments is 1 to {MAX_SEGMENTS}"));
     }
@@ -119,7 +184,7 @@ pub(crate) async fn run(
         (Some(checkpoints), earlier)
     };
     let stop = StopSignal::new();
-    let signal = stop_on_signals(&stop);
+    let (signal, listener) = stop_on_signals(&stop);
     // This process's share of the table, for the ETA; what earlier runs did, for the rate.
     let share = item_count.map(|n| n * u64::from(run.end - run.start) / u64::from(args.segments));
     let earlier = earlier.iter().map(|c| (c.segment, c.counts)).collect();
@@ -149,11 +214,13 @@ pub(crate) async fn run(
         worker: args.worker.then_some(args.concurrent.max(1)),
         worker_name: args.worker_name.clone(),
         lease: std::time::Duration::from_secs(args.lease),
+        budget: args.time_budget.map(std::time::Duration::from_secs),
         stop: stop.clone(),
         progress,
         plans,
     };
     let report = model.run(aws.store(), keys.clone(), table, spec).await;
+    listener.abort();
     if let Some(watch) = watch {
         watch.abort();
     }
@@ -169,9 +236,11 @@ pub(crate) async fn run(
         format!("the job stopped: {}{resume}", error_text(&e))
     })?;
     // The key table's rows are under the keyring's keys too: a rotation of a model with a key
-    // per owner rewraps them, once the records are done.
+    // per owner rewraps them, once every record of the job is done (a run over a share of the
+    // segments leaves them to a run over the whole job, which finds the segments done).
     let rotation = kind.info().rotation;
-    let rewrap_rows = rotation && schema.keeps_key_per_owner() && !args.dry_run;
+    let whole = report.segments == (0..report.total_segments);
+    let rewrap_rows = rotation && schema.keeps_key_per_owner() && !args.dry_run && whole;
     let (rows, rows_error) = if rewrap_rows && report.is_complete() {
         match keys.rewrap_owner_keys().await {
             Ok(rows) => (Some(rows), None),
@@ -180,23 +249,12 @@ pub(crate) async fn run(
     } else {
         (None, None)
     };
-    if args.json {
-        println!("{}", to_json(&report, &schema, args.dry_run, rows));
-    } else {
-        print!("{}", to_text(&report, &schema, args.dry_run, rows));
-    }
-    if let Some(error) = rows_error {
-        return Err(format!(
-            "the records are done, but the key table's rows could not be rewrapped: {error} \
-             (run the same command again with --resume: the records are not done twice)"
-        ));
-    }
-    Ok(if report.stopped {
-        ExitCode::from(signal.load(Ordering::SeqCst))
-    } else if report.counts.failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    Ok(Executed {
+        report,
+        schema,
+        rows,
+        rows_error,
+        signal: signal.load(Ordering::SeqCst),
     })
 }
 
@@ -220,6 +278,7 @@ pub(crate) async fn integrity(
         worker: None,
         worker_name: None,
         lease: std::time::Duration::from_secs(60),
+        budget: None,
         stop: Default::default(),
         progress: Box::new(|_| {}),
         plans: None,
@@ -332,20 +391,25 @@ async fn checkpoints_for(
 /// (each segment saves its checkpoint); a second one ends the process at once (the checkpoints
 /// saved after each page stand). The exit status the signal calls for: 130 for Ctrl-C, 143 for
 /// SIGTERM, as a shell reports a process they ended.
-fn stop_on_signals(stop: &StopSignal) -> Arc<AtomicU8> {
+/// The listener ends with the run (a Lambda function runs many in one process).
+fn stop_on_signals(stop: &StopSignal) -> (Arc<AtomicU8>, tokio::task::JoinHandle<()>) {
     let status = Arc::new(AtomicU8::new(STOPPED));
     let (stop, given) = (stop.clone(), status.clone());
-    tokio::spawn(async move {
+    let listener = tokio::spawn(async move {
         if let Some(code) = interrupted().await {
             given.store(code, Ordering::SeqCst);
-            eprintln!("stopping at the next record (Ctrl-C again to quit now)");
+            let again = match code {
+                TERMINATED => "SIGTERM",
+                _ => "Ctrl-C",
+            };
+            eprintln!("stopping at the next record ({again} again to quit now)");
             stop.stop();
             if let Some(code) = interrupted().await {
                 std::process::exit(i32::from(code));
             }
         }
     });
-    status
+    (status, listener)
 }
 
 /// Waits for Ctrl-C or SIGTERM: the exit status it calls for; `None` if no handler could be

@@ -27,9 +27,11 @@ pub mod detect;
 mod erasure;
 mod job_report;
 mod jobs;
+mod lambda;
 mod models;
 mod progress;
 mod provision;
 mod status;
 
 pub use cli::Cli;
+pub use lambda::LambdaWorker;

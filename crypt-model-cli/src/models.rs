@@ -5,10 +5,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crypt_model::lifecycle::{Checkpoints, Job, JobKind, JobReport, Progress, StopSignal};
-use crypt_model::{
-    Caller, EncryptedItem, Error, Grant, IndexSecret, Keys, LocalKeyring, MigrationPlans, Schema,
-    Table, TableRef,
-};
+use crypt_model::{Caller, EncryptedItem, Error, Grant, Keys, MigrationPlans, Schema, Table};
 use crypt_model_dynamo::DynamoStore;
 use futures_util::future::BoxFuture;
 
@@ -33,6 +30,8 @@ pub(crate) struct JobSpec {
     pub(crate) worker_name: Option<String>,
     /// How long a hold on a segment lasts without a save.
     pub(crate) lease: std::time::Duration,
+    /// When the run stops, from its start.
+    pub(crate) budget: Option<std::time::Duration>,
     pub(crate) stop: StopSignal,
     pub(crate) progress: Box<dyn Fn(&Progress) + Send + Sync>,
     /// The migration plans (a migration, its plan), and whether a plan may be reopened.
@@ -52,9 +51,6 @@ pub(crate) trait Model: Send + Sync {
         table: &'a str,
         spec: JobSpec,
     ) -> BoxFuture<'a, Result<JobReport, Error>>;
-
-    /// The physical table `table` of the model's records, for its provisioning.
-    fn table_ref(&self, store: DynamoStore, table: &str) -> Result<TableRef, Error>;
 
     /// Erases `owner`'s records by destroying their key.
     fn erase_owner<'a>(
@@ -136,16 +132,11 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
             if let Some(worker) = &spec.worker_name {
                 job = job.worker_name(worker);
             }
+            if let Some(budget) = spec.budget {
+                job = job.time_budget(budget);
+            }
             job.lease(spec.lease).run().await
         })
-    }
-
-    fn table_ref(&self, store: DynamoStore, table: &str) -> Result<TableRef, Error> {
-        // Keys that nothing uses: a table needs them to be made.
-        let keys = Keys::new(LocalKeyring::generate()?).with_index_secret(IndexSecret::generate()?);
-        Ok(Table::<M, _>::named(store, Arc::new(keys), table)?
-            .table_ref()
-            .clone())
     }
 
     fn erase_owner<'a>(

@@ -56,9 +56,8 @@ pub(crate) async fn run(
     };
     let mut tables: Vec<(&str, TableRef)> = Vec::new();
     if let (Some(name), Some(model)) = (&args.table, model) {
-        let table = model
-            .table_ref(store.clone(), name)
-            .map_err(|e| shape("the table", name, e))?;
+        let table =
+            TableRef::for_schema(name, &model.schema()).map_err(|e| shape("the table", name, e))?;
         tables.push(("the model's table", table));
     }
     if let Some(name) = &args.job_table {

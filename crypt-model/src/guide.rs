@@ -48,6 +48,11 @@ pub mod migration {}
 #[doc = include_str!("../docs/rotation.md")]
 pub mod rotation {}
 #[doc = include_str!("../docs/workers.md")]
+#[doc = "\n## The state machine\n\n`docs/workers/state-machine.asl.json`:\n\n```json"]
+#[doc = include_str!("../docs/workers/state-machine.asl.json")]
+#[doc = "```\n\n## The template\n\n`docs/workers/template.yaml`:\n\n```yaml"]
+#[doc = include_str!("../docs/workers/template.yaml")]
+#[doc = "```"]
 pub mod workers {}
 #[doc = include_str!("../docs/erasure.md")]
 pub mod erasure {}
