@@ -321,6 +321,7 @@ async fn audit_migrate_audit_rotate_and_erase_an_owner() {
             "counts": {"seen": 3, "changed": 3, "unchanged": 0, "skipped": 0, "erased": 0,
                        "failed": 0, "plaintext": 0},
             "failed": [],
+            "throttled": 0,
             "key_ids": {"crypt-model:owner-key": 3},
             "suites": {"xchacha20poly1305-hkdf-sha256": 3},
             "owner_keys_rewrapped": null,

@@ -474,3 +474,64 @@ async fn a_write_applied_but_never_acknowledged_is_whole() {
     assert_eq!(read.ssn.expose_secret(), &format!("{SECRET}new"));
     assert_eq!(proxy.counts().faults.get("reset_after_apply"), Some(&3));
 }
+
+/// A rotation through a proxy that throttles (ProvisionedThroughputExceeded past the SDK's own
+/// retries) slows down, retries, and speeds up again once the throttling stops: it finishes
+/// with every record rewritten and nothing failed.
+#[tokio::test]
+async fn a_job_throttled_slows_down_and_recovers_without_failures() {
+    const COUNT: usize = 200;
+    let (name, k1) = setup("throttled-job").await;
+    let writer = profiles(&moto::endpoint(), &name, &k1).await;
+    for i in 0..COUNT {
+        let owner = format!("u{i:03}");
+        let mut record = profile(&owner, "main", &format!("{SECRET}{i}"));
+        let caller = Caller::user(&owner).unwrap();
+        writer.put(&caller, &mut record).await.unwrap();
+    }
+    let service = Caller::service("rotator").unwrap();
+    let k2 = moto::kms_key(&moto::kms()).await;
+    let proxy = FaultProxy::start(&moto::endpoint(), 13).await;
+    proxy.set(Faults {
+        throttle: 0.6,
+        ..Faults::default()
+    });
+    let retry = RetryConfig::standard().with_initial_backoff(Duration::from_millis(5));
+    let config = moto::sdk_config(&proxy.endpoint)
+        .to_builder()
+        .retry_config(retry)
+        .build();
+    let keyring = KmsKeyring::connect(aws_sdk_kms::Client::new(&config), &k2, &[&k1])
+        .await
+        .unwrap();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config));
+    let table = Table::<Profile, _>::named(store, Arc::new(Keys::new(keyring)), &name)
+        .unwrap()
+        .with_grant(Grant::read("rotator").unwrap())
+        .with_grant(Grant::write("rotator").unwrap());
+    let clear = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        proxy.set(Faults::default());
+    };
+    let job = crypt_model::lifecycle::Job::reencrypt(&table, &service)
+        .segments(2)
+        .page_size(25)
+        .rate_limit(100)
+        .run();
+    let (report, ()) = tokio::join!(job, clear);
+    let report = report.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.counts.failed, 0, "{:?}", report.failed);
+    assert_eq!(report.counts.changed, COUNT as u64, "{report:?}");
+    assert_eq!(report.key_ids, BTreeMap::from([(k2.clone(), COUNT as u64)]));
+    // It slowed down, and came back up once the throttling stopped.
+    assert!(report.throttled > 0, "{report:?}");
+    let slowest = report.slowest_rate.unwrap();
+    assert!(slowest < 50.0, "{report:?}");
+    assert!(report.final_rate.unwrap() > slowest, "{report:?}");
+    assert!(
+        proxy.counts().faults.get("throttled").copied().unwrap_or(0) > 0,
+        "{:?}",
+        proxy.counts()
+    );
+}

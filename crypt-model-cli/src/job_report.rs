@@ -43,6 +43,7 @@ pub(crate) fn to_json(
             "plaintext": c.plaintext,
         },
         "failed": failed,
+        "throttled": report.throttled,
         "key_ids": report.key_ids,
         "suites": report.suites,
         "owner_keys_rewrapped": rows,
@@ -79,6 +80,16 @@ pub(crate) fn to_text(
          plaintext\n",
         c.seen, c.changed, c.unchanged, c.skipped, c.erased, c.failed, c.plaintext
     ));
+    if report.throttled > 0 {
+        out.push_str(&format!(
+            "  throttled {} times: slowed to {:.0} records per second, {} at the end\n",
+            report.throttled,
+            report.slowest_rate.unwrap_or_default(),
+            report
+                .final_rate
+                .map_or("no limit".to_owned(), |rate| format!("{rate:.0}"))
+        ));
+    }
     for (key_id, n) in &report.key_ids {
         out.push_str(&format!("  key {key_id}: {n} records\n"));
     }

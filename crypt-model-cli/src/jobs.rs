@@ -46,6 +46,11 @@ pub(crate) struct JobArgs {
     /// At most this many records per second over all segments (0: no limit).
     #[arg(long, default_value_t = 0)]
     pub(crate) rate: u32,
+    /// At most this many records per second over the whole job, all its workers together:
+    /// each worker paces at its share; saved in the job's checkpoints, so that workers started
+    /// without it follow it.
+    #[arg(long, value_name = "RATE")]
+    pub(crate) job_rate: Option<u32>,
     /// Continue the job from its checkpoints (a run stopped by Ctrl-C, killed, or failed).
     #[arg(long)]
     pub(crate) resume: bool,
@@ -215,6 +220,7 @@ pub(crate) async fn execute(aws: &Aws, call: JobCall<'_>) -> Result<Executed, St
         worker_name: args.worker_name.clone(),
         lease: std::time::Duration::from_secs(args.lease),
         budget: args.time_budget.map(std::time::Duration::from_secs),
+        job_rate: args.job_rate,
         stop: stop.clone(),
         progress,
         plans,
@@ -279,6 +285,7 @@ pub(crate) async fn integrity(
         worker_name: None,
         lease: std::time::Duration::from_secs(60),
         budget: None,
+        job_rate: None,
         stop: Default::default(),
         progress: Box::new(|_| {}),
         plans: None,

@@ -32,6 +32,8 @@ pub(crate) struct JobSpec {
     pub(crate) lease: std::time::Duration,
     /// When the run stops, from its start.
     pub(crate) budget: Option<std::time::Duration>,
+    /// The whole job's rate budget.
+    pub(crate) job_rate: Option<u32>,
     pub(crate) stop: StopSignal,
     pub(crate) progress: Box<dyn Fn(&Progress) + Send + Sync>,
     /// The migration plans (a migration, its plan), and whether a plan may be reopened.
@@ -134,6 +136,9 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
             }
             if let Some(budget) = spec.budget {
                 job = job.time_budget(budget);
+            }
+            if let Some(rate) = spec.job_rate {
+                job = job.job_rate_limit(rate);
             }
             job.lease(spec.lease).run().await
         })

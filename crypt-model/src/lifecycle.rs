@@ -82,6 +82,7 @@ mod checkpoint;
 mod item;
 mod kinds;
 mod lease;
+mod pace;
 mod report;
 mod run;
 mod status;
@@ -177,6 +178,7 @@ pub struct Job<'t, T, S> {
     lease: std::time::Duration,
     concurrent: Option<u32>,
     budget: Option<std::time::Duration>,
+    job_rate: Option<u32>,
     /// When the budget runs out, from the start of the run.
     deadline: Option<tokio::time::Instant>,
 }
@@ -220,6 +222,7 @@ impl<'t, T, S> Job<'t, T, S> {
             lease: DEFAULT_LEASE,
             concurrent: None,
             budget: None,
+            job_rate: None,
             deadline: None,
         }
     }
@@ -273,6 +276,16 @@ impl<'t, T, S> Job<'t, T, S> {
     /// limit). Split the table's budget between the processes of one job.
     pub fn rate_limit(mut self, per_second: u32) -> Self {
         self.rate = (per_second > 0).then_some(per_second);
+        self
+    }
+
+    /// At most `per_second` records per second over the whole job, all its workers together
+    /// (0: none): each worker paces at its share, the budget times the segments it holds over
+    /// those all workers hold, looked at again every few seconds. The budget is saved in the
+    /// checkpoints, so that workers started without one follow it (the latest given wins).
+    /// [`rate_limit`](Self::rate_limit) still bounds each process.
+    pub fn job_rate_limit(mut self, per_second: u32) -> Self {
+        self.job_rate = (per_second > 0).then_some(per_second);
         self
     }
 

@@ -59,6 +59,10 @@ pub struct Checkpoint {
     pub lease: Option<Lease>,
     /// When the segment was first claimed, in milliseconds since the Unix epoch (0: unknown).
     pub started: u64,
+    /// The whole job's rate budget, in records per second, as the worker that saved this was
+    /// given it ([`Job::job_rate_limit`](super::Job::job_rate_limit)): workers started without
+    /// one follow the latest saved.
+    pub job_rate: Option<u32>,
     /// When the checkpoint was saved, in milliseconds since the Unix epoch (0: unknown).
     pub saved: u64,
 }
@@ -79,6 +83,7 @@ impl Checkpoint {
             fence: 0,
             lease: None,
             started: 0,
+            job_rate: None,
             saved: 0,
         }
     }
@@ -91,7 +96,7 @@ impl Checkpoint {
     /// The checkpoint as JSON: `{"job", "segment", "total_segments", "cursor", "done",
     /// "counts": {"seen", "changed", "unchanged", "skipped", "erased", "failed", "plaintext"}, "failed":
     /// [{"key", "reason"}], "key_ids": {"<key id>": count}, "suites": {"<suite>": count},
-    /// "fence", "lease": {"worker", "expires"} or null, "started", "saved"}`, with the cursor and
+    /// "fence", "lease": {"worker", "expires"} or null, "started", "job_rate", "saved"}`, with the cursor and
     /// keys in DynamoDB JSON (a key as `{"partition": …, "sort": …}`) and times in milliseconds
     /// since the Unix epoch.
     pub fn to_json(&self) -> String {
@@ -125,6 +130,7 @@ impl Checkpoint {
                 "expires": lease.expires,
             })),
             "started": self.started,
+            "job_rate": self.job_rate,
             "saved": self.saved,
         })
         .to_string()
@@ -211,6 +217,10 @@ impl Checkpoint {
                 }),
             },
             started: or_zero(&value["started"])?,
+            job_rate: match &value["job_rate"] {
+                Value::Null => None,
+                rate => Some(small(rate)?),
+            },
             saved: or_zero(&value["saved"])?,
         })
     }

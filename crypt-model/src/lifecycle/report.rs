@@ -81,6 +81,15 @@ pub struct JobReport {
     pub segments_done: u32,
     /// Whether the run was stopped (by its [`StopSignal`](super::StopSignal)) before the end.
     pub stopped: bool,
+    /// How many requests of this run the store or the key provider throttled (each retried,
+    /// after the run slowed down: it halves its pace on each, and adds back a twentieth of its
+    /// rate limit for each second without one).
+    pub throttled: u64,
+    /// The slowest pace throttling held this run to, in records per second.
+    pub slowest_rate: Option<f64>,
+    /// The pace at the end of the run, in records per second (`None`: no limit): back at the
+    /// rate limit once the run went long enough without throttling.
+    pub final_rate: Option<f64>,
 }
 
 impl JobReport {

@@ -5,13 +5,13 @@ use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use lru::LruCache;
 use tokio::time::Instant;
 
 use super::item::{Attempt, Outcome, Work};
 use super::lease::{millis, now_ms, valid_worker, worker_name};
+pub(super) use super::pace::Pacer;
 use super::{Checkpoint, Counts, Failure, Job, JobKind, JobReport, Progress, scopes};
 use crate::attribute::Item;
 use crate::error::{Error, Result};
@@ -29,39 +29,6 @@ pub(crate) const FAILURES_NAMED: usize = 100;
 
 /// How often one record is tried when the application keeps changing it under the job.
 const ATTEMPTS: u32 = 5;
-
-/// Spaces records out to at most a rate, over every segment of a run.
-pub(super) struct Pacer {
-    interval: Option<Duration>,
-    next: Mutex<Option<Instant>>,
-}
-
-impl Pacer {
-    pub(super) fn new(per_second: Option<u32>) -> Self {
-        Pacer {
-            interval: per_second.map(|rate| Duration::from_secs(1) / rate),
-            next: Mutex::new(None),
-        }
-    }
-
-    /// Waits for the next record's turn.
-    async fn wait(&self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
-        let turn = {
-            let mut next = self
-                .next
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let now = Instant::now();
-            let turn = next.map_or(now, |next| next.max(now));
-            *next = Some(turn + interval);
-            turn
-        };
-        tokio::time::sleep_until(turn).await;
-    }
-}
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     /// Runs the job over its segments, concurrently, from their checkpoints, until each is done
@@ -142,7 +109,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |elapsed| elapsed.as_secs()),
         };
-        let pacer = Pacer::new(self.rate);
+        let pacer = Pacer::new(self.rate.or(self.job_rate));
         let name = self.name();
         let worker = match &self.worker {
             Some(worker) if !valid_worker(worker) => {
@@ -186,6 +153,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         };
         let mut report = self.report(name, segments, finished)?;
         report.stopped |= stopped;
+        let throttling = pacer.throttling();
+        (report.throttled, report.slowest_rate) = (throttling.throttled, throttling.slowest);
+        report.final_rate = throttling.last;
         let whole = (self.segments.as_ref()).is_none_or(|run| *run == (0..self.total_segments));
         if self.kind == JobKind::Migrate && !self.dry_run && whole {
             close_when_done(&report, records.plans(), records.table.name()).await?;
@@ -207,7 +177,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             let scan = Scan::segment(segment, self.total_segments)
                 .limit(self.page_size)
                 .after(cursor);
-            async move { work.records.store.scan(&work.records.table, &scan).await }
+            async move { (pacer.retry(|| work.records.store.scan(&work.records.table, &scan))).await }
         };
         let mut page = match checkpoint.done {
             true => None,
@@ -279,7 +249,8 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             pacer.wait().await;
             let cursor = work.records.table.cursor_at(&item, None)?;
             let key = work.records.table.key_of(&item)?;
-            let outcome = match self.process(work, item, &key).await {
+            let outcome = pacer.retry(|| self.process(work, item.clone(), &key));
+            let outcome = match outcome.await {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     // The checkpoint stays before this record: a run resumed redoes it.
@@ -326,6 +297,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         }
         let now = now_ms();
         checkpoint.saved = now;
+        checkpoint.job_rate = self.job_rate.or(checkpoint.job_rate);
         if let Some(lease) = &mut checkpoint.lease {
             lease.expires = now.saturating_add(millis(self.lease));
         }
@@ -375,6 +347,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             segments,
             segments_done: 0,
             stopped: false,
+            throttled: 0,
+            slowest_rate: None,
+            final_rate: None,
         };
         for outcome in finished {
             let (checkpoint, stopped) = outcome?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::item::Work;
 use super::lease::{self, Claim, Lease, millis, now_ms};
+use super::pace;
 use super::run::Pacer;
 use super::{Checkpoint, Job};
 use crate::error::{Error, Result, StorageError};
@@ -121,11 +122,38 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 outcome
             }
         });
+        let slots = std::pin::pin!(futures_util::future::join_all(slots));
+        let sharing = std::pin::pin!(self.follow_the_budget(pacer, name, &base));
+        let outcomes = match futures_util::future::select(slots, sharing).await {
+            futures_util::future::Either::Left((outcomes, _)) => outcomes,
+            futures_util::future::Either::Right((never, _)) => match never {},
+        };
         let mut stopped = false;
-        for outcome in futures_util::future::join_all(slots).await {
+        for outcome in outcomes {
             stopped |= outcome?;
         }
         Ok(stopped)
+    }
+
+    /// Paces this worker at its share of the job's rate budget, looked at again every few
+    /// seconds (for ever: the caller drops it when the worker is done).
+    async fn follow_the_budget(
+        &self,
+        pacer: &Pacer,
+        name: &str,
+        worker: &str,
+    ) -> std::convert::Infallible {
+        let every = (self.lease / 2).clamp(Duration::from_millis(100), LONGEST_WAIT);
+        loop {
+            if let Ok(saved) = self.checkpoints.list(name).await
+                && let Some(budget) = pace::budget(self.job_rate, &saved)
+            {
+                let share = pace::share(budget, &saved, worker, now_ms());
+                let own = self.rate.map_or(share, |rate| share.min(f64::from(rate)));
+                pacer.set_ceiling(Some(own));
+            }
+            tokio::time::sleep(every).await;
+        }
     }
 
     /// One of a worker's slots: a segment at a time.
