@@ -210,14 +210,15 @@ fn the_job_worker_lambda_answers_a_payload_from_standard_input() {
         moto::kms_key(&moto::kms()).await
     });
     let payload = serde_json::json!({"job": {
-        "command": "rotate", "mode": "rewrap", "table": table, "segments": 1,
-        "job_table": jobs, "budget_seconds": 30, "flags": ["--kms-key", key],
+        "command": "rotate", "mode": "rewrap", "table": table, "name": "rewrap-test",
+        "segments": 1, "job_table": jobs, "budget_seconds": 30,
     }, "segment": 0});
     let mut child = Command::new(example("job_worker_lambda"))
         .env("AWS_ENDPOINT_URL", &endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
+        .env("CRYPT_MODEL_KMS_KEY", &key)
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -238,6 +239,6 @@ fn the_job_worker_lambda_answers_a_payload_from_standard_input() {
     assert!(output.status.success(), "{out}\n{err}");
     let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(answer["done"], true, "{answer}");
-    assert_eq!(answer["job"], format!("rewrap:{table}"));
+    assert_eq!(answer["job"], "rewrap-test");
     assert_eq!(answer["counts"]["seen"], 0);
 }

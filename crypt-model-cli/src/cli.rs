@@ -11,6 +11,7 @@ use crate::connect::{Aws, KeyArgs, PlanArgs, error_text};
 use crate::erasure;
 use crate::jobs::{self, JobArgs, JobCall, rotation_kind};
 use crate::models::{Model, Registered};
+use crate::plan::{self, PlanJobArgs};
 use crate::provision::{self, ProvisionArgs};
 use crate::status::{self, JobCommand};
 
@@ -76,8 +77,8 @@ impl Cli {
     /// Parses the process's arguments, runs the command, and returns its exit status: 0 when
     /// done with nothing to report; 1 when an audit found something, a job could not process
     /// some records, or `erase-owner` found no key; 2 on an error (two registered models with
-    /// the same logical table included); 130 or 143 when Ctrl-C or SIGTERM stopped a job
-    /// (resume it with `--resume`).
+    /// the same logical table included); 3 when a job's `--time-budget` ran out; 130 or 143
+    /// when Ctrl-C or SIGTERM stopped a job (resume it with `--resume`).
     pub async fn run(self) -> ExitCode {
         self.run_from(std::env::args_os()).await
     }
@@ -255,6 +256,7 @@ impl Cli {
                 provision::run(aws, model, &args).await
             }
             Command::Job { command } => status::run(aws, &command).await,
+            Command::Plan(args) => plan::run(aws, &args).await,
         }
     }
 
@@ -273,8 +275,7 @@ impl Cli {
                     true => JobKind::PlanMigration,
                     false => JobKind::Migrate,
                 };
-                let plans = Some((aws.plans(&plan_args).await?, plan_args.reopen));
-                (target, kind, job, key_args, plans)
+                (target, kind, job, key_args, Some(plan_args))
             }
             Command::Rotate {
                 target,
@@ -289,8 +290,14 @@ impl Cli {
             } => (target, JobKind::Backfill, job, key_args, None),
             _ => return Err("not a job: migrate, rotate or backfill-index".to_owned()),
         };
+        // The model first: a binary that knows none says how to build one.
+        let model = self.find(&target)?;
+        let plans = match plans {
+            Some(args) => Some((aws.plans(&args).await?, args.reopen)),
+            None => None,
+        };
         Ok(JobCall {
-            model: self.find(&target)?,
+            model,
             table: target.table,
             kind,
             args,
@@ -350,8 +357,9 @@ impl Cli {
                   `audit` needs no model. The other commands, and `audit --model`, run in a \
                   binary built with your models (crypt_model_cli::Cli::new().model::<M>()).\n\n\
                   Exit status: 0 done; 1 an audit found something, a job could not process \
-                  some records, or erase-owner or replace-owner-key found nothing to do; 2 an error; 130 (143) a job \
-                  stopped by Ctrl-C (SIGTERM): run it again with --resume."
+                  some records, or erase-owner or replace-owner-key found nothing to do; 2 an error; 3 a job \
+                  stopped by its --time-budget; 130 (143) a job stopped by Ctrl-C (SIGTERM): run it \
+                  again (with --resume, unless it is a --worker)."
 )]
 struct Arguments {
     /// What is logged on standard error: error, warn, info (each record a job touches, under
@@ -480,6 +488,9 @@ enum Command {
     /// the migration plans, the key table and its tombstones), or add the indexes an existing
     /// model's table lacks.
     Provision(ProvisionArgs),
+    /// What a job will cost before it runs: records, read and write units, KMS calls, and the
+    /// time at a rate and a number of workers, from the table's description (docs/scale.md).
+    Plan(PlanJobArgs),
     /// A job's state, from its checkpoints alone (`job status --name …`).
     Job {
         #[command(subcommand)]

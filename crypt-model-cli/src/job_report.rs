@@ -60,7 +60,8 @@ pub(crate) fn to_text(
     let state = if report.is_complete() {
         "complete".to_owned()
     } else if report.stopped {
-        "stopped (run it again with --resume to continue)".to_owned()
+        "stopped (run the same command again to go on: with --resume, unless it is a --worker)"
+            .to_owned()
     } else {
         "incomplete".to_owned()
     };
@@ -91,7 +92,7 @@ pub(crate) fn to_text(
         ));
     }
     for (key_id, n) in &report.key_ids {
-        out.push_str(&format!("  key {key_id}: {n} records\n"));
+        out.push_str(&format!("  key {}: {n} records\n", printable(key_id)));
     }
     for (suite, n) in &report.suites {
         out.push_str(&format!("  suite {suite}: {n} records\n"));
@@ -113,6 +114,17 @@ pub(crate) fn to_text(
 /// write the table chooses): nothing it holds can move a terminal's cursor.
 pub(crate) fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| match c.is_control() || hides_text(c) {
+            true => '?',
+            false => c,
+        })
         .collect()
+}
+
+/// Whether `c` reorders or hides the text around it on a terminal (bidirectional controls,
+/// zero-width format characters).
+fn hides_text(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }

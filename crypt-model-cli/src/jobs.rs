@@ -30,6 +30,9 @@ const STOPPED: u8 = 130;
 /// The exit status of a job stopped by SIGTERM.
 const TERMINATED: u8 = 143;
 
+/// The exit status of a job stopped by its --time-budget.
+const OUT_OF_TIME: u8 = 3;
+
 /// DynamoDB's limit on parallel scan segments.
 pub(crate) const MAX_SEGMENTS: u32 = 1_000_000;
 
@@ -71,8 +74,9 @@ pub(crate) struct JobArgs {
     pub(crate) job_table: Option<String>,
     /// Join the job as one of any number of workers (processes, containers, an AWS Batch or
     /// ECS array): take segments no other worker holds, --concurrent at a time, until every
-    /// segment is done. Give every worker the same --name, --segments and --job-table.
-    #[arg(long, requires = "job_table", conflicts_with_all = ["resume", "dry_run"])]
+    /// segment is done. Give every worker the same --name (required: a worker joins whatever
+    /// job has the name, a finished one too), --segments and --job-table.
+    #[arg(long, requires_all = ["job_table", "name"], conflicts_with_all = ["resume", "dry_run"])]
     pub(crate) worker: bool,
     /// Segments a --worker runs at once.
     #[arg(long, default_value_t = 4, requires = "worker")]
@@ -119,7 +123,7 @@ pub(crate) struct Executed {
     pub(crate) rows: Option<u64>,
     /// Why the rows could not be rewrapped.
     pub(crate) rows_error: Option<String>,
-    /// The exit status the signal that stopped it calls for.
+    /// The exit status the signal that stopped it calls for (0: no signal came).
     pub(crate) signal: u8,
 }
 
@@ -149,7 +153,10 @@ pub(crate) async fn run(aws: &Aws, call: JobCall<'_>) -> Result<ExitCode, String
         ));
     }
     Ok(if report.stopped {
-        ExitCode::from(done.signal)
+        ExitCode::from(match done.signal {
+            0 => OUT_OF_TIME,
+            signal => signal,
+        })
     } else if report.counts.failed > 0 {
         ExitCode::from(1)
     } else {
@@ -379,7 +386,7 @@ async fn checkpoints_for(
         )),
         (false, false) if found.iter().any(|c| c.is_held(now_ms())) => Err(format!(
             "the job `{name}` is running (its checkpoints in {dir} are held by {}): let it \
-             finish, or stop it first",
+             finish, stop it first, or (with --job-table) add --worker to join it",
             holders(&found)
         )),
         (false, false) => Err(format!(
@@ -400,7 +407,8 @@ async fn checkpoints_for(
 /// SIGTERM, as a shell reports a process they ended.
 /// The listener ends with the run (a Lambda function runs many in one process).
 fn stop_on_signals(stop: &StopSignal) -> (Arc<AtomicU8>, tokio::task::JoinHandle<()>) {
-    let status = Arc::new(AtomicU8::new(STOPPED));
+    // 0 until a signal comes: a run stopped without one ran out of time.
+    let status = Arc::new(AtomicU8::new(0));
     let (stop, given) = (stop.clone(), status.clone());
     let listener = tokio::spawn(async move {
         if let Some(code) = interrupted().await {

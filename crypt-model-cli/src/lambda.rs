@@ -12,6 +12,8 @@ use crate::jobs;
 /// The longest budget an invocation may be given: Lambda stops a function at 15 minutes, and a
 /// segment needs time to save its checkpoint and release its lease after the budget.
 const LONGEST_BUDGET: u64 = 840;
+/// The failed records an answer names (each is counted).
+const NAMED_IN_AN_ANSWER: usize = 20;
 
 /// A job's worker as an AWS Lambda function, with the models of its [`Cli`]. Its function's
 /// `main` hands each invocation's payload to [`handle`](Self::handle) (with the
@@ -24,29 +26,35 @@ const LONGEST_BUDGET: u64 = 840;
 /// ```json
 /// {"job": {"command": "rotate", "mode": "rewrap", "table": "customers", "model": "customers",
 ///          "name": "rewrap-2027-01:customers", "segments": 64, "job_table": "crypt-model-jobs",
-///          "budget_seconds": 780, "rate": 50, "flags": ["--read-key", "alias/customers-2026"]},
+///          "budget_seconds": 780, "rate": 50},
 ///  "segment": 17}
 /// ```
 ///
-/// In the job, `command` is `migrate`, `rotate` (with `mode`: `rewrap` or `reencrypt`) or `backfill-index`;
-/// `model` is needed when the function knows several; `name` defaults to `<kind>:<table>`;
-/// `budget_seconds` (600 by default, at most 840) is how long the invocation works before it
-/// saves and answers; `rate` (records per second) and `lease_seconds` (60) as the command
-/// line's `--rate` and `--lease`; `flags` are further command-line flags. The keys and tables
-/// come from the function's environment as the command line reads them (`CRYPT_MODEL_KMS_KEY`,
-/// `CRYPT_MODEL_INDEX_SECRET_FILE`, `CRYPT_MODEL_MIGRATION_PLANS_TABLE`, …) or from `flags`.
+/// In the job, `command` is `migrate`, `rotate` (with `mode`: `rewrap` or `reencrypt`) or
+/// `backfill-index`; `model` is needed when the function knows several; `name` is required (a
+/// worker joins whatever job has the name, and a finished one under a default name would end at
+/// once: give each rotation its own); `budget_seconds` (600 by default, at most 840) is how long
+/// the invocation works before it saves and answers; `rate` (records per second), `job_rate`
+/// and `lease_seconds` (60) as the command line's `--rate`, `--job-rate` and `--lease`. The
+/// keys and tables come from the function's environment as the command line reads them
+/// (`CRYPT_MODEL_KMS_KEY`, `CRYPT_MODEL_READ_KEYS`, `CRYPT_MODEL_INDEX_SECRET_FILE`,
+/// `CRYPT_MODEL_MIGRATION_PLANS_TABLE`, …), or from the flags the function's own code gives
+/// ([`with_flags`](LambdaWorker::with_flags)) — never from the payload, so that whoever may
+/// start the state machine chooses a job, not what the function's role may do besides.
 /// Without `segment`, the invocation is a worker over the whole job: once every segment is
-/// done, it finishes the job (a migration closes its plan; a rotation of a model with a key per
-/// owner rewraps the key table's rows) — the state machine's last step.
+/// done, it finishes it (a rotation of a model with a key per owner rewraps the key table's
+/// rows; a migration's plan stays open: close it after an audit, docs/workers.md).
 ///
 /// The answer is the job's report as `crypt-model … --json` prints it (of the segment, or of
-/// the whole job), with `"done": true` once the segment (or the job) is done; the state
-/// machine invokes again until it is. An error (the store or the key provider down, a segment
-/// another worker holds past the budget) is the invocation's error, which the state machine
+/// the whole job; at most the first 20 failed records named, all counted), with `"done":
+/// true` once the segment (or the job) is done; the state machine invokes again until it is
+/// (a segment another worker still holds answers `"done": false` after the budget). An error
+/// (the store or the key provider down) is the invocation's error, which the state machine
 /// retries.
 pub struct LambdaWorker {
     cli: Cli,
     aws: Aws,
+    flags: Vec<String>,
 }
 
 /// One invocation's payload.
@@ -63,14 +71,13 @@ struct Event {
     table: String,
     model: Option<String>,
     mode: Option<String>,
-    name: Option<String>,
+    name: String,
     segments: u32,
     job_table: String,
     budget_seconds: Option<u64>,
     rate: Option<u32>,
     lease_seconds: Option<u64>,
-    #[serde(default)]
-    flags: Vec<String>,
+    job_rate: Option<u32>,
 }
 
 impl Event {
@@ -104,9 +111,7 @@ impl Event {
         if let Some(mode) = &self.mode {
             flag("--mode", mode.clone());
         }
-        if let Some(name) = &self.name {
-            flag("--name", name.clone());
-        }
+        flag("--name", self.name.clone());
         flag("--segments", self.segments.to_string());
         if let Some(segment) = segment {
             let next = segment.checked_add(1).ok_or("`segment` is out of range")?;
@@ -121,8 +126,10 @@ impl Event {
         if let Some(lease) = self.lease_seconds {
             flag("--lease", lease.to_string());
         }
+        if let Some(rate) = self.job_rate {
+            flag("--job-rate", rate.to_string());
+        }
         args.extend(["--worker".to_owned(), "--json".to_owned()]);
-        args.extend(self.flags.iter().cloned());
         Ok(args)
     }
 }
@@ -134,11 +141,24 @@ impl Cli {
         LambdaWorker {
             cli: self,
             aws: Aws::from_config(config),
+            flags: Vec::new(),
         }
     }
 }
 
 impl LambdaWorker {
+    /// Command-line flags every invocation runs with, besides the environment's (`["--kms-key",
+    /// "alias/customers-2027", "--read-key", "alias/customers-2026"]`): set by the function's
+    /// code, never by a payload.
+    pub fn with_flags<I, F>(mut self, flags: I) -> Self
+    where
+        I: IntoIterator<Item = F>,
+        F: Into<String>,
+    {
+        self.flags = flags.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Handles one invocation: works its segment (or finishes the job) and answers with the
     /// report. Errors say what failed and what to do; the state machine retries them.
     pub async fn handle(&self, payload: Value) -> Result<Value, String> {
@@ -147,7 +167,8 @@ impl LambdaWorker {
                 "the payload is not a crypt-model job's (`{{\"job\": {{…}}, \"segment\": N}}`): {e}"
             )
         })?;
-        let arguments = payload.job.arguments(payload.segment)?;
+        let mut arguments = payload.job.arguments(payload.segment)?;
+        arguments.extend(self.flags.iter().cloned());
         let call = self.cli.parse_job(&self.aws, arguments).await?;
         let done = jobs::execute(&self.aws, call).await?;
         if let Some(error) = &done.rows_error {
@@ -155,6 +176,11 @@ impl LambdaWorker {
                 "the records are done, but the key table's rows could not be rewrapped: {error}"
             ));
         }
-        Ok(done.to_json())
+        let mut answer = done.to_json();
+        // A Step Functions state carries at most 256 KB: the report names 20 failed records.
+        if let Some(failed) = answer["failed"].as_array_mut() {
+            failed.truncate(NAMED_IN_AN_ANSWER);
+        }
+        Ok(answer)
     }
 }

@@ -29,6 +29,7 @@ mod job_report;
 mod jobs;
 mod lambda;
 mod models;
+mod plan;
 mod progress;
 mod provision;
 mod status;

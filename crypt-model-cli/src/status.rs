@@ -64,8 +64,9 @@ pub(crate) async fn run(aws: &Aws, command: &JobCommand) -> Result<ExitCode, Str
         .map_err(|e| format!("cannot read the job's checkpoints: {}", error_text(&e)))?;
     if status.total_segments == 0 {
         return Err(format!(
-            "no checkpoint of a job `{}` there: check --name (a job's name is `<kind>:<table>` \
-             unless its runs were given --name)",
+            "no checkpoint of a job `{}` there: check --name (unless its runs were given \
+             --name, a job's name is migrate:<table>, plan-migration:<table>, rewrap:<table>, \
+             reencrypt:<table> or backfill:<table>) and where its checkpoints are",
             args.name
         ));
     }
@@ -94,7 +95,7 @@ fn to_json(status: &JobStatus) -> serde_json::Value {
             "skipped": c.skipped, "erased": c.erased, "failed": c.failed,
             "plaintext": c.plaintext,
         },
-        "records_per_second": status.rate.map(|rate| rate.round()),
+        "records_per_second": status.rate.map(|rate| rate.round() as u64),
         "seconds_left": status.eta.map(|eta| eta.as_secs()),
     })
 }

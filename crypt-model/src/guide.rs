@@ -32,7 +32,8 @@
 //!
 //! The specifications are in [`docs`](crate::docs): the [stored format](crate::docs::format),
 //! the [threat model](crate::docs::threat_model), [field types](crate::docs::types),
-//! [performance](crate::docs::performance) and [reliability](crate::docs::reliability).
+//! [performance](crate::docs::performance), [reliability](crate::docs::reliability) and [a
+//! billion records on paper](crate::docs::scale).
 //!
 //! [aws-setup-chapter]: https://docs.rs/crypt-model-dynamo/latest/crypt_model_dynamo/guide/aws_setup/index.html
 //! [streams-chapter]: https://docs.rs/crypt-model-dynamo/latest/crypt_model_dynamo/guide/streams/index.html

@@ -111,6 +111,8 @@ pub mod docs {
     pub mod reliability {}
     #[doc = include_str!("../docs/fips.md")]
     pub mod fips {}
+    #[doc = include_str!("../docs/scale.md")]
+    pub mod scale {}
 }
 
 /// Link definitions of the guide's chapters that live in crypt-model-dynamo, relative to the doc

@@ -282,8 +282,8 @@ impl<'t, T, S> Job<'t, T, S> {
     /// At most `per_second` records per second over the whole job, all its workers together
     /// (0: none): each worker paces at its share, the budget times the segments it holds over
     /// those all workers hold, looked at again every few seconds. The budget is saved in the
-    /// checkpoints, so that workers started without one follow it (the latest given wins).
-    /// [`rate_limit`](Self::rate_limit) still bounds each process.
+    /// checkpoints, so that workers started without one follow it (the latest saved; a worker
+    /// given one keeps its own). [`rate_limit`](Self::rate_limit) still bounds each process.
     pub fn job_rate_limit(mut self, per_second: u32) -> Self {
         self.job_rate = (per_second > 0).then_some(per_second);
         self
@@ -362,11 +362,11 @@ impl<'t, T, S> Job<'t, T, S> {
         self
     }
 
-    /// How long a segment stays this run's after its last save (60 seconds by default, at
-    /// least one): the run saves after every page and whenever half of it has passed, and a
+    /// How long a segment stays this run's after its last save (60 seconds by default, from one
+    /// second to an hour): the run saves after every page and whenever half of it has passed, and a
     /// run killed leaves its segments to the next run or worker after it.
     pub fn lease(mut self, lease: std::time::Duration) -> Self {
-        self.lease = lease.max(std::time::Duration::from_secs(1));
+        self.lease = lease.clamp(std::time::Duration::from_secs(1), lease::LONGEST_LEASE);
         self
     }
 

@@ -88,9 +88,14 @@ impl Checkpoint {
         }
     }
 
-    /// Whether a worker holds the segment at `now` (milliseconds since the Unix epoch).
+    /// Whether a worker holds the segment at `now` (milliseconds since the Unix epoch): a lease
+    /// that has not lapsed, and expires no later than the longest lease a job takes allows.
     pub fn is_held(&self, now: u64) -> bool {
-        !self.done && self.lease.as_ref().is_some_and(|lease| lease.expires > now)
+        let longest =
+            now.saturating_add(super::lease::millis(super::lease::LONGEST_LEASE) + 60_000);
+        !self.done
+            && (self.lease.as_ref())
+                .is_some_and(|lease| lease.expires > now && lease.expires <= longest)
     }
 
     /// The checkpoint as JSON: `{"job", "segment", "total_segments", "cursor", "done",
@@ -185,9 +190,15 @@ impl Checkpoint {
             },
             failed,
             key_ids: match &value["key_ids"] {
+                // Key ids only: a report prints them.
                 Value::Object(ids) => ids
                     .iter()
-                    .map(|(id, count)| Ok((id.clone(), number(count)?)))
+                    .map(
+                        |(id, count)| match id.chars().all(super::lease::printable) {
+                            true => Ok((id.clone(), number(count)?)),
+                            false => Err(malformed()),
+                        },
+                    )
                     .collect::<Result<_>>()?,
                 _ => return Err(malformed()),
             },
@@ -219,7 +230,11 @@ impl Checkpoint {
             started: or_zero(&value["started"])?,
             job_rate: match &value["job_rate"] {
                 Value::Null => None,
-                rate => Some(small(rate)?),
+                // A rate of 0 would stop every worker that follows it.
+                rate => Some(small(rate)?)
+                    .filter(|rate| *rate > 0)
+                    .ok_or_else(malformed)
+                    .map(Some)?,
             },
             saved: or_zero(&value["saved"])?,
         })
@@ -307,6 +322,14 @@ pub trait Checkpoints: Send + Sync {
     /// saved. It must be durable when this returns: the job goes on as if it were.
     async fn save(&self, checkpoint: &Checkpoint) -> Result<()>;
 
+    /// Whether principals other than the job's runner may write these checkpoints (a job table
+    /// in a shared store): then a migration never closes its plan on their word
+    /// ([`JobKind::Migrate`](super::JobKind::Migrate)). `false` unless an implementation says
+    /// otherwise.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Saves `checkpoint` without its lease, as [`save`](Self::save) does: the segment is free
     /// for the next claim at once.
     async fn release(&self, checkpoint: &Checkpoint) -> Result<()> {
@@ -343,5 +366,9 @@ impl<C: Checkpoints + ?Sized> Checkpoints for std::sync::Arc<C> {
 
     async fn release(&self, checkpoint: &Checkpoint) -> Result<()> {
         (**self).release(checkpoint).await
+    }
+
+    fn shared(&self) -> bool {
+        (**self).shared()
     }
 }

@@ -51,16 +51,33 @@ pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The longest lease a job takes: a lease stored with a later expiry was not written by a job
+/// (a writer of the checkpoints forged it), and is taken as lapsed.
+pub(crate) const LONGEST_LEASE: Duration = Duration::from_secs(3600);
+
 /// Whether `worker` is a worker's name: printable, 1 to 128 bytes (it is printed in reports).
 pub(crate) fn valid_worker(worker: &str) -> bool {
-    (1..=128).contains(&worker.len()) && !worker.chars().any(char::is_control)
+    (1..=128).contains(&worker.len()) && worker.chars().all(printable)
 }
 
-/// A worker's name for this process: the host's name (`HOSTNAME`), the process id and a random
+/// Whether `c` may be printed to an operator's terminal as it is: not a control character, and
+/// not one that reorders or hides text (bidirectional controls, zero-width format characters).
+pub(crate) fn printable(c: char) -> bool {
+    !c.is_control()
+        && !matches!(c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// A worker's name for this process: the host's name, the process id and a random
 /// part, so that two runs never share one.
 pub(crate) fn worker_name() -> String {
+    // `HOSTNAME` is a shell's, often not exported; Linux keeps the name in /proc.
     let host: String = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
         .unwrap_or_default()
+        .trim()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         .take(64)
@@ -106,15 +123,29 @@ pub(crate) fn decide(
             }));
         }
         Some(stored) if stored.done => return Ok(Claim::Done(stored)),
+        Some(stored) if stored.fence == u64::MAX => {
+            return Err(Error::Storage(StorageError::InvalidRequest {
+                table: "(checkpoints)".to_owned(),
+                reason: format!(
+                    "segment {segment} of job `{job}` has a fence no claim can raise: its \
+                     checkpoint was edited; start the job over under another name"
+                ),
+            }));
+        }
         Some(stored) => match &stored.lease {
-            Some(lease) if lease.expires > now && lease.worker != worker => {
+            // A lease past the longest a job takes was forged: it holds nothing.
+            Some(lease)
+                if lease.expires > now
+                    && lease.expires <= now.saturating_add(millis(LONGEST_LEASE) + 60_000)
+                    && lease.worker != worker =>
+            {
                 return Ok(Claim::Held(lease.clone()));
             }
             _ => stored,
         },
         None => Checkpoint::start(job, segment, total_segments),
     };
-    checkpoint.fence = checkpoint.fence.saturating_add(1);
+    checkpoint.fence += 1;
     checkpoint.lease = Some(Lease {
         worker: worker.to_owned(),
         expires,

@@ -79,6 +79,10 @@ impl Pacer {
     /// Gives the run another rate (its share of the job's budget changed); the pace follows it
     /// unless throttling holds it lower.
     pub(super) fn set_ceiling(&self, per_second: Option<f64>) {
+        let per_second = per_second.map(|rate| match rate.is_finite() {
+            true => rate.max(SLOWEST),
+            false => SLOWEST,
+        });
         let mut state = self.state();
         state.ceiling = per_second;
         state.rate = match (state.rate, per_second) {
@@ -115,7 +119,7 @@ impl Pacer {
                 return;
             };
             let turn = state.next.map_or(now, |next| next.max(now));
-            state.next = Some(turn + Duration::from_secs_f64(1.0 / rate));
+            state.next = Some(turn + Duration::from_secs_f64(1.0 / rate.max(SLOWEST)));
             turn
         };
         tokio::time::sleep_until(turn).await;

@@ -35,14 +35,15 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds `other`, saturating (checkpoints that others may write may hold any number).
     pub(super) fn add(&mut self, other: &Counts) {
-        self.seen += other.seen;
-        self.changed += other.changed;
-        self.unchanged += other.unchanged;
-        self.skipped += other.skipped;
-        self.erased += other.erased;
-        self.failed += other.failed;
-        self.plaintext += other.plaintext;
+        self.seen = self.seen.saturating_add(other.seen);
+        self.changed = self.changed.saturating_add(other.changed);
+        self.unchanged = self.unchanged.saturating_add(other.unchanged);
+        self.skipped = self.skipped.saturating_add(other.skipped);
+        self.erased = self.erased.saturating_add(other.erased);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.plaintext = self.plaintext.saturating_add(other.plaintext);
     }
 }
 

@@ -40,9 +40,17 @@ pub struct JobStatus {
 impl JobStatus {
     /// The status of the job `job` in `checkpoints`.
     pub async fn of(checkpoints: &dyn Checkpoints, job: &str) -> Result<JobStatus> {
-        let saved = checkpoints.list(job).await?;
+        let mut saved = checkpoints.list(job).await?;
         let now = now_ms();
-        let total_segments = saved.iter().map(|c| c.total_segments).max().unwrap_or(0);
+        // The number of segments most checkpoints name; a checkpoint outside it is not counted.
+        let mut totals = std::collections::BTreeMap::<u32, u32>::new();
+        for checkpoint in &saved {
+            *totals.entry(checkpoint.total_segments).or_default() += 1;
+        }
+        let total_segments = (totals.into_iter())
+            .max_by_key(|(_, count)| *count)
+            .map_or(0, |(total, _)| total);
+        saved.retain(|c| c.total_segments == total_segments && c.segment < total_segments);
         let mut status = JobStatus {
             job: job.to_owned(),
             total_segments,
@@ -73,7 +81,7 @@ impl JobStatus {
             }
             last = last.max(checkpoint.saved);
         }
-        status.waiting = total_segments - status.done - status.running;
+        status.waiting = total_segments.saturating_sub(status.done + status.running);
         if last > first {
             let seconds = (last - first) as f64 / 1000.0;
             status.rate = Some(status.counts.seen as f64 / seconds);
@@ -85,7 +93,7 @@ impl JobStatus {
                 let per_segment = seen_in_done as f64 / f64::from(done);
                 let left =
                     (per_segment * f64::from(total_segments) - status.counts.seen as f64).max(0.0);
-                Some(Duration::from_secs_f64(left / rate))
+                Duration::try_from_secs_f64(left / rate).ok()
             }
             _ => None,
         };

@@ -99,6 +99,11 @@ impl FileCheckpoints {
         if self.locks().contains_key(&key) {
             return Ok(true);
         }
+        self.lock_anew(job, segment)
+    }
+
+    fn lock_anew(&self, job: &str, segment: u32) -> Result<bool> {
+        let key = (job.to_owned(), segment);
         let path = self.lock_path(job, segment);
         let mut options = std::fs::OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
@@ -193,7 +198,10 @@ impl Checkpoints for FileCheckpoints {
         total_segments: u32,
         lease: &Lease,
     ) -> Result<Claim> {
-        if !self.lock(job, segment)? {
+        // A segment this process already holds (another of its runs or slots) is held as its
+        // lease says; one it newly locks was held by no live process, whatever its lease says.
+        let ours = self.locks().contains_key(&(job.to_owned(), segment));
+        if !ours && !self.lock_anew(job, segment)? {
             // Another process holds it, whatever its lease says (read as if it had not lapsed).
             let stored = self.load(job, segment).await?;
             let stored_lease = stored.as_ref().and_then(|s| s.lease.clone());
@@ -207,8 +215,10 @@ impl Checkpoints for FileCheckpoints {
                 },
             );
         }
-        // The lock is the lease here: whoever held the segment before has ended, whatever its
-        // lease said.
+        let now = match ours {
+            true => now_ms(),
+            false => u64::MAX,
+        };
         let stored = self.load(job, segment).await;
         let claim = stored.and_then(|stored| {
             decide(
@@ -216,7 +226,7 @@ impl Checkpoints for FileCheckpoints {
                 (job, segment, total_segments),
                 &lease.worker,
                 lease.expires,
-                u64::MAX,
+                now,
             )
         });
         match claim {
@@ -228,6 +238,7 @@ impl Checkpoints for FileCheckpoints {
                 self.write(&checkpoint)?;
                 Ok(Claim::Taken(checkpoint))
             }
+            other if ours => other,
             other => {
                 self.unlock(job, segment);
                 other
@@ -255,8 +266,9 @@ impl Checkpoints for FileCheckpoints {
     async fn release(&self, checkpoint: &Checkpoint) -> Result<()> {
         let mut released = checkpoint.clone();
         released.lease = None;
-        let saved = self.save(&released).await;
+        // Unlocked only once saved: a save refused means another run of this process holds it.
+        self.save(&released).await?;
         self.unlock(&checkpoint.job, checkpoint.segment);
-        saved
+        Ok(())
     }
 }

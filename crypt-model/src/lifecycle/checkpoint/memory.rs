@@ -22,7 +22,7 @@ impl MemoryCheckpoints {
         Self::default()
     }
 
-    fn saved(&self) -> std::sync::MutexGuard<'_, HashMap<(String, u32), Checkpoint>> {
+    pub(super) fn saved(&self) -> std::sync::MutexGuard<'_, HashMap<(String, u32), Checkpoint>> {
         self.saved.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -38,7 +38,9 @@ const CLAIM_ATTEMPTS: u32 = 4;
 /// table's protection. Its ordinary writers can make a job skip records (a cursor moved on, a
 /// segment marked done) or do them again (a checkpoint removed), never read or change one: so a
 /// key is retired on the evidence of an inventory ([`JobKind::Inventory`](crate::lifecycle::JobKind::Inventory), or
-/// `crypt-model audit`), which reads the records themselves, not on a job's counts alone.
+/// `crypt-model audit`), which reads the records themselves, not on a job's counts alone; and a
+/// migration on these checkpoints leaves its plan open for the same reason
+/// ([`Checkpoints::shared`]).
 /// Workers need `GetItem`, `PutItem` and `Query` on it.
 #[derive(Clone)]
 pub struct TableCheckpoints {
@@ -183,6 +185,10 @@ impl Checkpoints for TableCheckpoints {
             }) => Ok(Claim::Held(held)),
             _ => Err(lost(job, segment)),
         }
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     async fn save(&self, checkpoint: &Checkpoint) -> Result<()> {

@@ -281,3 +281,57 @@ async fn file_checkpoints_lock_each_segment_for_its_process() {
     assert!(FileCheckpoints::existing(dir.join("mistyped")).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn what_a_writer_of_the_checkpoints_forges_holds_nothing_and_prints_nothing() {
+    let checkpoints = MemoryCheckpoints::new();
+    let now = crate::lifecycle::lease::now_ms();
+    // A lease for ever: taken as lapsed.
+    let mut forged = Checkpoint::start("rewrap:t", 0, 1);
+    (forged.fence, forged.lease) = (3, Some(lease("mallory", u64::MAX)));
+    checkpoints
+        .saved()
+        .insert(("rewrap:t".into(), 0), forged.clone());
+    assert!(!forged.is_held(now));
+    let taken = taken(
+        checkpoints
+            .claim("rewrap:t", 0, 1, &lease("one", now + 60_000))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(taken.fence, 4);
+    // A fence no claim can raise is refused, not wrapped.
+    let mut stuck = Checkpoint::start("rewrap:t", 1, 2);
+    stuck.fence = u64::MAX;
+    checkpoints.saved().insert(("rewrap:t".into(), 1), stuck);
+    assert!(matches!(
+        checkpoints
+            .claim("rewrap:t", 1, 2, &lease("one", now + 60_000))
+            .await,
+        Err(Error::Storage(
+            crate::error::StorageError::InvalidRequest { .. }
+        ))
+    ));
+    // A rate budget of 0, a key id or a worker's name that would move the terminal's cursor
+    // or reorder its text: not a checkpoint.
+    let json: serde_json::Value = serde_json::from_str(&checkpoint().to_json()).unwrap();
+    for (field, value) in [
+        ("job_rate", serde_json::json!(0)),
+        ("key_ids", serde_json::json!({"k1\u{1b}[2J": 1})),
+        ("key_ids", serde_json::json!({"k1\u{202e}": 1})),
+        (
+            "lease",
+            serde_json::json!({"worker": "w\u{202e}", "expires": 1}),
+        ),
+    ] {
+        let mut edited = json.clone();
+        edited[field] = value;
+        assert!(
+            matches!(
+                Checkpoint::from_json(&edited.to_string()),
+                Err(Error::Data(DataError::Malformed { .. }))
+            ),
+            "{field}"
+        );
+    }
+}
