@@ -246,3 +246,73 @@ pub async fn processes_sharing_the_segments_migrate_the_whole_table(backend: &im
         "{error}"
     );
 }
+
+pub async fn a_record_too_large_once_sealed_is_reported_and_the_job_goes_on(
+    backend: &impl Harness,
+) {
+    let table = customers(backend, keys(keyring("k1"))).await;
+    let store = table.store();
+    // A record stored in plaintext just under DynamoDB's item limit: sealed, it would be over.
+    let mut big = plaintext_item(7);
+    let size = |item: &crypt_model::Item| -> usize {
+        item.iter()
+            .map(|(name, value)| {
+                name.len()
+                    + match value {
+                        AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+                        _ => 16,
+                    }
+            })
+            .sum()
+    };
+    big.insert("ssn", s(""));
+    // The largest the store takes, within 200 bytes (moto's limit is a little below DynamoDB's).
+    let mut room = crypt_model::store::MAX_ITEM_SIZE - size(&big) - 100;
+    let accepted_at_dynamodbs_limit = loop {
+        big.insert("ssn", s(&"7".repeat(room)));
+        match store
+            .put(table.table_ref(), big.clone(), &Condition::Always)
+            .await
+        {
+            Ok(()) => break size(&big) >= crypt_model::store::MAX_ITEM_SIZE - 200,
+            Err(Error::Storage(StorageError::ItemTooLarge { .. })) => room -= 200,
+            Err(other) => panic!("{other:?}"),
+        }
+    };
+    seed(&table, 3).await;
+    let service = Caller::service(JOB).unwrap();
+    // The dry run predicts it; the migration reports it, with its size and the limit, and goes
+    // on with the others.
+    // A dry run predicts it where the store takes items up to DynamoDB's limit (it allows
+    // for what sealing adds; a store with a lower limit refuses only the write).
+    let runs: &[bool] = match accepted_at_dynamodbs_limit {
+        true => &[true, false],
+        false => &[false],
+    };
+    for &dry_run in runs {
+        let report = Job::migrate(&table, &service)
+            .segments(2)
+            .dry_run(dry_run)
+            .run()
+            .await
+            .unwrap();
+        assert!(report.is_complete(), "{report:?}");
+        assert_eq!(
+            (report.counts.changed, report.counts.failed),
+            (3, 1),
+            "dry run {dry_run}: {report:?}"
+        );
+        let reason = &report.failed[0].reason;
+        assert!(reason.contains("over DynamoDB's item limit"), "{reason}");
+        assert!(!reason.contains("777"), "a value in a report");
+    }
+    assert_eq!(
+        stored(&table)
+            .await
+            .iter()
+            .filter(|item| item.contains("ssn"))
+            .count(),
+        1,
+        "only the large record is left in plaintext"
+    );
+}

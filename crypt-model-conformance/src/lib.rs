@@ -229,6 +229,7 @@ macro_rules! __with_cases {
             a_migration_races_the_application_and_loses_nothing,
             a_job_stopped_and_killed_at_random_points_resumes_to_the_same_state,
             a_job_reports_the_records_it_cannot_process_and_goes_on,
+            a_record_too_large_once_sealed_is_reported_and_the_job_goes_on,
             workers_sharing_a_job_table_do_every_record_once_and_take_over_a_killed_workers_segments,
             a_worker_whose_lease_was_taken_over_saves_nothing_over_its_successor,
             a_second_run_of_a_job_is_refused_while_the_first_holds_its_segments,

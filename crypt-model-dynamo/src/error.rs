@@ -41,6 +41,11 @@ where
         "ProvisionedThroughputExceededException"
         | "ThrottlingException"
         | "RequestLimitExceeded" => Error::Storage(StorageError::Throttled { table }),
+        // "Item size has exceeded the maximum allowed size", "Item size to update has exceeded
+        // the maximum allowed size".
+        "ValidationException" if message.starts_with("Item size") => {
+            Error::Storage(StorageError::ItemTooLarge { table })
+        }
         "ValidationException" => Error::Storage(StorageError::InvalidRequest {
             table,
             reason: message,

@@ -43,6 +43,30 @@ pub const MAX_TRANSACTION: usize = 100;
 /// The largest item, as in DynamoDB.
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 
+/// Roughly DynamoDB's item size: names and values in bytes.
+pub(crate) fn item_size(item: &Item) -> usize {
+    use crate::attribute::AttributeValue;
+    fn value_size(value: &AttributeValue) -> usize {
+        match value {
+            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+            AttributeValue::B(b) => b.len(),
+            AttributeValue::Bool(_) | AttributeValue::Null => 1,
+            AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+            AttributeValue::M(m) => {
+                3 + m
+                    .iter()
+                    .map(|(k, v)| 1 + k.len() + value_size(v))
+                    .sum::<usize>()
+            }
+            AttributeValue::Ss(v) | AttributeValue::Ns(v) => v.iter().map(String::len).sum(),
+            AttributeValue::Bs(v) => v.iter().map(Vec::len).sum(),
+        }
+    }
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
+}
+
 /// Storage of items, shaped after DynamoDB: implement it to add a storage system, as
 /// [`MemoryStore`] and `crypt-model-dynamo`'s `DynamoStore` do.
 ///

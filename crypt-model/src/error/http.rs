@@ -48,7 +48,7 @@ impl Error {
     /// |---|---|---|
     /// | `AccessError::Denied`, `KeyError::OwnerKeyErased` (someone else's record, an erased owner's) | 404 | `not_found` |
     /// | `StorageError::Conflict`, `ConditionFailed`, `TransactionCancelled` | 409 | `conflict` |
-    /// | `DataError::InvalidValue`, `StorageError::InvalidRequest`, `AccessError::InvalidIdentity` | 400 | `bad_request` |
+    /// | `DataError::InvalidValue`, `StorageError::InvalidRequest`, `StorageError::ItemTooLarge`, `AccessError::InvalidIdentity` | 400 | `bad_request` |
     /// | `StorageError::Throttled`, a throttled key provider | 429, retry | `throttled` |
     /// | `StorageError::Backend`, `Unprocessed`, an unavailable key provider | 503, retry | `unavailable` |
     /// | anything else: tampering, a malformed record, a configuration error (`AccessError::NoGrant`, a missing table or index), a key the provider refuses | 500 | `internal` |
@@ -71,7 +71,9 @@ impl Error {
                 | StorageError::TransactionCancelled { .. },
             ) => HttpAnswer::new(409, "conflict"),
             Error::Data(DataError::InvalidValue { .. })
-            | Error::Storage(StorageError::InvalidRequest { .. })
+            | Error::Storage(
+                StorageError::InvalidRequest { .. } | StorageError::ItemTooLarge { .. },
+            )
             | Error::Access(AccessError::InvalidIdentity { .. }) => {
                 HttpAnswer::new(400, "bad_request")
             }

@@ -58,6 +58,17 @@ pub enum StorageError {
         reason: String,
     },
 
+    /// The item a write would leave is over the store's item limit (DynamoDB's 400 KB, names
+    /// and values). Nothing was written: shorten a value, or keep a large one elsewhere.
+    #[error(
+        "the item for table `{table}` would exceed DynamoDB's 400 KB item limit; nothing was \
+         written: shorten a value, or keep a large one elsewhere and store a reference"
+    )]
+    ItemTooLarge {
+        /// The physical table.
+        table: String,
+    },
+
     /// The table does not exist in the store (or the credentials cannot see it).
     #[error(
         "table `{table}` does not exist: create it first (crypt_model_dynamo::provision), or check the name and region"

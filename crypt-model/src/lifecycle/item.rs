@@ -10,7 +10,7 @@ use lru::LruCache;
 use super::JobKind;
 use crate::access::{Caller, Logged, Permit, Scope, fingerprint};
 use crate::attribute::Item;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StorageError};
 use crate::format::{self, Header, StoredRecord};
 use crate::keyring::WrappedDataKey;
 use crate::model::EncryptedItem;
@@ -18,6 +18,7 @@ use crate::owner_keys::HANDLE_LEN;
 use crate::plaintexts::Plaintexts;
 use crate::schema::{Schema, Suite};
 use crate::store::Store;
+use crate::store::{MAX_ITEM_SIZE, item_size};
 use crate::table::Records;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -291,7 +292,14 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         self.authorize_write(owner.as_deref(), &snapshot)?;
         if self.dry_run {
             // A dry run seals nothing (sealing under an owner's key would create the key) and
-            // counts the record as changed, under the key it would be under.
+            // counts the record as changed, under the key it would be under — unless it would
+            // not fit in an item once sealed.
+            let sealed = item_size(&item)
+                + plaintexts.iter().map(|(_, p)| p.len()).sum::<usize>()
+                + SEALING_ALLOWANCE;
+            if let Some(too_large) = too_large(sealed) {
+                return Ok(Attempt::Done(too_large));
+            }
             let key_id = self.primary.clone().unwrap_or_default();
             return Ok(Attempt::Done(Outcome::Changed((
                 key_id,
@@ -303,6 +311,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
             Err(error) => return record_failure(error),
         };
         let under = (key_id, T::SCHEMA.sealing_suite());
+        if let Some(too_large) = too_large(item_size(&item)) {
+            return Ok(Attempt::Done(too_large));
+        }
         self.write(&snapshot, plaintext, &item, under).await
     }
 
@@ -363,6 +374,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         let mut item = snapshot.clone();
         sealing.apply_to(&mut item);
         let under = (rewrapped.key_id, suite);
+        if let Some(too_large) = too_large(item_size(&item)) {
+            return Ok(Attempt::Done(too_large));
+        }
         if self.dry_run {
             return Ok(Attempt::Done(Outcome::Changed(under)));
         }
@@ -378,12 +392,19 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Work<'_, T, S> {
         item: &Item,
         under: Under,
     ) -> Result<Attempt> {
-        if !self
+        match self
             .records
             .rewrite(stored, plaintext, item, Vec::new())
-            .await?
+            .await
         {
-            return Ok(Attempt::Changed);
+            Ok(true) => {}
+            Ok(false) => return Ok(Attempt::Changed),
+            // The store counts an item's size its own way: what it refuses is this record's.
+            Err(Error::Storage(StorageError::ItemTooLarge { .. })) => {
+                let size = item_size(item).max(MAX_ITEM_SIZE + 1);
+                return Ok(Attempt::Done(too_large(size).unwrap_or(Outcome::Skipped)));
+            }
+            Err(error) => return Err(error),
         }
         if plaintext {
             // Its plaintext copy, put back, is not admitted again.
@@ -435,4 +456,20 @@ fn record_failure(error: Error) -> Result<Attempt> {
     } else {
         Err(error)
     }
+}
+
+/// What a dry run adds to a record's plain attributes and plaintexts for what sealing adds (the
+/// header, the wrapped data key, the salt, the tag, the blind indexes): more than it takes.
+const SEALING_ALLOWANCE: usize = 1024;
+
+/// The failure of a record whose item, sealed, would be `size` bytes, past DynamoDB's limit: no
+/// write of it could succeed, so it is reported and the job goes on.
+fn too_large(size: usize) -> Option<Outcome> {
+    (size > MAX_ITEM_SIZE).then(|| {
+        Outcome::Failed(format!(
+            "sealed, the record is about {size} bytes, over DynamoDB's item limit of \
+             {MAX_ITEM_SIZE}: shorten a field (or keep a large one elsewhere, by reference); the \
+             record is left as it is"
+        ))
+    })
 }

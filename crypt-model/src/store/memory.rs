@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     BatchGet, Condition, MAX_ITEM_SIZE, Page, Query, Scan, Store, TableRef, TransactItem, Update,
-    compare_keys,
+    compare_keys, item_size,
 };
 use crate::attribute::{AttributeValue, Item, Key, canonical_number};
 use crate::error::{Error, Result};
@@ -154,32 +154,15 @@ fn stored_table<'a>(
     Ok(entry)
 }
 
-/// Roughly DynamoDB's item size: names and values in bytes.
-fn item_size(item: &Item) -> usize {
-    fn value_size(value: &AttributeValue) -> usize {
-        match value {
-            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
-            AttributeValue::B(b) => b.len(),
-            AttributeValue::Bool(_) | AttributeValue::Null => 1,
-            AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
-            AttributeValue::M(m) => {
-                3 + m
-                    .iter()
-                    .map(|(k, v)| 1 + k.len() + value_size(v))
-                    .sum::<usize>()
-            }
-            AttributeValue::Ss(v) | AttributeValue::Ns(v) => v.iter().map(String::len).sum(),
-            AttributeValue::Bs(v) => v.iter().map(Vec::len).sum(),
-        }
-    }
-    item.iter()
-        .map(|(name, value)| name.len() + value_size(value))
-        .sum()
+fn too_large(table: &TableRef) -> Error {
+    Error::Storage(StorageError::ItemTooLarge {
+        table: table.name().to_owned(),
+    })
 }
 
 fn check_item(table: &TableRef, item: &Item) -> Result<Key> {
     if item_size(item) > MAX_ITEM_SIZE {
-        return Err(table.invalid("the item exceeds DynamoDB's 400 KB item size".to_owned()));
+        return Err(too_large(table));
     }
     table.key_of(item)
 }
@@ -247,7 +230,7 @@ impl Store for MemoryStore {
             item.remove(name);
         }
         if item_size(&item) > MAX_ITEM_SIZE {
-            return Err(table.invalid("the item exceeds DynamoDB's 400 KB item size".to_owned()));
+            return Err(too_large(table));
         }
         data.items.insert(key, item);
         Ok(())
