@@ -1283,6 +1283,42 @@ async fn a_second_run_of_a_job_beside_a_running_one_is_refused() {
     let (code, out, err) = outcome(&first.wait_with_output().unwrap());
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("40 records: 40 changed"), "{out}");
+    // A record written in plaintext after the plan: the migration reports it by the digest the
+    // README documents, and with --show-keys by its key too.
+    moto::dynamo()
+        .put_item()
+        .table_name(&name)
+        .item("account_id", s("late-1"))
+        .item("email", s("late@example.com"))
+        .send()
+        .await
+        .unwrap();
+    let args = migrate_args(
+        &name,
+        &k1,
+        &secret,
+        &[
+            "--checkpoints",
+            at,
+            "--name",
+            "late",
+            "--json",
+            "--show-keys",
+        ],
+    );
+    let report = json_of(&args.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    let failed = &report["failed"][0];
+    assert_eq!(failed["key"], json!({"account_id": "late-1"}), "{report}");
+    let digest = {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for part in ["account_id", "late-1"] {
+            hasher.update((part.len() as u32).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+        hex_of(&hasher.finalize()[..8])
+    };
+    assert_eq!(failed["record"], digest.as_str(), "{report}");
     // --resume of a directory that is not there is an error, not a new, empty one.
     let missing = dir.join("mistyped");
     let args = migrate_args(

@@ -148,6 +148,15 @@ impl Aws {
     /// The table's item count as DynamoDB last computed it (for an ETA); an error when the
     /// table cannot be described (it does not exist, no permission).
     pub(crate) async fn item_count(&self, table: &str) -> Result<Option<u64>, String> {
+        let count = self.describe(table).await?.item_count();
+        Ok(count.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0))
+    }
+
+    /// DynamoDB's description of `table`; an error that names it when it cannot be described.
+    pub(crate) async fn describe(
+        &self,
+        table: &str,
+    ) -> Result<aws_sdk_dynamodb::types::TableDescription, String> {
         let described = self
             .dynamo
             .describe_table()
@@ -155,8 +164,9 @@ impl Aws {
             .send()
             .await
             .map_err(|e| format!("cannot describe table `{table}`: {}", error_text(&e)))?;
-        let count = described.table().and_then(|t| t.item_count());
-        Ok(count.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0))
+        described
+            .table
+            .ok_or_else(|| format!("DynamoDB described no table `{table}`"))
     }
 
     /// The job table `name` (checkpoints and leases shared by workers), checked to exist: a

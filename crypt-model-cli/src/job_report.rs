@@ -15,17 +15,41 @@ pub(crate) fn key_digest(schema: &Schema, key: &Key) -> String {
     digest(&parts)
 }
 
-pub(crate) fn to_json(
-    report: &JobReport,
-    schema: &Schema,
-    dry_run: bool,
-    rows: Option<u64>,
-) -> Value {
+/// A record's key attributes, by name, as text (binary in hex): `--show-keys`.
+fn key_fields(schema: &Schema, key: &Key) -> Vec<(String, String)> {
+    let mut fields = vec![(
+        schema.partition_key().to_owned(),
+        attribute_text(&key.partition),
+    )];
+    if let (Some(name), Some(sort)) = (schema.sort_key(), &key.sort) {
+        fields.push((name.to_owned(), attribute_text(sort)));
+    }
+    fields
+}
+
+/// What a report shows besides the job's.
+#[derive(Clone, Copy)]
+pub(crate) struct Shown {
+    pub(crate) dry_run: bool,
+    /// The key table's rows a rotation rewrapped.
+    pub(crate) rows: Option<u64>,
+    /// The failed records' keys beside their digests (`--show-keys`).
+    pub(crate) keys: bool,
+}
+
+pub(crate) fn to_json(report: &JobReport, schema: &Schema, shown: Shown) -> Value {
+    let Shown { dry_run, rows, .. } = shown;
     let c = &report.counts;
     let failed: Vec<Value> = report
         .failed
         .iter()
-        .map(|f| json!({"record": key_digest(schema, &f.key), "reason": f.reason}))
+        .map(|f| {
+            let mut entry = json!({"record": key_digest(schema, &f.key), "reason": f.reason});
+            if shown.keys {
+                entry["key"] = key_fields(schema, &f.key).into_iter().collect();
+            }
+            entry
+        })
         .collect();
     json!({
         "job": report.job,
@@ -50,12 +74,8 @@ pub(crate) fn to_json(
     })
 }
 
-pub(crate) fn to_text(
-    report: &JobReport,
-    schema: &Schema,
-    dry_run: bool,
-    rows: Option<u64>,
-) -> String {
+pub(crate) fn to_text(report: &JobReport, schema: &Schema, shown: Shown) -> String {
+    let Shown { dry_run, rows, .. } = shown;
     let c = &report.counts;
     let state = if report.is_complete() {
         "complete".to_owned()
@@ -101,8 +121,18 @@ pub(crate) fn to_text(
         out.push_str(&format!("  key table: {rows} owner keys rewrapped\n"));
     }
     for f in &report.failed {
+        let key = match shown.keys {
+            true => {
+                let fields: Vec<String> = key_fields(schema, &f.key)
+                    .into_iter()
+                    .map(|(name, value)| format!("{name}={}", printable(&value)))
+                    .collect();
+                format!(" ({})", fields.join(", "))
+            }
+            false => String::new(),
+        };
         out.push_str(&format!(
-            "  failed: record {}: {}\n",
+            "  failed: record {}{key}: {}\n",
             key_digest(schema, &f.key),
             printable(&f.reason)
         ));

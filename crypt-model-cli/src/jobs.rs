@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 
 use clap::Args;
 use crypt_model::MigrationPlans;
@@ -17,18 +17,13 @@ use crypt_model::lifecycle::{
 use crate::audit::Integrity;
 use crate::checkpoints::{holders, now_ms, watch_job};
 use crate::connect::{Aws, KeyArgs, error_text};
-use crate::job_report::{key_digest, printable, to_json, to_text};
+use crate::job_report::{Shown, key_digest, printable, to_json, to_text};
 use crate::models::{JobSpec, Model};
 use crate::progress::Reporter;
+use crate::signals::stop_on_signals;
 use crypt_model::Schema;
 use crypt_model::lifecycle::JobReport;
 use serde_json::Value;
-
-/// The exit status of a job stopped by Ctrl-C (as a shell reports a process interrupted).
-const STOPPED: u8 = 130;
-
-/// The exit status of a job stopped by SIGTERM.
-const TERMINATED: u8 = 143;
 
 /// The exit status of a job stopped by its --time-budget.
 const OUT_OF_TIME: u8 = 3;
@@ -102,6 +97,10 @@ pub(crate) struct JobArgs {
     /// The report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Name each failed record by its key (the key attributes' values) beside its digest: for
+    /// an operator allowed to see the table's keys, which may be personal data.
+    #[arg(long)]
+    pub(crate) show_keys: bool,
 }
 
 /// A job the command line was asked to run.
@@ -130,7 +129,12 @@ pub(crate) struct Executed {
 impl Executed {
     /// The report as JSON (the README's shape), and whether the run is complete as `done`.
     pub(crate) fn to_json(&self) -> Value {
-        let mut json = to_json(&self.report, &self.schema, false, self.rows);
+        let shown = Shown {
+            dry_run: false,
+            rows: self.rows,
+            keys: false,
+        };
+        let mut json = to_json(&self.report, &self.schema, shown);
         json["done"] = Value::Bool(self.report.is_complete());
         json
     }
@@ -138,13 +142,19 @@ impl Executed {
 
 /// Runs the job `call` names, prints its report, and gives the exit status.
 pub(crate) async fn run(aws: &Aws, call: JobCall<'_>) -> Result<ExitCode, String> {
-    let (json, dry_run) = (call.args.json, call.args.dry_run);
+    let json = call.args.json;
+    let (dry_run, keys) = (call.args.dry_run, call.args.show_keys);
     let done = execute(aws, call).await?;
-    let (report, schema, rows) = (&done.report, &done.schema, done.rows);
+    let (report, schema) = (&done.report, &done.schema);
+    let shown = Shown {
+        dry_run,
+        rows: done.rows,
+        keys,
+    };
     if json {
-        println!("{}", to_json(report, schema, dry_run, rows));
+        println!("{}", to_json(report, schema, shown));
     } else {
-        print!("{}", to_text(report, schema, dry_run, rows));
+        print!("{}", to_text(report, schema, shown));
     }
     if let Some(error) = &done.rows_error {
         return Err(format!(
@@ -243,6 +253,10 @@ pub(crate) async fn execute(aws: &Aws, call: JobCall<'_>) -> Result<Executed, St
             // Nothing was read: there is nothing to resume, and the hint must not start a
             // second copy beside the running one.
             (crypt_model::Error::Storage(StorageError::LeaseHeld { .. }), ..) | (_, true, _) => "",
+            (e, ..) if denied(e) => {
+                " (the credentials may not do this: give the role what crypt-model-cli's README \
+                 lists for the jobs; nothing more was done, and the checkpoints stand)"
+            }
             (_, _, true) => " (each segment kept its last checkpoint: start the worker again)",
             _ => " (each segment kept its last checkpoint: run it again with --resume)",
         };
@@ -401,50 +415,21 @@ async fn checkpoints_for(
     }
 }
 
-/// The first Ctrl-C (or SIGTERM, as a container's stop sends) stops the job at its next record
-/// (each segment saves its checkpoint); a second one ends the process at once (the checkpoints
-/// saved after each page stand). The exit status the signal calls for: 130 for Ctrl-C, 143 for
-/// SIGTERM, as a shell reports a process they ended.
-/// The listener ends with the run (a Lambda function runs many in one process).
-fn stop_on_signals(stop: &StopSignal) -> (Arc<AtomicU8>, tokio::task::JoinHandle<()>) {
-    // 0 until a signal comes: a run stopped without one ran out of time.
-    let status = Arc::new(AtomicU8::new(0));
-    let (stop, given) = (stop.clone(), status.clone());
-    let listener = tokio::spawn(async move {
-        if let Some(code) = interrupted().await {
-            given.store(code, Ordering::SeqCst);
-            let again = match code {
-                TERMINATED => "SIGTERM",
-                _ => "Ctrl-C",
-            };
-            eprintln!("stopping at the next record ({again} again to quit now)");
-            stop.stop();
-            if let Some(code) = interrupted().await {
-                std::process::exit(i32::from(code));
-            }
+/// Whether `error` is a refusal of the credentials (DynamoDB's or KMS's), not a failure that a
+/// run again would get past.
+fn denied(error: &crypt_model::Error) -> bool {
+    use crypt_model::KeyProviderError;
+    use crypt_model::error::KeyError;
+    match error {
+        crypt_model::Error::Key(KeyError::Provider {
+            kind: KeyProviderError::AccessDenied,
+            ..
+        }) => true,
+        crypt_model::Error::Storage(StorageError::Backend { message, .. }) => {
+            message.starts_with("AccessDeniedException")
+                || message.starts_with("UnrecognizedClientException")
         }
-    });
-    (status, listener)
-}
-
-/// Waits for Ctrl-C or SIGTERM: the exit status it calls for; `None` if no handler could be
-/// installed.
-async fn interrupted() -> Option<u8> {
-    let ctrl_c = async { tokio::signal::ctrl_c().await.ok().map(|()| STOPPED) };
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
-            return ctrl_c.await;
-        };
-        tokio::select! {
-            code = ctrl_c => code,
-            _ = terminate.recv() => Some(TERMINATED),
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        ctrl_c.await
+        _ => false,
     }
 }
 

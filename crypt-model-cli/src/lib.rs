@@ -32,6 +32,7 @@ mod models;
 mod plan;
 mod progress;
 mod provision;
+mod signals;
 mod status;
 
 pub use cli::Cli;

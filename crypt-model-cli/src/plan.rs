@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::connect::{Aws, error_text};
-use crate::status::duration_text;
+use crate::connect::Aws;
+use crate::progress::duration;
 
 /// Bytes a record gains when it is encrypted: the header, the salt, the sealed message's tag
 /// and framing (docs/format.md), rounded up.
@@ -82,16 +82,7 @@ pub(crate) async fn run(aws: &Aws, args: &PlanJobArgs) -> Result<ExitCode, Strin
         return Err("--latency-ms, --workers and --concurrent are more than 0".to_owned());
     }
     let table = &args.table;
-    let described = aws
-        .dynamo
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .map_err(|e| format!("cannot describe table `{table}`: {}", error_text(&e)))?;
-    let description = described
-        .table()
-        .ok_or_else(|| format!("DynamoDB described no table `{table}`"))?;
+    let description = aws.describe(table).await?;
     let count = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
     let table = Described {
         records: count(description.item_count()),
@@ -202,7 +193,7 @@ impl Plan {
         out.push_str(&format!(
             "  time: about {} at {:.0} records per second, bounded by {} ({} workers × {} \
              segments at {} ms a write; {:.0} % of {} write units a second)\n",
-            duration_text(std::time::Duration::from_secs(self.seconds)),
+            duration(self.seconds as f64),
             self.rate,
             self.bounded_by,
             args.workers,

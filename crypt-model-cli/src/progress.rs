@@ -37,12 +37,16 @@ impl Reporter {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             let template = if total.is_some() {
-                "{msg} [{bar:30}] {pos}/~{len} records, {per_sec}, ETA {eta}"
+                "{msg} [{bar:30}] {pos}/~{len} records, {rate}, ETA {eta}"
             } else {
-                "{spinner} {msg} {pos} records, {per_sec}"
+                "{spinner} {msg} {pos} records, {rate}"
             };
             if let Ok(style) = ProgressStyle::with_template(template) {
-                bar.set_style(style.progress_chars("=> "));
+                // Whole records a second (indicatif's own `per_sec` shows four decimals).
+                let rate = |state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write| {
+                    let _ = write!(out, "{:.0}/s", state.per_sec());
+                };
+                bar.set_style(style.with_key("rate", rate).progress_chars("=> "));
             }
             bar.set_message(job.to_owned());
             // Where earlier runs left it, the rate and the ETA from here.
@@ -122,7 +126,7 @@ fn sum(state: &State) -> Counts {
 }
 
 /// Seconds as a person reads them: `45s`, `12m 05s`, `3h 20m`.
-fn duration(seconds: f64) -> String {
+pub(crate) fn duration(seconds: f64) -> String {
     let s = seconds.round() as u64;
     match s {
         0..60 => format!("{s}s"),

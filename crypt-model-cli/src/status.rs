@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use crypt_model::lifecycle::{Checkpoints, FileCheckpoints, JobStatus};
@@ -12,6 +11,7 @@ use serde_json::json;
 
 use crate::connect::{Aws, error_text};
 use crate::job_report::printable;
+use crate::progress::duration;
 
 /// The `job` commands.
 #[derive(Subcommand, Debug)]
@@ -134,7 +134,7 @@ fn to_text(status: &JobStatus) -> String {
         let left = match status.eta {
             Some(eta) if !status.is_complete() => format!(
                 "; about {} left (from the segments done)",
-                duration_text(eta)
+                duration(eta.as_secs_f64())
             ),
             _ if !status.is_complete() => "; time left unknown until a segment is done".to_owned(),
             _ => String::new(),
@@ -147,14 +147,4 @@ fn to_text(status: &JobStatus) -> String {
         );
     }
     out
-}
-
-/// `2 h 05 min`, `4 min 10 s`, `12 s`.
-pub(crate) fn duration_text(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{} min {:02} s", seconds / 60, seconds % 60),
-        _ => format!("{} h {:02} min", seconds / 3600, seconds % 3600 / 60),
-    }
 }
