@@ -535,3 +535,62 @@ async fn a_job_throttled_slows_down_and_recovers_without_failures() {
         proxy.counts()
     );
 }
+
+/// A rotation limited in write capacity units, on a store that counts what DynamoDB says each
+/// request consumed, spends them no faster than the limit; a store that counts none is refused
+/// before anything is read.
+#[tokio::test]
+async fn a_job_limited_in_write_units_spends_them_no_faster_than_the_limit() {
+    const COUNT: usize = 30;
+    const UNITS: u32 = 20;
+    let (name, k1) = setup("capacity-job").await;
+    let writer = profiles(&moto::endpoint(), &name, &k1).await;
+    for i in 0..COUNT {
+        let owner = format!("u{i:03}");
+        let mut record = profile(&owner, "main", &format!("{SECRET}{i}"));
+        writer
+            .put(&Caller::user(&owner).unwrap(), &mut record)
+            .await
+            .unwrap();
+    }
+    let k2 = moto::kms_key(&moto::kms()).await;
+    let keyring = KmsKeyring::connect(moto::kms(), &k2, &[&k1]).await.unwrap();
+    let keys = Arc::new(Keys::new(keyring));
+    let service = Caller::service("rotator").unwrap();
+    let table_on = |store: DynamoStore| {
+        Table::<Profile, _>::named(store, keys.clone(), &name)
+            .unwrap()
+            .with_grant(Grant::read("rotator").unwrap())
+            .with_grant(Grant::write("rotator").unwrap())
+    };
+    let uncounted = table_on(DynamoStore::new(moto::dynamo()));
+    let refused = crypt_model::lifecycle::Job::reencrypt(&uncounted, &service)
+        .write_capacity_limit(UNITS)
+        .run()
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("counting_capacity"),
+        "{refused}"
+    );
+    let store = DynamoStore::new(moto::dynamo()).counting_capacity();
+    let table = table_on(store.clone());
+    let started = std::time::Instant::now();
+    let report = crypt_model::lifecycle::Job::reencrypt(&table, &service)
+        .segments(2)
+        .write_capacity_limit(UNITS)
+        .run()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(report.counts.changed, COUNT as u64, "{report:?}");
+    let spent = store.consumed_capacity().unwrap().write;
+    assert!(spent >= COUNT as f64 * 0.5, "{spent} units counted");
+    // The last record of each segment spends its units after its turn: all the others' came
+    // at the limit.
+    let slowest_allowed = (spent - 2.0) / f64::from(UNITS);
+    assert!(
+        elapsed >= slowest_allowed,
+        "{spent} units in {elapsed:.2} s, over {UNITS} a second"
+    );
+}

@@ -221,6 +221,18 @@ fn record(report: &mut Report, keys: &[String], schema: Option<&Schema>, item: &
         }
     }
     report.findings_total += (report.findings.len() - findings_before) as u64;
+    let new: Vec<(String, &'static str)> = report.findings[findings_before..]
+        .iter()
+        .map(|f| (top_level(&f.attribute).to_owned(), f.kind.name()))
+        .collect();
+    for (attribute, kind) in new {
+        *report
+            .by_attribute
+            .entry(attribute)
+            .or_default()
+            .entry(kind)
+            .or_default() += 1;
+    }
     if has_header {
         for spec in schema.map(Schema::blind_indexes).unwrap_or_default() {
             let coverage = report.indexes.entry(spec.field().to_owned()).or_default();
@@ -285,6 +297,28 @@ pub(crate) fn attribute_text(value: &crypt_model::AttributeValue) -> String {
     }
 }
 
+/// The record's attribute a finding's path is in (`address` of `address.line1`, `tags` of
+/// `tags[2]`).
+fn top_level(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+/// Whether the attribute at `path` is named as a phone number is (`phone`, `mobile_number`,
+/// `tel`, …): there, a number on its own is one.
+fn phone_named(path: &str) -> bool {
+    let name = path
+        .rsplit(['.', '['])
+        .next()
+        .unwrap_or(path)
+        .to_ascii_lowercase();
+    ["phone", "mobile", "msisdn", "cell", "fax"]
+        .iter()
+        .any(|word| name.contains(word))
+        || name == "tel"
+        || name.starts_with("tel_")
+        || name.ends_with("_tel")
+}
+
 /// Scans a value and what it holds.
 fn walk(
     report: &mut Report,
@@ -294,12 +328,18 @@ fn walk(
     value: &AttributeValue,
 ) {
     let text = |report: &mut Report, s: &str| {
-        for found in detect::scan(s) {
+        let mut kinds: Vec<Kind> = detect::scan(s).into_iter().map(|f| f.kind).collect();
+        // A phone number stored as digits alone (a number, or a string) where the attribute
+        // says it is one.
+        if kinds.is_empty() && phone_named(path) && detect::is_phone_digits(s) {
+            kinds.push(Kind::Phone);
+        }
+        for kind in kinds {
             report.findings.push(Finding {
                 record: record.to_owned(),
                 attribute: path.to_owned(),
                 field,
-                kind: found.kind,
+                kind,
             });
         }
     };

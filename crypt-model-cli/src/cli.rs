@@ -120,13 +120,7 @@ impl Cli {
                 return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
             }
         };
-        // The library's log (the access log, the warnings of records edited in storage, the
-        // records a migration found in plaintext) on standard error, never on standard output.
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(parsed.log)
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .try_init();
+        crate::logging::init(parsed.log);
         let aws = Aws::load().await;
         match self.dispatch(&aws, parsed.command).await {
             Ok(code) => code,
@@ -394,7 +388,7 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         segments: u32,
         /// List at most this many findings (all are counted).
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 100)]
         max_findings: usize,
         /// The report as JSON (its shape is documented and stable).
         #[arg(long)]

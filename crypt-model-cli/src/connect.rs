@@ -145,13 +145,6 @@ impl Aws {
         Aws { config, dynamo }
     }
 
-    /// The table's item count as DynamoDB last computed it (for an ETA); an error when the
-    /// table cannot be described (it does not exist, no permission).
-    pub(crate) async fn item_count(&self, table: &str) -> Result<Option<u64>, String> {
-        let count = self.describe(table).await?.item_count();
-        Ok(count.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0))
-    }
-
     /// DynamoDB's description of `table`; an error that names it when it cannot be described.
     pub(crate) async fn describe(
         &self,
@@ -365,9 +358,90 @@ pub(crate) fn error_text<E: std::error::Error + ?Sized>(error: &E) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
+        // The SDK repeats itself down the chain (`service error: ResourceNotFoundException:
+        // ResourceNotFoundException: …`): a source already said is not said again.
+        let said = inner.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
         source = inner.source();
     }
+    // The SDK quotes the whole request it could not send (`to request `Request { body: …`):
+    // nothing an operator needs, and long.
+    while let Some(start) = text.find(" to request `Request {") {
+        let after = start + " to request `".len();
+        match text[after..].find("`") {
+            Some(end) => text.replace_range(start..after + end + 1, ""),
+            None => break,
+        }
+    }
+    if text.contains("endpoint is not a valid URI") {
+        text.push_str(
+            " (check AWS_ENDPOINT_URL, or the profile's endpoint_url: a URL such as \
+             https://dynamodb.us-east-1.amazonaws.com, or http://127.0.0.1:8000 for a local server)",
+        );
+    }
+    // No credentials anywhere: the SDK reports only its last source, the instance metadata.
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("credential") && (lower.contains("imds") || lower.contains("no credentials"))
+    {
+        text.push_str(
+            " (no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY, or run where a role provides them)",
+        );
+    }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[derive(Debug)]
+    struct Said(&'static str, Option<Box<Said>>);
+
+    impl std::fmt::Display for Said {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Said {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|s| s as _)
+        }
+    }
+
+    #[test]
+    fn an_sdk_error_reads_once_without_the_request_and_says_what_to_do() {
+        let repeated = Said(
+            "service error",
+            Some(Box::new(Said(
+                "ResourceNotFoundException: not found",
+                Some(Box::new(Said("ResourceNotFoundException: not found", None))),
+            ))),
+        );
+        assert_eq!(
+            error_text(&repeated),
+            "service error: ResourceNotFoundException: not found"
+        );
+        let endpoint = Said(
+            "dispatch failure: failed to apply endpoint `x y` to request `Request { body: \
+             SdkBody { inner: Once(Some(b\"{}\")) } }`: endpoint is not a valid URI",
+            None,
+        );
+        let text = error_text(&endpoint);
+        assert!(
+            !text.contains("Request {") && !text.contains("SdkBody"),
+            "{text}"
+        );
+        assert!(text.contains("failed to apply endpoint `x y`: endpoint is not a valid URI"));
+        assert!(text.contains("check AWS_ENDPOINT_URL"), "{text}");
+        let imds = Said(
+            "an error occurred while loading credentials: failed to load IMDS session token",
+            None,
+        );
+        assert!(error_text(&imds).contains("no AWS credentials were found"));
+    }
 }

@@ -80,12 +80,16 @@ fn regex(pattern: &str) -> Regex {
 /// Runs of 13 to 19 digits, optionally grouped by single spaces or hyphens.
 static CARD: LazyLock<Regex> = LazyLock::new(|| regex(r"\b\d(?:[ -]?\d){12,18}\b"));
 static SSN: LazyLock<Regex> = LazyLock::new(|| regex(r"\b(\d{3})-(\d{2})-(\d{4})\b"));
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    regex(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-});
+/// Addresses in any script (`\w` is Unicode's word characters; a top-level domain is letters).
+static EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\b"));
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?:\+[1-9]\d{7,14}\b)|(?:\(\d{3}\) ?\d{3}-\d{4}\b)|(?:\b\d{3}[-.]\d{3}[-.]\d{4}\b)")
 });
+/// International numbers written in groups: `+44 20 7946 0958`, `+33 1 23 45 67 89`,
+/// `+1 (415) 555-0123`, `+49 (0)30 1234567` (checked: 8 to 15 digits, single separators).
+static SPACED_PHONE: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){2,7}"));
 static AWS_KEY: LazyLock<Regex> =
     LazyLock::new(|| regex(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"));
 static JWT: LazyLock<Regex> =
@@ -147,6 +151,18 @@ pub fn scan(text: &str) -> Vec<Finding> {
             });
         }
     }
+    for m in SPACED_PHONE.find_iter(text) {
+        let digits = m.as_str().bytes().filter(u8::is_ascii_digit).count();
+        let taken = later
+            .iter()
+            .any(|f: &Finding| f.span.start < m.end() && m.start() < f.span.end);
+        if (8..=15).contains(&digits) && !overlaps(&m.range()) && !taken {
+            later.push(Finding {
+                kind: Kind::Phone,
+                span: m.range(),
+            });
+        }
+    }
     for m in TOKEN.find_iter(text) {
         if !overlaps(&m.range()) && is_high_entropy(m.as_str()) {
             later.push(Finding {
@@ -158,6 +174,13 @@ pub fn scan(text: &str) -> Vec<Finding> {
     found.extend(later);
     found.sort_by_key(|f| (f.span.start, f.kind));
     found
+}
+
+/// Whether `text` is a phone number written as digits alone (7 to 15 of them, an optional
+/// leading `+`): what an attribute named as a phone number holds when stored as a number.
+pub fn is_phone_digits(text: &str) -> bool {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A card number: 13 to 19 digits, an issuer prefix of the major networks, and a valid Luhn
@@ -302,6 +325,27 @@ mod tests {
         assert_eq!(kinds("+14155550123"), [Kind::Phone]);
         assert_eq!(kinds("(415) 555-0123"), [Kind::Phone]);
         assert_eq!(kinds("415-555-0123"), [Kind::Phone]);
+        // International numbers in groups, and addresses in other scripts.
+        for spaced in [
+            "+44 20 7946 0958",
+            "+33 1 23 45 67 89",
+            "+1 (415) 555-0123",
+            "+49 (0)30 1234567",
+            "+91 98765 43210",
+            "call +81-3-1234-5678 today",
+        ] {
+            assert_eq!(kinds(spaced), [Kind::Phone], "{spaced}");
+        }
+        for email in ["josé@exemple.fr", "пользователь@пример.рф", "李@例え.jp"]
+        {
+            assert_eq!(kinds(email), [Kind::Email], "{email}");
+        }
+        // Not phones: a version, a price, too few digits.
+        for not in ["+1.2.3", "+12 34", "v+2 3 4"] {
+            assert!(kinds(not).is_empty(), "{not}");
+        }
+        assert!(super::is_phone_digits("14155550123") && super::is_phone_digits("+4930123456"));
+        assert!(!super::is_phone_digits("123456") && !super::is_phone_digits("1765000000.5"));
         assert_eq!(kinds("AKIAIOSFODNN7EXAMPLE"), [Kind::AwsAccessKey]);
         let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.\
                    dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";

@@ -49,6 +49,14 @@ pub(crate) struct JobArgs {
     /// without it follow it.
     #[arg(long, value_name = "RATE")]
     pub(crate) job_rate: Option<u32>,
+    /// At most this many write capacity units a second for this process, as DynamoDB counts
+    /// them (the job asks for each request's consumed capacity).
+    #[arg(long, value_name = "UNITS", conflicts_with = "capacity_share")]
+    pub(crate) write_units: Option<u32>,
+    /// At most this share (0 to 1) of the table's provisioned write capacity for this process
+    /// (`0.3`: 30 %); on demand, give --write-units.
+    #[arg(long, value_name = "SHARE")]
+    pub(crate) capacity_share: Option<f64>,
     /// Continue the job from its checkpoints (a run stopped by Ctrl-C, killed, or failed).
     #[arg(long)]
     pub(crate) resume: bool,
@@ -193,7 +201,25 @@ pub(crate) async fn execute(aws: &Aws, call: JobCall<'_>) -> Result<Executed, St
     };
     let schema = model.schema();
     // The table first: a wrong name fails now, not after the keys are fetched.
-    let item_count = aws.item_count(table).await?;
+    let description = aws.describe(table).await?;
+    let item_count = (description.item_count())
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|n| *n > 0);
+    let write_units = match (args.write_units, args.capacity_share) {
+        (Some(units), _) => Some(units),
+        (None, Some(share)) if share > 0.0 && share <= 1.0 => {
+            let provisioned = (description.provisioned_throughput())
+                .and_then(|p| p.write_capacity_units())
+                .filter(|units| *units > 0)
+                .ok_or(
+                    "--capacity-share is a share of provisioned write capacity, and the table \
+                     is on demand: give --write-units (units a second) instead",
+                )?;
+            Some(((provisioned as f64 * share).floor() as u32).max(1))
+        }
+        (None, Some(_)) => return Err("--capacity-share is more than 0 and at most 1".to_owned()),
+        (None, None) => None,
+    };
     let keys = aws.keys(key_args, &schema).await?;
     let name = args
         .name
@@ -238,11 +264,17 @@ pub(crate) async fn execute(aws: &Aws, call: JobCall<'_>) -> Result<Executed, St
         lease: std::time::Duration::from_secs(args.lease),
         budget: args.time_budget.map(std::time::Duration::from_secs),
         job_rate: args.job_rate,
+        write_units,
         stop: stop.clone(),
         progress,
         plans,
     };
-    let report = model.run(aws.store(), keys.clone(), table, spec).await;
+    // Paced by capacity, the store asks for each request's.
+    let store = match write_units {
+        Some(_) => aws.store().counting_capacity(),
+        None => aws.store(),
+    };
+    let report = model.run(store, keys.clone(), table, spec).await;
     listener.abort();
     if let Some(watch) = watch {
         watch.abort();
@@ -307,6 +339,7 @@ pub(crate) async fn integrity(
         lease: std::time::Duration::from_secs(60),
         budget: None,
         job_rate: None,
+        write_units: None,
         stop: Default::default(),
         progress: Box::new(|_| {}),
         plans: None,

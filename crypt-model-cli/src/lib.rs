@@ -28,6 +28,7 @@ mod erasure;
 mod job_report;
 mod jobs;
 mod lambda;
+mod logging;
 mod models;
 mod plan;
 mod progress;

@@ -34,6 +34,8 @@ pub(crate) struct JobSpec {
     pub(crate) budget: Option<std::time::Duration>,
     /// The whole job's rate budget.
     pub(crate) job_rate: Option<u32>,
+    /// This run's limit in write capacity units a second.
+    pub(crate) write_units: Option<u32>,
     pub(crate) stop: StopSignal,
     pub(crate) progress: Box<dyn Fn(&Progress) + Send + Sync>,
     /// The migration plans (a migration, its plan), and whether a plan may be reopened.
@@ -139,6 +141,9 @@ impl<M: EncryptedItem + Send + Sync + 'static> Model for Registered<M> {
             }
             if let Some(rate) = spec.job_rate {
                 job = job.job_rate_limit(rate);
+            }
+            if let Some(units) = spec.write_units {
+                job = job.write_capacity_limit(units);
             }
             job.lease(spec.lease).run().await
         })

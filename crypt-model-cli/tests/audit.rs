@@ -167,6 +167,11 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
              "requirements": ["GDPR-ART-32", "OWASP-API3-2023"]},
         ],
         "findings_total": 3,
+        "by_attribute": {
+            "card": {"card_number": 1},
+            "profile": {"email": 1},
+            "ssn": {"us_ssn": 1},
+        },
     });
     assert_eq!(report, expected);
 
@@ -178,7 +183,11 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
          \x20 format version 3: 1 records\n\
          \x20 suite xchacha20poly1305-hkdf-sha256 (not NIST-approved): 1 records\n\
          \x20 key k1: 1 records\n\
-         3 values look like plaintext secrets:\n\
+         3 values look like plaintext secrets; by attribute:\n\
+         \x20 card: 1 card_number\n\
+         \x20 profile: 1 email\n\
+         \x20 ssn: 1 us_ssn\n\
+         the first of them:\n\
          \x20 record {record} attribute card: card_number (PCI-DSS-4.0-3.5.1, OWASP-API3-2023)\n\
          \x20 record {record} attribute profile.email: email (GDPR-ART-32, OWASP-API3-2023)\n\
          \x20 record {record} attribute ssn: us_ssn (GDPR-ART-32, OWASP-API3-2023)\n"
@@ -189,7 +198,7 @@ async fn audit_finds_plaintext_card_numbers_and_ssns_and_exits_1() {
     let (code, out, _) = audit_with(&name, false, &["--max-findings", "1"]);
     assert_eq!(code, 1);
     assert!(
-        out.contains("3 values look like plaintext secrets:"),
+        out.contains("3 values look like plaintext secrets; by attribute:"),
         "{out}"
     );
     assert!(out.contains("  and 2 more (see --max-findings)\n"), "{out}");

@@ -2,14 +2,18 @@
 
 use crypt_model::error::StorageError;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
+    ConditionCheck, ConsumedCapacity, Delete, KeysAndAttributes, Put, PutRequest,
+    ReturnConsumedCapacity, TransactWriteItem, WriteRequest,
 };
 use crypt_model::store::{
-    BatchGet, Condition, Cursor, Page, Query, Scan, Store, TableRef, TransactItem, Update,
+    BatchGet, CapacityUnits, Condition, Cursor, Page, Query, Scan, Store, TableRef, TransactItem,
+    Update,
 };
 use crypt_model::{Error, Item, Key, Result};
 
@@ -30,12 +34,54 @@ use crate::expression::Expressions;
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
     client: Client,
+    /// The capacity units consumed, in thousandths, when counted.
+    capacity: Option<Arc<Consumed>>,
+}
+
+/// Capacity units consumed, in thousandths of a unit.
+#[derive(Debug, Default)]
+struct Consumed {
+    read: AtomicU64,
+    write: AtomicU64,
 }
 
 impl DynamoStore {
     /// A store over `client` (built with `aws-config`, or with an endpoint for a local server).
     pub fn new(client: Client) -> Self {
-        DynamoStore { client }
+        DynamoStore {
+            client,
+            capacity: None,
+        }
+    }
+
+    /// Asks DynamoDB for the capacity each request consumes (`ReturnConsumedCapacity`
+    /// `TOTAL`) and counts it ([`Store::consumed_capacity`]): for a job paced by capacity
+    /// units. Clones share the count.
+    pub fn counting_capacity(mut self) -> Self {
+        self.capacity = Some(Arc::default());
+        self
+    }
+
+    /// `TOTAL` when counting.
+    fn returned(&self) -> Option<ReturnConsumedCapacity> {
+        self.capacity
+            .as_ref()
+            .map(|_| ReturnConsumedCapacity::Total)
+    }
+
+    /// Counts what `consumed` says a request took, as reads or as writes.
+    fn count<'a>(&self, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>, write: bool) {
+        let Some(counted) = &self.capacity else {
+            return;
+        };
+        let units: f64 = consumed
+            .into_iter()
+            .filter_map(ConsumedCapacity::capacity_units)
+            .sum();
+        // Whole thousandths; a unit count is never negative.
+        let thousandths = (units.max(0.0) * 1000.0).round() as u64;
+        let into = if write { &counted.write } else { &counted.read };
+        into.fetch_add(thousandths, Ordering::Relaxed);
     }
 
     /// The client.
@@ -56,17 +102,27 @@ impl Store for DynamoStore {
     async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
         let mut expressions = Expressions::default();
         let condition = expressions.condition(condition, table.partition_key());
-        self.client
+        let output = self
+            .client
             .put_item()
             .table_name(table.name())
             .set_item(Some(item_to_sdk(&item)))
             .set_condition_expression(condition)
             .set_expression_attribute_names(expressions.names())
             .set_expression_attribute_values(expressions.values())
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
+        self.count(output.consumed_capacity(), true);
         Ok(())
+    }
+
+    fn consumed_capacity(&self) -> Option<CapacityUnits> {
+        self.capacity.as_ref().map(|counted| CapacityUnits {
+            read: counted.read.load(Ordering::Relaxed) as f64 / 1000.0,
+            write: counted.write.load(Ordering::Relaxed) as f64 / 1000.0,
+        })
     }
 
     async fn get(&self, table: &TableRef, key: &Key) -> Result<Option<Item>> {
@@ -76,25 +132,30 @@ impl Store for DynamoStore {
             .table_name(table.name())
             .set_key(Some(key_map(table, key)?))
             .consistent_read(true)
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
+        self.count(output.consumed_capacity(), false);
         output.item.map(item_from_sdk).transpose()
     }
 
     async fn delete(&self, table: &TableRef, key: &Key, condition: &Condition) -> Result<()> {
         let mut expressions = Expressions::default();
         let condition = expressions.condition(condition, table.partition_key());
-        self.client
+        let output = self
+            .client
             .delete_item()
             .table_name(table.name())
             .set_key(Some(key_map(table, key)?))
             .set_condition_expression(condition)
             .set_expression_attribute_names(expressions.names())
             .set_expression_attribute_values(expressions.values())
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
+        self.count(output.consumed_capacity(), true);
         Ok(())
     }
 
@@ -109,7 +170,8 @@ impl Store for DynamoStore {
         let mut expressions = Expressions::default();
         let update_expression = expressions.update(update);
         let condition = expressions.condition(condition, table.partition_key());
-        self.client
+        let output = self
+            .client
             .update_item()
             .table_name(table.name())
             .set_key(Some(item_to_sdk(&key_item)))
@@ -117,9 +179,11 @@ impl Store for DynamoStore {
             .set_condition_expression(condition)
             .set_expression_attribute_names(expressions.names())
             .set_expression_attribute_values(expressions.values())
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
+        self.count(output.consumed_capacity(), true);
         Ok(())
     }
 
@@ -145,9 +209,11 @@ impl Store for DynamoStore {
             .set_exclusive_start_key(query.cursor.as_ref().map(|c| item_to_sdk(c.key())))
             .scan_index_forward(!query.descending)
             .consistent_read(query.index.is_none())
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map_query(table.name(), query.index.as_deref(), e))?;
+        self.count(output.consumed_capacity(), false);
         page(output.items, output.last_evaluated_key)
     }
 
@@ -165,9 +231,11 @@ impl Store for DynamoStore {
             .set_limit(limit)
             .set_exclusive_start_key(scan.cursor.as_ref().map(|c| item_to_sdk(c.key())))
             .consistent_read(true)
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
+        self.count(output.consumed_capacity(), false);
         page(output.items, output.last_evaluated_key)
     }
 
@@ -184,9 +252,11 @@ impl Store for DynamoStore {
             .client
             .batch_write_item()
             .request_items(table.name(), requests)
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
+        self.count(output.consumed_capacity(), true);
         let unprocessed = output
             .unprocessed_items
             .unwrap_or_default()
@@ -213,9 +283,11 @@ impl Store for DynamoStore {
             .client
             .batch_get_item()
             .request_items(table.name(), request)
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
             .map_err(|e| error::map(table.name(), e))?;
+        self.count(output.consumed_capacity(), false);
         let items = output
             .responses
             .unwrap_or_default()
@@ -296,10 +368,14 @@ impl Store for DynamoStore {
             .client
             .transact_write_items()
             .set_transact_items(Some(writes))
+            .set_return_consumed_capacity(self.returned())
             .send()
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(output) => {
+                self.count(output.consumed_capacity(), true);
+                Ok(())
+            }
             Err(sdk_error) => {
                 if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) =
                     sdk_error.as_service_error()

@@ -179,6 +179,7 @@ pub struct Job<'t, T, S> {
     concurrent: Option<u32>,
     budget: Option<std::time::Duration>,
     job_rate: Option<u32>,
+    write_units: Option<u32>,
     /// When the budget runs out, from the start of the run.
     deadline: Option<tokio::time::Instant>,
 }
@@ -223,6 +224,7 @@ impl<'t, T, S> Job<'t, T, S> {
             concurrent: None,
             budget: None,
             job_rate: None,
+            write_units: None,
             deadline: None,
         }
     }
@@ -286,6 +288,16 @@ impl<'t, T, S> Job<'t, T, S> {
     /// given one keeps its own). [`rate_limit`](Self::rate_limit) still bounds each process.
     pub fn job_rate_limit(mut self, per_second: u32) -> Self {
         self.job_rate = (per_second > 0).then_some(per_second);
+        self
+    }
+
+    /// At most `per_second` write capacity units a second for this run, as the store counts
+    /// them (DynamoDB's consumed capacity: give the table a
+    /// `crypt_model_dynamo::DynamoStore::counting_capacity()`; a store that counts none is an
+    /// error before anything is read): "at most 30 % of the table's write capacity" is
+    /// `write_capacity_limit(wcu * 3 / 10)`. It applies with [`rate_limit`](Self::rate_limit).
+    pub fn write_capacity_limit(mut self, per_second: u32) -> Self {
+        self.write_units = (per_second > 0).then_some(per_second);
         self
     }
 

@@ -120,6 +120,25 @@ pub trait Store: Send + Sync {
     /// [`StorageError::TransactionCancelled`](crate::error::StorageError::TransactionCancelled) with the reason per
     /// item.
     async fn transact_write(&self, items: Vec<TransactItem>) -> Result<()>;
+
+    /// The capacity units this store's requests have consumed so far, as the store counts them
+    /// (DynamoDB's `ConsumedCapacity`: `crypt_model_dynamo::DynamoStore::counting_capacity`);
+    /// `None` for a store that does not count them (the default). A job paced by capacity
+    /// ([`Job::write_capacity_limit`](crate::lifecycle::Job::write_capacity_limit)) reads it
+    /// after each record.
+    fn consumed_capacity(&self) -> Option<CapacityUnits> {
+        None
+    }
+}
+
+/// Capacity units consumed, read and write, as DynamoDB counts them (a write unit per KB
+/// written, a read unit per 4 KB read strongly consistently).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CapacityUnits {
+    /// Read capacity units.
+    pub read: f64,
+    /// Write capacity units.
+    pub write: f64,
 }
 
 /// The span around one request to a store: the operation, the physical table (as DynamoDB's
@@ -191,6 +210,10 @@ impl<S: std::fmt::Debug + ?Sized> std::fmt::Debug for Checked<S> {
 
 #[async_trait]
 impl<S: Store + ?Sized> Store for Checked<S> {
+    fn consumed_capacity(&self) -> Option<CapacityUnits> {
+        self.store.consumed_capacity()
+    }
+
     async fn put(&self, table: &TableRef, item: Item, condition: &Condition) -> Result<()> {
         table.key_of(&item)?;
         let span = span("put", table.name(), Some(1));

@@ -1,7 +1,8 @@
 //! The migration job on DynamoDB (moto), beside plain SDK loops with the same concurrency: one
 //! of `PutItem` (the store's fastest write) and one of the conditional `UpdateItem` requests the
 //! job sends, without the library. If the job's rate is close to the second, the store, not the
-//! library, is the bottleneck (docs/performance.md reports the figures).
+//! library, is the bottleneck (docs/performance.md reports the figures). Then the same job as 1,
+//! 2 and 4 workers sharing a job table, the segments in flight the same.
 //!
 //! Run, with moto started as `scripts/test` starts it:
 //! `CRYPT_MODEL_TEST_ENDPOINT=http://127.0.0.1:5000 cargo bench -p crypt-model-tests --bench migrate_moto`
@@ -18,7 +19,7 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue as Sdk;
 use crypt_model::keyring::LocalErasureKey;
-use crypt_model::lifecycle::Job;
+use crypt_model::lifecycle::{Job, TableCheckpoints};
 use crypt_model::{
     AttributeValue, Caller, EncryptedItem, Grant, Item, Keys, LocalKeyring, MigrationPlans,
     Sensitive, Store, Table, TableRef,
@@ -214,7 +215,15 @@ async fn scan_update_loop(
 }
 
 /// The migration job, with as many segments as the loops have lanes.
-async fn job(store: &DynamoStore, table: &TableRef, records: usize, concurrency: usize) -> f64 {
+/// The migration job, as one process (`workers` 0) or as `workers` workers sharing a job table
+/// on moto, each running `concurrency / workers` segments at once (the same requests in flight).
+async fn job(
+    store: &DynamoStore,
+    table: &TableRef,
+    records: usize,
+    concurrency: usize,
+    workers: usize,
+) -> f64 {
     let keys = Arc::new(Keys::new(LocalKeyring::generate().unwrap()));
     let key = LocalErasureKey::generate().unwrap();
     let plans = MigrationPlans::new(store.clone(), &moto::unique("bench-plans"), key).unwrap();
@@ -237,14 +246,43 @@ async fn job(store: &DynamoStore, table: &TableRef, records: usize, concurrency:
         .await
         .unwrap();
     assert_eq!(planned.counts.plaintext, records as u64);
+    let caller = Caller::service("job").unwrap();
+    if workers == 0 {
+        let start = Instant::now();
+        let report = Job::migrate(&customers, &caller)
+            .segments(concurrency as u32)
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(report.counts.changed, records as u64);
+        return records as f64 / start.elapsed().as_secs_f64();
+    }
+    let jobs = TableCheckpoints::new(store.clone(), &moto::unique("bench-jobs")).unwrap();
+    provision(
+        store.client(),
+        jobs.table_ref(),
+        ProvisionOptions::default(),
+    )
+    .await
+    .unwrap();
+    // Segments of a few hundred records each, so that the workers share them out.
+    let segments = (records / 250).max(concurrency) as u32;
     let start = Instant::now();
-    let report = Job::migrate(&customers, &Caller::service("job").unwrap())
-        .segments(concurrency as u32)
-        .run()
-        .await
-        .unwrap();
-    assert_eq!(report.counts.changed, records as u64);
-    records as f64 / start.elapsed().as_secs_f64()
+    let runs = (0..workers).map(|worker| {
+        Job::migrate(&customers, &caller)
+            .named("migrate:bench")
+            .segments(segments)
+            .checkpoints(jobs.clone())
+            .worker_name(&format!("bench-{worker}"))
+            .worker((concurrency / workers).max(1) as u32)
+            .run()
+    });
+    let reports = futures_util::future::join_all(runs).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    for report in reports {
+        assert_eq!(report.unwrap().counts.changed, records as u64);
+    }
+    records as f64 / elapsed
 }
 
 #[tokio::main]
@@ -263,11 +301,11 @@ async fn main() {
     for round in 1..=rounds {
         // Alternating order, each phase on a fresh table deleted afterwards: moto slows down as
         // it holds more items, and this machine drifts.
-        let mut rates = [0.0; 4];
-        let order: [usize; 4] = if round % 2 == 1 {
-            [0, 1, 2, 3]
+        let mut rates = [0.0; 7];
+        let order: [usize; 7] = if round % 2 == 1 {
+            [0, 1, 2, 3, 4, 5, 6]
         } else {
-            [3, 2, 1, 0]
+            [6, 5, 4, 3, 2, 1, 0]
         };
         for phase in order {
             let table = seeded(&store, records).await;
@@ -275,7 +313,9 @@ async fn main() {
                 0 => put_loop(&client, &table, records, concurrency).await,
                 1 => update_loop(&client, &table, records, concurrency).await,
                 2 => scan_update_loop(&client, &table, records, concurrency).await,
-                _ => job(&store, &table, records, concurrency).await,
+                3 => job(&store, &table, records, concurrency, 0).await,
+                // 1, 2 and 4 workers on a job table.
+                _ => job(&store, &table, records, concurrency, 1 << (phase - 4)).await,
             };
             client
                 .delete_table()
@@ -284,7 +324,7 @@ async fn main() {
                 .await
                 .unwrap();
         }
-        let [put, update, scan_update, job] = rates;
+        let [put, update, scan_update, job, one, two, four] = rates;
         println!(
             "round {round}: PutItem loop {put:.0}/s, conditional UpdateItem loop {update:.0}/s, \
              scan and conditional UpdateItem {scan_update:.0}/s, migration job {job:.0}/s: \
@@ -292,6 +332,17 @@ async fn main() {
             100.0 * job / put,
             100.0 * job / update,
             100.0 * job / scan_update
+        );
+        println!(
+            "round {round}: on a job table, 1 worker {one:.0}/s, 2 workers {two:.0}/s, 4 workers \
+             {four:.0}/s: {:.0} %, {:.0} %, {:.0} % of the scan and update; {:.0} %, {:.0} %, \
+             {:.0} % of the one-process job",
+            100.0 * one / scan_update,
+            100.0 * two / scan_update,
+            100.0 * four / scan_update,
+            100.0 * one / job,
+            100.0 * two / job,
+            100.0 * four / job
         );
     }
 }

@@ -69,6 +69,9 @@ pub(crate) struct Report {
     pub(crate) integrity: Option<Integrity>,
     /// The values that look like plaintext secrets (at most `--max-findings` of them).
     pub(crate) findings: Vec<Finding>,
+    /// Every finding counted by the record's attribute it is in (its top-level name, or the
+    /// placeholder a name that looks like a secret gets) and by kind.
+    pub(crate) by_attribute: BTreeMap<String, BTreeMap<&'static str, u64>>,
     /// How many values look like plaintext secrets, listed or not.
     pub(crate) findings_total: u64,
 }
@@ -132,6 +135,7 @@ impl Report {
             "integrity": integrity,
             "findings": findings,
             "findings_total": self.findings_total,
+            "by_attribute": self.by_attribute,
         })
     }
 
@@ -182,9 +186,19 @@ impl Report {
             out.push_str("no value looks like a plaintext secret\n");
         } else {
             out.push_str(&format!(
-                "{} values look like plaintext secrets:\n",
+                "{} values look like plaintext secrets; by attribute:\n",
                 self.findings_total
             ));
+            for (attribute, kinds) in &self.by_attribute {
+                let kinds: Vec<String> = kinds
+                    .iter()
+                    .map(|(kind, n)| format!("{n} {kind}"))
+                    .collect();
+                out.push_str(&format!("  {attribute}: {}\n", kinds.join(", ")));
+            }
+            if !self.findings.is_empty() {
+                out.push_str("the first of them:\n");
+            }
             for f in &self.findings {
                 let field = f.field.map(|r| format!(" ({r} field)")).unwrap_or_default();
                 out.push_str(&format!(

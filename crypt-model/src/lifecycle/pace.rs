@@ -40,6 +40,11 @@ struct State {
     /// Throttled requests so far, and the slowest pace they led to.
     throttled: u64,
     slowest: Option<f64>,
+    /// A limit in write capacity units a second, the units counted so far, and when the next
+    /// record may go at that limit.
+    units: Option<f64>,
+    units_seen: Option<f64>,
+    units_next: Option<Instant>,
 }
 
 /// What throttling did to a run: for its report.
@@ -66,6 +71,9 @@ impl Pacer {
                 started: now,
                 throttled: 0,
                 slowest: None,
+                units: None,
+                units_seen: None,
+                units_next: None,
             }),
         }
     }
@@ -120,6 +128,30 @@ impl Pacer {
             };
             let turn = state.next.map_or(now, |next| next.max(now));
             state.next = Some(turn + Duration::from_secs_f64(1.0 / rate.max(SLOWEST)));
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+    }
+
+    /// Limits the run to `per_second` write capacity units a second.
+    pub(super) fn limit_write_units(&self, per_second: f64) {
+        self.state().units = Some(per_second.max(SLOWEST));
+    }
+
+    /// Waits until the write units counted so far (`consumed`, the store's total) are within
+    /// the limit: the units the last records took push the next record's turn back.
+    pub(super) async fn wait_for_units(&self, consumed: f64) {
+        let turn = {
+            let mut state = self.state();
+            let Some(limit) = state.units else {
+                return;
+            };
+            let now = Instant::now();
+            let spent = consumed - state.units_seen.unwrap_or(consumed);
+            state.units_seen = Some(consumed);
+            let from = state.units_next.map_or(now, |next| next.max(now));
+            let turn = from + Duration::from_secs_f64((spent.max(0.0) / limit).min(3600.0));
+            state.units_next = Some(turn);
             turn
         };
         tokio::time::sleep_until(turn).await;
@@ -307,6 +339,27 @@ pub(super) fn budget(given: Option<u32>, checkpoints: &[super::Checkpoint]) -> O
             .max_by_key(|c| c.saved)
             .and_then(|c| c.job_rate)
     })
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn write_units_space_records_out_by_what_they_consumed() {
+        let pacer = Pacer::new(None);
+        pacer.limit_write_units(10.0);
+        let start = Instant::now();
+        // The first record goes at once; each later one waits for the units the one before
+        // it took: 2, then 2, then 4 units at 10 a second.
+        for consumed in [0.0, 2.0, 4.0, 8.0] {
+            pacer.wait_for_units(consumed).await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(800));
+        // A record that took nothing (it was left alone) does not hold the next one back.
+        pacer.wait_for_units(8.0).await;
+        assert_eq!(start.elapsed(), Duration::from_millis(800));
+    }
 }
 
 #[cfg(test)]

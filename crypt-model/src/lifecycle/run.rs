@@ -69,6 +69,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         }
         let segments = self.segments.clone().unwrap_or(0..self.total_segments);
         let table = self.table.table_ref();
+        if self.write_units.is_some() && records.store.consumed_capacity().is_none() {
+            return Err(Error::Config(ConfigError::Unsupported {
+                table: schema.table().to_owned(),
+                operation: self.kind.name(),
+                reason: "a limit in write capacity units needs a store that counts them: give \
+                         the table a `DynamoStore::counting_capacity()`"
+                    .to_owned(),
+            }));
+        }
         if segments.is_empty() || segments.end > self.total_segments {
             return Err(table.invalid(format!(
                 "segments {segments:?} are not a range within 0..{}: set the number of segments \
@@ -110,6 +119,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 .map_or(0, |elapsed| elapsed.as_secs()),
         };
         let pacer = Pacer::new(self.rate.or(self.job_rate));
+        if let Some(units) = self.write_units {
+            pacer.limit_write_units(f64::from(units));
+        }
         let name = self.name();
         let worker = match &self.worker {
             Some(worker) if !valid_worker(worker) => {
@@ -258,6 +270,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 self.save(checkpoint).await?;
             }
             pacer.wait().await;
+            if let Some(consumed) = work.records.store.consumed_capacity() {
+                pacer.wait_for_units(consumed.write).await;
+            }
             let cursor = work.records.table.cursor_at(&item, None)?;
             let key = work.records.table.key_of(&item)?;
             let outcome = pacer.retry(|| self.process(work, item.clone(), &key));

@@ -15,8 +15,9 @@ use crate::error::{Error, Result, StorageError};
 use crate::model::EncryptedItem;
 use crate::store::Store;
 
-/// The longest a worker waits before it looks again for a segment to take.
-const LONGEST_WAIT: Duration = Duration::from_secs(5);
+/// The longest a worker waits before it looks again for a segment to take (or at its share of
+/// the job's budget).
+const LONGEST_WAIT: Duration = Duration::from_secs(1);
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     /// The checkpoints of `segments` as saved (a dry run's: it claims nothing), checked.
@@ -108,14 +109,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     ) -> Result<bool> {
         let failed = AtomicBool::new(false);
         let base: String = worker.chars().take(120).collect();
+        let process = base.as_str();
         let slots = (0..concurrent).map(|slot| {
             let worker = match concurrent {
                 1 => worker.to_owned(),
-                _ => format!("{base}/{slot}"),
+                _ => format!("{process}/{slot}"),
             };
             let failed = &failed;
             async move {
-                let outcome = self.slot(work, pacer, name, &worker, failed).await;
+                let outcome = self
+                    .slot(work, pacer, name, (&worker, process), failed)
+                    .await;
                 if outcome.is_err() {
                     failed.store(true, Ordering::SeqCst);
                 }
@@ -123,7 +127,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             }
         });
         let slots = std::pin::pin!(futures_util::future::join_all(slots));
-        let sharing = std::pin::pin!(self.follow_the_budget(pacer, name, &base));
+        let sharing = std::pin::pin!(self.follow_the_budget(pacer, name, process));
         let outcomes = match futures_util::future::select(slots, sharing).await {
             futures_util::future::Either::Left((outcomes, _)) => outcomes,
             futures_util::future::Either::Right((never, _)) => match never {},
@@ -162,9 +166,16 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         work: &Work<'_, T, S>,
         pacer: &Pacer,
         name: &str,
-        worker: &str,
+        (worker, process): (&str, &str),
         failed: &AtomicBool,
     ) -> Result<bool> {
+        // Segments this process's other slots hold are theirs to finish: a slot waits only for
+        // other workers' (in case one dies).
+        let ours = |holder: &str| {
+            holder == worker
+                || holder == process
+                || (holder.strip_prefix(process)).is_some_and(|slot| slot.starts_with('/'))
+        };
         let range = self.segments.clone().unwrap_or(0..self.total_segments);
         let length = range.end - range.start;
         // Workers start their search at different segments, so that they seldom race for one.
@@ -186,7 +197,11 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 match states.get(&segment) {
                     Some(state) if state.done => continue,
                     Some(state) if state.is_held(now) => {
-                        pending = true;
+                        let holder = state
+                            .lease
+                            .as_ref()
+                            .map_or("", |lease| lease.worker.as_str());
+                        pending |= !ours(holder);
                         continue;
                     }
                     _ => pending = true,
