@@ -304,19 +304,72 @@ fn top_level(path: &str) -> &str {
 }
 
 /// Whether the attribute at `path` is named as a phone number is (`phone`, `mobile_number`,
-/// `tel`, …): there, a number on its own is one.
+/// `phones[0]`, `contact.phone.home`, `cellPhone`), and not as something about one
+/// (`phone_verified_at`, `phone_country_code`): there, digits alone are one.
 fn phone_named(path: &str) -> bool {
-    let name = path
-        .rsplit(['.', '['])
-        .next()
-        .unwrap_or(path)
-        .to_ascii_lowercase();
-    ["phone", "mobile", "msisdn", "cell", "fax"]
+    const PHONE: [&str; 11] = [
+        "phone",
+        "phones",
+        "telephone",
+        "tel",
+        "mobile",
+        "cell",
+        "cellphone",
+        "msisdn",
+        "fax",
+        "phonenumber",
+        "mobilenumber",
+    ];
+    const ABOUT: [&str; 14] = [
+        "at",
+        "id",
+        "ids",
+        "count",
+        "ts",
+        "time",
+        "verified",
+        "type",
+        "country",
+        "code",
+        "ext",
+        "extension",
+        "prefix",
+        "status",
+    ];
+    let segments: Vec<Vec<String>> = path
+        .split('.')
+        .map(|segment| words(segment.split('[').next().unwrap_or(segment)))
+        .collect();
+    let named = segments
         .iter()
-        .any(|word| name.contains(word))
-        || name == "tel"
-        || name.starts_with("tel_")
-        || name.ends_with("_tel")
+        .any(|words| words.iter().any(|word| PHONE.contains(&word.as_str())));
+    let about = (segments.last().and_then(|words| words.last()))
+        .is_some_and(|word| ABOUT.contains(&word.as_str()));
+    named && !about
+}
+
+/// The lower-case words of a name: split at `_`, `-`, spaces and lower-to-upper case changes.
+fn words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if matches!(c, '_' | '-' | ' ') || (c.is_uppercase() && previous_lower) {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            if matches!(c, '_' | '-' | ' ') {
+                previous_lower = false;
+                continue;
+            }
+        }
+        previous_lower = c.is_lowercase();
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// Scans a value and what it holds.
@@ -406,4 +459,33 @@ fn label(
         });
     }
     path
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_attribute_is_named_as_a_phone_by_its_words() {
+        for phone in [
+            "phone",
+            "mobile_number",
+            "phones[0]",
+            "contact.phone.home",
+            "cellPhone",
+            "Tel",
+            "fax",
+        ] {
+            assert!(super::phone_named(phone), "{phone}");
+        }
+        for other in [
+            "cancelled_at",
+            "phone_verified_at",
+            "automobile_id",
+            "excellence_score",
+            "phone_country_code",
+            "hotel",
+            "phoneCount",
+        ] {
+            assert!(!super::phone_named(other), "{other}");
+        }
+    }
 }

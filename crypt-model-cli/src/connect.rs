@@ -369,11 +369,11 @@ pub(crate) fn error_text<E: std::error::Error + ?Sized>(error: &E) -> String {
     }
     // The SDK quotes the whole request it could not send (`to request `Request { body: …`):
     // nothing an operator needs, and long.
-    while let Some(start) = text.find(" to request `Request {") {
-        let after = start + " to request `".len();
-        match text[after..].find("`") {
-            Some(end) => text.replace_range(start..after + end + 1, ""),
-            None => break,
+    if let Some(start) = text.find(" to request `") {
+        // The request may hold backticks of its own: it ends at the last "`: ".
+        match text[start..].rfind("`: ") {
+            Some(end) => text.replace_range(start..start + end + 1, ""),
+            None => text.truncate(start),
         }
     }
     if text.contains("endpoint is not a valid URI") {

@@ -87,9 +87,12 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     regex(r"(?:\+[1-9]\d{7,14}\b)|(?:\(\d{3}\) ?\d{3}-\d{4}\b)|(?:\b\d{3}[-.]\d{3}[-.]\d{4}\b)")
 });
 /// International numbers written in groups: `+44 20 7946 0958`, `+33 1 23 45 67 89`,
-/// `+1 (415) 555-0123`, `+49 (0)30 1234567` (checked: 8 to 15 digits, single separators).
-static SPACED_PHONE: LazyLock<Regex> =
-    LazyLock::new(|| regex(r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){2,7}"));
+/// `+1 (415) 555-0123`, `+49 (0)30 1234567`, `+81-3-1234-5678`: a country code of one to three
+/// digits, then groups each after a separator or in parentheses (checked: 8 to 15 digits, not
+/// after a letter or a digit, not an address's four groups of dots).
+static SPACED_PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    regex(r"\+[1-9][0-9]{0,2}(?:[ .-]?\([0-9]{1,5}\)[0-9]{0,5}|[ .-][0-9]{1,5}){2,7}")
+});
 static AWS_KEY: LazyLock<Regex> =
     LazyLock::new(|| regex(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"));
 static JWT: LazyLock<Regex> =
@@ -151,12 +154,24 @@ pub fn scan(text: &str) -> Vec<Finding> {
             });
         }
     }
+    // The phones found so far, in text order, walked once beside the grouped ones.
+    let found_phones: Vec<std::ops::Range<usize>> = later.iter().map(|f| f.span.clone()).collect();
+    let mut next = 0;
     for m in SPACED_PHONE.find_iter(text) {
+        while next < found_phones.len() && found_phones[next].end <= m.start() {
+            next += 1;
+        }
+        let taken = found_phones
+            .get(next)
+            .is_some_and(|phone| phone.start < m.end());
         let digits = m.as_str().bytes().filter(u8::is_ascii_digit).count();
-        let taken = later
-            .iter()
-            .any(|f: &Finding| f.span.start < m.end() && m.start() < f.span.end);
-        if (8..=15).contains(&digits) && !overlaps(&m.range()) && !taken {
+        let after_a_word = text[..m.start()]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '+');
+        let dotted = m.as_str().matches('.').count() >= 3 && !m.as_str().contains([' ', '-']);
+        if (8..=15).contains(&digits) && !overlaps(&m.range()) && !taken && !after_a_word && !dotted
+        {
             later.push(Finding {
                 kind: Kind::Phone,
                 span: m.range(),
@@ -340,8 +355,15 @@ mod tests {
         {
             assert_eq!(kinds(email), [Kind::Email], "{email}");
         }
-        // Not phones: a version, a price, too few digits.
-        for not in ["+1.2.3", "+12 34", "v+2 3 4"] {
+        // Not phones: a version, too few digits, a date, an offset before a date, an address.
+        for not in [
+            "+1.2.3",
+            "+12 34",
+            "v+2 3 4",
+            "+2024-01-15",
+            "UTC+1 2024-01-15",
+            "+10.20.30.40",
+        ] {
             assert!(kinds(not).is_empty(), "{not}");
         }
         assert!(super::is_phone_digits("14155550123") && super::is_phone_digits("+4930123456"));

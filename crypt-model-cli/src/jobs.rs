@@ -51,7 +51,7 @@ pub(crate) struct JobArgs {
     pub(crate) job_rate: Option<u32>,
     /// At most this many write capacity units a second for this process, as DynamoDB counts
     /// them (the job asks for each request's consumed capacity).
-    #[arg(long, value_name = "UNITS", conflicts_with = "capacity_share")]
+    #[arg(long, value_name = "UNITS", conflicts_with = "capacity_share", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) write_units: Option<u32>,
     /// At most this share (0 to 1) of the table's provisioned write capacity for this process
     /// (`0.3`: 30 %); on demand, give --write-units.

@@ -6,17 +6,19 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Logs at `level`; the AWS SDK's own warnings (a retry, a credential source it tried first)
-/// are noise at the default level: they show from `debug`.
+/// are noise at the default level: they show from `debug`, and its traces never.
 pub(crate) fn init(level: tracing::Level) {
     let level = LevelFilter::from_level(level);
+    // Never the SDK's traces: they hold request and response bodies, values among them.
     let sdk = match level >= LevelFilter::DEBUG {
-        true => level,
+        true => LevelFilter::DEBUG,
         false => LevelFilter::ERROR,
     };
     let filter = [
         "aws_config",
         "aws_runtime",
         "aws_sdk_",
+        "aws_sigv4",
         "aws_smithy_",
         "hyper",
         "rustls",

@@ -233,6 +233,7 @@ macro_rules! __with_cases {
             workers_sharing_a_job_table_do_every_record_once_and_take_over_a_killed_workers_segments,
             a_worker_whose_lease_was_taken_over_saves_nothing_over_its_successor,
             a_second_run_of_a_job_is_refused_while_the_first_holds_its_segments,
+            a_worker_restarted_under_its_name_takes_its_segments_back_at_once,
             a_model_gains_a_field_and_an_index_and_the_backfill_indexes_its_records,
             a_previous_version_reads_what_a_newer_one_indexed_and_names_the_version_it_lacks,
             a_field_marked_unauthenticated_opens_the_records_that_authenticated_it_until_they_are_sealed_again,

@@ -185,3 +185,35 @@ pub async fn a_second_run_of_a_job_is_refused_while_the_first_holds_its_segments
     assert_eq!(again.counts.seen, COUNT as u64);
     assert_all_encrypted(&table, COUNT, &|_| false).await;
 }
+
+pub async fn a_worker_restarted_under_its_name_takes_its_segments_back_at_once(
+    backend: &impl Harness,
+) {
+    const COUNT: usize = 60;
+    let table = customers(backend, keys(keyring("k1"))).await;
+    seed(&table, COUNT).await;
+    let service = Caller::service(JOB).unwrap();
+    let jobs = job_table(backend).await;
+    // A minute's lease: the restarted worker must not wait it out.
+    let worker = || {
+        Job::migrate(&table, &service)
+            .named("migrate:restarted")
+            .segments(4)
+            .page_size(5)
+            .checkpoints(jobs.clone())
+            .worker_name("task-7")
+            .worker(2)
+    };
+    let killed =
+        tokio::time::timeout(Duration::from_millis(150), worker().rate_limit(40).run()).await;
+    assert!(killed.is_err(), "the worker finished before it was killed");
+    let started = std::time::Instant::now();
+    let report = worker().run().await.unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.counts.seen, COUNT as u64, "{report:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the restarted worker waited for its own leases to lapse"
+    );
+    assert_all_encrypted(&table, COUNT, &|_| false).await;
+}

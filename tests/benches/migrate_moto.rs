@@ -214,8 +214,7 @@ async fn scan_update_loop(
     records as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The migration job, with as many segments as the loops have lanes.
-/// The migration job, as one process (`workers` 0) or as `workers` workers sharing a job table
+/// The migration job, with as many segments in flight as the loops have lanes: as one process (`workers` 0) or as `workers` workers sharing a job table
 /// on moto, each running `concurrency / workers` segments at once (the same requests in flight).
 async fn job(
     store: &DynamoStore,

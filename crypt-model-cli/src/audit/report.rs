@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 
 use crate::detect::Kind;
 
+/// The attributes the text report's summary names (the JSON has them all).
+const SUMMARISED: usize = 100;
+
 /// One value that looks like a plaintext secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Finding {
@@ -189,12 +192,20 @@ impl Report {
                 "{} values look like plaintext secrets; by attribute:\n",
                 self.findings_total
             ));
-            for (attribute, kinds) in &self.by_attribute {
+            for (attribute, kinds) in self.by_attribute.iter().take(SUMMARISED) {
                 let kinds: Vec<String> = kinds
                     .iter()
                     .map(|(kind, n)| format!("{n} {kind}"))
                     .collect();
                 out.push_str(&format!("  {attribute}: {}\n", kinds.join(", ")));
+            }
+            if let Some(more) = self
+                .by_attribute
+                .len()
+                .checked_sub(SUMMARISED)
+                .filter(|n| *n > 0)
+            {
+                out.push_str(&format!("  and {more} more attributes (see --json)\n"));
             }
             if !self.findings.is_empty() {
                 out.push_str("the first of them:\n");

@@ -138,23 +138,29 @@ impl Pacer {
         self.state().units = Some(per_second.max(SLOWEST));
     }
 
-    /// Waits until the write units counted so far (`consumed`, the store's total) are within
-    /// the limit: the units the last records took push the next record's turn back.
+    /// When the next record may go, given the write units counted so far (`consumed`, the
+    /// store's total): the units the last records took push its turn back. `None` without a
+    /// limit in units.
+    pub(super) fn units_turn(&self, consumed: f64) -> Option<Instant> {
+        let mut state = self.state();
+        let limit = state.units?;
+        let now = Instant::now();
+        // Counts read by several segments out of order never go backwards.
+        let seen = state.units_seen.unwrap_or(consumed);
+        let spent = (consumed - seen).max(0.0);
+        state.units_seen = Some(seen.max(consumed));
+        let from = state.units_next.map_or(now, |next| next.max(now));
+        let turn = from + Duration::from_secs_f64((spent / limit).min(3600.0));
+        state.units_next = Some(turn);
+        Some(turn)
+    }
+
+    /// Waits for [`units_turn`](Self::units_turn).
+    #[cfg(test)]
     pub(super) async fn wait_for_units(&self, consumed: f64) {
-        let turn = {
-            let mut state = self.state();
-            let Some(limit) = state.units else {
-                return;
-            };
-            let now = Instant::now();
-            let spent = consumed - state.units_seen.unwrap_or(consumed);
-            state.units_seen = Some(consumed);
-            let from = state.units_next.map_or(now, |next| next.max(now));
-            let turn = from + Duration::from_secs_f64((spent.max(0.0) / limit).min(3600.0));
-            state.units_next = Some(turn);
-            turn
-        };
-        tokio::time::sleep_until(turn).await;
+        if let Some(turn) = self.units_turn(consumed) {
+            tokio::time::sleep_until(turn).await;
+        }
     }
 
     /// Multiplicative decrease: a throttled request halves the pace (from the run's rate so far

@@ -270,8 +270,20 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 self.save(checkpoint).await?;
             }
             pacer.wait().await;
-            if let Some(consumed) = work.records.store.consumed_capacity() {
-                pacer.wait_for_units(consumed.write).await;
+            let consumed = work.records.store.consumed_capacity();
+            if let Some(turn) = consumed.and_then(|units| pacer.units_turn(units.write)) {
+                // In slices: a long wait still stops when asked, and keeps the lease.
+                while Instant::now() < turn {
+                    if self.should_stop() || failed.load(Ordering::SeqCst) {
+                        self.release(checkpoint).await?;
+                        return Ok(true);
+                    }
+                    if self.renewal_due(checkpoint) {
+                        self.save(checkpoint).await?;
+                    }
+                    let slice = (self.lease / 4).min(std::time::Duration::from_secs(1));
+                    tokio::time::sleep_until(turn.min(Instant::now() + slice)).await;
+                }
             }
             let cursor = work.records.table.cursor_at(&item, None)?;
             let key = work.records.table.key_of(&item)?;

@@ -1,8 +1,9 @@
 //! How a run gets its segments: every segment of its range claimed at its start, or, for one
 //! of many workers, one segment at a time while the other workers take others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -15,9 +16,10 @@ use crate::error::{Error, Result, StorageError};
 use crate::model::EncryptedItem;
 use crate::store::Store;
 
-/// The longest a worker waits before it looks again for a segment to take (or at its share of
-/// the job's budget).
+/// The longest a worker waits before it looks again for a segment to take.
 const LONGEST_WAIT: Duration = Duration::from_secs(1);
+/// The longest a worker goes before it looks again at its share of the job's rate budget.
+const BUDGET_EVERY: Duration = Duration::from_secs(5);
 
 impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
     /// The checkpoints of `segments` as saved (a dry run's: it claims nothing), checked.
@@ -110,6 +112,9 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         let failed = AtomicBool::new(false);
         let base: String = worker.chars().take(120).collect();
         let process = base.as_str();
+        // The segments this run's slots work now: theirs to finish, not waited for.
+        let working = Mutex::new(HashSet::new());
+        let working = &working;
         let slots = (0..concurrent).map(|slot| {
             let worker = match concurrent {
                 1 => worker.to_owned(),
@@ -118,7 +123,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
             let failed = &failed;
             async move {
                 let outcome = self
-                    .slot(work, pacer, name, (&worker, process), failed)
+                    .slot(work, pacer, name, (&worker, working), failed)
                     .await;
                 if outcome.is_err() {
                     failed.store(true, Ordering::SeqCst);
@@ -147,7 +152,7 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         name: &str,
         worker: &str,
     ) -> std::convert::Infallible {
-        let every = (self.lease / 2).clamp(Duration::from_millis(100), LONGEST_WAIT);
+        let every = (self.lease / 2).clamp(Duration::from_millis(100), BUDGET_EVERY);
         loop {
             if let Ok(saved) = self.checkpoints.list(name).await
                 && let Some(budget) = pace::budget(self.job_rate, &saved)
@@ -166,15 +171,17 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
         work: &Work<'_, T, S>,
         pacer: &Pacer,
         name: &str,
-        (worker, process): (&str, &str),
+        (worker, working): (&str, &Mutex<HashSet<u32>>),
         failed: &AtomicBool,
     ) -> Result<bool> {
-        // Segments this process's other slots hold are theirs to finish: a slot waits only for
-        // other workers' (in case one dies).
-        let ours = |holder: &str| {
-            holder == worker
-                || holder == process
-                || (holder.strip_prefix(process)).is_some_and(|slot| slot.starts_with('/'))
+        // Segments this run's other slots work are theirs to finish; any other held segment is
+        // waited for (in case its worker died: a run restarted under a killed one's name takes
+        // its segments back at once, another worker's after their leases lapse).
+        let ours = |segment: &u32| {
+            working
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(segment)
         };
         let range = self.segments.clone().unwrap_or(0..self.total_segments);
         let length = range.end - range.start;
@@ -196,13 +203,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 let segment = range.start + (offset + step) % length;
                 match states.get(&segment) {
                     Some(state) if state.done => continue,
+                    Some(_) if ours(&segment) => continue,
                     Some(state) if state.is_held(now) => {
-                        let holder = state
-                            .lease
-                            .as_ref()
-                            .map_or("", |lease| lease.worker.as_str());
-                        pending |= !ours(holder);
-                        continue;
+                        pending = true;
+                        // Another's live lease is waited out; one under this slot's own name
+                        // (a killed run's, restarted under its name) is taken back at once.
+                        let holder = state.lease.as_ref().map(|lease| lease.worker.as_str());
+                        if holder != Some(worker) {
+                            continue;
+                        }
                     }
                     _ => pending = true,
                 }
@@ -227,7 +236,15 @@ impl<T: EncryptedItem + Send + Sync, S: Store> Job<'_, T, S> {
                 continue;
             };
             let segment = checkpoint.segment;
-            match self.run_segment(work, pacer, checkpoint, failed).await {
+            let lock = || {
+                working
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            lock().insert(segment);
+            let outcome = self.run_segment(work, pacer, checkpoint, failed).await;
+            lock().remove(&segment);
+            match outcome {
                 Ok((_, true)) => return Ok(true),
                 Ok((_, false)) => {}
                 Err(Error::Storage(StorageError::LeaseLost { .. })) => {
