@@ -1374,6 +1374,8 @@ async fn lambda_invocations_in_the_state_machines_order_migrate_the_table() {
     let input = json!({"job": {
         "command": "migrate", "table": name, "name": format!("migrate:{name}"), "segments": 3,
         "job_table": jobs, "budget_seconds": 1, "rate": 20, "lease_seconds": 2,
+        // A payload names a job, never flags: these would make it a plan job over any plan.
+        "flags": ["--plan", "--reopen"],
     }});
     let machine = state_machine();
     let map = &machine["States"]["Work every segment"];
